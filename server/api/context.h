@@ -1,0 +1,21 @@
+#ifndef GRIDLINE_SERVER_API_CONTEXT_H_
+#define GRIDLINE_SERVER_API_CONTEXT_H_
+
+#include "server/runtime/event_hub.h"
+#include "server/runtime/worker_pool.h"
+#include "server/domain/case_service.h"
+#include "server/store/store.h"
+
+namespace gridline::api {
+
+// What every handler needs. Owned by the server; outlives every call.
+struct ServiceContext {
+  store::Store* store = nullptr;
+  runtime::WorkerPool* pool = nullptr;
+  runtime::EventHub* hub = nullptr;
+  domain::CaseService* cases = nullptr;
+};
+
+}  // namespace gridline::api
+
+#endif  // GRIDLINE_SERVER_API_CONTEXT_H_

@@ -1,0 +1,45 @@
+// Translation between gridline.v1 protobuf messages and the domain, and from absl::Status to
+// grpc::Status with google.rpc details. The only place that knows both sides.
+#ifndef GRIDLINE_SERVER_API_CONVERT_H_
+#define GRIDLINE_SERVER_API_CONVERT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "gridline/v1/common.pb.h"
+#include "gridline/v1/organisation.pb.h"
+#include "gridline/v1/report_service.pb.h"
+#include "server/domain/case_service.h"
+#include "server/domain/types.h"
+
+namespace gridline::api {
+
+namespace v1 = ::gridline::v1;
+
+void ToProto(const domain::Case& in, v1::Case* out);
+void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out);
+domain::ReportInput FromProto(const v1::SubmitReportRequest& in);
+domain::Organisation FromProto(const v1::Organisation& in);
+
+// Cursors are opaque to clients: "g1-<seq>".
+std::string EncodeCursor(int64_t seq);
+// nullopt when malformed.
+std::optional<int64_t> DecodeCursor(const std::string& cursor);
+
+void SetTimestamp(domain::Micros t, google::protobuf::Timestamp* out);
+domain::Micros FromTimestamp(const google::protobuf::Timestamp& t);
+
+// Codes map one to one (they are numerically equal); field violations become
+// google.rpc.BadRequest, a wrong case state a google.rpc.PreconditionFailure, and `reason` (if
+// given) a google.rpc.ErrorInfo.
+grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason = "");
+
+// The bearer token of the call, or "".
+std::string BearerToken(const grpc::CallbackServerContext* context);
+
+}  // namespace gridline::api
+
+#endif  // GRIDLINE_SERVER_API_CONVERT_H_

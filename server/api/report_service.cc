@@ -1,0 +1,90 @@
+#include "server/api/report_service.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/api/convert.h"
+#include "server/api/watch_stream.h"
+#include "server/domain/errors.h"
+#include "server/domain/organisation.h"
+
+namespace gridline::api {
+
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
+                                   const ServiceContext& deps,
+                                   std::function<absl::Status(const domain::Caller&)> work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  deps.pool->Submit([reactor, store = deps.store, token = BearerToken(context),
+                     work = std::move(work)] {
+    auto caller = domain::Authenticate(store, token);
+    absl::Status status = caller.ok() ? work(*caller) : caller.status();
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerContext* context,
+                                                          const v1::SubmitReportRequest* request,
+                                                          v1::SubmitReportResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto outcome = deps_.cases->SubmitReport(caller, FromProto(*request));
+    if (!outcome.ok()) return outcome.status();
+    if (outcome->created) deps_.hub->Notify();
+    ToProto(outcome->stored, response->mutable_case_());
+    response->set_event_cursor(EncodeCursor(outcome->first_event.seq));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ReportServiceImpl::GetCase(grpc::CallbackServerContext* context,
+                                                     const v1::GetCaseRequest* request,
+                                                     v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto c = deps_.cases->GetCase(caller, request->case_id());
+    if (!c.ok()) return c.status();
+    ToProto(*c, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
+    grpc::CallbackServerContext* context, const v1::ListCaseEventsRequest* request,
+    v1::ListCaseEventsResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    int64_t after = 0;
+    if (!request->page_token().empty()) {
+      auto seq = DecodeCursor(request->page_token());
+      if (!seq) return domain::InvalidField("page_token", "is not a token from this RPC");
+      after = *seq;
+    }
+    if (request->page_size() < 0) return domain::InvalidField("page_size", "must not be negative");
+    int size = request->page_size() == 0 ? 100 : std::min(request->page_size(), 500);
+    auto events = deps_.cases->ListCaseEvents(caller, request->case_id());
+    if (!events.ok()) return events.status();
+    for (const auto& e : *events) {
+      if (e.seq <= after) continue;
+      if (response->events_size() == size) {
+        // The token is the cursor of the last event on this page.
+        response->set_next_page_token(response->events().rbegin()->cursor());
+        break;
+      }
+      ToProto(e, response->add_events());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* ReportServiceImpl::WatchCases(
+    grpc::CallbackServerContext* context, const v1::WatchCasesRequest* request) {
+  return new WatchStream(
+      context, deps_, request->after_cursor(),
+      [](const domain::Caller& caller) -> absl::StatusOr<WatchStream::Visibility> {
+        if (caller.user.role != domain::Role::kGridLeader) {
+          return absl::PermissionDeniedError("WatchCases is the grid leader's stream");
+        }
+        domain::User user = caller.user;
+        return WatchStream::Visibility(
+            [user](const domain::CaseEvent& e) { return domain::CanSee(user, e); });
+      });
+}
+
+}  // namespace gridline::api

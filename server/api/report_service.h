@@ -1,0 +1,39 @@
+#ifndef GRIDLINE_SERVER_API_REPORT_SERVICE_H_
+#define GRIDLINE_SERVER_API_REPORT_SERVICE_H_
+
+#include "gridline/v1/report_service.grpc.pb.h"
+#include "server/api/context.h"
+
+namespace gridline::api {
+
+// gridline.v1.ReportService: translates and hands the work to the worker pool. RPCs not
+// overridden here answer UNIMPLEMENTED (they land with the case lifecycle).
+class ReportServiceImpl final : public v1::ReportService::CallbackService {
+ public:
+  explicit ReportServiceImpl(ServiceContext deps) : deps_(deps) {}
+
+  grpc::ServerUnaryReactor* SubmitReport(grpc::CallbackServerContext* context,
+                                         const v1::SubmitReportRequest* request,
+                                         v1::SubmitReportResponse* response) override;
+  grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context,
+                                    const v1::GetCaseRequest* request,
+                                    v1::Case* response) override;
+  grpc::ServerUnaryReactor* ListCaseEvents(grpc::CallbackServerContext* context,
+                                           const v1::ListCaseEventsRequest* request,
+                                           v1::ListCaseEventsResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchEvent>* WatchCases(
+      grpc::CallbackServerContext* context, const v1::WatchCasesRequest* request) override;
+
+ private:
+  ServiceContext deps_;
+};
+
+// Runs `work(caller)` on the worker pool after authenticating the call, then finishes the
+// reactor with its status. The request and response stay alive until Finish.
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
+                                   const ServiceContext& deps,
+                                   std::function<absl::Status(const domain::Caller&)> work);
+
+}  // namespace gridline::api
+
+#endif  // GRIDLINE_SERVER_API_REPORT_SERVICE_H_

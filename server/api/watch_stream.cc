@@ -1,0 +1,181 @@
+#include "server/api/watch_stream.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/api/convert.h"
+#include "server/domain/organisation.h"
+
+namespace gridline::api {
+namespace {
+constexpr size_t kRingBatch = 64;
+constexpr int kStoreBatch = 256;
+}  // namespace
+
+WatchStream::WatchStream(grpc::CallbackServerContext* context, const ServiceContext& deps,
+                         std::string after_cursor, Authorize authorize)
+    : deps_(deps) {
+  std::string token = BearerToken(context);
+  deps_.pool->Submit([this, token = std::move(token), after_cursor = std::move(after_cursor),
+                      authorize = std::move(authorize)]() mutable {
+    Init(std::move(token), std::move(after_cursor), std::move(authorize));
+  });
+}
+
+void WatchStream::Init(std::string token, std::string after_cursor, Authorize authorize) {
+  grpc::Status error;
+  auto caller = domain::Authenticate(deps_.store, token);
+  Visibility visible;
+  int64_t start = 0;
+  if (!caller.ok()) {
+    error = ToGrpcStatus(caller.status());
+  } else if (auto v = authorize(*caller); !v.ok()) {
+    error = ToGrpcStatus(v.status());
+  } else {
+    visible = *std::move(v);
+    if (after_cursor.empty()) {
+      auto last = deps_.store->LastEventSeq();  // "now": the newest committed event
+      if (!last.ok()) error = ToGrpcStatus(last.status());
+      else start = *last;
+    } else if (auto seq = DecodeCursor(after_cursor); !seq.has_value()) {
+      error = ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("after_cursor '", after_cursor, "' is not a gridline cursor")));
+    } else {
+      auto last = deps_.store->LastEventSeq();
+      auto pruned = deps_.store->PrunedThroughSeq();
+      if (!last.ok() || !pruned.ok()) {
+        error = ToGrpcStatus(!last.ok() ? last.status() : pruned.status());
+      } else if (*seq > *last) {
+        error = ToGrpcStatus(absl::InvalidArgumentError(
+            "after_cursor is ahead of this server's event log (from another installation?)"));
+      } else if (*seq < *pruned) {
+        error = ToGrpcStatus(
+            absl::OutOfRangeError("the cursor has expired: events after it were deleted by "
+                                  "retention; re-list and watch without a cursor"),
+            "CURSOR_EXPIRED");
+      } else {
+        start = *seq;
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  busy_ = false;
+  if (!error.ok()) {
+    RequestFinishLocked(error);
+  } else {
+    visible_ = std::move(visible);
+    cursor_ = start;
+    registered_ = deps_.hub->Register(this);
+    if (!registered_) {
+      RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    }
+  }
+  PumpLocked();
+}
+
+void WatchStream::ReadFromStore() {
+  int64_t after;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    after = cursor_;
+  }
+  auto events = deps_.store->ListEventsAfter(after, kStoreBatch);
+  auto pruned = deps_.store->PrunedThroughSeq();
+  std::lock_guard<std::mutex> lock(mu_);
+  busy_ = false;
+  if (!events.ok()) {
+    RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "cannot read events; resume from your last cursor"));
+  } else if (pruned.ok() && after < *pruned) {
+    RequestFinishLocked(ToGrpcStatus(
+        absl::OutOfRangeError("the stream fell behind retention; re-list and watch again"),
+        "CURSOR_EXPIRED"));
+  } else {
+    for (auto& e : *events) {
+      cursor_ = e.seq;
+      if (visible_(e)) pending_.push_back(std::make_shared<const domain::CaseEvent>(std::move(e)));
+    }
+  }
+  PumpLocked();
+}
+
+void WatchStream::PumpLocked() {
+  if (finished_ || writing_ || busy_) return;
+  if (finish_) {
+    finished_ = true;
+    Finish(*finish_);
+    return;
+  }
+  while (pending_.empty()) {
+    std::vector<runtime::EventPtr> batch;
+    if (!deps_.hub->FetchFromRing(cursor_, kRingBatch, &batch)) {
+      busy_ = true;  // behind the ring: catch up from the store on a worker thread
+      deps_.pool->Submit([this] { ReadFromStore(); });
+      return;
+    }
+    for (auto& e : batch) {
+      cursor_ = e->seq;
+      if (visible_(*e)) pending_.push_back(std::move(e));
+    }
+    if (batch.size() < kRingBatch) break;
+  }
+  message_.Clear();
+  if (!pending_.empty()) {
+    ToProto(*pending_.front(), message_.mutable_event());
+    pending_.pop_front();
+  } else if (heartbeat_due_) {
+    message_.mutable_heartbeat()->set_cursor(EncodeCursor(cursor_));
+    SetTimestamp(domain::NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
+  } else {
+    return;
+  }
+  heartbeat_due_ = false;
+  writing_ = true;
+  StartWrite(&message_);
+}
+
+void WatchStream::RequestFinishLocked(grpc::Status status) {
+  if (!finish_) finish_ = std::move(status);
+}
+
+void WatchStream::OnWriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  writing_ = false;
+  if (!ok) RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+  PumpLocked();
+}
+
+void WatchStream::OnCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RequestFinishLocked(grpc::Status::CANCELLED);
+  PumpLocked();
+}
+
+void WatchStream::OnDone() {
+  bool registered;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    registered = registered_;
+  }
+  if (registered) deps_.hub->Unregister(this);
+  delete this;
+}
+
+void WatchStream::OnEventsAvailable() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PumpLocked();
+}
+
+void WatchStream::OnHeartbeatTick() {
+  std::lock_guard<std::mutex> lock(mu_);
+  heartbeat_due_ = true;
+  PumpLocked();
+}
+
+void WatchStream::OnShutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                   "server shutting down; reconnect and resume from your last "
+                                   "cursor"));
+  PumpLocked();
+}
+
+}  // namespace gridline::api

@@ -1,0 +1,61 @@
+// One server-streaming watch (WatchCases, WatchQueue, WatchAssignments): a callback-API reactor,
+// so an open stream costs no thread. It pulls events from the EventHub at its own pace, one
+// write in flight at a time; store reads (authentication, catching up from an old cursor) run
+// on the worker pool, never in a reaction.
+#ifndef GRIDLINE_SERVER_API_WATCH_STREAM_H_
+#define GRIDLINE_SERVER_API_WATCH_STREAM_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+
+#include "gridline/v1/common.pb.h"
+#include "server/api/context.h"
+
+namespace gridline::api {
+
+class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
+                          public runtime::EventWatcher {
+ public:
+  // Which events the caller may see; built once the caller is authenticated.
+  using Visibility = std::function<bool(const domain::CaseEvent&)>;
+  // Authenticates and decides visibility (called on a worker thread).
+  using Authorize = std::function<absl::StatusOr<Visibility>(const domain::Caller&)>;
+
+  WatchStream(grpc::CallbackServerContext* context, const ServiceContext& deps,
+              std::string after_cursor, Authorize authorize);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+  void OnEventsAvailable() override;
+  void OnHeartbeatTick() override;
+  void OnShutdown() override;
+
+ private:
+  void Init(std::string token, std::string after_cursor, Authorize authorize);
+  void ReadFromStore();
+  void PumpLocked();
+  void RequestFinishLocked(grpc::Status status);
+
+  ServiceContext deps_;
+  std::mutex mu_;
+  Visibility visible_;
+  int64_t cursor_ = 0;  // every event up to here is either queued, written, or not visible
+  std::deque<runtime::EventPtr> pending_;
+  bool registered_ = false;
+  bool busy_ = true;  // a worker task (init or store read) is running
+  bool writing_ = false;
+  bool heartbeat_due_ = false;
+  bool finished_ = false;
+  std::optional<grpc::Status> finish_;
+  v1::WatchEvent message_;
+};
+
+}  // namespace gridline::api
+
+#endif  // GRIDLINE_SERVER_API_WATCH_STREAM_H_

@@ -1,0 +1,161 @@
+// gridline-server: reads a ServerConfig (protobuf text format), applies a few flag overrides,
+// serves until SIGTERM or SIGINT, then shuts down cleanly.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/app/server.h"
+#include "server/store/store.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: gridline-server [--config FILE] [flags]
+
+Serves the gridline.v1 API (ReportService, DispatchService, DepartmentService, AdminService),
+grpc.health.v1 and server reflection.
+
+flags (override the config file):
+  --config FILE          ServerConfig in protobuf text format (see deploy/*.textproto)
+  --listen HOST:PORT     listen address (default 127.0.0.1:50051)
+  --sqlite PATH          use the embedded SQLite store at PATH (the default store: gridline.db)
+  --mysql_host HOST      use MySQL/MariaDB at HOST (with --mysql_user etc.)
+  --mysql_port PORT      (default 3306)
+  --mysql_user USER
+  --mysql_password_file FILE
+  --mysql_database NAME  (default gridline)
+  --mysql_create_database  CREATE DATABASE IF NOT EXISTS at start
+  --organisation FILE    load an organisation (gridline.v1.Organisation, text format) at start
+  --demo                 demo mode: honour the organisation file's demo tokens and print them
+  --worker_threads N     threads for store work (default 8)
+  --version              print the version and schema version
+  --help
+)";
+
+bool TakeValue(int argc, char** argv, int* i, const char* name, std::string* out) {
+  std::string arg = argv[*i];
+  std::string prefix = absl::StrCat(name, "=");
+  if (arg.rfind(prefix, 0) == 0) {
+    *out = arg.substr(prefix.size());
+    return true;
+  }
+  if (arg == name) {
+    if (*i + 1 >= argc) {
+      std::fprintf(stderr, "gridline-server: %s needs a value\n", name);
+      std::exit(2);
+    }
+    *out = argv[++*i];
+    return true;
+  }
+  return false;
+}
+
+int ToInt(const std::string& flag, const std::string& v) {
+  int out = 0;
+  if (!absl::SimpleAtoi(v, &out)) {
+    std::fprintf(stderr, "gridline-server: %s: '%s' is not a number\n", flag.c_str(), v.c_str());
+    std::exit(2);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using gridline::app::ServerConfig;
+  std::string config_path;
+  ServerConfig overrides;
+  bool demo = false, create_db = false;
+  std::string v;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::printf("gridline-server 0.1.0 (schema version %d)\n",
+                  gridline::store::LatestSchemaVersion());
+      return 0;
+    } else if (arg == "--demo") {
+      demo = true;
+    } else if (arg == "--mysql_create_database") {
+      create_db = true;
+    } else if (TakeValue(argc, argv, &i, "--config", &config_path)) {
+    } else if (TakeValue(argc, argv, &i, "--listen", &v)) {
+      overrides.set_listen_address(v);
+    } else if (TakeValue(argc, argv, &i, "--sqlite", &v)) {
+      overrides.mutable_store()->mutable_sqlite()->set_path(v);
+    } else if (TakeValue(argc, argv, &i, "--mysql_host", &v)) {
+      overrides.mutable_store()->mutable_mysql()->set_host(v);
+    } else if (TakeValue(argc, argv, &i, "--mysql_port", &v)) {
+      overrides.mutable_store()->mutable_mysql()->set_port(ToInt("--mysql_port", v));
+    } else if (TakeValue(argc, argv, &i, "--mysql_user", &v)) {
+      overrides.mutable_store()->mutable_mysql()->set_user(v);
+    } else if (TakeValue(argc, argv, &i, "--mysql_password_file", &v)) {
+      overrides.mutable_store()->mutable_mysql()->set_password_file(v);
+    } else if (TakeValue(argc, argv, &i, "--mysql_database", &v)) {
+      overrides.mutable_store()->mutable_mysql()->set_database(v);
+    } else if (TakeValue(argc, argv, &i, "--organisation", &v)) {
+      overrides.set_organisation_file(v);
+    } else if (TakeValue(argc, argv, &i, "--worker_threads", &v)) {
+      overrides.set_worker_threads(ToInt("--worker_threads", v));
+    } else {
+      std::fprintf(stderr, "gridline-server: unknown argument '%s' (see --help)\n", arg.c_str());
+      return 2;
+    }
+  }
+
+  ServerConfig config;
+  if (!config_path.empty()) {
+    auto loaded = gridline::app::LoadServerConfig(config_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "gridline-server: %s\n", std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    config = *loaded;
+  }
+  if (overrides.store().has_mysql() && config.store().has_mysql()) {
+    // Merge field by field so that, e.g., --mysql_port alone keeps the file's host and user.
+    config.mutable_store()->mutable_mysql()->MergeFrom(overrides.store().mysql());
+    overrides.mutable_store()->clear_mysql();
+  }
+  config.MergeFrom(overrides);
+  if (create_db) config.mutable_store()->mutable_mysql()->set_create_database(true);
+  if (demo) config.set_demo(true);
+
+  // Signals are taken synchronously by main's sigwait: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto server = gridline::app::GridlineServer::Start(config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "gridline-server: cannot start: %s\n",
+                 std::string(server.status().message()).c_str());
+    return absl::IsInvalidArgument(server.status()) ? 2 : 1;
+  }
+  if (config.demo()) {
+    std::printf("\nDEMO MODE: these tokens are for demonstration only.\n");
+    std::printf("Call with metadata  authorization: Bearer <token>\n\n");
+    for (const auto& line : (*server)->demo_token_lines()) std::printf("  %s\n", line.c_str());
+    std::printf("\n");
+  }
+  std::printf("gridline-server listening on port %d (%s), store: %s\n", (*server)->port(),
+              config.listen_address().c_str(), (*server)->store_description().c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::printf("gridline-server: %s received, shutting down\n", strsignal(sig));
+  std::fflush(stdout);
+  (*server)->Shutdown();
+  std::printf("gridline-server: stopped\n");
+  return 0;
+}

@@ -1,0 +1,267 @@
+#include "server/app/server.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "gridline/v1/admin_service.grpc.pb.h"
+#include "gridline/v1/department_service.grpc.pb.h"
+#include "gridline/v1/dispatch_service.grpc.pb.h"
+#include "server/api/convert.h"
+#include "server/api/report_service.h"
+#include "server/domain/organisation.h"
+#include "server/runtime/event_hub.h"
+#include "server/runtime/worker_pool.h"
+
+namespace gridline::app {
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    absl::StrAppend(&errors, errors.empty() ? "" : "; ", "line ", line + 1, ":", column + 1, ": ",
+                    message);
+  }
+  std::string errors;
+};
+
+template <typename Message>
+absl::Status ParseText(const std::string& text, Message* out, const std::string& what) {
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, out)) {
+    return absl::InvalidArgumentError(absl::StrCat("bad ", what, ": ", errors.errors));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text) {
+  ServerConfig config;
+  if (absl::Status s = ParseText(text, &config, "server config"); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  auto config = ParseServerConfig(*text);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status FinalizeServerConfig(ServerConfig* c) {
+  if (c->listen_address().empty()) c->set_listen_address("127.0.0.1:50051");
+  if (c->worker_threads() <= 0) c->set_worker_threads(8);
+  if (c->worker_threads() > 256) return absl::InvalidArgumentError("worker_threads > 256");
+  if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
+    c->mutable_store()->mutable_sqlite()->set_path("gridline.db");
+  }
+  if (c->store().has_sqlite() && c->store().sqlite().path().empty()) {
+    return absl::InvalidArgumentError("store.sqlite.path is empty");
+  }
+  if (c->store().has_mysql()) {
+    auto* m = c->mutable_store()->mutable_mysql();
+    if (m->host().empty()) m->set_host("127.0.0.1");
+    if (m->port() == 0) m->set_port(3306);
+    if (m->database().empty()) m->set_database("gridline");
+    if (m->pool_size() <= 0) m->set_pool_size(8);
+    if (m->connect_timeout_seconds() <= 0) m->set_connect_timeout_seconds(5);
+    if (m->user().empty()) return absl::InvalidArgumentError("store.mysql.user is empty");
+    if (!m->password_file().empty()) {
+      auto pw = ReadFile(m->password_file());
+      if (!pw.ok()) return pw.status();
+      std::string first = pw->substr(0, pw->find('\n'));
+      m->set_password(std::string(absl::StripTrailingAsciiWhitespace(first)));
+    }
+  }
+  auto* k = c->mutable_keepalive();
+  if (k->time_ms() <= 0) k->set_time_ms(60000);
+  if (k->timeout_ms() <= 0) k->set_timeout_ms(20000);
+  if (k->min_client_ping_interval_ms() <= 0) k->set_min_client_ping_interval_ms(10000);
+  auto* w = c->mutable_watch();
+  if (w->heartbeat_interval_ms() <= 0) w->set_heartbeat_interval_ms(15000);
+  if (w->poll_interval_ms() <= 0) w->set_poll_interval_ms(200);
+  if (w->retention_days() <= 0) w->set_retention_days(30);
+  auto* a = c->mutable_attachments();
+  if (a->max_bytes() <= 0) a->set_max_bytes(10 << 20);
+  if (a->directory().empty()) {
+    a->set_directory(c->store().has_sqlite() ? c->store().sqlite().path() + ".attachments"
+                                             : "attachments");
+  }
+  if (c->shutdown_grace_ms() <= 0) c->set_shutdown_grace_ms(5000);
+  if (c->health_check_interval_ms() <= 0) c->set_health_check_interval_ms(2000);
+  return absl::OkStatus();
+}
+
+struct GridlineServer::Impl {
+  ServerConfig config;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<runtime::WorkerPool> pool;
+  std::unique_ptr<runtime::EventHub> hub;
+  std::unique_ptr<domain::CaseService> cases;
+  std::unique_ptr<api::ReportServiceImpl> report_service;
+  std::unique_ptr<v1::DispatchService::CallbackService> dispatch_service;
+  std::unique_ptr<v1::DepartmentService::CallbackService> department_service;
+  std::unique_ptr<v1::AdminService::CallbackService> admin_service;
+  std::unique_ptr<grpc::Server> server;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  bool shut_down = false;
+  std::thread health;
+
+  // grpc.health.v1 says SERVING only while the store answers.
+  void HealthLoop() {
+    auto* health_service = server->GetHealthCheckService();
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping) {
+      lock.unlock();
+      bool ok = store->Ping().ok();
+      health_service->SetServingStatus(ok);
+      lock.lock();
+      cv.wait_for(lock, std::chrono::milliseconds(config.health_check_interval_ms()),
+                  [&] { return stopping; });
+    }
+  }
+};
+
+GridlineServer::GridlineServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+GridlineServer::~GridlineServer() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
+    const ServerConfig& config_in) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config_in;
+  if (absl::Status s = FinalizeServerConfig(&impl->config); !s.ok()) return s;
+  const ServerConfig& config = impl->config;
+
+  std::string store_description;
+  if (config.store().has_mysql()) {
+    const auto& m = config.store().mysql();
+    store::MysqlOptions o;
+    o.host = m.host();
+    o.port = m.port();
+    o.user = m.user();
+    o.password = m.password();
+    o.database = m.database();
+    o.pool_size = m.pool_size();
+    o.create_database = m.create_database();
+    o.connect_timeout_seconds = m.connect_timeout_seconds();
+    auto store = store::OpenMysqlStore(o);
+    if (!store.ok()) return store.status();
+    impl->store = *std::move(store);
+    store_description = absl::StrCat("mysql ", m.user(), "@", m.host(), ":", m.port(), "/",
+                                     m.database());
+  } else {
+    store::SqliteOptions o;
+    o.path = config.store().sqlite().path();
+    o.pool_size = config.worker_threads() + 2;
+    auto store = store::OpenSqliteStore(o);
+    if (!store.ok()) return store.status();
+    impl->store = *std::move(store);
+    store_description = absl::StrCat("sqlite ", o.path);
+  }
+
+  std::vector<std::string> token_lines;
+  if (!config.organisation_file().empty()) {
+    auto text = ReadFile(config.organisation_file());
+    if (!text.ok()) return text.status();
+    v1::Organisation org;
+    if (absl::Status s = ParseText(*text, &org, config.organisation_file()); !s.ok()) return s;
+    auto lines = domain::LoadOrganisation(impl->store.get(), api::FromProto(org), config.demo());
+    if (!lines.ok()) {
+      return absl::Status(lines.status().code(), absl::StrCat(config.organisation_file(), ": ",
+                                                              lines.status().message()));
+    }
+    token_lines = *std::move(lines);
+  }
+
+  impl->pool = std::make_unique<runtime::WorkerPool>(config.worker_threads());
+  runtime::EventHub::Options hub_options;
+  hub_options.poll_interval_ms = config.watch().poll_interval_ms();
+  hub_options.heartbeat_interval_ms = config.watch().heartbeat_interval_ms();
+  hub_options.retention_days = config.watch().retention_days();
+  impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
+  if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
+  impl->cases = std::make_unique<domain::CaseService>(impl->store.get());
+
+  api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(),
+                           impl->cases.get()};
+  impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
+  impl->dispatch_service = std::make_unique<v1::DispatchService::CallbackService>();
+  impl->department_service = std::make_unique<v1::DepartmentService::CallbackService>();
+  impl->admin_service = std::make_unique<v1::AdminService::CallbackService>();
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, config.keepalive().time_ms());
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, config.keepalive().timeout_ms());
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             config.keepalive().min_client_ping_interval_ms());
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.RegisterService(impl->report_service.get());
+  builder.RegisterService(impl->dispatch_service.get());
+  builder.RegisterService(impl->department_service.get());
+  builder.RegisterService(impl->admin_service.get());
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || port == 0) {
+    impl->hub->BeginShutdown();
+    impl->hub->Stop();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address(), " (in use or not local?)"));
+  }
+  impl->server->GetHealthCheckService()->SetServingStatus(true);
+  Impl* raw = impl.get();
+  impl->health = std::thread([raw] { raw->HealthLoop(); });
+
+  auto server = std::unique_ptr<GridlineServer>(new GridlineServer(std::move(impl)));
+  server->port_ = port;
+  server->store_description_ = store_description;
+  server->demo_token_lines_ = std::move(token_lines);
+  return server;
+}
+
+void GridlineServer::Shutdown() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.shut_down) return;
+    s.shut_down = true;
+    s.stopping = true;
+  }
+  s.cv.notify_all();
+  if (s.health.joinable()) s.health.join();
+  s.server->GetHealthCheckService()->SetServingStatus(false);
+  s.hub->BeginShutdown();  // open streams end with UNAVAILABLE so clients resume elsewhere
+  s.server->Shutdown(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(s.config.shutdown_grace_ms()));
+  s.pool->Shutdown();
+  s.hub->Stop();
+}
+
+}  // namespace gridline::app

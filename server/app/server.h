@@ -1,0 +1,56 @@
+// Assembles a gridline server from its config: store, worker pool, event hub, gRPC services,
+// health and reflection. Used by main() and, in-process, by tests.
+#ifndef GRIDLINE_SERVER_APP_SERVER_H_
+#define GRIDLINE_SERVER_APP_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gridline/config/v1/server_config.pb.h"
+
+namespace gridline::app {
+
+using ServerConfig = ::gridline::config::v1::ServerConfig;
+
+// Parses a text-format ServerConfig; INVALID_ARGUMENT names the line that is wrong.
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text);
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
+// Fills unset fields with their documented defaults and checks the rest.
+absl::Status FinalizeServerConfig(ServerConfig* config);
+
+class GridlineServer {
+ public:
+  // Opens the store (running migrations), loads the organisation file, and starts serving.
+  static absl::StatusOr<std::unique_ptr<GridlineServer>> Start(const ServerConfig& config);
+  ~GridlineServer();
+
+  int port() const { return port_; }
+  std::string store_description() const { return store_description_; }
+  // Lines to print in demo mode: one per demo user with their token.
+  const std::vector<std::string>& demo_token_lines() const { return demo_token_lines_; }
+
+  // Ends open streams with UNAVAILABLE, lets in-flight calls finish within the grace period,
+  // then stops. Idempotent.
+  void Shutdown();
+
+ private:
+  struct Impl;
+  explicit GridlineServer(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+  std::string store_description_;
+  std::vector<std::string> demo_token_lines_;
+};
+
+}  // namespace gridline::app
+
+#endif  // GRIDLINE_SERVER_APP_SERVER_H_

@@ -1,0 +1,247 @@
+#include "absl/strings/string_view.h"
+#include "server/domain/case_service.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/domain/errors.h"
+#include "server/util/sha256.h"
+
+namespace gridline::domain {
+namespace {
+
+constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;
+constexpr Micros kEarliestObserveTime = 946684800LL * 1000 * 1000;  // 2000-01-01
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '-';
+}
+
+void CheckText(FieldViolations& v, const std::string& field, const std::string& text,
+               bool required, int max_chars) {
+  int chars = 0;
+  if (!IsValidUtf8(text, &chars)) {
+    v.Add(field, "must be valid UTF-8");
+  } else if (required && chars == 0) {
+    v.Add(field, "is required");
+  } else if (chars > max_chars) {
+    v.Add(field, absl::StrCat("must be at most ", max_chars, " characters, got ", chars));
+  }
+}
+
+// What identifies the content of a report, so a reused request id with other content is caught.
+std::string Digest(const ReportInput& in) {
+  return util::Sha256Hex(absl::StrCat(
+      in.category_code, "\x1f", in.description, "\x1f", in.grid_code, "\x1f",
+      in.has_coordinates ? absl::StrCat(in.latitude, ",", in.longitude) : "", "\x1f", in.address,
+      "\x1f", in.observe_time, "\x1f", in.urgency, "\x1f", absl::StrJoin(in.attachment_ids, ",")));
+}
+
+}  // namespace
+
+bool IsValidUtf8(absl::string_view s, int* chars) {
+  int n = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int len;
+    uint32_t cp;
+    if (c < 0x80) {
+      len = 1;
+      cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (int k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    if (cp == 0) return false;  // NUL has no place in text fields
+    i += len;
+    ++n;
+  }
+  if (chars) *chars = n;
+  return true;
+}
+
+bool CanSee(const User& user, const std::string& reporter_user_id, const std::string& grid_path,
+            const std::string& lead_department_code,
+            const std::vector<std::string>& assisting_department_codes) {
+  if (user.disabled) return false;
+  auto in_subtree = [&] {
+    return !user.grid_code.empty() &&
+           grid_path.find(absl::StrCat("/", user.grid_code, "/")) != std::string::npos;
+  };
+  switch (user.role) {
+    case Role::kGridLeader:
+      return reporter_user_id == user.user_id || in_subtree();
+    case Role::kDispatcher:
+    case Role::kSupervisor:
+      return in_subtree();
+    case Role::kDepartmentStaff:
+      if (user.department_code.empty()) return false;
+      if (lead_department_code == user.department_code) return true;
+      for (const auto& d : assisting_department_codes) {
+        if (d == user.department_code) return true;
+      }
+      return false;
+    case Role::kOperator:
+      return true;
+    case Role::kUnspecified:
+      break;
+  }
+  return false;
+}
+
+bool CanSee(const User& user, const Case& c) {
+  return CanSee(user, c.reporter_user_id, c.grid_path, c.lead_department_code,
+                c.assisting_department_codes);
+}
+
+bool CanSee(const User& user, const CaseEvent& e) {
+  return CanSee(user, e.reporter_user_id, e.grid_path, e.lead_department_code, {});
+}
+
+absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
+                                                       const ReportInput& in) {
+  if (caller.user.role != Role::kGridLeader) {
+    return absl::PermissionDeniedError("only grid leaders submit reports");
+  }
+  FieldViolations v;
+  if (in.request_id.empty()) {
+    v.Add("request_id", "is required: generate one per report and reuse it on retries");
+  } else if (in.request_id.size() > kMaxRequestIdChars) {
+    v.Add("request_id", absl::StrCat("must be at most ", kMaxRequestIdChars, " characters"));
+  } else {
+    for (char c : in.request_id) {
+      if (!IsIdChar(c)) {
+        v.Add("request_id", "may only contain A-Z a-z 0-9 _ -");
+        break;
+      }
+    }
+  }
+  CheckText(v, "description", in.description, true, kMaxDescriptionChars);
+  CheckText(v, "location.address", in.address, false, kMaxAddressChars);
+  if (in.has_coordinates) {
+    if (!std::isfinite(in.latitude) || in.latitude < -90 || in.latitude > 90) {
+      v.Add("location.coordinates.latitude", "must be within [-90, 90]");
+    }
+    if (!std::isfinite(in.longitude) || in.longitude < -180 || in.longitude > 180) {
+      v.Add("location.coordinates.longitude", "must be within [-180, 180]");
+    }
+  }
+  const Micros now = NowMicros();
+  if (in.observe_time != 0 &&
+      (in.observe_time > now + kMaxClockSkew || in.observe_time < kEarliestObserveTime)) {
+    v.Add("observe_time", "must not be in the future or before 2000");
+  }
+  if (in.urgency < 0 || in.urgency > static_cast<int>(Urgency::kEmergency)) {
+    v.Add("urgency", "is not a known urgency");
+  }
+  if (static_cast<int>(in.attachment_ids.size()) > kMaxAttachments) {
+    v.Add("attachment_ids", absl::StrCat("at most ", kMaxAttachments, " photos"));
+  } else if (!in.attachment_ids.empty()) {
+    // Photo upload lands with the case lifecycle; until then no attachment id can exist.
+    v.Add("attachment_ids", "unknown attachment: photo upload is not available yet");
+  }
+  std::optional<Grid> grid;
+  if (in.grid_code.empty()) {
+    v.Add("location.grid_code", "is required");
+  } else {
+    auto g = store_->FindGrid(in.grid_code);
+    if (!g.ok()) return g.status();
+    if (!g->has_value()) v.Add("location.grid_code", "unknown grid " + in.grid_code);
+    grid = *std::move(g);
+  }
+  if (in.category_code.empty()) {
+    v.Add("category_code", "is required");
+  } else {
+    auto k = store_->FindCategory(in.category_code);
+    if (!k.ok()) return k.status();
+    if (!k->has_value()) v.Add("category_code", "unknown category " + in.category_code);
+  }
+  if (!v.empty()) return v.ToStatus("the report is invalid");
+
+  Case c;
+  c.case_id = absl::StrCat("c", util::RandomHex(12));
+  c.state = CaseState::kPendingTriage;
+  c.category_code = in.category_code;
+  c.description = in.description;
+  c.grid_code = grid->code;
+  c.grid_path = grid->path;
+  if (in.has_coordinates) {
+    c.latitude = in.latitude;
+    c.longitude = in.longitude;
+  }
+  c.address = in.address;
+  c.observe_time = in.observe_time != 0 ? in.observe_time : now;
+  c.urgency = in.urgency == 0 ? Urgency::kNormal : static_cast<Urgency>(in.urgency);
+  c.reporter_user_id = caller.user.user_id;
+  c.before_photo_ids = in.attachment_ids;
+  c.create_time = now;
+  c.update_time = now;
+  c.version = 1;
+  c.request_id = in.request_id;
+  c.request_digest = Digest(in);
+
+  CaseEvent e;
+  e.case_id = c.case_id;
+  e.type = EventType::kReported;
+  e.from_state = CaseState::kUnspecified;
+  e.to_state = c.state;
+  e.actor_user_id = caller.user.user_id;
+  e.actor_role = caller.user.role;
+  e.event_time = now;
+  e.attachment_ids = in.attachment_ids;
+  e.category_code = c.category_code;
+  e.grid_code = c.grid_code;
+  e.grid_path = c.grid_path;
+  e.reporter_user_id = c.reporter_user_id;
+  e.case_version = c.version;
+
+  auto result = store_->CreateCase(c, e);
+  if (!result.ok()) return result.status();
+  if (!result->created && result->stored.request_digest != c.request_digest) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("request_id ", in.request_id, " was already used for a different report (",
+                     result->stored.case_id, ")"));
+  }
+  return SubmitOutcome{result->stored, result->first_event, result->created};
+}
+
+absl::StatusOr<Case> CaseService::GetCase(const Caller& caller, const std::string& case_id) {
+  if (case_id.empty()) return InvalidField("case_id", "is required");
+  auto c = store_->GetCase(case_id);
+  if (!c.ok()) return c.status();
+  if (!c->has_value() || !CanSee(caller.user, **c)) {
+    return absl::NotFoundError(absl::StrCat("case ", case_id, " not found"));
+  }
+  return **c;
+}
+
+absl::StatusOr<std::vector<CaseEvent>> CaseService::ListCaseEvents(const Caller& caller,
+                                                                   const std::string& case_id) {
+  auto c = GetCase(caller, case_id);
+  if (!c.ok()) return c.status();
+  return store_->ListCaseEvents(case_id);
+}
+
+}  // namespace gridline::domain

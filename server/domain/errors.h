@@ -1,0 +1,55 @@
+// Errors of the domain core, as absl::Status. Field violations and the current case state travel
+// as payloads so that the API layer can turn them into google.rpc.BadRequest and
+// google.rpc.PreconditionFailure details without the core knowing about either.
+#ifndef GRIDLINE_SERVER_DOMAIN_ERRORS_H_
+#define GRIDLINE_SERVER_DOMAIN_ERRORS_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/domain/types.h"
+
+namespace gridline::domain {
+
+struct FieldViolation {
+  std::string field;
+  std::string description;
+};
+
+// Collects every problem with a request, so the caller learns all of them at once.
+class FieldViolations {
+ public:
+  void Add(std::string field, std::string description) {
+    items_.push_back({std::move(field), std::move(description)});
+  }
+  bool empty() const { return items_.empty(); }
+  const std::vector<FieldViolation>& items() const { return items_; }
+  // INVALID_ARGUMENT carrying every violation; OK when there are none.
+  absl::Status ToStatus(absl::string_view message = "invalid request") const;
+
+ private:
+  std::vector<FieldViolation> items_;
+};
+
+// INVALID_ARGUMENT for one field.
+absl::Status InvalidField(std::string field, std::string description);
+
+// The violations carried by `status`, if any.
+std::vector<FieldViolation> GetFieldViolations(const absl::Status& status);
+
+// FAILED_PRECONDITION naming the case's current state.
+absl::Status WrongState(CaseState current, absl::string_view action);
+// The state carried by a WrongState status, or kUnspecified.
+CaseState GetWrongState(const absl::Status& status);
+
+// Marks an error as transient for the store's transaction runner: the whole transaction may be
+// run again (deadlock, lost connection before commit, SQLITE_BUSY).
+absl::Status MarkRetryable(absl::Status status);
+bool IsRetryable(const absl::Status& status);
+
+}  // namespace gridline::domain
+
+#endif  // GRIDLINE_SERVER_DOMAIN_ERRORS_H_

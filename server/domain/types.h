@@ -1,0 +1,184 @@
+// The vocabulary of the domain core. Plain C++: no gRPC, no SQL, no protobuf.
+// Enum values equal the gridline.v1 proto numbers so the API layer can translate one to one.
+#ifndef GRIDLINE_SERVER_DOMAIN_TYPES_H_
+#define GRIDLINE_SERVER_DOMAIN_TYPES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gridline::domain {
+
+enum class CaseState : int {
+  kUnspecified = 0,
+  kPendingTriage = 1,
+  kDispatched = 2,
+  kInProgress = 3,
+  kReturned = 4,
+  kResolved = 5,
+  kClosed = 6,
+  kRejected = 7,
+  kMerged = 8,
+};
+
+enum class Urgency : int { kUnspecified = 0, kNormal = 1, kUrgent = 2, kEmergency = 3 };
+
+enum class Role : int {
+  kUnspecified = 0,
+  kGridLeader = 1,
+  kDispatcher = 2,
+  kDepartmentStaff = 3,
+  kSupervisor = 4,
+  kOperator = 5,
+};
+
+enum class EventType : int {
+  kUnspecified = 0,
+  kReported = 1,
+  kAcceptedForFiling = 2,
+  kRejectedInvalid = 3,
+  kMarkedDuplicate = 4,
+  kCategoryCorrected = 5,
+  kRouted = 6,
+  kAssignmentAccepted = 7,
+  kReturnedNotResponsible = 8,
+  kExtensionRequested = 9,
+  kExtensionDecided = 10,
+  kProgressAdded = 11,
+  kCaseResolved = 12,
+  kVerificationPassed = 13,
+  kVerificationFailed = 14,
+  kOverdueWarning = 15,
+};
+
+enum class GridLevel : int {
+  kUnspecified = 0,
+  kCity = 1,
+  kDistrict = 2,
+  kStreet = 3,
+  kCommunity = 4,
+  kCell = 5,
+  kCompound = 6,
+};
+
+enum class CategoryKind : int { kUnspecified = 0, kComponent = 1, kEvent = 2, kService = 3 };
+
+const char* CaseStateName(CaseState s);
+
+// Times are microseconds since the Unix epoch, UTC.
+using Micros = int64_t;
+Micros NowMicros();
+
+struct Case {
+  std::string case_id;
+  std::string case_number;
+  CaseState state = CaseState::kUnspecified;
+  std::string category_code;
+  std::string description;
+  std::string grid_code;
+  // The grid's ancestry, "/root/.../grid_code/": a subtree test is a prefix test.
+  std::string grid_path;
+  double latitude = 0;
+  double longitude = 0;
+  std::string address;
+  Micros observe_time = 0;
+  Urgency urgency = Urgency::kNormal;
+  std::string reporter_user_id;
+  std::vector<std::string> before_photo_ids;
+  std::vector<std::string> after_photo_ids;
+  std::string lead_department_code;
+  std::vector<std::string> assisting_department_codes;
+  Micros deadline_time = 0;
+  int rework_count = 0;
+  std::string duplicate_of_case_id;
+  std::string resolution_note;
+  Micros create_time = 0;
+  Micros update_time = 0;
+  int64_t version = 0;
+  // The idempotency key the reporter chose, and a digest of the request it came with.
+  std::string request_id;
+  std::string request_digest;
+};
+
+struct CaseEvent {
+  int64_t seq = 0;  // position in the global event log; assigned by the store at commit
+  std::string case_id;
+  EventType type = EventType::kUnspecified;
+  CaseState from_state = CaseState::kUnspecified;
+  CaseState to_state = CaseState::kUnspecified;
+  std::string actor_user_id;
+  Role actor_role = Role::kUnspecified;
+  Micros event_time = 0;
+  std::string note;
+  std::vector<std::string> attachment_ids;
+  // The case as it stands after the event.
+  std::string category_code;
+  std::string grid_code;
+  std::string grid_path;
+  std::string lead_department_code;
+  std::string reporter_user_id;
+  int64_t case_version = 0;
+};
+
+struct Grid {
+  std::string code;
+  std::string name;
+  GridLevel level = GridLevel::kUnspecified;
+  std::string parent_code;
+  // "/root/.../code/", computed by the store from the tree.
+  std::string path;
+};
+
+struct Department {
+  std::string code;
+  std::string name;
+  std::string parent_code;
+  std::string grid_code;
+};
+
+struct Category {
+  std::string code;
+  std::string name;
+  CategoryKind kind = CategoryKind::kUnspecified;
+  int normal_deadline_hours = 0;
+  int urgent_deadline_hours = 0;
+  int emergency_deadline_hours = 0;
+  bool auto_accept = false;
+};
+
+struct RoutingRule {
+  std::string rule_id;
+  std::string category_code;
+  std::string grid_code;
+  std::string lead_department_code;
+  std::vector<std::string> assisting_department_codes;
+};
+
+struct User {
+  std::string user_id;
+  std::string display_name;
+  Role role = Role::kUnspecified;
+  std::string grid_code;
+  std::string department_code;
+  bool disabled = false;
+};
+
+struct Organisation {
+  std::vector<Grid> grids;
+  std::vector<Department> departments;
+  std::vector<Category> categories;
+  std::vector<RoutingRule> routing_rules;
+  std::vector<User> users;
+  // user_id -> demo token; honoured only in demo mode.
+  std::vector<std::pair<std::string, std::string>> demo_tokens;
+};
+
+// Who is calling, as authentication established it.
+struct Caller {
+  User user;
+};
+
+}  // namespace gridline::domain
+
+#endif  // GRIDLINE_SERVER_DOMAIN_TYPES_H_

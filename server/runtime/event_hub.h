@@ -1,0 +1,97 @@
+// Fans the global event log out to open watch streams.
+//
+// One poller thread per process tails the store's event log (short poll, plus an immediate
+// wake-up after a local commit), so events committed by other replicas sharing a MySQL store are
+// picked up without extra infrastructure. Recent events stay in a bounded ring; streams pull from
+// it at their own pace, and a stream that is behind the ring reads the store on a worker thread.
+// No per-stream buffer grows: a slow consumer just stays behind.
+#ifndef GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_
+#define GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/domain/types.h"
+#include "server/store/store.h"
+
+namespace gridline::runtime {
+
+// A stream's side of the hub. All three calls come from the hub's thread and must not block.
+class EventWatcher {
+ public:
+  virtual ~EventWatcher() = default;
+  virtual void OnEventsAvailable() = 0;
+  virtual void OnHeartbeatTick() = 0;
+  virtual void OnShutdown() = 0;
+};
+
+using EventPtr = std::shared_ptr<const domain::CaseEvent>;
+
+class EventHub {
+ public:
+  struct Options {
+    int poll_interval_ms = 200;
+    int heartbeat_interval_ms = 15000;
+    int retention_days = 30;
+    size_t ring_capacity = 16384;
+  };
+
+  EventHub(store::Store* store, Options options);
+  ~EventHub();
+
+  // Reads the current head of the log and starts the poller.
+  absl::Status Start();
+  // Ends every stream (OnShutdown) and refuses new ones. Idempotent.
+  void BeginShutdown();
+  // Joins the poller. Call after the gRPC server has shut down.
+  void Stop();
+
+  // A local transaction committed events: poll now.
+  void Notify();
+
+  int64_t head() const;
+  int64_t pruned_through() const;
+
+  // Appends the events after `after` (at most `max`) to `out`. False when `after` is older than
+  // the ring holds: read the store instead.
+  bool FetchFromRing(int64_t after, size_t max, std::vector<EventPtr>* out) const;
+
+  // Returns false (and calls nothing) when the hub is shutting down.
+  bool Register(EventWatcher* w);
+  void Unregister(EventWatcher* w);
+  size_t watcher_count() const;
+
+ private:
+  void Run();
+  bool PollOnce();
+
+  store::Store* store_;
+  const Options options_;
+
+  mutable std::mutex ring_mu_;
+  std::deque<EventPtr> ring_;
+  int64_t ring_base_ = 0;  // the ring holds every event with seq in (ring_base_, head_]
+  int64_t head_ = 0;
+  std::atomic<int64_t> pruned_through_{0};
+
+  mutable std::mutex watchers_mu_;
+  std::set<EventWatcher*> watchers_;
+  bool shutting_down_ = false;
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;
+  bool stop_ = false;
+  std::thread poller_;
+};
+
+}  // namespace gridline::runtime
+
+#endif  // GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_

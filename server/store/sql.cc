@@ -1,0 +1,73 @@
+#include "server/store/sql.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace gridline::store {
+
+int64_t SqlRow::Int(size_t i) const {
+  const SqlValue& v = cells_.at(i);
+  if (auto* p = std::get_if<int64_t>(&v)) return *p;
+  if (auto* p = std::get_if<double>(&v)) return static_cast<int64_t>(*p);
+  if (auto* p = std::get_if<std::string>(&v)) {
+    int64_t out = 0;
+    if (absl::SimpleAtoi(*p, &out)) return out;
+  }
+  return 0;
+}
+
+double SqlRow::Double(size_t i) const {
+  const SqlValue& v = cells_.at(i);
+  if (auto* p = std::get_if<double>(&v)) return *p;
+  if (auto* p = std::get_if<int64_t>(&v)) return static_cast<double>(*p);
+  if (auto* p = std::get_if<std::string>(&v)) {
+    double out = 0;
+    if (absl::SimpleAtod(*p, &out)) return out;
+  }
+  return 0;
+}
+
+std::string SqlRow::Str(size_t i) const {
+  const SqlValue& v = cells_.at(i);
+  if (auto* p = std::get_if<std::string>(&v)) return *p;
+  if (auto* p = std::get_if<int64_t>(&v)) return absl::StrCat(*p);
+  if (auto* p = std::get_if<double>(&v)) return absl::StrCat(*p);
+  return "";
+}
+
+ConnectionPool::ConnectionPool(std::unique_ptr<SqlDatabase> db, int max_size)
+    : db_(std::move(db)), max_size_(max_size < 1 ? 1 : max_size) {}
+
+absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_size_; });
+    if (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn));
+    }
+    ++open_;  // reserve a slot, connect outside the lock
+  }
+  auto conn = db_->Connect();
+  if (!conn.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+    cv_.notify_one();
+    return conn.status();
+  }
+  return Lease(this, *std::move(conn));
+}
+
+void ConnectionPool::Release(std::unique_ptr<SqlConnection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn->broken()) {
+    --open_;  // dropped; the next Acquire opens a fresh one
+    conn.reset();
+  } else {
+    idle_.push_back(std::move(conn));
+  }
+  cv_.notify_one();
+}
+
+}  // namespace gridline::store

@@ -1,0 +1,100 @@
+// The small SQL driver interface the store is written against. Each backend (sqlite_driver.cc,
+// mysql_driver.cc) implements it; sql_store.cc holds all SQL once for both.
+#ifndef GRIDLINE_SERVER_STORE_SQL_H_
+#define GRIDLINE_SERVER_STORE_SQL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace gridline::store {
+
+using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string>;
+using SqlParams = std::vector<SqlValue>;
+
+class SqlRow {
+ public:
+  explicit SqlRow(std::vector<SqlValue> cells) : cells_(std::move(cells)) {}
+  bool IsNull(size_t i) const { return std::holds_alternative<std::nullptr_t>(cells_.at(i)); }
+  int64_t Int(size_t i) const;
+  double Double(size_t i) const;
+  std::string Str(size_t i) const;
+
+ private:
+  std::vector<SqlValue> cells_;
+};
+
+enum class Dialect { kSqlite, kMysql };
+
+// One database connection, used by one thread at a time.
+class SqlConnection {
+ public:
+  virtual ~SqlConnection() = default;
+  virtual absl::StatusOr<std::vector<SqlRow>> Query(absl::string_view sql,
+                                                    const SqlParams& params = {}) = 0;
+  // Returns the number of rows changed.
+  virtual absl::StatusOr<int64_t> Execute(absl::string_view sql, const SqlParams& params = {}) = 0;
+  // `write` lets SQLite take its write lock up front (BEGIN IMMEDIATE) instead of failing to
+  // upgrade a read lock later.
+  virtual absl::Status Begin(bool write) = 0;
+  virtual absl::Status Commit() = 0;
+  virtual absl::Status Rollback() = 0;
+  // True after an error that leaves the connection unusable (MySQL 2006/2013): the pool drops it.
+  virtual bool broken() const = 0;
+};
+
+class SqlDatabase {
+ public:
+  virtual ~SqlDatabase() = default;
+  virtual Dialect dialect() const = 0;
+  virtual absl::StatusOr<std::unique_ptr<SqlConnection>> Connect() = 0;
+};
+
+// A bounded pool of connections over any SqlDatabase. Broken connections are dropped on return
+// and replaced lazily.
+class ConnectionPool {
+ public:
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<SqlConnection> conn)
+        : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (conn_) pool_->Release(std::move(conn_));
+    }
+    SqlConnection* operator->() { return conn_.get(); }
+    SqlConnection& operator*() { return *conn_; }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<SqlConnection> conn_;
+  };
+
+  ConnectionPool(std::unique_ptr<SqlDatabase> db, int max_size);
+  absl::StatusOr<Lease> Acquire();
+  Dialect dialect() const { return db_->dialect(); }
+
+ private:
+  void Release(std::unique_ptr<SqlConnection> conn);
+
+  std::unique_ptr<SqlDatabase> db_;
+  const int max_size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<SqlConnection>> idle_;
+  int open_ = 0;
+};
+
+std::unique_ptr<SqlDatabase> MakeSqliteDatabase(std::string path);
+
+}  // namespace gridline::store
+
+#endif  // GRIDLINE_SERVER_STORE_SQL_H_

@@ -1,0 +1,178 @@
+// SQLite behind SqlConnection: WAL, full fsync on commit, a busy timeout so writers queue.
+#include <sqlite3.h>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/str_cat.h"
+#include "server/domain/errors.h"
+#include "server/store/sql.h"
+
+namespace gridline::store {
+namespace {
+
+absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
+  std::string msg = absl::StrCat("sqlite ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return domain::MarkRetryable(absl::AbortedError(msg));
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(msg);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+      return absl::UnavailableError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+class SqliteConnection final : public SqlConnection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  absl::StatusOr<std::vector<SqlRow>> Query(absl::string_view sql,
+                                            const SqlParams& params) override {
+    auto stmt = Prepare(sql, params);
+    if (!stmt.ok()) return stmt.status();
+    std::vector<SqlRow> rows;
+    while (true) {
+      int rc = sqlite3_step(*stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        sqlite3_reset(*stmt);
+        return SqliteError(db_, rc, "step");
+      }
+      int n = sqlite3_column_count(*stmt);
+      std::vector<SqlValue> cells;
+      cells.reserve(n);
+      for (int i = 0; i < n; ++i) {
+        switch (sqlite3_column_type(*stmt, i)) {
+          case SQLITE_INTEGER:
+            cells.emplace_back(static_cast<int64_t>(sqlite3_column_int64(*stmt, i)));
+            break;
+          case SQLITE_FLOAT:
+            cells.emplace_back(sqlite3_column_double(*stmt, i));
+            break;
+          case SQLITE_NULL:
+            cells.emplace_back(nullptr);
+            break;
+          default: {
+            const void* p = sqlite3_column_blob(*stmt, i);
+            int len = sqlite3_column_bytes(*stmt, i);
+            cells.emplace_back(std::string(static_cast<const char*>(p), p ? len : 0));
+          }
+        }
+      }
+      rows.emplace_back(std::move(cells));
+    }
+    sqlite3_reset(*stmt);
+    return rows;
+  }
+
+  absl::StatusOr<int64_t> Execute(absl::string_view sql, const SqlParams& params) override {
+    auto stmt = Prepare(sql, params);
+    if (!stmt.ok()) return stmt.status();
+    int rc;
+    while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    }
+    sqlite3_reset(*stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "exec");
+    return static_cast<int64_t>(sqlite3_changes(db_));
+  }
+
+  absl::Status Begin(bool write) override {
+    return Exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
+  absl::Status Commit() override { return Exec("COMMIT"); }
+  absl::Status Rollback() override {
+    if (sqlite3_get_autocommit(db_)) return absl::OkStatus();
+    return Exec("ROLLBACK");
+  }
+  bool broken() const override { return false; }
+
+  absl::Status Exec(const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    if (err) sqlite3_free(err);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, sql);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::StatusOr<sqlite3_stmt*> Prepare(absl::string_view sql, const SqlParams& params) {
+    std::string key(sql);
+    sqlite3_stmt* stmt = nullptr;
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      stmt = it->second;
+      sqlite3_clear_bindings(stmt);
+    } else {
+      int rc = sqlite3_prepare_v2(db_, key.c_str(), static_cast<int>(key.size()), &stmt, nullptr);
+      if (rc != SQLITE_OK) return SqliteError(db_, rc, absl::StrCat("prepare [", key, "]"));
+      cache_.emplace(key, stmt);
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      int idx = static_cast<int>(i + 1);
+      int rc = SQLITE_OK;
+      const SqlValue& v = params[i];
+      if (std::holds_alternative<std::nullptr_t>(v)) {
+        rc = sqlite3_bind_null(stmt, idx);
+      } else if (auto* p = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, idx, *p);
+      } else if (auto* p = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, idx, *p);
+      } else {
+        const std::string& s = std::get<std::string>(v);
+        rc = sqlite3_bind_text(stmt, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      }
+      if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
+    }
+    return stmt;
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+class SqliteDatabase final : public SqlDatabase {
+ public:
+  explicit SqliteDatabase(std::string path) : path_(std::move(path)) {}
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  absl::StatusOr<std::unique_ptr<SqlConnection>> Connect() override {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      absl::Status s = absl::UnavailableError(
+          absl::StrCat("cannot open SQLite database ", path_, ": ",
+                       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+      sqlite3_close_v2(db);
+      return s;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    auto conn = std::make_unique<SqliteConnection>(db);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                               "PRAGMA foreign_keys=ON"}) {
+      absl::Status s = conn->Exec(pragma);
+      if (!s.ok()) return absl::UnavailableError(s.message());
+    }
+    return std::unique_ptr<SqlConnection>(std::move(conn));
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<SqlDatabase> MakeSqliteDatabase(std::string path) {
+  return std::make_unique<SqliteDatabase>(std::move(path));
+}
+
+}  // namespace gridline::store
