@@ -1,9 +1,9 @@
 #ifndef GRIDLINE_SERVER_API_CONTEXT_H_
 #define GRIDLINE_SERVER_API_CONTEXT_H_
 
+#include "server/domain/case_service.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
-#include "server/domain/case_service.h"
 #include "server/store/store.h"
 
 namespace gridline::api {

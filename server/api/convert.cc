@@ -1,9 +1,9 @@
-#include "absl/strings/string_view.h"
 #include "server/api/convert.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "server/domain/errors.h"
@@ -75,9 +75,9 @@ domain::ReportInput FromProto(const v1::SubmitReportRequest& in) {
   r.category_code = in.category_code();
   r.description = in.description();
   r.grid_code = in.location().grid_code();
-  r.has_coordinates = in.location().has_coordinates() &&
-                      (in.location().coordinates().latitude() != 0 ||
-                       in.location().coordinates().longitude() != 0);
+  r.has_coordinates =
+      in.location().has_coordinates() &&
+      (in.location().coordinates().latitude() != 0 || in.location().coordinates().longitude() != 0);
   r.latitude = in.location().coordinates().latitude();
   r.longitude = in.location().coordinates().longitude();
   r.address = in.location().address();
@@ -108,10 +108,12 @@ domain::Organisation FromProto(const v1::Organisation& in) {
     org.categories.push_back(c);
   }
   for (const auto& r : in.routing_rules()) {
-    org.routing_rules.push_back({r.rule_id(), r.category_code(), r.grid_code(),
-                                 r.lead_department_code(),
-                                 {r.assisting_department_codes().begin(),
-                                  r.assisting_department_codes().end()}});
+    org.routing_rules.push_back(
+        {r.rule_id(),
+         r.category_code(),
+         r.grid_code(),
+         r.lead_department_code(),
+         {r.assisting_department_codes().begin(), r.assisting_department_codes().end()}});
   }
   for (const auto& ou : in.users()) {
     const auto& u = ou.user();
@@ -161,8 +163,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason)
     info.set_domain("gridline.v1");
     rich.add_details()->PackFrom(info);
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()), rich.SerializeAsString());
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                      rich.SerializeAsString());
 }
 
 std::string BearerToken(const grpc::CallbackServerContext* context) {

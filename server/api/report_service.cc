@@ -9,16 +9,15 @@
 
 namespace gridline::api {
 
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
-                                   const ServiceContext& deps,
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const ServiceContext& deps,
                                    std::function<absl::Status(const domain::Caller&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  deps.pool->Submit([reactor, store = deps.store, token = BearerToken(context),
-                     work = std::move(work)] {
-    auto caller = domain::Authenticate(store, token);
-    absl::Status status = caller.ok() ? work(*caller) : caller.status();
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  deps.pool->Submit(
+      [reactor, store = deps.store, token = BearerToken(context), work = std::move(work)] {
+        auto caller = domain::Authenticate(store, token);
+        absl::Status status = caller.ok() ? work(*caller) : caller.status();
+        reactor->Finish(ToGrpcStatus(status));
+      });
   return reactor;
 }
 

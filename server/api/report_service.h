@@ -16,8 +16,7 @@ class ReportServiceImpl final : public v1::ReportService::CallbackService {
                                          const v1::SubmitReportRequest* request,
                                          v1::SubmitReportResponse* response) override;
   grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context,
-                                    const v1::GetCaseRequest* request,
-                                    v1::Case* response) override;
+                                    const v1::GetCaseRequest* request, v1::Case* response) override;
   grpc::ServerUnaryReactor* ListCaseEvents(grpc::CallbackServerContext* context,
                                            const v1::ListCaseEventsRequest* request,
                                            v1::ListCaseEventsResponse* response) override;
@@ -30,8 +29,7 @@ class ReportServiceImpl final : public v1::ReportService::CallbackService {
 
 // Runs `work(caller)` on the worker pool after authenticating the call, then finishes the
 // reactor with its status. The request and response stay alive until Finish.
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
-                                   const ServiceContext& deps,
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const ServiceContext& deps,
                                    std::function<absl::Status(const domain::Caller&)> work);
 
 }  // namespace gridline::api

@@ -33,8 +33,10 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
     visible = *std::move(v);
     if (after_cursor.empty()) {
       auto last = deps_.store->LastEventSeq();  // "now": the newest committed event
-      if (!last.ok()) error = ToGrpcStatus(last.status());
-      else start = *last;
+      if (!last.ok())
+        error = ToGrpcStatus(last.status());
+      else
+        start = *last;
     } else if (auto seq = DecodeCursor(after_cursor); !seq.has_value()) {
       error = ToGrpcStatus(absl::InvalidArgumentError(
           absl::StrCat("after_cursor '", after_cursor, "' is not a gridline cursor")));

@@ -171,8 +171,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     auto store = store::OpenMysqlStore(o);
     if (!store.ok()) return store.status();
     impl->store = *std::move(store);
-    store_description = absl::StrCat("mysql ", m.user(), "@", m.host(), ":", m.port(), "/",
-                                     m.database());
+    store_description =
+        absl::StrCat("mysql ", m.user(), "@", m.host(), ":", m.port(), "/", m.database());
   } else {
     store::SqliteOptions o;
     o.path = config.store().sqlite().path();
@@ -191,8 +191,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     if (absl::Status s = ParseText(*text, &org, config.organisation_file()); !s.ok()) return s;
     auto lines = domain::LoadOrganisation(impl->store.get(), api::FromProto(org), config.demo());
     if (!lines.ok()) {
-      return absl::Status(lines.status().code(), absl::StrCat(config.organisation_file(), ": ",
-                                                              lines.status().message()));
+      return absl::Status(lines.status().code(),
+                          absl::StrCat(config.organisation_file(), ": ", lines.status().message()));
     }
     token_lines = *std::move(lines);
   }
@@ -206,8 +206,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   impl->cases = std::make_unique<domain::CaseService>(impl->store.get());
 
-  api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(),
-                           impl->cases.get()};
+  api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
   impl->dispatch_service = std::make_unique<v1::DispatchService::CallbackService>();
   impl->department_service = std::make_unique<v1::DepartmentService::CallbackService>();

@@ -1,10 +1,10 @@
-#include "absl/strings/string_view.h"
 #include "server/domain/case_service.h"
 
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 #include "server/util/sha256.h"
 
@@ -15,12 +15,12 @@ constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;
 constexpr Micros kEarliestObserveTime = 946684800LL * 1000 * 1000;  // 2000-01-01
 
 bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
-void CheckText(FieldViolations& v, const std::string& field, const std::string& text,
-               bool required, int max_chars) {
+void CheckText(FieldViolations& v, const std::string& field, const std::string& text, bool required,
+               int max_chars) {
   int chars = 0;
   if (!IsValidUtf8(text, &chars)) {
     v.Add(field, "must be valid UTF-8");
@@ -121,7 +121,7 @@ bool CanSee(const User& user, const CaseEvent& e) {
 }
 
 absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
-                                                       const ReportInput& in) {
+                                                        const ReportInput& in) {
   if (caller.user.role != Role::kGridLeader) {
     return absl::PermissionDeniedError("only grid leaders submit reports");
   }
@@ -220,9 +220,9 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   auto result = store_->CreateCase(c, e);
   if (!result.ok()) return result.status();
   if (!result->created && result->stored.request_digest != c.request_digest) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("request_id ", in.request_id, " was already used for a different report (",
-                     result->stored.case_id, ")"));
+    return absl::AlreadyExistsError(absl::StrCat("request_id ", in.request_id,
+                                                 " was already used for a different report (",
+                                                 result->stored.case_id, ")"));
   }
   return SubmitOutcome{result->stored, result->first_event, result->created};
 }

@@ -1,9 +1,9 @@
-#include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 
 namespace gridline::domain {
 namespace {

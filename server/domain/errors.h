@@ -5,11 +5,11 @@
 #define GRIDLINE_SERVER_DOMAIN_ERRORS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/types.h"
 
 namespace gridline::domain {

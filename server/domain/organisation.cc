@@ -1,10 +1,10 @@
-#include "absl/strings/string_view.h"
 #include "server/domain/organisation.h"
 
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 #include "server/util/sha256.h"
 
@@ -23,12 +23,18 @@ bool IsCode(const std::string& s) {
 
 const char* RoleName(Role r) {
   switch (r) {
-    case Role::kGridLeader: return "GRID_LEADER";
-    case Role::kDispatcher: return "DISPATCHER";
-    case Role::kDepartmentStaff: return "DEPARTMENT_STAFF";
-    case Role::kSupervisor: return "SUPERVISOR";
-    case Role::kOperator: return "OPERATOR";
-    case Role::kUnspecified: break;
+    case Role::kGridLeader:
+      return "GRID_LEADER";
+    case Role::kDispatcher:
+      return "DISPATCHER";
+    case Role::kDepartmentStaff:
+      return "DEPARTMENT_STAFF";
+    case Role::kSupervisor:
+      return "SUPERVISOR";
+    case Role::kOperator:
+      return "OPERATOR";
+    case Role::kUnspecified:
+      break;
   }
   return "ROLE_UNSPECIFIED";
 }
@@ -165,8 +171,8 @@ absl::StatusOr<std::vector<std::string>> LoadOrganisation(store::Store* store,
     if (absl::Status s = store->PutToken(HashToken(token), user_id, "demo"); !s.ok()) return s;
     const User& u = *it->second;
     lines.push_back(absl::StrCat(u.user_id, "  ", RoleName(u.role), "  ",
-                                 u.department_code.empty() ? u.grid_code : u.department_code,
-                                 "  ", token));
+                                 u.department_code.empty() ? u.grid_code : u.department_code, "  ",
+                                 token));
   }
   return lines;
 }

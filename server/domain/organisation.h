@@ -3,9 +3,9 @@
 #ifndef GRIDLINE_SERVER_DOMAIN_ORGANISATION_H_
 #define GRIDLINE_SERVER_DOMAIN_ORGANISATION_H_
 
-#include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/types.h"
 #include "server/store/store.h"
 

@@ -6,15 +6,24 @@ namespace gridline::domain {
 
 const char* CaseStateName(CaseState s) {
   switch (s) {
-    case CaseState::kPendingTriage: return "PENDING_TRIAGE";
-    case CaseState::kDispatched: return "DISPATCHED";
-    case CaseState::kInProgress: return "IN_PROGRESS";
-    case CaseState::kReturned: return "RETURNED";
-    case CaseState::kResolved: return "RESOLVED";
-    case CaseState::kClosed: return "CLOSED";
-    case CaseState::kRejected: return "REJECTED";
-    case CaseState::kMerged: return "MERGED";
-    case CaseState::kUnspecified: break;
+    case CaseState::kPendingTriage:
+      return "PENDING_TRIAGE";
+    case CaseState::kDispatched:
+      return "DISPATCHED";
+    case CaseState::kInProgress:
+      return "IN_PROGRESS";
+    case CaseState::kReturned:
+      return "RETURNED";
+    case CaseState::kResolved:
+      return "RESOLVED";
+    case CaseState::kClosed:
+      return "CLOSED";
+    case CaseState::kRejected:
+      return "REJECTED";
+    case CaseState::kMerged:
+      return "MERGED";
+    case CaseState::kUnspecified:
+      break;
   }
   return "CASE_STATE_UNSPECIFIED";
 }

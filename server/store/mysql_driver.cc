@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "server/store/mysql_driver.h"
 
 #include <cppconn/connection.h>
@@ -14,6 +13,7 @@
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 
 namespace gridline::store {
@@ -145,9 +145,10 @@ class MysqlConnection final : public SqlConnection {
     try {
       auto it = cache_.find(key);
       if (it == cache_.end()) {
-        it = cache_.emplace(key, std::unique_ptr<sql::PreparedStatement>(
-                                     conn_->prepareStatement(key)))
-                 .first;
+        it =
+            cache_
+                .emplace(key, std::unique_ptr<sql::PreparedStatement>(conn_->prepareStatement(key)))
+                .first;
       }
       sql::PreparedStatement* ps = it->second.get();
       ps->clearParameters();
@@ -202,9 +203,9 @@ class MysqlDatabase final : public SqlDatabase {
     try {
       raw.reset(Driver()->connect(opts));
     } catch (const sql::SQLException& e) {
-      return absl::UnavailableError(absl::StrCat("cannot connect to MySQL at ", options_.host,
-                                                 ":", options_.port, " as ", options_.user,
-                                                 ": [", e.getErrorCode(), "] ", e.what()));
+      return absl::UnavailableError(absl::StrCat("cannot connect to MySQL at ", options_.host, ":",
+                                                 options_.port, " as ", options_.user, ": [",
+                                                 e.getErrorCode(), "] ", e.what()));
     }
     auto conn = std::make_unique<MysqlConnection>(std::move(raw));
     std::vector<std::string> setup = {

@@ -11,11 +11,11 @@
 #include <functional>
 #include <thread>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
@@ -104,10 +104,10 @@ const std::vector<Migration>& Migrations() {
 
 std::string Expand(Dialect d, absl::string_view sql) {
   return absl::StrReplaceAll(
-      sql, {{"{OPTS}", d == Dialect::kMysql
-                           ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-                           : ""},
-            {"{INSERT_IGNORE}", d == Dialect::kMysql ? "INSERT IGNORE" : "INSERT OR IGNORE"}});
+      sql,
+      {{"{OPTS}",
+        d == Dialect::kMysql ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin" : ""},
+       {"{INSERT_IGNORE}", d == Dialect::kMysql ? "INSERT IGNORE" : "INSERT OR IGNORE"}});
 }
 
 // INSERT that updates every non-key column when the key exists.
@@ -289,15 +289,15 @@ class SqlStore final : public Store {
       auto stored = c.Query("SELECT code, name, level, parent_code FROM grids");
       if (!stored.ok()) return stored.status();
       for (const auto& r : *stored) {
-        grids[r.Str(0)] = {r.Str(0), r.Str(1), static_cast<domain::GridLevel>(r.Int(2)),
-                           r.Str(3), ""};
+        grids[r.Str(0)] = {r.Str(0), r.Str(1), static_cast<domain::GridLevel>(r.Int(2)), r.Str(3),
+                           ""};
       }
       for (const auto& g : org.grids) grids[g.code] = g;
       const std::string grid_sql =
           Upsert(dialect_, "grids", {"code", "name", "level", "parent_code", "path"});
       for (const auto& g : org.grids) {
-        auto st = c.Execute(grid_sql, {g.code, g.name, static_cast<int64_t>(g.level),
-                                       g.parent_code, PathOf(grids, g.code)});
+        auto st = c.Execute(grid_sql, {g.code, g.name, static_cast<int64_t>(g.level), g.parent_code,
+                                       PathOf(grids, g.code)});
         if (!st.ok()) return st.status();
       }
       const std::string dept_sql =
@@ -306,10 +306,9 @@ class SqlStore final : public Store {
         auto st = c.Execute(dept_sql, {d.code, d.name, d.parent_code, d.grid_code});
         if (!st.ok()) return st.status();
       }
-      const std::string cat_sql =
-          Upsert(dialect_, "categories",
-                 {"code", "name", "kind", "normal_hours", "urgent_hours", "emergency_hours",
-                  "auto_accept"});
+      const std::string cat_sql = Upsert(dialect_, "categories",
+                                         {"code", "name", "kind", "normal_hours", "urgent_hours",
+                                          "emergency_hours", "auto_accept"});
       for (const auto& k : org.categories) {
         auto st = c.Execute(cat_sql, {k.code, k.name, static_cast<int64_t>(k.kind),
                                       static_cast<int64_t>(k.normal_deadline_hours),
@@ -322,18 +321,18 @@ class SqlStore final : public Store {
           Upsert(dialect_, "routing_rules",
                  {"rule_id", "category_code", "grid_code", "lead_department_code", "assisting"});
       for (const auto& r : org.routing_rules) {
-        auto st = c.Execute(rule_sql, {r.rule_id, r.category_code, r.grid_code,
-                                       r.lead_department_code,
-                                       JoinList(r.assisting_department_codes)});
+        auto st =
+            c.Execute(rule_sql, {r.rule_id, r.category_code, r.grid_code, r.lead_department_code,
+                                 JoinList(r.assisting_department_codes)});
         if (!st.ok()) return st.status();
       }
       const std::string user_sql =
           Upsert(dialect_, "users",
                  {"user_id", "display_name", "role", "grid_code", "department_code", "disabled"});
       for (const auto& u : org.users) {
-        auto st = c.Execute(user_sql, {u.user_id, u.display_name, static_cast<int64_t>(u.role),
-                                       u.grid_code, u.department_code,
-                                       static_cast<int64_t>(u.disabled ? 1 : 0)});
+        auto st = c.Execute(user_sql,
+                            {u.user_id, u.display_name, static_cast<int64_t>(u.role), u.grid_code,
+                             u.department_code, static_cast<int64_t>(u.disabled ? 1 : 0)});
         if (!st.ok()) return st.status();
       }
       return true;
@@ -342,8 +341,8 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::optional<domain::Grid>> FindGrid(const std::string& code) override {
-    auto rows = Read("SELECT code, name, level, parent_code, path FROM grids WHERE code = ?",
-                     {code});
+    auto rows =
+        Read("SELECT code, name, level, parent_code, path FROM grids WHERE code = ?", {code});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
     const SqlRow& r = rows->front();
@@ -382,8 +381,8 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::optional<domain::User>> FindUser(const std::string& user_id) override {
-    auto rows = Read(absl::StrCat("SELECT ", kUserColumns, " FROM users WHERE user_id = ?"),
-                     {user_id});
+    auto rows =
+        Read(absl::StrCat("SELECT ", kUserColumns, " FROM users WHERE user_id = ?"), {user_id});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
     return RowToUser(rows->front());
@@ -391,11 +390,11 @@ class SqlStore final : public Store {
 
   absl::Status PutToken(const std::string& token_hash, const std::string& user_id,
                         const std::string& label) override {
-    const std::string sql = Upsert(dialect_, "tokens",
-                                   {"token_hash", "user_id", "label", "create_time", "revoked"});
+    const std::string sql =
+        Upsert(dialect_, "tokens", {"token_hash", "user_id", "label", "create_time", "revoked"});
     return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
-             auto st = c.Execute(sql, {token_hash, user_id, label, domain::NowMicros(),
-                                       int64_t{0}});
+             auto st =
+                 c.Execute(sql, {token_hash, user_id, label, domain::NowMicros(), int64_t{0}});
              if (!st.ok()) return st.status();
              return true;
            })
@@ -416,18 +415,18 @@ class SqlStore final : public Store {
 
   absl::StatusOr<CreateCaseResult> CreateCase(const Case& c, const CaseEvent& first) override {
     return InTx<CreateCaseResult>([&](SqlConnection& conn) -> absl::StatusOr<CreateCaseResult> {
-      auto existing = conn.Query(
-          absl::StrCat("SELECT ", kCaseColumns,
-                       " FROM cases WHERE reporter_user_id = ? AND request_id = ?"),
-          {c.reporter_user_id, c.request_id});
+      auto existing =
+          conn.Query(absl::StrCat("SELECT ", kCaseColumns,
+                                  " FROM cases WHERE reporter_user_id = ? AND request_id = ?"),
+                     {c.reporter_user_id, c.request_id});
       if (!existing.ok()) return existing.status();
       if (!existing->empty()) {
         CreateCaseResult out;
         out.stored = RowToCase(existing->front());
-        auto events = conn.Query(
-            absl::StrCat("SELECT ", kEventColumns,
-                         " FROM case_events WHERE case_id = ? ORDER BY seq LIMIT 1"),
-            {out.stored.case_id});
+        auto events =
+            conn.Query(absl::StrCat("SELECT ", kEventColumns,
+                                    " FROM case_events WHERE case_id = ? ORDER BY seq LIMIT 1"),
+                       {out.stored.case_id});
         if (!events.ok()) return events.status();
         if (!events->empty()) out.first_event = RowToEvent(events->front());
         out.created = false;
@@ -449,8 +448,8 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::optional<Case>> GetCase(const std::string& case_id) override {
-    auto rows = Read(absl::StrCat("SELECT ", kCaseColumns, " FROM cases WHERE case_id = ?"),
-                     {case_id});
+    auto rows =
+        Read(absl::StrCat("SELECT ", kCaseColumns, " FROM cases WHERE case_id = ?"), {case_id});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
     return RowToCase(rows->front());
@@ -498,9 +497,9 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::vector<CaseEvent>> ListCaseEvents(const std::string& case_id) override {
-    auto rows = Read(absl::StrCat("SELECT ", kEventColumns,
-                                  " FROM case_events WHERE case_id = ? ORDER BY seq"),
-                     {case_id});
+    auto rows = Read(
+        absl::StrCat("SELECT ", kEventColumns, " FROM case_events WHERE case_id = ? ORDER BY seq"),
+        {case_id});
     if (!rows.ok()) return rows.status();
     std::vector<CaseEvent> out;
     for (const auto& r : *rows) out.push_back(RowToEvent(r));
@@ -604,22 +603,24 @@ class SqlStore final : public Store {
         if (!st.ok()) return st.status();
       }
       for (const auto& [table, name, cols, unique] : m.indexes) {
-        auto exists =
-            dialect_ == Dialect::kMysql
-                ? conn.Query("SELECT 1 FROM information_schema.statistics WHERE "
-                             "table_schema = DATABASE() AND table_name = ? AND index_name = ?",
-                             {table, name})
-                : conn.Query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
-                             "tbl_name = ? AND name = ?",
-                             {table, name});
+        auto exists = dialect_ == Dialect::kMysql
+                          ? conn.Query(
+                                "SELECT 1 FROM information_schema.statistics WHERE "
+                                "table_schema = DATABASE() AND table_name = ? AND index_name = ?",
+                                {table, name})
+                          : conn.Query(
+                                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
+                                "tbl_name = ? AND name = ?",
+                                {table, name});
         if (!exists.ok()) return exists.status();
         if (!exists->empty()) continue;
         auto st = conn.Execute(absl::StrCat("CREATE ", unique ? "UNIQUE " : "", "INDEX ", name,
                                             " ON ", table, " (", cols, ")"));
         if (!st.ok()) return st.status();
       }
-      auto rec = conn.Execute(Expand(dialect_, "{INSERT_IGNORE} INTO schema_migrations "
-                                               "(version, applied_time) VALUES (?, ?)"),
+      auto rec = conn.Execute(Expand(dialect_,
+                                     "{INSERT_IGNORE} INTO schema_migrations "
+                                     "(version, applied_time) VALUES (?, ?)"),
                               {static_cast<int64_t>(m.version), domain::NowMicros()});
       if (!rec.ok()) return rec.status();
     }

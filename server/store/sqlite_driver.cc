@@ -1,8 +1,8 @@
 // SQLite behind SqlConnection: WAL, full fsync on commit, a busy timeout so writers queue.
 #include <sqlite3.h>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 #include "server/store/sql.h"
 
@@ -10,7 +10,8 @@ namespace gridline::store {
 namespace {
 
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
-  std::string msg = absl::StrCat("sqlite ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string msg =
+      absl::StrCat("sqlite ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -84,9 +85,7 @@ class SqliteConnection final : public SqlConnection {
     return static_cast<int64_t>(sqlite3_changes(db_));
   }
 
-  absl::Status Begin(bool write) override {
-    return Exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
-  }
+  absl::Status Begin(bool write) override { return Exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); }
   absl::Status Commit() override { return Exec("COMMIT"); }
   absl::Status Rollback() override {
     if (sqlite3_get_autocommit(db_)) return absl::OkStatus();
@@ -145,20 +144,20 @@ class SqliteDatabase final : public SqlDatabase {
 
   absl::StatusOr<std::unique_ptr<SqlConnection>> Connect() override {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path_.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path_.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-      absl::Status s = absl::UnavailableError(
-          absl::StrCat("cannot open SQLite database ", path_, ": ",
-                       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+      absl::Status s =
+          absl::UnavailableError(absl::StrCat("cannot open SQLite database ", path_, ": ",
+                                              db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
       sqlite3_close_v2(db);
       return s;
     }
     sqlite3_busy_timeout(db, 10000);
     auto conn = std::make_unique<SqliteConnection>(db);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                               "PRAGMA foreign_keys=ON"}) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
       absl::Status s = conn->Exec(pragma);
       if (!s.ok()) return absl::UnavailableError(s.message());
     }

@@ -36,8 +36,7 @@ class Store {
 
   virtual absl::StatusOr<std::optional<domain::Grid>> FindGrid(const std::string& code) = 0;
   virtual absl::StatusOr<std::vector<domain::Grid>> ListGrids() = 0;
-  virtual absl::StatusOr<std::optional<domain::Category>> FindCategory(
-      const std::string& code) = 0;
+  virtual absl::StatusOr<std::optional<domain::Category>> FindCategory(const std::string& code) = 0;
   virtual absl::StatusOr<std::optional<domain::User>> FindUser(const std::string& user_id) = 0;
 
   // Tokens are stored as SHA-256 hex digests only.

@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "server/util/sha256.h"
 
 #include <openssl/evp.h>
@@ -7,6 +6,7 @@
 #include <stdexcept>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/string_view.h"
 
 namespace gridline::util {
 
@@ -14,8 +14,7 @@ std::string Sha256Hex(absl::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), len));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 std::string RandomHex(int bytes) {

@@ -2,6 +2,7 @@
 #define GRIDLINE_SERVER_UTIL_SHA256_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace gridline::util {

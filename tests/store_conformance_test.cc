@@ -1,0 +1,333 @@
+// The store conformance suite: every test runs on SQLite and on the real MariaDB started by the
+// test command. The store is never mocked.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "server/domain/types.h"
+#include "server/store/mysql_driver.h"
+#include "server/store/sql.h"
+#include "server/store/store.h"
+#include "tests/test_support.h"
+
+namespace gridline {
+namespace {
+
+using domain::Case;
+using domain::CaseEvent;
+using domain::CaseState;
+using testing::Backend;
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kMariaDb) {
+      auto opts = testing::TestMysql();
+      if (!opts) {
+        if (testing::MysqlRequired()) FAIL() << "GRIDLINE_TEST_MYSQL_* not set";
+        GTEST_SKIP() << "no MariaDB: run deploy/test.sh";
+      }
+      mysql_ = *opts;
+    } else {
+      sqlite_.path = dir_.path() + "/store.db";
+    }
+    auto s = Open();
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = *std::move(s);
+    ASSERT_TRUE(store_->ApplyOrganisation(Org()).ok());
+  }
+
+  absl::StatusOr<std::unique_ptr<store::Store>> Open() {
+    if (GetParam() == Backend::kMariaDb) return store::OpenMysqlStore(mysql_);
+    return store::OpenSqliteStore(sqlite_);
+  }
+
+  // A raw connection to the same database, for what the Store interface rightly does not offer.
+  std::unique_ptr<store::SqlConnection> Raw() {
+    std::unique_ptr<store::SqlDatabase> db;
+    if (GetParam() == Backend::kMariaDb) {
+      db = *store::MakeMysqlDatabase(mysql_);
+    } else {
+      db = store::MakeSqliteDatabase(sqlite_.path);
+    }
+    auto conn = db->Connect();
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    return conn.ok() ? *std::move(conn) : nullptr;
+  }
+
+  static domain::Organisation Org() {
+    domain::Organisation org;
+    org.grids = {{"410184", "新郑市", domain::GridLevel::kDistrict, "", ""},
+                 {"410184001", "新建路街道", domain::GridLevel::kStreet, "410184", ""},
+                 {"410184001001", "郑韩路社区", domain::GridLevel::kCommunity, "410184001", ""},
+                 {"410184001001001", "第一网格", domain::GridLevel::kCell, "410184001001", ""}};
+    org.departments = {{"CG", "城管局", "", "410184"}};
+    domain::Category k;
+    k.code = "C01";
+    k.name = "路面破损";
+    k.kind = domain::CategoryKind::kComponent;
+    k.normal_deadline_hours = 72;
+    org.categories = {k};
+    org.users = {{"u1", "张三", domain::Role::kGridLeader, "410184001001001", "", false},
+                 {"u2", "李四", domain::Role::kGridLeader, "410184001001001", "", true}};
+    return org;
+  }
+
+  static Case NewCase(const std::string& id, const std::string& request_id) {
+    Case c;
+    c.case_id = id;
+    c.state = CaseState::kPendingTriage;
+    c.category_code = "C01";
+    c.description = "路面塌陷，深约30厘米 🚧";
+    c.grid_code = "410184001001001";
+    c.grid_path = "/410184/410184001/410184001001/410184001001001/";
+    c.latitude = 34.3961234567;
+    c.longitude = 113.7392345678;
+    c.address = "新郑市郑韩路18号";
+    c.observe_time = 1700000000000000;
+    c.urgency = domain::Urgency::kNormal;
+    c.reporter_user_id = "u1";
+    c.create_time = c.update_time = domain::NowMicros();
+    c.version = 1;
+    c.request_id = request_id;
+    c.request_digest = std::string(64, 'a');
+    return c;
+  }
+
+  static CaseEvent FirstEvent(const Case& c) {
+    CaseEvent e;
+    e.case_id = c.case_id;
+    e.type = domain::EventType::kReported;
+    e.to_state = c.state;
+    e.actor_user_id = c.reporter_user_id;
+    e.actor_role = domain::Role::kGridLeader;
+    e.event_time = domain::NowMicros();
+    e.category_code = c.category_code;
+    e.grid_code = c.grid_code;
+    e.grid_path = c.grid_path;
+    e.reporter_user_id = c.reporter_user_id;
+    e.case_version = 1;
+    return e;
+  }
+
+  testing::TempDir dir_;
+  store::SqliteOptions sqlite_;
+  store::MysqlOptions mysql_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_P(StoreTest, MigrationsAreIdempotentAndRecorded) {
+  store_.reset();
+  auto again = Open();
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto version = (*again)->SchemaVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, store::LatestSchemaVersion());
+}
+
+TEST_P(StoreTest, RefusesSchemaNewerThanItKnows) {
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(raw->Execute("INSERT INTO schema_migrations (version, applied_time) VALUES (?, 0)",
+                           {int64_t{store::LatestSchemaVersion() + 1}})
+                  .ok());
+  store_.reset();
+  auto again = Open();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
+  EXPECT_NE(again.status().message().find("newer"), absl::string_view::npos);
+}
+
+TEST_P(StoreTest, CreateCaseStoresCaseAndFirstEventTogether) {
+  Case c = NewCase("c1", "req-1");
+  auto r = store_->CreateCase(c, FirstEvent(c));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->created);
+  EXPECT_GT(r->first_event.seq, 0);
+  auto got = store_->GetCase("c1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->description, c.description);  // 4-byte UTF-8 survives (utf8mb4)
+  EXPECT_EQ((*got)->address, c.address);
+  EXPECT_DOUBLE_EQ((*got)->latitude, c.latitude);
+  EXPECT_DOUBLE_EQ((*got)->longitude, c.longitude);
+  EXPECT_EQ((*got)->grid_path, c.grid_path);
+  auto events = store_->ListCaseEvents("c1");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, domain::EventType::kReported);
+  EXPECT_EQ((*events)[0].seq, r->first_event.seq);
+}
+
+TEST_P(StoreTest, SameRequestIdCreatesOneCase) {
+  Case c = NewCase("c1", "req-1");
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  Case retry = NewCase("c2", "req-1");  // a retry gets a new id from the service; still one case
+  auto r = store_->CreateCase(retry, FirstEvent(retry));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->created);
+  EXPECT_EQ(r->stored.case_id, "c1");
+  auto none = store_->GetCase("c2");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto events = store_->ListEventsAfter(0, 100);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 1u);
+}
+
+TEST_P(StoreTest, ConcurrentRetriesOfOneRequestCreateOneCase) {
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Case c = NewCase(absl::StrCat("c", i), "same-request");
+      auto r = store_->CreateCase(c, FirstEvent(c));
+      ids[i] = r.ok() ? r->stored.case_id : std::string(r.status().message());
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  auto events = store_->ListEventsAfter(0, 100);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 1u);
+}
+
+TEST_P(StoreTest, EventSequenceIsDenseAndOrderedUnderConcurrentWriters) {
+  constexpr int kThreads = 6, kPerThread = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Case c = NewCase(absl::StrCat("c", t, "-", i), absl::StrCat("r", t, "-", i));
+        if (!store_->CreateCase(c, FirstEvent(c)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto events = store_->ListEventsAfter(0, 1000);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), static_cast<size_t>(kThreads * kPerThread));
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq, int64_t(i + 1));
+  auto last = store_->LastEventSeq();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, kThreads * kPerThread);
+  auto page = store_->ListEventsAfter(40, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 10u);
+  EXPECT_EQ(page->front().seq, 41);
+}
+
+TEST_P(StoreTest, UpdateCaseChecksVersionAndAppendsEvent) {
+  Case c = NewCase("c1", "req-1");
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  Case next = c;
+  next.state = CaseState::kDispatched;
+  CaseEvent e = FirstEvent(c);
+  e.type = domain::EventType::kRouted;
+  e.from_state = CaseState::kPendingTriage;
+  e.to_state = CaseState::kDispatched;
+  auto stale = store_->UpdateCase(next, /*expected_version=*/7, e);
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted) << stale.status();
+  auto ok = store_->UpdateCase(next, 1, e);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->case_version, 2);
+  auto got = store_->GetCase("c1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->state, CaseState::kDispatched);
+  EXPECT_EQ((*got)->version, 2);
+  auto again = store_->UpdateCase(next, 1, e);  // the loser of a race
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAborted);
+  auto missing = store_->UpdateCase(NewCase("nope", "x"), 1, e);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  auto events = store_->ListCaseEvents("c1");
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 2u);  // failed updates left nothing behind
+}
+
+TEST_P(StoreTest, OrganisationLookupsAndTokens) {
+  auto grid = store_->FindGrid("410184001001001");
+  ASSERT_TRUE(grid.ok() && grid->has_value());
+  EXPECT_EQ((*grid)->path, "/410184/410184001/410184001001/410184001001001/");
+  EXPECT_EQ((*grid)->name, "第一网格");
+  auto missing = store_->FindGrid("nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+  auto cat = store_->FindCategory("C01");
+  ASSERT_TRUE(cat.ok() && cat->has_value());
+  EXPECT_EQ((*cat)->normal_deadline_hours, 72);
+
+  ASSERT_TRUE(store_->PutToken(std::string(64, 'b'), "u1", "handset").ok());
+  ASSERT_TRUE(store_->PutToken(std::string(64, 'c'), "u2", "disabled user").ok());
+  auto u = store_->FindUserByTokenHash(std::string(64, 'b'));
+  ASSERT_TRUE(u.ok() && u->has_value());
+  EXPECT_EQ((*u)->user_id, "u1");
+  EXPECT_EQ((*u)->role, domain::Role::kGridLeader);
+  auto disabled = store_->FindUserByTokenHash(std::string(64, 'c'));
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_FALSE(disabled->has_value());
+
+  // Re-applying updates in place.
+  auto org = Org();
+  org.grids[3].name = "第一网格（改）";
+  ASSERT_TRUE(store_->ApplyOrganisation(org).ok());
+  grid = store_->FindGrid("410184001001001");
+  ASSERT_TRUE(grid.ok() && grid->has_value());
+  EXPECT_EQ((*grid)->name, "第一网格（改）");
+  auto all = store_->ListGrids();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 4u);
+}
+
+TEST_P(StoreTest, RetentionPrunesOldEventsButKeepsTheNewest) {
+  for (int i = 0; i < 5; ++i) {
+    Case c = NewCase(absl::StrCat("c", i), absl::StrCat("r", i));
+    ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  }
+  auto pruned = store_->PruneEventsBefore(domain::NowMicros() + 1000000);
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 4);
+  auto through = store_->PrunedThroughSeq();
+  ASSERT_TRUE(through.ok());
+  EXPECT_EQ(*through, 4);
+  auto rest = store_->ListEventsAfter(0, 100);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ(rest->front().seq, 5);
+}
+
+TEST_P(StoreTest, RecoversWhenTheServerDropsItsConnections) {
+  if (GetParam() != Backend::kMariaDb) GTEST_SKIP() << "only a network database drops links";
+  ASSERT_TRUE(store_->Ping().ok());
+  Case c = NewCase("c1", "req-1");
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  // Kill every connection the store holds, as a server restart or a network cut would.
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  auto ids = raw->Query(
+      "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+      {mysql_.database});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_FALSE(ids->empty());
+  for (const auto& row : *ids) {
+    ASSERT_TRUE(raw->Execute(absl::StrCat("KILL ", row.Int(0))).ok());
+  }
+  // Every call still works: broken connections are dropped and replaced.
+  for (int i = 0; i < 10; ++i) {
+    auto got = store_->GetCase("c1");
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(got->has_value());
+  }
+  Case d = NewCase("c2", "req-2");
+  auto r = store_->CreateCase(d, FirstEvent(d));
+  ASSERT_TRUE(r.ok()) << r.status();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+
+}  // namespace
+}  // namespace gridline

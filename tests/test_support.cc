@@ -1,0 +1,180 @@
+#include "tests/test_support.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "server/util/sha256.h"
+
+namespace gridline::testing {
+
+std::string BackendName(Backend b) { return b == Backend::kSqlite ? "SQLite" : "MariaDB"; }
+void PrintTo(Backend b, std::ostream* os) { *os << BackendName(b); }
+
+std::optional<store::MysqlOptions> TestMysql() {
+  const char* host = std::getenv("GRIDLINE_TEST_MYSQL_HOST");
+  const char* port = std::getenv("GRIDLINE_TEST_MYSQL_PORT");
+  if (!host || !port) return std::nullopt;
+  store::MysqlOptions o;
+  o.host = host;
+  if (!absl::SimpleAtoi(port, &o.port)) return std::nullopt;
+  const char* user = std::getenv("GRIDLINE_TEST_MYSQL_USER");
+  const char* password = std::getenv("GRIDLINE_TEST_MYSQL_PASSWORD");
+  o.user = user ? user : "root";
+  o.password = password ? password : "";
+  o.database = "gltest_" + util::RandomHex(6);
+  o.create_database = true;
+  o.pool_size = 8;
+  return o;
+}
+
+bool MysqlRequired() {
+  const char* v = std::getenv("GRIDLINE_REQUIRE_MYSQL");
+  return v && std::string(v) == "1";
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "gridline-test-XXXXXX").string();
+  char* made = mkdtemp(tmpl.data());
+  path_ = made ? made : "";
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+std::string ServerBinary() { return GRIDLINE_SERVER_BINARY; }
+std::string DemoOrganisationFile() {
+  return GRIDLINE_SOURCE_DIR "/deploy/demo/organisation.textproto";
+}
+
+bool IsServing(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  return stub->Check(&ctx, req, &resp).ok() &&
+         resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> args, std::string log_path)
+    : args_(std::move(args)), log_path_(std::move(log_path)) {}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Stop(SIGKILL);
+}
+
+void ServerProcess::Spawn() {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    std::string bin = ServerBinary();
+    argv.push_back(bin.data());
+    for (auto& a : args_) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+}
+
+bool ServerProcess::Start(int port, std::chrono::seconds timeout) {
+  Spawn();
+  grpc::ChannelArguments args;
+  // Poll the starting server often: the default reconnect backoff grows to seconds.
+  args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 50);
+  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                           grpc::InsecureChannelCredentials(), args);
+  bool exited = false;
+  bool ok = WaitFor(
+      [&] {
+        int status;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          exited = true;
+          pid_ = -1;
+          return true;
+        }
+        return IsServing(channel);
+      },
+      timeout);
+  return ok && !exited;
+}
+
+int ServerProcess::Stop(int sig, std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  int status = 0;
+  int code = -1;
+  WaitFor(
+      [&] {
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return true;
+      },
+      timeout);
+  if (code == -1) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  return code;
+}
+
+int ServerProcess::RunToExit(std::chrono::seconds timeout) {
+  Spawn();
+  int status = 0;
+  int code = -1;
+  WaitFor(
+      [&] {
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return true;
+      },
+      timeout);
+  if (code == -1) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  return code;
+}
+
+std::string ServerProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace gridline::testing

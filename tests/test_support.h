@@ -1,0 +1,86 @@
+// Shared by the test suites: the MariaDB the test command started, free ports, and a real
+// gridline-server child process.
+#ifndef GRIDLINE_TESTS_TEST_SUPPORT_H_
+#define GRIDLINE_TESTS_TEST_SUPPORT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/store/store.h"
+
+namespace gridline::testing {
+
+enum class Backend { kSqlite, kMariaDb };
+std::string BackendName(Backend b);
+void PrintTo(Backend b, std::ostream* os);
+
+// The MariaDB started by deploy/test.sh (GRIDLINE_TEST_MYSQL_*), with a fresh database name.
+// nullopt when the variables are unset.
+std::optional<store::MysqlOptions> TestMysql();
+// True when GRIDLINE_REQUIRE_MYSQL=1: a missing MariaDB is then a failure, not a skip.
+bool MysqlRequired();
+
+// A fresh temporary directory, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+int FreePort();
+
+// Blocks until `predicate` is true or `timeout` passes; returns the predicate's last value.
+template <typename Pred>
+bool WaitFor(Pred predicate, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (predicate()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    // Polling a condition owned by another process (a port, a file) has no event to wait on.
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+// A gridline-server child process.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> args, std::string log_path);
+  ~ServerProcess();  // SIGKILL if still running
+
+  // Starts the process and waits until grpc.health.v1 answers SERVING. False (with the log
+  // available) when it exits or does not become healthy in time.
+  bool Start(int port, std::chrono::seconds timeout = std::chrono::seconds(30));
+  // Sends `sig` and waits for the exit; returns the exit status (or 128+signal), -1 on timeout.
+  int Stop(int sig, std::chrono::seconds timeout = std::chrono::seconds(20));
+  // Runs to completion (for processes expected to fail fast); exit code or -1 on timeout.
+  int RunToExit(std::chrono::seconds timeout);
+  std::string Log() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  void Spawn();
+  std::vector<std::string> args_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// Path of the built server binary.
+std::string ServerBinary();
+// Path of the demo organisation file.
+std::string DemoOrganisationFile();
+
+// grpc.health.v1 Check over `channel`; true if SERVING.
+bool IsServing(const std::shared_ptr<grpc::Channel>& channel);
+
+}  // namespace gridline::testing
+
+#endif  // GRIDLINE_TESTS_TEST_SUPPORT_H_
