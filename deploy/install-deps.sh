@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages gridline needs to build, and with --test also those the test
+# suite needs (a throwaway MariaDB server and Debian's python3 with grpcio).
+#
+#   bash deploy/install-deps.sh          # build dependencies
+#   bash deploy/install-deps.sh --test   # build + test dependencies
+#
+# Installs only what is missing; does nothing if everything is there. As root it runs apt-get;
+# otherwise it prints the command to run and exits 1.
+set -euo pipefail
+
+BUILD_PACKAGES=(
+  build-essential cmake pkg-config
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
+  libsqlite3-dev libmysqlcppconn-dev libssl-dev
+  libgtest-dev libgmock-dev
+)
+TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio)
+
+usage() {
+  echo "usage: $0 [--test]" >&2
+  exit 2
+}
+
+packages=("${BUILD_PACKAGES[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --test) packages+=("${TEST_PACKAGES[@]}") ;;
+    -h|--help) usage ;;
+    *) echo "install-deps.sh: unknown argument '$arg'" >&2; usage ;;
+  esac
+done
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps.sh: this script needs Debian 12 (dpkg and apt-get); install by hand:" >&2
+  echo "  ${packages[*]}" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+  # "ii " = installed and configured.
+  if [[ "$status" != ii* ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps.sh: all ${#packages[@]} required packages are installed"
+  exit 0
+fi
+
+echo "install-deps.sh: missing packages: ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps.sh: not root; install them with:" >&2
+  echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+echo "install-deps.sh: installed ${missing[*]}"

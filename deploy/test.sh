@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Runs the whole gridline test suite on a (fresh) Debian 12 machine:
+#   1. installs missing packages (deploy/install-deps.sh --test; root, or prints the sudo line),
+#   2. configures and builds everything into build/ (RelWithDebInfo),
+#   3. starts a throwaway MariaDB on a free loopback port (temporary data directory),
+#   4. runs ctest: every store test on SQLite and on that MariaDB,
+#   5. runs the independent Python client check against a real gridline-server and checks that
+#      the server shuts down cleanly on SIGTERM.
+# MariaDB, the server and the temporary directory are always removed on exit.
+# Exits non-zero if any step fails. Works from any directory.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian's python, where python3-grpcio is installed; a pyenv/virtualenv python3 on PATH may
+# lack the grpc module.
+PYTHON=/usr/bin/python3
+MARIADB_START_TIMEOUT=60
+SERVER_STOP_TIMEOUT=15
+
+section() { printf '\n========== %s\n' "$*"; }
+fail() { echo "test.sh: $*" >&2; exit 1; }
+
+tmp=""
+mariadb_pid=""
+server_pid=""
+
+# Sends SIGTERM to a child process, waits up to $2 seconds, then SIGKILL.
+stop_process() {
+  local pid=$1 timeout=$2 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < timeout * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "test.sh: pid $pid did not stop within ${timeout}s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n "$server_pid" ]]; then
+    stop_process "$server_pid" 5
+    server_pid=""
+  fi
+  if [[ -n "$mariadb_pid" ]]; then
+    echo "test.sh: stopping the throwaway MariaDB (pid $mariadb_pid)"
+    stop_process "$mariadb_pid" 30
+    mariadb_pid=""
+  fi
+  if [[ -n "$tmp" ]]; then
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# True if nothing accepts connections on 127.0.0.1:$1.
+port_is_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Prints a random free loopback port in 20000-45000.
+pick_free_port() {
+  local attempt port
+  for ((attempt = 0; attempt < 200; attempt++)); do
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % 25001))
+    if port_is_free "$port"; then
+      echo "$port"
+      return 0
+    fi
+  done
+  fail "found no free loopback port in 20000-45000"
+}
+
+# ---------------------------------------------------------------------------------------------
+section "dependencies"
+bash deploy/install-deps.sh --test
+[[ -x "$PYTHON" ]] || fail "$PYTHON not found (install python3 and python3-grpcio)"
+
+# ---------------------------------------------------------------------------------------------
+section "build (build/, RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$(nproc)"
+[[ -x build/server/gridline-server ]] || fail "build/server/gridline-server was not built"
+
+# ---------------------------------------------------------------------------------------------
+section "throwaway MariaDB"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridline-test.XXXXXX")
+db_user=$(id -un)  # mariadbd runs as root only if told so explicitly
+if ! mariadb-install-db --no-defaults --datadir="$tmp/data" \
+    --auth-root-authentication-method=normal --user="$db_user" >"$tmp/mariadb-install.log" 2>&1; then
+  cat "$tmp/mariadb-install.log" >&2
+  fail "mariadb-install-db failed"
+fi
+
+MARIADB_PORT=$(pick_free_port)
+mariadbd --no-defaults --datadir="$tmp/data" --socket="$tmp/mysql.sock" \
+  --port="$MARIADB_PORT" --bind-address=127.0.0.1 --user="$db_user" --skip-name-resolve \
+  --innodb-buffer-pool-size=128M --log-error="$tmp/mariadb.err" \
+  --pid-file="$tmp/mariadb.pid" </dev/null >"$tmp/mariadbd.out" 2>&1 &
+mariadb_pid=$!
+
+mariadb_root() { mariadb --no-defaults -S "$tmp/mysql.sock" -uroot "$@"; }
+
+deadline=$((SECONDS + MARIADB_START_TIMEOUT))
+until mariadb_root -e 'SELECT 1' >/dev/null 2>&1; do
+  if ! kill -0 "$mariadb_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+    echo "---- $tmp/mariadb.err" >&2
+    cat "$tmp/mariadb.err" "$tmp/mariadbd.out" >&2 2>/dev/null || true
+    if kill -0 "$mariadb_pid" 2>/dev/null; then
+      fail "MariaDB did not answer within ${MARIADB_START_TIMEOUT}s"
+    fi
+    fail "MariaDB exited during start-up (see its error log above)"
+  fi
+  sleep 0.5
+done
+
+mariadb_root <<'SQL'
+CREATE USER 'gridline'@'127.0.0.1' IDENTIFIED BY 'gridline-test';
+GRANT ALL ON *.* TO 'gridline'@'127.0.0.1';
+CREATE USER 'gridline'@'%' IDENTIFIED BY 'gridline-test';
+GRANT ALL ON *.* TO 'gridline'@'%';
+SQL
+mariadb --no-defaults -h127.0.0.1 -P"$MARIADB_PORT" -ugridline -pgridline-test \
+  -e 'SELECT 1' >/dev/null || fail "cannot log in to MariaDB as gridline over TCP"
+echo "MariaDB $(mariadb_root -N -e 'SELECT VERSION()') on 127.0.0.1:$MARIADB_PORT (pid $mariadb_pid, data in $tmp/data)"
+
+export GRIDLINE_TEST_MYSQL_HOST=127.0.0.1
+export GRIDLINE_TEST_MYSQL_PORT="$MARIADB_PORT"
+export GRIDLINE_TEST_MYSQL_USER=gridline
+export GRIDLINE_TEST_MYSQL_PASSWORD=gridline-test
+export GRIDLINE_REQUIRE_MYSQL=1
+
+# ---------------------------------------------------------------------------------------------
+section "ctest (SQLite and MariaDB)"
+# Serial on purpose: several tests start servers of their own.
+ctest_rc=0
+ctest --test-dir build --output-on-failure --no-tests=error || ctest_rc=$?
+
+# ---------------------------------------------------------------------------------------------
+section "python client check (Debian python3-grpcio, no generated code)"
+python_rc=0
+"$PYTHON" tests/python_client_check.py --self-test || python_rc=$?
+
+SERVER_PORT=$(pick_free_port)
+build/server/gridline-server --config deploy/demo/server.textproto \
+  --sqlite "$tmp/check.db" --listen "127.0.0.1:$SERVER_PORT" \
+  </dev/null >"$tmp/server.log" 2>&1 &
+server_pid=$!
+echo "gridline-server on 127.0.0.1:$SERVER_PORT (pid $server_pid, log $tmp/server.log)"
+
+if ((python_rc == 0)); then
+  "$PYTHON" tests/python_client_check.py "127.0.0.1:$SERVER_PORT" || python_rc=$?
+fi
+
+# Clean shutdown: SIGTERM must stop the server with exit status 0 within the timeout.
+shutdown_rc=0
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  echo "test.sh: gridline-server exited before SIGTERM" >&2
+  shutdown_rc=1
+else
+  kill -TERM "$server_pid"
+  for ((i = 0; i < SERVER_STOP_TIMEOUT * 10; i++)); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$server_pid" 2>/dev/null; then
+    echo "test.sh: gridline-server did not exit within ${SERVER_STOP_TIMEOUT}s of SIGTERM" >&2
+    shutdown_rc=1
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+fi
+server_exit=0
+wait "$server_pid" || server_exit=$?
+server_pid=""
+if ((shutdown_rc == 0 && server_exit != 0)); then
+  echo "test.sh: gridline-server exited with status $server_exit after SIGTERM, want 0" >&2
+  shutdown_rc=1
+fi
+if ((python_rc != 0 || shutdown_rc != 0)); then
+  echo "---- $tmp/server.log" >&2
+  cat "$tmp/server.log" >&2
+else
+  echo "gridline-server stopped cleanly on SIGTERM (exit status 0)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "summary"
+status() { (($1 == 0)) && echo "ok" || echo "FAILED"; }
+echo "ctest:                $(status "$ctest_rc")"
+echo "python client check:  $(status "$python_rc")"
+echo "clean shutdown:       $(status "$shutdown_rc")"
+if ((ctest_rc != 0 || python_rc != 0 || shutdown_rc != 0)); then
+  exit 1
+fi
+echo "gridline tests: all passed"
