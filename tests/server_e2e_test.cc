@@ -31,11 +31,8 @@ class ServerTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::kMariaDb) {
-      auto opts = testing::TestMysql();
-      if (!opts) {
-        if (testing::MysqlRequired()) FAIL() << "GRIDLINE_TEST_MYSQL_* not set";
-        GTEST_SKIP() << "no MariaDB: run deploy/test.sh";
-      }
+      auto opts = testing::MysqlForTest(GetParam());
+      if (!opts) return;  // skipped or failed
       mysql_ = *opts;
       std::ofstream(dir_.path() + "/mysql.pw") << mysql_->password << "\n";
     }

@@ -24,11 +24,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::kMariaDb) {
-      auto opts = testing::TestMysql();
-      if (!opts) {
-        if (testing::MysqlRequired()) FAIL() << "GRIDLINE_TEST_MYSQL_* not set";
-        GTEST_SKIP() << "no MariaDB: run deploy/test.sh";
-      }
+      auto opts = testing::MysqlForTest(GetParam());
+      if (!opts) return;  // skipped or failed
       mysql_ = *opts;
     } else {
       sqlite_.path = dir_.path() + "/store.db";

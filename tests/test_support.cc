@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -42,6 +43,20 @@ std::optional<store::MysqlOptions> TestMysql() {
 bool MysqlRequired() {
   const char* v = std::getenv("GRIDLINE_REQUIRE_MYSQL");
   return v && std::string(v) == "1";
+}
+
+std::optional<store::MysqlOptions> MysqlForTest(Backend backend) {
+  if (backend != Backend::kMariaDb) return std::nullopt;
+  auto opts = TestMysql();
+  if (!opts) {
+    if (MysqlRequired()) {
+      // A fatal failure, so that gtest does not run the test body.
+      [] { FAIL() << "GRIDLINE_REQUIRE_MYSQL=1 but GRIDLINE_TEST_MYSQL_* are not set"; }();
+    } else {
+      [] { GTEST_SKIP() << "no MariaDB configured: run deploy/test.sh"; }();
+    }
+  }
+  return opts;
 }
 
 TempDir::TempDir() {
@@ -111,11 +126,14 @@ void ServerProcess::Spawn() {
 
 bool ServerProcess::Start(int port, std::chrono::seconds timeout) {
   Spawn();
-  grpc::ChannelArguments args;
-  // Poll the starting server often: the default reconnect backoff grows to seconds.
-  args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 50);
-  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                           grpc::InsecureChannelCredentials(), args);
+  // A fresh channel per probe, with its own subchannel: a shared one would sit in reconnect
+  // backoff (seconds) after the first refused connection.
+  auto probe = [port] {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return IsServing(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                               grpc::InsecureChannelCredentials(), args));
+  };
   bool exited = false;
   bool ok = WaitFor(
       [&] {
@@ -125,7 +143,7 @@ bool ServerProcess::Start(int port, std::chrono::seconds timeout) {
           pid_ = -1;
           return true;
         }
-        return IsServing(channel);
+        return probe();
       },
       timeout);
   return ok && !exited;
@@ -134,25 +152,15 @@ bool ServerProcess::Start(int port, std::chrono::seconds timeout) {
 int ServerProcess::Stop(int sig, std::chrono::seconds timeout) {
   if (pid_ <= 0) return -1;
   kill(pid_, sig);
-  int status = 0;
-  int code = -1;
-  WaitFor(
-      [&] {
-        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return true;
-      },
-      timeout);
-  if (code == -1) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-  }
-  pid_ = -1;
-  return code;
+  return WaitExit(timeout);
 }
 
 int ServerProcess::RunToExit(std::chrono::seconds timeout) {
   Spawn();
+  return WaitExit(timeout);
+}
+
+int ServerProcess::WaitExit(std::chrono::seconds timeout) {
   int status = 0;
   int code = -1;
   WaitFor(
@@ -162,7 +170,7 @@ int ServerProcess::RunToExit(std::chrono::seconds timeout) {
         return true;
       },
       timeout);
-  if (code == -1) {
+  if (code == -1) {  // did not exit in time
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
   }

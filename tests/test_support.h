@@ -24,6 +24,11 @@ std::optional<store::MysqlOptions> TestMysql();
 // True when GRIDLINE_REQUIRE_MYSQL=1: a missing MariaDB is then a failure, not a skip.
 bool MysqlRequired();
 
+// For a fixture's SetUp: the MariaDB options when `backend` is MariaDB and one is configured.
+// Records a failure (GRIDLINE_REQUIRE_MYSQL=1) or a skip otherwise; return from SetUp when it gives
+// nullopt.
+std::optional<store::MysqlOptions> MysqlForTest(Backend backend);
+
 // A fresh temporary directory, removed by the destructor.
 class TempDir {
  public:
@@ -68,6 +73,7 @@ class ServerProcess {
 
  private:
   void Spawn();
+  int WaitExit(std::chrono::seconds timeout);
   std::vector<std::string> args_;
   std::string log_path_;
   pid_t pid_ = -1;
