@@ -21,24 +21,6 @@ bool IsCode(const std::string& s) {
   return true;
 }
 
-const char* RoleName(Role r) {
-  switch (r) {
-    case Role::kGridLeader:
-      return "GRID_LEADER";
-    case Role::kDispatcher:
-      return "DISPATCHER";
-    case Role::kDepartmentStaff:
-      return "DEPARTMENT_STAFF";
-    case Role::kSupervisor:
-      return "SUPERVISOR";
-    case Role::kOperator:
-      return "OPERATOR";
-    case Role::kUnspecified:
-      break;
-  }
-  return "ROLE_UNSPECIFIED";
-}
-
 }  // namespace
 
 absl::Status ValidateOrganisation(const Organisation& org) {

@@ -28,6 +28,24 @@ const char* CaseStateName(CaseState s) {
   return "CASE_STATE_UNSPECIFIED";
 }
 
+const char* RoleName(Role r) {
+  switch (r) {
+    case Role::kGridLeader:
+      return "GRID_LEADER";
+    case Role::kDispatcher:
+      return "DISPATCHER";
+    case Role::kDepartmentStaff:
+      return "DEPARTMENT_STAFF";
+    case Role::kSupervisor:
+      return "SUPERVISOR";
+    case Role::kOperator:
+      return "OPERATOR";
+    case Role::kUnspecified:
+      break;
+  }
+  return "ROLE_UNSPECIFIED";
+}
+
 Micros NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())

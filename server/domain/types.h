@@ -65,6 +65,7 @@ enum class GridLevel : int {
 enum class CategoryKind : int { kUnspecified = 0, kComponent = 1, kEvent = 2, kService = 3 };
 
 const char* CaseStateName(CaseState s);
+const char* RoleName(Role r);
 
 // Times are microseconds since the Unix epoch, UTC.
 using Micros = int64_t;
