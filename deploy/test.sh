@@ -125,9 +125,9 @@ done
 
 mariadb_root <<'SQL'
 CREATE USER 'gridline'@'127.0.0.1' IDENTIFIED BY 'gridline-test';
-GRANT ALL ON *.* TO 'gridline'@'127.0.0.1';
+GRANT ALL ON *.* TO 'gridline'@'127.0.0.1' WITH GRANT OPTION;
 CREATE USER 'gridline'@'%' IDENTIFIED BY 'gridline-test';
-GRANT ALL ON *.* TO 'gridline'@'%';
+GRANT ALL ON *.* TO 'gridline'@'%' WITH GRANT OPTION;
 SQL
 mariadb --no-defaults -h127.0.0.1 -P"$MARIADB_PORT" -ugridline -pgridline-test \
   -e 'SELECT 1' >/dev/null || fail "cannot log in to MariaDB as gridline over TCP"

@@ -12,6 +12,7 @@
 #include "google/rpc/status.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
 #include "gridline/v1/report_service.grpc.pb.h"
+#include "server/store/mysql_driver.h"
 #include "server/util/sha256.h"
 #include "tests/test_support.h"
 
@@ -39,6 +40,7 @@ class ServerTest : public ::testing::TestWithParam<Backend> {
     std::ofstream(dir_.path() + "/server.textproto")
         << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
         << "shutdown_grace_ms: 3000\n"
+        << "health_check_interval_ms: 200\n"
         << "worker_threads: 4\n";
   }
 
@@ -447,6 +449,49 @@ TEST_P(ServerTest, BadConfigOrUnreachableDatabaseExitsWithAMessage) {
       dir_.path() + "/nodb.log");
   EXPECT_EQ(nodb.RunToExit(std::chrono::seconds(30)), 1);
   EXPECT_NE(nodb.Log().find("cannot connect"), std::string::npos) << nodb.Log();
+}
+
+TEST_P(ServerTest, HealthIsServingOnlyWhileTheStoreAnswers) {
+  if (GetParam() != Backend::kMariaDb) GTEST_SKIP() << "needs a database that can shut us out";
+  // The server gets a database user of its own, so locking it out disturbs nothing else.
+  store::MysqlOptions admin_options = *mysql_;
+  auto admin_db = store::MakeMysqlDatabase(admin_options);
+  ASSERT_TRUE(admin_db.ok());
+  auto admin = (*admin_db)->Connect();
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  const std::string user = "glh_" + util::RandomHex(4);
+  const std::string account = absl::StrCat("'", user, "'@'127.0.0.1'");
+  ASSERT_TRUE(
+      (*admin)->Execute(absl::StrCat("CREATE USER ", account, " IDENTIFIED BY 'pw-h'")).ok());
+  ASSERT_TRUE(
+      (*admin)->Execute(absl::StrCat("GRANT ALL ON `", mysql_->database, "`.* TO ", account)).ok());
+  mysql_->user = user;
+  std::ofstream(dir_.path() + "/mysql.pw") << "pw-h\n";
+
+  int port;
+  auto server = StartServer(&port);
+  ASSERT_TRUE(server);
+  auto channel = Channel(port);
+  EXPECT_TRUE(testing::IsServing(channel));
+
+  // The database shuts the server out: existing connections die, new ones are refused.
+  ASSERT_TRUE((*admin)->Execute(absl::StrCat("ALTER USER ", account, " ACCOUNT LOCK")).ok());
+  auto ids =
+      (*admin)->Query("SELECT id FROM information_schema.processlist WHERE user = ?", {user});
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  for (const auto& row : *ids) {
+    (*admin)->Execute(absl::StrCat("KILL ", row.Int(0))).IgnoreError();
+  }
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return !testing::IsServing(channel); }, std::chrono::seconds(15)))
+      << "health must drop to NOT_SERVING while the store does not answer";
+
+  ASSERT_TRUE((*admin)->Execute(absl::StrCat("ALTER USER ", account, " ACCOUNT UNLOCK")).ok());
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return testing::IsServing(channel); }, std::chrono::seconds(15)))
+      << "and come back once it answers again";
+  server->Stop(SIGTERM);
+  (*admin)->Execute(absl::StrCat("DROP USER ", account)).IgnoreError();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerTest,
