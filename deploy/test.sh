@@ -25,16 +25,22 @@ tmp=""
 mariadb_pid=""
 server_pid=""
 
-# Sends SIGTERM to a child process, waits up to $2 seconds, then SIGKILL.
-stop_process() {
+# True once process $1 is gone, false if it is still there after $2 seconds.
+wait_gone() {
   local pid=$1 timeout=$2 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < timeout * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  ! kill -0 "$pid" 2>/dev/null
+}
+
+# Sends SIGTERM to a child process, waits up to $2 seconds, then SIGKILL.
+stop_process() {
+  local pid=$1 timeout=$2
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "$pid" "$timeout"; then
     echo "test.sh: pid $pid did not stop within ${timeout}s; killing it" >&2
     kill -KILL "$pid" 2>/dev/null || true
   fi
@@ -168,11 +174,7 @@ if ! kill -0 "$server_pid" 2>/dev/null; then
   shutdown_rc=1
 else
   kill -TERM "$server_pid"
-  for ((i = 0; i < SERVER_STOP_TIMEOUT * 10; i++)); do
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$server_pid" 2>/dev/null; then
+  if ! wait_gone "$server_pid" "$SERVER_STOP_TIMEOUT"; then
     echo "test.sh: gridline-server did not exit within ${SERVER_STOP_TIMEOUT}s of SIGTERM" >&2
     shutdown_rc=1
     kill -KILL "$server_pid" 2>/dev/null || true

@@ -472,7 +472,9 @@ TEST_P(ServerTest, HealthIsServingOnlyWhileTheStoreAnswers) {
   auto server = StartServer(&port);
   ASSERT_TRUE(server);
   auto channel = Channel(port);
-  EXPECT_TRUE(testing::IsServing(channel));
+  using Health = grpc::health::v1::HealthCheckResponse;
+  testing::HealthWatch health(channel);
+  EXPECT_TRUE(health.WaitFor(Health::SERVING, std::chrono::seconds(5)));
 
   // The database shuts the server out: existing connections die, new ones are refused.
   ASSERT_TRUE((*admin)->Execute(absl::StrCat("ALTER USER ", account, " ACCOUNT LOCK")).ok());
@@ -482,13 +484,11 @@ TEST_P(ServerTest, HealthIsServingOnlyWhileTheStoreAnswers) {
   for (const auto& row : *ids) {
     (*admin)->Execute(absl::StrCat("KILL ", row.Int(0))).IgnoreError();
   }
-  EXPECT_TRUE(
-      testing::WaitFor([&] { return !testing::IsServing(channel); }, std::chrono::seconds(15)))
+  EXPECT_TRUE(health.WaitFor(Health::NOT_SERVING, std::chrono::seconds(15)))
       << "health must drop to NOT_SERVING while the store does not answer";
 
   ASSERT_TRUE((*admin)->Execute(absl::StrCat("ALTER USER ", account, " ACCOUNT UNLOCK")).ok());
-  EXPECT_TRUE(
-      testing::WaitFor([&] { return testing::IsServing(channel); }, std::chrono::seconds(15)))
+  EXPECT_TRUE(health.WaitFor(Health::SERVING, std::chrono::seconds(15)))
       << "and come back once it answers again";
   server->Stop(SIGTERM);
   (*admin)->Execute(absl::StrCat("DROP USER ", account)).IgnoreError();

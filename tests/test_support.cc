@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,56 +128,90 @@ void ServerProcess::Spawn() {
 
 bool ServerProcess::Start(int port, std::chrono::seconds timeout) {
   Spawn();
-  // A fresh channel per probe, with its own subchannel: a shared one would sit in reconnect
-  // backoff (seconds) after the first refused connection.
-  auto probe = [port] {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return IsServing(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                               grpc::InsecureChannelCredentials(), args));
-  };
-  bool exited = false;
-  bool ok = WaitFor(
-      [&] {
-        int status;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-          exited = true;
-          pid_ = -1;
-          return true;
-        }
-        return probe();
-      },
-      timeout);
-  return ok && !exited;
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  // Its own subchannel with a short reconnect backoff: a shared one would sit in backoff for
+  // seconds after the first refused connection.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                           grpc::InsecureChannelCredentials(), args);
+  while (std::chrono::system_clock::now() < deadline) {
+    // Blocks on the connectivity event, but only briefly, so that a child that died is seen.
+    bool connected = channel->WaitForConnected(std::chrono::system_clock::now() +
+                                               std::chrono::milliseconds(250));
+    if (connected && IsServing(channel)) return true;
+    if (WaitExit(std::chrono::milliseconds(0)) != -1) return false;  // it exited
+  }
+  return false;
 }
 
 int ServerProcess::Stop(int sig, std::chrono::seconds timeout) {
   if (pid_ <= 0) return -1;
   kill(pid_, sig);
-  return WaitExit(timeout);
+  int code = WaitExit(timeout);
+  if (code == -1) {  // did not exit in time
+    kill(pid_, SIGKILL);
+    WaitExit(std::chrono::seconds(10));
+  }
+  pid_ = -1;
+  return code;
 }
 
 int ServerProcess::RunToExit(std::chrono::seconds timeout) {
   Spawn();
-  return WaitExit(timeout);
+  return Stop(0, timeout);  // signal 0 sends nothing: just wait
 }
 
-int ServerProcess::WaitExit(std::chrono::seconds timeout) {
-  int status = 0;
-  int code = -1;
-  WaitFor(
-      [&] {
-        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return true;
-      },
-      timeout);
-  if (code == -1) {  // did not exit in time
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
+int ServerProcess::WaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  // A pidfd becomes readable when the process exits: wait on that event with a deadline.
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    poll(&p, 1, static_cast<int>(timeout.count()));
+    close(fd);
   }
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return -1;
   pid_ = -1;
-  return code;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+HealthWatch::HealthWatch(const std::shared_ptr<grpc::Channel>& channel)
+    : stub_(grpc::health::v1::Health::NewStub(channel)) {
+  ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  reader_ = stub_->Watch(&ctx_, grpc::health::v1::HealthCheckRequest());
+  thread_ = std::thread([this] {
+    grpc::health::v1::HealthCheckResponse r;
+    while (reader_->Read(&r)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      statuses_.push_back(r.status());
+      cv_.notify_all();
+    }
+    reader_->Finish().ok();
+  });
+}
+
+HealthWatch::~HealthWatch() {
+  ctx_.TryCancel();
+  thread_.join();
+}
+
+bool HealthWatch::WaitFor(grpc::health::v1::HealthCheckResponse::ServingStatus status,
+                          std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] {
+    for (size_t i = seen_; i < statuses_.size(); ++i) {
+      if (statuses_[i] == status) {
+        seen_ = i + 1;
+        return true;
+      }
+    }
+    return false;
+  });
 }
 
 std::string ServerProcess::Log() const {

@@ -6,10 +6,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "server/store/store.h"
 
 namespace gridline::testing {
@@ -42,19 +46,6 @@ class TempDir {
 
 int FreePort();
 
-// Blocks until `predicate` is true or `timeout` passes; returns the predicate's last value.
-template <typename Pred>
-bool WaitFor(Pred predicate, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (predicate()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    // Polling a condition owned by another process (a port, a file) has no event to wait on.
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
-  }
-}
-
 // A gridline-server child process.
 class ServerProcess {
  public:
@@ -64,7 +55,8 @@ class ServerProcess {
   // Starts the process and waits until grpc.health.v1 answers SERVING. False (with the log
   // available) when it exits or does not become healthy in time.
   bool Start(int port, std::chrono::seconds timeout = std::chrono::seconds(30));
-  // Sends `sig` and waits for the exit; returns the exit status (or 128+signal), -1 on timeout.
+  // Sends `sig` and waits for the exit; returns the exit status (or 128+signal), -1 on timeout
+  // (the process is then killed).
   int Stop(int sig, std::chrono::seconds timeout = std::chrono::seconds(20));
   // Runs to completion (for processes expected to fail fast); exit code or -1 on timeout.
   int RunToExit(std::chrono::seconds timeout);
@@ -73,7 +65,8 @@ class ServerProcess {
 
  private:
   void Spawn();
-  int WaitExit(std::chrono::seconds timeout);
+  // Exit code, or -1 if the process is still running after `timeout`.
+  int WaitExit(std::chrono::milliseconds timeout);
   std::vector<std::string> args_;
   std::string log_path_;
   pid_t pid_ = -1;
@@ -86,6 +79,26 @@ std::string DemoOrganisationFile();
 
 // grpc.health.v1 Check over `channel`; true if SERVING.
 bool IsServing(const std::shared_ptr<grpc::Channel>& channel);
+
+// Follows grpc.health.v1 Watch, so a test can wait for a status change as an event.
+class HealthWatch {
+ public:
+  explicit HealthWatch(const std::shared_ptr<grpc::Channel>& channel);
+  ~HealthWatch();
+  // True once `status` arrives (after any status already consumed by an earlier call).
+  bool WaitFor(grpc::health::v1::HealthCheckResponse::ServingStatus status,
+               std::chrono::milliseconds timeout);
+
+ private:
+  std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<grpc::health::v1::HealthCheckResponse>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<grpc::health::v1::HealthCheckResponse::ServingStatus> statuses_;
+  size_t seen_ = 0;
+};
 
 }  // namespace gridline::testing
 

@@ -80,13 +80,14 @@ void WatchStream::ReadFromStore() {
     after = cursor_;
   }
   auto events = deps_.store->ListEventsAfter(after, kStoreBatch);
-  auto pruned = deps_.store->PrunedThroughSeq();
   std::lock_guard<std::mutex> lock(mu_);
   busy_ = false;
   if (!events.ok()) {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "cannot read events; resume from your last cursor"));
-  } else if (pruned.ok() && after < *pruned) {
+  } else if (!events->empty() && events->front().seq != after + 1) {
+    // Sequence numbers are dense, so a hole right after the cursor means retention deleted
+    // events this stream had not sent yet.
     RequestFinishLocked(ToGrpcStatus(
         absl::OutOfRangeError("the stream fell behind retention; re-list and watch again"),
         "CURSOR_EXPIRED"));

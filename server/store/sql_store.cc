@@ -128,6 +128,14 @@ std::string Upsert(Dialect d, absl::string_view table, const std::vector<std::st
   return sql;
 }
 
+// "INSERT INTO table (columns) VALUES (?, ...)" with one placeholder per column.
+std::string InsertSql(absl::string_view table, absl::string_view columns) {
+  const std::vector<absl::string_view> cols = absl::StrSplit(columns, ", ");
+  std::vector<std::string> marks(cols.size(), "?");
+  return absl::StrCat("INSERT INTO ", table, " (", columns, ") VALUES (",
+                      absl::StrJoin(marks, ", "), ")");
+}
+
 std::string JoinList(const std::vector<std::string>& v) { return absl::StrJoin(v, ","); }
 std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',', absl::SkipEmpty());
@@ -432,10 +440,8 @@ class SqlStore final : public Store {
         out.created = false;
         return out;
       }
-      std::vector<std::string> marks(26, "?");
-      auto ins = conn.Execute(absl::StrCat("INSERT INTO cases (", kCaseColumns, ") VALUES (",
-                                           absl::StrJoin(marks, ","), ")"),
-                              CaseParams(c));
+      static const std::string kInsert = InsertSql("cases", kCaseColumns);
+      auto ins = conn.Execute(kInsert, CaseParams(c));
       if (!ins.ok()) {
         // A concurrent retry of the same request won the unique key: run again to read it.
         if (absl::IsAlreadyExists(ins.status())) return domain::MarkRetryable(ins.status());
@@ -464,12 +470,14 @@ class SqlStore final : public Store {
       params.erase(params.begin());  // case_id goes to the WHERE clause
       params.push_back(next.case_id);
       params.push_back(expected_version);
-      std::vector<std::string> cols = absl::StrSplit(kCaseColumns, ", ");
-      std::vector<std::string> sets;
-      for (size_t i = 1; i < cols.size(); ++i) sets.push_back(absl::StrCat(cols[i], " = ?"));
-      auto n = conn.Execute(absl::StrCat("UPDATE cases SET ", absl::StrJoin(sets, ", "),
-                                         " WHERE case_id = ? AND version = ?"),
-                            params);
+      static const std::string kUpdate = [] {
+        std::vector<std::string> cols = absl::StrSplit(kCaseColumns, ", ");
+        std::vector<std::string> sets;
+        for (size_t i = 1; i < cols.size(); ++i) sets.push_back(absl::StrCat(cols[i], " = ?"));
+        return absl::StrCat("UPDATE cases SET ", absl::StrJoin(sets, ", "),
+                            " WHERE case_id = ? AND version = ?");
+      }();
+      auto n = conn.Execute(kUpdate, params);
       if (!n.ok()) return n.status();
       if (*n == 0) {
         auto cur = conn.Query("SELECT version FROM cases WHERE case_id = ?", {c.case_id});
@@ -550,10 +558,9 @@ class SqlStore final : public Store {
     if (seq->empty()) return absl::InternalError("event_sequence row missing");
     CaseEvent e = event;
     e.seq = seq->front().Int(0);
-    std::vector<std::string> marks(16, "?");
+    static const std::string kInsert = InsertSql("case_events", kEventColumns);
     auto ins = conn.Execute(
-        absl::StrCat("INSERT INTO case_events (", kEventColumns, ") VALUES (",
-                     absl::StrJoin(marks, ","), ")"),
+        kInsert,
         {e.seq, e.case_id, static_cast<int64_t>(e.type), static_cast<int64_t>(e.from_state),
          static_cast<int64_t>(e.to_state), e.actor_user_id, static_cast<int64_t>(e.actor_role),
          e.event_time, e.note, JoinList(e.attachment_ids), e.category_code, e.grid_code,
