@@ -52,4 +52,20 @@ Micros NowMicros() {
       .count();
 }
 
+const char* ExtensionStateName(ExtensionState s) {
+  switch (s) {
+    case ExtensionState::kPending:
+      return "EXTENSION_PENDING";
+    case ExtensionState::kApproved:
+      return "EXTENSION_APPROVED";
+    case ExtensionState::kDenied:
+      return "EXTENSION_DENIED";
+    case ExtensionState::kCancelled:
+      return "EXTENSION_CANCELLED";
+    case ExtensionState::kUnspecified:
+      break;
+  }
+  return "EXTENSION_STATE_UNSPECIFIED";
+}
+
 }  // namespace gridline::domain

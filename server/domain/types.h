@@ -94,6 +94,15 @@ struct Case {
   int rework_count = 0;
   std::string duplicate_of_case_id;
   std::string resolution_note;
+  // When the case entered its current state (the triage queue's sort key).
+  Micros state_time = 0;
+  // The department that last returned it (退回) and why; cleared when it is routed again.
+  std::string returned_by_department_code;
+  std::string return_reason;
+  // Filing (建档立案): when, and the deadline as first set then (evaluation counts by it).
+  Micros filed_time = 0;
+  Micros first_deadline_time = 0;
+  Micros closed_time = 0;
   Micros create_time = 0;
   Micros update_time = 0;
   int64_t version = 0;
@@ -178,7 +187,78 @@ struct Organisation {
 // Who is calling, as authentication established it.
 struct Caller {
   User user;
+  std::string token_id;
 };
+
+// A stored photo; content-addressed (attachment_id is the hex SHA-256 of the bytes).
+struct Attachment {
+  std::string attachment_id;
+  std::string content_type;
+  int64_t size_bytes = 0;
+  Micros create_time = 0;
+  std::string uploaded_by_user_id;
+  // Set once a case or event uses it; unreferenced ones are cleaned up after a grace period.
+  bool referenced = false;
+};
+
+enum class ExtensionState : int {
+  kUnspecified = 0,
+  kPending = 1,
+  kApproved = 2,
+  kDenied = 3,
+  kCancelled = 4,
+};
+
+struct ExtensionRequest {
+  std::string extension_request_id;
+  std::string case_id;
+  std::string department_code;
+  std::string requested_by_user_id;
+  Micros current_deadline_time = 0;
+  Micros requested_deadline_time = 0;
+  std::string reason;
+  ExtensionState state = ExtensionState::kUnspecified;
+  std::string decided_by_user_id;
+  std::string decision_note;
+  Micros approved_deadline_time = 0;
+  Micros create_time = 0;
+  Micros decide_time = 0;
+};
+
+// A bearer token's metadata (never the token).
+struct TokenInfo {
+  std::string token_id;
+  std::string user_id;
+  std::string label;
+  std::string device_id;
+  Micros create_time = 0;
+  Micros last_used_time = 0;
+  Micros expire_time = 0;  // 0: never
+  bool revoked = false;
+  Micros revoke_time = 0;
+  std::string issued_by_user_id;
+};
+
+// One administrative action, successful or not.
+struct AuditEntry {
+  std::string audit_entry_id;
+  std::string actor_user_id;
+  std::string actor_token_id;
+  std::string method;
+  std::string resource_kind;
+  std::string resource_id;
+  Micros event_time = 0;
+  int status_code = 0;
+  std::string status_message;
+  std::string request_summary;
+  std::string peer;
+};
+
+// The kinds of organisation entries (numbers equal gridline.v1.OrganisationKind).
+enum class OrgKind : int { kUnspecified = 0, kGrid = 1, kDepartment = 2, kCategory = 3,
+                           kRoutingRule = 4, kUser = 5 };
+
+const char* ExtensionStateName(ExtensionState s);
 
 }  // namespace gridline::domain
 

@@ -23,6 +23,83 @@ struct CreateCaseResult {
   bool created = false;           // false: the (reporter, request_id) pair existed already
 };
 
+// A change of one case, written atomically: the case (its version becomes expected_version + 1),
+// then its events in order, plus the extension requests it creates or settles.
+struct CaseWrite {
+  domain::Case c;
+  int64_t expected_version = 0;
+  std::vector<domain::CaseEvent> events;
+  // Non-empty: the case is being filed; the store allocates the next number for this prefix
+  // (e.g. "410184-2026-") in the same transaction and sets c.case_number to prefix + %06d.
+  std::string case_number_prefix;
+  // Inserted or updated by extension_request_id.
+  std::vector<domain::ExtensionRequest> extension_upserts;
+};
+
+struct CaseWriteResult {
+  domain::Case stored;
+  std::vector<domain::CaseEvent> events;  // with their seqs
+};
+
+// Which cases to list. Filters combine with AND; empty ones are ignored.
+struct CaseQuery {
+  std::vector<domain::CaseState> states;
+  // Cases whose grid lies in this grid's subtree.
+  std::string subtree_grid_code;
+  // With subtree_grid_code: also cases this user reported (grid leader's "my cases").
+  std::string or_reporter_user_id;
+  // Cases this department leads (and with include_assisting, assists).
+  std::string department_code;
+  bool include_assisting = false;
+  std::vector<std::string> category_codes;
+  // observe_time within [observed_from, observed_to] when either is non-zero.
+  domain::Micros observed_from = 0;
+  domain::Micros observed_to = 0;
+  enum class Order {
+    kNewestFirst,      // create_time desc
+    kQueueOldest,      // state_time asc (the triage queue)
+    kDeadlineSoonest,  // deadline asc, no deadline last, then create_time asc
+  };
+  Order order = Order::kNewestFirst;
+  // Keyset pagination: resume after the item with this sort key and case id (from SortKey()).
+  bool has_after = false;
+  int64_t after_key = 0;
+  std::string after_case_id;
+  int limit = 100;
+};
+// The sort key of `c` under `order`, for CaseQuery::after_key.
+int64_t SortKey(const domain::Case& c, CaseQuery::Order order);
+
+struct ExtensionQuery {
+  std::string case_id;
+  std::vector<domain::ExtensionState> states;
+  std::string subtree_grid_code;  // cases in this subtree
+  // Oldest first by create_time; resume after this (create_time, id).
+  bool has_after = false;
+  int64_t after_create_time = 0;
+  std::string after_id;
+  int limit = 100;
+};
+
+struct AuditQuery {
+  std::string actor_user_id;
+  domain::Micros start_time = 0;  // 0: open
+  domain::Micros end_time = 0;    // 0: open
+  std::string resource_kind;
+  std::string resource_id;
+  // Newest first; resume after this (event_time, id).
+  bool has_after = false;
+  int64_t after_time = 0;
+  std::string after_id;
+  int limit = 100;
+};
+
+// An organisation entry to delete.
+struct OrgKey {
+  domain::OrgKind kind = domain::OrgKind::kUnspecified;
+  std::string code;  // grid/department/category code, rule id or user id
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -34,17 +111,65 @@ class Store {
   // Demo tokens are stored hashed. Validation is the caller's job (domain::ValidateOrganisation).
   virtual absl::Status ApplyOrganisation(const domain::Organisation& org) = 0;
 
+  // Applies upserts and deletes in one transaction if the organisation version is still
+  // `expected_version` (ABORTED otherwise), and bumps it. Grid paths are recomputed for moved
+  // subtrees, and the cases in them follow. Validation is the caller's job.
+  virtual absl::Status ChangeOrganisation(const domain::Organisation& upserts,
+                                          const std::vector<OrgKey>& deletes,
+                                          int64_t expected_version) = 0;
+  // Increases with every ApplyOrganisation / ChangeOrganisation.
+  virtual absl::StatusOr<int64_t> OrganisationVersion() = 0;
+  // The whole organisation (grids with paths), without tokens.
+  virtual absl::StatusOr<domain::Organisation> LoadOrganisation() = 0;
+  // How many cases name `key` (grid, department as lead or assisting, category); 0 for others.
+  virtual absl::StatusOr<int64_t> CountCasesReferencing(const OrgKey& key) = 0;
+
   virtual absl::StatusOr<std::optional<domain::Grid>> FindGrid(const std::string& code) = 0;
   virtual absl::StatusOr<std::vector<domain::Grid>> ListGrids() = 0;
   virtual absl::StatusOr<std::optional<domain::Category>> FindCategory(const std::string& code) = 0;
   virtual absl::StatusOr<std::optional<domain::User>> FindUser(const std::string& user_id) = 0;
+  virtual absl::StatusOr<std::vector<domain::Category>> ListCategories() = 0;
+  virtual absl::StatusOr<std::vector<domain::Department>> ListDepartments() = 0;
+  virtual absl::StatusOr<std::optional<domain::Department>> FindDepartment(
+      const std::string& code) = 0;
+  virtual absl::StatusOr<std::vector<domain::RoutingRule>> ListRoutingRulesForCategory(
+      const std::string& category_code) = 0;
 
   // Tokens are stored as SHA-256 hex digests only.
   virtual absl::Status PutToken(const std::string& token_hash, const std::string& user_id,
                                 const std::string& label) = 0;
-  // The enabled user owning a non-revoked token, or nullopt.
-  virtual absl::StatusOr<std::optional<domain::User>> FindUserByTokenHash(
-      const std::string& token_hash) = 0;
+  // The enabled user owning a non-revoked, unexpired token, or nullopt. Caller.token_id is set.
+  // Touches the token's last_used_time at most once a minute.
+  virtual absl::StatusOr<std::optional<domain::Caller>> FindCallerByTokenHash(
+      const std::string& token_hash, domain::Micros now) = 0;
+  // Stores a newly issued token (ALREADY_EXISTS if the hash or id exists).
+  virtual absl::Status CreateToken(const domain::TokenInfo& info,
+                                   const std::string& token_hash) = 0;
+  // Newest first. `user_id` empty: all users. Inactive: revoked or expired at `now`.
+  virtual absl::StatusOr<std::vector<domain::TokenInfo>> ListTokens(const std::string& user_id,
+                                                                    bool include_inactive,
+                                                                    domain::Micros now) = 0;
+  // Revokes one token (no-op if revoked already); nullopt if unknown.
+  virtual absl::StatusOr<std::optional<domain::TokenInfo>> RevokeToken(
+      const std::string& token_id, domain::Micros now) = 0;
+  // Disables the user and revokes all their tokens, in one transaction.
+  virtual absl::Status DisableUser(const std::string& user_id, domain::Micros now) = 0;
+
+  virtual absl::Status AppendAudit(const domain::AuditEntry& entry) = 0;
+  virtual absl::StatusOr<std::vector<domain::AuditEntry>> ListAudit(const AuditQuery& query) = 0;
+
+  // Photos' metadata; the bytes live in the blob directory. Put is idempotent on the id.
+  virtual absl::Status PutAttachment(const domain::Attachment& a) = 0;
+  // The known ones among `ids`, in no particular order.
+  virtual absl::StatusOr<std::vector<domain::Attachment>> FindAttachments(
+      const std::vector<std::string>& ids) = 0;
+  // Ids of cases whose photos or events use the attachment (at most `limit`).
+  virtual absl::StatusOr<std::vector<std::string>> CasesUsingAttachment(
+      const std::string& attachment_id, int limit) = 0;
+  // Deletes the metadata of attachments no case or event uses that were created before
+  // `created_before`, and returns their ids so the caller can delete the bytes.
+  virtual absl::StatusOr<std::vector<std::string>> PruneUnreferencedAttachments(
+      domain::Micros created_before) = 0;
 
   // Stores a new case and its first event in one transaction, idempotently on
   // (reporter_user_id, request_id): if that pair exists, nothing is written and the stored case
@@ -54,11 +179,15 @@ class Store {
 
   virtual absl::StatusOr<std::optional<domain::Case>> GetCase(const std::string& case_id) = 0;
 
-  // Writes `c` (with version expected_version + 1) and appends `event`, in one transaction.
-  // ABORTED if the stored version is not `expected_version`; NOT_FOUND if the case is missing.
-  virtual absl::StatusOr<domain::CaseEvent> UpdateCase(const domain::Case& c,
-                                                       int64_t expected_version,
-                                                       const domain::CaseEvent& event) = 0;
+  // Writes `w` in one transaction. ABORTED if the stored version is not `w.expected_version`;
+  // NOT_FOUND if the case is missing. Attachments named by the case or events become referenced.
+  virtual absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) = 0;
+  virtual absl::StatusOr<std::vector<domain::Case>> ListCases(const CaseQuery& query) = 0;
+
+  virtual absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
+      const std::string& extension_request_id) = 0;
+  virtual absl::StatusOr<std::vector<domain::ExtensionRequest>> ListExtensionRequests(
+      const ExtensionQuery& query) = 0;
 
   // The global event log, in seq order. Sequence numbers are dense and become visible in order:
   // once a reader has seen seq N, no event with seq < N can appear later. That makes
