@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "server/domain/types.h"
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
@@ -226,18 +227,26 @@ TEST_P(StoreTest, UpdateCaseChecksVersionAndAppendsEvent) {
   e.type = domain::EventType::kRouted;
   e.from_state = CaseState::kPendingTriage;
   e.to_state = CaseState::kDispatched;
-  auto stale = store_->UpdateCase(next, /*expected_version=*/7, e);
+  auto write = [&](const Case& c, int64_t expected) {
+    store::CaseWrite w;
+    w.c = c;
+    w.expected_version = expected;
+    w.events = {e};
+    return store_->UpdateCase(w);
+  };
+  auto stale = write(next, /*expected_version=*/7);
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted) << stale.status();
-  auto ok = store_->UpdateCase(next, 1, e);
+  auto ok = write(next, 1);
   ASSERT_TRUE(ok.ok()) << ok.status();
-  EXPECT_EQ(ok->case_version, 2);
+  ASSERT_EQ(ok->events.size(), 1u);
+  EXPECT_EQ(ok->events[0].case_version, 2);
   auto got = store_->GetCase("c1");
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->state, CaseState::kDispatched);
   EXPECT_EQ((*got)->version, 2);
-  auto again = store_->UpdateCase(next, 1, e);  // the loser of a race
+  auto again = write(next, 1);  // the loser of a race
   EXPECT_EQ(again.status().code(), absl::StatusCode::kAborted);
-  auto missing = store_->UpdateCase(NewCase("nope", "x"), 1, e);
+  auto missing = write(NewCase("nope", "x"), 1);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   auto events = store_->ListCaseEvents("c1");
   ASSERT_TRUE(events.ok());
@@ -258,11 +267,12 @@ TEST_P(StoreTest, OrganisationLookupsAndTokens) {
 
   ASSERT_TRUE(store_->PutToken(std::string(64, 'b'), "u1", "handset").ok());
   ASSERT_TRUE(store_->PutToken(std::string(64, 'c'), "u2", "disabled user").ok());
-  auto u = store_->FindUserByTokenHash(std::string(64, 'b'));
+  auto u = store_->FindCallerByTokenHash(std::string(64, 'b'), domain::NowMicros());
   ASSERT_TRUE(u.ok() && u->has_value());
-  EXPECT_EQ((*u)->user_id, "u1");
-  EXPECT_EQ((*u)->role, domain::Role::kGridLeader);
-  auto disabled = store_->FindUserByTokenHash(std::string(64, 'c'));
+  EXPECT_EQ((*u)->user.user_id, "u1");
+  EXPECT_EQ((*u)->user.role, domain::Role::kGridLeader);
+  EXPECT_FALSE((*u)->token_id.empty());
+  auto disabled = store_->FindCallerByTokenHash(std::string(64, 'c'), domain::NowMicros());
   ASSERT_TRUE(disabled.ok());
   EXPECT_FALSE(disabled->has_value());
 
@@ -320,6 +330,129 @@ TEST_P(StoreTest, RecoversWhenTheServerDropsItsConnections) {
   Case d = NewCase("c2", "req-2");
   auto r = store_->CreateCase(d, FirstEvent(d));
   ASSERT_TRUE(r.ok()) << r.status();
+}
+
+TEST_P(StoreTest, CaseNumbersAreDenseUnderConcurrentFilings) {
+  constexpr int kCases = 12;
+  for (int i = 0; i < kCases; ++i) {
+    Case c = NewCase(absl::StrCat("n", i), absl::StrCat("rn", i));
+    ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kCases; i += 4) {
+        store::CaseWrite w;
+        auto got = store_->GetCase(absl::StrCat("n", i));
+        if (!got.ok() || !got->has_value()) {
+          ++failures;
+          continue;
+        }
+        w.c = **got;
+        w.c.state = CaseState::kDispatched;
+        w.expected_version = w.c.version;
+        w.case_number_prefix = "410184-2026-";
+        w.events = {FirstEvent(w.c)};
+        if (!store_->UpdateCase(w).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::set<std::string> numbers;
+  for (int i = 0; i < kCases; ++i) {
+    auto got = store_->GetCase(absl::StrCat("n", i));
+    ASSERT_TRUE(got.ok() && got->has_value());
+    numbers.insert((*got)->case_number);
+  }
+  std::set<std::string> expected;
+  for (int i = 1; i <= kCases; ++i) expected.insert(absl::StrFormat("410184-2026-%06d", i));
+  EXPECT_EQ(numbers, expected);
+}
+
+TEST_P(StoreTest, ListCasesFiltersAndPagesWithoutGapsOrRepeats) {
+  for (int i = 0; i < 7; ++i) {
+    Case c = NewCase(absl::StrCat("l", i), absl::StrCat("rl", i));
+    c.create_time = 1000 + i / 2;  // ties on the sort key exercise the id tie-break
+    c.state_time = 1000 + i / 2;
+    if (i % 2 == 1) {
+      c.reporter_user_id = "u9";
+      c.grid_code = "elsewhere";
+      c.grid_path = "/x/elsewhere/";
+    }
+    c.lead_department_code = i < 3 ? "CG" : "";
+    c.assisting_department_codes =
+        i == 5 ? std::vector<std::string>{"AB1", "CG"} : std::vector<std::string>{};
+    ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  }
+  for (auto order : {store::CaseQuery::Order::kNewestFirst, store::CaseQuery::Order::kQueueOldest,
+                     store::CaseQuery::Order::kDeadlineSoonest}) {
+    store::CaseQuery q;
+    q.order = order;
+    q.limit = 2;
+    std::vector<std::string> seen;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto page = store_->ListCases(q);
+      ASSERT_TRUE(page.ok()) << page.status();
+      for (const auto& c : *page) seen.push_back(c.case_id);
+      if (page->size() < 2) break;
+      q.has_after = true;
+      q.after_key = store::SortKey(page->back(), order);
+      q.after_case_id = page->back().case_id;
+    }
+    std::set<std::string> unique(seen.begin(), seen.end());
+    EXPECT_EQ(seen.size(), 7u);
+    EXPECT_EQ(unique.size(), 7u);
+  }
+  store::CaseQuery subtree;
+  subtree.subtree_grid_code = "410184001";
+  auto in = store_->ListCases(subtree);
+  ASSERT_TRUE(in.ok());
+  EXPECT_EQ(in->size(), 4u);  // l0 l2 l4 l6
+  subtree.or_reporter_user_id = "u9";
+  in = store_->ListCases(subtree);
+  ASSERT_TRUE(in.ok());
+  EXPECT_EQ(in->size(), 7u);
+  store::CaseQuery dept;
+  dept.department_code = "CG";
+  auto led = store_->ListCases(dept);
+  ASSERT_TRUE(led.ok());
+  EXPECT_EQ(led->size(), 3u);
+  dept.include_assisting = true;
+  led = store_->ListCases(dept);
+  ASSERT_TRUE(led.ok());
+  EXPECT_EQ(led->size(), 4u);
+  dept.department_code = "A_1";  // must not match "AB1" as a LIKE wildcard
+  led = store_->ListCases(dept);
+  ASSERT_TRUE(led.ok());
+  EXPECT_EQ(led->size(), 0u);
+}
+
+TEST_P(StoreTest, OrganisationChangesAreVersionedAndMovesCarryCases) {
+  Case c = NewCase("m1", "rm1");
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  auto v = store_->OrganisationVersion();
+  ASSERT_TRUE(v.ok());
+  domain::Organisation up;
+  up.grids = {{"410184002", "新华路街道", domain::GridLevel::kStreet, "410184", ""},
+              {"410184001001", "郑韩路社区", domain::GridLevel::kCommunity, "410184002", ""}};
+  auto stale = store_->ChangeOrganisation(up, {}, *v - 1);
+  EXPECT_EQ(stale.code(), absl::StatusCode::kAborted) << stale;
+  ASSERT_TRUE(store_->ChangeOrganisation(up, {}, *v).ok());
+  auto cell = store_->FindGrid("410184001001001");
+  ASSERT_TRUE(cell.ok() && cell->has_value());
+  EXPECT_EQ((*cell)->path, "/410184/410184002/410184001001/410184001001001/");
+  auto moved = store_->GetCase("m1");
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  EXPECT_EQ((*moved)->grid_path, (*cell)->path);
+  auto refs = store_->CountCasesReferencing({domain::OrgKind::kGrid, "410184001001001"});
+  ASSERT_TRUE(refs.ok());
+  EXPECT_EQ(*refs, 1);
+  ASSERT_TRUE(store_->ChangeOrganisation({}, {{domain::OrgKind::kCategory, "C01"}}, *v + 1).ok());
+  auto gone = store_->FindCategory("C01");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,

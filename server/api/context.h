@@ -1,6 +1,7 @@
 #ifndef GRIDLINE_SERVER_API_CONTEXT_H_
 #define GRIDLINE_SERVER_API_CONTEXT_H_
 
+#include "server/domain/attachments.h"
 #include "server/domain/case_service.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
@@ -14,6 +15,9 @@ struct ServiceContext {
   runtime::WorkerPool* pool = nullptr;
   runtime::EventHub* hub = nullptr;
   domain::CaseService* cases = nullptr;
+  domain::AttachmentService* attachments = nullptr;
+  // Demo mode: ImportOrganisation stores the users' demo tokens too.
+  bool demo = false;
 };
 
 }  // namespace gridline::api

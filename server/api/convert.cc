@@ -69,6 +69,44 @@ void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out) {
   out->set_case_version(in.case_version);
 }
 
+void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out) {
+  out->set_extension_request_id(in.extension_request_id);
+  out->set_case_id(in.case_id);
+  out->set_department_code(in.department_code);
+  out->set_requested_by_user_id(in.requested_by_user_id);
+  if (in.current_deadline_time != 0) {
+    SetTimestamp(in.current_deadline_time, out->mutable_current_deadline_time());
+  }
+  SetTimestamp(in.requested_deadline_time, out->mutable_requested_deadline_time());
+  out->set_reason(in.reason);
+  out->set_state(static_cast<v1::ExtensionState>(in.state));
+  out->set_decided_by_user_id(in.decided_by_user_id);
+  out->set_decision_note(in.decision_note);
+  if (in.approved_deadline_time != 0) {
+    SetTimestamp(in.approved_deadline_time, out->mutable_approved_deadline_time());
+  }
+  SetTimestamp(in.create_time, out->mutable_create_time());
+  if (in.decide_time != 0) SetTimestamp(in.decide_time, out->mutable_decide_time());
+}
+
+void ToProto(const domain::Category& in, v1::Category* out) {
+  out->set_code(in.code);
+  out->set_name(in.name);
+  out->set_kind(static_cast<v1::CategoryKind>(in.kind));
+  out->set_normal_deadline_hours(in.normal_deadline_hours);
+  out->set_urgent_deadline_hours(in.urgent_deadline_hours);
+  out->set_emergency_deadline_hours(in.emergency_deadline_hours);
+  out->set_auto_accept(in.auto_accept);
+}
+
+absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
+                       runtime::EventHub* hub) {
+  if (!change.ok()) return change.status();
+  if (hub != nullptr && !change->events.empty()) hub->Notify();
+  ToProto(change->c, out);
+  return absl::OkStatus();
+}
+
 domain::ReportInput FromProto(const v1::SubmitReportRequest& in) {
   domain::ReportInput r;
   r.request_id = in.request_id();
@@ -155,6 +193,16 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason)
     v->set_type("CASE_STATE");
     v->set_subject(domain::CaseStateName(state));
     v->set_description(std::string(status.message()));
+    rich.add_details()->PackFrom(pf);
+  }
+  if (auto preconditions = domain::GetPreconditionViolations(status); !preconditions.empty()) {
+    google::rpc::PreconditionFailure pf;
+    for (const auto& p : preconditions) {
+      auto* v = pf.add_violations();
+      v->set_type(p.type);
+      v->set_subject(p.subject);
+      v->set_description(p.description);
+    }
     rich.add_details()->PackFrom(pf);
   }
   if (!reason.empty()) {

@@ -10,10 +10,12 @@
 
 #include "absl/status/status.h"
 #include "gridline/v1/common.pb.h"
+#include "gridline/v1/dispatch_service.pb.h"
 #include "gridline/v1/organisation.pb.h"
 #include "gridline/v1/report_service.pb.h"
 #include "server/domain/case_service.h"
 #include "server/domain/types.h"
+#include "server/runtime/event_hub.h"
 
 namespace gridline::api {
 
@@ -21,7 +23,14 @@ namespace v1 = ::gridline::v1;
 
 void ToProto(const domain::Case& in, v1::Case* out);
 void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out);
+void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out);
+void ToProto(const domain::Category& in, v1::Category* out);
 domain::ReportInput FromProto(const v1::SubmitReportRequest& in);
+
+// The result of a case write as the RPC answer: the case after the change. Wakes the local
+// event hub so that watchers on this replica see the events at once.
+absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
+                       runtime::EventHub* hub);
 domain::Organisation FromProto(const v1::Organisation& in);
 
 // Cursors are opaque to clients: "g1-<seq>".

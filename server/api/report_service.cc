@@ -72,6 +72,51 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
   });
 }
 
+grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerContext* context,
+                                                         const v1::ListMyCasesRequest* request,
+                                                         v1::ListMyCasesResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    std::vector<domain::CaseState> states;
+    for (int s : request->states()) states.push_back(static_cast<domain::CaseState>(s));
+    auto page =
+        deps_.cases->ListMyCases(caller, states, {request->page_size(), request->page_token()});
+    if (!page.ok()) return page.status();
+    for (const auto& c : page->items) ToProto(c, response->add_cases());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerContext* context,
+                                                        const v1::VerifyCaseRequest* request,
+                                                        v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    if (caller.user.role != domain::Role::kGridLeader) {
+      return absl::PermissionDeniedError(
+          "ReportService.VerifyCase is the grid leader's; the center uses DispatchService");
+    }
+    domain::ActionInput in;
+    in.case_id = request->case_id();
+    in.note = request->note();
+    in.expected_version = request->expected_version();
+    in.attachment_ids.assign(request->attachment_ids().begin(), request->attachment_ids().end());
+    return CaseReply(deps_.cases->VerifyCase(caller, in, request->passed()), response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* ReportServiceImpl::ListReportCategories(
+    grpc::CallbackServerContext* context, const v1::ListReportCategoriesRequest* request,
+    v1::ListReportCategoriesResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto page =
+        deps_.cases->ListReportCategories(caller, {request->page_size(), request->page_token()});
+    if (!page.ok()) return page.status();
+    for (const auto& k : page->items) ToProto(k, response->add_categories());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerWriteReactor<v1::WatchEvent>* ReportServiceImpl::WatchCases(
     grpc::CallbackServerContext* context, const v1::WatchCasesRequest* request) {
   return new WatchStream(
@@ -84,6 +129,16 @@ grpc::ServerWriteReactor<v1::WatchEvent>* ReportServiceImpl::WatchCases(
         return WatchStream::Visibility(
             [user](const domain::CaseEvent& e) { return domain::CanSee(user, e); });
       });
+}
+
+grpc::ServerReadReactor<v1::UploadAttachmentRequest>* ReportServiceImpl::UploadAttachment(
+    grpc::CallbackServerContext* context, v1::Attachment* response) {
+  return StartUpload(context, deps_, response);
+}
+
+grpc::ServerWriteReactor<v1::DownloadAttachmentResponse>* ReportServiceImpl::DownloadAttachment(
+    grpc::CallbackServerContext* context, const v1::DownloadAttachmentRequest* request) {
+  return StartDownload(context, deps_, request);
 }
 
 }  // namespace gridline::api

@@ -2,6 +2,7 @@
 #define GRIDLINE_SERVER_API_REPORT_SERVICE_H_
 
 #include "gridline/v1/report_service.grpc.pb.h"
+#include "server/api/attachment_rpcs.h"
 #include "server/api/context.h"
 
 namespace gridline::api {
@@ -20,8 +21,21 @@ class ReportServiceImpl final : public v1::ReportService::CallbackService {
   grpc::ServerUnaryReactor* ListCaseEvents(grpc::CallbackServerContext* context,
                                            const v1::ListCaseEventsRequest* request,
                                            v1::ListCaseEventsResponse* response) override;
+  grpc::ServerUnaryReactor* ListMyCases(grpc::CallbackServerContext* context,
+                                        const v1::ListMyCasesRequest* request,
+                                        v1::ListMyCasesResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyCase(grpc::CallbackServerContext* context,
+                                       const v1::VerifyCaseRequest* request,
+                                       v1::Case* response) override;
+  grpc::ServerUnaryReactor* ListReportCategories(
+      grpc::CallbackServerContext* context, const v1::ListReportCategoriesRequest* request,
+      v1::ListReportCategoriesResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchEvent>* WatchCases(
       grpc::CallbackServerContext* context, const v1::WatchCasesRequest* request) override;
+  grpc::ServerReadReactor<v1::UploadAttachmentRequest>* UploadAttachment(
+      grpc::CallbackServerContext* context, v1::Attachment* response) override;
+  grpc::ServerWriteReactor<v1::DownloadAttachmentResponse>* DownloadAttachment(
+      grpc::CallbackServerContext* context, const v1::DownloadAttachmentRequest* request) override;
 
  private:
   ServiceContext deps_;

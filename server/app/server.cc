@@ -5,6 +5,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -13,11 +14,15 @@
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
+#include "server/api/admin_service.h"
 #include "server/api/convert.h"
 #include "server/api/report_service.h"
+#include "server/domain/attachments.h"
 #include "server/domain/organisation.h"
+#include "server/api/case_services.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
+#include "server/store/blob_store.h"
 
 namespace gridline::app {
 namespace {
@@ -107,6 +112,13 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
     a->set_directory(c->store().has_sqlite() ? c->store().sqlite().path() + ".attachments"
                                              : "attachments");
   }
+  if (a->orphan_grace_seconds() <= 0) a->set_orphan_grace_seconds(86400);
+  if (a->cleanup_interval_seconds() <= 0) a->set_cleanup_interval_seconds(3600);
+  constexpr int64_t kTenYears = 10LL * 365 * 86400;  // beyond this, timer arithmetic overflows
+  if (a->orphan_grace_seconds() > kTenYears || a->cleanup_interval_seconds() > kTenYears) {
+    return absl::InvalidArgumentError(
+        "attachments.orphan_grace_seconds and cleanup_interval_seconds must be at most 10 years");
+  }
   if (c->shutdown_grace_ms() <= 0) c->set_shutdown_grace_ms(5000);
   if (c->health_check_interval_ms() <= 0) c->set_health_check_interval_ms(2000);
   return absl::OkStatus();
@@ -118,6 +130,8 @@ struct GridlineServer::Impl {
   std::unique_ptr<runtime::WorkerPool> pool;
   std::unique_ptr<runtime::EventHub> hub;
   std::unique_ptr<domain::CaseService> cases;
+  std::unique_ptr<store::BlobStore> blobs;
+  std::unique_ptr<domain::AttachmentService> attachments;
   std::unique_ptr<api::ReportServiceImpl> report_service;
   std::unique_ptr<v1::DispatchService::CallbackService> dispatch_service;
   std::unique_ptr<v1::DepartmentService::CallbackService> department_service;
@@ -129,6 +143,7 @@ struct GridlineServer::Impl {
   bool stopping = false;
   bool shut_down = false;
   std::thread health;
+  std::thread attachment_cleanup;
 
   // grpc.health.v1 says SERVING only while the store answers.
   void HealthLoop() {
@@ -141,6 +156,24 @@ struct GridlineServer::Impl {
       lock.lock();
       cv.wait_for(lock, std::chrono::milliseconds(config.health_check_interval_ms()),
                   [&] { return stopping; });
+    }
+  }
+
+  // Deletes photos no case uses once they are past the grace period; on its own thread, since
+  // a sweep of the photo directory may take a while.
+  void AttachmentCleanupLoop() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping) {
+      cv.wait_for(lock, std::chrono::seconds(config.attachments().cleanup_interval_seconds()),
+                  [&] { return stopping; });
+      if (stopping) break;
+      lock.unlock();
+      auto deleted = attachments->Cleanup(domain::NowMicros());
+      if (!deleted.ok()) {
+        std::fprintf(stderr, "gridline: photo cleanup failed: %s\n",
+                     std::string(deleted.status().message()).c_str());
+      }
+      lock.lock();
     }
   }
 };
@@ -197,6 +230,10 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     token_lines = *std::move(lines);
   }
 
+  auto blobs = store::BlobStore::Open(config.attachments().directory());
+  if (!blobs.ok()) return blobs.status();
+  impl->blobs = *std::move(blobs);
+
   impl->pool = std::make_unique<runtime::WorkerPool>(config.worker_threads());
   runtime::EventHub::Options hub_options;
   hub_options.poll_interval_ms = config.watch().poll_interval_ms();
@@ -205,12 +242,17 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   impl->cases = std::make_unique<domain::CaseService>(impl->store.get());
+  impl->attachments = std::make_unique<domain::AttachmentService>(
+      impl->store.get(), impl->blobs.get(), config.attachments().max_bytes(),
+      config.attachments().orphan_grace_seconds() * 1000000);
 
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
+  deps.attachments = impl->attachments.get();
+  deps.demo = config.demo();
   impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
-  impl->dispatch_service = std::make_unique<v1::DispatchService::CallbackService>();
-  impl->department_service = std::make_unique<v1::DepartmentService::CallbackService>();
-  impl->admin_service = std::make_unique<v1::AdminService::CallbackService>();
+  impl->dispatch_service = std::make_unique<api::DispatchServiceImpl>(deps);
+  impl->department_service = std::make_unique<api::DepartmentServiceImpl>(deps);
+  impl->admin_service = std::make_unique<api::AdminServiceImpl>(deps);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -237,6 +279,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();
   impl->health = std::thread([raw] { raw->HealthLoop(); });
+  impl->attachment_cleanup = std::thread([raw] { raw->AttachmentCleanupLoop(); });
 
   auto server = std::unique_ptr<GridlineServer>(new GridlineServer(std::move(impl)));
   server->port_ = port;
@@ -255,6 +298,7 @@ void GridlineServer::Shutdown() {
   }
   s.cv.notify_all();
   if (s.health.joinable()) s.health.join();
+  if (s.attachment_cleanup.joinable()) s.attachment_cleanup.join();
   s.server->GetHealthCheckService()->SetServingStatus(false);
   s.hub->BeginShutdown();  // open streams end with UNAVAILABLE so clients resume elsewhere
   s.server->Shutdown(std::chrono::system_clock::now() +

@@ -156,13 +156,9 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   if (in.urgency < 0 || in.urgency > static_cast<int>(Urgency::kEmergency)) {
     v.Add("urgency", "is not a known urgency");
   }
-  if (static_cast<int>(in.attachment_ids.size()) > kMaxAttachments) {
-    v.Add("attachment_ids", absl::StrCat("at most ", kMaxAttachments, " photos"));
-  } else if (!in.attachment_ids.empty()) {
-    // Photo upload lands with the case lifecycle; until then no attachment id can exist.
-    v.Add("attachment_ids", "unknown attachment: photo upload is not available yet");
-  }
+  if (auto st = CheckAttachments(v, "attachment_ids", in.attachment_ids); !st.ok()) return st;
   std::optional<Grid> grid;
+  bool auto_accept = false;
   if (in.grid_code.empty()) {
     v.Add("location.grid_code", "is required");
   } else {
@@ -177,6 +173,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
     auto k = store_->FindCategory(in.category_code);
     if (!k.ok()) return k.status();
     if (!k->has_value()) v.Add("category_code", "unknown category " + in.category_code);
+    if (k->has_value()) auto_accept = (*k)->auto_accept;
   }
   if (!v.empty()) return v.ToStatus("the report is invalid");
 
@@ -198,6 +195,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   c.before_photo_ids = in.attachment_ids;
   c.create_time = now;
   c.update_time = now;
+  c.state_time = now;
   c.version = 1;
   c.request_id = in.request_id;
   c.request_digest = Digest(in);
@@ -224,7 +222,28 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
                                                  " was already used for a different report (",
                                                  result->stored.case_id, ")"));
   }
-  return SubmitOutcome{result->stored, result->first_event, result->created};
+  SubmitOutcome out{result->stored, result->first_event, result->created};
+  if (auto_accept && out.stored.state == CaseState::kPendingTriage && out.stored.version == 1) {
+    // Clear-cut category: filed and dispatched by rule at once. Without a route the report simply
+    // waits for triage; a retry after a crash in between files it then.
+    Case filed = out.stored;
+    store::CaseWrite w;
+    w.expected_version = filed.version;
+    if (FileAndRoute(nullptr, filed, w, NowMicros(), "auto-accepted: clear-cut category").ok()) {
+      filed.update_time = filed.state_time;
+      w.c = filed;
+      auto written = Write(std::move(w));
+      if (written.ok()) {
+        out.stored = written->c;
+      } else if (absl::IsAborted(written.status())) {
+        auto again = store_->GetCase(filed.case_id);  // a concurrent retry filed it
+        if (again.ok() && again->has_value()) out.stored = **again;
+      } else {
+        return written.status();
+      }
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<Case> CaseService::GetCase(const Caller& caller, const std::string& case_id) {

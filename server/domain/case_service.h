@@ -2,11 +2,13 @@
 #ifndef GRIDLINE_SERVER_DOMAIN_CASE_SERVICE_H_
 #define GRIDLINE_SERVER_DOMAIN_CASE_SERVICE_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/domain/errors.h"
 #include "server/domain/types.h"
 #include "server/store/store.h"
 
@@ -25,6 +27,42 @@ struct ReportInput {
   Micros observe_time = 0;  // 0: now
   int urgency = 0;          // raw, validated here
   std::vector<std::string> attachment_ids;
+};
+
+// One page of a list. Tokens are opaque to clients; an empty next_page_token means the end.
+struct PageRequest {
+  int page_size = 0;  // 0: default 50; capped at 500
+  std::string page_token;
+};
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;
+};
+
+// The result of a case write: the case after it and the events it appended (with seqs).
+struct CaseChange {
+  Case c;
+  std::vector<CaseEvent> events;
+};
+
+// Inputs of the lifecycle actions, as the API layer decoded them. `expected_version` 0 skips the
+// optimistic check; otherwise a mismatch gets ABORTED.
+struct ActionInput {
+  std::string case_id;
+  std::string note;  // note, reason or result text
+  std::vector<std::string> attachment_ids;
+  int64_t expected_version = 0;
+};
+
+struct TriageItem {
+  Case c;
+};
+
+struct DuplicateCandidate {
+  Case c;
+  std::optional<double> distance_metres;
+  Micros observe_time_offset = 0;
 };
 
 struct SubmitOutcome {
@@ -59,9 +97,76 @@ class CaseService {
   absl::StatusOr<std::vector<CaseEvent>> ListCaseEvents(const Caller& caller,
                                                         const std::string& case_id);
 
+  // ---- Lists ----
+  // Grid leader: cases they reported or located in their grid, newest first.
+  absl::StatusOr<Page<Case>> ListMyCases(const Caller& caller, const std::vector<CaseState>& states,
+                                         const PageRequest& page);
+  // Dispatcher: PENDING_TRIAGE and RETURNED cases in their subtree (or `grid_code` within it),
+  // oldest in queue first.
+  absl::StatusOr<Page<Case>> ListTriageQueue(const Caller& caller,
+                                             const std::vector<CaseState>& states,
+                                             const std::vector<std::string>& category_codes,
+                                             const std::string& grid_code, const PageRequest& page);
+  // Department staff: cases their department leads (and assists), soonest deadline first.
+  absl::StatusOr<Page<Case>> ListAssignedCases(const Caller& caller,
+                                               const std::vector<CaseState>& states,
+                                               bool include_assisting, const PageRequest& page);
+  absl::StatusOr<Page<ExtensionRequest>> ListExtensionRequests(
+      const Caller& caller, const std::vector<ExtensionState>& states, const std::string& case_id,
+      const PageRequest& page);
+  absl::StatusOr<Page<Category>> ListReportCategories(const Caller& caller,
+                                                      const PageRequest& page);
+
+  // ---- Acceptance center: triage, filing, dispatch (steps 2-4) ----
+  // `urgency` 0 keeps the reported one.
+  absl::StatusOr<CaseChange> AcceptCase(const Caller& caller, const ActionInput& in, int urgency);
+  absl::StatusOr<CaseChange> RejectCase(const Caller& caller, const ActionInput& in);
+  absl::StatusOr<std::vector<DuplicateCandidate>> SuggestDuplicates(const Caller& caller,
+                                                                    const std::string& case_id,
+                                                                    double radius_metres,
+                                                                    Micros time_window,
+                                                                    int max_results);
+  absl::StatusOr<CaseChange> MarkDuplicate(const Caller& caller, const ActionInput& in,
+                                           const std::string& duplicate_of_case_id);
+  absl::StatusOr<CaseChange> CorrectCategory(const Caller& caller, const ActionInput& in,
+                                             const std::string& category_code);
+  absl::StatusOr<CaseChange> RouteCase(const Caller& caller, const ActionInput& in,
+                                       const std::string& lead_department_code,
+                                       const std::vector<std::string>& assisting);
+  absl::StatusOr<CaseChange> DecideExtension(const Caller& caller,
+                                             const std::string& extension_request_id, bool approve,
+                                             const std::string& note, Micros approved_deadline_time,
+                                             int64_t expected_version);
+
+  // ---- Line departments (step 4-5) ----
+  absl::StatusOr<CaseChange> AcceptAssignment(const Caller& caller, const ActionInput& in);
+  absl::StatusOr<CaseChange> ReturnCase(const Caller& caller, const ActionInput& in);
+  absl::StatusOr<ExtensionRequest> RequestExtension(const Caller& caller, const ActionInput& in,
+                                                    Micros requested_deadline_time,
+                                                    CaseChange* change = nullptr);
+  absl::StatusOr<CaseChange> AddProgress(const Caller& caller, const ActionInput& in);
+  absl::StatusOr<CaseChange> ResolveCase(const Caller& caller, const ActionInput& in);
+
+  // ---- Verification (step 6) ----
+  absl::StatusOr<CaseChange> VerifyCase(const Caller& caller, const ActionInput& in, bool passed);
+
  private:
+  // Loads the case and runs the workflow gate and the optimistic version check.
+  absl::StatusOr<Case> LoadForAction(const Caller& caller, const ActionInput& in, int action);
+  // Files and routes `c` (PENDING_TRIAGE) by the rules; appends the events to `w`.
+  absl::Status FileAndRoute(const Caller* caller, Case& c, store::CaseWrite& w, Micros now,
+                            const std::string& note);
+  // Cancels the pending extension request of the case, if any, into `w`.
+  absl::Status CancelPendingExtension(const Case& c, store::CaseWrite& w, Micros now);
+  absl::StatusOr<CaseChange> Write(store::CaseWrite w);
+  absl::Status CheckAttachments(FieldViolations& v, const std::string& field,
+                                const std::vector<std::string>& ids);
+
   store::Store* store_;
 };
+
+// Great-circle distance in metres between two WGS-84 points.
+double DistanceMetres(double lat1, double lng1, double lat2, double lng2);
 
 // True if `s` is valid UTF-8; `chars` receives its length in code points.
 bool IsValidUtf8(absl::string_view s, int* chars);

@@ -29,6 +29,8 @@ class FieldViolations {
   const std::vector<FieldViolation>& items() const { return items_; }
   // INVALID_ARGUMENT carrying every violation; OK when there are none.
   absl::Status ToStatus(absl::string_view message = "invalid request") const;
+  // The same with another code, e.g. ALREADY_EXISTS naming the field that clashes.
+  absl::Status ToStatusWithCode(absl::StatusCode code, absl::string_view message) const;
 
  private:
   std::vector<FieldViolation> items_;
@@ -44,6 +46,22 @@ std::vector<FieldViolation> GetFieldViolations(const absl::Status& status);
 absl::Status WrongState(CaseState current, absl::string_view action);
 // The state carried by a WrongState status, or kUnspecified.
 CaseState GetWrongState(const absl::Status& status);
+
+// One unmet precondition of a write (google.rpc.PreconditionFailure.Violation), e.g. type
+// "IN_USE", subject "routing_rules", description "2 routing rules name it, e.g. R-C01-ALL".
+struct PreconditionViolation {
+  std::string type;
+  std::string subject;
+  std::string description;
+};
+
+// FAILED_PRECONDITION carrying `violations` (must not be empty).
+absl::Status PreconditionFailed(const std::vector<PreconditionViolation>& violations,
+                                absl::string_view message);
+// FAILED_PRECONDITION with one violation; the description is also the message.
+absl::Status Precondition(std::string type, std::string subject, std::string description);
+// The violations carried by `status`, if any.
+std::vector<PreconditionViolation> GetPreconditionViolations(const absl::Status& status);
 
 // Marks an error as transient for the store's transaction runner: the whole transaction may be
 // run again (deadlock, lost connection before commit, SQLITE_BUSY).

@@ -255,8 +255,14 @@ struct AuditEntry {
 };
 
 // The kinds of organisation entries (numbers equal gridline.v1.OrganisationKind).
-enum class OrgKind : int { kUnspecified = 0, kGrid = 1, kDepartment = 2, kCategory = 3,
-                           kRoutingRule = 4, kUser = 5 };
+enum class OrgKind : int {
+  kUnspecified = 0,
+  kGrid = 1,
+  kDepartment = 2,
+  kCategory = 3,
+  kRoutingRule = 4,
+  kUser = 5
+};
 
 const char* ExtensionStateName(ExtensionState s);
 

@@ -7,8 +7,11 @@
 // gaps: a reader that has seen seq N will never later find a smaller one. This avoids the
 // AUTO_INCREMENT trap, where ids are handed out at INSERT time and a transaction that commits late
 // makes an "id > cursor" reader skip its row.
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +36,9 @@ struct Migration {
   std::vector<std::string> statements;  // {OPTS} becomes the MySQL table options
   // table, index name, columns, unique
   std::vector<std::tuple<std::string, std::string, std::string, bool>> indexes;
+  // table, column, definition: added when missing (MySQL DDL is not transactional, so a
+  // migration interrupted half-way must be able to run again)
+  std::vector<std::tuple<std::string, std::string, std::string>> columns = {};
 };
 
 const std::vector<Migration>& Migrations() {
@@ -98,6 +104,52 @@ const std::vector<Migration>& Migrations() {
            {"case_events", "ix_events_time", "event_time", false},
            {"routing_rules", "ix_rules_category", "category_code", false},
        }},
+      {2,
+       {
+           "CREATE TABLE IF NOT EXISTS extension_requests ("
+           "extension_request_id VARCHAR(40) NOT NULL PRIMARY KEY, "
+           "case_id VARCHAR(40) NOT NULL, department_code VARCHAR(64) NOT NULL, "
+           "requested_by VARCHAR(64) NOT NULL, current_deadline BIGINT NOT NULL, "
+           "requested_deadline BIGINT NOT NULL, reason TEXT NOT NULL, state INTEGER NOT NULL, "
+           "decided_by VARCHAR(64) NOT NULL, decision_note TEXT NOT NULL, "
+           "approved_deadline BIGINT NOT NULL, create_time BIGINT NOT NULL, "
+           "decide_time BIGINT NOT NULL){OPTS}",
+           "CREATE TABLE IF NOT EXISTS case_counters (prefix VARCHAR(64) NOT NULL PRIMARY KEY, "
+           "last_value BIGINT NOT NULL){OPTS}",
+           "CREATE TABLE IF NOT EXISTS audit_log (audit_entry_id VARCHAR(40) NOT NULL PRIMARY KEY, "
+           "actor_user_id VARCHAR(64) NOT NULL, actor_token_id VARCHAR(64) NOT NULL, "
+           "method VARCHAR(200) NOT NULL, resource_kind VARCHAR(32) NOT NULL, "
+           "resource_id VARCHAR(64) NOT NULL, event_time BIGINT NOT NULL, "
+           "status_code INTEGER NOT NULL, status_message TEXT NOT NULL, "
+           "request_summary TEXT NOT NULL, peer VARCHAR(200) NOT NULL){OPTS}",
+           "{INSERT_IGNORE} INTO store_meta (name, value) VALUES ('organisation_version', 0)",
+       },
+       {
+           {"cases", "ix_cases_state", "state, state_time", false},
+           {"cases", "ix_cases_lead", "lead_department_code, deadline_time", false},
+           {"extension_requests", "ix_ext_case", "case_id, create_time", false},
+           {"extension_requests", "ix_ext_state", "state, create_time", false},
+           {"audit_log", "ix_audit_time", "event_time", false},
+           {"tokens", "ux_tokens_id", "token_id", false},
+           {"tokens", "ix_tokens_user", "user_id", false},
+           {"attachments", "ix_attachments_orphans", "referenced, create_time", false},
+       },
+       {
+           {"cases", "state_time", "BIGINT NOT NULL DEFAULT 0"},
+           {"cases", "returned_by_department", "VARCHAR(64) NOT NULL DEFAULT ''"},
+           {"cases", "return_reason", "VARCHAR(2000) NOT NULL DEFAULT ''"},
+           {"cases", "filed_time", "BIGINT NOT NULL DEFAULT 0"},
+           {"cases", "first_deadline_time", "BIGINT NOT NULL DEFAULT 0"},
+           {"cases", "closed_time", "BIGINT NOT NULL DEFAULT 0"},
+           {"tokens", "token_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
+           {"tokens", "device_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
+           {"tokens", "last_used_time", "BIGINT NOT NULL DEFAULT 0"},
+           {"tokens", "expire_time", "BIGINT NOT NULL DEFAULT 0"},
+           {"tokens", "revoke_time", "BIGINT NOT NULL DEFAULT 0"},
+           {"tokens", "issued_by", "VARCHAR(64) NOT NULL DEFAULT ''"},
+           {"attachments", "uploaded_by", "VARCHAR(64) NOT NULL DEFAULT ''"},
+           {"attachments", "referenced", "INTEGER NOT NULL DEFAULT 0"},
+       }},
   };
   return *migrations;
 }
@@ -110,13 +162,15 @@ std::string Expand(Dialect d, absl::string_view sql) {
        {"{INSERT_IGNORE}", d == Dialect::kMysql ? "INSERT IGNORE" : "INSERT OR IGNORE"}});
 }
 
-// INSERT that updates every non-key column when the key exists.
-std::string Upsert(Dialect d, absl::string_view table, const std::vector<std::string>& cols) {
+// INSERT that updates every non-key column when the key exists (only the first `update_until`
+// columns when given: the rest are set on insert only).
+std::string Upsert(Dialect d, absl::string_view table, const std::vector<std::string>& cols,
+                   size_t update_until = std::string::npos) {
   std::vector<std::string> marks(cols.size(), "?");
   std::string sql = absl::StrCat("INSERT INTO ", table, " (", absl::StrJoin(cols, ", "),
                                  ") VALUES (", absl::StrJoin(marks, ", "), ")");
   std::vector<std::string> sets;
-  for (size_t i = 1; i < cols.size(); ++i) {
+  for (size_t i = 1; i < cols.size() && i < update_until; ++i) {
     sets.push_back(d == Dialect::kMysql ? absl::StrCat(cols[i], " = VALUES(", cols[i], ")")
                                         : absl::StrCat(cols[i], " = excluded.", cols[i]));
   }
@@ -140,12 +194,25 @@ std::string JoinList(const std::vector<std::string>& v) { return absl::StrJoin(v
 std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',', absl::SkipEmpty());
 }
+// ",a,b," so that membership is `LIKE '%,a,%'`; SplitList reads it back.
+std::string FenceList(const std::vector<std::string>& v) {
+  return v.empty() ? "" : absl::StrCat(",", absl::StrJoin(v, ","), ",");
+}
+// A LIKE pattern matching `s` literally (codes may contain '_'); use with ESCAPE '!'.
+std::string LikeEscape(absl::string_view s) {
+  return absl::StrReplaceAll(s, {{"!", "!!"}, {"%", "!%"}, {"_", "!_"}});
+}
+std::string Marks(size_t n) {
+  std::vector<std::string> m(n, "?");
+  return absl::StrJoin(m, ", ");
+}
 
 constexpr char kCaseColumns[] =
     "case_id, case_number, state, category_code, description, grid_code, grid_path, latitude, "
     "longitude, address, observe_time, urgency, reporter_user_id, before_photos, after_photos, "
     "lead_department_code, assisting, deadline_time, rework_count, duplicate_of, "
-    "resolution_note, create_time, update_time, version, request_id, request_digest";
+    "resolution_note, create_time, update_time, version, request_id, request_digest, state_time, "
+    "returned_by_department, return_reason, filed_time, first_deadline_time, closed_time";
 
 SqlParams CaseParams(const Case& c) {
   return {c.case_id,
@@ -164,7 +231,7 @@ SqlParams CaseParams(const Case& c) {
           JoinList(c.before_photo_ids),
           JoinList(c.after_photo_ids),
           c.lead_department_code,
-          JoinList(c.assisting_department_codes),
+          FenceList(c.assisting_department_codes),
           c.deadline_time,
           static_cast<int64_t>(c.rework_count),
           c.duplicate_of_case_id,
@@ -173,7 +240,13 @@ SqlParams CaseParams(const Case& c) {
           c.update_time,
           c.version,
           c.request_id,
-          c.request_digest};
+          c.request_digest,
+          c.state_time,
+          c.returned_by_department_code,
+          c.return_reason,
+          c.filed_time,
+          c.first_deadline_time,
+          c.closed_time};
 }
 
 Case RowToCase(const SqlRow& r) {
@@ -204,6 +277,12 @@ Case RowToCase(const SqlRow& r) {
   c.version = r.Int(23);
   c.request_id = r.Str(24);
   c.request_digest = r.Str(25);
+  c.state_time = r.Int(26);
+  c.returned_by_department_code = r.Str(27);
+  c.return_reason = r.Str(28);
+  c.filed_time = r.Int(29);
+  c.first_deadline_time = r.Int(30);
+  c.closed_time = r.Int(31);
   return c;
 }
 
@@ -244,6 +323,103 @@ domain::User RowToUser(const SqlRow& r) {
   return u;
 }
 constexpr char kUserColumns[] = "user_id, display_name, role, grid_code, department_code, disabled";
+
+std::vector<std::string> Columns(absl::string_view list) { return absl::StrSplit(list, ", "); }
+
+constexpr char kRuleColumns[] =
+    "rule_id, category_code, grid_code, lead_department_code, assisting";
+domain::RoutingRule RowToRule(const SqlRow& r) {
+  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), SplitList(r.Str(4))};
+}
+
+constexpr char kCategoryColumns[] =
+    "code, name, kind, normal_hours, urgent_hours, emergency_hours, auto_accept";
+domain::Category RowToCategory(const SqlRow& r) {
+  domain::Category k;
+  k.code = r.Str(0);
+  k.name = r.Str(1);
+  k.kind = static_cast<domain::CategoryKind>(r.Int(2));
+  k.normal_deadline_hours = static_cast<int>(r.Int(3));
+  k.urgent_deadline_hours = static_cast<int>(r.Int(4));
+  k.emergency_deadline_hours = static_cast<int>(r.Int(5));
+  k.auto_accept = r.Int(6) != 0;
+  return k;
+}
+
+// token_hash first: it is the key the upsert conflicts on.
+constexpr char kTokenColumns[] =
+    "token_hash, token_id, user_id, label, device_id, create_time, last_used_time, expire_time, "
+    "revoked, revoke_time, issued_by";
+SqlParams TokenParams(const domain::TokenInfo& t, const std::string& hash) {
+  return {hash,
+          t.token_id,
+          t.user_id,
+          t.label,
+          t.device_id,
+          t.create_time,
+          t.last_used_time,
+          t.expire_time,
+          static_cast<int64_t>(t.revoked ? 1 : 0),
+          t.revoke_time,
+          t.issued_by_user_id};
+}
+domain::TokenInfo RowToToken(const SqlRow& r) {
+  domain::TokenInfo t;
+  t.token_id = r.Str(1);
+  t.user_id = r.Str(2);
+  t.label = r.Str(3);
+  t.device_id = r.Str(4);
+  t.create_time = r.Int(5);
+  t.last_used_time = r.Int(6);
+  t.expire_time = r.Int(7);
+  t.revoked = r.Int(8) != 0;
+  t.revoke_time = r.Int(9);
+  t.issued_by_user_id = r.Str(10);
+  return t;
+}
+
+constexpr char kAuditColumns[] =
+    "audit_entry_id, actor_user_id, actor_token_id, method, resource_kind, resource_id, "
+    "event_time, status_code, status_message, request_summary, peer";
+
+constexpr char kExtensionColumns[] =
+    "extension_request_id, case_id, department_code, requested_by, current_deadline, "
+    "requested_deadline, reason, state, decided_by, decision_note, approved_deadline, "
+    "create_time, decide_time";
+SqlParams ExtensionParams(const domain::ExtensionRequest& x) {
+  return {x.extension_request_id,
+          x.case_id,
+          x.department_code,
+          x.requested_by_user_id,
+          x.current_deadline_time,
+          x.requested_deadline_time,
+          x.reason,
+          static_cast<int64_t>(x.state),
+          x.decided_by_user_id,
+          x.decision_note,
+          x.approved_deadline_time,
+          x.create_time,
+          x.decide_time};
+}
+domain::ExtensionRequest RowToExtension(const SqlRow& r) {
+  domain::ExtensionRequest x;
+  x.extension_request_id = r.Str(0);
+  x.case_id = r.Str(1);
+  x.department_code = r.Str(2);
+  x.requested_by_user_id = r.Str(3);
+  x.current_deadline_time = r.Int(4);
+  x.requested_deadline_time = r.Int(5);
+  x.reason = r.Str(6);
+  x.state = static_cast<domain::ExtensionState>(r.Int(7));
+  x.decided_by_user_id = r.Str(8);
+  x.decision_note = r.Str(9);
+  x.approved_deadline_time = r.Int(10);
+  x.create_time = r.Int(11);
+  x.decide_time = r.Int(12);
+  return x;
+}
+
+constexpr int64_t kNoDeadlineKey = INT64_MAX;
 
 class SqlStore final : public Store {
  public:
@@ -291,61 +467,110 @@ class SqlStore final : public Store {
   }
 
   absl::Status ApplyOrganisation(const domain::Organisation& org) override {
-    auto result = InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
-      // Grid paths need parents first: resolve them in memory from stored + new grids.
-      std::map<std::string, domain::Grid> grids;
-      auto stored = c.Query("SELECT code, name, level, parent_code FROM grids");
-      if (!stored.ok()) return stored.status();
-      for (const auto& r : *stored) {
-        grids[r.Str(0)] = {r.Str(0), r.Str(1), static_cast<domain::GridLevel>(r.Int(2)), r.Str(3),
-                           ""};
-      }
-      for (const auto& g : org.grids) grids[g.code] = g;
-      const std::string grid_sql =
-          Upsert(dialect_, "grids", {"code", "name", "level", "parent_code", "path"});
-      for (const auto& g : org.grids) {
-        auto st = c.Execute(grid_sql, {g.code, g.name, static_cast<int64_t>(g.level), g.parent_code,
-                                       PathOf(grids, g.code)});
-        if (!st.ok()) return st.status();
-      }
-      const std::string dept_sql =
-          Upsert(dialect_, "departments", {"code", "name", "parent_code", "grid_code"});
-      for (const auto& d : org.departments) {
-        auto st = c.Execute(dept_sql, {d.code, d.name, d.parent_code, d.grid_code});
-        if (!st.ok()) return st.status();
-      }
-      const std::string cat_sql = Upsert(dialect_, "categories",
-                                         {"code", "name", "kind", "normal_hours", "urgent_hours",
-                                          "emergency_hours", "auto_accept"});
-      for (const auto& k : org.categories) {
-        auto st = c.Execute(cat_sql, {k.code, k.name, static_cast<int64_t>(k.kind),
-                                      static_cast<int64_t>(k.normal_deadline_hours),
-                                      static_cast<int64_t>(k.urgent_deadline_hours),
-                                      static_cast<int64_t>(k.emergency_deadline_hours),
-                                      static_cast<int64_t>(k.auto_accept ? 1 : 0)});
-        if (!st.ok()) return st.status();
-      }
-      const std::string rule_sql =
-          Upsert(dialect_, "routing_rules",
-                 {"rule_id", "category_code", "grid_code", "lead_department_code", "assisting"});
-      for (const auto& r : org.routing_rules) {
-        auto st =
-            c.Execute(rule_sql, {r.rule_id, r.category_code, r.grid_code, r.lead_department_code,
-                                 JoinList(r.assisting_department_codes)});
-        if (!st.ok()) return st.status();
-      }
-      const std::string user_sql =
-          Upsert(dialect_, "users",
-                 {"user_id", "display_name", "role", "grid_code", "department_code", "disabled"});
-      for (const auto& u : org.users) {
-        auto st = c.Execute(user_sql,
-                            {u.user_id, u.display_name, static_cast<int64_t>(u.role), u.grid_code,
-                             u.department_code, static_cast<int64_t>(u.disabled ? 1 : 0)});
-        if (!st.ok()) return st.status();
-      }
-      return true;
-    });
-    return result.status();
+    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
+             if (auto st = UpsertOrganisation(c, org); !st.ok()) return st;
+             auto bump = c.Execute(
+                 "UPDATE store_meta SET value = value + 1 WHERE name = 'organisation_version'");
+             if (!bump.ok()) return bump.status();
+             return true;
+           })
+        .status();
+  }
+
+  absl::Status ChangeOrganisation(const domain::Organisation& upserts,
+                                  const std::vector<OrgKey>& deletes,
+                                  int64_t expected_version) override {
+    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
+             auto bump = c.Execute(
+                 "UPDATE store_meta SET value = value + 1 WHERE name = 'organisation_version' "
+                 "AND value = ?",
+                 {expected_version});
+             if (!bump.ok()) return bump.status();
+             if (*bump == 0) {
+               return absl::AbortedError(
+                   "the organisation changed concurrently; reload and try again");
+             }
+             for (const OrgKey& k : deletes) {
+               const char* sql = nullptr;
+               switch (k.kind) {
+                 case domain::OrgKind::kGrid:
+                   sql = "DELETE FROM grids WHERE code = ?";
+                   break;
+                 case domain::OrgKind::kDepartment:
+                   sql = "DELETE FROM departments WHERE code = ?";
+                   break;
+                 case domain::OrgKind::kCategory:
+                   sql = "DELETE FROM categories WHERE code = ?";
+                   break;
+                 case domain::OrgKind::kRoutingRule:
+                   sql = "DELETE FROM routing_rules WHERE rule_id = ?";
+                   break;
+                 case domain::OrgKind::kUser:
+                   sql = "DELETE FROM users WHERE user_id = ?";
+                   break;
+                 case domain::OrgKind::kUnspecified:
+                   break;
+               }
+               if (sql == nullptr) return absl::InvalidArgumentError("unknown organisation kind");
+               auto st = c.Execute(sql, {k.code});
+               if (!st.ok()) return st.status();
+             }
+             if (auto st = UpsertOrganisation(c, upserts); !st.ok()) return st;
+             return true;
+           })
+        .status();
+  }
+
+  absl::StatusOr<int64_t> OrganisationVersion() override {
+    auto rows = Read("SELECT value FROM store_meta WHERE name = 'organisation_version'", {});
+    if (!rows.ok()) return rows.status();
+    return rows->empty() ? 0 : rows->front().Int(0);
+  }
+
+  absl::StatusOr<domain::Organisation> LoadOrganisation() override {
+    domain::Organisation org;
+    auto grids = ListGrids();
+    if (!grids.ok()) return grids.status();
+    org.grids = *std::move(grids);
+    auto depts = ListDepartments();
+    if (!depts.ok()) return depts.status();
+    org.departments = *std::move(depts);
+    auto cats = ListCategories();
+    if (!cats.ok()) return cats.status();
+    org.categories = *std::move(cats);
+    auto rules =
+        Read(absl::StrCat("SELECT ", kRuleColumns, " FROM routing_rules ORDER BY rule_id"), {});
+    if (!rules.ok()) return rules.status();
+    for (const auto& r : *rules) org.routing_rules.push_back(RowToRule(r));
+    auto users = Read(absl::StrCat("SELECT ", kUserColumns, " FROM users ORDER BY user_id"), {});
+    if (!users.ok()) return users.status();
+    for (const auto& r : *users) org.users.push_back(RowToUser(r));
+    return org;
+  }
+
+  absl::StatusOr<int64_t> CountCasesReferencing(const OrgKey& key) override {
+    absl::StatusOr<std::vector<SqlRow>> rows = std::vector<SqlRow>{};
+    switch (key.kind) {
+      case domain::OrgKind::kGrid:
+        rows = Read("SELECT COUNT(*) FROM cases WHERE grid_code = ?", {key.code});
+        break;
+      case domain::OrgKind::kCategory:
+        rows = Read("SELECT COUNT(*) FROM cases WHERE category_code = ?", {key.code});
+        break;
+      case domain::OrgKind::kDepartment:
+        rows = Read(
+            "SELECT COUNT(*) FROM cases WHERE lead_department_code = ? OR "
+            "returned_by_department = ? OR assisting LIKE ? ESCAPE '!'",
+            {key.code, key.code, absl::StrCat("%,", LikeEscape(key.code), ",%")});
+        break;
+      case domain::OrgKind::kUser:
+        rows = Read("SELECT COUNT(*) FROM cases WHERE reporter_user_id = ?", {key.code});
+        break;
+      default:
+        return 0;
+    }
+    if (!rows.ok()) return rows.status();
+    return rows->empty() ? 0 : rows->front().Int(0);
   }
 
   absl::StatusOr<std::optional<domain::Grid>> FindGrid(const std::string& code) override {
@@ -370,22 +595,11 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::optional<domain::Category>> FindCategory(const std::string& code) override {
-    auto rows = Read(
-        "SELECT code, name, kind, normal_hours, urgent_hours, emergency_hours, auto_accept "
-        "FROM categories WHERE code = ?",
-        {code});
+    auto rows =
+        Read(absl::StrCat("SELECT ", kCategoryColumns, " FROM categories WHERE code = ?"), {code});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
-    const SqlRow& r = rows->front();
-    domain::Category k;
-    k.code = r.Str(0);
-    k.name = r.Str(1);
-    k.kind = static_cast<domain::CategoryKind>(r.Int(2));
-    k.normal_deadline_hours = static_cast<int>(r.Int(3));
-    k.urgent_deadline_hours = static_cast<int>(r.Int(4));
-    k.emergency_deadline_hours = static_cast<int>(r.Int(5));
-    k.auto_accept = r.Int(6) != 0;
-    return k;
+    return RowToCategory(rows->front());
   }
 
   absl::StatusOr<std::optional<domain::User>> FindUser(const std::string& user_id) override {
@@ -396,29 +610,273 @@ class SqlStore final : public Store {
     return RowToUser(rows->front());
   }
 
+  absl::StatusOr<std::vector<domain::Category>> ListCategories() override {
+    auto rows =
+        Read(absl::StrCat("SELECT ", kCategoryColumns, " FROM categories ORDER BY code"), {});
+    if (!rows.ok()) return rows.status();
+    std::vector<domain::Category> out;
+    for (const auto& r : *rows) out.push_back(RowToCategory(r));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<domain::Department>> ListDepartments() override {
+    auto rows =
+        Read("SELECT code, name, parent_code, grid_code FROM departments ORDER BY code", {});
+    if (!rows.ok()) return rows.status();
+    std::vector<domain::Department> out;
+    for (const auto& r : *rows) out.push_back({r.Str(0), r.Str(1), r.Str(2), r.Str(3)});
+    return out;
+  }
+
+  absl::StatusOr<std::optional<domain::Department>> FindDepartment(
+      const std::string& code) override {
+    auto rows =
+        Read("SELECT code, name, parent_code, grid_code FROM departments WHERE code = ?", {code});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return std::nullopt;
+    const SqlRow& r = rows->front();
+    return domain::Department{r.Str(0), r.Str(1), r.Str(2), r.Str(3)};
+  }
+
+  absl::StatusOr<std::vector<domain::RoutingRule>> ListRoutingRulesForCategory(
+      const std::string& category_code) override {
+    auto rows = Read(absl::StrCat("SELECT ", kRuleColumns,
+                                  " FROM routing_rules WHERE category_code = ? ORDER BY rule_id"),
+                     {category_code});
+    if (!rows.ok()) return rows.status();
+    std::vector<domain::RoutingRule> out;
+    for (const auto& r : *rows) out.push_back(RowToRule(r));
+    return out;
+  }
+
   absl::Status PutToken(const std::string& token_hash, const std::string& user_id,
                         const std::string& label) override {
-    const std::string sql =
-        Upsert(dialect_, "tokens", {"token_hash", "user_id", "label", "create_time", "revoked"});
+    domain::TokenInfo info;
+    info.token_id = absl::StrCat("tok-", token_hash.substr(0, 16));
+    info.user_id = user_id;
+    info.label = label;
+    info.create_time = domain::NowMicros();
+    const std::string sql = Upsert(dialect_, "tokens", Columns(kTokenColumns));
     return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
-             auto st =
-                 c.Execute(sql, {token_hash, user_id, label, domain::NowMicros(), int64_t{0}});
+             auto st = c.Execute(sql, TokenParams(info, token_hash));
              if (!st.ok()) return st.status();
              return true;
            })
         .status();
   }
 
-  absl::StatusOr<std::optional<domain::User>> FindUserByTokenHash(
-      const std::string& token_hash) override {
+  absl::Status CreateToken(const domain::TokenInfo& info, const std::string& token_hash) override {
+    static const std::string kInsert = InsertSql("tokens", kTokenColumns);
+    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
+             auto st = c.Execute(kInsert, TokenParams(info, token_hash));
+             if (!st.ok()) return st.status();
+             return true;
+           })
+        .status();
+  }
+
+  absl::StatusOr<std::optional<domain::Caller>> FindCallerByTokenHash(const std::string& token_hash,
+                                                                      domain::Micros now) override {
     auto rows = Read(
-        "SELECT u.user_id, u.display_name, u.role, u.grid_code, u.department_code, u.disabled "
-        "FROM tokens t JOIN users u ON u.user_id = t.user_id "
-        "WHERE t.token_hash = ? AND t.revoked = 0 AND u.disabled = 0",
-        {token_hash});
+        "SELECT u.user_id, u.display_name, u.role, u.grid_code, u.department_code, u.disabled, "
+        "t.token_id, t.last_used_time FROM tokens t JOIN users u ON u.user_id = t.user_id "
+        "WHERE t.token_hash = ? AND t.revoked = 0 AND u.disabled = 0 AND "
+        "(t.expire_time = 0 OR t.expire_time > ?)",
+        {token_hash, now});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
-    return RowToUser(rows->front());
+    const SqlRow& r = rows->front();
+    domain::Caller caller{RowToUser(r), r.Str(6)};
+    constexpr domain::Micros kTouchEvery = 60LL * 1000 * 1000;
+    if (r.Int(7) < now - kTouchEvery) {
+      // Best effort: a failed touch must not fail the call.
+      auto lease = pool_.Acquire();
+      if (lease.ok()) {
+        (*lease)
+            ->Execute("UPDATE tokens SET last_used_time = ? WHERE token_hash = ?",
+                      {now, token_hash})
+            .IgnoreError();
+      }
+    }
+    return caller;
+  }
+
+  absl::StatusOr<std::vector<domain::TokenInfo>> ListTokens(const std::string& user_id,
+                                                            bool include_inactive,
+                                                            domain::Micros now) override {
+    std::string sql = absl::StrCat("SELECT ", kTokenColumns, " FROM tokens WHERE 1 = 1");
+    SqlParams params;
+    if (!user_id.empty()) {
+      sql += " AND user_id = ?";
+      params.push_back(user_id);
+    }
+    if (!include_inactive) {
+      sql += " AND revoked = 0 AND (expire_time = 0 OR expire_time > ?)";
+      params.push_back(now);
+    }
+    sql += " ORDER BY create_time DESC, token_id DESC";
+    auto rows = Read(sql, params);
+    if (!rows.ok()) return rows.status();
+    std::vector<domain::TokenInfo> out;
+    for (const auto& r : *rows) out.push_back(RowToToken(r));
+    return out;
+  }
+
+  absl::StatusOr<std::optional<domain::TokenInfo>> RevokeToken(const std::string& token_id,
+                                                               domain::Micros now) override {
+    return InTx<std::optional<domain::TokenInfo>>(
+        [&](SqlConnection& c) -> absl::StatusOr<std::optional<domain::TokenInfo>> {
+          auto st = c.Execute(
+              "UPDATE tokens SET revoked = 1, revoke_time = ? WHERE token_id = ? AND revoked = 0",
+              {now, token_id});
+          if (!st.ok()) return st.status();
+          auto rows =
+              c.Query(absl::StrCat("SELECT ", kTokenColumns, " FROM tokens WHERE token_id = ?"),
+                      {token_id});
+          if (!rows.ok()) return rows.status();
+          if (rows->empty()) return std::nullopt;
+          return RowToToken(rows->front());
+        });
+  }
+
+  absl::Status DisableUser(const std::string& user_id, domain::Micros now) override {
+    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
+             auto u = c.Execute("UPDATE users SET disabled = 1 WHERE user_id = ?", {user_id});
+             if (!u.ok()) return u.status();
+             auto t = c.Execute(
+                 "UPDATE tokens SET revoked = 1, revoke_time = ? WHERE user_id = ? AND "
+                 "revoked = 0",
+                 {now, user_id});
+             if (!t.ok()) return t.status();
+             return true;
+           })
+        .status();
+  }
+
+  absl::Status AppendAudit(const domain::AuditEntry& e) override {
+    static const std::string kInsert = InsertSql("audit_log", kAuditColumns);
+    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
+             auto st = c.Execute(kInsert, {e.audit_entry_id, e.actor_user_id, e.actor_token_id,
+                                           e.method, e.resource_kind, e.resource_id, e.event_time,
+                                           static_cast<int64_t>(e.status_code), e.status_message,
+                                           e.request_summary, e.peer});
+             if (!st.ok()) return st.status();
+             return true;
+           })
+        .status();
+  }
+
+  absl::StatusOr<std::vector<domain::AuditEntry>> ListAudit(const AuditQuery& q) override {
+    std::string sql = absl::StrCat("SELECT ", kAuditColumns, " FROM audit_log WHERE 1 = 1");
+    SqlParams params;
+    auto eq = [&](const char* col, const std::string& v) {
+      if (v.empty()) return;
+      absl::StrAppend(&sql, " AND ", col, " = ?");
+      params.push_back(v);
+    };
+    eq("actor_user_id", q.actor_user_id);
+    eq("resource_kind", q.resource_kind);
+    eq("resource_id", q.resource_id);
+    if (q.start_time != 0) {
+      sql += " AND event_time >= ?";
+      params.push_back(q.start_time);
+    }
+    if (q.end_time != 0) {
+      sql += " AND event_time < ?";
+      params.push_back(q.end_time);
+    }
+    if (q.has_after) {
+      sql += " AND (event_time < ? OR (event_time = ? AND audit_entry_id < ?))";
+      params.push_back(q.after_time);
+      params.push_back(q.after_time);
+      params.push_back(q.after_id);
+    }
+    sql += " ORDER BY event_time DESC, audit_entry_id DESC LIMIT ?";
+    params.push_back(static_cast<int64_t>(q.limit));
+    auto rows = Read(sql, params);
+    if (!rows.ok()) return rows.status();
+    std::vector<domain::AuditEntry> out;
+    for (const auto& r : *rows) {
+      domain::AuditEntry e;
+      e.audit_entry_id = r.Str(0);
+      e.actor_user_id = r.Str(1);
+      e.actor_token_id = r.Str(2);
+      e.method = r.Str(3);
+      e.resource_kind = r.Str(4);
+      e.resource_id = r.Str(5);
+      e.event_time = r.Int(6);
+      e.status_code = static_cast<int>(r.Int(7));
+      e.status_message = r.Str(8);
+      e.request_summary = r.Str(9);
+      e.peer = r.Str(10);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  absl::Status PutAttachment(const domain::Attachment& a) override {
+    const std::string kInsert = Expand(
+        dialect_,
+        "{INSERT_IGNORE} INTO attachments (attachment_id, content_type, size_bytes, create_time, "
+        "uploaded_by, referenced) VALUES (?, ?, ?, ?, ?, 0)");
+    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
+             auto st = c.Execute(kInsert, {a.attachment_id, a.content_type, a.size_bytes,
+                                           a.create_time, a.uploaded_by_user_id});
+             if (!st.ok()) return st.status();
+             return true;
+           })
+        .status();
+  }
+
+  absl::StatusOr<std::vector<domain::Attachment>> FindAttachments(
+      const std::vector<std::string>& ids) override {
+    std::vector<domain::Attachment> out;
+    if (ids.empty()) return out;
+    SqlParams params(ids.begin(), ids.end());
+    auto rows = Read(absl::StrCat("SELECT attachment_id, content_type, size_bytes, create_time, "
+                                  "uploaded_by, referenced FROM attachments WHERE attachment_id "
+                                  "IN (",
+                                  Marks(ids.size()), ")"),
+                     params);
+    if (!rows.ok()) return rows.status();
+    for (const auto& r : *rows) {
+      out.push_back({r.Str(0), r.Str(1), r.Int(2), r.Int(3), r.Str(4), r.Int(5) != 0});
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::string>> CasesUsingAttachment(const std::string& attachment_id,
+                                                                int limit) override {
+    const std::string like = absl::StrCat("%", LikeEscape(attachment_id), "%");
+    auto rows = Read(
+        "SELECT case_id FROM cases WHERE before_photos LIKE ? ESCAPE '!' OR after_photos LIKE ? "
+        "ESCAPE '!' UNION SELECT case_id FROM case_events WHERE attachment_ids LIKE ? ESCAPE '!' "
+        "LIMIT ?",
+        {like, like, like, static_cast<int64_t>(limit)});
+    if (!rows.ok()) return rows.status();
+    std::vector<std::string> out;
+    for (const auto& r : *rows) out.push_back(r.Str(0));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::string>> PruneUnreferencedAttachments(
+      domain::Micros created_before) override {
+    return InTx<std::vector<std::string>>(
+        [&](SqlConnection& c) -> absl::StatusOr<std::vector<std::string>> {
+          auto rows = c.Query(
+              "SELECT attachment_id FROM attachments WHERE referenced = 0 AND create_time < ? "
+              "LIMIT 1000",
+              {created_before});
+          if (!rows.ok()) return rows.status();
+          std::vector<std::string> ids;
+          for (const auto& r : *rows) {
+            auto n = c.Execute("DELETE FROM attachments WHERE attachment_id = ? AND referenced = 0",
+                               {r.Str(0)});
+            if (!n.ok()) return n.status();
+            if (*n > 0) ids.push_back(r.Str(0));
+          }
+          return ids;
+        });
   }
 
   absl::StatusOr<CreateCaseResult> CreateCase(const Case& c, const CaseEvent& first) override {
@@ -447,6 +905,7 @@ class SqlStore final : public Store {
         if (absl::IsAlreadyExists(ins.status())) return domain::MarkRetryable(ins.status());
         return ins.status();
       }
+      if (auto st = MarkReferenced(conn, c.before_photo_ids); !st.ok()) return st;
       auto ev = AppendEvent(conn, first);
       if (!ev.ok()) return ev.status();
       return CreateCaseResult{c, *ev, true};
@@ -461,17 +920,21 @@ class SqlStore final : public Store {
     return RowToCase(rows->front());
   }
 
-  absl::StatusOr<CaseEvent> UpdateCase(const Case& c, int64_t expected_version,
-                                       const CaseEvent& event) override {
-    return InTx<CaseEvent>([&](SqlConnection& conn) -> absl::StatusOr<CaseEvent> {
-      Case next = c;
-      next.version = expected_version + 1;
+  absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) override {
+    return InTx<CaseWriteResult>([&](SqlConnection& conn) -> absl::StatusOr<CaseWriteResult> {
+      Case next = w.c;
+      next.version = w.expected_version + 1;
+      if (!w.case_number_prefix.empty()) {
+        auto n = AllocateNumber(conn, w.case_number_prefix);
+        if (!n.ok()) return n.status();
+        next.case_number = absl::StrCat(w.case_number_prefix, absl::Dec(*n, absl::kZeroPad6));
+      }
       SqlParams params = CaseParams(next);
       params.erase(params.begin());  // case_id goes to the WHERE clause
       params.push_back(next.case_id);
-      params.push_back(expected_version);
+      params.push_back(w.expected_version);
       static const std::string kUpdate = [] {
-        std::vector<std::string> cols = absl::StrSplit(kCaseColumns, ", ");
+        std::vector<std::string> cols = Columns(kCaseColumns);
         std::vector<std::string> sets;
         for (size_t i = 1; i < cols.size(); ++i) sets.push_back(absl::StrCat(cols[i], " = ?"));
         return absl::StrCat("UPDATE cases SET ", absl::StrJoin(sets, ", "),
@@ -480,17 +943,159 @@ class SqlStore final : public Store {
       auto n = conn.Execute(kUpdate, params);
       if (!n.ok()) return n.status();
       if (*n == 0) {
-        auto cur = conn.Query("SELECT version FROM cases WHERE case_id = ?", {c.case_id});
+        auto cur = conn.Query("SELECT version FROM cases WHERE case_id = ?", {next.case_id});
         if (!cur.ok()) return cur.status();
-        if (cur->empty()) return absl::NotFoundError(absl::StrCat("case ", c.case_id));
-        return absl::AbortedError(absl::StrCat("case ", c.case_id, " changed: version is ",
-                                               cur->front().Int(0), ", expected ",
-                                               expected_version));
+        if (cur->empty()) return absl::NotFoundError(absl::StrCat("case ", next.case_id));
+        return absl::AbortedError(absl::StrCat(
+            "case ", next.case_id, " changed concurrently: version is ", cur->front().Int(0),
+            ", expected ", w.expected_version, "; re-read and retry"));
       }
-      CaseEvent ev = event;
-      ev.case_version = next.version;
-      return AppendEvent(conn, ev);
+      const std::string kExtUpsert =
+          Upsert(dialect_, "extension_requests", Columns(kExtensionColumns));
+      for (const auto& x : w.extension_upserts) {
+        auto st = conn.Execute(kExtUpsert, ExtensionParams(x));
+        if (!st.ok()) return st.status();
+      }
+      std::vector<std::string> used = next.after_photo_ids;
+      for (const auto& e : w.events) {
+        used.insert(used.end(), e.attachment_ids.begin(), e.attachment_ids.end());
+      }
+      if (auto st = MarkReferenced(conn, used); !st.ok()) return st;
+      CaseWriteResult out;
+      out.stored = next;
+      for (const auto& event : w.events) {
+        CaseEvent ev = event;
+        ev.case_version = next.version;
+        auto appended = AppendEvent(conn, ev);
+        if (!appended.ok()) return appended.status();
+        out.events.push_back(*std::move(appended));
+      }
+      return out;
     });
+  }
+
+  absl::StatusOr<std::vector<Case>> ListCases(const CaseQuery& q) override {
+    std::string sql = absl::StrCat("SELECT ", kCaseColumns, " FROM cases WHERE 1 = 1");
+    SqlParams params;
+    if (!q.states.empty()) {
+      absl::StrAppend(&sql, " AND state IN (", Marks(q.states.size()), ")");
+      for (auto st : q.states) params.push_back(static_cast<int64_t>(st));
+    }
+    if (!q.subtree_grid_code.empty()) {
+      auto g = FindGrid(q.subtree_grid_code);
+      if (!g.ok()) return g.status();
+      // An unknown grid has an empty subtree (the reporter clause may still match).
+      const std::string prefix = g->has_value() ? (*g)->path : "/\x01/";
+      if (q.or_reporter_user_id.empty()) {
+        sql += " AND grid_path LIKE ? ESCAPE '!'";
+      } else {
+        sql += " AND (grid_path LIKE ? ESCAPE '!' OR reporter_user_id = ?)";
+      }
+      params.push_back(absl::StrCat(LikeEscape(prefix), "%"));
+      if (!q.or_reporter_user_id.empty()) params.push_back(q.or_reporter_user_id);
+    } else if (!q.or_reporter_user_id.empty()) {
+      sql += " AND reporter_user_id = ?";
+      params.push_back(q.or_reporter_user_id);
+    }
+    if (!q.department_code.empty()) {
+      if (q.include_assisting) {
+        sql += " AND (lead_department_code = ? OR assisting LIKE ? ESCAPE '!')";
+        params.push_back(q.department_code);
+        params.push_back(absl::StrCat("%,", LikeEscape(q.department_code), ",%"));
+      } else {
+        sql += " AND lead_department_code = ?";
+        params.push_back(q.department_code);
+      }
+    }
+    if (!q.category_codes.empty()) {
+      absl::StrAppend(&sql, " AND category_code IN (", Marks(q.category_codes.size()), ")");
+      for (const auto& k : q.category_codes) params.push_back(k);
+    }
+    if (q.observed_from != 0 || q.observed_to != 0) {
+      sql += " AND observe_time >= ? AND observe_time <= ?";
+      params.push_back(q.observed_from);
+      params.push_back(q.observed_to != 0 ? q.observed_to : INT64_MAX);
+    }
+    std::string key;
+    bool desc = false;
+    switch (q.order) {
+      case CaseQuery::Order::kNewestFirst:
+        key = "create_time";
+        desc = true;
+        break;
+      case CaseQuery::Order::kQueueOldest:
+        key = "state_time";
+        break;
+      case CaseQuery::Order::kDeadlineSoonest:
+        key = absl::StrCat("(CASE WHEN deadline_time = 0 THEN ", kNoDeadlineKey,
+                           " ELSE deadline_time END)");
+        break;
+    }
+    const char* cmp = desc ? "<" : ">";
+    if (q.has_after) {
+      absl::StrAppend(&sql, " AND (", key, " ", cmp, " ? OR (", key, " = ? AND case_id ", cmp,
+                      " ?))");
+      params.push_back(q.after_key);
+      params.push_back(q.after_key);
+      params.push_back(q.after_case_id);
+    }
+    const char* dir = desc ? " DESC" : " ASC";
+    absl::StrAppend(&sql, " ORDER BY ", key, dir, ", case_id", dir, " LIMIT ?");
+    params.push_back(static_cast<int64_t>(q.limit));
+    auto rows = Read(sql, params);
+    if (!rows.ok()) return rows.status();
+    std::vector<Case> out;
+    out.reserve(rows->size());
+    for (const auto& r : *rows) out.push_back(RowToCase(r));
+    return out;
+  }
+
+  absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
+      const std::string& id) override {
+    auto rows = Read(absl::StrCat("SELECT ", kExtensionColumns,
+                                  " FROM extension_requests WHERE extension_request_id = ?"),
+                     {id});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return std::nullopt;
+    return RowToExtension(rows->front());
+  }
+
+  absl::StatusOr<std::vector<domain::ExtensionRequest>> ListExtensionRequests(
+      const ExtensionQuery& q) override {
+    std::vector<std::string> cols = Columns(kExtensionColumns);
+    for (auto& c : cols) c = "x." + c;
+    std::string sql = absl::StrCat(
+        "SELECT ", absl::StrJoin(cols, ", "),
+        " FROM extension_requests x JOIN cases c ON c.case_id = x.case_id WHERE 1 = 1");
+    SqlParams params;
+    if (!q.case_id.empty()) {
+      sql += " AND x.case_id = ?";
+      params.push_back(q.case_id);
+    }
+    if (!q.states.empty()) {
+      absl::StrAppend(&sql, " AND x.state IN (", Marks(q.states.size()), ")");
+      for (auto st : q.states) params.push_back(static_cast<int64_t>(st));
+    }
+    if (!q.subtree_grid_code.empty()) {
+      auto g = FindGrid(q.subtree_grid_code);
+      if (!g.ok()) return g.status();
+      if (!g->has_value()) return std::vector<domain::ExtensionRequest>{};
+      sql += " AND c.grid_path LIKE ? ESCAPE '!'";
+      params.push_back(absl::StrCat(LikeEscape((*g)->path), "%"));
+    }
+    if (q.has_after) {
+      sql += " AND (x.create_time > ? OR (x.create_time = ? AND x.extension_request_id > ?))";
+      params.push_back(q.after_create_time);
+      params.push_back(q.after_create_time);
+      params.push_back(q.after_id);
+    }
+    sql += " ORDER BY x.create_time, x.extension_request_id LIMIT ?";
+    params.push_back(static_cast<int64_t>(q.limit));
+    auto rows = Read(sql, params);
+    if (!rows.ok()) return rows.status();
+    std::vector<domain::ExtensionRequest> out;
+    for (const auto& r : *rows) out.push_back(RowToExtension(r));
+    return out;
   }
 
   absl::StatusOr<std::vector<CaseEvent>> ListEventsAfter(int64_t after_seq, int limit) override {
@@ -548,6 +1153,93 @@ class SqlStore final : public Store {
   }
 
  private:
+  // Writes every entry of `org` (insert or update by key), then recomputes grid paths: a moved
+  // grid's subtree gets new paths and the cases located there follow.
+  absl::Status UpsertOrganisation(SqlConnection& c, const domain::Organisation& org) {
+    // The path is computed below, once the whole tree is written.
+    const std::string grid_sql =
+        Upsert(dialect_, "grids", {"code", "name", "level", "parent_code", "path"}, 4);
+    for (const auto& g : org.grids) {
+      auto st = c.Execute(
+          grid_sql, {g.code, g.name, static_cast<int64_t>(g.level), g.parent_code, std::string()});
+      if (!st.ok()) return st.status();
+    }
+    const std::string dept_sql =
+        Upsert(dialect_, "departments", {"code", "name", "parent_code", "grid_code"});
+    for (const auto& d : org.departments) {
+      auto st = c.Execute(dept_sql, {d.code, d.name, d.parent_code, d.grid_code});
+      if (!st.ok()) return st.status();
+    }
+    const std::string cat_sql = Upsert(dialect_, "categories", Columns(kCategoryColumns));
+    for (const auto& k : org.categories) {
+      auto st = c.Execute(cat_sql, {k.code, k.name, static_cast<int64_t>(k.kind),
+                                    static_cast<int64_t>(k.normal_deadline_hours),
+                                    static_cast<int64_t>(k.urgent_deadline_hours),
+                                    static_cast<int64_t>(k.emergency_deadline_hours),
+                                    static_cast<int64_t>(k.auto_accept ? 1 : 0)});
+      if (!st.ok()) return st.status();
+    }
+    const std::string rule_sql = Upsert(dialect_, "routing_rules", Columns(kRuleColumns));
+    for (const auto& r : org.routing_rules) {
+      auto st =
+          c.Execute(rule_sql, {r.rule_id, r.category_code, r.grid_code, r.lead_department_code,
+                               JoinList(r.assisting_department_codes)});
+      if (!st.ok()) return st.status();
+    }
+    const std::string user_sql = Upsert(dialect_, "users", Columns(kUserColumns));
+    for (const auto& u : org.users) {
+      auto st =
+          c.Execute(user_sql, {u.user_id, u.display_name, static_cast<int64_t>(u.role), u.grid_code,
+                               u.department_code, static_cast<int64_t>(u.disabled ? 1 : 0)});
+      if (!st.ok()) return st.status();
+    }
+    auto stored = c.Query("SELECT code, name, level, parent_code, path FROM grids");
+    if (!stored.ok()) return stored.status();
+    std::map<std::string, domain::Grid> grids;
+    for (const auto& r : *stored) {
+      grids[r.Str(0)] = {r.Str(0), r.Str(1), static_cast<domain::GridLevel>(r.Int(2)), r.Str(3),
+                         r.Str(4)};
+    }
+    for (const auto& [code, g] : grids) {
+      const std::string path = PathOf(grids, code);
+      if (path == g.path) continue;
+      auto st = c.Execute("UPDATE grids SET path = ? WHERE code = ?", {path, code});
+      if (!st.ok()) return st.status();
+      auto moved = c.Execute("UPDATE cases SET grid_path = ? WHERE grid_code = ?", {path, code});
+      if (!moved.ok()) return moved.status();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status MarkReferenced(SqlConnection& conn, const std::vector<std::string>& ids) {
+    for (const auto& id : ids) {
+      auto st = conn.Execute("UPDATE attachments SET referenced = 1 WHERE attachment_id = ?", {id});
+      if (!st.ok()) return st.status();
+    }
+    return absl::OkStatus();
+  }
+
+  // The next value of a case-number counter; the row stays locked until commit.
+  absl::StatusOr<int64_t> AllocateNumber(SqlConnection& conn, const std::string& prefix) {
+    auto bumped = conn.Execute(
+        "UPDATE case_counters SET last_value = last_value + 1 WHERE prefix = ?", {prefix});
+    if (!bumped.ok()) return bumped.status();
+    if (*bumped == 0) {
+      auto ins =
+          conn.Execute("INSERT INTO case_counters (prefix, last_value) VALUES (?, 1)", {prefix});
+      if (!ins.ok()) {
+        // Another filing created the row first: the transaction runs again and bumps it.
+        if (absl::IsAlreadyExists(ins.status())) return domain::MarkRetryable(ins.status());
+        return ins.status();
+      }
+      return 1;
+    }
+    auto v = conn.Query("SELECT last_value FROM case_counters WHERE prefix = ?", {prefix});
+    if (!v.ok()) return v.status();
+    if (v->empty()) return absl::InternalError("case counter vanished");
+    return v->front().Int(0);
+  }
+
   // Appends one event with the next sequence number. Must be the last write of the transaction,
   // so that the sequence row stays locked for as short a time as possible.
   absl::StatusOr<CaseEvent> AppendEvent(SqlConnection& conn, const CaseEvent& event) {
@@ -607,6 +1299,20 @@ class SqlStore final : public Store {
       if (m.version <= *current) continue;
       for (const std::string& stmt : m.statements) {
         auto st = conn.Execute(Expand(dialect_, stmt));
+        if (!st.ok()) return st.status();
+      }
+      for (const auto& [table, column, definition] : m.columns) {
+        auto exists =
+            dialect_ == Dialect::kMysql
+                ? conn.Query(
+                      "SELECT 1 FROM information_schema.columns WHERE "
+                      "table_schema = DATABASE() AND table_name = ? AND column_name = ?",
+                      {table, column})
+                : conn.Query("SELECT 1 FROM pragma_table_info(?) WHERE name = ?", {table, column});
+        if (!exists.ok()) return exists.status();
+        if (!exists->empty()) continue;
+        auto st = conn.Execute(
+            absl::StrCat("ALTER TABLE ", table, " ADD COLUMN ", column, " ", definition));
         if (!st.ok()) return st.status();
       }
       for (const auto& [table, name, cols, unique] : m.indexes) {
@@ -678,6 +1384,18 @@ absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db, int
 }
 
 }  // namespace
+
+int64_t SortKey(const domain::Case& c, CaseQuery::Order order) {
+  switch (order) {
+    case CaseQuery::Order::kNewestFirst:
+      return c.create_time;
+    case CaseQuery::Order::kQueueOldest:
+      return c.state_time;
+    case CaseQuery::Order::kDeadlineSoonest:
+      return c.deadline_time == 0 ? kNoDeadlineKey : c.deadline_time;
+  }
+  return 0;
+}
 
 int LatestSchemaVersion() { return Migrations().back().version; }
 

@@ -1,0 +1,844 @@
+#include "server/api/admin_service.h"
+
+#include <google/protobuf/text_format.h>
+
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/api/admin_convert.h"
+#include "server/api/convert.h"
+#include "server/domain/errors.h"
+#include "server/domain/organisation.h"
+
+namespace gridline::api {
+namespace {
+
+constexpr size_t kMaxSummaryBytes = 4000;
+// An import holding more entries than this gets RESOURCE_EXHAUSTED.
+constexpr int64_t kMaxImportEntries = 200000;
+constexpr char kAuditTokenPrefix[] = "a1.";
+
+#define GRIDLINE_ADMIN_METHOD(name) "/gridline.v1.AdminService/" #name
+
+domain::PageRequest PageOf(int page_size, const std::string& page_token) {
+  return {page_size, page_token};
+}
+
+// "a1.<event time>.<entry id>": where the next page of the audit log starts.
+std::string EncodeAuditToken(const domain::AuditEntry& last) {
+  return absl::StrCat(kAuditTokenPrefix, last.event_time, ".", last.audit_entry_id);
+}
+
+bool DecodeAuditToken(const std::string& token, store::AuditQuery* query) {
+  if (!absl::StartsWith(token, kAuditTokenPrefix)) return false;
+  std::pair<std::string, std::string> parts = absl::StrSplit(
+      absl::string_view(token).substr(sizeof(kAuditTokenPrefix) - 1), absl::MaxSplits('.', 1));
+  int64_t time = 0;
+  if (!absl::SimpleAtoi(parts.first, &time) || parts.second.empty()) return false;
+  query->has_after = true;
+  query->after_time = time;
+  query->after_id = parts.second;
+  return true;
+}
+
+int64_t EntriesIn(const v1::Organisation& part) {
+  return part.grids_size() + part.departments_size() + part.categories_size() +
+         part.routing_rules_size() + part.users_size();
+}
+
+template <typename T>
+void Append(std::vector<T>* to, std::vector<T>* from) {
+  to->insert(to->end(), std::make_move_iterator(from->begin()),
+             std::make_move_iterator(from->end()));
+}
+
+// ImportOrganisation: a bidirectional stream in the callback API. Reactions only move messages
+// and flags; authentication, conversion, validation and the write run on the worker pool. One
+// read and one write are in flight at most; progress messages queue behind the write.
+class ImportReactor final
+    : public grpc::ServerBidiReactor<v1::ImportOrganisationRequest,
+                                     v1::ImportOrganisationResponse> {
+ public:
+  ImportReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
+                AdminServiceImpl* service)
+      : deps_(deps),
+        service_(service),
+        token_(BearerToken(context)),
+        peer_(context->peer()) {
+    tasks_ = 1;
+    deps_.pool->Submit([this] { Authorize(); });
+  }
+
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finish_) {
+      PumpLocked();
+      return;
+    }
+    ++tasks_;
+    if (ok) {
+      deps_.pool->Submit([this] { TakeMessage(); });
+    } else {
+      deps_.pool->Submit([this] { Complete(); });  // the client half-closed (or went away)
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    if (!ok) {
+      cancelled_ = true;
+      RequestFinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    }
+    PumpLocked();
+  }
+
+  void OnCancel() override {
+    cancelled_ = true;
+    std::lock_guard<std::mutex> lock(mu_);
+    RequestFinishLocked(grpc::Status::CANCELLED);
+    PumpLocked();
+  }
+
+  void OnDone() override {
+    bool idle;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      idle = tasks_ == 0;
+    }
+    if (idle) delete this;
+  }
+
+ private:
+  // ---- worker-pool tasks; each ends with EndTask()
+
+  void Authorize() {
+    auto caller = domain::Authenticate(deps_.store, token_);
+    absl::Status status = caller.ok() ? AdminServiceImpl::RequireOperator(*caller)
+                                      : caller.status();
+    if (caller.ok()) caller_ = *caller;
+    if (!status.ok()) {
+      Fail(status);
+    } else {
+      ReadNext();
+    }
+    EndTask();
+  }
+
+  void TakeMessage() {
+    absl::Status status = Take();
+    if (!status.ok()) {
+      Fail(status);
+    } else {
+      ReadNext();
+    }
+    EndTask();
+  }
+
+  // Called from a task, so Finish cannot happen meanwhile (it waits for tasks_ == 0).
+  void ReadNext() {
+    bool read;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      read = !finish_;
+    }
+    if (read) StartRead(&request_);
+  }
+
+  absl::Status Take() {
+    if (!options_) {
+      if (!request_.has_options()) {
+        return absl::InvalidArgumentError("the first message must carry `options`");
+      }
+      options_ = request_.options();
+      return absl::OkStatus();
+    }
+    if (request_.has_options()) {
+      return absl::InvalidArgumentError("`options` may only be sent once, first");
+    }
+    if (!request_.has_part()) {
+      return absl::InvalidArgumentError("a message after `options` must carry a `part`");
+    }
+    entries_ += EntriesIn(request_.part());
+    if (entries_ > kMaxImportEntries) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the import holds more than ", kMaxImportEntries, " entries, this server's limit"));
+    }
+    ++parts_;
+    domain::Organisation part = FromProto(request_.part());
+    Append(&org_.grids, &part.grids);
+    Append(&org_.departments, &part.departments);
+    Append(&org_.categories, &part.categories);
+    Append(&org_.routing_rules, &part.routing_rules);
+    Append(&org_.users, &part.users);
+    Append(&org_.demo_tokens, &part.demo_tokens);
+    request_.Clear();
+    Progress(domain::ImportPhase::kReceiving, domain::OrgKind::kUnspecified, entries_,
+             options_->expected_entries());
+    return absl::OkStatus();
+  }
+
+  void Complete() {
+    absl::Status status = Run();
+    if (!status.ok()) {
+      Fail(status);
+    } else {
+      Audit(status);
+      std::lock_guard<std::mutex> lock(mu_);
+      RequestFinishLocked(grpc::Status::OK);
+    }
+    EndTask();
+  }
+
+  absl::Status Run() {
+    if (cancelled_) return absl::CancelledError("the client went away");
+    if (!options_) return absl::InvalidArgumentError("no `options`: send them first");
+    if (parts_ == 0) return absl::InvalidArgumentError("no `part`: nothing to import");
+    Progress(domain::ImportPhase::kValidating, domain::OrgKind::kUnspecified, 0, entries_);
+    auto plan = domain::PlanImport(
+        deps_.store, org_, [this](domain::ImportPhase phase, domain::OrgKind kind, int64_t done,
+                                  int64_t total) { Progress(phase, kind, done, total); });
+    if (!plan.ok()) return plan.status();
+
+    v1::ImportResult& result = result_;
+    result.set_dry_run(options_->dry_run());
+    for (int kind = 1; kind <= 5; ++kind) {
+      auto* counts = result.add_counts();
+      counts->set_kind(static_cast<v1::OrganisationKind>(kind));
+      counts->set_created(plan->counts[kind].created);
+      counts->set_updated(plan->counts[kind].updated);
+      counts->set_unchanged(plan->counts[kind].unchanged);
+    }
+    for (const domain::OrgViolation& v : plan->violations) {
+      auto* out = result.add_violations();
+      out->set_kind(static_cast<v1::OrganisationKind>(v.kind));
+      out->set_key(v.key);
+      out->set_index(v.index);
+      out->set_field(v.field);
+      out->set_description(v.description);
+    }
+    result.set_violations_truncated(plan->violations_truncated);
+
+    if (plan->violations.empty() && !options_->dry_run()) {
+      if (cancelled_) return absl::CancelledError("the client went away; nothing was written");
+      const auto& u = plan->upserts;
+      int64_t writes = static_cast<int64_t>(u.grids.size() + u.departments.size() +
+                                            u.categories.size() + u.routing_rules.size() +
+                                            u.users.size());
+      Progress(domain::ImportPhase::kApplying, domain::OrgKind::kUnspecified, 0, writes);
+      if (absl::Status s = domain::ApplyImport(deps_.store, *plan); !s.ok()) return s;
+      if (deps_.demo) {
+        if (auto lines = domain::StoreDemoTokens(deps_.store, org_); !lines.ok()) {
+          return lines.status();
+        }
+      }
+      Progress(domain::ImportPhase::kApplying, domain::OrgKind::kUnspecified, writes, writes);
+      result.set_applied(true);
+    }
+    v1::ImportOrganisationResponse response;
+    *response.mutable_result() = result;
+    Queue(std::move(response));
+    return absl::OkStatus();
+  }
+
+  // ---- helpers
+
+  void Progress(domain::ImportPhase phase, domain::OrgKind kind, int64_t done, int64_t total) {
+    v1::ImportOrganisationResponse response;
+    auto* p = response.mutable_progress();
+    p->set_phase(static_cast<v1::ImportProgress::Phase>(phase));
+    p->set_done(done);
+    p->set_total(total);
+    p->set_kind(static_cast<v1::OrganisationKind>(kind));
+    Queue(std::move(response));
+  }
+
+  void Queue(v1::ImportOrganisationResponse response) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finish_) return;
+    queue_.push_back(std::move(response));
+    PumpLocked();
+  }
+
+  void Fail(const absl::Status& status) {
+    Audit(status);
+    std::lock_guard<std::mutex> lock(mu_);
+    RequestFinishLocked(ToGrpcStatus(status));
+  }
+
+  // The audit entry keeps the counts only: the content may hold demo tokens and is large.
+  void Audit(const absl::Status& status) {
+    if (!caller_) return;  // unauthenticated: nobody to attribute it to
+    v1::ImportResult summary = result_;
+    summary.clear_violations();
+    std::string text = absl::StrCat("parts: ", parts_, " entries: ", entries_, " violations: ",
+                                    result_.violations_size(), " ", AuditSummary(summary));
+    if (options_) text = absl::StrCat("dry_run: ", options_->dry_run() ? "true " : "false ", text);
+    service_->Audit(*caller_, GRIDLINE_ADMIN_METHOD(ImportOrganisation), "organisation", "",
+                    status, std::move(text), peer_);
+  }
+
+  void EndTask() {
+    bool idle_and_done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --tasks_;
+      PumpLocked();
+      idle_and_done = done_ && tasks_ == 0;
+    }
+    if (idle_and_done) delete this;
+  }
+
+  void RequestFinishLocked(grpc::Status status) {
+    if (!finish_) finish_ = std::move(status);
+  }
+
+  void PumpLocked() {
+    if (finished_) return;
+    if (!writing_ && !queue_.empty() && !cancelled_) {
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+      writing_ = true;
+      StartWrite(&current_);
+      return;
+    }
+    if (finish_ && !writing_ && tasks_ == 0 && (queue_.empty() || cancelled_)) {
+      finished_ = true;
+      Finish(*finish_);
+    }
+  }
+
+  const ServiceContext deps_;
+  AdminServiceImpl* const service_;
+  const std::string token_;
+  const std::string peer_;
+  std::atomic<bool> cancelled_{false};
+
+  // Touched only by pool tasks, which run one after the other: the next read (and so the next
+  // task) starts only when a task is done with these.
+  std::optional<domain::Caller> caller_;
+  std::optional<v1::ImportOrganisationRequest::Options> options_;
+  v1::ImportOrganisationRequest request_;
+  domain::Organisation org_;
+  int64_t entries_ = 0;
+  int64_t parts_ = 0;
+  v1::ImportResult result_;
+
+  std::mutex mu_;
+  int tasks_ = 0;  // pool tasks queued or running
+  bool writing_ = false;
+  bool finished_ = false;
+  bool done_ = false;
+  std::optional<grpc::Status> finish_;
+  std::deque<v1::ImportOrganisationResponse> queue_;
+  v1::ImportOrganisationResponse current_;
+};
+
+}  // namespace
+
+std::string AuditSummary(const google::protobuf::Message& message) {
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.SetUseUtf8StringEscaping(true);
+  std::string out;
+  printer.PrintToString(message, &out);
+  absl::StripTrailingAsciiWhitespace(&out);
+  if (out.size() > kMaxSummaryBytes) {
+    size_t cut = kMaxSummaryBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    out += " …";
+  }
+  return out;
+}
+
+absl::Status AdminServiceImpl::RequireOperator(const domain::Caller& caller) {
+  if (caller.user.role == domain::Role::kOperator) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("AdminService is for operators; ",
+                                                  caller.user.user_id, " is ",
+                                                  domain::RoleName(caller.user.role)));
+}
+
+void AdminServiceImpl::Audit(const domain::Caller& caller, const char* method,
+                             const std::string& kind, const std::string& id,
+                             const absl::Status& status, std::string summary,
+                             const std::string& peer) {
+  domain::AuditEntry entry;
+  entry.actor_user_id = caller.user.user_id;
+  entry.actor_token_id = caller.token_id;
+  entry.method = method;
+  entry.resource_kind = kind;
+  entry.resource_id = id;
+  entry.status_code = static_cast<int>(status.code());
+  entry.status_message = std::string(status.message());
+  entry.request_summary = std::move(summary);
+  entry.peer = peer;
+  if (absl::Status s = admin_.RecordAudit(std::move(entry)); !s.ok()) {
+    std::fprintf(stderr, "gridline: cannot record the audit entry of %s by %s: %s\n", method,
+                 caller.user.user_id.c_str(), std::string(s.message()).c_str());
+  }
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* context,
+                                                const char* method,
+                                                const google::protobuf::Message* audited,
+                                                Target target, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  deps_.pool->Submit([this, reactor, method, audited, target = std::move(target),
+                      token = BearerToken(context), peer = context->peer(),
+                      work = std::move(work)]() mutable {
+    auto caller = domain::Authenticate(deps_.store, token);
+    absl::Status status = caller.ok() ? RequireOperator(*caller) : caller.status();
+    if (status.ok()) status = work(*caller, &target.id);
+    // Unauthenticated calls are not recorded: there is nobody to attribute them to, and
+    // anyone could fill the log with them.
+    if (audited != nullptr && caller.ok()) {
+      Audit(*caller, method, target.kind, target.id, status, AuditSummary(*audited), peer);
+    }
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::Read(
+    grpc::CallbackServerContext* context, const char* method,
+    std::function<absl::Status(const domain::Caller&)> work) {
+  return Run(context, method, nullptr, {"", ""},
+             [work = std::move(work)](const domain::Caller& caller, std::string*) {
+               return work(caller);
+             });
+}
+
+// ---- Grids ------------------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateGrid(grpc::CallbackServerContext* context,
+                                                       const v1::CreateGridRequest* request,
+                                                       v1::Grid* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(CreateGrid), request, {"grid", request->grid().code()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto g = admin_.CreateGrid(FromProto(request->grid()));
+               if (!g.ok()) return g.status();
+               ToProto(*g, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetGrid(grpc::CallbackServerContext* context,
+                                                    const v1::GetGridRequest* request,
+                                                    v1::Grid* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(GetGrid), [this, request, response](const auto&) {
+    auto g = admin_.GetGrid(request->code());
+    if (!g.ok()) return g.status();
+    ToProto(*g, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListGrids(grpc::CallbackServerContext* context,
+                                                      const v1::ListGridsRequest* request,
+                                                      v1::ListGridsResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListGrids), [this, request, response](const auto&) {
+    auto all = admin_.ListGrids(request->parent_code(),
+                                static_cast<domain::GridLevel>(request->level()));
+    if (!all.ok()) return all.status();
+    auto page = domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+    if (!page.ok()) return page.status();
+    for (const auto& g : page->items) ToProto(g, response->add_grids());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::UpdateGrid(grpc::CallbackServerContext* context,
+                                                       const v1::UpdateGridRequest* request,
+                                                       v1::Grid* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(UpdateGrid), request, {"grid", request->grid().code()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto g = admin_.UpdateGrid(FromProto(request->grid()),
+                                          MaskPaths(request->update_mask()));
+               if (!g.ok()) return g.status();
+               ToProto(*g, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteGrid(grpc::CallbackServerContext* context,
+                                                       const v1::DeleteGridRequest* request,
+                                                       google::protobuf::Empty*) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(DeleteGrid), request, {"grid", request->code()},
+             [this, request](const domain::Caller&, std::string*) {
+               return admin_.DeleteGrid(request->code());
+             });
+}
+
+// ---- Departments ------------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateDepartment(
+    grpc::CallbackServerContext* context, const v1::CreateDepartmentRequest* request,
+    v1::Department* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(CreateDepartment), request,
+             {"department", request->department().code()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto d = admin_.CreateDepartment(FromProto(request->department()));
+               if (!d.ok()) return d.status();
+               ToProto(*d, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetDepartment(grpc::CallbackServerContext* context,
+                                                          const v1::GetDepartmentRequest* request,
+                                                          v1::Department* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(GetDepartment),
+              [this, request, response](const auto&) {
+                auto d = admin_.GetDepartment(request->code());
+                if (!d.ok()) return d.status();
+                ToProto(*d, response);
+                return absl::OkStatus();
+              });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListDepartments(
+    grpc::CallbackServerContext* context, const v1::ListDepartmentsRequest* request,
+    v1::ListDepartmentsResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListDepartments),
+              [this, request, response](const auto&) {
+                auto all = admin_.ListDepartments(request->parent_code(), request->grid_code());
+                if (!all.ok()) return all.status();
+                auto page = domain::PageOf(*std::move(all),
+                                           PageOf(request->page_size(), request->page_token()));
+                if (!page.ok()) return page.status();
+                for (const auto& d : page->items) ToProto(d, response->add_departments());
+                response->set_next_page_token(page->next_page_token);
+                return absl::OkStatus();
+              });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::UpdateDepartment(
+    grpc::CallbackServerContext* context, const v1::UpdateDepartmentRequest* request,
+    v1::Department* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(UpdateDepartment), request,
+             {"department", request->department().code()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto d = admin_.UpdateDepartment(FromProto(request->department()),
+                                                MaskPaths(request->update_mask()));
+               if (!d.ok()) return d.status();
+               ToProto(*d, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteDepartment(
+    grpc::CallbackServerContext* context, const v1::DeleteDepartmentRequest* request,
+    google::protobuf::Empty*) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(DeleteDepartment), request,
+             {"department", request->code()}, [this, request](const domain::Caller&, std::string*) {
+               return admin_.DeleteDepartment(request->code());
+             });
+}
+
+// ---- Categories -------------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateCategory(
+    grpc::CallbackServerContext* context, const v1::CreateCategoryRequest* request,
+    v1::Category* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(CreateCategory), request,
+             {"category", request->category().code()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto k = admin_.CreateCategory(FromProto(request->category()));
+               if (!k.ok()) return k.status();
+               ToProto(*k, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetCategory(grpc::CallbackServerContext* context,
+                                                        const v1::GetCategoryRequest* request,
+                                                        v1::Category* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(GetCategory),
+              [this, request, response](const auto&) {
+                auto k = admin_.GetCategory(request->code());
+                if (!k.ok()) return k.status();
+                ToProto(*k, response);
+                return absl::OkStatus();
+              });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(
+    grpc::CallbackServerContext* context, const v1::ListCategoriesRequest* request,
+    v1::ListCategoriesResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListCategories),
+              [this, request, response](const auto&) {
+                auto all =
+                    admin_.ListCategories(static_cast<domain::CategoryKind>(request->kind()));
+                if (!all.ok()) return all.status();
+                auto page = domain::PageOf(*std::move(all),
+                                           PageOf(request->page_size(), request->page_token()));
+                if (!page.ok()) return page.status();
+                for (const auto& k : page->items) ToProto(k, response->add_categories());
+                response->set_next_page_token(page->next_page_token);
+                return absl::OkStatus();
+              });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::UpdateCategory(
+    grpc::CallbackServerContext* context, const v1::UpdateCategoryRequest* request,
+    v1::Category* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(UpdateCategory), request,
+             {"category", request->category().code()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto k = admin_.UpdateCategory(FromProto(request->category()),
+                                              MaskPaths(request->update_mask()));
+               if (!k.ok()) return k.status();
+               ToProto(*k, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteCategory(
+    grpc::CallbackServerContext* context, const v1::DeleteCategoryRequest* request,
+    google::protobuf::Empty*) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(DeleteCategory), request,
+             {"category", request->code()}, [this, request](const domain::Caller&, std::string*) {
+               return admin_.DeleteCategory(request->code());
+             });
+}
+
+// ---- Routing rules ----------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateRoutingRule(
+    grpc::CallbackServerContext* context, const v1::CreateRoutingRuleRequest* request,
+    v1::RoutingRule* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(CreateRoutingRule), request,
+             {"routing_rule", request->routing_rule().rule_id()},
+             [this, request, response](const domain::Caller&, std::string* id) {
+               domain::RoutingRule in = FromProto(request->routing_rule());
+               auto r = admin_.CreateRoutingRule(in);
+               if (!r.ok()) return r.status();
+               *id = r->rule_id;
+               ToProto(*r, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListRoutingRules(
+    grpc::CallbackServerContext* context, const v1::ListRoutingRulesRequest* request,
+    v1::ListRoutingRulesResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListRoutingRules),
+              [this, request, response](const auto&) {
+                domain::RoutingRuleFilter filter{request->category_code(), request->grid_code(),
+                                                 request->department_code()};
+                auto all = admin_.ListRoutingRules(filter);
+                if (!all.ok()) return all.status();
+                auto page = domain::PageOf(*std::move(all),
+                                           PageOf(request->page_size(), request->page_token()));
+                if (!page.ok()) return page.status();
+                for (const auto& r : page->items) ToProto(r, response->add_routing_rules());
+                response->set_next_page_token(page->next_page_token);
+                return absl::OkStatus();
+              });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::UpdateRoutingRule(
+    grpc::CallbackServerContext* context, const v1::UpdateRoutingRuleRequest* request,
+    v1::RoutingRule* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(UpdateRoutingRule), request,
+             {"routing_rule", request->routing_rule().rule_id()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto r = admin_.UpdateRoutingRule(FromProto(request->routing_rule()),
+                                                 MaskPaths(request->update_mask()));
+               if (!r.ok()) return r.status();
+               ToProto(*r, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteRoutingRule(
+    grpc::CallbackServerContext* context, const v1::DeleteRoutingRuleRequest* request,
+    google::protobuf::Empty*) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(DeleteRoutingRule), request,
+             {"routing_rule", request->rule_id()},
+             [this, request](const domain::Caller&, std::string*) {
+               return admin_.DeleteRoutingRule(request->rule_id());
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ResolveRoute(grpc::CallbackServerContext* context,
+                                                         const v1::ResolveRouteRequest* request,
+                                                         v1::ResolveRouteResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ResolveRoute),
+              [this, request, response](const auto&) {
+                auto route = admin_.ResolveRoute(request->category_code(), request->grid_code());
+                if (!route.ok()) return route.status();
+                ToProto(*route, response);
+                return absl::OkStatus();
+              });
+}
+
+// ---- Import -----------------------------------------------------------------------------------
+
+grpc::ServerBidiReactor<v1::ImportOrganisationRequest, v1::ImportOrganisationResponse>*
+AdminServiceImpl::ImportOrganisation(grpc::CallbackServerContext* context) {
+  return new ImportReactor(context, deps_, this);
+}
+
+// ---- Users ------------------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateUser(grpc::CallbackServerContext* context,
+                                                       const v1::CreateUserRequest* request,
+                                                       v1::User* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(CreateUser), request,
+             {"user", request->user().user_id()},
+             [this, request, response](const domain::Caller&, std::string* id) {
+               auto u = admin_.CreateUser(FromProto(request->user()));
+               if (!u.ok()) return u.status();
+               *id = u->user_id;
+               ToProto(*u, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetUser(grpc::CallbackServerContext* context,
+                                                    const v1::GetUserRequest* request,
+                                                    v1::User* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(GetUser), [this, request, response](const auto&) {
+    auto u = admin_.GetUser(request->user_id());
+    if (!u.ok()) return u.status();
+    ToProto(*u, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListUsers(grpc::CallbackServerContext* context,
+                                                      const v1::ListUsersRequest* request,
+                                                      v1::ListUsersResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListUsers), [this, request, response](const auto&) {
+    domain::UserFilter filter;
+    filter.role = static_cast<domain::Role>(request->role());
+    filter.grid_code = request->grid_code();
+    filter.department_code = request->department_code();
+    filter.include_disabled = request->include_disabled();
+    auto all = admin_.ListUsers(filter);
+    if (!all.ok()) return all.status();
+    auto page = domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+    if (!page.ok()) return page.status();
+    for (const auto& u : page->items) ToProto(u, response->add_users());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::UpdateUser(grpc::CallbackServerContext* context,
+                                                       const v1::UpdateUserRequest* request,
+                                                       v1::User* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(UpdateUser), request,
+             {"user", request->user().user_id()},
+             [this, request, response](const domain::Caller& caller, std::string*) {
+               auto u = admin_.UpdateUser(caller, FromProto(request->user()),
+                                          MaskPaths(request->update_mask()));
+               if (!u.ok()) return u.status();
+               ToProto(*u, response);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DisableUser(grpc::CallbackServerContext* context,
+                                                        const v1::DisableUserRequest* request,
+                                                        v1::User* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(DisableUser), request, {"user", request->user_id()},
+             [this, request, response](const domain::Caller& caller, std::string*) {
+               auto u = admin_.DisableUser(caller, request->user_id());
+               if (!u.ok()) return u.status();
+               ToProto(*u, response);
+               return absl::OkStatus();
+             });
+}
+
+// ---- Tokens -----------------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* AdminServiceImpl::IssueToken(grpc::CallbackServerContext* context,
+                                                       const v1::IssueTokenRequest* request,
+                                                       v1::IssueTokenResponse* response) {
+  // The request holds no secret (the token is in the response), so its summary is complete.
+  return Run(context, GRIDLINE_ADMIN_METHOD(IssueToken), request, {"token", ""},
+             [this, request, response](const domain::Caller& caller, std::string* id) {
+               domain::Micros expire =
+                   request->has_expire_time() ? FromTimestamp(request->expire_time()) : 0;
+               if (request->has_expire_time() && expire == 0) expire = -1;  // the epoch: past
+               auto issued = admin_.IssueToken(caller, request->user_id(), request->label(),
+                                               request->device_id(), expire);
+               if (!issued.ok()) return issued.status();
+               *id = issued->info.token_id;
+               response->set_token(issued->token);
+               ToProto(issued->info, response->mutable_token_info());
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListTokens(grpc::CallbackServerContext* context,
+                                                       const v1::ListTokensRequest* request,
+                                                       v1::ListTokensResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListTokens), [this, request, response](const auto&) {
+    auto all = admin_.ListTokens(request->user_id(), request->include_inactive());
+    if (!all.ok()) return all.status();
+    auto page = domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+    if (!page.ok()) return page.status();
+    for (const auto& t : page->items) ToProto(t, response->add_tokens());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RevokeToken(grpc::CallbackServerContext* context,
+                                                        const v1::RevokeTokenRequest* request,
+                                                        v1::TokenInfo* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(RevokeToken), request, {"token", request->token_id()},
+             [this, request, response](const domain::Caller&, std::string*) {
+               auto info = admin_.RevokeToken(request->token_id());
+               if (!info.ok()) return info.status();
+               ToProto(*info, response);
+               return absl::OkStatus();
+             });
+}
+
+// ---- Audit log --------------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerContext* context,
+                                                         const v1::ListAuditLogRequest* request,
+                                                         v1::ListAuditLogResponse* response) {
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListAuditLog), [this, request, response](const auto&) {
+    store::AuditQuery query;
+    query.actor_user_id = request->actor_user_id();
+    query.resource_kind = request->resource_kind();
+    query.resource_id = request->resource_id();
+    if (request->has_start_time()) query.start_time = FromTimestamp(request->start_time());
+    if (request->has_end_time()) query.end_time = FromTimestamp(request->end_time());
+    if (request->page_size() < 0) return domain::InvalidField("page_size", "must not be negative");
+    int size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
+    if (!request->page_token().empty() && !DecodeAuditToken(request->page_token(), &query)) {
+      return domain::InvalidField("page_token", "is not a page token of the audit log");
+    }
+    query.limit = size + 1;  // one more tells whether there is a next page
+    auto entries = admin_.ListAudit(query);
+    if (!entries.ok()) return entries.status();
+    for (int i = 0; i < static_cast<int>(entries->size()) && i < size; ++i) {
+      ToProto((*entries)[i], response->add_entries());
+    }
+    if (static_cast<int>(entries->size()) > size) {
+      response->set_next_page_token(EncodeAuditToken((*entries)[size - 1]));
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace gridline::api

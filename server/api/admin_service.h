@@ -1,0 +1,151 @@
+#ifndef GRIDLINE_SERVER_API_ADMIN_SERVICE_H_
+#define GRIDLINE_SERVER_API_ADMIN_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <string>
+
+#include "gridline/v1/admin_service.grpc.pb.h"
+#include "server/api/context.h"
+#include "server/domain/admin_service.h"
+
+namespace gridline::api {
+
+// gridline.v1.AdminService for operators: authenticates, checks the OPERATOR role, translates,
+// runs the use case on the worker pool, and records every write call (successful or not) in the
+// audit log. GetStatistics and ListEvaluations are not overridden: they answer UNIMPLEMENTED.
+class AdminServiceImpl final : public v1::AdminService::CallbackService {
+ public:
+  explicit AdminServiceImpl(ServiceContext deps) : deps_(deps), admin_(deps.store) {}
+
+  grpc::ServerUnaryReactor* CreateGrid(grpc::CallbackServerContext* context,
+                                       const v1::CreateGridRequest* request,
+                                       v1::Grid* response) override;
+  grpc::ServerUnaryReactor* GetGrid(grpc::CallbackServerContext* context,
+                                    const v1::GetGridRequest* request, v1::Grid* response) override;
+  grpc::ServerUnaryReactor* ListGrids(grpc::CallbackServerContext* context,
+                                      const v1::ListGridsRequest* request,
+                                      v1::ListGridsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateGrid(grpc::CallbackServerContext* context,
+                                       const v1::UpdateGridRequest* request,
+                                       v1::Grid* response) override;
+  grpc::ServerUnaryReactor* DeleteGrid(grpc::CallbackServerContext* context,
+                                       const v1::DeleteGridRequest* request,
+                                       google::protobuf::Empty* response) override;
+
+  grpc::ServerUnaryReactor* CreateDepartment(grpc::CallbackServerContext* context,
+                                             const v1::CreateDepartmentRequest* request,
+                                             v1::Department* response) override;
+  grpc::ServerUnaryReactor* GetDepartment(grpc::CallbackServerContext* context,
+                                          const v1::GetDepartmentRequest* request,
+                                          v1::Department* response) override;
+  grpc::ServerUnaryReactor* ListDepartments(grpc::CallbackServerContext* context,
+                                            const v1::ListDepartmentsRequest* request,
+                                            v1::ListDepartmentsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateDepartment(grpc::CallbackServerContext* context,
+                                             const v1::UpdateDepartmentRequest* request,
+                                             v1::Department* response) override;
+  grpc::ServerUnaryReactor* DeleteDepartment(grpc::CallbackServerContext* context,
+                                             const v1::DeleteDepartmentRequest* request,
+                                             google::protobuf::Empty* response) override;
+
+  grpc::ServerUnaryReactor* CreateCategory(grpc::CallbackServerContext* context,
+                                           const v1::CreateCategoryRequest* request,
+                                           v1::Category* response) override;
+  grpc::ServerUnaryReactor* GetCategory(grpc::CallbackServerContext* context,
+                                        const v1::GetCategoryRequest* request,
+                                        v1::Category* response) override;
+  grpc::ServerUnaryReactor* ListCategories(grpc::CallbackServerContext* context,
+                                           const v1::ListCategoriesRequest* request,
+                                           v1::ListCategoriesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateCategory(grpc::CallbackServerContext* context,
+                                           const v1::UpdateCategoryRequest* request,
+                                           v1::Category* response) override;
+  grpc::ServerUnaryReactor* DeleteCategory(grpc::CallbackServerContext* context,
+                                           const v1::DeleteCategoryRequest* request,
+                                           google::protobuf::Empty* response) override;
+
+  grpc::ServerUnaryReactor* CreateRoutingRule(grpc::CallbackServerContext* context,
+                                              const v1::CreateRoutingRuleRequest* request,
+                                              v1::RoutingRule* response) override;
+  grpc::ServerUnaryReactor* ListRoutingRules(grpc::CallbackServerContext* context,
+                                             const v1::ListRoutingRulesRequest* request,
+                                             v1::ListRoutingRulesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateRoutingRule(grpc::CallbackServerContext* context,
+                                              const v1::UpdateRoutingRuleRequest* request,
+                                              v1::RoutingRule* response) override;
+  grpc::ServerUnaryReactor* DeleteRoutingRule(grpc::CallbackServerContext* context,
+                                              const v1::DeleteRoutingRuleRequest* request,
+                                              google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* ResolveRoute(grpc::CallbackServerContext* context,
+                                         const v1::ResolveRouteRequest* request,
+                                         v1::ResolveRouteResponse* response) override;
+
+  grpc::ServerBidiReactor<v1::ImportOrganisationRequest, v1::ImportOrganisationResponse>*
+  ImportOrganisation(grpc::CallbackServerContext* context) override;
+
+  grpc::ServerUnaryReactor* CreateUser(grpc::CallbackServerContext* context,
+                                       const v1::CreateUserRequest* request,
+                                       v1::User* response) override;
+  grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* context,
+                                    const v1::GetUserRequest* request, v1::User* response) override;
+  grpc::ServerUnaryReactor* ListUsers(grpc::CallbackServerContext* context,
+                                      const v1::ListUsersRequest* request,
+                                      v1::ListUsersResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateUser(grpc::CallbackServerContext* context,
+                                       const v1::UpdateUserRequest* request,
+                                       v1::User* response) override;
+  grpc::ServerUnaryReactor* DisableUser(grpc::CallbackServerContext* context,
+                                        const v1::DisableUserRequest* request,
+                                        v1::User* response) override;
+
+  grpc::ServerUnaryReactor* IssueToken(grpc::CallbackServerContext* context,
+                                       const v1::IssueTokenRequest* request,
+                                       v1::IssueTokenResponse* response) override;
+  grpc::ServerUnaryReactor* ListTokens(grpc::CallbackServerContext* context,
+                                       const v1::ListTokensRequest* request,
+                                       v1::ListTokensResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context,
+                                        const v1::RevokeTokenRequest* request,
+                                        v1::TokenInfo* response) override;
+
+  grpc::ServerUnaryReactor* ListAuditLog(grpc::CallbackServerContext* context,
+                                         const v1::ListAuditLogRequest* request,
+                                         v1::ListAuditLogResponse* response) override;
+
+  // The OPERATOR check shared by every RPC here (PERMISSION_DENIED for other roles).
+  static absl::Status RequireOperator(const domain::Caller& caller);
+  // Records one write call; a failure to record is logged, not returned: the call's outcome
+  // stands either way.
+  void Audit(const domain::Caller& caller, const char* method, const std::string& kind,
+             const std::string& id, const absl::Status& status, std::string summary,
+             const std::string& peer);
+
+ private:
+  // Where a write's audit entry points; the work may fill in an id the server assigned.
+  struct Target {
+    const char* kind;
+    std::string id;
+  };
+  using Work = std::function<absl::Status(const domain::Caller& caller, std::string* id)>;
+
+  // Authenticates, requires OPERATOR and runs `work` on the worker pool. With `audited` set,
+  // records the call with its text-format summary afterwards (the request and response stay
+  // alive until Finish).
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
+                                const google::protobuf::Message* audited, Target target,
+                                Work work);
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context, const char* method,
+                                 std::function<absl::Status(const domain::Caller&)> work);
+
+  ServiceContext deps_;
+  domain::AdminService admin_;
+};
+
+// Protobuf text format on one line, for the audit log; long summaries are cut.
+std::string AuditSummary(const google::protobuf::Message& message);
+
+}  // namespace gridline::api
+
+#endif  // GRIDLINE_SERVER_API_ADMIN_SERVICE_H_

@@ -1,0 +1,256 @@
+#include "server/api/case_services.h"
+
+#include "server/api/convert.h"
+#include "server/api/report_service.h"
+
+namespace gridline::api {
+namespace {
+
+domain::ActionInput Input(
+    const std::string& case_id, const std::string& note, int64_t expected_version,
+    const google::protobuf::RepeatedPtrField<std::string>* attachments = nullptr) {
+  domain::ActionInput in;
+  in.case_id = case_id;
+  in.note = note;
+  in.expected_version = expected_version;
+  if (attachments) in.attachment_ids.assign(attachments->begin(), attachments->end());
+  return in;
+}
+
+std::vector<domain::CaseState> States(const google::protobuf::RepeatedField<int>& states) {
+  std::vector<domain::CaseState> out;
+  for (int s : states) out.push_back(static_cast<domain::CaseState>(s));
+  return out;
+}
+
+}  // namespace
+
+// ---- DispatchService ----------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
+    grpc::CallbackServerContext* context, const v1::ListTriageQueueRequest* request,
+    v1::ListTriageQueueResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto page = deps_.cases->ListTriageQueue(
+        caller, States(request->states()),
+        {request->category_codes().begin(), request->category_codes().end()}, request->grid_code(),
+        {request->page_size(), request->page_token()});
+    if (!page.ok()) return page.status();
+    for (const auto& c : page->items) {
+      auto* item = response->add_items();
+      ToProto(c, item->mutable_case_());
+      SetTimestamp(c.state_time, item->mutable_queue_time());
+      item->set_returned_by_department_code(c.returned_by_department_code);
+      item->set_return_reason(c.return_reason);
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerContext* context,
+                                                          const v1::AcceptCaseRequest* request,
+                                                          v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(
+        deps_.cases->AcceptCase(
+            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            request->urgency()),
+        response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::RejectCase(grpc::CallbackServerContext* context,
+                                                          const v1::RejectCaseRequest* request,
+                                                          v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(deps_.cases->RejectCase(caller, Input(request->case_id(), request->reason(),
+                                                           request->expected_version())),
+                     response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
+    grpc::CallbackServerContext* context, const v1::SuggestDuplicatesRequest* request,
+    v1::SuggestDuplicatesResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    domain::Micros window = 0;
+    if (request->has_time_window()) {
+      window = request->time_window().seconds() * 1000000 + request->time_window().nanos() / 1000;
+      if (window <= 0) return domain::InvalidField("time_window", "must be positive");
+    }
+    auto found = deps_.cases->SuggestDuplicates(
+        caller, request->case_id(), request->radius_metres(), window, request->max_results());
+    if (!found.ok()) return found.status();
+    for (const auto& d : *found) {
+      auto* out = response->add_candidates();
+      ToProto(d.c, out->mutable_case_());
+      if (d.distance_metres) out->set_distance_metres(*d.distance_metres);
+      out->mutable_observe_time_offset()->set_seconds(d.observe_time_offset / 1000000);
+      out->mutable_observe_time_offset()->set_nanos(
+          static_cast<int32_t>((d.observe_time_offset % 1000000) * 1000));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::MarkDuplicate(
+    grpc::CallbackServerContext* context, const v1::MarkDuplicateRequest* request,
+    v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(
+        deps_.cases->MarkDuplicate(
+            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            request->duplicate_of_case_id()),
+        response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::CorrectCategory(
+    grpc::CallbackServerContext* context, const v1::CorrectCategoryRequest* request,
+    v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(
+        deps_.cases->CorrectCategory(
+            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            request->category_code()),
+        response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::RouteCase(grpc::CallbackServerContext* context,
+                                                         const v1::RouteCaseRequest* request,
+                                                         v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(
+        deps_.cases->RouteCase(
+            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            request->lead_department_code(),
+            {request->assisting_department_codes().begin(),
+             request->assisting_department_codes().end()}),
+        response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
+    grpc::CallbackServerContext* context, const v1::DecideExtensionRequest* request,
+    v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(
+        deps_.cases->DecideExtension(
+            caller, request->extension_request_id(), request->approve(), request->note(),
+            request->has_approved_deadline_time() ? FromTimestamp(request->approved_deadline_time())
+                                                  : 0,
+            request->expected_version()),
+        response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::VerifyCase(grpc::CallbackServerContext* context,
+                                                          const v1::VerifyCaseRequest* request,
+                                                          v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    if (caller.user.role != domain::Role::kDispatcher) {
+      return absl::PermissionDeniedError("DispatchService is the acceptance center's");
+    }
+    return CaseReply(
+        deps_.cases->VerifyCase(caller,
+                                Input(request->case_id(), request->note(),
+                                      request->expected_version(), &request->attachment_ids()),
+                                request->passed()),
+        response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::ListExtensionRequests(
+    grpc::CallbackServerContext* context, const v1::ListExtensionRequestsRequest* request,
+    v1::ListExtensionRequestsResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    std::vector<domain::ExtensionState> states;
+    for (int s : request->states()) states.push_back(static_cast<domain::ExtensionState>(s));
+    auto page = deps_.cases->ListExtensionRequests(caller, states, request->case_id(),
+                                                   {request->page_size(), request->page_token()});
+    if (!page.ok()) return page.status();
+    for (const auto& x : page->items) ToProto(x, response->add_extension_requests());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+// ---- DepartmentService --------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
+    grpc::CallbackServerContext* context, const v1::ListAssignedCasesRequest* request,
+    v1::ListAssignedCasesResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto page = deps_.cases->ListAssignedCases(caller, States(request->states()),
+                                               request->include_assisting(),
+                                               {request->page_size(), request->page_token()});
+    if (!page.ok()) return page.status();
+    for (const auto& c : page->items) ToProto(c, response->add_cases());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::AcceptAssignment(
+    grpc::CallbackServerContext* context, const v1::AcceptAssignmentRequest* request,
+    v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(
+        deps_.cases->AcceptAssignment(
+            caller, Input(request->case_id(), request->note(), request->expected_version())),
+        response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::ReturnCase(grpc::CallbackServerContext* context,
+                                                            const v1::ReturnCaseRequest* request,
+                                                            v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(deps_.cases->ReturnCase(caller, Input(request->case_id(), request->reason(),
+                                                           request->expected_version())),
+                     response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
+    grpc::CallbackServerContext* context, const v1::RequestExtensionRequest* request,
+    v1::ExtensionRequest* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    domain::CaseChange change;
+    auto x = deps_.cases->RequestExtension(
+        caller, Input(request->case_id(), request->reason(), request->expected_version()),
+        request->has_requested_deadline_time() ? FromTimestamp(request->requested_deadline_time())
+                                               : 0,
+        &change);
+    if (!x.ok()) return x.status();
+    deps_.hub->Notify();
+    ToProto(*x, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::AddProgress(grpc::CallbackServerContext* context,
+                                                             const v1::AddProgressRequest* request,
+                                                             v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(deps_.cases->AddProgress(
+                         caller, Input(request->case_id(), request->note(),
+                                       request->expected_version(), &request->attachment_ids())),
+                     response, deps_.hub);
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::ResolveCase(grpc::CallbackServerContext* context,
+                                                             const v1::ResolveCaseRequest* request,
+                                                             v1::Case* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    return CaseReply(deps_.cases->ResolveCase(
+                         caller, Input(request->case_id(), request->result(),
+                                       request->expected_version(), &request->attachment_ids())),
+                     response, deps_.hub);
+  });
+}
+
+}  // namespace gridline::api

@@ -1,0 +1,142 @@
+// The operators' use cases (AdminService): the organisation, users and tokens, and the audit log.
+// Knows neither gRPC nor SQL. Every organisation write loads the organisation, applies the
+// change in memory, validates the whole result (reporting only what the change breaks), and
+// writes it only if nobody changed the organisation meanwhile (retrying a few times if somebody
+// did). Callers are expected to be operators; the API layer checks that.
+#ifndef GRIDLINE_SERVER_DOMAIN_ADMIN_SERVICE_H_
+#define GRIDLINE_SERVER_DOMAIN_ADMIN_SERVICE_H_
+
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/domain/case_service.h"
+#include "server/domain/organisation.h"
+#include "server/domain/routing.h"
+#include "server/domain/types.h"
+#include "server/store/store.h"
+
+namespace gridline::domain {
+
+// One page of an in-memory list, by an opaque offset token; sizes as PageRequest says.
+// INVALID_ARGUMENT ("page_token" / "page_size") when malformed.
+absl::Status PageBounds(const PageRequest& request, size_t total, size_t* begin, size_t* end,
+                        std::string* next_page_token);
+template <typename T>
+absl::StatusOr<Page<T>> PageOf(std::vector<T> items, const PageRequest& request) {
+  size_t begin = 0, end = 0;
+  Page<T> page;
+  if (absl::Status s = PageBounds(request, items.size(), &begin, &end, &page.next_page_token);
+      !s.ok()) {
+    return s;
+  }
+  page.items.assign(std::make_move_iterator(items.begin() + begin),
+                    std::make_move_iterator(items.begin() + end));
+  return page;
+}
+
+struct RoutingRuleFilter {
+  std::string category_code;
+  std::string grid_code;        // exactly this grid
+  std::string department_code;  // as lead or assisting
+};
+
+struct UserFilter {
+  Role role = Role::kUnspecified;
+  std::string grid_code;  // users whose grid is in this subtree
+  std::string department_code;
+  bool include_disabled = false;
+};
+
+struct IssuedToken {
+  std::string token;  // shown once
+  TokenInfo info;
+};
+
+class AdminService {
+ public:
+  // Tokens may be issued for at most this long.
+  static constexpr Micros kMaxTokenLifetime = 2LL * 366 * 24 * 3600 * 1000000;
+
+  explicit AdminService(store::Store* store) : store_(store) {}
+
+  // Update methods take the mutable fields to change as FieldMask paths ("name", ...).
+  absl::StatusOr<Grid> CreateGrid(const Grid& grid);
+  absl::StatusOr<Grid> GetGrid(const std::string& code);
+  // Ordered by code. `parent_code` (must exist) and `level` filter when set.
+  absl::StatusOr<std::vector<Grid>> ListGrids(const std::string& parent_code, GridLevel level);
+  absl::StatusOr<Grid> UpdateGrid(const Grid& grid, const std::vector<std::string>& paths);
+  absl::Status DeleteGrid(const std::string& code);
+
+  absl::StatusOr<Department> CreateDepartment(const Department& department);
+  absl::StatusOr<Department> GetDepartment(const std::string& code);
+  absl::StatusOr<std::vector<Department>> ListDepartments(const std::string& parent_code,
+                                                          const std::string& grid_code);
+  absl::StatusOr<Department> UpdateDepartment(const Department& department,
+                                              const std::vector<std::string>& paths);
+  absl::Status DeleteDepartment(const std::string& code);
+
+  absl::StatusOr<Category> CreateCategory(const Category& category);
+  absl::StatusOr<Category> GetCategory(const std::string& code);
+  absl::StatusOr<std::vector<Category>> ListCategories(CategoryKind kind);
+  absl::StatusOr<Category> UpdateCategory(const Category& category,
+                                          const std::vector<std::string>& paths);
+  absl::Status DeleteCategory(const std::string& code);
+
+  // An empty rule id gets one assigned.
+  absl::StatusOr<RoutingRule> CreateRoutingRule(const RoutingRule& rule);
+  // Ordered by category code, then grid code (empty first), then rule id.
+  absl::StatusOr<std::vector<RoutingRule>> ListRoutingRules(const RoutingRuleFilter& filter);
+  absl::StatusOr<RoutingRule> UpdateRoutingRule(const RoutingRule& rule,
+                                                const std::vector<std::string>& paths);
+  absl::Status DeleteRoutingRule(const std::string& rule_id);
+  // The dry run of dispatch; INVALID_ARGUMENT for an unknown category or grid.
+  absl::StatusOr<RouteDecision> ResolveRoute(const std::string& category_code,
+                                             const std::string& grid_code);
+
+  // An empty user id gets one assigned; new users are enabled.
+  absl::StatusOr<User> CreateUser(const User& user);
+  absl::StatusOr<User> GetUser(const std::string& user_id);
+  absl::StatusOr<std::vector<User>> ListUsers(const UserFilter& filter);
+  // "disabled" may only re-enable; an operator may not drop their own OPERATOR role.
+  absl::StatusOr<User> UpdateUser(const Caller& caller, const User& user,
+                                  const std::vector<std::string>& paths);
+  // Disables the user and revokes their tokens; a no-op for a disabled user.
+  absl::StatusOr<User> DisableUser(const Caller& caller, const std::string& user_id);
+
+  // `expire_time` 0: never expires.
+  absl::StatusOr<IssuedToken> IssueToken(const Caller& caller, const std::string& user_id,
+                                         const std::string& label, const std::string& device_id,
+                                         Micros expire_time);
+  // Newest first.
+  absl::StatusOr<std::vector<TokenInfo>> ListTokens(const std::string& user_id,
+                                                    bool include_inactive);
+  absl::StatusOr<TokenInfo> RevokeToken(const std::string& token_id);
+
+  // Stores one audit entry (assigning its id and time when unset).
+  absl::Status RecordAudit(AuditEntry entry);
+  absl::StatusOr<std::vector<AuditEntry>> ListAudit(const store::AuditQuery& query);
+
+ private:
+  // What an edit writes.
+  struct OrgEdit {
+    Organisation upserts;
+    std::vector<store::OrgKey> deletes;
+  };
+  using EditFn = std::function<absl::Status(Organisation* org, OrgEdit* out)>;
+  // Runs `edit` on the loaded organisation, validates the result and writes it. Violations the
+  // edit introduces on the entity (kind, key) are named "<prefix>.<field>"; those it causes on
+  // other entities are named `other_field`.
+  absl::Status WriteOrganisation(OrgKind kind, const std::string& key, const std::string& prefix,
+                                 const std::string& other_field, const EditFn& edit);
+
+  store::Store* store_;
+};
+
+}  // namespace gridline::domain
+
+#endif  // GRIDLINE_SERVER_DOMAIN_ADMIN_SERVICE_H_

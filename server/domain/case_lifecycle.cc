@@ -1,0 +1,810 @@
+// The case lifecycle after the report: triage, filing, dispatch, the departments' actions and
+// verification. Every action: load, gate (workflow.h), validate, compute the next case and its
+// events, and write both in one version-checked transaction.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "server/domain/case_service.h"
+#include "server/domain/errors.h"
+#include "server/domain/routing.h"
+#include "server/domain/workflow.h"
+#include "server/util/sha256.h"
+
+namespace gridline::domain {
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+constexpr int kMaxNoteChars = 2000;
+constexpr Micros kHour = 3600LL * 1000 * 1000;
+constexpr Micros kMaxExtension = 90LL * 24 * kHour;
+constexpr char kSystemActor[] = "gridline";
+
+absl::StatusOr<int> PageSize(const PageRequest& p) {
+  if (p.page_size < 0) return InvalidField("page_size", "must not be negative");
+  return p.page_size == 0 ? kDefaultPageSize : std::min(p.page_size, kMaxPageSize);
+}
+
+// Page tokens: "<sort key>.<id>", the position of the last item returned.
+std::string MakeToken(int64_t key, const std::string& id) { return absl::StrCat(key, ".", id); }
+absl::Status ParseToken(const std::string& token, int64_t* key, std::string* id) {
+  std::pair<std::string, std::string> parts = absl::StrSplit(token, absl::MaxSplits('.', 1));
+  if (parts.second.empty() || !absl::SimpleAtoi(parts.first, key)) {
+    return InvalidField("page_token", "is not a token from this RPC");
+  }
+  *id = parts.second;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Page<Case>> RunCaseQuery(store::Store* store, store::CaseQuery q,
+                                        const PageRequest& page) {
+  auto size = PageSize(page);
+  if (!size.ok()) return size.status();
+  if (!page.page_token.empty()) {
+    if (auto s = ParseToken(page.page_token, &q.after_key, &q.after_case_id); !s.ok()) return s;
+    q.has_after = true;
+  }
+  q.limit = *size + 1;  // one more tells whether there is a next page
+  auto cases = store->ListCases(q);
+  if (!cases.ok()) return cases.status();
+  Page<Case> out;
+  out.items = *std::move(cases);
+  if (static_cast<int>(out.items.size()) > *size) {
+    out.items.resize(*size);
+    const Case& last = out.items.back();
+    out.next_page_token = MakeToken(store::SortKey(last, q.order), last.case_id);
+  }
+  return out;
+}
+
+void CheckNote(FieldViolations& v, const std::string& field, const std::string& text,
+               bool required) {
+  int chars = 0;
+  if (!IsValidUtf8(text, &chars)) {
+    v.Add(field, "must be valid UTF-8");
+  } else if (required && chars == 0) {
+    v.Add(field, "is required");
+  } else if (chars > kMaxNoteChars) {
+    v.Add(field, absl::StrCat("must be at most ", kMaxNoteChars, " characters, got ", chars));
+  }
+}
+
+CaseEvent MakeEvent(const Caller* caller, const Case& before, EventType type, Micros now,
+                    const std::string& note, const std::vector<std::string>& attachments = {}) {
+  CaseEvent e;
+  e.case_id = before.case_id;
+  e.type = type;
+  e.from_state = before.state;
+  e.to_state = before.state;  // set by Finish
+  e.actor_user_id = caller ? caller->user.user_id : kSystemActor;
+  e.actor_role = caller ? caller->user.role : Role::kUnspecified;
+  e.event_time = now;
+  e.note = note;
+  e.attachment_ids = attachments;
+  return e;
+}
+
+// Fills every event's "case after the change" fields and to_state.
+void Finish(const Case& after, std::vector<CaseEvent>& events) {
+  for (auto& e : events) {
+    e.to_state = after.state;
+    e.category_code = after.category_code;
+    e.grid_code = after.grid_code;
+    e.grid_path = after.grid_path;
+    e.lead_department_code = after.lead_department_code;
+    e.reporter_user_id = after.reporter_user_id;
+  }
+  // A multi-event change moves state once: later events start where the earlier ones ended.
+  for (size_t i = 1; i < events.size(); ++i) events[i].from_state = events[i - 1].to_state;
+}
+
+void EnterState(Case& c, CaseState s, Micros now) {
+  if (c.state != s) c.state_time = now;
+  c.state = s;
+}
+
+int DeadlineHours(const Category& k, Urgency u) {
+  int h = 0;
+  if (u == Urgency::kUrgent) h = k.urgent_deadline_hours;
+  if (u == Urgency::kEmergency) h = k.emergency_deadline_hours;
+  return h > 0 ? h : k.normal_deadline_hours;
+}
+
+}  // namespace
+
+double DistanceMetres(double lat1, double lng1, double lat2, double lng2) {
+  constexpr double kEarthRadius = 6371008.8;
+  constexpr double kRad = M_PI / 180.0;
+  const double dlat = (lat2 - lat1) * kRad;
+  const double dlng = (lng2 - lng1) * kRad;
+  const double a =
+      std::sin(dlat / 2) * std::sin(dlat / 2) +
+      std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlng / 2) * std::sin(dlng / 2);
+  return 2 * kEarthRadius * std::asin(std::min(1.0, std::sqrt(a)));
+}
+
+// ---- Lists -----------------------------------------------------------------------------------
+
+absl::StatusOr<Page<Case>> CaseService::ListMyCases(const Caller& caller,
+                                                    const std::vector<CaseState>& states,
+                                                    const PageRequest& page) {
+  if (caller.user.role != Role::kGridLeader) {
+    return absl::PermissionDeniedError("ListMyCases is the grid leader's list");
+  }
+  store::CaseQuery q;
+  q.states = states;
+  q.subtree_grid_code = caller.user.grid_code;
+  q.or_reporter_user_id = caller.user.user_id;
+  q.order = store::CaseQuery::Order::kNewestFirst;
+  return RunCaseQuery(store_, q, page);
+}
+
+absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
+    const Caller& caller, const std::vector<CaseState>& states,
+    const std::vector<std::string>& category_codes, const std::string& grid_code,
+    const PageRequest& page) {
+  if (caller.user.role != Role::kDispatcher) {
+    return absl::PermissionDeniedError("the triage queue is the acceptance center's");
+  }
+  FieldViolations v;
+  for (auto s : states) {
+    if (s != CaseState::kPendingTriage && s != CaseState::kReturned) {
+      v.Add("states",
+            absl::StrCat("only PENDING_TRIAGE and RETURNED are queued, not ", CaseStateName(s)));
+    }
+  }
+  std::string subtree = caller.user.grid_code;
+  if (!grid_code.empty()) {
+    auto g = store_->FindGrid(grid_code);
+    if (!g.ok()) return g.status();
+    if (!g->has_value() ||
+        (*g)->path.find(absl::StrCat("/", caller.user.grid_code, "/")) == std::string::npos) {
+      v.Add("grid_code", absl::StrCat("grid ", grid_code, " is not in your subtree"));
+    }
+    subtree = grid_code;
+  }
+  for (const auto& k : category_codes) {
+    auto cat = store_->FindCategory(k);
+    if (!cat.ok()) return cat.status();
+    if (!cat->has_value()) v.Add("category_codes", "unknown category " + k);
+  }
+  if (!v.empty()) return v.ToStatus();
+  store::CaseQuery q;
+  q.states = states.empty()
+                 ? std::vector<CaseState>{CaseState::kPendingTriage, CaseState::kReturned}
+                 : states;
+  q.subtree_grid_code = subtree;
+  q.category_codes = category_codes;
+  q.order = store::CaseQuery::Order::kQueueOldest;
+  return RunCaseQuery(store_, q, page);
+}
+
+absl::StatusOr<Page<Case>> CaseService::ListAssignedCases(const Caller& caller,
+                                                          const std::vector<CaseState>& states,
+                                                          bool include_assisting,
+                                                          const PageRequest& page) {
+  if (caller.user.role != Role::kDepartmentStaff || caller.user.department_code.empty()) {
+    return absl::PermissionDeniedError("ListAssignedCases is for department staff");
+  }
+  store::CaseQuery q;
+  q.states = states.empty() ? std::vector<CaseState>{CaseState::kDispatched, CaseState::kInProgress,
+                                                     CaseState::kResolved}
+                            : states;
+  q.department_code = caller.user.department_code;
+  q.include_assisting = include_assisting;
+  q.order = store::CaseQuery::Order::kDeadlineSoonest;
+  return RunCaseQuery(store_, q, page);
+}
+
+absl::StatusOr<Page<ExtensionRequest>> CaseService::ListExtensionRequests(
+    const Caller& caller, const std::vector<ExtensionState>& states, const std::string& case_id,
+    const PageRequest& page) {
+  if (caller.user.role != Role::kDispatcher) {
+    return absl::PermissionDeniedError("extension requests are decided by the acceptance center");
+  }
+  auto size = PageSize(page);
+  if (!size.ok()) return size.status();
+  store::ExtensionQuery q;
+  q.case_id = case_id;
+  q.states = states.empty() ? std::vector<ExtensionState>{ExtensionState::kPending} : states;
+  q.subtree_grid_code = caller.user.grid_code;
+  if (!page.page_token.empty()) {
+    if (auto s = ParseToken(page.page_token, &q.after_create_time, &q.after_id); !s.ok()) {
+      return s;
+    }
+    q.has_after = true;
+  }
+  q.limit = *size + 1;
+  auto rows = store_->ListExtensionRequests(q);
+  if (!rows.ok()) return rows.status();
+  Page<ExtensionRequest> out;
+  out.items = *std::move(rows);
+  if (static_cast<int>(out.items.size()) > *size) {
+    out.items.resize(*size);
+    out.next_page_token =
+        MakeToken(out.items.back().create_time, out.items.back().extension_request_id);
+  }
+  return out;
+}
+
+absl::StatusOr<Page<Category>> CaseService::ListReportCategories(const Caller& caller,
+                                                                 const PageRequest& page) {
+  (void)caller;  // any authenticated user
+  auto size = PageSize(page);
+  if (!size.ok()) return size.status();
+  auto all = store_->ListCategories();
+  if (!all.ok()) return all.status();
+  Page<Category> out;
+  for (const auto& k : *all) {
+    if (!page.page_token.empty() && k.code <= page.page_token) continue;
+    if (static_cast<int>(out.items.size()) == *size) {
+      out.next_page_token = out.items.back().code;
+      break;
+    }
+    out.items.push_back(k);
+  }
+  return out;
+}
+
+// ---- Shared steps ------------------------------------------------------------------------------
+
+absl::StatusOr<Case> CaseService::LoadForAction(const Caller& caller, const ActionInput& in,
+                                                int action) {
+  if (in.case_id.empty()) return InvalidField("case_id", "is required");
+  auto c = store_->GetCase(in.case_id);
+  if (!c.ok()) return c.status();
+  // Role first, so that a wrong role gets PERMISSION_DENIED even for unknown ids.
+  Case probe;
+  probe.case_id = in.case_id;
+  if (!c->has_value()) {
+    absl::Status gate = CheckAllowed(caller.user, probe, static_cast<CaseAction>(action));
+    if (absl::IsPermissionDenied(gate)) return gate;
+    return absl::NotFoundError(absl::StrCat("case ", in.case_id, " not found"));
+  }
+  if (auto s = CheckAllowed(caller.user, **c, static_cast<CaseAction>(action)); !s.ok()) return s;
+  if (in.expected_version != 0 && in.expected_version != (*c)->version) {
+    return absl::AbortedError(absl::StrCat("case ", in.case_id, " is at version ", (*c)->version,
+                                           ", not ", in.expected_version, "; re-read and retry"));
+  }
+  return **c;
+}
+
+absl::Status CaseService::CheckAttachments(FieldViolations& v, const std::string& field,
+                                           const std::vector<std::string>& ids) {
+  if (static_cast<int>(ids.size()) > kMaxAttachments) {
+    v.Add(field, absl::StrCat("at most ", kMaxAttachments, " photos"));
+    return absl::OkStatus();
+  }
+  if (ids.empty()) return absl::OkStatus();
+  std::set<std::string> unique(ids.begin(), ids.end());
+  if (unique.size() != ids.size()) v.Add(field, "lists a photo twice");
+  auto found = store_->FindAttachments(ids);
+  if (!found.ok()) return found.status();
+  std::set<std::string> known;
+  for (const auto& a : *found) known.insert(a.attachment_id);
+  for (const auto& id : unique) {
+    if (!known.count(id)) v.Add(field, "unknown attachment " + id + ": upload it first");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CaseService::FileAndRoute(const Caller* caller, Case& c, store::CaseWrite& w,
+                                       Micros now, const std::string& note) {
+  auto category = store_->FindCategory(c.category_code);
+  if (!category.ok()) return category.status();
+  if (!category->has_value()) {
+    return absl::FailedPreconditionError("the case's category no longer exists: correct it");
+  }
+  auto grid = store_->FindGrid(c.grid_code);
+  if (!grid.ok()) return grid.status();
+  if (!grid->has_value()) return absl::FailedPreconditionError("the case's grid no longer exists");
+  auto route = ResolveRoute(store_, c.category_code, **grid);
+  if (!route.ok()) return route.status();
+  if (route->source == RouteDecision::Source::kNoRoute) {
+    return Precondition("NO_ROUTE", c.grid_code,
+                        absl::StrCat("no routing rule for ", c.category_code,
+                                     " and no street "
+                                     "office for grid ",
+                                     c.grid_code));
+  }
+  // The district (or, failing that, the root) names the case-number series.
+  std::string district;
+  for (const auto& code : PathCodes((*grid)->path)) {
+    auto g = store_->FindGrid(code);
+    if (!g.ok()) return g.status();
+    if (district.empty()) district = code;  // the root, as a fallback
+    if (g->has_value() && (*g)->level == GridLevel::kDistrict) {
+      district = code;
+      break;
+    }
+  }
+  const absl::CivilYear year =
+      absl::ToCivilYear(absl::FromUnixMicros(now), absl::FixedTimeZone(8 * 3600));
+  w.case_number_prefix = absl::StrCat(district, "-", year.year(), "-");
+  c.filed_time = now;
+  c.deadline_time = now + DeadlineHours(**category, c.urgency) * kHour;
+  c.first_deadline_time = c.deadline_time;
+  Case before = c;
+  c.lead_department_code = route->lead_department_code;
+  c.assisting_department_codes = route->assisting_department_codes;
+  c.returned_by_department_code.clear();
+  c.return_reason.clear();
+  EnterState(c, CaseState::kDispatched, now);
+  w.events.push_back(MakeEvent(caller, before, EventType::kAcceptedForFiling, now, note));
+  std::string how = route->rule
+                        ? absl::StrCat("routing rule ", route->rule->rule_id)
+                        : absl::StrCat("street office of ", route->street_grid_code, " (属地兜底)");
+  w.events.push_back(MakeEvent(caller, before, EventType::kRouted, now, how));
+  return absl::OkStatus();
+}
+
+absl::Status CaseService::CancelPendingExtension(const Case& c, store::CaseWrite& w, Micros now) {
+  store::ExtensionQuery q;
+  q.case_id = c.case_id;
+  q.states = {ExtensionState::kPending};
+  auto pending = store_->ListExtensionRequests(q);
+  if (!pending.ok()) return pending.status();
+  for (auto x : *pending) {
+    x.state = ExtensionState::kCancelled;
+    x.decide_time = now;
+    w.extension_upserts.push_back(std::move(x));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CaseChange> CaseService::Write(store::CaseWrite w) {
+  Finish(w.c, w.events);
+  auto r = store_->UpdateCase(w);
+  if (!r.ok()) return r.status();
+  return CaseChange{r->stored, r->events};
+}
+
+// ---- Acceptance center ----------------------------------------------------------------------
+
+absl::StatusOr<CaseChange> CaseService::AcceptCase(const Caller& caller, const ActionInput& in,
+                                                   int urgency) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kAcceptCase));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "note", in.note, false);
+  if (urgency < 0 || urgency > static_cast<int>(Urgency::kEmergency)) {
+    v.Add("urgency", "is not a known urgency");
+  }
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  if (urgency != 0) c->urgency = static_cast<Urgency>(urgency);
+  if (auto s = FileAndRoute(&caller, *c, w, now, in.note); !s.ok()) return s;
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<CaseChange> CaseService::RejectCase(const Caller& caller, const ActionInput& in) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kRejectCase));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "reason", in.note, true);
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  w.events.push_back(MakeEvent(&caller, *c, EventType::kRejectedInvalid, now, in.note));
+  EnterState(*c, CaseState::kRejected, now);
+  c->closed_time = now;
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<std::vector<DuplicateCandidate>> CaseService::SuggestDuplicates(
+    const Caller& caller, const std::string& case_id, double radius_metres, Micros time_window,
+    int max_results) {
+  if (caller.user.role != Role::kDispatcher) {
+    return absl::PermissionDeniedError("duplicates are checked by the acceptance center");
+  }
+  FieldViolations v;
+  if (case_id.empty()) v.Add("case_id", "is required");
+  if (!std::isfinite(radius_metres) || radius_metres < 0 || radius_metres > 5000) {
+    v.Add("radius_metres", "must be within [0, 5000]");
+  }
+  if (time_window < 0 || time_window > 30LL * 24 * kHour) {
+    v.Add("time_window", "must be within [0, 30 days]");
+  }
+  if (max_results < 0 || max_results > 50) v.Add("max_results", "must be within [0, 50]");
+  if (!v.empty()) return v.ToStatus();
+  if (radius_metres == 0) radius_metres = 200;
+  if (time_window == 0) time_window = 72 * kHour;
+  if (max_results == 0) max_results = 10;
+  auto c = GetCase(caller, case_id);
+  if (!c.ok()) return c.status();
+  const bool has_fix = c->latitude != 0 || c->longitude != 0;
+  store::CaseQuery q;
+  q.states = {CaseState::kPendingTriage, CaseState::kDispatched, CaseState::kInProgress,
+              CaseState::kReturned, CaseState::kResolved};
+  q.subtree_grid_code = caller.user.grid_code;
+  q.category_codes = {c->category_code};
+  q.observed_from = c->observe_time - time_window;
+  q.observed_to = c->observe_time + time_window;
+  q.limit = 2000;
+  auto near = store_->ListCases(q);
+  if (!near.ok()) return near.status();
+  std::vector<DuplicateCandidate> out;
+  for (const auto& other : *near) {
+    if (other.case_id == c->case_id) continue;
+    DuplicateCandidate d{other, std::nullopt, other.observe_time - c->observe_time};
+    const bool other_fix = other.latitude != 0 || other.longitude != 0;
+    if (has_fix && other_fix) {
+      double m = DistanceMetres(c->latitude, c->longitude, other.latitude, other.longitude);
+      if (m > radius_metres) continue;
+      d.distance_metres = m;
+    } else if (other.grid_code != c->grid_code) {
+      continue;  // without a fix on either side, only the same grid cell counts
+    }
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](const DuplicateCandidate& a, const DuplicateCandidate& b) {
+    double da = a.distance_metres.value_or(1e18), db = b.distance_metres.value_or(1e18);
+    if (da != db) return da < db;
+    return a.c.observe_time > b.c.observe_time;
+  });
+  if (static_cast<int>(out.size()) > max_results) out.resize(max_results);
+  return out;
+}
+
+absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const Caller& caller, const ActionInput& in,
+                                                      const std::string& duplicate_of_case_id) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kMarkDuplicate));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "note", in.note, false);
+  if (duplicate_of_case_id.empty()) v.Add("duplicate_of_case_id", "is required");
+  if (duplicate_of_case_id == in.case_id) {
+    v.Add("duplicate_of_case_id", "a case cannot duplicate itself");
+  }
+  if (!v.empty()) return v.ToStatus();
+  auto target = GetCase(caller, duplicate_of_case_id);
+  if (!target.ok()) return target.status();
+  if (!IsOpen(target->state)) {
+    return Precondition("DUPLICATE_TARGET_STATE", CaseStateName(target->state),
+                        absl::StrCat("case ", target->case_id, " is ", CaseStateName(target->state),
+                                     "; merge only into open cases"));
+  }
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  w.events.push_back(MakeEvent(&caller, *c, EventType::kMarkedDuplicate, now,
+                               in.note.empty() ? "duplicate of " + target->case_id : in.note));
+  EnterState(*c, CaseState::kMerged, now);
+  c->duplicate_of_case_id = target->case_id;
+  c->closed_time = now;
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, const ActionInput& in,
+                                                        const std::string& category_code) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kCorrectCategory));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "note", in.note, false);
+  if (category_code.empty()) {
+    v.Add("category_code", "is required");
+  } else if (category_code == c->category_code) {
+    v.Add("category_code", "is already the case's category");
+  } else {
+    auto k = store_->FindCategory(category_code);
+    if (!k.ok()) return k.status();
+    if (!k->has_value()) v.Add("category_code", "unknown category " + category_code);
+  }
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  Case before = *c;
+  c->category_code = category_code;
+  w.events.push_back(MakeEvent(
+      &caller, before, EventType::kCategoryCorrected, now,
+      in.note.empty() ? absl::StrCat(before.category_code, " -> ", category_code) : in.note));
+  if (c->state != CaseState::kPendingTriage) {
+    // Already filed: re-route by the rules for the new category, keeping the deadline.
+    auto grid = store_->FindGrid(c->grid_code);
+    if (!grid.ok()) return grid.status();
+    if (!grid->has_value()) return absl::FailedPreconditionError("the case's grid is gone");
+    auto route = ResolveRoute(store_, category_code, **grid);
+    if (!route.ok()) return route.status();
+    if (route->source == RouteDecision::Source::kNoRoute) {
+      return Precondition("NO_ROUTE", c->grid_code,
+                          absl::StrCat("no routing rule for ", category_code,
+                                       " and no street office for grid ", c->grid_code));
+    }
+    if (route->lead_department_code != c->lead_department_code) {
+      if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
+    }
+    c->lead_department_code = route->lead_department_code;
+    c->assisting_department_codes = route->assisting_department_codes;
+    c->returned_by_department_code.clear();
+    c->return_reason.clear();
+    EnterState(*c, CaseState::kDispatched, now);
+    w.events.push_back(MakeEvent(
+        &caller, before, EventType::kRouted, now,
+        route->rule ? "routing rule " + route->rule->rule_id : "street office (属地兜底)"));
+  }
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const ActionInput& in,
+                                                  const std::string& lead,
+                                                  const std::vector<std::string>& assisting) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kRouteCase));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "note", in.note, true);
+  auto known = [&](const std::string& code) -> absl::StatusOr<bool> {
+    auto d = store_->FindDepartment(code);
+    if (!d.ok()) return d.status();
+    return d->has_value();
+  };
+  if (lead.empty()) {
+    v.Add("lead_department_code", "is required");
+  } else {
+    auto k = known(lead);
+    if (!k.ok()) return k.status();
+    if (!*k) v.Add("lead_department_code", "unknown department " + lead);
+  }
+  std::set<std::string> seen;
+  for (const auto& a : assisting) {
+    if (a == lead) v.Add("assisting_department_codes", "the lead department cannot also assist");
+    if (!seen.insert(a).second) v.Add("assisting_department_codes", "lists " + a + " twice");
+    auto k = known(a);
+    if (!k.ok()) return k.status();
+    if (!*k) v.Add("assisting_department_codes", "unknown department " + a);
+  }
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  Case before = *c;
+  const bool lead_changes = lead != c->lead_department_code;
+  if (lead_changes) {
+    if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
+  }
+  c->lead_department_code = lead;
+  c->assisting_department_codes = assisting;
+  c->returned_by_department_code.clear();
+  c->return_reason.clear();
+  // A case in progress stays so when only the assisting departments change.
+  if (!(c->state == CaseState::kInProgress && !lead_changes)) {
+    EnterState(*c, CaseState::kDispatched, now);
+  }
+  w.events.push_back(MakeEvent(&caller, before, EventType::kRouted, now, in.note));
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
+                                                        const std::string& extension_request_id,
+                                                        bool approve, const std::string& note,
+                                                        Micros approved_deadline_time,
+                                                        int64_t expected_version) {
+  if (caller.user.role != Role::kDispatcher) {
+    return absl::PermissionDeniedError("extension requests are decided by the acceptance center");
+  }
+  if (extension_request_id.empty()) return InvalidField("extension_request_id", "is required");
+  auto x = store_->GetExtensionRequest(extension_request_id);
+  if (!x.ok()) return x.status();
+  if (!x->has_value()) {
+    return absl::NotFoundError(absl::StrCat("extension request ", extension_request_id));
+  }
+  ActionInput in;
+  in.case_id = (*x)->case_id;
+  in.expected_version = expected_version;
+  in.note = note;
+  auto c = store_->GetCase(in.case_id);
+  if (!c.ok()) return c.status();
+  if (!c->has_value() || !CanSee(caller.user, **c)) {
+    return absl::NotFoundError(absl::StrCat("extension request ", extension_request_id));
+  }
+  if ((*x)->state != ExtensionState::kPending) {
+    return Precondition("EXTENSION_STATE", ExtensionStateName((*x)->state),
+                        absl::StrCat("the request is ", ExtensionStateName((*x)->state)));
+  }
+  auto loaded = LoadForAction(caller, in, static_cast<int>(CaseAction::kDecideExtension));
+  if (!loaded.ok()) return loaded.status();
+  Case cur = *loaded;
+  FieldViolations v;
+  CheckNote(v, "note", note, !approve);
+  Micros new_deadline =
+      approved_deadline_time != 0 ? approved_deadline_time : (*x)->requested_deadline_time;
+  if (approve && new_deadline <= cur.deadline_time) {
+    v.Add("approved_deadline_time", "must be after the case's current deadline");
+  }
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = cur.version;
+  ExtensionRequest decided = **x;
+  decided.state = approve ? ExtensionState::kApproved : ExtensionState::kDenied;
+  decided.decided_by_user_id = caller.user.user_id;
+  decided.decision_note = note;
+  decided.decide_time = now;
+  if (approve) {
+    decided.approved_deadline_time = new_deadline;
+    cur.deadline_time = new_deadline;
+  }
+  w.extension_upserts.push_back(decided);
+  w.events.push_back(MakeEvent(&caller, cur, EventType::kExtensionDecided, now,
+                               absl::StrCat(approve ? "approved " : "denied ", extension_request_id,
+                                            note.empty() ? "" : ": ", note)));
+  cur.update_time = now;
+  w.c = cur;
+  return Write(std::move(w));
+}
+
+// ---- Line departments -------------------------------------------------------------------------
+
+absl::StatusOr<CaseChange> CaseService::AcceptAssignment(const Caller& caller,
+                                                         const ActionInput& in) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kAcceptAssignment));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "note", in.note, false);
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  w.events.push_back(MakeEvent(&caller, *c, EventType::kAssignmentAccepted, now, in.note));
+  EnterState(*c, CaseState::kInProgress, now);
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<CaseChange> CaseService::ReturnCase(const Caller& caller, const ActionInput& in) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kReturnCase));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "reason", in.note, true);
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
+  w.events.push_back(MakeEvent(&caller, *c, EventType::kReturnedNotResponsible, now, in.note));
+  c->returned_by_department_code = c->lead_department_code;
+  c->return_reason = in.note;
+  c->lead_department_code.clear();
+  EnterState(*c, CaseState::kReturned, now);
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& caller,
+                                                               const ActionInput& in,
+                                                               Micros requested_deadline_time,
+                                                               CaseChange* change) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kRequestExtension));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "reason", in.note, true);
+  if (requested_deadline_time == 0) {
+    v.Add("requested_deadline_time", "is required");
+  } else if (requested_deadline_time <= c->deadline_time) {
+    v.Add("requested_deadline_time", "must be after the current deadline");
+  } else if (requested_deadline_time > c->deadline_time + kMaxExtension) {
+    v.Add("requested_deadline_time", "must be at most 90 days after the current deadline");
+  }
+  if (!v.empty()) return v.ToStatus();
+  store::ExtensionQuery q;
+  q.case_id = c->case_id;
+  q.states = {ExtensionState::kPending};
+  auto pending = store_->ListExtensionRequests(q);
+  if (!pending.ok()) return pending.status();
+  if (!pending->empty()) {
+    return Precondition("EXTENSION_PENDING", pending->front().extension_request_id,
+                        "an extension request is already pending for this case");
+  }
+  const Micros now = NowMicros();
+  ExtensionRequest x;
+  x.extension_request_id = absl::StrCat("x", util::RandomHex(12));
+  x.case_id = c->case_id;
+  x.department_code = c->lead_department_code;
+  x.requested_by_user_id = caller.user.user_id;
+  x.current_deadline_time = c->deadline_time;
+  x.requested_deadline_time = requested_deadline_time;
+  x.reason = in.note;
+  x.state = ExtensionState::kPending;
+  x.create_time = now;
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  w.extension_upserts.push_back(x);
+  w.events.push_back(MakeEvent(&caller, *c, EventType::kExtensionRequested, now,
+                               absl::StrCat(x.extension_request_id, ": ", in.note)));
+  c->update_time = now;
+  w.c = *c;
+  auto written = Write(std::move(w));
+  if (!written.ok()) return written.status();
+  if (change) *change = *std::move(written);
+  return x;
+}
+
+absl::StatusOr<CaseChange> CaseService::AddProgress(const Caller& caller, const ActionInput& in) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kAddProgress));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "note", in.note, true);
+  if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  w.events.push_back(
+      MakeEvent(&caller, *c, EventType::kProgressAdded, now, in.note, in.attachment_ids));
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+absl::StatusOr<CaseChange> CaseService::ResolveCase(const Caller& caller, const ActionInput& in) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kResolveCase));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "result", in.note, true);
+  if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
+  w.events.push_back(
+      MakeEvent(&caller, *c, EventType::kCaseResolved, now, in.note, in.attachment_ids));
+  c->resolution_note = in.note;
+  c->after_photo_ids = in.attachment_ids;
+  EnterState(*c, CaseState::kResolved, now);
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+// ---- Verification -----------------------------------------------------------------------------
+
+absl::StatusOr<CaseChange> CaseService::VerifyCase(const Caller& caller, const ActionInput& in,
+                                                   bool passed) {
+  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kVerifyCase));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckNote(v, "note", in.note, !passed);
+  if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = NowMicros();
+  store::CaseWrite w;
+  w.expected_version = c->version;
+  w.events.push_back(MakeEvent(
+      &caller, *c, passed ? EventType::kVerificationPassed : EventType::kVerificationFailed, now,
+      in.note, in.attachment_ids));
+  if (passed) {
+    EnterState(*c, CaseState::kClosed, now);
+    c->closed_time = now;
+  } else {
+    // Rework (返工): back to the same department, counted.
+    EnterState(*c, CaseState::kInProgress, now);
+    c->rework_count += 1;
+  }
+  c->update_time = now;
+  w.c = *c;
+  return Write(std::move(w));
+}
+
+}  // namespace gridline::domain

@@ -1,0 +1,49 @@
+// The seven-step loop as a state machine: which role may take which action on a case, in which
+// state. Pure: no store, no gRPC. Every case write goes through CheckAllowed first.
+#ifndef GRIDLINE_SERVER_DOMAIN_WORKFLOW_H_
+#define GRIDLINE_SERVER_DOMAIN_WORKFLOW_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/domain/types.h"
+
+namespace gridline::domain {
+
+enum class CaseAction {
+  // Acceptance center (DISPATCHER, within their grid subtree).
+  kAcceptCase,       // file and dispatch a PENDING_TRIAGE report
+  kRejectCase,       // reject as invalid
+  kMarkDuplicate,    // merge into another open case
+  kCorrectCategory,  // correct the category (re-routes a dispatched or returned case)
+  kRouteCase,        // route by hand to named departments
+  kDecideExtension,  // approve or deny a department's extension request
+  // Line department (DEPARTMENT_STAFF of the lead department; progress also assisting ones).
+  kAcceptAssignment,
+  kReturnCase,
+  kRequestExtension,
+  kAddProgress,
+  kResolveCase,
+  // On-site verification: the reporting grid leader, or the center (DISPATCHER).
+  kVerifyCase,
+};
+
+const char* CaseActionName(CaseAction a);
+const std::vector<CaseAction>& AllCaseActions();
+// The states in which `a` is allowed.
+const std::vector<CaseState>& AllowedStates(CaseAction a);
+
+// The single gate for case writes. Checked in this order:
+// 1. the actor's role may take `a` at all, else PERMISSION_DENIED;
+// 2. the actor may see the case (CanSee), else NOT_FOUND, so that ids cannot be probed;
+// 3. the actor's relation to the case allows it, else PERMISSION_DENIED (an assisting
+//    department on a lead-only action; a grid leader verifying a case they did not report);
+// 4. the case's state allows it, else FAILED_PRECONDITION naming the current state.
+absl::Status CheckAllowed(const User& actor, const Case& c, CaseAction a);
+
+// Open cases can still change; CLOSED, REJECTED and MERGED are terminal.
+bool IsOpen(CaseState s);
+
+}  // namespace gridline::domain
+
+#endif  // GRIDLINE_SERVER_DOMAIN_WORKFLOW_H_
