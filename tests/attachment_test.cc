@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <set>
 
@@ -433,6 +434,45 @@ TEST_P(AttachmentE2eTest, TheSameBytesAgainGiveTheSameAttachment) {
   ASSERT_TRUE(other_user.status.ok()) << other_user.status.error_message();
   EXPECT_EQ(other_user.attachment.SerializeAsString(), first.attachment.SerializeAsString());
   EXPECT_EQ(FilesUnder(photos_).size(), 1u);
+
+  // Concurrent retries of a new photo, as a flaky network produces them: one attachment.
+  const std::string burst = Webp(200000);
+  std::vector<std::future<UploadResult>> uploads;
+  for (int i = 0; i < 6; ++i) {
+    uploads.push_back(std::async(std::launch::async, [&] { return Upload(burst); }));
+  }
+  std::set<std::string> answers;
+  for (auto& f : uploads) {
+    UploadResult r = f.get();
+    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+    answers.insert(r.attachment.SerializeAsString());
+  }
+  EXPECT_EQ(answers.size(), 1u);
+  EXPECT_EQ(FilesUnder(photos_).size(), 2u);
+}
+
+TEST_P(AttachmentE2eTest, AnAbandonedUploadStoresNothing) {
+  auto server = StartServer();
+  ASSERT_TRUE(server);
+  const std::string bytes = Jpeg(300000);
+  auto chunks = Chunks(bytes, 100000);
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kLeader1);
+    v1::Attachment response;
+    auto writer = stub_->UploadAttachment(&ctx, &response);
+    ASSERT_TRUE(writer->Write(Metadata(util::Sha256Hex(bytes), bytes.size())));
+    ASSERT_TRUE(writer->Write(chunks[0]));
+    ctx.TryCancel();  // the handset loses its connection halfway
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  EXPECT_EQ(Download(util::Sha256Hex(bytes)).status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(FilesUnder(photos_).empty());
+  // The server is still well, and the retry stores the whole photo.
+  UploadResult whole = Upload(bytes);
+  ASSERT_TRUE(whole.status.ok()) << whole.status.error_message();
+  EXPECT_EQ(FilesUnder(photos_).size(), 1u);
+  EXPECT_TRUE(Download(whole.attachment.attachment_id()).bytes == bytes);
 }
 
 TEST_P(AttachmentE2eTest, ShaMismatchIsRejectedAndNothingIsStored) {

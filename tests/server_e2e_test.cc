@@ -14,6 +14,7 @@
 #include "gridline/v1/report_service.grpc.pb.h"
 #include "server/store/mysql_driver.h"
 #include "server/util/sha256.h"
+#include "tests/e2e_fixture.h"
 #include "tests/test_support.h"
 
 namespace gridline {
@@ -23,116 +24,12 @@ namespace v1 = ::gridline::v1;
 using testing::Backend;
 using testing::ServerProcess;
 
-constexpr char kLeader1[] = "demo-leader-1-a5afbedb015471db";  // cell 410184001001001
-constexpr char kLeader3[] = "demo-leader-3-28a208d63296ca03";  // cell 410184002001001
-constexpr char kDispatcher1[] = "demo-dispatcher-1-1a9ab5fd58ee6af0";
-constexpr char kCell1[] = "410184001001001";
+using testing::kCell1;
+using testing::kDispatcher1;
+using testing::kLeader1;
+using testing::kLeader3;
 
-class ServerTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    if (GetParam() == Backend::kMariaDb) {
-      auto opts = testing::MysqlForTest(GetParam());
-      if (!opts) return;  // skipped or failed
-      mysql_ = *opts;
-      std::ofstream(dir_.path() + "/mysql.pw") << mysql_->password << "\n";
-    }
-    std::ofstream(dir_.path() + "/server.textproto")
-        << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
-        << "shutdown_grace_ms: 3000\n"
-        << "health_check_interval_ms: 200\n"
-        << "worker_threads: 4\n";
-  }
-
-  std::vector<std::string> StoreArgs() {
-    if (mysql_) {
-      return {"--mysql_host",           mysql_->host,
-              "--mysql_port",           std::to_string(mysql_->port),
-              "--mysql_user",           mysql_->user,
-              "--mysql_password_file",  dir_.path() + "/mysql.pw",
-              "--mysql_database",       mysql_->database,
-              "--mysql_create_database"};
-    }
-    return {"--sqlite", dir_.path() + "/gridline.db"};
-  }
-
-  // Starts a server process on a fresh port; `index` tells replicas apart.
-  std::unique_ptr<ServerProcess> StartServer(int* port_out) {
-    int port = testing::FreePort();
-    std::vector<std::string> args = {"--config",       dir_.path() + "/server.textproto",
-                                     "--listen",       absl::StrCat("127.0.0.1:", port),
-                                     "--organisation", testing::DemoOrganisationFile(),
-                                     "--demo"};
-    for (auto& a : StoreArgs()) args.push_back(a);
-    auto server = std::make_unique<ServerProcess>(
-        args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
-    bool ok = server->Start(port);
-    EXPECT_TRUE(ok) << server->Log();
-    if (!ok) return nullptr;
-    *port_out = port;
-    return server;
-  }
-
-  static std::shared_ptr<grpc::Channel> Channel(int port) {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 100);
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials(), args);
-  }
-
-  static void Authorize(grpc::ClientContext* ctx, const std::string& token,
-                        int timeout_ms = 10000) {
-    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
-  }
-
-  static v1::SubmitReportRequest Report(const std::string& request_id,
-                                        const std::string& text = "路面塌陷，深约30厘米") {
-    v1::SubmitReportRequest r;
-    r.set_request_id(request_id);
-    r.set_category_code("C01_ROAD_DAMAGE");
-    r.set_description(text);
-    r.mutable_location()->set_grid_code(kCell1);
-    r.mutable_location()->mutable_coordinates()->set_latitude(34.396);
-    r.mutable_location()->mutable_coordinates()->set_longitude(113.739);
-    r.mutable_location()->set_address("新郑市郑韩路18号");
-    r.set_urgency(v1::URGENT);
-    return r;
-  }
-
-  static grpc::Status Submit(v1::ReportService::Stub* stub, const v1::SubmitReportRequest& req,
-                             v1::SubmitReportResponse* resp, const std::string& token = kLeader1) {
-    grpc::ClientContext ctx;
-    Authorize(&ctx, token);
-    return stub->SubmitReport(&ctx, req, resp);
-  }
-
-  static grpc::Status GetCase(v1::ReportService::Stub* stub, const std::string& id, v1::Case* out,
-                              const std::string& token = kLeader1) {
-    grpc::ClientContext ctx;
-    Authorize(&ctx, token);
-    v1::GetCaseRequest req;
-    req.set_case_id(id);
-    return stub->GetCase(&ctx, req, out);
-  }
-
-  static std::vector<std::string> FieldsOf(const grpc::Status& status) {
-    std::vector<std::string> fields;
-    google::rpc::Status rich;
-    if (!rich.ParseFromString(status.error_details())) return fields;
-    for (const auto& any : rich.details()) {
-      google::rpc::BadRequest bad;
-      if (any.UnpackTo(&bad)) {
-        for (const auto& v : bad.field_violations()) fields.push_back(v.field());
-      }
-    }
-    return fields;
-  }
-
-  testing::TempDir dir_;
-  std::optional<store::MysqlOptions> mysql_;
-  int started_ = 0;
-};
+class ServerTest : public testing::E2eTest {};
 
 // Reads a watch stream on its own thread so a test can wait for events with a deadline.
 class Watcher {
@@ -345,15 +242,6 @@ TEST_P(ServerTest, CallersAreAuthenticatedAndScoped) {
   auto end = anonymous.WaitForEnd();
   ASSERT_TRUE(end.has_value());
   EXPECT_EQ(end->error_code(), grpc::StatusCode::UNAUTHENTICATED);
-
-  // Later issues' RPCs say so plainly.
-  auto dispatch = v1::DispatchService::NewStub(channel);
-  grpc::ClientContext ctx;
-  Authorize(&ctx, kDispatcher1);
-  v1::ListTriageQueueRequest qreq;
-  v1::ListTriageQueueResponse qresp;
-  EXPECT_EQ(dispatch->ListTriageQueue(&ctx, qreq, &qresp).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
 }
 
 TEST_P(ServerTest, SigkillAfterAcknowledgedSubmitLosesNothing) {

@@ -134,8 +134,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // records the call with its text-format summary afterwards (the request and response stay
   // alive until Finish).
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
-                                const google::protobuf::Message* audited, Target target,
-                                Work work);
+                                const google::protobuf::Message* audited, Target target, Work work);
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context, const char* method,
                                  std::function<absl::Status(const domain::Caller&)> work);
 

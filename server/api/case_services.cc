@@ -23,6 +23,13 @@ std::vector<domain::CaseState> States(const google::protobuf::RepeatedField<int>
   return out;
 }
 
+// A stream that ends at once with `status`.
+class FinishedStream : public grpc::ServerWriteReactor<v1::WatchEvent> {
+ public:
+  explicit FinishedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
 // ---- DispatchService ----------------------------------------------------------------------------
@@ -175,6 +182,19 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListExtensionRequests(
     response->set_next_page_token(page->next_page_token);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* DispatchServiceImpl::WatchQueue(
+    grpc::CallbackServerContext*, const v1::WatchQueueRequest*) {
+  return new FinishedStream(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                         "WatchQueue is not available yet; poll ListTriageQueue"));
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* DepartmentServiceImpl::WatchAssignments(
+    grpc::CallbackServerContext*, const v1::WatchAssignmentsRequest*) {
+  return new FinishedStream(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                         "WatchAssignments is not available yet; poll "
+                                         "ListAssignedCases"));
 }
 
 // ---- DepartmentService --------------------------------------------------------------------------

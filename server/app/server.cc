@@ -15,11 +15,12 @@
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
 #include "server/api/admin_service.h"
+#include "server/api/case_services.h"
 #include "server/api/convert.h"
+#include "server/api/parse_errors.h"
 #include "server/api/report_service.h"
 #include "server/domain/attachments.h"
 #include "server/domain/organisation.h"
-#include "server/api/case_services.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
 #include "server/store/blob_store.h"
@@ -265,6 +266,13 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              config.keepalive().min_client_ping_interval_ms());
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(api::MakeParseErrorInterceptor(
+        {"gridline.v1.ReportService", "gridline.v1.DispatchService",
+         "gridline.v1.DepartmentService", "gridline.v1.AdminService"}));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.RegisterService(impl->report_service.get());
   builder.RegisterService(impl->dispatch_service.get());
   builder.RegisterService(impl->department_service.get());

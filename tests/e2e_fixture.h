@@ -1,0 +1,148 @@
+// The fixture of the end-to-end suites: real gridline-server processes on SQLite or on the MariaDB
+// started by the test command, real gRPC channels on loopback, and the demo organisation's tokens.
+#ifndef GRIDLINE_TESTS_E2E_FIXTURE_H_
+#define GRIDLINE_TESTS_E2E_FIXTURE_H_
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gridline/v1/report_service.grpc.pb.h"
+#include "tests/test_support.h"
+
+namespace gridline::testing {
+
+namespace v1 = ::gridline::v1;
+
+// Demo users (deploy/demo/organisation.textproto).
+inline constexpr char kLeader1[] = "demo-leader-1-a5afbedb015471db";  // cell 410184001001001
+inline constexpr char kLeader2[] = "demo-leader-2-fafc65828dd1790f";  // same street, other cell
+inline constexpr char kLeader3[] = "demo-leader-3-28a208d63296ca03";  // cell 410184002001001
+inline constexpr char kDispatcher1[] = "demo-dispatcher-1-1a9ab5fd58ee6af0";  // street 410184001
+inline constexpr char kDispatcher2[] = "demo-dispatcher-2-307768525ca53ff4";  // street 410184002
+inline constexpr char kStaffCg[] = "demo-staff-cg-1-98f49d09d6b91fff";
+inline constexpr char kStaffSz[] = "demo-staff-sz-1-7df0788b89946940";
+inline constexpr char kStaffSw[] = "demo-staff-sw-1-e7ddcbb327a9268c";
+inline constexpr char kStaffCgStation[] = "demo-staff-cgzd-1-96de6d8c58fd8e67";
+inline constexpr char kStaffJd1[] = "demo-staff-jd-1-24017fb786699890";
+inline constexpr char kSupervisor[] = "demo-supervisor-1-64529550376b9282";
+inline constexpr char kOperator[] = "demo-operator-1-65fead962ef3e005";
+inline constexpr char kCell1[] = "410184001001001";
+
+class E2eTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kMariaDb) {
+      auto opts = testing::MysqlForTest(GetParam());
+      if (!opts) return;  // skipped or failed
+      mysql_ = *opts;
+      std::ofstream(dir_.path() + "/mysql.pw") << mysql_->password << "\n";
+    }
+    std::ofstream(dir_.path() + "/server.textproto")
+        << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
+        << "shutdown_grace_ms: 3000\n"
+        << "health_check_interval_ms: 200\n"
+        << "worker_threads: 4\n";
+  }
+
+  std::vector<std::string> StoreArgs() {
+    if (mysql_) {
+      return {"--mysql_host",           mysql_->host,
+              "--mysql_port",           std::to_string(mysql_->port),
+              "--mysql_user",           mysql_->user,
+              "--mysql_password_file",  dir_.path() + "/mysql.pw",
+              "--mysql_database",       mysql_->database,
+              "--mysql_create_database"};
+    }
+    return {"--sqlite", dir_.path() + "/gridline.db"};
+  }
+
+  // Starts a server process on a fresh port; `index` tells replicas apart.
+  std::unique_ptr<ServerProcess> StartServer(int* port_out) {
+    int port = testing::FreePort();
+    std::vector<std::string> args = {"--config",       dir_.path() + "/server.textproto",
+                                     "--listen",       absl::StrCat("127.0.0.1:", port),
+                                     "--organisation", testing::DemoOrganisationFile(),
+                                     "--demo"};
+    for (auto& a : StoreArgs()) args.push_back(a);
+    auto server = std::make_unique<ServerProcess>(
+        args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
+    bool ok = server->Start(port);
+    EXPECT_TRUE(ok) << server->Log();
+    if (!ok) return nullptr;
+    *port_out = port;
+    return server;
+  }
+
+  static std::shared_ptr<grpc::Channel> Channel(int port) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 100);
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::InsecureChannelCredentials(), args);
+  }
+
+  static void Authorize(grpc::ClientContext* ctx, const std::string& token,
+                        int timeout_ms = 10000) {
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  }
+
+  static v1::SubmitReportRequest Report(const std::string& request_id,
+                                        const std::string& text = "路面塌陷，深约30厘米") {
+    v1::SubmitReportRequest r;
+    r.set_request_id(request_id);
+    r.set_category_code("C01_ROAD_DAMAGE");
+    r.set_description(text);
+    r.mutable_location()->set_grid_code(kCell1);
+    r.mutable_location()->mutable_coordinates()->set_latitude(34.396);
+    r.mutable_location()->mutable_coordinates()->set_longitude(113.739);
+    r.mutable_location()->set_address("新郑市郑韩路18号");
+    r.set_urgency(v1::URGENT);
+    return r;
+  }
+
+  static grpc::Status Submit(v1::ReportService::Stub* stub, const v1::SubmitReportRequest& req,
+                             v1::SubmitReportResponse* resp, const std::string& token = kLeader1) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    return stub->SubmitReport(&ctx, req, resp);
+  }
+
+  static grpc::Status GetCase(v1::ReportService::Stub* stub, const std::string& id, v1::Case* out,
+                              const std::string& token = kLeader1) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    v1::GetCaseRequest req;
+    req.set_case_id(id);
+    return stub->GetCase(&ctx, req, out);
+  }
+
+  static std::vector<std::string> FieldsOf(const grpc::Status& status) {
+    std::vector<std::string> fields;
+    google::rpc::Status rich;
+    if (!rich.ParseFromString(status.error_details())) return fields;
+    for (const auto& any : rich.details()) {
+      google::rpc::BadRequest bad;
+      if (any.UnpackTo(&bad)) {
+        for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+      }
+    }
+    return fields;
+  }
+
+  testing::TempDir dir_;
+  std::optional<store::MysqlOptions> mysql_;
+  int started_ = 0;
+};
+
+}  // namespace gridline::testing
+
+#endif  // GRIDLINE_TESTS_E2E_FIXTURE_H_
