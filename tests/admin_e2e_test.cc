@@ -154,8 +154,8 @@ class AdminTest : public testing::E2eTest {
     return Call(&AdminStub::IssueToken, req, out);
   }
 
-  static std::vector<std::string> RuleIds(const google::protobuf::RepeatedPtrField<v1::RoutingRule>&
-                                              rules) {
+  static std::vector<std::string> RuleIds(
+      const google::protobuf::RepeatedPtrField<v1::RoutingRule>& rules) {
     std::vector<std::string> ids;
     for (const auto& r : rules) ids.push_back(r.rule_id());
     return ids;
@@ -237,8 +237,7 @@ TEST_P(AdminTest, OnlyOperatorsGetInAndCallersMustAuthenticate) {
 
   // A write by a non-operator is refused and changes nothing.
   v1::CreateGridRequest create;
-  *create.mutable_grid() =
-      MakeGrid("410184001001009", "第九网格", v1::CELL, "410184001001");
+  *create.mutable_grid() = MakeGrid("410184001001009", "第九网格", v1::CELL, "410184001001");
   EXPECT_EQ(Call(&AdminStub::CreateGrid, create, &grid, kLeader1).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(GetGrid("410184001001009").error_code(), grpc::StatusCode::NOT_FOUND);
@@ -251,10 +250,10 @@ TEST_P(AdminTest, OnlyOperatorsGetInAndCallersMustAuthenticate) {
 
 TEST_P(AdminTest, GridsAreCreatedListedRenamedMovedAndDeletedWithinTheTreeRules) {
   v1::Grid created;
-  ASSERT_TRUE(CreateGrid(MakeGrid("410184001001004", "郑韩路社区第四网格", v1::CELL,
-                                  "410184001001"),
-                         &created)
-                  .ok());
+  ASSERT_TRUE(
+      CreateGrid(MakeGrid("410184001001004", "郑韩路社区第四网格", v1::CELL, "410184001001"),
+                 &created)
+          .ok());
   EXPECT_EQ(created.code(), "410184001001004");
   EXPECT_EQ(created.name(), "郑韩路社区第四网格");
   EXPECT_EQ(created.parent_code(), "410184001001");
@@ -340,8 +339,8 @@ TEST_P(AdminTest, GridsAreCreatedListedRenamedMovedAndDeletedWithinTheTreeRules)
   EXPECT_EQ(route.street_grid_code(), "410184002");
 
   // A cycle: a street under one of its own cells.
-  auto cycle = UpdateGrid(MakeGrid("410184001", "", v1::STREET, "410184001001001"),
-                          {"parent_code"});
+  auto cycle =
+      UpdateGrid(MakeGrid("410184001", "", v1::STREET, "410184001001001"), {"parent_code"});
   EXPECT_EQ(cycle.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(HasField(cycle, "grid.parent_code")) << DescriptionsOf(cycle);
   EXPECT_TRUE(absl::StrContains(DescriptionsOf(cycle), "cycle")) << DescriptionsOf(cycle);
@@ -446,8 +445,7 @@ TEST_P(AdminTest, DepartmentsAndCategoriesAreCheckedAndKeptWhileInUse) {
   EXPECT_TRUE(Call(&AdminStub::DeleteDepartment, del, &empty).ok());
   v1::GetDepartmentRequest get;
   get.set_code("SW-410184002");
-  EXPECT_EQ(Call(&AdminStub::GetDepartment, get, &dept).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&AdminStub::GetDepartment, get, &dept).error_code(), grpc::StatusCode::NOT_FOUND);
 
   // Categories.
   v1::CreateCategoryRequest cat;
@@ -728,8 +726,7 @@ TEST_P(AdminTest, UsersAreCreatedScopedUpdatedAndDisabled) {
   std::vector<std::string> ids;
   for (const auto& x : listed.users()) ids.push_back(x.user_id());
   EXPECT_EQ(ids, (std::vector<std::string>{"u-dispatcher-001", "u-leader-001", "u-leader-002",
-                                           "u-staff-cg410184001-001",
-                                           "u-staff-jd410184001-001"}));
+                                           "u-staff-cg410184001-001", "u-staff-jd410184001-001"}));
 
   // Disabling revokes the user's tokens at once.
   EXPECT_EQ(ProbeToken(kLeader3), grpc::StatusCode::NOT_FOUND);
@@ -815,8 +812,7 @@ TEST_P(AdminTest, TokensAreShownOnceStoredHashedAndRevocable) {
   ASSERT_TRUE(Call(&AdminStub::RevokeToken, revoke, &info).ok());
   EXPECT_TRUE(info.revoked());
   revoke.set_token_id("tok-nope");
-  EXPECT_EQ(Call(&AdminStub::RevokeToken, revoke, &info).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&AdminStub::RevokeToken, revoke, &info).error_code(), grpc::StatusCode::NOT_FOUND);
   ASSERT_TRUE(Call(&AdminStub::ListTokens, list, &tokens).ok());
   for (const auto& t : tokens.tokens()) {
     EXPECT_NE(t.token_id(), issued.token_info().token_id()) << "revoked tokens are inactive";
@@ -830,8 +826,7 @@ TEST_P(AdminTest, TokensAreShownOnceStoredHashedAndRevocable) {
   // Argument checks.
   v1::IssueTokenRequest req;
   req.set_user_id("u-nobody");
-  EXPECT_EQ(Call(&AdminStub::IssueToken, req, &issued).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&AdminStub::IssueToken, req, &issued).error_code(), grpc::StatusCode::NOT_FOUND);
   req.set_user_id("u-leader-002");
   *req.mutable_expire_time() = TimeUtil::GetCurrentTime() - TimeUtil::SecondsToDuration(60);
   auto s = Call(&AdminStub::IssueToken, req, &issued);
@@ -945,7 +940,7 @@ TEST_P(AdminTest, ImportDryRunAndViolationsWriteNothing) {
 
   // Several problems at once: all reported, nothing written (not even the good grid).
   *org.add_grids() = MakeGrid("410184004001", "龙湖社区", v1::COMMUNITY, "410184009");  // [1]
-  *org.add_grids() = MakeGrid("410184004002", "x", v1::CITY, "410184004");               // [2]
+  *org.add_grids() = MakeGrid("410184004002", "x", v1::CITY, "410184004");              // [2]
   auto* rule = org.add_routing_rules();
   rule->set_rule_id("R-NEW");
   rule->set_category_code("C01_ROAD_DAMAGE");

@@ -353,6 +353,8 @@ TEST_P(LifecycleTest, ACaseWalksThroughEveryStepAndItsHistoryShowsThem) {
     EXPECT_GT(history[i].case_version(), 0);
   }
   EXPECT_EQ(history.back().to_state(), v1::CLOSED);
+  // Filing set the deadline from the category and urgency: URGENT C01 gets 24 hours.
+  EXPECT_EQ(old_deadline - history[1].event_time().seconds(), 24 * 3600);
   EXPECT_EQ(history[4].note(), "占道施工造成，属城管执法中队");
   EXPECT_EQ(history[11].note(), "东侧仍有坑洼");
 }

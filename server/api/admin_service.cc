@@ -64,16 +64,12 @@ void Append(std::vector<T>* to, std::vector<T>* from) {
 // ImportOrganisation: a bidirectional stream in the callback API. Reactions only move messages
 // and flags; authentication, conversion, validation and the write run on the worker pool. One
 // read and one write are in flight at most; progress messages queue behind the write.
-class ImportReactor final
-    : public grpc::ServerBidiReactor<v1::ImportOrganisationRequest,
-                                     v1::ImportOrganisationResponse> {
+class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisationRequest,
+                                                           v1::ImportOrganisationResponse> {
  public:
   ImportReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                 AdminServiceImpl* service)
-      : deps_(deps),
-        service_(service),
-        token_(BearerToken(context)),
-        peer_(context->peer()) {
+      : deps_(deps), service_(service), token_(BearerToken(context)), peer_(context->peer()) {
     tasks_ = 1;
     deps_.pool->Submit([this] { Authorize(); });
   }
@@ -124,8 +120,8 @@ class ImportReactor final
 
   void Authorize() {
     auto caller = domain::Authenticate(deps_.store, token_);
-    absl::Status status = caller.ok() ? AdminServiceImpl::RequireOperator(*caller)
-                                      : caller.status();
+    absl::Status status =
+        caller.ok() ? AdminServiceImpl::RequireOperator(*caller) : caller.status();
     if (caller.ok()) caller_ = *caller;
     if (!status.ok()) {
       Fail(status);
@@ -205,8 +201,9 @@ class ImportReactor final
     if (!options_) return absl::InvalidArgumentError("no `options`: send them first");
     if (parts_ == 0) return absl::InvalidArgumentError("no `part`: nothing to import");
     Progress(domain::ImportPhase::kValidating, domain::OrgKind::kUnspecified, 0, entries_);
-    auto plan = domain::PlanImport(
-        deps_.store, org_, [this](domain::ImportPhase phase, domain::OrgKind kind, int64_t done,
+    auto plan =
+        domain::PlanImport(deps_.store, org_,
+                           [this](domain::ImportPhase phase, domain::OrgKind kind, int64_t done,
                                   int64_t total) { Progress(phase, kind, done, total); });
     if (!plan.ok()) return plan.status();
 
@@ -232,9 +229,9 @@ class ImportReactor final
     if (plan->violations.empty() && !options_->dry_run()) {
       if (cancelled_) return absl::CancelledError("the client went away; nothing was written");
       const auto& u = plan->upserts;
-      int64_t writes = static_cast<int64_t>(u.grids.size() + u.departments.size() +
-                                            u.categories.size() + u.routing_rules.size() +
-                                            u.users.size());
+      int64_t writes =
+          static_cast<int64_t>(u.grids.size() + u.departments.size() + u.categories.size() +
+                               u.routing_rules.size() + u.users.size());
       Progress(domain::ImportPhase::kApplying, domain::OrgKind::kUnspecified, 0, writes);
       if (absl::Status s = domain::ApplyImport(deps_.store, *plan); !s.ok()) return s;
       if (deps_.demo) {
@@ -281,11 +278,12 @@ class ImportReactor final
     if (!caller_) return;  // unauthenticated: nobody to attribute it to
     v1::ImportResult summary = result_;
     summary.clear_violations();
-    std::string text = absl::StrCat("parts: ", parts_, " entries: ", entries_, " violations: ",
-                                    result_.violations_size(), " ", AuditSummary(summary));
+    std::string text =
+        absl::StrCat("parts: ", parts_, " entries: ", entries_,
+                     " violations: ", result_.violations_size(), " ", AuditSummary(summary));
     if (options_) text = absl::StrCat("dry_run: ", options_->dry_run() ? "true " : "false ", text);
-    service_->Audit(*caller_, GRIDLINE_ADMIN_METHOD(ImportOrganisation), "organisation", "",
-                    status, std::move(text), peer_);
+    service_->Audit(*caller_, GRIDLINE_ADMIN_METHOD(ImportOrganisation), "organisation", "", status,
+                    std::move(text), peer_);
   }
 
   void EndTask() {
@@ -448,10 +446,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListGrids(grpc::CallbackServerContex
                                                       const v1::ListGridsRequest* request,
                                                       v1::ListGridsResponse* response) {
   return Read(context, GRIDLINE_ADMIN_METHOD(ListGrids), [this, request, response](const auto&) {
-    auto all = admin_.ListGrids(request->parent_code(),
-                                static_cast<domain::GridLevel>(request->level()));
+    auto all =
+        admin_.ListGrids(request->parent_code(), static_cast<domain::GridLevel>(request->level()));
     if (!all.ok()) return all.status();
-    auto page = domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+    auto page =
+        domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
     if (!page.ok()) return page.status();
     for (const auto& g : page->items) ToProto(g, response->add_grids());
     response->set_next_page_token(page->next_page_token);
@@ -464,8 +463,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::UpdateGrid(grpc::CallbackServerConte
                                                        v1::Grid* response) {
   return Run(context, GRIDLINE_ADMIN_METHOD(UpdateGrid), request, {"grid", request->grid().code()},
              [this, request, response](const domain::Caller&, std::string*) {
-               auto g = admin_.UpdateGrid(FromProto(request->grid()),
-                                          MaskPaths(request->update_mask()));
+               auto g =
+                   admin_.UpdateGrid(FromProto(request->grid()), MaskPaths(request->update_mask()));
                if (!g.ok()) return g.status();
                ToProto(*g, response);
                return absl::OkStatus();
@@ -511,17 +510,17 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetDepartment(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* AdminServiceImpl::ListDepartments(
     grpc::CallbackServerContext* context, const v1::ListDepartmentsRequest* request,
     v1::ListDepartmentsResponse* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(ListDepartments),
-              [this, request, response](const auto&) {
-                auto all = admin_.ListDepartments(request->parent_code(), request->grid_code());
-                if (!all.ok()) return all.status();
-                auto page = domain::PageOf(*std::move(all),
-                                           PageOf(request->page_size(), request->page_token()));
-                if (!page.ok()) return page.status();
-                for (const auto& d : page->items) ToProto(d, response->add_departments());
-                response->set_next_page_token(page->next_page_token);
-                return absl::OkStatus();
-              });
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(ListDepartments), [this, request, response](const auto&) {
+        auto all = admin_.ListDepartments(request->parent_code(), request->grid_code());
+        if (!all.ok()) return all.status();
+        auto page =
+            domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+        if (!page.ok()) return page.status();
+        for (const auto& d : page->items) ToProto(d, response->add_departments());
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateDepartment(
@@ -549,9 +548,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteDepartment(
 
 // ---- Categories -------------------------------------------------------------------------------
 
-grpc::ServerUnaryReactor* AdminServiceImpl::CreateCategory(
-    grpc::CallbackServerContext* context, const v1::CreateCategoryRequest* request,
-    v1::Category* response) {
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateCategory(grpc::CallbackServerContext* context,
+                                                           const v1::CreateCategoryRequest* request,
+                                                           v1::Category* response) {
   return Run(context, GRIDLINE_ADMIN_METHOD(CreateCategory), request,
              {"category", request->category().code()},
              [this, request, response](const domain::Caller&, std::string*) {
@@ -565,35 +564,33 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateCategory(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetCategory(grpc::CallbackServerContext* context,
                                                         const v1::GetCategoryRequest* request,
                                                         v1::Category* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(GetCategory),
-              [this, request, response](const auto&) {
-                auto k = admin_.GetCategory(request->code());
-                if (!k.ok()) return k.status();
-                ToProto(*k, response);
-                return absl::OkStatus();
-              });
+  return Read(context, GRIDLINE_ADMIN_METHOD(GetCategory), [this, request, response](const auto&) {
+    auto k = admin_.GetCategory(request->code());
+    if (!k.ok()) return k.status();
+    ToProto(*k, response);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(
-    grpc::CallbackServerContext* context, const v1::ListCategoriesRequest* request,
-    v1::ListCategoriesResponse* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(ListCategories),
-              [this, request, response](const auto&) {
-                auto all =
-                    admin_.ListCategories(static_cast<domain::CategoryKind>(request->kind()));
-                if (!all.ok()) return all.status();
-                auto page = domain::PageOf(*std::move(all),
-                                           PageOf(request->page_size(), request->page_token()));
-                if (!page.ok()) return page.status();
-                for (const auto& k : page->items) ToProto(k, response->add_categories());
-                response->set_next_page_token(page->next_page_token);
-                return absl::OkStatus();
-              });
+grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(grpc::CallbackServerContext* context,
+                                                           const v1::ListCategoriesRequest* request,
+                                                           v1::ListCategoriesResponse* response) {
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(ListCategories), [this, request, response](const auto&) {
+        auto all = admin_.ListCategories(static_cast<domain::CategoryKind>(request->kind()));
+        if (!all.ok()) return all.status();
+        auto page =
+            domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+        if (!page.ok()) return page.status();
+        for (const auto& k : page->items) ToProto(k, response->add_categories());
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
-grpc::ServerUnaryReactor* AdminServiceImpl::UpdateCategory(
-    grpc::CallbackServerContext* context, const v1::UpdateCategoryRequest* request,
-    v1::Category* response) {
+grpc::ServerUnaryReactor* AdminServiceImpl::UpdateCategory(grpc::CallbackServerContext* context,
+                                                           const v1::UpdateCategoryRequest* request,
+                                                           v1::Category* response) {
   return Run(context, GRIDLINE_ADMIN_METHOD(UpdateCategory), request,
              {"category", request->category().code()},
              [this, request, response](const domain::Caller&, std::string*) {
@@ -605,11 +602,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::UpdateCategory(
              });
 }
 
-grpc::ServerUnaryReactor* AdminServiceImpl::DeleteCategory(
-    grpc::CallbackServerContext* context, const v1::DeleteCategoryRequest* request,
-    google::protobuf::Empty*) {
-  return Run(context, GRIDLINE_ADMIN_METHOD(DeleteCategory), request,
-             {"category", request->code()}, [this, request](const domain::Caller&, std::string*) {
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteCategory(grpc::CallbackServerContext* context,
+                                                           const v1::DeleteCategoryRequest* request,
+                                                           google::protobuf::Empty*) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(DeleteCategory), request, {"category", request->code()},
+             [this, request](const domain::Caller&, std::string*) {
                return admin_.DeleteCategory(request->code());
              });
 }
@@ -634,19 +631,19 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateRoutingRule(
 grpc::ServerUnaryReactor* AdminServiceImpl::ListRoutingRules(
     grpc::CallbackServerContext* context, const v1::ListRoutingRulesRequest* request,
     v1::ListRoutingRulesResponse* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(ListRoutingRules),
-              [this, request, response](const auto&) {
-                domain::RoutingRuleFilter filter{request->category_code(), request->grid_code(),
-                                                 request->department_code()};
-                auto all = admin_.ListRoutingRules(filter);
-                if (!all.ok()) return all.status();
-                auto page = domain::PageOf(*std::move(all),
-                                           PageOf(request->page_size(), request->page_token()));
-                if (!page.ok()) return page.status();
-                for (const auto& r : page->items) ToProto(r, response->add_routing_rules());
-                response->set_next_page_token(page->next_page_token);
-                return absl::OkStatus();
-              });
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(ListRoutingRules), [this, request, response](const auto&) {
+        domain::RoutingRuleFilter filter{request->category_code(), request->grid_code(),
+                                         request->department_code()};
+        auto all = admin_.ListRoutingRules(filter);
+        if (!all.ok()) return all.status();
+        auto page =
+            domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+        if (!page.ok()) return page.status();
+        for (const auto& r : page->items) ToProto(r, response->add_routing_rules());
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateRoutingRule(
@@ -676,13 +673,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteRoutingRule(
 grpc::ServerUnaryReactor* AdminServiceImpl::ResolveRoute(grpc::CallbackServerContext* context,
                                                          const v1::ResolveRouteRequest* request,
                                                          v1::ResolveRouteResponse* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(ResolveRoute),
-              [this, request, response](const auto&) {
-                auto route = admin_.ResolveRoute(request->category_code(), request->grid_code());
-                if (!route.ok()) return route.status();
-                ToProto(*route, response);
-                return absl::OkStatus();
-              });
+  return Read(context, GRIDLINE_ADMIN_METHOD(ResolveRoute), [this, request, response](const auto&) {
+    auto route = admin_.ResolveRoute(request->category_code(), request->grid_code());
+    if (!route.ok()) return route.status();
+    ToProto(*route, response);
+    return absl::OkStatus();
+  });
 }
 
 // ---- Import -----------------------------------------------------------------------------------
@@ -730,7 +726,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListUsers(grpc::CallbackServerContex
     filter.include_disabled = request->include_disabled();
     auto all = admin_.ListUsers(filter);
     if (!all.ok()) return all.status();
-    auto page = domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+    auto page =
+        domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
     if (!page.ok()) return page.status();
     for (const auto& u : page->items) ToProto(u, response->add_users());
     response->set_next_page_token(page->next_page_token);
@@ -791,7 +788,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListTokens(grpc::CallbackServerConte
   return Read(context, GRIDLINE_ADMIN_METHOD(ListTokens), [this, request, response](const auto&) {
     auto all = admin_.ListTokens(request->user_id(), request->include_inactive());
     if (!all.ok()) return all.status();
-    auto page = domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+    auto page =
+        domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
     if (!page.ok()) return page.status();
     for (const auto& t : page->items) ToProto(t, response->add_tokens());
     response->set_next_page_token(page->next_page_token);

@@ -116,15 +116,15 @@ class InUse {
     if (!n.ok()) return n.status();
     if (*n > 0) {
       violations_.push_back({"IN_USE", "cases",
-                             absl::StrCat(*n, " cases (open or closed) refer to it; cases are "
-                                              "history, so rename it instead")});
+                             absl::StrCat(*n,
+                                          " cases (open or closed) refer to it; cases are "
+                                          "history, so rename it instead")});
     }
     return absl::OkStatus();
   }
   absl::Status ToStatus(OrgKind kind, const std::string& code) const {
     if (violations_.empty()) return absl::OkStatus();
-    return PreconditionFailed(violations_,
-                              absl::StrCat(Singular(kind), " ", code, " is in use"));
+    return PreconditionFailed(violations_, absl::StrCat(Singular(kind), " ", code, " is in use"));
   }
 
  private:
@@ -199,8 +199,8 @@ absl::Status AdminService::WriteOrganisation(OrgKind kind, const std::string& ke
       if (v.kind == kind && v.key == key) {
         violations.Add(absl::StrCat(prefix, ".", v.field), v.description);
       } else {
-        violations.Add(other_field, absl::StrCat(Singular(v.kind), " ", v.key, ": ",
-                                                 v.description));
+        violations.Add(other_field,
+                       absl::StrCat(Singular(v.kind), " ", v.key, ": ", v.description));
       }
     }
     if (!violations.empty()) return violations.ToStatus(absl::StrCat("invalid ", prefix));
@@ -216,13 +216,14 @@ absl::Status AdminService::WriteOrganisation(OrgKind kind, const std::string& ke
 absl::StatusOr<Grid> AdminService::CreateGrid(const Grid& grid) {
   Grid g = grid;
   g.path.clear();
-  absl::Status s =
-      WriteOrganisation(OrgKind::kGrid, g.code, "grid", "grid", [&](Organisation* org, OrgEdit* out) {
-        if (!g.code.empty() && FindCode(org->grids, g.code)) return Exists(OrgKind::kGrid, g.code);
-        org->grids.push_back(g);
-        out->upserts.grids.push_back(g);
-        return absl::OkStatus();
-      });
+  absl::Status s = WriteOrganisation(OrgKind::kGrid, g.code, "grid", "grid",
+                                     [&](Organisation* org, OrgEdit* out) {
+                                       if (!g.code.empty() && FindCode(org->grids, g.code))
+                                         return Exists(OrgKind::kGrid, g.code);
+                                       org->grids.push_back(g);
+                                       out->upserts.grids.push_back(g);
+                                       return absl::OkStatus();
+                                     });
   if (!s.ok()) return s;
   return GetGrid(g.code);
 }
@@ -239,9 +240,8 @@ absl::StatusOr<std::vector<Grid>> AdminService::ListGrids(const std::string& par
                                                           GridLevel level) {
   auto grids = store_->ListGrids();
   if (!grids.ok()) return grids.status();
-  if (!parent_code.empty() &&
-      std::none_of(grids->begin(), grids->end(),
-                   [&](const Grid& g) { return g.code == parent_code; })) {
+  if (!parent_code.empty() && std::none_of(grids->begin(), grids->end(),
+                                           [&](const Grid& g) { return g.code == parent_code; })) {
     return InvalidField("parent_code", absl::StrCat("unknown grid ", parent_code));
   }
   std::vector<Grid> out;
@@ -262,16 +262,17 @@ absl::StatusOr<Grid> AdminService::UpdateGrid(const Grid& grid,
   }
   // A level change can break the children; a move can make a cycle through other grids.
   const std::string other = Has(paths, "level") ? "grid.level" : "grid.parent_code";
-  absl::Status s = WriteOrganisation(
-      OrgKind::kGrid, grid.code, "grid", other, [&](Organisation* org, OrgEdit* out) {
-        Grid* g = FindCode(org->grids, grid.code);
-        if (g == nullptr) return NotFound(OrgKind::kGrid, grid.code);
-        if (Has(paths, "name")) g->name = grid.name;
-        if (Has(paths, "level")) g->level = grid.level;
-        if (Has(paths, "parent_code")) g->parent_code = grid.parent_code;
-        out->upserts.grids.push_back(*g);
-        return absl::OkStatus();
-      });
+  absl::Status s = WriteOrganisation(OrgKind::kGrid, grid.code, "grid", other,
+                                     [&](Organisation* org, OrgEdit* out) {
+                                       Grid* g = FindCode(org->grids, grid.code);
+                                       if (g == nullptr) return NotFound(OrgKind::kGrid, grid.code);
+                                       if (Has(paths, "name")) g->name = grid.name;
+                                       if (Has(paths, "level")) g->level = grid.level;
+                                       if (Has(paths, "parent_code"))
+                                         g->parent_code = grid.parent_code;
+                                       out->upserts.grids.push_back(*g);
+                                       return absl::OkStatus();
+                                     });
   if (!s.ok()) return s;
   return GetGrid(grid.code);
 }
@@ -310,16 +311,15 @@ absl::Status AdminService::DeleteGrid(const std::string& code) {
 
 absl::StatusOr<Department> AdminService::CreateDepartment(const Department& department) {
   const Department& d = department;
-  absl::Status s = WriteOrganisation(
-      OrgKind::kDepartment, d.code, "department", "department",
-      [&](Organisation* org, OrgEdit* out) {
-        if (!d.code.empty() && FindCode(org->departments, d.code)) {
-          return Exists(OrgKind::kDepartment, d.code);
-        }
-        org->departments.push_back(d);
-        out->upserts.departments.push_back(d);
-        return absl::OkStatus();
-      });
+  absl::Status s = WriteOrganisation(OrgKind::kDepartment, d.code, "department", "department",
+                                     [&](Organisation* org, OrgEdit* out) {
+                                       if (!d.code.empty() && FindCode(org->departments, d.code)) {
+                                         return Exists(OrgKind::kDepartment, d.code);
+                                       }
+                                       org->departments.push_back(d);
+                                       out->upserts.departments.push_back(d);
+                                       return absl::OkStatus();
+                                     });
   if (!s.ok()) return s;
   return GetDepartment(d.code);
 }
@@ -354,17 +354,17 @@ absl::StatusOr<Department> AdminService::UpdateDepartment(const Department& depa
   if (absl::Status s = CheckMask(paths, {"name", "parent_code", "grid_code"}, "code"); !s.ok()) {
     return s;
   }
-  absl::Status s = WriteOrganisation(
-      OrgKind::kDepartment, in.code, "department", "department.parent_code",
-      [&](Organisation* org, OrgEdit* out) {
-        Department* d = FindCode(org->departments, in.code);
-        if (d == nullptr) return NotFound(OrgKind::kDepartment, in.code);
-        if (Has(paths, "name")) d->name = in.name;
-        if (Has(paths, "parent_code")) d->parent_code = in.parent_code;
-        if (Has(paths, "grid_code")) d->grid_code = in.grid_code;
-        out->upserts.departments.push_back(*d);
-        return absl::OkStatus();
-      });
+  absl::Status s =
+      WriteOrganisation(OrgKind::kDepartment, in.code, "department", "department.parent_code",
+                        [&](Organisation* org, OrgEdit* out) {
+                          Department* d = FindCode(org->departments, in.code);
+                          if (d == nullptr) return NotFound(OrgKind::kDepartment, in.code);
+                          if (Has(paths, "name")) d->name = in.name;
+                          if (Has(paths, "parent_code")) d->parent_code = in.parent_code;
+                          if (Has(paths, "grid_code")) d->grid_code = in.grid_code;
+                          out->upserts.departments.push_back(*d);
+                          return absl::OkStatus();
+                        });
   if (!s.ok()) return s;
   return GetDepartment(in.code);
 }
@@ -407,15 +407,15 @@ absl::Status AdminService::DeleteDepartment(const std::string& code) {
 
 absl::StatusOr<Category> AdminService::CreateCategory(const Category& category) {
   const Category& k = category;
-  absl::Status s = WriteOrganisation(
-      OrgKind::kCategory, k.code, "category", "category", [&](Organisation* org, OrgEdit* out) {
-        if (!k.code.empty() && FindCode(org->categories, k.code)) {
-          return Exists(OrgKind::kCategory, k.code);
-        }
-        org->categories.push_back(k);
-        out->upserts.categories.push_back(k);
-        return absl::OkStatus();
-      });
+  absl::Status s = WriteOrganisation(OrgKind::kCategory, k.code, "category", "category",
+                                     [&](Organisation* org, OrgEdit* out) {
+                                       if (!k.code.empty() && FindCode(org->categories, k.code)) {
+                                         return Exists(OrgKind::kCategory, k.code);
+                                       }
+                                       org->categories.push_back(k);
+                                       out->upserts.categories.push_back(k);
+                                       return absl::OkStatus();
+                                     });
   if (!s.ok()) return s;
   return GetCategory(k.code);
 }
@@ -452,25 +452,27 @@ absl::StatusOr<Category> AdminService::UpdateCategory(const Category& category,
       !s.ok()) {
     return s;
   }
-  absl::Status s = WriteOrganisation(
-      OrgKind::kCategory, in.code, "category", "category", [&](Organisation* org, OrgEdit* out) {
-        Category* k = FindCode(org->categories, in.code);
-        if (k == nullptr) return NotFound(OrgKind::kCategory, in.code);
-        if (Has(paths, "name")) k->name = in.name;
-        if (Has(paths, "kind")) k->kind = in.kind;
-        if (Has(paths, "normal_deadline_hours")) {
-          k->normal_deadline_hours = in.normal_deadline_hours;
-        }
-        if (Has(paths, "urgent_deadline_hours")) {
-          k->urgent_deadline_hours = in.urgent_deadline_hours;
-        }
-        if (Has(paths, "emergency_deadline_hours")) {
-          k->emergency_deadline_hours = in.emergency_deadline_hours;
-        }
-        if (Has(paths, "auto_accept")) k->auto_accept = in.auto_accept;
-        out->upserts.categories.push_back(*k);
-        return absl::OkStatus();
-      });
+  absl::Status s = WriteOrganisation(OrgKind::kCategory, in.code, "category", "category",
+                                     [&](Organisation* org, OrgEdit* out) {
+                                       Category* k = FindCode(org->categories, in.code);
+                                       if (k == nullptr)
+                                         return NotFound(OrgKind::kCategory, in.code);
+                                       if (Has(paths, "name")) k->name = in.name;
+                                       if (Has(paths, "kind")) k->kind = in.kind;
+                                       if (Has(paths, "normal_deadline_hours")) {
+                                         k->normal_deadline_hours = in.normal_deadline_hours;
+                                       }
+                                       if (Has(paths, "urgent_deadline_hours")) {
+                                         k->urgent_deadline_hours = in.urgent_deadline_hours;
+                                       }
+                                       if (Has(paths, "emergency_deadline_hours")) {
+                                         k->emergency_deadline_hours = in.emergency_deadline_hours;
+                                       }
+                                       if (Has(paths, "auto_accept"))
+                                         k->auto_accept = in.auto_accept;
+                                       out->upserts.categories.push_back(*k);
+                                       return absl::OkStatus();
+                                     });
   if (!s.ok()) return s;
   return GetCategory(in.code);
 }
@@ -501,17 +503,18 @@ absl::Status AdminService::DeleteCategory(const std::string& code) {
 absl::StatusOr<RoutingRule> AdminService::CreateRoutingRule(const RoutingRule& rule) {
   RoutingRule r = rule;
   if (r.rule_id.empty()) r.rule_id = absl::StrCat("R-", util::RandomHex(6));
-  absl::Status s = WriteOrganisation(
-      OrgKind::kRoutingRule, r.rule_id, "routing_rule", "routing_rule",
-      [&](Organisation* org, OrgEdit* out) {
-        if (FindRule(org->routing_rules, r.rule_id)) {
-          return Exists(OrgKind::kRoutingRule, r.rule_id);
-        }
-        if (absl::Status s = CheckRuleSlot(org->routing_rules, r); !s.ok()) return s;
-        org->routing_rules.push_back(r);
-        out->upserts.routing_rules.push_back(r);
-        return absl::OkStatus();
-      });
+  absl::Status s =
+      WriteOrganisation(OrgKind::kRoutingRule, r.rule_id, "routing_rule", "routing_rule",
+                        [&](Organisation* org, OrgEdit* out) {
+                          if (FindRule(org->routing_rules, r.rule_id)) {
+                            return Exists(OrgKind::kRoutingRule, r.rule_id);
+                          }
+                          if (absl::Status s = CheckRuleSlot(org->routing_rules, r); !s.ok())
+                            return s;
+                          org->routing_rules.push_back(r);
+                          out->upserts.routing_rules.push_back(r);
+                          return absl::OkStatus();
+                        });
   if (!s.ok()) return s;
   return r;
 }
@@ -538,34 +541,36 @@ absl::StatusOr<std::vector<RoutingRule>> AdminService::ListRoutingRules(
   return out;
 }
 
-absl::StatusOr<RoutingRule> AdminService::UpdateRoutingRule(
-    const RoutingRule& rule, const std::vector<std::string>& paths) {
+absl::StatusOr<RoutingRule> AdminService::UpdateRoutingRule(const RoutingRule& rule,
+                                                            const std::vector<std::string>& paths) {
   const RoutingRule& in = rule;
   if (absl::Status s = RequireKey("routing_rule.rule_id", in.rule_id); !s.ok()) return s;
-  if (absl::Status s = CheckMask(paths,
-                                 {"category_code", "grid_code", "lead_department_code",
-                                  "assisting_department_codes"},
-                                 "rule_id");
+  if (absl::Status s = CheckMask(
+          paths,
+          {"category_code", "grid_code", "lead_department_code", "assisting_department_codes"},
+          "rule_id");
       !s.ok()) {
     return s;
   }
   RoutingRule result;
-  absl::Status s = WriteOrganisation(
-      OrgKind::kRoutingRule, in.rule_id, "routing_rule", "routing_rule",
-      [&](Organisation* org, OrgEdit* out) {
-        RoutingRule* r = FindRule(org->routing_rules, in.rule_id);
-        if (r == nullptr) return NotFound(OrgKind::kRoutingRule, in.rule_id);
-        if (Has(paths, "category_code")) r->category_code = in.category_code;
-        if (Has(paths, "grid_code")) r->grid_code = in.grid_code;
-        if (Has(paths, "lead_department_code")) r->lead_department_code = in.lead_department_code;
-        if (Has(paths, "assisting_department_codes")) {
-          r->assisting_department_codes = in.assisting_department_codes;
-        }
-        if (absl::Status s = CheckRuleSlot(org->routing_rules, *r); !s.ok()) return s;
-        out->upserts.routing_rules.push_back(*r);
-        result = *r;
-        return absl::OkStatus();
-      });
+  absl::Status s =
+      WriteOrganisation(OrgKind::kRoutingRule, in.rule_id, "routing_rule", "routing_rule",
+                        [&](Organisation* org, OrgEdit* out) {
+                          RoutingRule* r = FindRule(org->routing_rules, in.rule_id);
+                          if (r == nullptr) return NotFound(OrgKind::kRoutingRule, in.rule_id);
+                          if (Has(paths, "category_code")) r->category_code = in.category_code;
+                          if (Has(paths, "grid_code")) r->grid_code = in.grid_code;
+                          if (Has(paths, "lead_department_code"))
+                            r->lead_department_code = in.lead_department_code;
+                          if (Has(paths, "assisting_department_codes")) {
+                            r->assisting_department_codes = in.assisting_department_codes;
+                          }
+                          if (absl::Status s = CheckRuleSlot(org->routing_rules, *r); !s.ok())
+                            return s;
+                          out->upserts.routing_rules.push_back(*r);
+                          result = *r;
+                          return absl::OkStatus();
+                        });
   if (!s.ok()) return s;
   return result;
 }
@@ -575,10 +580,9 @@ absl::Status AdminService::DeleteRoutingRule(const std::string& rule_id) {
   return WriteOrganisation(OrgKind::kRoutingRule, rule_id, "routing_rule", "rule_id",
                            [&](Organisation* org, OrgEdit* out) {
                              auto& rules = org->routing_rules;
-                             auto it = std::find_if(rules.begin(), rules.end(),
-                                                    [&](const RoutingRule& r) {
-                                                      return r.rule_id == rule_id;
-                                                    });
+                             auto it = std::find_if(
+                                 rules.begin(), rules.end(),
+                                 [&](const RoutingRule& r) { return r.rule_id == rule_id; });
                              if (it == rules.end()) {
                                return NotFound(OrgKind::kRoutingRule, rule_id);
                              }
@@ -620,14 +624,14 @@ absl::StatusOr<User> AdminService::CreateUser(const User& user) {
   User u = user;
   u.disabled = false;
   if (u.user_id.empty()) u.user_id = absl::StrCat("u-", util::RandomHex(8));
-  absl::Status s =
-      WriteOrganisation(OrgKind::kUser, u.user_id, "user", "user", [&](Organisation* org,
-                                                                        OrgEdit* out) {
-        if (FindUserIn(org->users, u.user_id)) return Exists(OrgKind::kUser, u.user_id);
-        org->users.push_back(u);
-        out->upserts.users.push_back(u);
-        return absl::OkStatus();
-      });
+  absl::Status s = WriteOrganisation(OrgKind::kUser, u.user_id, "user", "user",
+                                     [&](Organisation* org, OrgEdit* out) {
+                                       if (FindUserIn(org->users, u.user_id))
+                                         return Exists(OrgKind::kUser, u.user_id);
+                                       org->users.push_back(u);
+                                       out->upserts.users.push_back(u);
+                                       return absl::OkStatus();
+                                     });
   if (!s.ok()) return s;
   return GetUser(u.user_id);
 }
@@ -686,18 +690,21 @@ absl::StatusOr<User> AdminService::UpdateUser(const Caller& caller, const User& 
     v.Add("user.role", "an operator cannot remove their own OPERATOR role");
   }
   if (!v.empty()) return v.ToStatus("invalid user update");
-  absl::Status s = WriteOrganisation(
-      OrgKind::kUser, user.user_id, "user", "user", [&](Organisation* org, OrgEdit* out) {
-        User* u = FindUserIn(org->users, user.user_id);
-        if (u == nullptr) return NotFound(OrgKind::kUser, user.user_id);
-        if (Has(paths, "display_name")) u->display_name = user.display_name;
-        if (Has(paths, "role")) u->role = user.role;
-        if (Has(paths, "grid_code")) u->grid_code = user.grid_code;
-        if (Has(paths, "department_code")) u->department_code = user.department_code;
-        if (Has(paths, "disabled")) u->disabled = false;
-        out->upserts.users.push_back(*u);
-        return absl::OkStatus();
-      });
+  absl::Status s = WriteOrganisation(OrgKind::kUser, user.user_id, "user", "user",
+                                     [&](Organisation* org, OrgEdit* out) {
+                                       User* u = FindUserIn(org->users, user.user_id);
+                                       if (u == nullptr)
+                                         return NotFound(OrgKind::kUser, user.user_id);
+                                       if (Has(paths, "display_name"))
+                                         u->display_name = user.display_name;
+                                       if (Has(paths, "role")) u->role = user.role;
+                                       if (Has(paths, "grid_code")) u->grid_code = user.grid_code;
+                                       if (Has(paths, "department_code"))
+                                         u->department_code = user.department_code;
+                                       if (Has(paths, "disabled")) u->disabled = false;
+                                       out->upserts.users.push_back(*u);
+                                       return absl::OkStatus();
+                                     });
   if (!s.ok()) return s;
   return GetUser(user.user_id);
 }
@@ -771,7 +778,8 @@ absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id)
   if (absl::Status s = RequireKey("token_id", token_id); !s.ok()) return s;
   auto info = store_->RevokeToken(token_id, NowMicros());
   if (!info.ok()) return info.status();
-  if (!info->has_value()) return absl::NotFoundError(absl::StrCat("token ", token_id, " not found"));
+  if (!info->has_value())
+    return absl::NotFoundError(absl::StrCat("token ", token_id, " not found"));
   return **info;
 }
 
