@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -384,6 +385,29 @@ TEST_P(AdminTest, GridsAreCreatedListedRenamedMovedAndDeletedWithinTheTreeRules)
   EXPECT_EQ(pv[0].subject, "cases");
   EXPECT_TRUE(absl::StrContains(pv[0].description, "1")) << pv[0].description;
   EXPECT_TRUE(GetGrid("410184001001002").ok());
+}
+
+TEST_P(AdminTest, ConcurrentWritesAllLandWithoutLosingEachOther) {
+  // Each write checks the whole organisation and commits only on the version it read; losers
+  // of that race reload and try again, so none of these is lost or refused.
+  constexpr int kWriters = 8;
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> results(kWriters);
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = CreateGrid(MakeGrid(absl::StrCat("41018400100100", i + 4),
+                                       absl::StrCat("网格", i + 4), v1::CELL, "410184001001"));
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kWriters; ++i) {
+    EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].error_message();
+  }
+  v1::ListGridsRequest list;
+  list.set_parent_code("410184001001");
+  v1::ListGridsResponse children;
+  ASSERT_TRUE(Call(&AdminStub::ListGrids, list, &children).ok());
+  EXPECT_EQ(children.grids_size(), 3 + kWriters);
 }
 
 TEST_P(AdminTest, DepartmentsAndCategoriesAreCheckedAndKeptWhileInUse) {
@@ -985,6 +1009,35 @@ TEST_P(AdminTest, ImportStreamErrors) {
   EXPECT_EQ(anonymous.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(GetGrid("410184005").error_code(), grpc::StatusCode::NOT_FOUND);
 
+  // A client that goes away before the result leaves nothing written, and the call is recorded.
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kOperator);
+    auto stream = admin_->ImportOrganisation(&ctx);
+    ASSERT_TRUE(stream->Write(Options(false)));
+    ASSERT_TRUE(stream->Write(Part(org)));
+    v1::ImportOrganisationResponse progress;
+    ASSERT_TRUE(stream->Read(&progress));
+    EXPECT_EQ(progress.progress().phase(), v1::ImportProgress::RECEIVING);
+    ctx.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  v1::ListAuditLogRequest imports;
+  imports.set_resource_kind("organisation");
+  v1::ListAuditLogResponse log;
+  bool recorded = false;
+  // The server records it after the client has gone: wait for it, with a deadline.
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       !recorded && std::chrono::steady_clock::now() < deadline;) {
+    ASSERT_TRUE(Call(&AdminStub::ListAuditLog, imports, &log).ok());
+    recorded = std::any_of(log.entries().begin(), log.entries().end(), [](const auto& e) {
+      return e.status_code() == grpc::StatusCode::CANCELLED;
+    });
+    if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(recorded) << log.DebugString();
+  EXPECT_EQ(GetGrid("410184005").error_code(), grpc::StatusCode::NOT_FOUND);
+
   // Over the entry limit: RESOURCE_EXHAUSTED while receiving.
   std::vector<v1::ImportOrganisationRequest> huge = {Options(true)};
   for (int p = 0; p < 11; ++p) {
@@ -1044,6 +1097,18 @@ TEST_P(AdminTest, AuditLogRecordsEveryWriteIncludingFailedOnes) {
   EXPECT_FALSE(ok.peer().empty());
   EXPECT_TRUE(ok.has_event_time());
 
+  // A request refused for a malformed, overlong code is recorded too.
+  v1::CreateGridRequest overlong;
+  *overlong.mutable_grid() = MakeGrid(std::string(300, 'X'), "x", v1::CELL, "410184001001");
+  EXPECT_EQ(Call(&AdminStub::CreateGrid, overlong, &grid, token).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListAuditLogRequest refused;
+  refused.set_resource_kind("grid");
+  ASSERT_TRUE(Call(&AdminStub::ListAuditLog, refused, &log).ok());
+  ASSERT_GE(log.entries_size(), 1);
+  EXPECT_EQ(log.entries(0).status_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(log.entries(0).resource_id(), "XXXX"));
+
   // The token issue is there, without the token.
   v1::ListAuditLogRequest tokens;
   tokens.set_resource_kind("token");
@@ -1067,14 +1132,16 @@ TEST_P(AdminTest, AuditLogRecordsEveryWriteIncludingFailedOnes) {
   // Pages and filters.
   v1::ListAuditLogRequest by_me;
   by_me.set_actor_user_id("u-operator-001");
-  by_me.set_page_size(2);
+  by_me.set_page_size(3);  // 5 writes by the operator: the issue, 3 creates, the import
   ASSERT_TRUE(Call(&AdminStub::ListAuditLog, by_me, &log).ok());
-  ASSERT_EQ(log.entries_size(), 2);
+  ASSERT_EQ(log.entries_size(), 3);
   ASSERT_FALSE(log.next_page_token().empty());
-  std::set<std::string> seen = {log.entries(0).audit_entry_id(), log.entries(1).audit_entry_id()};
+  std::set<std::string> seen;
+  for (const auto& e : log.entries()) seen.insert(e.audit_entry_id());
   by_me.set_page_token(log.next_page_token());
   ASSERT_TRUE(Call(&AdminStub::ListAuditLog, by_me, &log).ok());
-  ASSERT_EQ(log.entries_size(), 2);  // the create and the token issue
+  ASSERT_EQ(log.entries_size(), 2);  // the first create and the token issue
+  EXPECT_EQ(log.entries(1).method(), "/gridline.v1.AdminService/IssueToken");
   for (const auto& e : log.entries()) {
     EXPECT_TRUE(seen.insert(e.audit_entry_id()).second) << "pages do not overlap";
     EXPECT_EQ(e.actor_user_id(), "u-operator-001");

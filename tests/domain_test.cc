@@ -41,6 +41,7 @@ Organisation SmallOrg() {
   Category k;
   k.code = "K";
   k.name = "k";
+  k.kind = CategoryKind::kEvent;
   k.normal_deadline_hours = 24;
   org.categories = {k};
   org.routing_rules = {{"r1", "K", "S", "CG", {}}};

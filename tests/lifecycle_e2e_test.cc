@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
 #include "gridline/v1/report_service.grpc.pb.h"
@@ -605,6 +606,36 @@ TEST_P(LifecycleTest, ConcurrentActionsOnOneCaseFromTwoServersLoseNoUpdate) {
   EXPECT_EQ(final_case.version(), start_version + progress + returns);
   std::cout << "[          ] " << progress << " progress notes, " << aborted.load()
             << " ABORTED retries\n";
+}
+
+TEST_P(LifecycleTest, UnparsableRequestsAndMissingFeaturesSaySo) {
+  // A proto3 string that is not UTF-8 never reaches a handler; the answer still names the problem.
+  v1::Case out;
+  auto req = Report("utf8-" + util::RandomHex(4), std::string("\xe8\xb7\xaf\xff"));
+  auto s = api_->Submit(kLeader1, req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "UTF-8")) << s.error_message();
+  std::vector<std::string> mine;
+  ASSERT_OK(api_->MyCases(kLeader1, &mine));
+  EXPECT_TRUE(mine.empty()) << "nothing was stored";
+
+  // What is not built yet answers UNIMPLEMENTED with a message, not a parse error.
+  auto admin = v1::AdminService::NewStub(Channel(port_));
+  v1::GetStatisticsRequest sreq;
+  v1::Statistics stats;
+  auto st = Api::Call(admin.get(), &v1::AdminService::Stub::GetStatistics, kOperator, sreq, &stats);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_FALSE(st.error_message().empty());
+  auto dispatch = v1::DispatchService::NewStub(Channel(port_));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kDispatcher1);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto reader = dispatch->WatchQueue(&ctx, v1::WatchQueueRequest());
+  v1::WatchEvent ev;
+  EXPECT_FALSE(reader->Read(&ev));
+  auto ws = reader->Finish();
+  EXPECT_EQ(ws.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_FALSE(ws.error_message().empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LifecycleTest,

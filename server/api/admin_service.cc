@@ -69,7 +69,11 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
  public:
   ImportReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                 AdminServiceImpl* service)
-      : deps_(deps), service_(service), token_(BearerToken(context)), peer_(context->peer()) {
+      : context_(context),
+        deps_(deps),
+        service_(service),
+        token_(BearerToken(context)),
+        peer_(context->peer()) {
     tasks_ = 1;
     deps_.pool->Submit([this] { Authorize(); });
   }
@@ -100,9 +104,23 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
 
   void OnCancel() override {
     cancelled_ = true;
-    std::lock_guard<std::mutex> lock(mu_);
-    RequestFinishLocked(grpc::Status::CANCELLED);
-    PumpLocked();
+    bool audit = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      RequestFinishLocked(grpc::Status::CANCELLED);
+      // Idle between reads: no task will come to record the call, so one is started for it.
+      if (tasks_ == 0 && !audited_) {
+        ++tasks_;
+        audit = true;
+      }
+      PumpLocked();
+    }
+    if (audit) {
+      deps_.pool->Submit([this] {
+        AuditCancelled();
+        EndTask();
+      });
+    }
   }
 
   void OnDone() override {
@@ -197,7 +215,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   }
 
   absl::Status Run() {
-    if (cancelled_) return absl::CancelledError("the client went away");
+    if (Cancelled()) return absl::CancelledError("the client went away");
     if (!options_) return absl::InvalidArgumentError("no `options`: send them first");
     if (parts_ == 0) return absl::InvalidArgumentError("no `part`: nothing to import");
     Progress(domain::ImportPhase::kValidating, domain::OrgKind::kUnspecified, 0, entries_);
@@ -227,7 +245,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     result.set_violations_truncated(plan->violations_truncated);
 
     if (plan->violations.empty() && !options_->dry_run()) {
-      if (cancelled_) return absl::CancelledError("the client went away; nothing was written");
+      if (Cancelled()) return absl::CancelledError("the client went away; nothing was written");
       const auto& u = plan->upserts;
       int64_t writes =
           static_cast<int64_t>(u.grids.size() + u.departments.size() + u.categories.size() +
@@ -249,6 +267,10 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   }
 
   // ---- helpers
+
+  // A half-close and a cancellation both end the reads; the call's own flag tells them apart
+  // even before OnCancel has run.
+  bool Cancelled() const { return cancelled_ || context_->IsCancelled(); }
 
   void Progress(domain::ImportPhase phase, domain::OrgKind kind, int64_t done, int64_t total) {
     v1::ImportOrganisationResponse response;
@@ -273,8 +295,14 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     RequestFinishLocked(ToGrpcStatus(status));
   }
 
-  // The audit entry keeps the counts only: the content may hold demo tokens and is large.
+  // Records the call, once. The entry keeps the counts only: the content is large and may hold
+  // demo tokens. Runs in a task while no other task runs (the state it reads is the tasks').
   void Audit(const absl::Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (audited_) return;
+      audited_ = true;
+    }
     if (!caller_) return;  // unauthenticated: nobody to attribute it to
     v1::ImportResult summary = result_;
     summary.clear_violations();
@@ -286,13 +314,30 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
                     std::move(text), peer_);
   }
 
+  void AuditCancelled() {
+    Audit(absl::CancelledError("the client cancelled the import; nothing was written"));
+  }
+
   void EndTask() {
-    bool idle_and_done;
+    bool audit = false;
+    bool idle_and_done = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       --tasks_;
-      PumpLocked();
-      idle_and_done = done_ && tasks_ == 0;
+      // The last task of a cancelled call that nothing recorded yet records it. No other task
+      // can start any more (the call is finishing), so this one keeps running for it.
+      if (tasks_ == 0 && cancelled_ && finish_ && !audited_) {
+        ++tasks_;
+        audit = true;
+      } else {
+        PumpLocked();
+        idle_and_done = done_ && tasks_ == 0;
+      }
+    }
+    if (audit) {
+      AuditCancelled();
+      EndTask();
+      return;
     }
     if (idle_and_done) delete this;
   }
@@ -316,6 +361,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     }
   }
 
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
   const ServiceContext deps_;
   AdminServiceImpl* const service_;
   const std::string token_;
@@ -337,6 +383,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   bool writing_ = false;
   bool finished_ = false;
   bool done_ = false;
+  bool audited_ = false;
   std::optional<grpc::Status> finish_;
   std::deque<v1::ImportOrganisationResponse> queue_;
   v1::ImportOrganisationResponse current_;
@@ -837,6 +884,24 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
     }
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
+                                                          const v1::GetStatisticsRequest*,
+                                                          v1::Statistics*) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                               "GetStatistics (evaluation figures) is not implemented yet"));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(grpc::CallbackServerContext* context,
+                                                            const v1::ListEvaluationsRequest*,
+                                                            v1::ListEvaluationsResponse*) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                               "ListEvaluations (三色旗 ratings) is not implemented yet"));
+  return reactor;
 }
 
 }  // namespace gridline::api

@@ -14,7 +14,8 @@ namespace gridline::api {
 
 // gridline.v1.AdminService for operators: authenticates, checks the OPERATOR role, translates,
 // runs the use case on the worker pool, and records every write call (successful or not) in the
-// audit log. GetStatistics and ListEvaluations are not overridden: they answer UNIMPLEMENTED.
+// audit log. GetStatistics and ListEvaluations are not implemented yet: they answer UNIMPLEMENTED
+// with a message.
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
   explicit AdminServiceImpl(ServiceContext deps) : deps_(deps), admin_(deps.store) {}
@@ -130,6 +131,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   };
   using Work = std::function<absl::Status(const domain::Caller& caller, std::string* id)>;
 
+ public:
+  grpc::ServerUnaryReactor* GetStatistics(grpc::CallbackServerContext* context,
+                                          const v1::GetStatisticsRequest* request,
+                                          v1::Statistics* response) override;
+  grpc::ServerUnaryReactor* ListEvaluations(grpc::CallbackServerContext* context,
+                                            const v1::ListEvaluationsRequest* request,
+                                            v1::ListEvaluationsResponse* response) override;
+
+ private:
   // Authenticates, requires OPERATOR and runs `work` on the worker pool. With `audited` set,
   // records the call with its text-format summary afterwards (the request and response stay
   // alive until Finish).

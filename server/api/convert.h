@@ -42,8 +42,8 @@ void SetTimestamp(domain::Micros t, google::protobuf::Timestamp* out);
 domain::Micros FromTimestamp(const google::protobuf::Timestamp& t);
 
 // Codes map one to one (they are numerically equal); field violations become
-// google.rpc.BadRequest, a wrong case state a google.rpc.PreconditionFailure, and `reason` (if
-// given) a google.rpc.ErrorInfo.
+// google.rpc.BadRequest, a wrong case state and domain::PreconditionFailed violations a
+// google.rpc.PreconditionFailure, and `reason` (if given) a google.rpc.ErrorInfo.
 grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason = "");
 
 // The bearer token of the call, or "".

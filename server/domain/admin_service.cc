@@ -20,7 +20,9 @@
 namespace gridline::domain {
 namespace {
 
-constexpr int kWriteAttempts = 3;
+// A write that loses the race for the organisation version reloads and tries again; each round
+// has a winner, so this covers as many concurrent writers as the worker pool runs by default.
+constexpr int kWriteAttempts = 8;
 constexpr char kPageTokenPrefix[] = "p1.";
 
 const char* Singular(OrgKind kind) {
@@ -154,6 +156,14 @@ absl::Status CheckRuleSlot(const std::vector<RoutingRule>& rules, const RoutingR
     }
   }
   return absl::OkStatus();
+}
+
+// Cuts `s` to at most `max_bytes` without splitting a UTF-8 sequence.
+void CutUtf8(std::string* s, size_t max_bytes) {
+  if (s->size() <= max_bytes) return;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>((*s)[cut]) & 0xC0) == 0x80) --cut;
+  s->resize(cut);
 }
 
 }  // namespace
@@ -786,6 +796,12 @@ absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id)
 // ---- Audit ------------------------------------------------------------------------------------
 
 absl::Status AdminService::RecordAudit(AuditEntry entry) {
+  // A bad request may name a resource by a very long "code"; the entry must still fit.
+  CutUtf8(&entry.resource_id, 64);
+  CutUtf8(&entry.method, 200);
+  CutUtf8(&entry.peer, 200);
+  CutUtf8(&entry.status_message, 4000);
+  CutUtf8(&entry.request_summary, 8000);
   if (entry.event_time == 0) entry.event_time = NowMicros();
   if (entry.audit_entry_id.empty()) entry.audit_entry_id = absl::StrCat("a-", util::RandomHex(8));
   return store_->AppendAudit(entry);

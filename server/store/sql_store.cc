@@ -12,6 +12,7 @@
 #include <climits>
 #include <functional>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -132,7 +133,7 @@ const std::vector<Migration>& Migrations() {
            {"audit_log", "ix_audit_time", "event_time", false},
            {"tokens", "ux_tokens_id", "token_id", false},
            {"tokens", "ix_tokens_user", "user_id", false},
-           {"attachments", "ix_attachments_orphans", "referenced, create_time", false},
+           {"attachments", "ix_attachments_orphans", "referenced, touch_time", false},
        },
        {
            {"cases", "state_time", "BIGINT NOT NULL DEFAULT 0"},
@@ -149,6 +150,9 @@ const std::vector<Migration>& Migrations() {
            {"tokens", "issued_by", "VARCHAR(64) NOT NULL DEFAULT ''"},
            {"attachments", "uploaded_by", "VARCHAR(64) NOT NULL DEFAULT ''"},
            {"attachments", "referenced", "INTEGER NOT NULL DEFAULT 0"},
+           // The last upload of the same bytes: an unused photo is cleaned up a grace period
+           // after it, while create_time stays the first upload.
+           {"attachments", "touch_time", "BIGINT NOT NULL DEFAULT 0"},
        }},
   };
   return *migrations;
@@ -656,7 +660,10 @@ class SqlStore final : public Store {
     info.user_id = user_id;
     info.label = label;
     info.create_time = domain::NowMicros();
-    const std::string sql = Upsert(dialect_, "tokens", Columns(kTokenColumns));
+    // A demo token revoked by an operator stays revoked when the demo file is loaded again.
+    const std::string sql =
+        Expand(dialect_, absl::StrCat("{INSERT_IGNORE} INTO tokens (", kTokenColumns, ") VALUES (",
+                                      Marks(Columns(kTokenColumns).size()), ")"));
     return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
              auto st = c.Execute(sql, TokenParams(info, token_hash));
              if (!st.ok()) return st.status();
@@ -818,11 +825,17 @@ class SqlStore final : public Store {
     const std::string kInsert = Expand(
         dialect_,
         "{INSERT_IGNORE} INTO attachments (attachment_id, content_type, size_bytes, create_time, "
-        "uploaded_by, referenced) VALUES (?, ?, ?, ?, ?, 0)");
+        "uploaded_by, referenced, touch_time) VALUES (?, ?, ?, ?, ?, 0, ?)");
     return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
              auto st = c.Execute(kInsert, {a.attachment_id, a.content_type, a.size_bytes,
-                                           a.create_time, a.uploaded_by_user_id});
+                                           a.create_time, a.uploaded_by_user_id, a.create_time});
              if (!st.ok()) return st.status();
+             // Uploading an unused photo again restarts its grace period before cleanup.
+             auto touch = c.Execute(
+                 "UPDATE attachments SET touch_time = ? WHERE attachment_id = ? AND "
+                 "referenced = 0 AND touch_time < ?",
+                 {a.create_time, a.attachment_id, a.create_time});
+             if (!touch.ok()) return touch.status();
              return true;
            })
         .status();
@@ -860,13 +873,13 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::vector<std::string>> PruneUnreferencedAttachments(
-      domain::Micros created_before) override {
+      domain::Micros uploaded_before) override {
     return InTx<std::vector<std::string>>(
         [&](SqlConnection& c) -> absl::StatusOr<std::vector<std::string>> {
           auto rows = c.Query(
-              "SELECT attachment_id FROM attachments WHERE referenced = 0 AND create_time < ? "
+              "SELECT attachment_id FROM attachments WHERE referenced = 0 AND touch_time < ? "
               "LIMIT 1000",
-              {created_before});
+              {uploaded_before});
           if (!rows.ok()) return rows.status();
           std::vector<std::string> ids;
           for (const auto& r : *rows) {
@@ -1211,10 +1224,24 @@ class SqlStore final : public Store {
     return absl::OkStatus();
   }
 
+  // Marks the attachments a case write uses, inside its transaction. An id whose metadata is
+  // gone (cleaned up as an orphan since the caller checked it) fails the whole write.
   absl::Status MarkReferenced(SqlConnection& conn, const std::vector<std::string>& ids) {
-    for (const auto& id : ids) {
+    std::set<std::string> unique(ids.begin(), ids.end());
+    for (const auto& id : unique) {
       auto st = conn.Execute("UPDATE attachments SET referenced = 1 WHERE attachment_id = ?", {id});
       if (!st.ok()) return st.status();
+    }
+    if (unique.empty()) return absl::OkStatus();
+    SqlParams params(unique.begin(), unique.end());
+    auto n = conn.Query(absl::StrCat("SELECT COUNT(*) FROM attachments WHERE attachment_id IN (",
+                                     Marks(unique.size()), ")"),
+                        params);
+    if (!n.ok()) return n.status();
+    if (n->empty() || n->front().Int(0) != static_cast<int64_t>(unique.size())) {
+      return domain::InvalidField("attachment_ids",
+                                  "a photo is no longer stored (unused uploads are cleaned up); "
+                                  "upload it again");
     }
     return absl::OkStatus();
   }

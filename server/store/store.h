@@ -166,10 +166,10 @@ class Store {
   // Ids of cases whose photos or events use the attachment (at most `limit`).
   virtual absl::StatusOr<std::vector<std::string>> CasesUsingAttachment(
       const std::string& attachment_id, int limit) = 0;
-  // Deletes the metadata of attachments no case or event uses that were created before
-  // `created_before`, and returns their ids so the caller can delete the bytes.
+  // Deletes the metadata of attachments no case or event uses whose last upload was before
+  // `uploaded_before`, and returns their ids so the caller can delete the bytes.
   virtual absl::StatusOr<std::vector<std::string>> PruneUnreferencedAttachments(
-      domain::Micros created_before) = 0;
+      domain::Micros uploaded_before) = 0;
 
   // Stores a new case and its first event in one transaction, idempotently on
   // (reporter_user_id, request_id): if that pair exists, nothing is written and the stored case
