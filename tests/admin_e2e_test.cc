@@ -30,11 +30,9 @@ using testing::kOperator;
 
 using AdminStub = v1::AdminService::Stub;
 
-struct Violation {
-  std::string type;
-  std::string subject;
-  std::string description;
-};
+using testing::FieldsOf;
+using testing::PreconditionsOf;
+using testing::Violation;
 
 class AdminTest : public testing::E2eTest {
  protected:
@@ -62,21 +60,6 @@ class AdminTest : public testing::E2eTest {
   grpc::StatusCode ProbeToken(const std::string& token) {
     v1::Case out;
     return GetCase(reports_.get(), "c-no-such-case", &out, token).error_code();
-  }
-
-  static std::vector<Violation> PreconditionsOf(const grpc::Status& status) {
-    std::vector<Violation> out;
-    google::rpc::Status rich;
-    if (!rich.ParseFromString(status.error_details())) return out;
-    for (const auto& any : rich.details()) {
-      google::rpc::PreconditionFailure pf;
-      if (any.UnpackTo(&pf)) {
-        for (const auto& v : pf.violations()) {
-          out.push_back({v.type(), v.subject(), v.description()});
-        }
-      }
-    }
-    return out;
   }
 
   static std::string DescriptionsOf(const grpc::Status& status) {

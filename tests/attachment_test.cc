@@ -24,6 +24,7 @@
 #include "server/domain/attachments.h"
 #include "server/store/blob_store.h"
 #include "server/util/sha256.h"
+#include "tests/e2e_fixture.h"
 #include "tests/test_support.h"
 
 namespace gridline {
@@ -32,6 +33,7 @@ namespace {
 namespace v1 = ::gridline::v1;
 namespace fs = std::filesystem;
 using testing::Backend;
+using testing::FieldsOf;
 using testing::ServerProcess;
 
 constexpr char kLeader1[] = "demo-leader-1-a5afbedb015471db";          // cell 410184001001001
@@ -368,19 +370,6 @@ class AttachmentE2eTest : public ::testing::TestWithParam<Backend> {
     grpc::ClientContext ctx;
     Authorize(&ctx, kLeader1);
     return stub_->SubmitReport(&ctx, r, resp);
-  }
-
-  static std::vector<std::string> FieldsOf(const grpc::Status& status) {
-    std::vector<std::string> fields;
-    google::rpc::Status rich;
-    if (!rich.ParseFromString(status.error_details())) return fields;
-    for (const auto& any : rich.details()) {
-      google::rpc::BadRequest bad;
-      if (any.UnpackTo(&bad)) {
-        for (const auto& v : bad.field_violations()) fields.push_back(v.field());
-      }
-    }
-    return fields;
   }
 
   std::string BlobPath(const std::string& id) const {

@@ -37,6 +37,40 @@ inline constexpr char kSupervisor[] = "demo-supervisor-1-64529550376b9282";
 inline constexpr char kOperator[] = "demo-operator-1-65fead962ef3e005";
 inline constexpr char kCell1[] = "410184001001001";
 
+// The fields named by the google.rpc.BadRequest detail of `status`.
+inline std::vector<std::string> FieldsOf(const grpc::Status& status) {
+  std::vector<std::string> fields;
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return fields;
+  for (const auto& any : rich.details()) {
+    google::rpc::BadRequest bad;
+    if (any.UnpackTo(&bad)) {
+      for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+    }
+  }
+  return fields;
+}
+
+struct Violation {
+  std::string type;
+  std::string subject;
+  std::string description;
+};
+
+// The violations of the google.rpc.PreconditionFailure detail of `status`.
+inline std::vector<Violation> PreconditionsOf(const grpc::Status& status) {
+  std::vector<Violation> out;
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return out;
+  for (const auto& any : rich.details()) {
+    google::rpc::PreconditionFailure pf;
+    if (any.UnpackTo(&pf)) {
+      for (const auto& v : pf.violations()) out.push_back({v.type(), v.subject(), v.description()});
+    }
+  }
+  return out;
+}
+
 class E2eTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
@@ -123,19 +157,6 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     v1::GetCaseRequest req;
     req.set_case_id(id);
     return stub->GetCase(&ctx, req, out);
-  }
-
-  static std::vector<std::string> FieldsOf(const grpc::Status& status) {
-    std::vector<std::string> fields;
-    google::rpc::Status rich;
-    if (!rich.ParseFromString(status.error_details())) return fields;
-    for (const auto& any : rich.details()) {
-      google::rpc::BadRequest bad;
-      if (any.UnpackTo(&bad)) {
-        for (const auto& v : bad.field_violations()) fields.push_back(v.field());
-      }
-    }
-    return fields;
   }
 
   testing::TempDir dir_;

@@ -198,17 +198,11 @@ class Api {
   std::unique_ptr<v1::DepartmentService::Stub> dept_;
 };
 
-// The PreconditionFailure violation (type, subject) of a FAILED_PRECONDITION status.
+// The first PreconditionFailure violation (type, subject) of a FAILED_PRECONDITION status.
 std::pair<std::string, std::string> PreconditionOf(const grpc::Status& status) {
-  google::rpc::Status rich;
-  if (!rich.ParseFromString(status.error_details())) return {};
-  for (const auto& any : rich.details()) {
-    google::rpc::PreconditionFailure pf;
-    if (any.UnpackTo(&pf) && pf.violations_size() > 0) {
-      return {pf.violations(0).type(), pf.violations(0).subject()};
-    }
-  }
-  return {};
+  auto v = PreconditionsOf(status);
+  if (v.empty()) return {};
+  return {v[0].type, v[0].subject};
 }
 
 class LifecycleTest : public E2eTest {

@@ -24,6 +24,7 @@ namespace v1 = ::gridline::v1;
 using testing::Backend;
 using testing::ServerProcess;
 
+using testing::FieldsOf;
 using testing::kCell1;
 using testing::kDispatcher1;
 using testing::kLeader1;

@@ -65,14 +65,7 @@ absl::StatusOr<Page<Case>> RunCaseQuery(store::Store* store, store::CaseQuery q,
 
 void CheckNote(FieldViolations& v, const std::string& field, const std::string& text,
                bool required) {
-  int chars = 0;
-  if (!IsValidUtf8(text, &chars)) {
-    v.Add(field, "must be valid UTF-8");
-  } else if (required && chars == 0) {
-    v.Add(field, "is required");
-  } else if (chars > kMaxNoteChars) {
-    v.Add(field, absl::StrCat("must be at most ", kMaxNoteChars, " characters, got ", chars));
-  }
+  CheckText(v, field, text, required, kMaxNoteChars);
 }
 
 CaseEvent MakeEvent(const Caller* caller, const Case& before, EventType type, Micros now,
@@ -107,6 +100,29 @@ void Finish(const Case& after, std::vector<CaseEvent>& events) {
 void EnterState(Case& c, CaseState s, Micros now) {
   if (c.state != s) c.state_time = now;
   c.state = s;
+}
+
+// The route for a case of `category_code` at the case's grid; NO_ROUTE is FAILED_PRECONDITION.
+absl::StatusOr<RouteDecision> RouteOrFail(store::Store* store, const std::string& category_code,
+                                          const Case& c) {
+  auto grid = store->FindGrid(c.grid_code);
+  if (!grid.ok()) return grid.status();
+  if (!grid->has_value()) return absl::FailedPreconditionError("the case's grid no longer exists");
+  auto route = ResolveRoute(store, category_code, **grid);
+  if (!route.ok()) return route.status();
+  if (route->source == RouteDecision::Source::kNoRoute) {
+    return Precondition("NO_ROUTE", c.grid_code,
+                        absl::StrCat("no routing rule for ", category_code,
+                                     " and no street office for grid ", c.grid_code));
+  }
+  return route;
+}
+
+// A write of a change to `c`, checked against the version it was loaded at.
+store::CaseWrite StartWrite(const Case& c) {
+  store::CaseWrite w;
+  w.expected_version = c.version;
+  return w;
 }
 
 int DeadlineHours(const Category& k, Urgency u) {
@@ -301,18 +317,11 @@ absl::Status CaseService::FileAndRoute(const Caller* caller, Case& c, store::Cas
   if (!category->has_value()) {
     return absl::FailedPreconditionError("the case's category no longer exists: correct it");
   }
+  auto route = RouteOrFail(store_, c.category_code, c);
+  if (!route.ok()) return route.status();
   auto grid = store_->FindGrid(c.grid_code);
   if (!grid.ok()) return grid.status();
   if (!grid->has_value()) return absl::FailedPreconditionError("the case's grid no longer exists");
-  auto route = ResolveRoute(store_, c.category_code, **grid);
-  if (!route.ok()) return route.status();
-  if (route->source == RouteDecision::Source::kNoRoute) {
-    return Precondition("NO_ROUTE", c.grid_code,
-                        absl::StrCat("no routing rule for ", c.category_code,
-                                     " and no street "
-                                     "office for grid ",
-                                     c.grid_code));
-  }
   // The district (or, failing that, the root) names the case-number series.
   std::string district;
   for (const auto& code : PathCodes((*grid)->path)) {
@@ -358,6 +367,12 @@ absl::Status CaseService::CancelPendingExtension(const Case& c, store::CaseWrite
   return absl::OkStatus();
 }
 
+absl::StatusOr<CaseChange> CaseService::Commit(Case c, store::CaseWrite w, Micros now) {
+  c.update_time = now;
+  w.c = std::move(c);
+  return Write(std::move(w));
+}
+
 absl::StatusOr<CaseChange> CaseService::Write(store::CaseWrite w) {
   Finish(w.c, w.events);
   auto r = store_->UpdateCase(w);
@@ -378,13 +393,10 @@ absl::StatusOr<CaseChange> CaseService::AcceptCase(const Caller& caller, const A
   }
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   if (urgency != 0) c->urgency = static_cast<Urgency>(urgency);
   if (auto s = FileAndRoute(&caller, *c, w, now, in.note); !s.ok()) return s;
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<CaseChange> CaseService::RejectCase(const Caller& caller, const ActionInput& in) {
@@ -394,14 +406,11 @@ absl::StatusOr<CaseChange> CaseService::RejectCase(const Caller& caller, const A
   CheckNote(v, "reason", in.note, true);
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kRejectedInvalid, now, in.note));
   EnterState(*c, CaseState::kRejected, now);
   c->closed_time = now;
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<std::vector<DuplicateCandidate>> CaseService::SuggestDuplicates(
@@ -478,16 +487,13 @@ absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const Caller& caller, cons
                                      "; merge only into open cases"));
   }
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kMarkedDuplicate, now,
                                in.note.empty() ? "duplicate of " + target->case_id : in.note));
   EnterState(*c, CaseState::kMerged, now);
   c->duplicate_of_case_id = target->case_id;
   c->closed_time = now;
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, const ActionInput& in,
@@ -507,8 +513,7 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
   }
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   Case before = *c;
   c->category_code = category_code;
   w.events.push_back(MakeEvent(
@@ -516,16 +521,8 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
       in.note.empty() ? absl::StrCat(before.category_code, " -> ", category_code) : in.note));
   if (c->state != CaseState::kPendingTriage) {
     // Already filed: re-route by the rules for the new category, keeping the deadline.
-    auto grid = store_->FindGrid(c->grid_code);
-    if (!grid.ok()) return grid.status();
-    if (!grid->has_value()) return absl::FailedPreconditionError("the case's grid is gone");
-    auto route = ResolveRoute(store_, category_code, **grid);
+    auto route = RouteOrFail(store_, category_code, *c);
     if (!route.ok()) return route.status();
-    if (route->source == RouteDecision::Source::kNoRoute) {
-      return Precondition("NO_ROUTE", c->grid_code,
-                          absl::StrCat("no routing rule for ", category_code,
-                                       " and no street office for grid ", c->grid_code));
-    }
     if (route->lead_department_code != c->lead_department_code) {
       if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
     }
@@ -538,9 +535,7 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
         &caller, before, EventType::kRouted, now,
         route->rule ? "routing rule " + route->rule->rule_id : "street office (属地兜底)"));
   }
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const ActionInput& in,
@@ -572,8 +567,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
   }
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   Case before = *c;
   const bool lead_changes = lead != c->lead_department_code;
   if (lead_changes) {
@@ -588,9 +582,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
     EnterState(*c, CaseState::kDispatched, now);
   }
   w.events.push_back(MakeEvent(&caller, before, EventType::kRouted, now, in.note));
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
@@ -632,8 +624,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
   }
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = cur.version;
+  store::CaseWrite w = StartWrite(cur);
   ExtensionRequest decided = **x;
   decided.state = approve ? ExtensionState::kApproved : ExtensionState::kDenied;
   decided.decided_by_user_id = caller.user.user_id;
@@ -647,9 +638,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
   w.events.push_back(MakeEvent(&caller, cur, EventType::kExtensionDecided, now,
                                absl::StrCat(approve ? "approved " : "denied ", extension_request_id,
                                             note.empty() ? "" : ": ", note)));
-  cur.update_time = now;
-  w.c = cur;
-  return Write(std::move(w));
+  return Commit(cur, std::move(w), now);
 }
 
 // ---- Line departments -------------------------------------------------------------------------
@@ -662,13 +651,10 @@ absl::StatusOr<CaseChange> CaseService::AcceptAssignment(const Caller& caller,
   CheckNote(v, "note", in.note, false);
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kAssignmentAccepted, now, in.note));
   EnterState(*c, CaseState::kInProgress, now);
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<CaseChange> CaseService::ReturnCase(const Caller& caller, const ActionInput& in) {
@@ -678,17 +664,14 @@ absl::StatusOr<CaseChange> CaseService::ReturnCase(const Caller& caller, const A
   CheckNote(v, "reason", in.note, true);
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
   w.events.push_back(MakeEvent(&caller, *c, EventType::kReturnedNotResponsible, now, in.note));
   c->returned_by_department_code = c->lead_department_code;
   c->return_reason = in.note;
   c->lead_department_code.clear();
   EnterState(*c, CaseState::kReturned, now);
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& caller,
@@ -727,14 +710,11 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& cal
   x.reason = in.note;
   x.state = ExtensionState::kPending;
   x.create_time = now;
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   w.extension_upserts.push_back(x);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kExtensionRequested, now,
                                absl::StrCat(x.extension_request_id, ": ", in.note)));
-  c->update_time = now;
-  w.c = *c;
-  auto written = Write(std::move(w));
+  auto written = Commit(*c, std::move(w), now);
   if (!written.ok()) return written.status();
   if (change) *change = *std::move(written);
   return x;
@@ -748,13 +728,10 @@ absl::StatusOr<CaseChange> CaseService::AddProgress(const Caller& caller, const 
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   w.events.push_back(
       MakeEvent(&caller, *c, EventType::kProgressAdded, now, in.note, in.attachment_ids));
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<CaseChange> CaseService::ResolveCase(const Caller& caller, const ActionInput& in) {
@@ -765,17 +742,14 @@ absl::StatusOr<CaseChange> CaseService::ResolveCase(const Caller& caller, const 
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
   w.events.push_back(
       MakeEvent(&caller, *c, EventType::kCaseResolved, now, in.note, in.attachment_ids));
   c->resolution_note = in.note;
   c->after_photo_ids = in.attachment_ids;
   EnterState(*c, CaseState::kResolved, now);
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 // ---- Verification -----------------------------------------------------------------------------
@@ -789,8 +763,7 @@ absl::StatusOr<CaseChange> CaseService::VerifyCase(const Caller& caller, const A
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
   const Micros now = NowMicros();
-  store::CaseWrite w;
-  w.expected_version = c->version;
+  store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(
       &caller, *c, passed ? EventType::kVerificationPassed : EventType::kVerificationFailed, now,
       in.note, in.attachment_ids));
@@ -802,9 +775,7 @@ absl::StatusOr<CaseChange> CaseService::VerifyCase(const Caller& caller, const A
     EnterState(*c, CaseState::kInProgress, now);
     c->rework_count += 1;
   }
-  c->update_time = now;
-  w.c = *c;
-  return Write(std::move(w));
+  return Commit(*c, std::move(w), now);
 }
 
 }  // namespace gridline::domain

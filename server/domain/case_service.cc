@@ -19,6 +19,16 @@ bool IsIdChar(char c) {
          c == '-';
 }
 
+// What identifies the content of a report, so a reused request id with other content is caught.
+std::string Digest(const ReportInput& in) {
+  return util::Sha256Hex(absl::StrCat(
+      in.category_code, "\x1f", in.description, "\x1f", in.grid_code, "\x1f",
+      in.has_coordinates ? absl::StrCat(in.latitude, ",", in.longitude) : "", "\x1f", in.address,
+      "\x1f", in.observe_time, "\x1f", in.urgency, "\x1f", absl::StrJoin(in.attachment_ids, ",")));
+}
+
+}  // namespace
+
 void CheckText(FieldViolations& v, const std::string& field, const std::string& text, bool required,
                int max_chars) {
   int chars = 0;
@@ -30,16 +40,6 @@ void CheckText(FieldViolations& v, const std::string& field, const std::string& 
     v.Add(field, absl::StrCat("must be at most ", max_chars, " characters, got ", chars));
   }
 }
-
-// What identifies the content of a report, so a reused request id with other content is caught.
-std::string Digest(const ReportInput& in) {
-  return util::Sha256Hex(absl::StrCat(
-      in.category_code, "\x1f", in.description, "\x1f", in.grid_code, "\x1f",
-      in.has_coordinates ? absl::StrCat(in.latitude, ",", in.longitude) : "", "\x1f", in.address,
-      "\x1f", in.observe_time, "\x1f", in.urgency, "\x1f", absl::StrJoin(in.attachment_ids, ",")));
-}
-
-}  // namespace
 
 bool IsValidUtf8(absl::string_view s, int* chars) {
   int n = 0;

@@ -159,6 +159,8 @@ class CaseService {
   // Cancels the pending extension request of the case, if any, into `w`.
   absl::Status CancelPendingExtension(const Case& c, store::CaseWrite& w, Micros now);
   absl::StatusOr<CaseChange> Write(store::CaseWrite w);
+  // Stamps the update time, then Write.
+  absl::StatusOr<CaseChange> Commit(Case c, store::CaseWrite w, Micros now);
   absl::Status CheckAttachments(FieldViolations& v, const std::string& field,
                                 const std::vector<std::string>& ids);
 
@@ -167,6 +169,11 @@ class CaseService {
 
 // Great-circle distance in metres between two WGS-84 points.
 double DistanceMetres(double lat1, double lng1, double lat2, double lng2);
+
+// Adds a violation for `field` unless `text` is valid UTF-8 of at most `max_chars` code points
+// (and, when `required`, not empty).
+void CheckText(FieldViolations& v, const std::string& field, const std::string& text, bool required,
+               int max_chars);
 
 // True if `s` is valid UTF-8; `chars` receives its length in code points.
 bool IsValidUtf8(absl::string_view s, int* chars);
