@@ -185,10 +185,11 @@ class Api {
     return Call(dept_.get(), &v1::DepartmentService::Stub::AddProgress, token, req, out);
   }
   grpc::Status Resolve(const std::string& token, const std::string& id, const std::string& result,
-                       v1::Case* out) {
+                       v1::Case* out, const std::vector<std::string>& photos = {}) {
     v1::ResolveCaseRequest req;
     req.set_case_id(id);
     req.set_result(result);
+    for (const auto& p : photos) req.add_attachment_ids(p);
     return Call(dept_.get(), &v1::DepartmentService::Stub::ResolveCase, token, req, out);
   }
 
@@ -225,6 +226,30 @@ class LifecycleTest : public E2eTest {
     auto s = api_->Submit(token, req, &c);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return c;
+  }
+
+  // Uploads `bytes` as a photo in two chunks; returns its attachment id.
+  std::string Upload(const std::string& token, const std::string& bytes) {
+    auto stub = v1::ReportService::NewStub(Channel(port_));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::Attachment out;
+    auto writer = stub->UploadAttachment(&ctx, &out);
+    v1::UploadAttachmentRequest req;
+    req.mutable_metadata()->set_sha256(util::Sha256Hex(bytes));
+    req.mutable_metadata()->set_size_bytes(static_cast<int64_t>(bytes.size()));
+    writer->Write(req);
+    const size_t half = bytes.size() / 2;
+    for (const std::string& part : {bytes.substr(0, half), bytes.substr(half)}) {
+      v1::UploadAttachmentRequest chunk;
+      chunk.set_chunk(part);
+      writer->Write(chunk);
+    }
+    writer->WritesDone();
+    auto s = writer->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.attachment_id();
   }
 
   int port_ = 0;
@@ -307,6 +332,11 @@ TEST_P(LifecycleTest, ACaseWalksThroughEveryStepAndItsHistoryShowsThem) {
             std::make_pair(std::string("EXTENSION_STATE"), std::string("EXTENSION_APPROVED")));
 
   // Resolve; the reporting grid leader finds it not fixed: rework to the same department.
+  v1::Case refused;
+  auto unknown_photo =
+      api_->Resolve(kStaffCgStation, id, "已修复路面", &refused, {std::string(64, 'a')});
+  EXPECT_EQ(unknown_photo.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << "a photo must be uploaded before it is named";
   ASSERT_OK(api_->Resolve(kStaffCgStation, id, "已修复路面", &c));
   EXPECT_EQ(c.state(), v1::RESOLVED);
   EXPECT_EQ(c.resolution_note(), "已修复路面");
@@ -315,8 +345,13 @@ TEST_P(LifecycleTest, ACaseWalksThroughEveryStepAndItsHistoryShowsThem) {
   EXPECT_EQ(c.rework_count(), 1);
   EXPECT_EQ(c.lead_department_code(), "CG-410184001");
 
-  // Resolve again; verification passes and the case closes.
-  ASSERT_OK(api_->Resolve(kStaffCgStation, id, "东侧已补平", &c));
+  // Resolve again with an after-photo; verification passes and the case closes.
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "after-photo " + id;
+  const std::string photo = Upload(kStaffCgStation, png);
+  ASSERT_EQ(photo, util::Sha256Hex(png));
+  ASSERT_OK(api_->Resolve(kStaffCgStation, id, "东侧已补平", &c, {photo}));
+  ASSERT_EQ(c.after_photos_size(), 1);
+  EXPECT_EQ(c.after_photos(0).attachment_id(), photo);
   ASSERT_OK(api_->Verify(kLeader1, id, true, "", &c));
   EXPECT_EQ(c.state(), v1::CLOSED);
   EXPECT_EQ(c.rework_count(), 1);
@@ -513,7 +548,27 @@ TEST_P(LifecycleTest, NobodyReadsOrChangesCasesOutsideTheirScope) {
   EXPECT_TRUE(ids.empty());
   ASSERT_OK(api_->Get(kStaffSz, mine.case_id(), &out));
 
-  // Supervisors read their subtree and change nothing.
+  // Supervisors read their subtree and change nothing. An operator creates one for street 2.
+  auto admin = v1::AdminService::NewStub(Channel(port_));
+  v1::CreateUserRequest create;
+  create.mutable_user()->set_user_id("u-supervisor-street2");
+  create.mutable_user()->set_display_name("新华路督查");
+  create.mutable_user()->set_role(v1::SUPERVISOR);
+  create.mutable_user()->set_grid_code("410184002");
+  v1::User created;
+  ASSERT_OK(
+      Api::Call(admin.get(), &v1::AdminService::Stub::CreateUser, kOperator, create, &created));
+  v1::IssueTokenRequest issue;
+  issue.set_user_id("u-supervisor-street2");
+  v1::IssueTokenResponse issued;
+  ASSERT_OK(Api::Call(admin.get(), &v1::AdminService::Stub::IssueToken, kOperator, issue, &issued));
+  const std::string supervisor2 = issued.token();
+  ASSERT_OK(api_->Get(supervisor2, theirs.case_id(), &out));
+  EXPECT_EQ(api_->Get(supervisor2, mine.case_id(), &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(api_->History(supervisor2, mine.case_id(), &history).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(api_->Reject(supervisor2, theirs.case_id(), "x", &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_OK(api_->Get(kSupervisor, mine.case_id(), &out));
   EXPECT_EQ(api_->Accept(kSupervisor, theirs.case_id(), &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
