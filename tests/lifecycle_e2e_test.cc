@@ -675,16 +675,6 @@ TEST_P(LifecycleTest, UnparsableRequestsAndMissingFeaturesSaySo) {
   auto st = Api::Call(admin.get(), &v1::AdminService::Stub::GetStatistics, kOperator, sreq, &stats);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_FALSE(st.error_message().empty());
-  auto dispatch = v1::DispatchService::NewStub(Channel(port_));
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", std::string("Bearer ") + kDispatcher1);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  auto reader = dispatch->WatchQueue(&ctx, v1::WatchQueueRequest());
-  v1::WatchEvent ev;
-  EXPECT_FALSE(reader->Read(&ev));
-  auto ws = reader->Finish();
-  EXPECT_EQ(ws.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_FALSE(ws.error_message().empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LifecycleTest,

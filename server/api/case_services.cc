@@ -1,7 +1,10 @@
 #include "server/api/case_services.h"
 
+#include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
 #include "server/api/report_service.h"
+#include "server/api/watch_stream.h"
+#include "server/domain/errors.h"
 
 namespace gridline::api {
 namespace {
@@ -22,13 +25,6 @@ std::vector<domain::CaseState> States(const google::protobuf::RepeatedField<int>
   for (int s : states) out.push_back(static_cast<domain::CaseState>(s));
   return out;
 }
-
-// A stream that ends at once with `status`.
-class FinishedStream : public grpc::ServerWriteReactor<v1::WatchEvent> {
- public:
-  explicit FinishedStream(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
 
 }  // namespace
 
@@ -185,16 +181,46 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListExtensionRequests(
 }
 
 grpc::ServerWriteReactor<v1::WatchEvent>* DispatchServiceImpl::WatchQueue(
-    grpc::CallbackServerContext*, const v1::WatchQueueRequest*) {
-  return new FinishedStream(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                         "WatchQueue is not available yet; poll ListTriageQueue"));
+    grpc::CallbackServerContext* context, const v1::WatchQueueRequest* request) {
+  return new WatchStream(
+      context, deps_, request->after_cursor(),
+      [store = deps_.store, narrow = request->grid_code()](
+          const domain::Caller& caller) -> absl::StatusOr<WatchStream::Visibility> {
+        if (caller.user.role != domain::Role::kDispatcher) {
+          return absl::PermissionDeniedError("WatchQueue is the acceptance center's stream");
+        }
+        std::string grid = caller.user.grid_code;
+        if (!narrow.empty()) {
+          auto g = store->FindGrid(narrow);
+          if (!g.ok()) return g.status();
+          if (!g->has_value() ||
+              (*g)->path.find(absl::StrCat("/", grid, "/")) == std::string::npos) {
+            return domain::InvalidField("grid_code",
+                                        absl::StrCat("grid ", narrow, " is not in your subtree"));
+          }
+          grid = narrow;
+        }
+        domain::User user = caller.user;
+        return WatchStream::Visibility([user, grid](const domain::CaseEvent& e) {
+          return domain::QueueStreamShows(user, grid, e);
+        });
+      });
 }
 
 grpc::ServerWriteReactor<v1::WatchEvent>* DepartmentServiceImpl::WatchAssignments(
-    grpc::CallbackServerContext*, const v1::WatchAssignmentsRequest*) {
-  return new FinishedStream(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                         "WatchAssignments is not available yet; poll "
-                                         "ListAssignedCases"));
+    grpc::CallbackServerContext* context, const v1::WatchAssignmentsRequest* request) {
+  return new WatchStream(
+      context, deps_, request->after_cursor(),
+      [assisting = request->include_assisting()](
+          const domain::Caller& caller) -> absl::StatusOr<WatchStream::Visibility> {
+        if (caller.user.role != domain::Role::kDepartmentStaff) {
+          return absl::PermissionDeniedError("WatchAssignments is the departments' stream");
+        }
+        domain::User user = caller.user;
+        return WatchStream::Visibility([user, assisting](const domain::CaseEvent& e) {
+          return domain::AssignmentStreamShows(user, assisting, e);
+        });
+      });
 }
 
 // ---- DepartmentService --------------------------------------------------------------------------

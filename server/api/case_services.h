@@ -43,7 +43,6 @@ class DispatchServiceImpl final : public v1::DispatchService::CallbackService {
   grpc::ServerUnaryReactor* ListExtensionRequests(
       grpc::CallbackServerContext* context, const v1::ListExtensionRequestsRequest* request,
       v1::ListExtensionRequestsResponse* response) override;
-  // Not implemented yet (issue 4): answers UNIMPLEMENTED with a message.
   grpc::ServerWriteReactor<v1::WatchEvent>* WatchQueue(
       grpc::CallbackServerContext* context, const v1::WatchQueueRequest* request) override;
 
@@ -73,7 +72,6 @@ class DepartmentServiceImpl final : public v1::DepartmentService::CallbackServic
   grpc::ServerUnaryReactor* ResolveCase(grpc::CallbackServerContext* context,
                                         const v1::ResolveCaseRequest* request,
                                         v1::Case* response) override;
-  // Not implemented yet (issue 4): answers UNIMPLEMENTED with a message.
   grpc::ServerWriteReactor<v1::WatchEvent>* WatchAssignments(
       grpc::CallbackServerContext* context, const v1::WatchAssignmentsRequest* request) override;
 

@@ -80,6 +80,7 @@ CaseEvent MakeEvent(const Caller* caller, const Case& before, EventType type, Mi
   e.event_time = now;
   e.note = note;
   e.attachment_ids = attachments;
+  e.previous_lead_department_code = before.lead_department_code;
   return e;
 }
 
@@ -91,6 +92,10 @@ void Finish(const Case& after, std::vector<CaseEvent>& events) {
     e.grid_code = after.grid_code;
     e.grid_path = after.grid_path;
     e.lead_department_code = after.lead_department_code;
+    e.assisting_department_codes = after.assisting_department_codes;
+    if (e.previous_lead_department_code == after.lead_department_code) {
+      e.previous_lead_department_code.clear();  // the lead did not change
+    }
     e.reporter_user_id = after.reporter_user_id;
   }
   // A multi-event change moves state once: later events start where the earlier ones ended.

@@ -117,7 +117,44 @@ bool CanSee(const User& user, const Case& c) {
 }
 
 bool CanSee(const User& user, const CaseEvent& e) {
-  return CanSee(user, e.reporter_user_id, e.grid_path, e.lead_department_code, {});
+  return CanSee(user, e.reporter_user_id, e.grid_path, e.lead_department_code,
+                e.assisting_department_codes);
+}
+
+bool QueueStreamShows(const User& dispatcher, const std::string& grid_code, const CaseEvent& e) {
+  if (dispatcher.role != Role::kDispatcher || dispatcher.disabled || grid_code.empty()) {
+    return false;
+  }
+  if (!CanSee(dispatcher, e)) return false;
+  if (e.grid_path.find(absl::StrCat("/", grid_code, "/")) == std::string::npos) return false;
+  switch (e.type) {
+    case EventType::kReported:
+    case EventType::kReturnedNotResponsible:
+    case EventType::kExtensionRequested:
+    case EventType::kOverdueWarning:
+    case EventType::kAcceptedForFiling:
+    case EventType::kRejectedInvalid:
+    case EventType::kMarkedDuplicate:
+    case EventType::kCategoryCorrected:
+    case EventType::kRouted:
+    case EventType::kExtensionDecided:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool AssignmentStreamShows(const User& staff, bool include_assisting, const CaseEvent& e) {
+  if (staff.role != Role::kDepartmentStaff || staff.disabled || staff.department_code.empty()) {
+    return false;
+  }
+  const std::string& d = staff.department_code;
+  if (e.lead_department_code == d || e.previous_lead_department_code == d) return true;
+  if (!include_assisting) return false;
+  for (const auto& a : e.assisting_department_codes) {
+    if (a == d) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,

@@ -84,6 +84,15 @@ bool CanSee(const User& user, const std::string& reporter_user_id, const std::st
 bool CanSee(const User& user, const Case& c);
 bool CanSee(const User& user, const CaseEvent& e);
 
+// What the acceptance center's stream (DispatchService.WatchQueue) sends a dispatcher: events
+// that put a case in or take it out of the queue, or concern an extension, for cases in
+// `grid_code`'s subtree (the dispatcher's own grid, or one inside it).
+bool QueueStreamShows(const User& dispatcher, const std::string& grid_code, const CaseEvent& e);
+// What a department's stream (DepartmentService.WatchAssignments) sends its staff: every event of
+// the cases it leads (with `include_assisting`, also assists), and the event by which a case it
+// led was returned or re-routed away (so that its console drops it).
+bool AssignmentStreamShows(const User& staff, bool include_assisting, const CaseEvent& e);
+
 class CaseService {
  public:
   explicit CaseService(store::Store* store) : store_(store) {}

@@ -127,6 +127,10 @@ struct CaseEvent {
   std::string grid_code;
   std::string grid_path;
   std::string lead_department_code;
+  std::vector<std::string> assisting_department_codes;
+  // The lead before the event, when it changed (returned, re-routed): that department's stream
+  // learns the case left it.
+  std::string previous_lead_department_code;
   std::string reporter_user_id;
   int64_t case_version = 0;
 };

@@ -154,6 +154,14 @@ const std::vector<Migration>& Migrations() {
            // after it, while create_time stays the first upload.
            {"attachments", "touch_time", "BIGINT NOT NULL DEFAULT 0"},
        }},
+      {3,
+       {},
+       {},
+       {
+           // What the department streams need to know of each event.
+           {"case_events", "assisting", "VARCHAR(1000) NOT NULL DEFAULT ''"},
+           {"case_events", "previous_lead", "VARCHAR(64) NOT NULL DEFAULT ''"},
+       }},
   };
   return *migrations;
 }
@@ -293,7 +301,7 @@ Case RowToCase(const SqlRow& r) {
 constexpr char kEventColumns[] =
     "seq, case_id, type, from_state, to_state, actor_user_id, actor_role, event_time, note, "
     "attachment_ids, category_code, grid_code, grid_path, lead_department_code, "
-    "reporter_user_id, case_version";
+    "reporter_user_id, case_version, assisting, previous_lead";
 
 CaseEvent RowToEvent(const SqlRow& r) {
   CaseEvent e;
@@ -313,6 +321,8 @@ CaseEvent RowToEvent(const SqlRow& r) {
   e.lead_department_code = r.Str(13);
   e.reporter_user_id = r.Str(14);
   e.case_version = r.Int(15);
+  e.assisting_department_codes = SplitList(r.Str(16));
+  e.previous_lead_department_code = r.Str(17);
   return e;
 }
 
@@ -1283,7 +1293,8 @@ class SqlStore final : public Store {
         {e.seq, e.case_id, static_cast<int64_t>(e.type), static_cast<int64_t>(e.from_state),
          static_cast<int64_t>(e.to_state), e.actor_user_id, static_cast<int64_t>(e.actor_role),
          e.event_time, e.note, JoinList(e.attachment_ids), e.category_code, e.grid_code,
-         e.grid_path, e.lead_department_code, e.reporter_user_id, e.case_version});
+         e.grid_path, e.lead_department_code, e.reporter_user_id, e.case_version,
+         FenceList(e.assisting_department_codes), e.previous_lead_department_code});
     if (!ins.ok()) return ins.status();
     return e;
   }

@@ -1,0 +1,407 @@
+// The three live streams over real gRPC, on SQLite and MariaDB: what each caller may see, and
+// exactly-once in-order delivery with writers on two replicas, including a transaction that
+// began before many others and commits after them.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gridline/v1/department_service.grpc.pb.h"
+#include "gridline/v1/dispatch_service.grpc.pb.h"
+#include "gridline/v1/report_service.grpc.pb.h"
+#include "server/store/mysql_driver.h"
+#include "server/store/sql.h"
+#include "server/util/sha256.h"
+#include "tests/e2e_fixture.h"
+
+namespace gridline {
+namespace {
+
+namespace v1 = ::gridline::v1;
+using namespace testing;  // NOLINT: demo tokens
+
+int64_t SeqOf(const std::string& cursor) {
+  int64_t n = -1;
+  if (cursor.rfind("g1-", 0) != 0 || !absl::SimpleAtoi(cursor.substr(3), &n)) return -1;
+  return n;
+}
+
+// Reads one watch stream on its own thread, so a test can wait for events with a deadline.
+class StreamReader {
+ public:
+  using Open =
+      std::function<std::unique_ptr<grpc::ClientReader<v1::WatchEvent>>(grpc::ClientContext*)>;
+  StreamReader(const std::string& token, const Open& open) {
+    ctx_.AddMetadata("authorization", "Bearer " + token);
+    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    reader_ = open(&ctx_);
+    thread_ = std::thread([this] {
+      v1::WatchEvent ev;
+      while (reader_->Read(&ev)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (ev.has_event()) {
+          events_.push_back(ev.event());
+          position_ = std::max(position_, SeqOf(ev.event().cursor()));
+        }
+        if (ev.has_heartbeat()) {
+          ++heartbeats_;
+          position_ = std::max(position_, SeqOf(ev.heartbeat().cursor()));
+        }
+        cv_.notify_all();
+      }
+      grpc::Status s = reader_->Finish();
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = s;
+      cv_.notify_all();
+    });
+  }
+  ~StreamReader() {
+    ctx_.TryCancel();
+    thread_.join();
+  }
+  bool WaitForHeartbeat(int timeout_ms = 10000) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+      return heartbeats_ > 0 || status_.has_value();
+    }) && heartbeats_ > 0;
+  }
+  // Waits until the stream has passed `seq` (an event or heartbeat at or after it), so that
+  // every event up to `seq` it was going to send has arrived. Returns the events so far.
+  std::vector<v1::CaseEvent> EventsThrough(int64_t seq, int timeout_ms = 15000) {
+    std::unique_lock<std::mutex> lock(mu_);
+    bool reached = cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                [&] { return position_ >= seq || status_.has_value(); });
+    EXPECT_TRUE(reached && position_ >= seq)
+        << "stream stopped at " << position_ << ", wanted " << seq
+        << (status_ ? " (ended: " + status_->error_message() + ")" : "");
+    return events_;
+  }
+  std::optional<grpc::Status> WaitForEnd(int timeout_ms = 15000) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return status_.has_value(); });
+    return status_;
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<v1::CaseEvent> events_;
+  int heartbeats_ = 0;
+  int64_t position_ = -1;
+  std::optional<grpc::Status> status_;
+};
+
+std::vector<std::pair<std::string, v1::CaseEventType>> Summary(
+    const std::vector<v1::CaseEvent>& events) {
+  std::vector<std::pair<std::string, v1::CaseEventType>> out;
+  for (const auto& e : events) out.emplace_back(e.case_id(), e.type());
+  return out;
+}
+
+template <typename Stub, typename Req, typename Resp, typename Method>
+grpc::Status Call(Stub* stub, Method m, const std::string& token, const Req& req, Resp* resp) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return (stub->*m)(&ctx, req, resp);
+}
+
+class StreamsTest : public E2eTest {
+ protected:
+  struct Replica {
+    std::unique_ptr<ServerProcess> process;
+    int port = 0;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<v1::ReportService::Stub> report;
+    std::unique_ptr<v1::DispatchService::Stub> dispatch;
+    std::unique_ptr<v1::DepartmentService::Stub> dept;
+  };
+
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (IsSkipped() || HasFailure()) return;
+    ASSERT_TRUE(Start(&a_));
+  }
+
+  bool Start(Replica* r) {
+    r->process = StartServer(&r->port);
+    if (!r->process) return false;
+    r->channel = Channel(r->port);
+    r->report = v1::ReportService::NewStub(r->channel);
+    r->dispatch = v1::DispatchService::NewStub(r->channel);
+    r->dept = v1::DepartmentService::NewStub(r->channel);
+    return true;
+  }
+
+  std::unique_ptr<StreamReader> Queue(Replica& r, const std::string& token,
+                                      const std::string& grid = "") {
+    return std::make_unique<StreamReader>(token, [&r, grid](grpc::ClientContext* ctx) {
+      v1::WatchQueueRequest req;
+      req.set_grid_code(grid);
+      return r.dispatch->WatchQueue(ctx, req);
+    });
+  }
+  std::unique_ptr<StreamReader> Assignments(Replica& r, const std::string& token,
+                                            bool include_assisting = false) {
+    return std::make_unique<StreamReader>(token, [&r, include_assisting](grpc::ClientContext* ctx) {
+      v1::WatchAssignmentsRequest req;
+      req.set_include_assisting(include_assisting);
+      return r.dept->WatchAssignments(ctx, req);
+    });
+  }
+  std::unique_ptr<StreamReader> Cases(Replica& r, const std::string& token) {
+    return std::make_unique<StreamReader>(token, [&r](grpc::ClientContext* ctx) {
+      return r.report->WatchCases(ctx, v1::WatchCasesRequest());
+    });
+  }
+
+  std::string SubmitIn(Replica& r, const std::string& token, const std::string& cell) {
+    auto req = Report("s-" + util::RandomHex(8));
+    req.mutable_location()->set_grid_code(cell);
+    v1::SubmitReportResponse resp;
+    auto s = Call(r.report.get(), &v1::ReportService::Stub::SubmitReport, token, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.case_().case_id();
+  }
+
+  // The cursor position of the newest event of `case_id`.
+  int64_t LastSeqOf(const std::string& case_id) {
+    v1::ListCaseEventsRequest req;
+    req.set_case_id(case_id);
+    v1::ListCaseEventsResponse resp;
+    auto s = Call(a_.report.get(), &v1::ReportService::Stub::ListCaseEvents, kOperator, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.events().empty() ? -1 : SeqOf(resp.events().rbegin()->cursor());
+  }
+
+  Replica a_;
+};
+
+constexpr char kCell2[] = "410184001002001";        // leader 2's cell, street 1
+constexpr char kStreet2Cell[] = "410184002001001";  // leader 3's cell, street 2
+
+TEST_P(StreamsTest, TheCentersQueueStreamShowsItsStreetsQueueEventsOnly) {
+  auto d1 = Queue(a_, kDispatcher1);
+  auto d2 = Queue(a_, kDispatcher2);
+  ASSERT_TRUE(d1->WaitForHeartbeat());
+  ASSERT_TRUE(d2->WaitForHeartbeat());
+
+  const std::string mine = SubmitIn(a_, kLeader1, kCell1);
+  const std::string theirs = SubmitIn(a_, kLeader3, kStreet2Cell);
+  v1::Case c;
+  v1::AcceptCaseRequest accept;
+  accept.set_case_id(mine);
+  ASSERT_TRUE(
+      Call(a_.dispatch.get(), &v1::DispatchService::Stub::AcceptCase, kDispatcher1, accept, &c)
+          .ok());
+  v1::AcceptAssignmentRequest take;
+  take.set_case_id(mine);
+  ASSERT_TRUE(
+      Call(a_.dept.get(), &v1::DepartmentService::Stub::AcceptAssignment, kStaffSz, take, &c).ok());
+  v1::ReturnCaseRequest ret;
+  ret.set_case_id(mine);
+  ret.set_reason("不属本部门");
+  ASSERT_TRUE(
+      Call(a_.dept.get(), &v1::DepartmentService::Stub::ReturnCase, kStaffSz, ret, &c).ok());
+  const int64_t last = std::max(LastSeqOf(mine), LastSeqOf(theirs));
+
+  using P = std::pair<std::string, v1::CaseEventType>;
+  EXPECT_EQ(Summary(d1->EventsThrough(last)),
+            (std::vector<P>{{mine, v1::REPORTED},
+                            {mine, v1::ACCEPTED_FOR_FILING},
+                            {mine, v1::ROUTED},
+                            {mine, v1::RETURNED_NOT_RESPONSIBLE}}))
+      << "the department's own acceptance is not the center's business";
+  EXPECT_EQ(Summary(d2->EventsThrough(last)), (std::vector<P>{{theirs, v1::REPORTED}}));
+
+  // Narrowing to a grid outside the caller's subtree, and other roles, are refused.
+  auto outside = Queue(a_, kDispatcher1, "410184002");
+  auto end = outside->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto leader = Queue(a_, kLeader1);
+  end = leader->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_P(StreamsTest, DepartmentStreamsFollowTheLeadAndWhatTheyAssist) {
+  auto sz = Assignments(a_, kStaffSz);
+  auto cg = Assignments(a_, kStaffCgStation);
+  auto sw = Assignments(a_, kStaffSw);
+  auto sw_assisting = Assignments(a_, kStaffSw, true);
+  auto jd = Assignments(a_, kStaffJd1, true);
+  for (auto* r : {sz.get(), cg.get(), sw.get(), sw_assisting.get(), jd.get()}) {
+    ASSERT_TRUE(r->WaitForHeartbeat());
+  }
+  const std::string id = SubmitIn(a_, kLeader1, kCell1);
+  v1::Case c;
+  v1::AcceptCaseRequest accept;
+  accept.set_case_id(id);
+  ASSERT_TRUE(
+      Call(a_.dispatch.get(), &v1::DispatchService::Stub::AcceptCase, kDispatcher1, accept, &c)
+          .ok());
+  v1::AcceptAssignmentRequest take;
+  take.set_case_id(id);
+  ASSERT_TRUE(
+      Call(a_.dept.get(), &v1::DepartmentService::Stub::AcceptAssignment, kStaffSz, take, &c).ok());
+  v1::RouteCaseRequest route;
+  route.set_case_id(id);
+  route.set_lead_department_code("CG-410184001");
+  route.add_assisting_department_codes("SW");
+  route.set_note("改派城管中队，水务配合");
+  ASSERT_TRUE(
+      Call(a_.dispatch.get(), &v1::DispatchService::Stub::RouteCase, kDispatcher1, route, &c).ok());
+  ASSERT_TRUE(
+      Call(a_.dept.get(), &v1::DepartmentService::Stub::AcceptAssignment, kStaffCgStation, take, &c)
+          .ok());
+  v1::AddProgressRequest progress;
+  progress.set_case_id(id);
+  progress.set_note("已关阀");
+  ASSERT_TRUE(
+      Call(a_.dept.get(), &v1::DepartmentService::Stub::AddProgress, kStaffSw, progress, &c).ok());
+  const int64_t last = LastSeqOf(id);
+
+  using P = std::pair<std::string, v1::CaseEventType>;
+  EXPECT_EQ(Summary(sz->EventsThrough(last)), (std::vector<P>{{id, v1::ACCEPTED_FOR_FILING},
+                                                              {id, v1::ROUTED},
+                                                              {id, v1::ASSIGNMENT_ACCEPTED},
+                                                              {id, v1::ROUTED}}))
+      << "SZ learns the case was routed away from it, then nothing more";
+  auto sz_events = sz->EventsThrough(last);
+  ASSERT_EQ(sz_events.size(), 4u);
+  EXPECT_EQ(sz_events[3].lead_department_code(), "CG-410184001");
+  EXPECT_EQ(
+      Summary(cg->EventsThrough(last)),
+      (std::vector<P>{{id, v1::ROUTED}, {id, v1::ASSIGNMENT_ACCEPTED}, {id, v1::PROGRESS_ADDED}}));
+  EXPECT_TRUE(sw->EventsThrough(last).empty()) << "assisting only, and not asked for";
+  EXPECT_EQ(
+      Summary(sw_assisting->EventsThrough(last)),
+      (std::vector<P>{{id, v1::ROUTED}, {id, v1::ASSIGNMENT_ACCEPTED}, {id, v1::PROGRESS_ADDED}}));
+  EXPECT_TRUE(jd->EventsThrough(last).empty()) << "the street office holds nothing here";
+
+  auto leader = Assignments(a_, kLeader1);
+  auto end = leader->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Writers on two replicas commit interleaved transactions while watchers on both replicas
+// follow. On MariaDB one transaction is also held up: it begins (the dispatcher's reject of a
+// case whose row another connection has locked) before all the others and commits after them.
+// Every watcher receives every event it may see exactly once, in cursor order, and the
+// replicas agree.
+TEST_P(StreamsTest, WritersOnTwoReplicasReachEveryWatcherExactlyOnceInOrder) {
+  Replica b;
+  ASSERT_TRUE(Start(&b));
+  auto queue_a = Queue(a_, kDispatcher1);
+  auto queue_b = Queue(b, kDispatcher1);
+  auto leader_b = Cases(b, kLeader1);
+  for (auto* r : {queue_a.get(), queue_b.get(), leader_b.get()}) ASSERT_TRUE(r->WaitForHeartbeat());
+
+  // The held-up transaction (MariaDB: a row lock; SQLite has one writer at a time anyway).
+  const std::string held = SubmitIn(a_, kLeader2, kCell2);
+  std::unique_ptr<store::SqlConnection> locker;
+  std::thread held_write;
+  std::atomic<bool> held_done{false};
+  if (mysql_) {
+    auto db = store::MakeMysqlDatabase(*mysql_);
+    ASSERT_TRUE(db.ok()) << db.status();
+    auto conn = (*db)->Connect();
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    locker = *std::move(conn);
+    ASSERT_TRUE(locker->Begin(true).ok());
+    auto locked = locker->Query("SELECT version FROM cases WHERE case_id = ? FOR UPDATE", {held});
+    ASSERT_TRUE(locked.ok() && locked->size() == 1u) << locked.status();
+    held_write = std::thread([&] {
+      v1::RejectCaseRequest reject;
+      reject.set_case_id(held);
+      reject.set_reason("测试：被挂起的事务");
+      v1::Case c;
+      auto s =
+          Call(b.dispatch.get(), &v1::DispatchService::Stub::RejectCase, kDispatcher1, reject, &c);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      held_done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // it is now waiting
+    EXPECT_FALSE(held_done.load());
+  }
+
+  constexpr int kThreads = 3, kEach = 8;
+  std::mutex mu;
+  std::vector<std::string> leader1_cases, leader2_cases;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 2 * kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      Replica& r = t % 2 == 0 ? a_ : b;
+      const bool one = t < kThreads;
+      for (int i = 0; i < kEach; ++i) {
+        std::string id = SubmitIn(r, one ? kLeader1 : kLeader2, one ? kCell1 : kCell2);
+        std::lock_guard<std::mutex> lock(mu);
+        (one ? leader1_cases : leader2_cases).push_back(id);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  if (locker) {
+    EXPECT_FALSE(held_done.load()) << "the held transaction waited for the row lock";
+    ASSERT_TRUE(locker->Rollback().ok());
+    held_write.join();
+  }
+  std::set<std::string> all(leader1_cases.begin(), leader1_cases.end());
+  all.insert(leader2_cases.begin(), leader2_cases.end());
+  int64_t last = 0;
+  for (const auto& id : all) last = std::max(last, LastSeqOf(id));
+  const int64_t held_seq = LastSeqOf(held);
+  last = std::max(last, held_seq);
+  all.insert(held);  // reported before the others, through A
+  if (locker) {
+    for (const auto& id : all) {
+      if (id != held) EXPECT_LT(LastSeqOf(id), held_seq) << "the held transaction committed last";
+    }
+  }
+
+  auto a_events = queue_a->EventsThrough(last);
+  auto b_events = queue_b->EventsThrough(last);
+  auto check = [&](const std::vector<v1::CaseEvent>& events, const char* who) {
+    std::set<std::string> reported;
+    int64_t prev = 0;
+    for (const auto& e : events) {
+      const int64_t seq = SeqOf(e.cursor());
+      EXPECT_GT(seq, prev) << who << ": in order, without repeats";
+      prev = seq;
+      if (e.type() == v1::REPORTED) EXPECT_TRUE(reported.insert(e.case_id()).second) << who;
+    }
+    EXPECT_EQ(reported, all) << who << ": every report exactly once";
+  };
+  check(a_events, "queue on A");
+  check(b_events, "queue on B");
+  EXPECT_EQ(Summary(a_events), Summary(b_events)) << "both replicas send the same sequence";
+  if (locker) {
+    ASSERT_FALSE(a_events.empty());
+    EXPECT_EQ(a_events.back().case_id(), held);
+    EXPECT_EQ(a_events.back().type(), v1::REJECTED_INVALID);
+  }
+  // Leader 1's handset sees its own reports only (leader 2's cell is another grid).
+  std::set<std::string> seen;
+  for (const auto& e : leader_b->EventsThrough(last)) {
+    EXPECT_TRUE(seen.insert(e.case_id()).second);
+  }
+  EXPECT_EQ(seen, std::set<std::string>(leader1_cases.begin(), leader1_cases.end()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StreamsTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return BackendName(info.param); });
+
+}  // namespace
+}  // namespace gridline
