@@ -66,6 +66,7 @@ struct Flags {
   std::string tokens;
   std::vector<std::string> watch_targets, submit_targets;
   std::vector<int> server_pids;
+  int db_pid = 0;  // the database server, for its CPU and RSS
   std::string label = "watch benchmark";
   int streams = 10000;
   bool hot_streams = true;
@@ -138,6 +139,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.submit_targets = SplitList(take());
     } else if (name == "--server_pids" || name == "--server_pid") {
       for (const auto& p : SplitList(take())) f.server_pids.push_back(ToInt(name, p));
+    } else if (name == "--db_pid") {
+      f.db_pid = ToInt(name, take());
     } else if (name == "--label") {
       f.label = take();
     } else if (name == "--streams") {
@@ -684,6 +687,8 @@ int Bench::Run() {
   std::fprintf(stderr, "watch_bench: submitting %.0f reports/s for %.0f s over %zu target(s)\n",
                f_.rate, f_.duration_s, f_.submit_targets.size());
   const auto load_a = SampleServers(true);
+  const ProcSample db_a = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
+  const ProcSample client_a = SampleProcess(getpid(), false);
   const auto load_start = Clock::now();
   std::thread submitter([this] { SubmitLoop(); });
   for (int s = 5; s < f_.duration_s; s += 5) {
@@ -694,6 +699,8 @@ int Bench::Run() {
   }
   submitter.join();
   const auto load_b = SampleServers(true);
+  const ProcSample db_b = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
+  const ProcSample client_b = SampleProcess(getpid(), false);
   const double load_wall = Seconds(Clock::now() - load_start);
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -810,8 +817,15 @@ int Bench::Run() {
                 who.c_str(), 100 * (load_b[p].cpu_s - load_a[p].cpu_s) / load_wall,
                 100 * busiest.first, busiest.second.c_str());
   }
-  std::printf("| benchmark client RSS: before streams / with streams | %s / %s |\n",
-              Mib(client_baseline.rss_kb).c_str(), Mib(client_loaded.rss_kb).c_str());
+  if (db_a.ok && db_b.ok) {
+    std::printf("| database (pid %d) RSS after load; CPU under load | %s; %.0f%% of one core |\n",
+                f_.db_pid, Mib(db_b.rss_kb).c_str(), 100 * (db_b.cpu_s - db_a.cpu_s) / load_wall);
+  }
+  std::printf(
+      "| benchmark client (same machine) RSS before streams / with streams; CPU under "
+      "load | %s / %s; %.0f%% of one core |\n",
+      Mib(client_baseline.rss_kb).c_str(), Mib(client_loaded.rss_kb).c_str(),
+      100 * (client_b.cpu_s - client_a.cpu_s) / load_wall);
   const double submit_window = Seconds(submit_end_ - submit_start_);
   std::printf(
       "| reports: offered / sent / answered OK / failed / skipped (over %d in flight) | "

@@ -81,7 +81,7 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
       std::ofstream(dir_.path() + "/mysql.pw") << mysql_->password << "\n";
     }
     std::ofstream(dir_.path() + "/server.textproto")
-        << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
+        << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 reauth_interval_ms: 300 }\n"
         << "shutdown_grace_ms: 3000\n"
         << "health_check_interval_ms: 200\n"
         << "worker_threads: 4\n";

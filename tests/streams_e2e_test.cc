@@ -5,13 +5,16 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <functional>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
 #include "gridline/v1/report_service.grpc.pb.h"
@@ -397,6 +400,123 @@ TEST_P(StreamsTest, WritersOnTwoReplicasReachEveryWatcherExactlyOnceInOrder) {
     EXPECT_TRUE(seen.insert(e.case_id()).second);
   }
   EXPECT_EQ(seen, std::set<std::string>(leader1_cases.begin(), leader1_cases.end()));
+}
+
+TEST_P(StreamsTest, RevokedTokensAndChangedScopesEndOpenStreams) {
+  auto admin = v1::AdminService::NewStub(a_.channel);
+  v1::IssueTokenRequest issue;
+  issue.set_user_id("u-leader-001");
+  issue.set_label("second handset");
+  v1::IssueTokenResponse issued;
+  ASSERT_TRUE(
+      Call(admin.get(), &v1::AdminService::Stub::IssueToken, kOperator, issue, &issued).ok());
+  auto revoked = Cases(a_, issued.token());
+  auto moved = Queue(a_, kDispatcher2);
+  auto kept = Cases(a_, kLeader1);  // the same user's other token stays valid
+  for (auto* r : {revoked.get(), moved.get(), kept.get()}) ASSERT_TRUE(r->WaitForHeartbeat());
+
+  v1::RevokeTokenRequest revoke;
+  revoke.set_token_id(issued.token_info().token_id());
+  v1::TokenInfo info;
+  ASSERT_TRUE(
+      Call(admin.get(), &v1::AdminService::Stub::RevokeToken, kOperator, revoke, &info).ok());
+  auto end = revoked->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::UNAUTHENTICATED) << end->error_message();
+
+  v1::UpdateUserRequest update;
+  update.mutable_user()->set_user_id("u-dispatcher-002");
+  update.mutable_user()->set_grid_code("410184001");
+  update.mutable_update_mask()->add_paths("grid_code");
+  v1::User user;
+  ASSERT_TRUE(
+      Call(admin.get(), &v1::AdminService::Stub::UpdateUser, kOperator, update, &user).ok());
+  end = moved->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::UNAVAILABLE) << end->error_message();
+
+  EXPECT_FALSE(kept->WaitForEnd(1000).has_value()) << "other streams go on";
+}
+
+// A handset that stops reading: the server's buffer for it stays bounded, the stream ends with a
+// status, and resuming from the last cursor received loses nothing.
+TEST_P(StreamsTest, ASlowConsumerIsCutOffAndResumesWithoutLoss) {
+  if (GetParam() != Backend::kSqlite) GTEST_SKIP() << "the bulk events are written to SQLite";
+  std::ofstream(dir_.path() + "/server.textproto")
+      << "watch { heartbeat_interval_ms: 100 poll_interval_ms: 50 "
+         "slow_consumer_timeout_ms: 400 }\n"
+      << "worker_threads: 4\n";
+  Replica b;
+  ASSERT_TRUE(Start(&b));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kLeader1);
+  auto reader = b.report->WatchCases(&ctx, v1::WatchCasesRequest());
+  v1::WatchEvent first;
+  ASSERT_TRUE(reader->Read(&first));  // registered; from here on the client reads nothing
+  ASSERT_TRUE(first.has_heartbeat());
+  const int64_t start = SeqOf(first.heartbeat().cursor());
+
+  // 6000 events of 2 KB for leader 1's cell, written in one transaction the way the store does.
+  constexpr int kEvents = 6000;
+  {
+    auto db = store::MakeSqliteDatabase(dir_.path() + "/gridline.db");
+    auto conn = db->Connect();
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE((*conn)->Begin(true).ok());
+    auto head = (*conn)->Query("SELECT last_seq FROM event_sequence WHERE id = 1");
+    ASSERT_TRUE(head.ok() && head->size() == 1u);
+    const int64_t base = head->front().Int(0);
+    ASSERT_EQ(base, start);
+    const std::string note(2000, 'x');
+    for (int i = 1; i <= kEvents; ++i) {
+      auto ins = (*conn)->Execute(
+          "INSERT INTO case_events (seq, case_id, type, from_state, to_state, actor_user_id, "
+          "actor_role, event_time, note, attachment_ids, category_code, grid_code, grid_path, "
+          "lead_department_code, reporter_user_id, case_version, assisting, previous_lead) "
+          "VALUES (?, 'bulk', 11, 3, 3, 'u-staff-sz-001', 3, ?, ?, '', 'C01_ROAD_DAMAGE', "
+          "'410184001001001', '/410100/410184/410184001/410184001001/410184001001001/', 'SZ', "
+          "'u-leader-001', ?, '', '')",
+          {base + i, int64_t{1700000000000000}, note, int64_t{i}});
+      ASSERT_TRUE(ins.ok()) << ins.status();
+    }
+    ASSERT_TRUE(
+        (*conn)
+            ->Execute("UPDATE event_sequence SET last_seq = ? WHERE id = 1", {base + kEvents})
+            .ok());
+    ASSERT_TRUE((*conn)->Commit().ok());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // well past 2 x the timeout
+
+  // Now drain what was buffered: some events, then the end.
+  int64_t last = start;
+  int received = 0;
+  v1::WatchEvent ev;
+  while (reader->Read(&ev)) {
+    if (!ev.has_event()) continue;
+    ASSERT_EQ(SeqOf(ev.event().cursor()), last + 1) << "no gap before the cut";
+    last = SeqOf(ev.event().cursor());
+    ++received;
+  }
+  grpc::Status cut = reader->Finish();
+  EXPECT_FALSE(cut.ok());
+  EXPECT_TRUE(cut.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              cut.error_code() == grpc::StatusCode::CANCELLED)
+      << cut.error_code() << " " << cut.error_message();
+  EXPECT_LT(received, kEvents) << "the stream was cut before it could deliver everything";
+
+  // Resume from the last cursor received: the rest arrives, each once, in order.
+  auto resumed = std::make_unique<StreamReader>(kLeader1, [&](grpc::ClientContext* c) {
+    v1::WatchCasesRequest req;
+    req.set_after_cursor(absl::StrCat("g1-", last));
+    return b.report->WatchCases(c, req);
+  });
+  auto rest = resumed->EventsThrough(start + kEvents, 60000);
+  ASSERT_EQ(static_cast<int>(rest.size()), kEvents - received);
+  for (size_t i = 0; i < rest.size(); ++i) {
+    EXPECT_EQ(SeqOf(rest[i].cursor()), last + 1 + static_cast<int64_t>(i));
+  }
+  std::cout << "[          ] slow consumer took " << received << " of " << kEvents
+            << " events before the cut (" << cut.error_code() << ")\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StreamsTest,

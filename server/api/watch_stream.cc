@@ -12,12 +12,11 @@ constexpr int kStoreBatch = 256;
 
 WatchStream::WatchStream(grpc::CallbackServerContext* context, const ServiceContext& deps,
                          std::string after_cursor, Authorize authorize)
-    : deps_(deps) {
-  std::string token = BearerToken(context);
-  deps_.pool->Submit([this, token = std::move(token), after_cursor = std::move(after_cursor),
-                      authorize = std::move(authorize)]() mutable {
-    Init(std::move(token), std::move(after_cursor), std::move(authorize));
-  });
+    : deps_(deps), context_(context), token_(BearerToken(context)) {
+  deps_.pool->Submit(
+      [this, after_cursor = std::move(after_cursor), authorize = std::move(authorize)]() mutable {
+        Init(token_, std::move(after_cursor), std::move(authorize));
+      });
 }
 
 void WatchStream::Init(std::string token, std::string after_cursor, Authorize authorize) {
@@ -64,6 +63,8 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
     RequestFinishLocked(error);
   } else {
     visible_ = std::move(visible);
+    user_ = caller->user;
+    authenticated_ = std::chrono::steady_clock::now();
     cursor_ = start;
     registered_ = deps_.hub->Register(this);
     if (!registered_) {
@@ -100,6 +101,24 @@ void WatchStream::ReadFromStore() {
   PumpLocked();
 }
 
+void WatchStream::Reauthenticate() {
+  auto caller = domain::Authenticate(deps_.store, token_);
+  std::lock_guard<std::mutex> lock(mu_);
+  busy_ = false;
+  authenticated_ = std::chrono::steady_clock::now();
+  if (!caller.ok()) {
+    if (absl::IsUnauthenticated(caller.status())) {
+      RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                       "the token was revoked or the user disabled"));
+    }  // a store outage is not the caller's fault: keep streaming, check again later
+  } else if (caller->user.role != user_.role || caller->user.grid_code != user_.grid_code ||
+             caller->user.department_code != user_.department_code) {
+    RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "your role or scope changed; reconnect to watch under it"));
+  }
+  PumpLocked();
+}
+
 void WatchStream::PumpLocked() {
   if (finished_ || writing_ || busy_) return;
   if (finish_) {
@@ -132,6 +151,7 @@ void WatchStream::PumpLocked() {
   }
   heartbeat_due_ = false;
   writing_ = true;
+  write_started_ = std::chrono::steady_clock::now();
   StartWrite(&message_);
 }
 
@@ -170,6 +190,36 @@ void WatchStream::OnEventsAvailable() {
 void WatchStream::OnHeartbeatTick() {
   std::lock_guard<std::mutex> lock(mu_);
   heartbeat_due_ = true;
+  const auto now = std::chrono::steady_clock::now();
+  const auto& options = deps_.hub->options();
+  if (writing_ && !finished_) {
+    // A client that takes nothing leaves one message in flight and its buffers full: end the
+    // stream, and cancel it if even the status cannot get through.
+    const auto stuck = now - write_started_;
+    const auto limit = std::chrono::milliseconds(options.slow_consumer_timeout_ms);
+    if (stuck > limit) {
+      RequestFinishLocked(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("the client did not read for ", options.slow_consumer_timeout_ms / 1000,
+                       " s; reconnect and resume from your last cursor")));
+    }
+    if (stuck > 2 * limit && !busy_) {
+      busy_ = true;  // keeps the stream (and context_) alive until the task is done
+      deps_.pool->Submit([this] {
+        context_->TryCancel();
+        std::lock_guard<std::mutex> lock(mu_);
+        busy_ = false;
+        PumpLocked();
+      });
+      return;
+    }
+  }
+  if (!busy_ && !finish_ && registered_ &&
+      now - authenticated_ > std::chrono::milliseconds(options.reauth_interval_ms)) {
+    busy_ = true;
+    deps_.pool->Submit([this] { Reauthenticate(); });
+    return;
+  }
   PumpLocked();
 }
 

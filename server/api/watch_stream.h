@@ -7,6 +7,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -39,10 +40,15 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
  private:
   void Init(std::string token, std::string after_cursor, Authorize authorize);
   void ReadFromStore();
+  // Re-checks the token and the user on a worker thread (see WatchConfig.reauth_interval_ms).
+  void Reauthenticate();
   void PumpLocked();
   void RequestFinishLocked(grpc::Status status);
 
   ServiceContext deps_;
+  grpc::CallbackServerContext* const context_;
+  std::string token_;
+  domain::User user_;  // as authenticated when the stream opened
   std::mutex mu_;
   Visibility visible_;
   int64_t cursor_ = 0;  // every event up to here is either queued, written, or not visible
@@ -51,6 +57,8 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
   bool busy_ = true;  // a worker task (init or store read) is running
   bool writing_ = false;
   bool heartbeat_due_ = false;
+  std::chrono::steady_clock::time_point write_started_;
+  std::chrono::steady_clock::time_point authenticated_;
   bool finished_ = false;
   std::optional<grpc::Status> finish_;
   v1::WatchEvent message_;

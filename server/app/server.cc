@@ -107,6 +107,8 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   if (w->heartbeat_interval_ms() <= 0) w->set_heartbeat_interval_ms(15000);
   if (w->poll_interval_ms() <= 0) w->set_poll_interval_ms(200);
   if (w->retention_days() <= 0) w->set_retention_days(30);
+  if (w->slow_consumer_timeout_ms() <= 0) w->set_slow_consumer_timeout_ms(60000);
+  if (w->reauth_interval_ms() <= 0) w->set_reauth_interval_ms(30000);
   auto* a = c->mutable_attachments();
   if (a->max_bytes() <= 0) a->set_max_bytes(10 << 20);
   if (a->directory().empty()) {
@@ -240,6 +242,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   hub_options.poll_interval_ms = config.watch().poll_interval_ms();
   hub_options.heartbeat_interval_ms = config.watch().heartbeat_interval_ms();
   hub_options.retention_days = config.watch().retention_days();
+  hub_options.slow_consumer_timeout_ms = config.watch().slow_consumer_timeout_ms();
+  hub_options.reauth_interval_ms = config.watch().reauth_interval_ms();
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   impl->cases = std::make_unique<domain::CaseService>(impl->store.get());

@@ -41,6 +41,9 @@ class EventHub {
     int heartbeat_interval_ms = 15000;
     int retention_days = 30;
     size_t ring_capacity = 16384;
+    // Read by the streams (see WatchConfig).
+    int slow_consumer_timeout_ms = 60000;
+    int reauth_interval_ms = 30000;
   };
 
   EventHub(store::Store* store, Options options);
@@ -75,6 +78,10 @@ class EventHub {
   store::Store* store_;
   const Options options_;
 
+ public:
+  const Options& options() const { return options_; }
+
+ private:
   mutable std::mutex ring_mu_;
   std::deque<EventPtr> ring_;
   int64_t ring_base_ = 0;  // the ring holds every event with seq in (ring_base_, head_]

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# The WatchCases benchmark (BENCHMARKS.md), in one command:
+#   1. builds gridline-server and watch_bench into build/ if needed,
+#   2. generates an organisation: the demo organisation plus N cells with one grid leader each
+#      (and a few street-level leaders), all with demo tokens,
+#   3. SQLite: one gridline-server, N watch streams on it, reports submitted to it,
+#   4. MariaDB: a throwaway MariaDB on a free loopback port (as deploy/test.sh starts it), two
+#      gridline-server replicas A and B on it; N watch streams on A, reports submitted
+#      alternately through A (same replica) and B (the event reaches A by polling the table),
+#   5. prints a Markdown table per scenario, and stops everything (also on failure or Ctrl-C).
+#
+# usage: bash bench/run_watch_bench.sh [--streams N] [--hot H] [--rate R] [--duration S]
+#                                      [--open_rate R] [--sqlite_only | --mariadb_only]
+#                                      [--keep DIR]   (keep logs and the generated files in DIR)
+# Defaults: 10000 streams, 10 street leaders, 200 reports/s for 60 s. About 4 minutes.
+#
+# On a shared machine take the build lock around the whole run, e.g.
+#   flock /tmp/gridline-build.lock bash bench/run_watch_bench.sh
+# (this script does not take it itself, so that it can run under it).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+STREAMS=10000
+HOT=10
+RATE=200
+DURATION=60
+OPEN_RATE=1000
+RUN_SQLITE=1
+RUN_MARIADB=1
+KEEP=""
+while (($#)); do
+  case "$1" in
+    --streams) STREAMS=$2; shift 2 ;;
+    --hot) HOT=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --open_rate) OPEN_RATE=$2; shift 2 ;;
+    --sqlite_only) RUN_MARIADB=0; shift ;;
+    --mariadb_only) RUN_SQLITE=0; shift ;;
+    --keep) KEEP=$2; shift 2 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "run_watch_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+MARIADB_START_TIMEOUT=60
+SERVER_START_TIMEOUT=120
+
+fail() { echo "run_watch_bench.sh: $*" >&2; exit 1; }
+note() { printf '\n== %s\n' "$*" >&2; }
+
+tmp=""
+pids=()         # gridline-server processes
+mariadb_pid=""
+
+wait_gone() {
+  local pid=$1 timeout=$2 i
+  for ((i = 0; i < timeout * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
+stop_process() {
+  local pid=$1 timeout=$2
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "$pid" "$timeout"; then
+    echo "run_watch_bench.sh: pid $pid did not stop within ${timeout}s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+stop_servers() {
+  local pid
+  for pid in "${pids[@]}"; do stop_process "$pid" 20; done
+  pids=()
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_servers
+  if [[ -n "$mariadb_pid" ]]; then
+    stop_process "$mariadb_pid" 30
+    mariadb_pid=""
+  fi
+  if [[ -n "$tmp" ]]; then
+    if [[ -n "$KEEP" ]]; then
+      mkdir -p "$KEEP"
+      cp -r "$tmp"/*.log "$tmp"/*.textproto "$tmp"/tokens.tsv "$KEEP"/ 2>/dev/null || true
+      echo "run_watch_bench.sh: logs and generated files kept in $KEEP" >&2
+    fi
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_is_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+pick_free_port() {
+  local attempt port
+  for ((attempt = 0; attempt < 200; attempt++)); do
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % 12001))  # below the ephemeral range
+    if port_is_free "$port"; then
+      echo "$port"
+      return 0
+    fi
+  done
+  fail "found no free loopback port in 20000-32000"
+}
+
+# start_server NAME PORT ARGS... : starts gridline-server, waits until it listens, appends its
+# pid to $pids.
+start_server() {
+  local name=$1 port=$2
+  shift 2
+  local log="$tmp/server-$name.log"
+  build/server/gridline-server --config "$tmp/server.textproto" --listen "127.0.0.1:$port" \
+    --organisation "$tmp/organisation.textproto" --demo "$@" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  local deadline=$((SECONDS + SERVER_START_TIMEOUT))
+  until grep -q 'listening on port' "$log"; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      tail -20 "$log" >&2
+      fail "gridline-server $name did not start (log above)"
+    fi
+    sleep 0.2
+  done
+  echo "gridline-server $name on 127.0.0.1:$port (pid $pid)" >&2
+  last_pid=$pid
+}
+
+# ---------------------------------------------------------------------------------------------
+note "build"
+if [[ ! -f build/CMakeCache.txt ]]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+fi
+cmake --build build -j"$(nproc)" --target gridline-server watch_bench >&2
+[[ -x build/bench/watch_bench && -x build/server/gridline-server ]] || fail "build failed"
+
+# Every stream is a socket on both sides.
+ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < STREAMS + HOT + 200)); then
+  echo "run_watch_bench.sh: warning: open-file limit $(ulimit -n) is below $STREAMS streams" >&2
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridline-bench.XXXXXX")
+build/bench/watch_bench --generate_org "$tmp/organisation.textproto" \
+  --generate_tokens "$tmp/tokens.tsv" --base_org deploy/demo/organisation.textproto \
+  --leaders "$STREAMS" --hot "$HOT" >&2
+
+# The defaults, written out: what a deployment would run with.
+cat >"$tmp/server.textproto" <<'EOF'
+worker_threads: 8
+keepalive { time_ms: 60000 timeout_ms: 20000 min_client_ping_interval_ms: 10000 }
+watch { heartbeat_interval_ms: 15000 poll_interval_ms: 200 retention_days: 30 }
+shutdown_grace_ms: 5000
+health_check_interval_ms: 2000
+EOF
+
+bench_args=(--tokens "$tmp/tokens.tsv" --streams "$STREAMS" --rate "$RATE"
+  --duration "$DURATION" --open_rate "$OPEN_RATE" --open_timeout 40)
+
+echo "# watch benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores" \
+  "($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB," \
+  "Debian $(cat /etc/debian_version), open-file limit $(ulimit -n)"
+
+# ---------------------------------------------------------------------------------------------
+if ((RUN_SQLITE)); then
+  note "SQLite: one server, $STREAMS streams, $RATE reports/s"
+  port=$(pick_free_port)
+  start_server sqlite "$port" --sqlite "$tmp/bench.db"
+  build/bench/watch_bench "${bench_args[@]}" --label "SQLite, one server" \
+    --watch_targets "127.0.0.1:$port" --submit_targets "127.0.0.1:$port" \
+    --server_pids "$last_pid"
+  t0=$SECONDS
+  stop_servers
+  echo "(SQLite server stopped in $((SECONDS - t0)) s)" >&2
+fi
+
+# ---------------------------------------------------------------------------------------------
+if ((RUN_MARIADB)); then
+  note "throwaway MariaDB"
+  command -v mariadbd >/dev/null || fail "mariadbd not found (apt-get install mariadb-server)"
+  db_user=$(id -un)
+  if ! mariadb-install-db --no-defaults --datadir="$tmp/data" \
+      --auth-root-authentication-method=normal --user="$db_user" >"$tmp/mariadb-install.log" 2>&1; then
+    cat "$tmp/mariadb-install.log" >&2
+    fail "mariadb-install-db failed"
+  fi
+  MARIADB_PORT=$(pick_free_port)
+  mariadbd --no-defaults --datadir="$tmp/data" --socket="$tmp/mysql.sock" \
+    --port="$MARIADB_PORT" --bind-address=127.0.0.1 --user="$db_user" --skip-name-resolve \
+    --innodb-buffer-pool-size=128M --log-error="$tmp/mariadb.log" \
+    --pid-file="$tmp/mariadb.pid" </dev/null >"$tmp/mariadbd.log" 2>&1 &
+  mariadb_pid=$!
+  mariadb_root() { mariadb --no-defaults -S "$tmp/mysql.sock" -uroot "$@"; }
+  deadline=$((SECONDS + MARIADB_START_TIMEOUT))
+  until mariadb_root -e 'SELECT 1' >/dev/null 2>&1; do
+    if ! kill -0 "$mariadb_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      cat "$tmp/mariadb.log" "$tmp/mariadbd.log" >&2 2>/dev/null || true
+      fail "MariaDB did not start"
+    fi
+    sleep 0.5
+  done
+  mariadb_root <<'SQL'
+CREATE USER 'gridline'@'127.0.0.1' IDENTIFIED BY 'gridline-bench';
+GRANT ALL ON *.* TO 'gridline'@'127.0.0.1' WITH GRANT OPTION;
+SQL
+  echo "gridline-bench" >"$tmp/mysql.pw"
+  echo "MariaDB $(mariadb_root -N -e 'SELECT VERSION()') on 127.0.0.1:$MARIADB_PORT (pid $mariadb_pid)" >&2
+  mysql_args=(--mysql_host 127.0.0.1 --mysql_port "$MARIADB_PORT" --mysql_user gridline
+    --mysql_password_file "$tmp/mysql.pw" --mysql_database gridline_bench --mysql_create_database)
+
+  note "MariaDB: replicas A and B, $STREAMS streams on A, $RATE reports/s through A and B"
+  port_a=$(pick_free_port)
+  start_server A "$port_a" "${mysql_args[@]}"
+  pid_a=$last_pid
+  port_b=$(pick_free_port)
+  while [[ "$port_b" == "$port_a" ]]; do port_b=$(pick_free_port); done
+  start_server B "$port_b" "${mysql_args[@]}"
+  pid_b=$last_pid
+  build/bench/watch_bench "${bench_args[@]}" --label "MariaDB, two replicas (streams on A)" \
+    --watch_targets "127.0.0.1:$port_a" --submit_targets "127.0.0.1:$port_a,127.0.0.1:$port_b" \
+    --server_pids "$pid_a,$pid_b" --db_pid "$mariadb_pid"
+  stop_servers
+fi
