@@ -78,6 +78,8 @@ struct Flags {
   double drain_s = 5;          // after the last submit answered
   int max_in_flight = 2000;    // submits; beyond this a tick is skipped and counted
   int submit_channels = 2;     // per submit target
+  bool sequential = false;     // one load phase per submit target instead of round-robin
+  int timeline_s = 5;          // bucket of the timeline table; 0: no timeline
   std::string category = "C01_ROAD_DAMAGE";
 };
 
@@ -145,6 +147,10 @@ Flags ParseFlags(int argc, char** argv) {
       f.label = take();
     } else if (name == "--streams") {
       f.streams = ToInt(name, take());
+    } else if (name == "--timeline") {
+      f.timeline_s = ToInt(name, take());
+    } else if (name == "--sequential") {
+      f.sequential = true;
     } else if (name == "--no_hot_streams") {
       f.hot_streams = false;
     } else if (name == "--rate") {
@@ -312,20 +318,22 @@ ProcSample SampleProcess(int pid, bool per_thread) {
   return s;
 }
 
-// The busiest thread between two samples: its share of one core and its name.
-std::pair<double, std::string> BusiestThread(const ProcSample& a, const ProcSample& b,
-                                             double wall_s) {
-  double best = 0;
-  std::string name;
+// The three busiest threads between two samples: share of one core, name and id.
+std::string BusiestThreads(const ProcSample& a, const ProcSample& b, double wall_s) {
+  std::vector<std::pair<double, int>> by_cpu;
   for (const auto& [tid, cpu] : b.thread_cpu_s) {
     auto it = a.thread_cpu_s.find(tid);
-    double d = cpu - (it == a.thread_cpu_s.end() ? 0 : it->second);
-    if (d > best) {
-      best = d;
-      name = absl::StrCat(b.thread_name.at(tid), " (tid ", tid, ")");
-    }
+    by_cpu.emplace_back(cpu - (it == a.thread_cpu_s.end() ? 0 : it->second), tid);
   }
-  return {wall_s > 0 ? best / wall_s : 0, name};
+  std::sort(by_cpu.rbegin(), by_cpu.rend());
+  std::string out;
+  for (size_t i = 0; i < by_cpu.size() && i < 3 && wall_s > 0; ++i) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%.0f%% %s[%d]", i ? ", " : "", 100 * by_cpu[i].first / wall_s,
+                  b.thread_name.at(by_cpu[i].second).c_str(), by_cpu[i].second);
+    out += buf;
+  }
+  return out;
 }
 
 // ---- time and statistics --------------------------------------------------------------------
@@ -381,7 +389,8 @@ struct Handset {
 };
 
 struct Delivery {
-  int64_t latency_us;
+  int64_t event_us;    // CaseEvent.event_time
+  int64_t latency_us;  // received - event_us
   std::string case_id;
 };
 
@@ -409,7 +418,7 @@ class Watcher final : public grpc::ClientReadReactor<v1::WatchEvent> {
 
   // Read only after OnDone.
   const std::vector<Delivery>& deliveries() const { return deliveries_; }
-  int heartbeats() const { return heartbeats_; }
+  const std::vector<int64_t>& heartbeat_us() const { return heartbeat_us_; }
   bool established() const { return established_; }
   int index() const { return index_; }
 
@@ -422,7 +431,7 @@ class Watcher final : public grpc::ClientReadReactor<v1::WatchEvent> {
   v1::WatchCasesRequest request_;
   v1::WatchEvent message_;
   std::vector<Delivery> deliveries_;
-  int heartbeats_ = 0;
+  std::vector<int64_t> heartbeat_us_;  // when each heartbeat arrived
   bool established_ = false;
 };
 
@@ -430,6 +439,7 @@ struct SubmitRecord {
   int target = 0;
   int handset = 0;
   bool ok = false;
+  int64_t start_us = 0;  // wall clock
   int64_t rpc_us = 0;
 };
 
@@ -457,7 +467,7 @@ class Bench {
   std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, int distinct);
   std::vector<ProcSample> SampleServers(bool per_thread);
   void Submit(int target, int handset, int64_t seq);
-  void SubmitLoop();
+  void SubmitLoop(const std::vector<int>& targets, Clock::time_point start);
 
   Flags f_;
   std::vector<Handset> cells_, hot_;
@@ -481,7 +491,15 @@ class Bench {
   std::vector<SubmitRecord> submits_;
   int submits_answered_ = 0;
   int64_t submitted_ = 0;
-  Clock::time_point submit_start_, submit_end_;
+  int64_t next_seq_ = 0;  // submitter thread only
+};
+
+// One load phase: reports at the steady rate through `targets`, and what the processes spent.
+struct Phase {
+  std::vector<int> targets;
+  std::vector<ProcSample> servers_a, servers_b;
+  ProcSample db_a, db_b, client_a, client_b;
+  double wall_s = 0;  // the submitting window
 };
 
 void Watcher::OnReadDone(bool ok) {
@@ -493,10 +511,10 @@ void Watcher::OnReadDone(bool ok) {
   if (message_.has_event()) {
     const auto& t = message_.event().event_time();
     int64_t sent = t.seconds() * 1000000 + t.nanos() / 1000;
-    deliveries_.push_back({WallMicros() - sent, message_.event().case_id()});
+    deliveries_.push_back({sent, WallMicros() - sent, message_.event().case_id()});
     bench_->EventDelivered();
   } else {
-    ++heartbeats_;
+    heartbeat_us_.push_back(WallMicros());
   }
   StartRead(&message_);
 }
@@ -542,6 +560,7 @@ void Bench::Submit(int target, int handset, int64_t seq) {
     v1::SubmitReportRequest req;
     v1::SubmitReportResponse resp;
     Clock::time_point start;
+    int64_t start_us;
   };
   auto* call = new Call;
   const Handset& who = cells_[handset];
@@ -557,12 +576,14 @@ void Bench::Submit(int target, int handset, int64_t seq) {
   auto* stub = stubs[seq % stubs.size()].get();
   in_flight_.fetch_add(1);
   call->start = Clock::now();
+  call->start_us = WallMicros();
   stub->async()->SubmitReport(
       &call->ctx, &call->req, &call->resp, [this, call, target, handset](grpc::Status status) {
         SubmitRecord r;
         r.target = target;
         r.handset = handset;
         r.ok = status.ok();
+        r.start_us = call->start_us;
         r.rpc_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start)
                        .count();
         {
@@ -581,24 +602,21 @@ void Bench::Submit(int target, int handset, int64_t seq) {
       });
 }
 
-void Bench::SubmitLoop() {
-  std::mt19937 rng(12345);
+void Bench::SubmitLoop(const std::vector<int>& targets, Clock::time_point start) {
+  std::mt19937 rng(12345 + static_cast<unsigned>(next_seq_));
   std::uniform_int_distribution<int> pick(0, static_cast<int>(cells_.size()) - 1);
   const int64_t total = static_cast<int64_t>(f_.rate * f_.duration_s);
   const auto period = std::chrono::duration<double>(1.0 / f_.rate);
-  submit_start_ = Clock::now();
   for (int64_t i = 0; i < total; ++i) {
-    std::this_thread::sleep_until(submit_start_ +
-                                  std::chrono::duration_cast<Clock::duration>(period * i));
+    std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(period * i));
     if (in_flight_.load() >= f_.max_in_flight) {
       skipped_.fetch_add(1);
       continue;
     }
-    Submit(static_cast<int>(i % f_.submit_targets.size()), pick(rng), i);
+    Submit(targets[i % targets.size()], pick(rng), next_seq_++);
     std::lock_guard<std::mutex> lock(mu_);
     ++submitted_;
   }
-  submit_end_ = Clock::now();
 }
 
 int Bench::Run() {
@@ -683,30 +701,47 @@ int Bench::Run() {
   const double idle_wall = Seconds(Clock::now() - idle_start);
   const int64_t delivered_before_load = delivered_.load();
 
-  // ---- load ----
-  std::fprintf(stderr, "watch_bench: submitting %.0f reports/s for %.0f s over %zu target(s)\n",
-               f_.rate, f_.duration_s, f_.submit_targets.size());
-  const auto load_a = SampleServers(true);
-  const ProcSample db_a = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
-  const ProcSample client_a = SampleProcess(getpid(), false);
-  const auto load_start = Clock::now();
-  std::thread submitter([this] { SubmitLoop(); });
-  for (int s = 5; s < f_.duration_s; s += 5) {
-    std::this_thread::sleep_until(load_start + std::chrono::seconds(s));
-    std::fprintf(stderr, "watch_bench: t=%ds delivered %lld, submits in flight %d\n", s,
-                 static_cast<long long>(delivered_.load() - delivered_before_load),
-                 in_flight_.load());
+  // ---- load: one phase (round-robin over the submit targets) or one per target ----
+  std::vector<Phase> phases;
+  if (f_.sequential) {
+    for (size_t t = 0; t < f_.submit_targets.size(); ++t) {
+      phases.push_back(Phase{{static_cast<int>(t)}});
+    }
+  } else {
+    phases.emplace_back();
+    for (size_t t = 0; t < f_.submit_targets.size(); ++t) {
+      phases.back().targets.push_back(static_cast<int>(t));
+    }
   }
-  submitter.join();
-  const auto load_b = SampleServers(true);
-  const ProcSample db_b = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
-  const ProcSample client_b = SampleProcess(getpid(), false);
-  const double load_wall = Seconds(Clock::now() - load_start);
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(40), [&] { return in_flight_.load() == 0; });
+  const int64_t load_start_us = WallMicros();
+  for (Phase& phase : phases) {
+    std::string via;
+    for (int t : phase.targets)
+      absl::StrAppend(&via, via.empty() ? "" : ", ", f_.submit_targets[t]);
+    std::fprintf(stderr, "watch_bench: submitting %.0f reports/s for %.0f s via %s\n", f_.rate,
+                 f_.duration_s, via.c_str());
+    const int64_t delivered_before = delivered_.load();
+    phase.servers_a = SampleServers(true);
+    phase.db_a = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
+    phase.client_a = SampleProcess(getpid(), false);
+    const auto start = Clock::now();
+    std::thread submitter([this, &phase, start] { SubmitLoop(phase.targets, start); });
+    for (int s = 10; s < f_.duration_s; s += 10) {
+      std::this_thread::sleep_until(start + std::chrono::seconds(s));
+      std::fprintf(stderr, "watch_bench: t=%ds delivered %lld, submits in flight %d\n", s,
+                   static_cast<long long>(delivered_.load() - delivered_before), in_flight_.load());
+    }
+    submitter.join();
+    phase.wall_s = Seconds(Clock::now() - start);
+    phase.servers_b = SampleServers(true);
+    phase.db_b = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
+    phase.client_b = SampleProcess(getpid(), false);
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(40), [&] { return in_flight_.load() == 0; });
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(f_.drain_s));
   }
-  std::this_thread::sleep_for(std::chrono::duration<double>(f_.drain_s));
   const auto after_load = SampleServers(false);
   const ProcSample client_loaded = SampleProcess(getpid(), false);
 
@@ -728,6 +763,20 @@ int Bench::Run() {
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const auto after_close = SampleServers(false);
+  // Then drop the connections too (each watcher owns its channel), keeping what was received.
+  std::vector<std::vector<Delivery>> received(watchers_.size());
+  std::vector<bool> was_established(watchers_.size());
+  std::map<int64_t, int> heartbeats_by_s;  // by second of arrival, wall clock
+  for (size_t i = 0; i < watchers_.size(); ++i) {
+    received[i] = watchers_[i]->deliveries();
+    was_established[i] = watchers_[i]->established();
+    for (int64_t t : watchers_[i]->heartbeat_us()) ++heartbeats_by_s[t / 1000000];
+  }
+  const auto disconnect_start = Clock::now();
+  watchers_.clear();
+  const double disconnect_s = Seconds(Clock::now() - disconnect_start);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto after_disconnect = SampleServers(false);
 
   // ---- figures ----
   std::lock_guard<std::mutex> lock(mu_);
@@ -738,18 +787,18 @@ int Bench::Run() {
   std::vector<int64_t> all_lat;
   std::set<std::pair<int, std::string>> got;  // (stream index, case id)
   int64_t delivered_known = 0, delivered_unknown = 0;
-  for (const auto& w : watchers_) {
-    for (const Delivery& d : w->deliveries()) {
+  for (size_t wi = 0; wi < received.size(); ++wi) {
+    for (const Delivery& d : received[wi]) {
       auto it = cases_.find(d.case_id);
       if (it == cases_.end()) {
         ++delivered_unknown;
         continue;
       }
       ++delivered_known;
-      bool hot = w->index() >= static_cast<int>(cells_.size());
+      bool hot = wi >= cells_.size();
       (hot ? hot_lat : cell_lat)[it->second.target].push_back(d.latency_us);
       all_lat.push_back(d.latency_us);
-      got.emplace(w->index(), d.case_id);
+      got.emplace(static_cast<int>(wi), d.case_id);
     }
   }
   int64_t expected = 0, missing = 0;
@@ -762,7 +811,7 @@ int Bench::Run() {
     const std::string street = cells_[r.handset].grid_code.substr(0, 9);
     for (int idx : hot_by_street[street]) should.push_back(idx);
     for (int idx : should) {
-      if (!watchers_[idx]->established()) continue;
+      if (!was_established[idx]) continue;
       ++expected;
       if (!got.count({idx, case_id})) ++missing;
     }
@@ -775,6 +824,13 @@ int Bench::Run() {
     ++ok_by_target[s.target];
   }
 
+  auto PhaseName = [&](const Phase& phase) -> std::string {
+    if (phases.size() == 1) return "";
+    std::string via;
+    for (int t : phase.targets)
+      absl::StrAppend(&via, via.empty() ? "" : ", ", f_.submit_targets[t]);
+    return absl::StrCat(" (submitting via ", via, ")");
+  };
   std::printf("\n### %s\n\n", f_.label.c_str());
   std::printf("| figure | value |\n|---|---|\n");
   std::printf(
@@ -796,41 +852,55 @@ int Bench::Run() {
     std::string who = absl::StrCat("server ", p + 1, " (pid ", f_.server_pids[p], ")");
     int64_t per = established_streams > 0 ? (w.rss_kb - b.rss_kb) * 1024 / established_streams : 0;
     std::printf(
-        "| %s RSS: no streams / streams open / after load / streams closed | %s / %s / "
-        "%s / %s |\n",
+        "| %s RSS: no streams / streams open / after load / streams cancelled / connections "
+        "closed | %s / %s / %s / %s / %s |\n",
         who.c_str(), Mib(b.rss_kb).c_str(), Mib(w.rss_kb).c_str(),
-        Mib(after_load[p].rss_kb).c_str(), Mib(after_close[p].rss_kb).c_str());
+        Mib(after_load[p].rss_kb).c_str(), Mib(after_close[p].rss_kb).c_str(),
+        Mib(after_disconnect[p].rss_kb).c_str());
     if (p == 0 || f_.watch_targets.size() > 1) {
       std::printf("| %s RSS per open stream | %.1f KiB |\n", who.c_str(),
                   static_cast<double>(per) / 1024.0);
     }
     std::printf(
-        "| %s threads: no streams / streams open / after load / streams closed | %d / "
-        "%d / %d / %d |\n",
-        who.c_str(), b.threads, w.threads, after_load[p].threads, after_close[p].threads);
-    std::printf("| %s open fds: no streams / streams open / streams closed | %d / %d / %d |\n",
-                who.c_str(), b.fds, w.fds, after_close[p].fds);
+        "| %s threads: no streams / streams open / after load / streams cancelled / connections "
+        "closed | %d / %d / %d / %d / %d |\n",
+        who.c_str(), b.threads, w.threads, after_load[p].threads, after_close[p].threads,
+        after_disconnect[p].threads);
+    std::printf(
+        "| %s open fds: no streams / streams open / streams cancelled / connections closed | %d "
+        "/ %d / %d / %d |\n",
+        who.c_str(), b.fds, w.fds, after_close[p].fds, after_disconnect[p].fds);
     std::printf("| %s CPU, idle with streams open (%.0f s window) | %.0f%% of one core |\n",
                 who.c_str(), idle_wall, 100 * (idle_b[p].cpu_s - idle_a[p].cpu_s) / idle_wall);
-    auto busiest = BusiestThread(load_a[p], load_b[p], load_wall);
-    std::printf("| %s CPU under load | %.0f%% of one core; busiest thread %.0f%% (%s) |\n",
-                who.c_str(), 100 * (load_b[p].cpu_s - load_a[p].cpu_s) / load_wall,
-                100 * busiest.first, busiest.second.c_str());
+    for (const Phase& phase : phases) {
+      std::printf("| %s CPU under load%s | %.0f%% of one core; busiest threads: %s |\n",
+                  who.c_str(), PhaseName(phase).c_str(),
+                  100 * (phase.servers_b[p].cpu_s - phase.servers_a[p].cpu_s) / phase.wall_s,
+                  BusiestThreads(phase.servers_a[p], phase.servers_b[p], phase.wall_s).c_str());
+    }
   }
-  if (db_a.ok && db_b.ok) {
-    std::printf("| database (pid %d) RSS after load; CPU under load | %s; %.0f%% of one core |\n",
-                f_.db_pid, Mib(db_b.rss_kb).c_str(), 100 * (db_b.cpu_s - db_a.cpu_s) / load_wall);
+  for (const Phase& phase : phases) {
+    if (phase.db_a.ok && phase.db_b.ok) {
+      std::printf("| database (pid %d) CPU under load%s; RSS | %.0f%% of one core; %s |\n",
+                  f_.db_pid, PhaseName(phase).c_str(),
+                  100 * (phase.db_b.cpu_s - phase.db_a.cpu_s) / phase.wall_s,
+                  Mib(phase.db_b.rss_kb).c_str());
+    }
   }
-  std::printf(
-      "| benchmark client (same machine) RSS before streams / with streams; CPU under "
-      "load | %s / %s; %.0f%% of one core |\n",
-      Mib(client_baseline.rss_kb).c_str(), Mib(client_loaded.rss_kb).c_str(),
-      100 * (client_b.cpu_s - client_a.cpu_s) / load_wall);
-  const double submit_window = Seconds(submit_end_ - submit_start_);
+  for (const Phase& phase : phases) {
+    std::printf("| benchmark client CPU under load%s (same machine) | %.0f%% of one core |\n",
+                PhaseName(phase).c_str(),
+                100 * (phase.client_b.cpu_s - phase.client_a.cpu_s) / phase.wall_s);
+  }
+  std::printf("| benchmark client RSS: before streams / with streams | %s / %s |\n",
+              Mib(client_baseline.rss_kb).c_str(), Mib(client_loaded.rss_kb).c_str());
+  std::printf("| client: time to close %d channels | %.1f s |\n", total_streams, disconnect_s);
+  double submit_window = 0;
+  for (const Phase& phase : phases) submit_window += phase.wall_s;
   std::printf(
       "| reports: offered / sent / answered OK / failed / skipped (over %d in flight) | "
-      "%lld / %lld / %zu / %d / %lld (%.0f/s offered for %.0f s) |\n",
-      f_.max_in_flight, static_cast<long long>(f_.rate * f_.duration_s),
+      "%lld / %lld / %zu / %d / %lld (%.0f/s offered for %.0f s in all) |\n",
+      f_.max_in_flight, static_cast<long long>(f_.rate * f_.duration_s * phases.size()),
       static_cast<long long>(submitted_), cases_.size(),
       submits_answered_ - static_cast<int>(cases_.size()), static_cast<long long>(skipped_.load()),
       f_.rate, submit_window);
@@ -842,7 +912,7 @@ int Bench::Run() {
       "(+%lld events of earlier runs) |\n",
       static_cast<long long>(delivered_known), static_cast<long long>(expected),
       static_cast<long long>(missing), static_cast<long long>(delivered_unknown));
-  std::printf("| events delivered per second | %.0f |\n",
+  std::printf("| events delivered per second (while submitting) | %.0f |\n",
               static_cast<double>(delivered_known) / submit_window);
   for (const auto& [st, n] : end_status_) {
     std::printf("| streams ended by the server (%s) | %d |\n", st.c_str(), n);
@@ -875,6 +945,39 @@ int Bench::Run() {
     std::printf("| via %s | %d | %s | %s | %s | %s |\n", f_.submit_targets[t].c_str(),
                 ok_by_target[t], Ms(p.p50_ms).c_str(), Ms(p.p99_ms).c_str(), Ms(p.max_ms).c_str(),
                 Ms(p.mean_ms).c_str());
+  }
+  if (f_.timeline_s > 0) {
+    // By the second of the event (commit) and of the submit call, from the first submit.
+    const int64_t bucket_us = int64_t{f_.timeline_s} * 1000000;
+    std::map<int64_t, std::vector<int64_t>> lat_by, rpc_by;
+    for (const auto& r : received) {
+      for (const Delivery& d : r) {
+        if (cases_.count(d.case_id)) {
+          lat_by[(d.event_us - load_start_us) / bucket_us].push_back(d.latency_us);
+        }
+      }
+    }
+    for (const auto& sub : submits_) {
+      if (sub.ok) rpc_by[(sub.start_us - load_start_us) / bucket_us].push_back(sub.rpc_us);
+    }
+    std::printf(
+        "\n| timeline: %d s from | reports OK | SubmitReport p99 / max ms | events delivered | "
+        "delivery p50 / p99 / max ms | heartbeats received |\n|---|---|---|---|---|---|\n",
+        f_.timeline_s);
+    for (const auto& [b, rpcs] : rpc_by) {
+      Percentiles r = Summarise(rpcs);
+      Percentiles l = Summarise(lat_by[b]);
+      int heartbeats = 0;
+      for (int64_t sec = (load_start_us + b * bucket_us) / 1000000;
+           sec < (load_start_us + (b + 1) * bucket_us) / 1000000; ++sec) {
+        auto it = heartbeats_by_s.find(sec);
+        if (it != heartbeats_by_s.end()) heartbeats += it->second;
+      }
+      std::printf("| %lld s | %zu | %s / %s | %zu | %s / %s / %s | %d |\n",
+                  static_cast<long long>(b * f_.timeline_s), r.n, Ms(r.p99_ms).c_str(),
+                  Ms(r.max_ms).c_str(), l.n, Ms(l.p50_ms).c_str(), Ms(l.p99_ms).c_str(),
+                  Ms(l.max_ms).c_str(), heartbeats);
+    }
   }
   std::printf("\n");
   std::fflush(stdout);

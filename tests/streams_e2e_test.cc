@@ -85,6 +85,14 @@ class StreamReader {
         << (status_ ? " (ended: " + status_->error_message() + ")" : "");
     return events_;
   }
+  // Waits until `done(events)` holds; returns the events.
+  std::vector<v1::CaseEvent> WaitUntil(
+      const std::function<bool(const std::vector<v1::CaseEvent>&)>& done, int timeout_ms = 15000) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                 [&] { return done(events_) || status_.has_value(); });
+    return events_;
+  }
   std::optional<grpc::Status> WaitForEnd(int timeout_ms = 15000) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return status_.has_value(); });
@@ -184,6 +192,19 @@ class StreamsTest : public E2eTest {
     auto s = Call(a_.report.get(), &v1::ReportService::Stub::ListCaseEvents, kOperator, req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp.events().empty() ? -1 : SeqOf(resp.events().rbegin()->cursor());
+  }
+
+  // A raw connection to the store the servers share, for what no RPC may do.
+  std::unique_ptr<store::SqlConnection> Raw() {
+    std::unique_ptr<store::SqlDatabase> db;
+    if (mysql_) {
+      db = *store::MakeMysqlDatabase(*mysql_);
+    } else {
+      db = store::MakeSqliteDatabase(dir_.path() + "/gridline.db");
+    }
+    auto conn = db->Connect();
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    return conn.ok() ? *std::move(conn) : nullptr;
   }
 
   Replica a_;
@@ -517,6 +538,65 @@ TEST_P(StreamsTest, ASlowConsumerIsCutOffAndResumesWithoutLoss) {
   }
   std::cout << "[          ] slow consumer took " << received << " of " << kEvents
             << " events before the cut (" << cut.error_code() << ")\n";
+}
+
+TEST_P(StreamsTest, DeadlineWarningsReachTheCenterAndTheLeadDepartmentOnce) {
+  // Two replicas both look for due cases every second; "near" is 48 hours.
+  std::ofstream(dir_.path() + "/server.textproto")
+      << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
+      << "deadline_warnings { check_interval_seconds: 1 warn_before_minutes: 2880 }\n"
+      << "worker_threads: 4\n";
+  Replica b, c;
+  ASSERT_TRUE(Start(&b));
+  ASSERT_TRUE(Start(&c));
+  auto center = Queue(b, kDispatcher1);
+  auto sz = Assignments(c, kStaffSz);
+  auto other_street = Queue(c, kDispatcher2);
+  for (auto* r : {center.get(), sz.get(), other_street.get()}) ASSERT_TRUE(r->WaitForHeartbeat());
+
+  const std::string id = SubmitIn(b, kLeader1, kCell1);
+  v1::AcceptCaseRequest accept;
+  accept.set_case_id(id);
+  v1::Case filed;
+  ASSERT_TRUE(
+      Call(b.dispatch.get(), &v1::DispatchService::Stub::AcceptCase, kDispatcher1, accept, &filed)
+          .ok());
+  auto warnings = [&](const std::vector<v1::CaseEvent>& events) {
+    std::vector<std::string> notes;
+    for (const auto& e : events) {
+      if (e.type() == v1::OVERDUE_WARNING && e.case_id() == id) notes.push_back(e.note());
+    }
+    return notes;
+  };
+  // The URGENT case is due in 24 hours: within 48, so "due soon".
+  auto got =
+      warnings(center->WaitUntil([&](const auto& events) { return warnings(events).size() >= 1; }));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].rfind("due soon", 0), 0u) << got[0];
+
+  // Push the deadline into the past behind the servers' backs: the next check says "overdue".
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(
+      raw->Execute("UPDATE cases SET deadline_time = ? WHERE case_id = ?", {int64_t{1000000}, id})
+          .ok());
+  got = warnings(sz->WaitUntil([&](const auto& events) { return warnings(events).size() >= 2; }));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].rfind("overdue", 0), 0u) << got[1];
+
+  // Several more rounds on both replicas add nothing: each warning was written once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  v1::ListCaseEventsRequest list;
+  list.set_case_id(id);
+  v1::ListCaseEventsResponse history;
+  ASSERT_TRUE(
+      Call(b.report.get(), &v1::ReportService::Stub::ListCaseEvents, kLeader1, list, &history)
+          .ok());
+  int in_history = 0;
+  for (const auto& e : history.events()) in_history += e.type() == v1::OVERDUE_WARNING;
+  EXPECT_EQ(in_history, 2);
+  EXPECT_EQ(warnings(center->EventsThrough(LastSeqOf(id))).size(), 2u);
+  EXPECT_TRUE(warnings(other_street->EventsThrough(LastSeqOf(id))).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StreamsTest,

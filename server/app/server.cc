@@ -109,6 +109,9 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   if (w->retention_days() <= 0) w->set_retention_days(30);
   if (w->slow_consumer_timeout_ms() <= 0) w->set_slow_consumer_timeout_ms(60000);
   if (w->reauth_interval_ms() <= 0) w->set_reauth_interval_ms(30000);
+  auto* dw = c->mutable_deadline_warnings();
+  if (dw->check_interval_seconds() <= 0) dw->set_check_interval_seconds(60);
+  if (dw->warn_before_minutes() <= 0) dw->set_warn_before_minutes(120);
   auto* a = c->mutable_attachments();
   if (a->max_bytes() <= 0) a->set_max_bytes(10 << 20);
   if (a->directory().empty()) {
@@ -147,6 +150,7 @@ struct GridlineServer::Impl {
   bool shut_down = false;
   std::thread health;
   std::thread attachment_cleanup;
+  std::thread deadline_warnings;
 
   // grpc.health.v1 says SERVING only while the store answers.
   void HealthLoop() {
@@ -161,6 +165,8 @@ struct GridlineServer::Impl {
                   [&] { return stopping; });
     }
   }
+
+  void DeadlineLoop();
 
   // Deletes photos no case uses once they are past the grace period; on its own thread, since
   // a sweep of the photo directory may take a while.
@@ -180,6 +186,26 @@ struct GridlineServer::Impl {
     }
   }
 };
+
+// The overdue warnings of every replica: on its own thread, with the store work done here.
+void GridlineServer::Impl::DeadlineLoop() {
+  const auto& d = config.deadline_warnings();
+  std::unique_lock<std::mutex> lock(mu);
+  while (!stopping) {
+    cv.wait_for(lock, std::chrono::seconds(d.check_interval_seconds()), [&] { return stopping; });
+    if (stopping) break;
+    lock.unlock();
+    auto written = cases->WarnDeadlines(
+        domain::NowMicros(), static_cast<domain::Micros>(d.warn_before_minutes()) * 60 * 1000000);
+    if (!written.ok()) {
+      std::fprintf(stderr, "gridline: deadline warnings failed: %s\n",
+                   std::string(written.status().message()).c_str());
+    } else if (*written > 0) {
+      hub->Notify();
+    }
+    lock.lock();
+  }
+}
 
 GridlineServer::GridlineServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -292,6 +318,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   Impl* raw = impl.get();
   impl->health = std::thread([raw] { raw->HealthLoop(); });
   impl->attachment_cleanup = std::thread([raw] { raw->AttachmentCleanupLoop(); });
+  impl->deadline_warnings = std::thread([raw] { raw->DeadlineLoop(); });
 
   auto server = std::unique_ptr<GridlineServer>(new GridlineServer(std::move(impl)));
   server->port_ = port;
@@ -311,6 +338,7 @@ void GridlineServer::Shutdown() {
   s.cv.notify_all();
   if (s.health.joinable()) s.health.join();
   if (s.attachment_cleanup.joinable()) s.attachment_cleanup.join();
+  if (s.deadline_warnings.joinable()) s.deadline_warnings.join();
   s.server->GetHealthCheckService()->SetServingStatus(false);
   s.hub->BeginShutdown();  // open streams end with UNAVAILABLE so clients resume elsewhere
   s.server->Shutdown(std::chrono::system_clock::now() +

@@ -638,6 +638,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
   if (approve) {
     decided.approved_deadline_time = new_deadline;
     cur.deadline_time = new_deadline;
+    cur.warning_level = 0;  // warnings start over for the new deadline
   }
   w.extension_upserts.push_back(decided);
   w.events.push_back(MakeEvent(&caller, cur, EventType::kExtensionDecided, now,
@@ -781,6 +782,39 @@ absl::StatusOr<CaseChange> CaseService::VerifyCase(const Caller& caller, const A
     c->rework_count += 1;
   }
   return Commit(*c, std::move(w), now);
+}
+
+// ---- Deadline warnings ----------------------------------------------------------------------
+
+absl::StatusOr<int> CaseService::WarnDeadlines(Micros now, Micros warn_before) {
+  int written = 0;
+  for (int level : {2, 1}) {  // overdue first, so a long-overdue case skips "due soon"
+    store::CaseQuery q;
+    q.states = {CaseState::kDispatched, CaseState::kInProgress, CaseState::kReturned};
+    q.deadline_before = level == 2 ? now : now + warn_before;
+    q.warning_level_below = level;
+    q.order = store::CaseQuery::Order::kDeadlineSoonest;
+    q.limit = 500;
+    auto due = store_->ListCases(q);
+    if (!due.ok()) return due.status();
+    for (Case c : *due) {
+      store::CaseWrite w = StartWrite(c);
+      const absl::Time deadline = absl::FromUnixMicros(c.deadline_time);
+      const std::string when =
+          absl::FormatTime("%Y-%m-%d %H:%M", deadline, absl::FixedTimeZone(8 * 3600));
+      w.events.push_back(MakeEvent(nullptr, c, EventType::kOverdueWarning, now,
+                                   level == 2 ? absl::StrCat("overdue: the deadline was ", when)
+                                              : absl::StrCat("due soon: the deadline is ", when)));
+      c.warning_level = level;
+      auto done = Commit(c, std::move(w), now);
+      if (done.ok()) {
+        ++written;
+      } else if (!absl::IsAborted(done.status())) {
+        return done.status();
+      }
+    }
+  }
+  return written;
 }
 
 }  // namespace gridline::domain

@@ -156,6 +156,12 @@ class CaseService {
   absl::StatusOr<CaseChange> AddProgress(const Caller& caller, const ActionInput& in);
   absl::StatusOr<CaseChange> ResolveCase(const Caller& caller, const ActionInput& in);
 
+  // ---- Deadline warnings (效能监察) ----
+  // Writes an OVERDUE_WARNING event for each filed, open case whose deadline is within
+  // `warn_before` of `now` (once) or has passed (once more). A case another writer changes at
+  // the same moment is skipped and warned about on the next run. Returns the warnings written.
+  absl::StatusOr<int> WarnDeadlines(Micros now, Micros warn_before);
+
   // ---- Verification (step 6) ----
   absl::StatusOr<CaseChange> VerifyCase(const Caller& caller, const ActionInput& in, bool passed);
 

@@ -103,6 +103,8 @@ struct Case {
   Micros filed_time = 0;
   Micros first_deadline_time = 0;
   Micros closed_time = 0;
+  // Deadline warnings sent for the current deadline: 0 none, 1 due soon, 2 overdue.
+  int warning_level = 0;
   Micros create_time = 0;
   Micros update_time = 0;
   int64_t version = 0;

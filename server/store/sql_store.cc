@@ -161,6 +161,7 @@ const std::vector<Migration>& Migrations() {
            // What the department streams need to know of each event.
            {"case_events", "assisting", "VARCHAR(1000) NOT NULL DEFAULT ''"},
            {"case_events", "previous_lead", "VARCHAR(64) NOT NULL DEFAULT ''"},
+           {"cases", "warning_level", "INTEGER NOT NULL DEFAULT 0"},
        }},
   };
   return *migrations;
@@ -224,7 +225,8 @@ constexpr char kCaseColumns[] =
     "longitude, address, observe_time, urgency, reporter_user_id, before_photos, after_photos, "
     "lead_department_code, assisting, deadline_time, rework_count, duplicate_of, "
     "resolution_note, create_time, update_time, version, request_id, request_digest, state_time, "
-    "returned_by_department, return_reason, filed_time, first_deadline_time, closed_time";
+    "returned_by_department, return_reason, filed_time, first_deadline_time, closed_time, "
+    "warning_level";
 
 SqlParams CaseParams(const Case& c) {
   return {c.case_id,
@@ -258,7 +260,8 @@ SqlParams CaseParams(const Case& c) {
           c.return_reason,
           c.filed_time,
           c.first_deadline_time,
-          c.closed_time};
+          c.closed_time,
+          static_cast<int64_t>(c.warning_level)};
 }
 
 Case RowToCase(const SqlRow& r) {
@@ -295,6 +298,7 @@ Case RowToCase(const SqlRow& r) {
   c.filed_time = r.Int(29);
   c.first_deadline_time = r.Int(30);
   c.closed_time = r.Int(31);
+  c.warning_level = static_cast<int>(r.Int(32));
   return c;
 }
 
@@ -1033,6 +1037,14 @@ class SqlStore final : public Store {
     if (!q.category_codes.empty()) {
       absl::StrAppend(&sql, " AND category_code IN (", Marks(q.category_codes.size()), ")");
       for (const auto& k : q.category_codes) params.push_back(k);
+    }
+    if (q.deadline_before != 0) {
+      sql += " AND deadline_time > 0 AND deadline_time <= ?";
+      params.push_back(q.deadline_before);
+    }
+    if (q.warning_level_below != 0) {
+      sql += " AND warning_level < ?";
+      params.push_back(static_cast<int64_t>(q.warning_level_below));
     }
     if (q.observed_from != 0 || q.observed_to != 0) {
       sql += " AND observe_time >= ? AND observe_time <= ?";

@@ -52,6 +52,10 @@ struct CaseQuery {
   std::string department_code;
   bool include_assisting = false;
   std::vector<std::string> category_codes;
+  // Filed cases whose deadline is at or before this (when non-zero).
+  domain::Micros deadline_before = 0;
+  // Cases whose warning_level is below this (when non-zero).
+  int warning_level_below = 0;
   // observe_time within [observed_from, observed_to] when either is non-zero.
   domain::Micros observed_from = 0;
   domain::Micros observed_to = 0;
@@ -150,8 +154,8 @@ class Store {
                                                                     bool include_inactive,
                                                                     domain::Micros now) = 0;
   // Revokes one token (no-op if revoked already); nullopt if unknown.
-  virtual absl::StatusOr<std::optional<domain::TokenInfo>> RevokeToken(
-      const std::string& token_id, domain::Micros now) = 0;
+  virtual absl::StatusOr<std::optional<domain::TokenInfo>> RevokeToken(const std::string& token_id,
+                                                                       domain::Micros now) = 0;
   // Disables the user and revokes all their tokens, in one transaction.
   virtual absl::Status DisableUser(const std::string& user_id, domain::Micros now) = 0;
 
