@@ -2,6 +2,7 @@
 // exactly-once in-order delivery with writers on two replicas, including a transaction that
 // began before many others and commits after them.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -91,6 +92,10 @@ class StreamReader {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                  [&] { return done(events_) || status_.has_value(); });
+    return events_;
+  }
+  std::vector<v1::CaseEvent> Events() {
+    std::lock_guard<std::mutex> lock(mu_);
     return events_;
   }
   std::optional<grpc::Status> WaitForEnd(int timeout_ms = 15000) {
@@ -597,6 +602,51 @@ TEST_P(StreamsTest, DeadlineWarningsReachTheCenterAndTheLeadDepartmentOnce) {
   EXPECT_EQ(in_history, 2);
   EXPECT_EQ(warnings(center->EventsThrough(LastSeqOf(id))).size(), 2u);
   EXPECT_TRUE(warnings(other_street->EventsThrough(LastSeqOf(id))).empty());
+}
+
+// The replica a handset streams from dies (SIGKILL) mid-stream while reports keep arriving
+// through another replica; after a restart the handset resumes from its last cursor and gets
+// every report once.
+TEST_P(StreamsTest, AStreamResumesAcrossASigkillOfItsServerWithoutLossOrRepeats) {
+  Replica b;
+  ASSERT_TRUE(Start(&b));
+  auto before = Cases(b, kLeader1);
+  ASSERT_TRUE(before->WaitForHeartbeat());
+  constexpr int kReports = 20;
+  std::vector<std::string> submitted;
+  std::atomic<int> count{0};
+  std::thread writer([&] {
+    for (int i = 0; i < kReports; ++i) {
+      submitted.push_back(SubmitIn(a_, kLeader1, kCell1));
+      ++count;
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    }
+  });
+  before->WaitUntil([](const auto& events) { return events.size() >= 3; });
+  b.process->Stop(SIGKILL);
+  auto end = before->WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_FALSE(end->ok());
+  auto got = before->Events();
+  ASSERT_FALSE(got.empty());
+  EXPECT_LT(count.load(), kReports) << "the server died while reports were still coming";
+
+  ASSERT_TRUE(Start(&b));  // the restarted server
+  auto after = std::make_unique<StreamReader>(kLeader1, [&](grpc::ClientContext* ctx) {
+    v1::WatchCasesRequest req;
+    req.set_after_cursor(got.back().cursor());
+    return b.report->WatchCases(ctx, req);
+  });
+  writer.join();
+  int64_t last = 0;
+  for (const auto& id : submitted) last = std::max(last, LastSeqOf(id));
+  for (const auto& e : after->EventsThrough(last)) got.push_back(e);
+  std::vector<std::string> delivered;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (i > 0) EXPECT_GT(SeqOf(got[i].cursor()), SeqOf(got[i - 1].cursor()));
+    delivered.push_back(got[i].case_id());
+  }
+  EXPECT_EQ(delivered, submitted) << "every report once, in order, across the crash";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StreamsTest,
