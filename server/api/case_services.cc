@@ -201,9 +201,10 @@ grpc::ServerWriteReactor<v1::WatchEvent>* DispatchServiceImpl::WatchQueue(
           grid = narrow;
         }
         domain::User user = caller.user;
-        return WatchStream::Visibility([user, grid](const domain::CaseEvent& e) {
-          return domain::QueueStreamShows(user, grid, e);
-        });
+        return WatchStream::Visibility{[user, grid](const domain::CaseEvent& e) {
+                                         return domain::QueueStreamShows(user, grid, e);
+                                       },
+                                       {"g:" + grid}};
       });
 }
 
@@ -217,9 +218,10 @@ grpc::ServerWriteReactor<v1::WatchEvent>* DepartmentServiceImpl::WatchAssignment
           return absl::PermissionDeniedError("WatchAssignments is the departments' stream");
         }
         domain::User user = caller.user;
-        return WatchStream::Visibility([user, assisting](const domain::CaseEvent& e) {
-          return domain::AssignmentStreamShows(user, assisting, e);
-        });
+        return WatchStream::Visibility{[user, assisting](const domain::CaseEvent& e) {
+                                         return domain::AssignmentStreamShows(user, assisting, e);
+                                       },
+                                       {"d:" + user.department_code}};
       });
 }
 

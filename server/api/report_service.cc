@@ -126,8 +126,9 @@ grpc::ServerWriteReactor<v1::WatchEvent>* ReportServiceImpl::WatchCases(
           return absl::PermissionDeniedError("WatchCases is the grid leader's stream");
         }
         domain::User user = caller.user;
-        return WatchStream::Visibility(
-            [user](const domain::CaseEvent& e) { return domain::CanSee(user, e); });
+        return WatchStream::Visibility{
+            [user](const domain::CaseEvent& e) { return domain::CanSee(user, e); },
+            {"u:" + user.user_id, "g:" + user.grid_code}};
       });
 }
 

@@ -62,11 +62,11 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
   if (!error.ok()) {
     RequestFinishLocked(error);
   } else {
-    visible_ = std::move(visible);
+    visible_ = std::move(visible.shows);
     user_ = caller->user;
     authenticated_ = std::chrono::steady_clock::now();
     cursor_ = start;
-    registered_ = deps_.hub->Register(this);
+    registered_ = deps_.hub->Register(this, std::move(visible.keys));
     if (!registered_) {
       RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
     }
@@ -127,6 +127,12 @@ void WatchStream::PumpLocked() {
     return;
   }
   while (pending_.empty()) {
+    // Nothing routed since the cursor concerned this stream: skip to the routed head unread.
+    const int64_t routed = deps_.hub->routed_head();
+    if (cursor_ >= interesting_through.load(std::memory_order_relaxed)) {
+      cursor_ = std::max(cursor_, routed);
+      break;
+    }
     std::vector<runtime::EventPtr> batch;
     if (!deps_.hub->FetchFromRing(cursor_, kRingBatch, &batch)) {
       busy_ = true;  // behind the ring: catch up from the store on a worker thread

@@ -21,8 +21,13 @@ namespace gridline::api {
 class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
                           public runtime::EventWatcher {
  public:
-  // Which events the caller may see; built once the caller is authenticated.
-  using Visibility = std::function<bool(const domain::CaseEvent&)>;
+  // Which events the caller may see, built once the caller is authenticated, and the interest
+  // keys (domain::EventInterestKeys) that cover them, so the hub wakes the stream only for
+  // events that may concern it.
+  struct Visibility {
+    std::function<bool(const domain::CaseEvent&)> shows;
+    std::vector<std::string> keys;
+  };
   // Authenticates and decides visibility (called on a worker thread).
   using Authorize = std::function<absl::StatusOr<Visibility>(const domain::Caller&)>;
 
@@ -50,7 +55,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
   std::string token_;
   domain::User user_;  // as authenticated when the stream opened
   std::mutex mu_;
-  Visibility visible_;
+  std::function<bool(const domain::CaseEvent&)> visible_;
   int64_t cursor_ = 0;  // every event up to here is either queued, written, or not visible
   std::deque<runtime::EventPtr> pending_;
   bool registered_ = false;

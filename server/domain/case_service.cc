@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 #include "server/util/sha256.h"
@@ -119,6 +120,20 @@ bool CanSee(const User& user, const Case& c) {
 bool CanSee(const User& user, const CaseEvent& e) {
   return CanSee(user, e.reporter_user_id, e.grid_path, e.lead_department_code,
                 e.assisting_department_codes);
+}
+
+std::vector<std::string> EventInterestKeys(const CaseEvent& e) {
+  std::vector<std::string> keys;
+  for (absl::string_view code : absl::StrSplit(e.grid_path, '/', absl::SkipEmpty())) {
+    keys.push_back(absl::StrCat("g:", code));
+  }
+  if (!e.reporter_user_id.empty()) keys.push_back("u:" + e.reporter_user_id);
+  if (!e.lead_department_code.empty()) keys.push_back("d:" + e.lead_department_code);
+  if (!e.previous_lead_department_code.empty()) {
+    keys.push_back("d:" + e.previous_lead_department_code);
+  }
+  for (const auto& a : e.assisting_department_codes) keys.push_back("d:" + a);
+  return keys;
 }
 
 bool QueueStreamShows(const User& dispatcher, const std::string& grid_code, const CaseEvent& e) {

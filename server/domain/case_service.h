@@ -84,6 +84,11 @@ bool CanSee(const User& user, const std::string& reporter_user_id, const std::st
 bool CanSee(const User& user, const Case& c);
 bool CanSee(const User& user, const CaseEvent& e);
 
+// The interest keys of an event, for routing it to the streams it may concern: "g:<code>" for
+// each grid on its path, "u:<reporter>", and "d:<department>" for its lead, previous lead and
+// assisting departments. Each stream registers keys that cover what it may show.
+std::vector<std::string> EventInterestKeys(const CaseEvent& e);
+
 // What the acceptance center's stream (DispatchService.WatchQueue) sends a dispatcher: events
 // that put a case in or take it out of the queue, or concern an extension, for cases in
 // `grid_code`'s subtree (the dispatcher's own grid, or one inside it).

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "server/domain/case_service.h"
+
 namespace gridline::runtime {
 
 EventHub::EventHub(store::Store* store, Options options) : store_(store), options_(options) {}
@@ -22,6 +24,7 @@ absl::Status EventHub::Start() {
     std::lock_guard<std::mutex> lock(ring_mu_);
     head_ = ring_base_ = *head;
   }
+  routed_head_.store(*head, std::memory_order_release);
   pruned_through_ = *pruned;
   poller_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -67,16 +70,55 @@ bool EventHub::FetchFromRing(int64_t after, size_t max, std::vector<EventPtr>* o
   return true;
 }
 
-bool EventHub::Register(EventWatcher* w) {
+bool EventHub::Register(EventWatcher* w, std::vector<std::string> keys) {
   std::lock_guard<std::mutex> lock(watchers_mu_);
   if (shutting_down_) return false;
+  // Everything up to now counts as possibly interesting: the watcher reads it itself.
+  w->interesting_through.store(routed_head_.load(), std::memory_order_relaxed);
   watchers_.insert(w);
+  if (keys.empty()) {
+    wildcard_.insert(w);
+  } else {
+    for (const auto& k : keys) by_key_[k].insert(w);
+  }
+  keys_of_[w] = std::move(keys);
   return true;
 }
 
 void EventHub::Unregister(EventWatcher* w) {
   std::lock_guard<std::mutex> lock(watchers_mu_);
   watchers_.erase(w);
+  wildcard_.erase(w);
+  auto it = keys_of_.find(w);
+  if (it != keys_of_.end()) {
+    for (const auto& k : it->second) {
+      auto b = by_key_.find(k);
+      if (b == by_key_.end()) continue;
+      b->second.erase(w);
+      if (b->second.empty()) by_key_.erase(b);
+    }
+    keys_of_.erase(it);
+  }
+}
+
+void EventHub::RouteLocked(const std::vector<EventPtr>& events) {
+  std::set<EventWatcher*> wake;
+  auto touch = [&](EventWatcher* w, int64_t seq) {
+    int64_t cur = w->interesting_through.load(std::memory_order_relaxed);
+    while (cur < seq && !w->interesting_through.compare_exchange_weak(cur, seq)) {
+    }
+    wake.insert(w);
+  };
+  for (const auto& e : events) {
+    for (const auto& k : domain::EventInterestKeys(*e)) {
+      auto it = by_key_.find(k);
+      if (it == by_key_.end()) continue;
+      for (EventWatcher* w : it->second) touch(w, e->seq);
+    }
+    for (EventWatcher* w : wildcard_) touch(w, e->seq);
+  }
+  if (!events.empty()) routed_head_.store(events.back()->seq, std::memory_order_release);
+  for (EventWatcher* w : wake) w->OnEventsAvailable();
 }
 
 size_t EventHub::watcher_count() const {
@@ -84,37 +126,39 @@ size_t EventHub::watcher_count() const {
   return watchers_.size();
 }
 
-bool EventHub::PollOnce() {
-  bool any = false;
+std::vector<EventPtr> EventHub::PollOnce() {
+  std::vector<EventPtr> added;
   while (true) {
     int64_t after = head();
     auto events = store_->ListEventsAfter(after, 500);
     if (!events.ok()) {
       std::fprintf(stderr, "gridline: event poll failed: %s\n",
                    std::string(events.status().message()).c_str());
-      return any;
+      return added;
     }
-    if (events->empty()) return any;
+    if (events->empty()) return added;
+    const size_t n = events->size();
     {
       std::lock_guard<std::mutex> lock(ring_mu_);
       for (auto& e : *events) {
         if (e.seq <= head_) continue;
         head_ = e.seq;
         ring_.push_back(std::make_shared<const domain::CaseEvent>(std::move(e)));
+        added.push_back(ring_.back());
       }
       while (ring_.size() > options_.ring_capacity) {
         ring_base_ = ring_.front()->seq;
         ring_.pop_front();
       }
     }
-    any = true;
-    if (events->size() < 500) return any;
+    if (n < 500) return added;
   }
 }
 
 void EventHub::Run() {
   using Clock = std::chrono::steady_clock;
-  auto next_heartbeat = Clock::now() + std::chrono::milliseconds(options_.heartbeat_interval_ms);
+  constexpr int kPhases = 16;
+  auto next_heartbeat = Clock::now();
   auto next_housekeeping = Clock::now();
   while (true) {
     {
@@ -124,15 +168,23 @@ void EventHub::Run() {
       if (stop_) return;
       wake_ = false;
     }
-    if (PollOnce()) {
+    if (auto added = PollOnce(); !added.empty()) {
       std::lock_guard<std::mutex> lock(watchers_mu_);
-      for (EventWatcher* w : watchers_) w->OnEventsAvailable();
+      RouteLocked(added);
     }
     auto now = Clock::now();
     if (now >= next_heartbeat) {
-      next_heartbeat = now + std::chrono::milliseconds(options_.heartbeat_interval_ms);
+      // One phase of kPhases per tick: each watcher still gets one tick per interval.
+      next_heartbeat =
+          now + std::chrono::milliseconds(std::max(1, options_.heartbeat_interval_ms / kPhases));
       std::lock_guard<std::mutex> lock(watchers_mu_);
-      for (EventWatcher* w : watchers_) w->OnHeartbeatTick();
+      const int phase = heartbeat_phase_;
+      heartbeat_phase_ = (heartbeat_phase_ + 1) % kPhases;
+      for (EventWatcher* w : watchers_) {
+        if (static_cast<int>((reinterpret_cast<uintptr_t>(w) >> 6) % kPhases) == phase) {
+          w->OnHeartbeatTick();
+        }
+      }
     }
     if (now >= next_housekeeping) {
       next_housekeeping = now + std::chrono::minutes(5);

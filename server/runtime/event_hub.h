@@ -5,16 +5,27 @@
 // picked up without extra infrastructure. Recent events stay in a bounded ring; streams pull from
 // it at their own pace, and a stream that is behind the ring reads the store on a worker thread.
 // No per-stream buffer grows: a slow consumer just stays behind.
+//
+// Routing. Each watcher registers interest keys ("g:<grid>", "u:<user>", "d:<department>"); an
+// event carries the keys of its grid path, reporter and departments. After each poll only the
+// watchers whose keys an event matches are woken. The hub records, per watcher, the newest
+// event that matched it (interesting_through), then publishes routed_head(): every event up to
+// it has been routed. A watcher whose cursor is at or past its interesting_through may move its
+// cursor to routed_head() without reading the events in between: none of them concerned it.
+// Heartbeats are spread over the interval, so that 10,000 streams do not all write at once.
 #ifndef GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_
 #define GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -30,6 +41,9 @@ class EventWatcher {
   virtual void OnEventsAvailable() = 0;
   virtual void OnHeartbeatTick() = 0;
   virtual void OnShutdown() = 0;
+
+  // The newest event seq that matched this watcher's interest keys (set by the hub).
+  std::atomic<int64_t> interesting_through{0};
 };
 
 using EventPtr = std::shared_ptr<const domain::CaseEvent>;
@@ -66,14 +80,21 @@ class EventHub {
   // the ring holds: read the store instead.
   bool FetchFromRing(int64_t after, size_t max, std::vector<EventPtr>* out) const;
 
-  // Returns false (and calls nothing) when the hub is shutting down.
-  bool Register(EventWatcher* w);
+  // Every event up to this seq has been routed to the watchers it concerns.
+  int64_t routed_head() const { return routed_head_.load(std::memory_order_acquire); }
+
+  // Returns false (and calls nothing) when the hub is shutting down. Empty `keys`: the watcher
+  // is woken for every event.
+  bool Register(EventWatcher* w, std::vector<std::string> keys = {});
   void Unregister(EventWatcher* w);
   size_t watcher_count() const;
 
  private:
   void Run();
-  bool PollOnce();
+  // Appends new events to the ring and returns them.
+  std::vector<EventPtr> PollOnce();
+  // Wakes the watchers `events` concern (watchers_mu_ held).
+  void RouteLocked(const std::vector<EventPtr>& events);
 
   store::Store* store_;
   const Options options_;
@@ -90,6 +111,11 @@ class EventHub {
 
   mutable std::mutex watchers_mu_;
   std::set<EventWatcher*> watchers_;
+  std::map<EventWatcher*, std::vector<std::string>> keys_of_;
+  std::unordered_map<std::string, std::set<EventWatcher*>> by_key_;
+  std::set<EventWatcher*> wildcard_;
+  std::atomic<int64_t> routed_head_{0};
+  int heartbeat_phase_ = 0;
   bool shutting_down_ = false;
 
   std::mutex wake_mu_;
