@@ -7,6 +7,9 @@
 #include "server/domain/case_service.h"
 
 namespace gridline::runtime {
+namespace {
+constexpr int kHeartbeatPhases = 16;
+}  // namespace
 
 EventHub::EventHub(store::Store* store, Options options) : store_(store), options_(options) {}
 
@@ -34,7 +37,7 @@ void EventHub::BeginShutdown() {
   std::lock_guard<std::mutex> lock(watchers_mu_);
   if (shutting_down_) return;
   shutting_down_ = true;
-  for (EventWatcher* w : watchers_) w->OnShutdown();
+  for (const auto& entry : entries_) entry.first->OnShutdown();
 }
 
 void EventHub::Stop() {
@@ -75,29 +78,28 @@ bool EventHub::Register(EventWatcher* w, std::vector<std::string> keys) {
   if (shutting_down_) return false;
   // Everything up to now counts as possibly interesting: the watcher reads it itself.
   w->interesting_through.store(routed_head_.load(), std::memory_order_relaxed);
-  watchers_.insert(w);
   if (keys.empty()) {
     wildcard_.insert(w);
   } else {
     for (const auto& k : keys) by_key_[k].insert(w);
   }
-  keys_of_[w] = std::move(keys);
+  entries_[w] = Entry{std::move(keys), next_phase_};
+  next_phase_ = (next_phase_ + 1) % kHeartbeatPhases;
   return true;
 }
 
 void EventHub::Unregister(EventWatcher* w) {
   std::lock_guard<std::mutex> lock(watchers_mu_);
-  watchers_.erase(w);
   wildcard_.erase(w);
-  auto it = keys_of_.find(w);
-  if (it != keys_of_.end()) {
-    for (const auto& k : it->second) {
+  auto it = entries_.find(w);
+  if (it != entries_.end()) {
+    for (const auto& k : it->second.keys) {
       auto b = by_key_.find(k);
       if (b == by_key_.end()) continue;
       b->second.erase(w);
       if (b->second.empty()) by_key_.erase(b);
     }
-    keys_of_.erase(it);
+    entries_.erase(it);
   }
 }
 
@@ -123,7 +125,7 @@ void EventHub::RouteLocked(const std::vector<EventPtr>& events) {
 
 size_t EventHub::watcher_count() const {
   std::lock_guard<std::mutex> lock(watchers_mu_);
-  return watchers_.size();
+  return entries_.size();
 }
 
 std::vector<EventPtr> EventHub::PollOnce() {
@@ -157,7 +159,6 @@ std::vector<EventPtr> EventHub::PollOnce() {
 
 void EventHub::Run() {
   using Clock = std::chrono::steady_clock;
-  constexpr int kPhases = 16;
   auto next_heartbeat = Clock::now();
   auto next_housekeeping = Clock::now();
   while (true) {
@@ -174,16 +175,14 @@ void EventHub::Run() {
     }
     auto now = Clock::now();
     if (now >= next_heartbeat) {
-      // One phase of kPhases per tick: each watcher still gets one tick per interval.
-      next_heartbeat =
-          now + std::chrono::milliseconds(std::max(1, options_.heartbeat_interval_ms / kPhases));
+      // One phase of kHeartbeatPhases per tick: each watcher still gets one tick per interval.
+      next_heartbeat = now + std::chrono::milliseconds(
+                                 std::max(1, options_.heartbeat_interval_ms / kHeartbeatPhases));
       std::lock_guard<std::mutex> lock(watchers_mu_);
       const int phase = heartbeat_phase_;
-      heartbeat_phase_ = (heartbeat_phase_ + 1) % kPhases;
-      for (EventWatcher* w : watchers_) {
-        if (static_cast<int>((reinterpret_cast<uintptr_t>(w) >> 6) % kPhases) == phase) {
-          w->OnHeartbeatTick();
-        }
+      heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
+      for (const auto& [w, entry] : entries_) {
+        if (entry.heartbeat_phase == phase) w->OnHeartbeatTick();
       }
     }
     if (now >= next_housekeeping) {

@@ -110,8 +110,12 @@ class EventHub {
   std::atomic<int64_t> pruned_through_{0};
 
   mutable std::mutex watchers_mu_;
-  std::set<EventWatcher*> watchers_;
-  std::map<EventWatcher*, std::vector<std::string>> keys_of_;
+  struct Entry {
+    std::vector<std::string> keys;
+    int heartbeat_phase = 0;  // which of the interval's slots ticks this watcher
+  };
+  std::map<EventWatcher*, Entry> entries_;
+  int next_phase_ = 0;
   std::unordered_map<std::string, std::set<EventWatcher*>> by_key_;
   std::set<EventWatcher*> wildcard_;
   std::atomic<int64_t> routed_head_{0};
