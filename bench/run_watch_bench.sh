@@ -12,7 +12,12 @@
 #
 # usage: bash bench/run_watch_bench.sh [--streams N] [--hot H] [--rate R] [--duration S]
 #                                      [--open_rate R] [--sqlite_only | --mariadb_only]
-#                                      [--keep DIR]   (keep logs and the generated files in DIR)
+#                                      [--heartbeat_ms N] [--reauth_ms N] [--keep DIR]
+#                                      [-- WATCH_BENCH_ARGS...]
+#   --heartbeat_ms  the servers' watch.heartbeat_interval_ms (default 15000, the default); with a
+#                   value longer than the run, also pass `-- --establish_wait 10`
+#   --reauth_ms     the servers' watch.reauth_interval_ms (default 30000, the default)
+#   --keep DIR      keep the server logs and the generated files in DIR
 # Defaults: 10000 streams, 10 street leaders, 200 reports/s for 45 s per phase (SQLite: one
 # phase; MariaDB: via A, then via B). About 5 minutes in all.
 #
@@ -28,6 +33,9 @@ HOT=10
 RATE=200
 DURATION=45
 OPEN_RATE=1000
+HEARTBEAT_MS=15000
+REAUTH_MS=30000
+EXTRA=()
 RUN_SQLITE=1
 RUN_MARIADB=1
 KEEP=""
@@ -40,8 +48,11 @@ while (($#)); do
     --open_rate) OPEN_RATE=$2; shift 2 ;;
     --sqlite_only) RUN_MARIADB=0; shift ;;
     --mariadb_only) RUN_SQLITE=0; shift ;;
+    --heartbeat_ms) HEARTBEAT_MS=$2; shift 2 ;;
+    --reauth_ms) REAUTH_MS=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    --) shift; EXTRA=("$@"); break ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run_watch_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -162,20 +173,27 @@ build/bench/watch_bench --generate_org "$tmp/organisation.textproto" \
   --leaders "$STREAMS" --hot "$HOT" >&2
 
 # The defaults, written out: what a deployment would run with.
-cat >"$tmp/server.textproto" <<'EOF'
+cat >"$tmp/server.textproto" <<EOF
 worker_threads: 8
 keepalive { time_ms: 60000 timeout_ms: 20000 min_client_ping_interval_ms: 10000 }
-watch { heartbeat_interval_ms: 15000 poll_interval_ms: 200 retention_days: 30 }
+watch {
+  heartbeat_interval_ms: $HEARTBEAT_MS poll_interval_ms: 200 retention_days: 30
+  slow_consumer_timeout_ms: 60000 reauth_interval_ms: $REAUTH_MS
+}
 shutdown_grace_ms: 5000
 health_check_interval_ms: 2000
 EOF
 
 bench_args=(--tokens "$tmp/tokens.tsv" --streams "$STREAMS" --rate "$RATE"
-  --duration "$DURATION" --open_rate "$OPEN_RATE" --open_timeout 40)
+  --duration "$DURATION" --open_rate "$OPEN_RATE" --open_timeout 40
+  --idle "$(((HEARTBEAT_MS + 999) / 1000 > 15 ? 15 : (HEARTBEAT_MS + 999) / 1000))")
+# Last, so that they override the above.
+bench_args+=("${EXTRA[@]}")
 
 echo "# watch benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores" \
   "($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB," \
-  "Debian $(cat /etc/debian_version), open-file limit $(ulimit -n)"
+  "Debian $(cat /etc/debian_version), open-file limit $(ulimit -n);" \
+  "heartbeat every $HEARTBEAT_MS ms, re-authentication every $REAUTH_MS ms"
 
 # ---------------------------------------------------------------------------------------------
 if ((RUN_SQLITE)); then

@@ -10,24 +10,29 @@
 //     and the token list the benchmark reads.
 //
 //   watch_bench --tokens FILE --watch_targets HOST:PORT[,...] --submit_targets HOST:PORT[,...]
-//               --streams N --rate R --duration S [--server_pids PID[,...]] ...
-//     Opens N WatchCases streams of N cell leaders (plus the hot leaders), each on a channel of
-//     its own (a TCP connection of its own: local subchannel pool), spread round-robin over the
-//     watch targets; uses the callback API, so no client thread per stream. Waits until every
-//     stream has delivered its first message (the hub's heartbeat tick), then submits reports at
-//     a steady, open-loop rate: each by a random cell leader into their own cell, round-robin
-//     over the submit targets. Every delivered event's latency is the client's receive time
-//     minus CaseEvent.event_time (the server takes that time just before the report's
-//     transaction; same machine, same clock). Prints the figures as Markdown tables, per
-//     submit target, so a run with streams on replica A and submits through A and B gives the
-//     same-replica and cross-replica figures side by side.
+//               --streams N --rate R --duration S [--server_pids PID[,...]] [--db_pid PID]
+//               [--sequential] [--client_processes K] ...
+//     Opens N WatchCases streams of N cell leaders (plus the street leaders), each on a channel
+//     of its own (a TCP connection of its own: local subchannel pool), spread round-robin over
+//     the watch targets, from K child processes that use the callback API (no thread per
+//     stream). Waits until every stream has delivered its first message (the hub's heartbeat
+//     tick), then submits reports from this process at a steady, open-loop rate: each by a
+//     random cell leader into their own cell, round-robin over the submit targets, or with
+//     --sequential one phase per submit target. Every delivered event's latency is the client's
+//     receive time minus CaseEvent.event_time (the server takes that time just before the
+//     report's transaction; same machine, same clock). Reads RSS, threads, open files and CPU
+//     of the given server (and database) processes from /proc. Prints Markdown tables: with
+//     streams on replica A and --sequential submits through A and then B, the same-replica and
+//     cross-replica figures side by side.
 #include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -80,7 +85,11 @@ struct Flags {
   int submit_channels = 2;     // per submit target
   bool sequential = false;     // one load phase per submit target instead of round-robin
   int timeline_s = 5;          // bucket of the timeline table; 0: no timeline
+  // > 0: do not wait for each stream's first message (for runs with heartbeats off); wait this
+  // long after the last start and count every stream not ended as open.
+  double establish_wait_s = 0;
   std::string category = "C01_ROAD_DAMAGE";
+  int client_processes = 4;  // the watch streams are spread over this many child processes
 };
 
 [[noreturn]] void Usage(const std::string& error) {
@@ -147,6 +156,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.label = take();
     } else if (name == "--streams") {
       f.streams = ToInt(name, take());
+    } else if (name == "--establish_wait") {
+      f.establish_wait_s = ToDouble(name, take());
     } else if (name == "--timeline") {
       f.timeline_s = ToInt(name, take());
     } else if (name == "--sequential") {
@@ -169,6 +180,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.max_in_flight = ToInt(name, take());
     } else if (name == "--submit_channels") {
       f.submit_channels = ToInt(name, take());
+    } else if (name == "--client_processes") {
+      f.client_processes = ToInt(name, take());
     } else if (name == "--category") {
       f.category = take();
     } else {
@@ -381,12 +394,73 @@ std::string Mib(int64_t kb) {
   return buf;
 }
 
-// ---- the watch streams ----------------------------------------------------------------------
+// ---- handsets ---------------------------------------------------------------------------------
 
 struct Handset {
   std::string token, user_id, grid_code;
   bool hot = false;
 };
+
+// The cell leaders (the first --streams of the file) followed by the street leaders.
+std::vector<Handset> LoadHandsets(const Flags& f, int* cells) {
+  std::ifstream in(f.tokens);
+  if (!in) Usage("cannot read --tokens " + f.tokens);
+  std::vector<Handset> cell, hot;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> parts = absl::StrSplit(line, '\t');
+    if (parts.size() != 4) Usage("bad line in " + f.tokens + ": " + line);
+    Handset h{parts[0], parts[1], parts[2], parts[3] == "street"};
+    (h.hot ? hot : cell).push_back(std::move(h));
+  }
+  if (static_cast<int>(cell.size()) < f.streams) {
+    Usage(
+        absl::StrCat(f.tokens, " has ", cell.size(), " cell leaders, --streams wants ", f.streams));
+  }
+  cell.resize(f.streams);
+  *cells = f.streams;
+  if (f.hot_streams) cell.insert(cell.end(), hot.begin(), hot.end());
+  return cell;
+}
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, int distinct) {
+  grpc::ChannelArguments args;
+  // One TCP connection per handset: without this, channels with equal arguments share one.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("gridline.bench.handset", distinct);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+void RaiseFileLimit() {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+void WriteAll(int fd, const std::string& s) {
+  size_t done = 0;
+  while (done < s.size()) {
+    ssize_t n = write(fd, s.data() + done, s.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+// ---- the watch streams: run in child processes ------------------------------------------------
+//
+// The client side runs in --client_processes children, forked before gRPC starts, each holding
+// a share of the streams; the parent only submits and measures. This keeps per-process gRPC
+// costs that grow with the number of calls in one process (Debian's libgrpc is built with
+// assertions: every completion scans the list of outstanding operations of its queue) from
+// dominating the client and blurring what the server does.
+//
+// Child -> parent, one line each: "S established failed done" every 200 ms; after "close":
+// "B stream established ended_early", "D stream event_us latency_us case_id",
+// "H second count" (heartbeats by arrival second), "T count<TAB>status", "END".
+// Parent -> child: "close", then "exit".
 
 struct Delivery {
   int64_t event_us;    // CaseEvent.event_time
@@ -394,12 +468,12 @@ struct Delivery {
   std::string case_id;
 };
 
-class Bench;
+class WatchChild;
 
 class Watcher final : public grpc::ClientReadReactor<v1::WatchEvent> {
  public:
-  Watcher(Bench* bench, int index, std::shared_ptr<grpc::Channel> channel, const Handset& who)
-      : bench_(bench),
+  Watcher(WatchChild* child, int index, std::shared_ptr<grpc::Channel> channel, const Handset& who)
+      : child_(child),
         index_(index),
         channel_(std::move(channel)),
         stub_(v1::ReportService::NewStub(channel_)) {
@@ -413,17 +487,19 @@ class Watcher final : public grpc::ClientReadReactor<v1::WatchEvent> {
   }
   void Cancel() { ctx_.TryCancel(); }
 
+  // Reactions: never block (short critical sections only).
   void OnReadDone(bool ok) override;
   void OnDone(const grpc::Status& status) override;
 
   // Read only after OnDone.
+  int index() const { return index_; }
   const std::vector<Delivery>& deliveries() const { return deliveries_; }
   const std::vector<int64_t>& heartbeat_us() const { return heartbeat_us_; }
   bool established() const { return established_; }
-  int index() const { return index_; }
+  bool ended_early() const { return ended_early_; }
 
  private:
-  Bench* bench_;
+  WatchChild* child_;
   int index_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ReportService::Stub> stub_;
@@ -433,7 +509,148 @@ class Watcher final : public grpc::ClientReadReactor<v1::WatchEvent> {
   std::vector<Delivery> deliveries_;
   std::vector<int64_t> heartbeat_us_;  // when each heartbeat arrived
   bool established_ = false;
+  bool ended_early_ = false;  // before the benchmark cancelled it
 };
+
+class WatchChild {
+ public:
+  WatchChild(const Flags& f, int child, int children, int cmd_fd, int out_fd)
+      : f_(f), child_(child), children_(children), cmd_fd_(cmd_fd), out_fd_(out_fd) {}
+  [[noreturn]] void Run();
+
+  void Established() { established_.fetch_add(1); }
+  // True when the benchmark had cancelled the stream.
+  bool Done(bool established, const grpc::Status& status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++done_;
+    if (!established) ++failed_;
+    if (!cancelling_ || status.error_code() != grpc::StatusCode::CANCELLED) {
+      ++end_status_[absl::StrCat(established ? "after first message: " : "before first message: ",
+                                 status.error_code(), " ", status.error_message())];
+    }
+    cv_.notify_all();
+    return cancelling_;
+  }
+
+ private:
+  std::string ReadCommand();
+
+  const Flags& f_;
+  const int child_, children_, cmd_fd_, out_fd_;
+  std::atomic<int> established_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int done_ = 0, failed_ = 0;
+  bool cancelling_ = false;
+  std::map<std::string, int> end_status_;
+};
+
+void Watcher::OnReadDone(bool ok) {
+  if (!ok) return;  // the stream ended: OnDone follows
+  if (!established_) {
+    established_ = true;
+    child_->Established();
+  }
+  if (message_.has_event()) {
+    const auto& t = message_.event().event_time();
+    int64_t sent = t.seconds() * 1000000 + t.nanos() / 1000;
+    deliveries_.push_back({sent, WallMicros() - sent, message_.event().case_id()});
+  } else {
+    heartbeat_us_.push_back(WallMicros());
+  }
+  StartRead(&message_);
+}
+
+void Watcher::OnDone(const grpc::Status& status) {
+  ended_early_ = !child_->Done(established_, status);
+}
+
+std::string WatchChild::ReadCommand() {
+  std::string line;
+  char c;
+  while (true) {
+    ssize_t n = read(cmd_fd_, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return "exit";  // the parent is gone
+    if (c == '\n') return line;
+    line += c;
+  }
+}
+
+void WatchChild::Run() {
+  int cells = 0;
+  std::vector<Handset> handsets = LoadHandsets(f_, &cells);
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  const double rate = f_.open_rate / children_;
+  const auto open_start = Clock::now();
+  std::atomic<bool> stop_reporting{false};
+  std::thread reporter([&] {
+    std::string last;
+    while (!stop_reporting.load()) {
+      std::string line;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        line = absl::StrCat("S ", established_.load(), " ", failed_, " ", done_, "\n");
+      }
+      if (line != last) WriteAll(out_fd_, line);
+      last = line;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+  int mine = 0;
+  for (int i = child_; i < static_cast<int>(handsets.size()); i += children_, ++mine) {
+    std::this_thread::sleep_until(
+        open_start + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(static_cast<double>(mine) / rate)));
+    const std::string& target = f_.watch_targets[i % f_.watch_targets.size()];
+    watchers.push_back(std::make_unique<Watcher>(this, i, NewChannel(target, i), handsets[i]));
+    watchers.back()->Start();
+  }
+  for (std::string command; command != "close" && command != "exit";) command = ReadCommand();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelling_ = true;
+  }
+  for (auto& w : watchers) w->Cancel();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(60), [&] { return done_ == mine; });
+    if (done_ != mine) {
+      std::fprintf(stderr, "watch_bench: child %d: only %d of %d streams ended after cancel\n",
+                   child_, done_, mine);
+      std::_Exit(1);  // reading the watchers' state would race with their reactions
+    }
+  }
+  stop_reporting = true;
+  reporter.join();
+  std::string out;
+  std::map<int64_t, int> heartbeats_by_s;
+  for (const auto& w : watchers) {
+    absl::StrAppend(&out, "B ", w->index(), " ", w->established() ? 1 : 0, " ",
+                    w->ended_early() ? 1 : 0, "\n");
+    for (const Delivery& d : w->deliveries()) {
+      absl::StrAppend(&out, "D ", w->index(), " ", d.event_us, " ", d.latency_us, " ", d.case_id,
+                      "\n");
+    }
+    for (int64_t t : w->heartbeat_us()) ++heartbeats_by_s[t / 1000000];
+    if (out.size() > (1 << 20)) {
+      WriteAll(out_fd_, out);
+      out.clear();
+    }
+  }
+  for (const auto& [s, n] : heartbeats_by_s) absl::StrAppend(&out, "H ", s, " ", n, "\n");
+  for (const auto& [st, n] : end_status_) {
+    std::string text = st;
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    absl::StrAppend(&out, "T ", n, "\t", text, "\n");
+  }
+  absl::StrAppend(&out, "END\n");
+  WriteAll(out_fd_, out);
+  ReadCommand();  // "exit": the parent has measured the server with the calls cancelled
+  std::_Exit(0);  // closes every connection at once; tearing down channels one by one is slow
+}
+
+// ---- the parent: submits, measures, prints ----------------------------------------------------
 
 struct SubmitRecord {
   int target = 0;
@@ -443,115 +660,168 @@ struct SubmitRecord {
   int64_t rpc_us = 0;
 };
 
+// One load phase: reports at the steady rate through `targets`, and what the processes spent.
+struct Phase {
+  std::vector<int> targets;
+  std::vector<ProcSample> servers_a, servers_b;
+  ProcSample db_a, db_b;
+  double client_a = 0, client_b = 0;  // CPU seconds of the benchmark's processes
+  double wall_s = 0;                  // the submitting window
+};
+
+struct Child {
+  pid_t pid = -1;
+  int cmd_fd = -1, out_fd = -1;
+  int established = 0, failed = 0, done = 0;
+  bool finished = false;  // sent END, or died
+  bool died = false;
+};
+
 class Bench {
  public:
   explicit Bench(Flags flags) : f_(std::move(flags)) {}
   int Run();
 
-  // Called from gRPC's callback threads: short critical sections only, never a wait.
-  void StreamEstablished() { established_.fetch_add(1); }
-  void EventDelivered() { delivered_.fetch_add(1); }
-  void StreamDone(bool established, const grpc::Status& status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++done_;
-    if (!established) ++failed_to_establish_;
-    if (!cancelling_ || status.error_code() != grpc::StatusCode::CANCELLED) {
-      ++end_status_[absl::StrCat(established ? "after first message: " : "before first message: ",
-                                 status.error_code(), " ", status.error_message())];
-    }
-    cv_.notify_all();
-  }
-
  private:
-  void LoadHandsets();
-  std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, int distinct);
+  void StartChildren();
+  void ReadChild(int c);
+  void SendAll(const std::string& command);
   std::vector<ProcSample> SampleServers(bool per_thread);
+  double ClientCpu();
+  int64_t ClientRssKb();
   void Submit(int target, int handset, int64_t seq);
   void SubmitLoop(const std::vector<int>& targets, Clock::time_point start);
+  void Report(const std::vector<Phase>& phases);
 
   Flags f_;
-  std::vector<Handset> cells_, hot_;
-  std::vector<std::unique_ptr<Watcher>> watchers_;  // cells first, then hot
+  std::vector<Handset> handsets_;  // cells first, then street leaders
+  int cells_ = 0;
   std::vector<std::vector<std::unique_ptr<v1::ReportService::Stub>>> submit_stubs_;
   std::vector<std::shared_ptr<grpc::Channel>> submit_channels_;
 
-  std::atomic<int> established_{0};
-  std::atomic<int64_t> delivered_{0};
   std::atomic<int> in_flight_{0};
   std::atomic<int64_t> skipped_{0};
+  int64_t next_seq_ = 0;  // submitter thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
-  int done_ = 0;
-  int failed_to_establish_ = 0;
-  bool cancelling_ = false;
+  std::vector<Child> children_;
+  std::vector<std::thread> readers_;
+  // From the children, after "close".
+  std::vector<std::vector<Delivery>> received_;  // by stream
+  std::vector<char> was_established_, ended_early_;
+  std::map<int64_t, int> heartbeats_by_s_;
   std::map<std::string, int> end_status_;
+  // From the submit callbacks.
   std::map<std::string, int> submit_errors_;
   std::unordered_map<std::string, SubmitRecord> cases_;  // case_id -> how it was submitted
   std::vector<SubmitRecord> submits_;
   int submits_answered_ = 0;
   int64_t submitted_ = 0;
-  int64_t next_seq_ = 0;  // submitter thread only
+
+  // Measurements for the report.
+  int total_streams_ = 0, established_streams_ = 0;
+  double started_s_ = 0, established_s_ = 0, idle_wall_ = 0;
+  int64_t client_rss_kb_ = 0;
+  std::vector<ProcSample> baseline_, with_streams_, idle_a_, idle_b_, after_load_, after_close_,
+      after_disconnect_;
+  ProcSample db_end_;
+  int64_t load_start_us_ = 0;
 };
 
-// One load phase: reports at the steady rate through `targets`, and what the processes spent.
-struct Phase {
-  std::vector<int> targets;
-  std::vector<ProcSample> servers_a, servers_b;
-  ProcSample db_a, db_b, client_a, client_b;
-  double wall_s = 0;  // the submitting window
-};
-
-void Watcher::OnReadDone(bool ok) {
-  if (!ok) return;  // the stream ended: OnDone follows
-  if (!established_) {
-    established_ = true;
-    bench_->StreamEstablished();
+void Bench::StartChildren() {
+  const int k = std::max(1, std::min(f_.client_processes, total_streams_));
+  std::fflush(nullptr);
+  for (int c = 0; c < k; ++c) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) Usage("pipe failed");
+    pid_t pid = fork();
+    if (pid < 0) Usage("fork failed");
+    if (pid == 0) {
+      close(to_child[1]);
+      close(from_child[0]);
+      for (const Child& other : children_) {
+        close(other.cmd_fd);
+        close(other.out_fd);
+      }
+      WatchChild(f_, c, k, to_child[0], from_child[1]).Run();
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    Child child;
+    child.pid = pid;
+    child.cmd_fd = to_child[1];
+    child.out_fd = from_child[0];
+    children_.push_back(child);
   }
-  if (message_.has_event()) {
-    const auto& t = message_.event().event_time();
-    int64_t sent = t.seconds() * 1000000 + t.nanos() / 1000;
-    deliveries_.push_back({sent, WallMicros() - sent, message_.event().case_id()});
-    bench_->EventDelivered();
-  } else {
-    heartbeat_us_.push_back(WallMicros());
-  }
-  StartRead(&message_);
+  for (int c = 0; c < k; ++c) readers_.emplace_back([this, c] { ReadChild(c); });
 }
 
-void Watcher::OnDone(const grpc::Status& status) { bench_->StreamDone(established_, status); }
-
-void Bench::LoadHandsets() {
-  std::ifstream in(f_.tokens);
-  if (!in) Usage("cannot read --tokens " + f_.tokens);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> parts = absl::StrSplit(line, '\t');
-    if (parts.size() != 4) Usage("bad line in " + f_.tokens + ": " + line);
-    Handset h{parts[0], parts[1], parts[2], parts[3] == "street"};
-    (h.hot ? hot_ : cells_).push_back(std::move(h));
+void Bench::ReadChild(int c) {
+  FILE* in = fdopen(children_[c].out_fd, "r");
+  char* buf = nullptr;
+  size_t cap = 0;
+  bool ended = false;
+  while (in && getline(&buf, &cap, in) > 0) {
+    std::string line(buf);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (line == "END") {
+      ended = true;
+      break;
+    }
+    if (line.size() < 2) continue;
+    const char kind = line[0];
+    std::string rest = line.substr(2);
+    if (kind == 'T') {
+      auto tab = rest.find('\t');
+      end_status_[rest.substr(tab + 1)] += std::atoi(rest.c_str());
+      continue;
+    }
+    std::vector<std::string> p = absl::StrSplit(rest, ' ');
+    if (kind == 'S' && p.size() == 3) {
+      children_[c].established = std::atoi(p[0].c_str());
+      children_[c].failed = std::atoi(p[1].c_str());
+      children_[c].done = std::atoi(p[2].c_str());
+      cv_.notify_all();
+    } else if (kind == 'B' && p.size() == 3) {
+      int i = std::atoi(p[0].c_str());
+      was_established_[i] = p[1] == "1";
+      ended_early_[i] = p[2] == "1";
+    } else if (kind == 'D' && p.size() == 4) {
+      received_[std::atoi(p[0].c_str())].push_back(
+          {std::atoll(p[1].c_str()), std::atoll(p[2].c_str()), p[3]});
+    } else if (kind == 'H' && p.size() == 2) {
+      heartbeats_by_s_[std::atoll(p[0].c_str())] += std::atoi(p[1].c_str());
+    }
   }
-  if (static_cast<int>(cells_.size()) < f_.streams) {
-    Usage(absl::StrCat(f_.tokens, " has ", cells_.size(), " cell leaders, --streams wants ",
-                       f_.streams));
-  }
-  cells_.resize(f_.streams);
-  if (!f_.hot_streams) hot_.clear();
+  free(buf);
+  std::lock_guard<std::mutex> lock(mu_);
+  children_[c].finished = true;
+  children_[c].died = !ended;
+  cv_.notify_all();
 }
 
-std::shared_ptr<grpc::Channel> Bench::NewChannel(const std::string& target, int distinct) {
-  grpc::ChannelArguments args;
-  // One TCP connection per handset: without this, channels with equal arguments share one.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt("gridline.bench.handset", distinct);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+void Bench::SendAll(const std::string& command) {
+  for (const Child& c : children_) WriteAll(c.cmd_fd, command + "\n");
 }
 
 std::vector<ProcSample> Bench::SampleServers(bool per_thread) {
   std::vector<ProcSample> out;
   for (int pid : f_.server_pids) out.push_back(SampleProcess(pid, per_thread));
   return out;
+}
+
+double Bench::ClientCpu() {
+  double cpu = SampleProcess(getpid(), false).cpu_s;
+  for (const Child& c : children_) cpu += SampleProcess(c.pid, false).cpu_s;
+  return cpu;
+}
+
+int64_t Bench::ClientRssKb() {
+  int64_t kb = SampleProcess(getpid(), false).rss_kb;
+  for (const Child& c : children_) kb += SampleProcess(c.pid, false).rss_kb;
+  return kb;
 }
 
 void Bench::Submit(int target, int handset, int64_t seq) {
@@ -563,7 +833,7 @@ void Bench::Submit(int target, int handset, int64_t seq) {
     int64_t start_us;
   };
   auto* call = new Call;
-  const Handset& who = cells_[handset];
+  const Handset& who = handsets_[handset];
   call->ctx.AddMetadata("authorization", "Bearer " + who.token);
   call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   call->req.set_request_id(absl::StrCat("bench-", getpid(), "-", seq));
@@ -604,7 +874,7 @@ void Bench::Submit(int target, int handset, int64_t seq) {
 
 void Bench::SubmitLoop(const std::vector<int>& targets, Clock::time_point start) {
   std::mt19937 rng(12345 + static_cast<unsigned>(next_seq_));
-  std::uniform_int_distribution<int> pick(0, static_cast<int>(cells_.size()) - 1);
+  std::uniform_int_distribution<int> pick(0, cells_ - 1);
   const int64_t total = static_cast<int64_t>(f_.rate * f_.duration_s);
   const auto period = std::chrono::duration<double>(1.0 / f_.rate);
   for (int64_t i = 0; i < total; ++i) {
@@ -623,26 +893,37 @@ int Bench::Run() {
   if (f_.watch_targets.empty()) Usage("--watch_targets is required");
   if (f_.submit_targets.empty()) f_.submit_targets = {f_.watch_targets[0]};
   if (f_.rate <= 0 || f_.duration_s <= 0 || f_.open_rate <= 0) Usage("rates must be positive");
-  LoadHandsets();
+  handsets_ = LoadHandsets(f_, &cells_);
+  total_streams_ = static_cast<int>(handsets_.size());
+  received_.resize(total_streams_);
+  was_established_.assign(total_streams_, 0);
+  ended_early_.assign(total_streams_, 0);
 
-  // Every stream is a socket: raise the open-file limit as far as allowed.
+  // Every stream is a socket: raise the open-file limit as far as allowed (children inherit).
+  RaiseFileLimit();
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  getrlimit(RLIMIT_NOFILE, &lim);
-  const int total_streams = static_cast<int>(cells_.size() + hot_.size());
-  std::fprintf(stderr, "watch_bench: open-file limit %llu; %d streams (%zu cell + %zu street)\n",
-               static_cast<unsigned long long>(lim.rlim_cur), total_streams, cells_.size(),
-               hot_.size());
+  std::fprintf(stderr,
+               "watch_bench: open-file limit %llu; %d streams (%d cell + %d street) in %d client "
+               "process(es)\n",
+               static_cast<unsigned long long>(lim.rlim_cur), total_streams_, cells_,
+               total_streams_ - cells_, std::max(1, std::min(f_.client_processes, total_streams_)));
 
-  // Submit channels first, connected, so that the baseline includes them.
+  // The baseline: before any stream, and before this process starts gRPC (the children are
+  // forked from a process without gRPC threads).
+  baseline_ = SampleServers(false);
+  const auto open_start = Clock::now();
+  StartChildren();
+
+  // Submit channels, connected.
   for (size_t t = 0; t < f_.submit_targets.size(); ++t) {
     submit_stubs_.emplace_back();
     for (int c = 0; c < f_.submit_channels; ++c) {
       auto ch = NewChannel(f_.submit_targets[t], -1 - static_cast<int>(t * 100 + c));
       if (!ch->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
         std::fprintf(stderr, "watch_bench: cannot connect to %s\n", f_.submit_targets[t].c_str());
+        SendAll("close");
+        SendAll("exit");
         return 1;
       }
       submit_channels_.push_back(ch);
@@ -650,56 +931,54 @@ int Bench::Run() {
     }
   }
 
-  const auto baseline = SampleServers(false);
-  const ProcSample client_baseline = SampleProcess(getpid(), false);
-
-  // ---- open the streams, paced ----
-  const auto open_start = Clock::now();
-  std::vector<const Handset*> order;
-  for (const auto& h : cells_) order.push_back(&h);
-  for (const auto& h : hot_) order.push_back(&h);
-  for (int i = 0; i < total_streams; ++i) {
-    std::this_thread::sleep_until(
-        open_start + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(static_cast<double>(i) / f_.open_rate)));
-    const std::string& target = f_.watch_targets[i % f_.watch_targets.size()];
-    watchers_.push_back(std::make_unique<Watcher>(this, i, NewChannel(target, i), *order[i]));
-    watchers_.back()->Start();
-    if ((i + 1) % 2000 == 0) {
-      std::fprintf(stderr, "watch_bench: started %d streams, %d established\n", i + 1,
-                   established_.load());
-    }
-  }
-  const auto open_issued = Clock::now();
-  std::fprintf(stderr, "watch_bench: %d streams started in %.1f s; waiting for first messages\n",
-               total_streams, Seconds(open_issued - open_start));
-  Clock::time_point all_established = open_issued;
+  // ---- wait until every stream is open ----
+  const double start_s = total_streams_ / f_.open_rate;
+  started_s_ = start_s;
   {
-    auto deadline = open_issued + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(f_.open_timeout_s));
+    const auto wait_from = open_start + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(start_s));
+    auto deadline =
+        wait_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                        f_.establish_wait_s > 0 ? f_.establish_wait_s : f_.open_timeout_s));
     auto next_note = Clock::now() + std::chrono::seconds(5);
     std::unique_lock<std::mutex> lock(mu_);
-    while (established_.load() + failed_to_establish_ < total_streams && Clock::now() < deadline) {
+    while (Clock::now() < deadline) {
+      int est = 0, failed = 0;
+      bool all_dead = true;
+      for (const Child& c : children_) {
+        est += c.established;
+        failed += c.failed;
+        all_dead = all_dead && c.finished;
+      }
+      if (all_dead) Usage("every client process ended before the streams were open");
+      if (f_.establish_wait_s <= 0 && est + failed >= total_streams_) break;
       cv_.wait_for(lock, std::chrono::milliseconds(100));
       if (Clock::now() >= next_note) {
         next_note += std::chrono::seconds(5);
-        std::fprintf(stderr, "watch_bench: %d established, %d ended\n", established_.load(), done_);
+        std::fprintf(stderr, "watch_bench: %d established, %d failed\n", est, failed);
       }
     }
-    all_established = Clock::now();
+    int est = 0, done = 0;
+    for (const Child& c : children_) {
+      est += c.established;
+      done += c.done;
+    }
+    // Without waiting for first messages, a stream counts as open unless it ended; its
+    // deliveries then show whether the server really had it registered.
+    established_streams_ = f_.establish_wait_s > 0 ? total_streams_ - done : est;
+    established_s_ = Seconds(Clock::now() - open_start);
   }
-  const int established_streams = established_.load();
-  std::fprintf(stderr, "watch_bench: %d of %d streams established after %.1f s\n",
-               established_streams, total_streams, Seconds(all_established - open_start));
+  std::fprintf(stderr, "watch_bench: %d of %d streams open after %.1f s\n", established_streams_,
+               total_streams_, established_s_);
 
   // ---- idle: every stream open, heartbeats only ----
-  const auto with_streams = SampleServers(false);
+  with_streams_ = SampleServers(false);
+  client_rss_kb_ = ClientRssKb();
   const auto idle_start = Clock::now();
-  const auto idle_a = SampleServers(false);
+  idle_a_ = SampleServers(true);
   std::this_thread::sleep_for(std::chrono::duration<double>(f_.idle_s));
-  const auto idle_b = SampleServers(false);
-  const double idle_wall = Seconds(Clock::now() - idle_start);
-  const int64_t delivered_before_load = delivered_.load();
+  idle_b_ = SampleServers(true);
+  idle_wall_ = Seconds(Clock::now() - idle_start);
 
   // ---- load: one phase (round-robin over the submit targets) or one per target ----
   std::vector<Phase> phases;
@@ -713,193 +992,194 @@ int Bench::Run() {
       phases.back().targets.push_back(static_cast<int>(t));
     }
   }
-  const int64_t load_start_us = WallMicros();
+  load_start_us_ = WallMicros();
   for (Phase& phase : phases) {
     std::string via;
-    for (int t : phase.targets)
+    for (int t : phase.targets) {
       absl::StrAppend(&via, via.empty() ? "" : ", ", f_.submit_targets[t]);
+    }
     std::fprintf(stderr, "watch_bench: submitting %.0f reports/s for %.0f s via %s\n", f_.rate,
                  f_.duration_s, via.c_str());
-    const int64_t delivered_before = delivered_.load();
     phase.servers_a = SampleServers(true);
     phase.db_a = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
-    phase.client_a = SampleProcess(getpid(), false);
+    phase.client_a = ClientCpu();
     const auto start = Clock::now();
     std::thread submitter([this, &phase, start] { SubmitLoop(phase.targets, start); });
     for (int s = 10; s < f_.duration_s; s += 10) {
       std::this_thread::sleep_until(start + std::chrono::seconds(s));
-      std::fprintf(stderr, "watch_bench: t=%ds delivered %lld, submits in flight %d\n", s,
-                   static_cast<long long>(delivered_.load() - delivered_before), in_flight_.load());
+      std::lock_guard<std::mutex> lock(mu_);
+      std::fprintf(stderr, "watch_bench: t=%ds answered %d, in flight %d\n", s, submits_answered_,
+                   in_flight_.load());
     }
     submitter.join();
     phase.wall_s = Seconds(Clock::now() - start);
     phase.servers_b = SampleServers(true);
     phase.db_b = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
-    phase.client_b = SampleProcess(getpid(), false);
+    phase.client_b = ClientCpu();
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(40), [&] { return in_flight_.load() == 0; });
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(f_.drain_s));
   }
-  const auto after_load = SampleServers(false);
-  const ProcSample client_loaded = SampleProcess(getpid(), false);
+  after_load_ = SampleServers(false);
+  if (f_.db_pid) db_end_ = SampleProcess(f_.db_pid, false);
 
-  // ---- close every stream ----
-  int ended_before_close;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelling_ = true;
-    ended_before_close = done_;
-  }
-  for (auto& w : watchers_) w->Cancel();
+  // ---- cancel every stream, then close the connections ----
+  SendAll("close");
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(60), [&] { return done_ == total_streams; });
-    if (done_ != total_streams) {
-      std::fprintf(stderr, "watch_bench: only %d of %d streams ended after cancel\n", done_,
-                   total_streams);
-    }
+    cv_.wait_for(lock, std::chrono::seconds(90), [&] {
+      for (const Child& c : children_) {
+        if (!c.finished) return false;
+      }
+      return true;
+    });
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  const auto after_close = SampleServers(false);
-  // Then drop the connections too (each watcher owns its channel), keeping what was received.
-  std::vector<std::vector<Delivery>> received(watchers_.size());
-  std::vector<bool> was_established(watchers_.size());
-  std::map<int64_t, int> heartbeats_by_s;  // by second of arrival, wall clock
-  for (size_t i = 0; i < watchers_.size(); ++i) {
-    received[i] = watchers_[i]->deliveries();
-    was_established[i] = watchers_[i]->established();
-    for (int64_t t : watchers_[i]->heartbeat_us()) ++heartbeats_by_s[t / 1000000];
-  }
-  const auto disconnect_start = Clock::now();
-  watchers_.clear();
-  const double disconnect_s = Seconds(Clock::now() - disconnect_start);
+  after_close_ = SampleServers(false);
+  SendAll("exit");
+  for (const Child& c : children_) waitpid(c.pid, nullptr, 0);
+  for (auto& r : readers_) r.join();
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  const auto after_disconnect = SampleServers(false);
+  after_disconnect_ = SampleServers(false);
 
-  // ---- figures ----
   std::lock_guard<std::mutex> lock(mu_);
+  for (const Child& c : children_) {
+    if (c.died) std::fprintf(stderr, "watch_bench: client process %d died\n", c.pid);
+  }
+  Report(phases);
+  std::fflush(stdout);
+  std::_Exit(0);  // the submit channels' teardown adds nothing
+}
+
+void Bench::Report(const std::vector<Phase>& phases) {
+  auto phase_name = [&](const Phase& phase) -> std::string {
+    if (phases.size() == 1) return "";
+    std::string via;
+    for (int t : phase.targets) {
+      absl::StrAppend(&via, via.empty() ? "" : ", ", f_.submit_targets[t]);
+    }
+    return absl::StrCat(" (submitting via ", via, ")");
+  };
   // Latency per submit target and stream kind; expected deliveries: each accepted report to the
   // stream of its cell leader and of every street leader of its street.
   const size_t targets = f_.submit_targets.size();
   std::vector<std::vector<int64_t>> cell_lat(targets), hot_lat(targets);
   std::vector<int64_t> all_lat;
-  std::set<std::pair<int, std::string>> got;  // (stream index, case id)
+  std::set<std::pair<int, std::string>> got;  // (stream, case id)
   int64_t delivered_known = 0, delivered_unknown = 0;
-  for (size_t wi = 0; wi < received.size(); ++wi) {
-    for (const Delivery& d : received[wi]) {
+  for (int i = 0; i < total_streams_; ++i) {
+    for (const Delivery& d : received_[i]) {
       auto it = cases_.find(d.case_id);
       if (it == cases_.end()) {
         ++delivered_unknown;
         continue;
       }
       ++delivered_known;
-      bool hot = wi >= cells_.size();
-      (hot ? hot_lat : cell_lat)[it->second.target].push_back(d.latency_us);
+      (i >= cells_ ? hot_lat : cell_lat)[it->second.target].push_back(d.latency_us);
       all_lat.push_back(d.latency_us);
-      got.emplace(static_cast<int>(wi), d.case_id);
+      got.emplace(i, d.case_id);
     }
   }
-  int64_t expected = 0, missing = 0;
+  auto counts_as_open = [&](int i) {
+    return was_established_[i] || (f_.establish_wait_s > 0 && !ended_early_[i]);
+  };
   std::map<std::string, std::vector<int>> hot_by_street;
-  for (size_t h = 0; h < hot_.size(); ++h) {
-    hot_by_street[hot_[h].grid_code].push_back(static_cast<int>(cells_.size() + h));
-  }
+  for (int i = cells_; i < total_streams_; ++i) hot_by_street[handsets_[i].grid_code].push_back(i);
+  int64_t expected = 0, missing = 0;
   for (const auto& [case_id, r] : cases_) {
     std::vector<int> should = {r.handset};
-    const std::string street = cells_[r.handset].grid_code.substr(0, 9);
-    for (int idx : hot_by_street[street]) should.push_back(idx);
-    for (int idx : should) {
-      if (!was_established[idx]) continue;
+    for (int i : hot_by_street[handsets_[r.handset].grid_code.substr(0, 9)]) should.push_back(i);
+    for (int i : should) {
+      if (!counts_as_open(i)) continue;
       ++expected;
-      if (!got.count({idx, case_id})) ++missing;
+      if (!got.count({i, case_id})) ++missing;
     }
   }
+  int ended_early = 0;
+  for (int i = 0; i < total_streams_; ++i) ended_early += ended_early_[i];
   std::vector<std::vector<int64_t>> rpc_us(targets);
-  std::vector<int> ok_by_target(targets, 0);
   for (const auto& s : submits_) {
-    if (!s.ok) continue;
-    rpc_us[s.target].push_back(s.rpc_us);
-    ++ok_by_target[s.target];
+    if (s.ok) rpc_us[s.target].push_back(s.rpc_us);
   }
 
-  auto PhaseName = [&](const Phase& phase) -> std::string {
-    if (phases.size() == 1) return "";
-    std::string via;
-    for (int t : phase.targets)
-      absl::StrAppend(&via, via.empty() ? "" : ", ", f_.submit_targets[t]);
-    return absl::StrCat(" (submitting via ", via, ")");
-  };
   std::printf("\n### %s\n\n", f_.label.c_str());
   std::printf("| figure | value |\n|---|---|\n");
   std::printf(
-      "| watch streams requested / established | %d / %d (%zu cell leaders + %zu street "
-      "leaders; one TCP connection each) |\n",
-      total_streams, established_streams, cells_.size(), hot_.size());
-  std::printf(
-      "| streams started in / all established after | %.1f s / %.1f s (first message "
-      "is the hub's heartbeat tick) |\n",
-      Seconds(open_issued - open_start), Seconds(all_established - open_start));
-  std::printf("| streams ended before the benchmark closed them | %d |\n", ended_before_close);
+      "| watch streams requested / open | %d / %d (%d cell leaders + %d street leaders; one "
+      "channel and TCP connection each; %zu client processes) |\n",
+      total_streams_, established_streams_, cells_, total_streams_ - cells_, children_.size());
+  std::printf("| streams started in / %s after | %.1f s / %.1f s%s |\n",
+              f_.establish_wait_s > 0 ? "counted as open" : "all had a first message", started_s_,
+              established_s_,
+              f_.establish_wait_s > 0 ? " (not verified by a first message: see missing deliveries)"
+                                      : " (the first message is the hub's heartbeat tick)");
+  std::printf("| streams ended before the benchmark closed them | %d |\n", ended_early);
   for (size_t p = 0; p < f_.server_pids.size(); ++p) {
-    const auto& b = baseline[p];
-    const auto& w = with_streams[p];
+    const auto& b = baseline_[p];
+    const auto& w = with_streams_[p];
     if (!b.ok || !w.ok) {
       std::printf("| server pid %d | not readable |\n", f_.server_pids[p]);
       continue;
     }
     std::string who = absl::StrCat("server ", p + 1, " (pid ", f_.server_pids[p], ")");
-    int64_t per = established_streams > 0 ? (w.rss_kb - b.rss_kb) * 1024 / established_streams : 0;
     std::printf(
         "| %s RSS: no streams / streams open / after load / streams cancelled / connections "
         "closed | %s / %s / %s / %s / %s |\n",
         who.c_str(), Mib(b.rss_kb).c_str(), Mib(w.rss_kb).c_str(),
-        Mib(after_load[p].rss_kb).c_str(), Mib(after_close[p].rss_kb).c_str(),
-        Mib(after_disconnect[p].rss_kb).c_str());
-    if (p == 0 || f_.watch_targets.size() > 1) {
+        Mib(after_load_[p].rss_kb).c_str(), Mib(after_close_[p].rss_kb).c_str(),
+        Mib(after_disconnect_[p].rss_kb).c_str());
+    if (w.fds - b.fds > 100 && established_streams_ > 0) {
       std::printf("| %s RSS per open stream | %.1f KiB |\n", who.c_str(),
-                  static_cast<double>(per) / 1024.0);
+                  static_cast<double>(w.rss_kb - b.rss_kb) / established_streams_);
     }
     std::printf(
         "| %s threads: no streams / streams open / after load / streams cancelled / connections "
         "closed | %d / %d / %d / %d / %d |\n",
-        who.c_str(), b.threads, w.threads, after_load[p].threads, after_close[p].threads,
-        after_disconnect[p].threads);
+        who.c_str(), b.threads, w.threads, after_load_[p].threads, after_close_[p].threads,
+        after_disconnect_[p].threads);
     std::printf(
         "| %s open fds: no streams / streams open / streams cancelled / connections closed | %d "
         "/ %d / %d / %d |\n",
-        who.c_str(), b.fds, w.fds, after_close[p].fds, after_disconnect[p].fds);
-    std::printf("| %s CPU, idle with streams open (%.0f s window) | %.0f%% of one core |\n",
-                who.c_str(), idle_wall, 100 * (idle_b[p].cpu_s - idle_a[p].cpu_s) / idle_wall);
+        who.c_str(), b.fds, w.fds, after_close_[p].fds, after_disconnect_[p].fds);
+    std::printf(
+        "| %s CPU, idle with streams open (%.0f s window) | %.0f%% of one core (%.2f CPU-s); "
+        "busiest threads: %s |\n",
+        who.c_str(), idle_wall_, 100 * (idle_b_[p].cpu_s - idle_a_[p].cpu_s) / idle_wall_,
+        idle_b_[p].cpu_s - idle_a_[p].cpu_s,
+        BusiestThreads(idle_a_[p], idle_b_[p], idle_wall_).c_str());
     for (const Phase& phase : phases) {
       std::printf("| %s CPU under load%s | %.0f%% of one core; busiest threads: %s |\n",
-                  who.c_str(), PhaseName(phase).c_str(),
+                  who.c_str(), phase_name(phase).c_str(),
                   100 * (phase.servers_b[p].cpu_s - phase.servers_a[p].cpu_s) / phase.wall_s,
                   BusiestThreads(phase.servers_a[p], phase.servers_b[p], phase.wall_s).c_str());
     }
   }
   for (const Phase& phase : phases) {
     if (phase.db_a.ok && phase.db_b.ok) {
-      std::printf("| database (pid %d) CPU under load%s; RSS | %.0f%% of one core; %s |\n",
-                  f_.db_pid, PhaseName(phase).c_str(),
-                  100 * (phase.db_b.cpu_s - phase.db_a.cpu_s) / phase.wall_s,
-                  Mib(phase.db_b.rss_kb).c_str());
+      std::printf("| database (pid %d) CPU under load%s | %.0f%% of one core |\n", f_.db_pid,
+                  phase_name(phase).c_str(),
+                  100 * (phase.db_b.cpu_s - phase.db_a.cpu_s) / phase.wall_s);
     }
   }
-  for (const Phase& phase : phases) {
-    std::printf("| benchmark client CPU under load%s (same machine) | %.0f%% of one core |\n",
-                PhaseName(phase).c_str(),
-                100 * (phase.client_b.cpu_s - phase.client_a.cpu_s) / phase.wall_s);
+  if (db_end_.ok) {
+    std::printf("| database (pid %d) RSS after load | %s |\n", f_.db_pid,
+                Mib(db_end_.rss_kb).c_str());
   }
-  std::printf("| benchmark client RSS: before streams / with streams | %s / %s |\n",
-              Mib(client_baseline.rss_kb).c_str(), Mib(client_loaded.rss_kb).c_str());
-  std::printf("| client: time to close %d channels | %.1f s |\n", total_streams, disconnect_s);
+  for (const Phase& phase : phases) {
+    std::printf(
+        "| benchmark client CPU under load%s (all its processes, same machine) | %.0f%% "
+        "of one core |\n",
+        phase_name(phase).c_str(), 100 * (phase.client_b - phase.client_a) / phase.wall_s);
+  }
+  std::printf("| benchmark client RSS with the streams open (all processes) | %s |\n",
+              Mib(client_rss_kb_).c_str());
   double submit_window = 0;
   for (const Phase& phase : phases) submit_window += phase.wall_s;
   std::printf(
       "| reports: offered / sent / answered OK / failed / skipped (over %d in flight) | "
-      "%lld / %lld / %zu / %d / %lld (%.0f/s offered for %.0f s in all) |\n",
+      "%lld / %lld / %zu / %d / %lld (%.0f/s for %.0f s in all) |\n",
       f_.max_in_flight, static_cast<long long>(f_.rate * f_.duration_s * phases.size()),
       static_cast<long long>(submitted_), cases_.size(),
       submits_answered_ - static_cast<int>(cases_.size()), static_cast<long long>(skipped_.load()),
@@ -908,8 +1188,8 @@ int Bench::Run() {
     std::printf("| submit error | %d × %s |\n", n, err.c_str());
   }
   std::printf(
-      "| events delivered (of reports above) / expected / missing | %lld / %lld / %lld "
-      "(+%lld events of earlier runs) |\n",
+      "| events delivered (of the reports above) / expected / missing | %lld / %lld / %lld "
+      "(+%lld other events) |\n",
       static_cast<long long>(delivered_known), static_cast<long long>(expected),
       static_cast<long long>(missing), static_cast<long long>(delivered_unknown));
   std::printf("| events delivered per second (while submitting) | %.0f |\n",
@@ -936,29 +1216,29 @@ int Bench::Run() {
     row(absl::StrCat(name, ", cell leader's stream"), cell_lat[t]);
     row(absl::StrCat(name, ", street leaders' streams"), hot_lat[t]);
   }
-  row("all", all_lat);
+  if (targets > 1) row("all", all_lat);
   std::printf(
       "\n| SubmitReport RPC (client-observed) | OK | p50 ms | p99 ms | max ms | mean ms "
       "|\n|---|---|---|---|---|---|\n");
   for (size_t t = 0; t < targets; ++t) {
     Percentiles p = Summarise(rpc_us[t]);
-    std::printf("| via %s | %d | %s | %s | %s | %s |\n", f_.submit_targets[t].c_str(),
-                ok_by_target[t], Ms(p.p50_ms).c_str(), Ms(p.p99_ms).c_str(), Ms(p.max_ms).c_str(),
+    std::printf("| via %s | %zu | %s | %s | %s | %s |\n", f_.submit_targets[t].c_str(), p.n,
+                Ms(p.p50_ms).c_str(), Ms(p.p99_ms).c_str(), Ms(p.max_ms).c_str(),
                 Ms(p.mean_ms).c_str());
   }
   if (f_.timeline_s > 0) {
-    // By the second of the event (commit) and of the submit call, from the first submit.
+    // By the time of the event (commit) and of the submit call, from the first submit.
     const int64_t bucket_us = int64_t{f_.timeline_s} * 1000000;
     std::map<int64_t, std::vector<int64_t>> lat_by, rpc_by;
-    for (const auto& r : received) {
+    for (const auto& r : received_) {
       for (const Delivery& d : r) {
         if (cases_.count(d.case_id)) {
-          lat_by[(d.event_us - load_start_us) / bucket_us].push_back(d.latency_us);
+          lat_by[(d.event_us - load_start_us_) / bucket_us].push_back(d.latency_us);
         }
       }
     }
     for (const auto& sub : submits_) {
-      if (sub.ok) rpc_by[(sub.start_us - load_start_us) / bucket_us].push_back(sub.rpc_us);
+      if (sub.ok) rpc_by[(sub.start_us - load_start_us_) / bucket_us].push_back(sub.rpc_us);
     }
     std::printf(
         "\n| timeline: %d s from | reports OK | SubmitReport p99 / max ms | events delivered | "
@@ -968,10 +1248,10 @@ int Bench::Run() {
       Percentiles r = Summarise(rpcs);
       Percentiles l = Summarise(lat_by[b]);
       int heartbeats = 0;
-      for (int64_t sec = (load_start_us + b * bucket_us) / 1000000;
-           sec < (load_start_us + (b + 1) * bucket_us) / 1000000; ++sec) {
-        auto it = heartbeats_by_s.find(sec);
-        if (it != heartbeats_by_s.end()) heartbeats += it->second;
+      for (int64_t sec = (load_start_us_ + b * bucket_us) / 1000000;
+           sec < (load_start_us_ + (b + 1) * bucket_us) / 1000000; ++sec) {
+        auto it = heartbeats_by_s_.find(sec);
+        if (it != heartbeats_by_s_.end()) heartbeats += it->second;
       }
       std::printf("| %lld s | %zu | %s / %s | %zu | %s / %s / %s | %d |\n",
                   static_cast<long long>(b * f_.timeline_s), r.n, Ms(r.p99_ms).c_str(),
@@ -980,9 +1260,6 @@ int Bench::Run() {
     }
   }
   std::printf("\n");
-  std::fflush(stdout);
-  // Tearing down thousands of channels adds nothing to the figures.
-  std::_Exit(0);
 }
 
 }  // namespace
