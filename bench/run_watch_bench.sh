@@ -182,6 +182,7 @@ watch {
 }
 shutdown_grace_ms: 5000
 health_check_interval_ms: 2000
+attachments { directory: "$tmp/attachments" }
 EOF
 
 bench_args=(--tokens "$tmp/tokens.tsv" --streams "$STREAMS" --rate "$RATE"
