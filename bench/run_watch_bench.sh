@@ -67,25 +67,8 @@ tmp=""
 pids=()         # gridline-server processes
 mariadb_pid=""
 
-wait_gone() {
-  local pid=$1 timeout=$2 i
-  for ((i = 0; i < timeout * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  ! kill -0 "$pid" 2>/dev/null
-}
-
-stop_process() {
-  local pid=$1 timeout=$2
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_gone "$pid" "$timeout"; then
-    echo "run_watch_bench.sh: pid $pid did not stop within ${timeout}s; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+# wait_gone, stop_process, pick_free_port, start_throwaway_mariadb
+source deploy/lib.sh
 
 stop_servers() {
   local pid
@@ -114,22 +97,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-port_is_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-pick_free_port() {
-  local attempt port
-  for ((attempt = 0; attempt < 200; attempt++)); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 12001))  # below the ephemeral range
-    if port_is_free "$port"; then
-      echo "$port"
-      return 0
-    fi
-  done
-  fail "found no free loopback port in 20000-32000"
-}
 
 # start_server NAME PORT ARGS... : starts gridline-server, waits until it listens, appends its
 # pid to $pids.
@@ -212,32 +179,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 if ((RUN_MARIADB)); then
   note "throwaway MariaDB"
-  command -v mariadbd >/dev/null || fail "mariadbd not found (apt-get install mariadb-server)"
-  db_user=$(id -un)
-  if ! mariadb-install-db --no-defaults --datadir="$tmp/data" \
-      --auth-root-authentication-method=normal --user="$db_user" >"$tmp/mariadb-install.log" 2>&1; then
-    cat "$tmp/mariadb-install.log" >&2
-    fail "mariadb-install-db failed"
-  fi
-  MARIADB_PORT=$(pick_free_port)
-  mariadbd --no-defaults --datadir="$tmp/data" --socket="$tmp/mysql.sock" \
-    --port="$MARIADB_PORT" --bind-address=127.0.0.1 --user="$db_user" --skip-name-resolve \
-    --innodb-buffer-pool-size=128M --log-error="$tmp/mariadb.log" \
-    --pid-file="$tmp/mariadb.pid" </dev/null >"$tmp/mariadbd.log" 2>&1 &
-  mariadb_pid=$!
-  mariadb_root() { mariadb --no-defaults -S "$tmp/mysql.sock" -uroot "$@"; }
-  deadline=$((SECONDS + MARIADB_START_TIMEOUT))
-  until mariadb_root -e 'SELECT 1' >/dev/null 2>&1; do
-    if ! kill -0 "$mariadb_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-      cat "$tmp/mariadb.log" "$tmp/mariadbd.log" >&2 2>/dev/null || true
-      fail "MariaDB did not start"
-    fi
-    sleep 0.5
-  done
-  mariadb_root <<'SQL'
-CREATE USER 'gridline'@'127.0.0.1' IDENTIFIED BY 'gridline-bench';
-GRANT ALL ON *.* TO 'gridline'@'127.0.0.1' WITH GRANT OPTION;
-SQL
+  start_throwaway_mariadb "$tmp" gridline-bench "$MARIADB_START_TIMEOUT"
   echo "gridline-bench" >"$tmp/mysql.pw"
   echo "MariaDB $(mariadb_root -N -e 'SELECT VERSION()') on 127.0.0.1:$MARIADB_PORT (pid $mariadb_pid)" >&2
   mysql_args=(--mysql_host 127.0.0.1 --mysql_port "$MARIADB_PORT" --mysql_user gridline

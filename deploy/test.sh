@@ -25,27 +25,8 @@ tmp=""
 mariadb_pid=""
 server_pid=""
 
-# True once process $1 is gone, false if it is still there after $2 seconds.
-wait_gone() {
-  local pid=$1 timeout=$2 i
-  for ((i = 0; i < timeout * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  ! kill -0 "$pid" 2>/dev/null
-}
-
-# Sends SIGTERM to a child process, waits up to $2 seconds, then SIGKILL.
-stop_process() {
-  local pid=$1 timeout=$2
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_gone "$pid" "$timeout"; then
-    echo "test.sh: pid $pid did not stop within ${timeout}s; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+# wait_gone, stop_process, pick_free_port, start_throwaway_mariadb
+source deploy/lib.sh
 
 cleanup() {
   local rc=$?
@@ -68,24 +49,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# True if nothing accepts connections on 127.0.0.1:$1.
-port_is_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Prints a random free loopback port in 20000-45000.
-pick_free_port() {
-  local attempt port
-  for ((attempt = 0; attempt < 200; attempt++)); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 25001))
-    if port_is_free "$port"; then
-      echo "$port"
-      return 0
-    fi
-  done
-  fail "found no free loopback port in 20000-45000"
-}
-
 # ---------------------------------------------------------------------------------------------
 section "dependencies"
 bash deploy/install-deps.sh --test
@@ -100,43 +63,7 @@ cmake --build build -j"$(nproc)"
 # ---------------------------------------------------------------------------------------------
 section "throwaway MariaDB"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridline-test.XXXXXX")
-db_user=$(id -un)  # mariadbd runs as root only if told so explicitly
-if ! mariadb-install-db --no-defaults --datadir="$tmp/data" \
-    --auth-root-authentication-method=normal --user="$db_user" >"$tmp/mariadb-install.log" 2>&1; then
-  cat "$tmp/mariadb-install.log" >&2
-  fail "mariadb-install-db failed"
-fi
-
-MARIADB_PORT=$(pick_free_port)
-mariadbd --no-defaults --datadir="$tmp/data" --socket="$tmp/mysql.sock" \
-  --port="$MARIADB_PORT" --bind-address=127.0.0.1 --user="$db_user" --skip-name-resolve \
-  --innodb-buffer-pool-size=128M --log-error="$tmp/mariadb.err" \
-  --pid-file="$tmp/mariadb.pid" </dev/null >"$tmp/mariadbd.out" 2>&1 &
-mariadb_pid=$!
-
-mariadb_root() { mariadb --no-defaults -S "$tmp/mysql.sock" -uroot "$@"; }
-
-deadline=$((SECONDS + MARIADB_START_TIMEOUT))
-until mariadb_root -e 'SELECT 1' >/dev/null 2>&1; do
-  if ! kill -0 "$mariadb_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-    echo "---- $tmp/mariadb.err" >&2
-    cat "$tmp/mariadb.err" "$tmp/mariadbd.out" >&2 2>/dev/null || true
-    if kill -0 "$mariadb_pid" 2>/dev/null; then
-      fail "MariaDB did not answer within ${MARIADB_START_TIMEOUT}s"
-    fi
-    fail "MariaDB exited during start-up (see its error log above)"
-  fi
-  sleep 0.5
-done
-
-mariadb_root <<'SQL'
-CREATE USER 'gridline'@'127.0.0.1' IDENTIFIED BY 'gridline-test';
-GRANT ALL ON *.* TO 'gridline'@'127.0.0.1' WITH GRANT OPTION;
-CREATE USER 'gridline'@'%' IDENTIFIED BY 'gridline-test';
-GRANT ALL ON *.* TO 'gridline'@'%' WITH GRANT OPTION;
-SQL
-mariadb --no-defaults -h127.0.0.1 -P"$MARIADB_PORT" -ugridline -pgridline-test \
-  -e 'SELECT 1' >/dev/null || fail "cannot log in to MariaDB as gridline over TCP"
+start_throwaway_mariadb "$tmp" gridline-test "$MARIADB_START_TIMEOUT"
 echo "MariaDB $(mariadb_root -N -e 'SELECT VERSION()') on 127.0.0.1:$MARIADB_PORT (pid $mariadb_pid, data in $tmp/data)"
 
 export GRIDLINE_TEST_MYSQL_HOST=127.0.0.1
