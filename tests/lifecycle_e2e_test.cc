@@ -16,6 +16,8 @@
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
 #include "gridline/v1/report_service.grpc.pb.h"
+#include "server/store/mysql_driver.h"
+#include "server/store/sql.h"
 #include "server/util/sha256.h"
 #include "tests/e2e_fixture.h"
 
@@ -670,11 +672,90 @@ TEST_P(LifecycleTest, UnparsableRequestsAndMissingFeaturesSaySo) {
 
   // What is not built yet answers UNIMPLEMENTED with a message, not a parse error.
   auto admin = v1::AdminService::NewStub(Channel(port_));
-  v1::GetStatisticsRequest sreq;
-  v1::Statistics stats;
-  auto st = Api::Call(admin.get(), &v1::AdminService::Stub::GetStatistics, kOperator, sreq, &stats);
+  v1::ListEvaluationsRequest sreq;
+  v1::ListEvaluationsResponse stats;
+  auto st =
+      Api::Call(admin.get(), &v1::AdminService::Stub::ListEvaluations, kOperator, sreq, &stats);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_FALSE(st.error_message().empty());
+}
+
+TEST_P(LifecycleTest, EvaluationFiguresCountTheLoop) {
+  const auto now = std::chrono::system_clock::now();
+  const int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  // A: filed, resolved, failed verification once, resolved again, closed.
+  v1::Case a = NewReport();
+  v1::Case c;
+  ASSERT_OK(api_->Accept(kDispatcher1, a.case_id(), &c));
+  ASSERT_OK(api_->Take(kStaffSz, a.case_id(), &c));
+  ASSERT_OK(api_->Resolve(kStaffSz, a.case_id(), "修好了", &c));
+  ASSERT_OK(api_->Verify(kLeader1, a.case_id(), false, "没修好", &c));
+  ASSERT_OK(api_->Resolve(kStaffSz, a.case_id(), "这次修好了", &c));
+  ASSERT_OK(api_->Verify(kLeader1, a.case_id(), true, "", &c));
+  // B: filed and still open; its deadline is moved an hour into the past behind the server.
+  v1::Case b = NewReport();
+  ASSERT_OK(api_->Accept(kDispatcher1, b.case_id(), &c));
+  {
+    std::unique_ptr<store::SqlDatabase> db;
+    if (mysql_) {
+      db = *store::MakeMysqlDatabase(*mysql_);
+    } else {
+      db = store::MakeSqliteDatabase(dir_.path() + "/gridline.db");
+    }
+    auto raw = db->Connect();
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    const int64_t past = (now_s - 3600) * 1000000;
+    ASSERT_TRUE((*raw)
+                    ->Execute("UPDATE cases SET deadline_time = ?, first_deadline_time = ? "
+                              "WHERE case_id = ?",
+                              {past, past, b.case_id()})
+                    .ok());
+  }
+  // C: rejected in triage, so it never counts.
+  v1::Case rejected = NewReport();
+  ASSERT_OK(api_->Reject(kDispatcher1, rejected.case_id(), "无效", &c));
+
+  auto admin = v1::AdminService::NewStub(Channel(port_));
+  auto stats = [&](const std::string& grid, const std::string& dept, v1::Statistics* out,
+                   const std::string& token = kOperator) {
+    v1::GetStatisticsRequest req;
+    req.set_grid_code(grid);
+    req.set_department_code(dept);
+    req.mutable_start_time()->set_seconds(now_s - 86400);
+    req.mutable_end_time()->set_seconds(now_s + 600);
+    return Api::Call(admin.get(), &v1::AdminService::Stub::GetStatistics, token, req, out);
+  };
+  v1::Statistics s;
+  ASSERT_OK(stats("410184001", "", &s));
+  EXPECT_EQ(s.found_count(), 2);
+  EXPECT_EQ(s.solved_count(), 1);
+  EXPECT_DOUBLE_EQ(s.disposal_rate(), 0.5);
+  EXPECT_EQ(s.due_count(), 1) << "B's deadline fell in the range; A's is tomorrow";
+  EXPECT_EQ(s.closed_count(), 0);
+  EXPECT_EQ(s.late_count(), 1) << "open past its deadline counts as late";
+  EXPECT_DOUBLE_EQ(s.on_time_rate(), 0.0);
+  EXPECT_EQ(s.resolved_count(), 1);
+  EXPECT_EQ(s.reworked_count(), 1);
+  EXPECT_DOUBLE_EQ(s.rework_rate(), 1.0);
+  EXPECT_EQ(s.mean_handling_sample_count(), 1);
+  EXPECT_GE(s.mean_handling_time().seconds() * 1000000000LL + s.mean_handling_time().nanos(), 0);
+  EXPECT_EQ(s.open_overdue_count(), 1);
+
+  ASSERT_OK(stats("410184002", "", &s));  // the other street: nothing
+  EXPECT_EQ(s.found_count(), 0);
+  EXPECT_EQ(s.open_overdue_count(), 0);
+  ASSERT_OK(stats("", "SZ", &s));  // both led by 市政 (SZ)
+  EXPECT_EQ(s.found_count(), 2);
+  ASSERT_OK(stats("", "CG", &s));
+  EXPECT_EQ(s.found_count(), 0);
+
+  EXPECT_EQ(stats("nope", "", &s).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(stats("", "", &s, kDispatcher1).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetStatisticsRequest no_start;
+  EXPECT_EQ(Api::Call(admin.get(), &v1::AdminService::Stub::GetStatistics, kOperator, no_start, &s)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LifecycleTest,

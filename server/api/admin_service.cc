@@ -18,6 +18,7 @@
 #include "server/api/convert.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
+#include "server/domain/statistics.h"
 
 namespace gridline::api {
 namespace {
@@ -887,12 +888,43 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
-                                                          const v1::GetStatisticsRequest*,
-                                                          v1::Statistics*) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               "GetStatistics (evaluation figures) is not implemented yet"));
-  return reactor;
+                                                          const v1::GetStatisticsRequest* request,
+                                                          v1::Statistics* response) {
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(GetStatistics), [this, request, response](const auto&) {
+        domain::StatisticsQuery q;
+        q.grid_code = request->grid_code();
+        q.department_code = request->department_code();
+        if (request->has_start_time()) q.start_time = FromTimestamp(request->start_time());
+        if (request->has_end_time()) q.end_time = FromTimestamp(request->end_time());
+        auto s = domain::ComputeStatistics(deps_.store, q, domain::NowMicros());
+        if (!s.ok()) return s.status();
+        auto rate = [](int64_t n, int64_t d) { return d == 0 ? 0.0 : static_cast<double>(n) / d; };
+        response->set_grid_code(s->scope.grid_code);
+        response->set_department_code(s->scope.department_code);
+        SetTimestamp(s->scope.start_time, response->mutable_start_time());
+        SetTimestamp(s->scope.end_time, response->mutable_end_time());
+        response->set_found_count(s->found_count);
+        response->set_solved_count(s->solved_count);
+        response->set_disposal_rate(rate(s->solved_count, s->found_count));
+        response->set_due_count(s->due_count);
+        response->set_postponed_count(s->postponed_count);
+        response->set_closed_count(s->closed_count);
+        response->set_closed_on_time_count(s->closed_on_time_count);
+        response->set_late_count(s->late_count);
+        const int64_t due = s->due_count - s->postponed_count;
+        response->set_closure_rate(rate(s->closed_count, due));
+        response->set_on_time_rate(rate(s->closed_on_time_count, due));
+        response->set_resolved_count(s->resolved_count);
+        response->set_reworked_count(s->reworked_count);
+        response->set_rework_rate(rate(s->reworked_count, s->resolved_count));
+        response->mutable_mean_handling_time()->set_seconds(s->mean_handling_time / 1000000);
+        response->mutable_mean_handling_time()->set_nanos(
+            static_cast<int32_t>((s->mean_handling_time % 1000000) * 1000));
+        response->set_mean_handling_sample_count(s->mean_handling_sample_count);
+        response->set_open_overdue_count(s->open_overdue_count);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(grpc::CallbackServerContext* context,

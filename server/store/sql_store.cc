@@ -1085,6 +1085,19 @@ class SqlStore final : public Store {
     return out;
   }
 
+  absl::StatusOr<std::vector<std::string>> CasesWithEvent(domain::EventType type,
+                                                          domain::Micros start,
+                                                          domain::Micros end) override {
+    auto rows = Read(
+        "SELECT DISTINCT case_id FROM case_events WHERE type = ? AND event_time >= ? AND "
+        "event_time < ?",
+        {static_cast<int64_t>(type), start, end});
+    if (!rows.ok()) return rows.status();
+    std::vector<std::string> out;
+    for (const auto& r : *rows) out.push_back(r.Str(0));
+    return out;
+  }
+
   absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
       const std::string& id) override {
     auto rows = Read(absl::StrCat("SELECT ", kExtensionColumns,

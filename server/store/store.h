@@ -187,6 +187,10 @@ class Store {
   // NOT_FOUND if the case is missing. Attachments named by the case or events become referenced.
   virtual absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) = 0;
   virtual absl::StatusOr<std::vector<domain::Case>> ListCases(const CaseQuery& query) = 0;
+  // Ids of the cases with an event of `type` in [start, end), each once.
+  virtual absl::StatusOr<std::vector<std::string>> CasesWithEvent(domain::EventType type,
+                                                                  domain::Micros start,
+                                                                  domain::Micros end) = 0;
 
   virtual absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
       const std::string& extension_request_id) = 0;
