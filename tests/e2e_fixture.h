@@ -16,6 +16,8 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gridline/v1/report_service.grpc.pb.h"
+#include "server/store/mysql_driver.h"
+#include "server/store/sql.h"
 #include "tests/test_support.h"
 
 namespace gridline::testing {
@@ -157,6 +159,19 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     v1::GetCaseRequest req;
     req.set_case_id(id);
     return stub->GetCase(&ctx, req, out);
+  }
+
+  // A raw connection to the store the servers share, for what no RPC may do.
+  std::unique_ptr<store::SqlConnection> Raw() {
+    std::unique_ptr<store::SqlDatabase> db;
+    if (mysql_) {
+      db = *store::MakeMysqlDatabase(*mysql_);
+    } else {
+      db = store::MakeSqliteDatabase(dir_.path() + "/gridline.db");
+    }
+    auto conn = db->Connect();
+    EXPECT_TRUE(conn.ok()) << conn.status();
+    return conn.ok() ? *std::move(conn) : nullptr;
   }
 
   testing::TempDir dir_;

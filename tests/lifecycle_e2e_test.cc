@@ -697,19 +697,12 @@ TEST_P(LifecycleTest, EvaluationFiguresCountTheLoop) {
   v1::Case b = NewReport();
   ASSERT_OK(api_->Accept(kDispatcher1, b.case_id(), &c));
   {
-    std::unique_ptr<store::SqlDatabase> db;
-    if (mysql_) {
-      db = *store::MakeMysqlDatabase(*mysql_);
-    } else {
-      db = store::MakeSqliteDatabase(dir_.path() + "/gridline.db");
-    }
-    auto raw = db->Connect();
-    ASSERT_TRUE(raw.ok()) << raw.status();
+    auto raw = Raw();
+    ASSERT_TRUE(raw);
     const int64_t past = (now_s - 3600) * 1000000;
-    ASSERT_TRUE((*raw)
-                    ->Execute("UPDATE cases SET deadline_time = ?, first_deadline_time = ? "
-                              "WHERE case_id = ?",
-                              {past, past, b.case_id()})
+    ASSERT_TRUE(raw->Execute("UPDATE cases SET deadline_time = ?, first_deadline_time = ? "
+                             "WHERE case_id = ?",
+                             {past, past, b.case_id()})
                     .ok());
   }
   // C: rejected in triage, so it never counts.

@@ -199,19 +199,6 @@ class StreamsTest : public E2eTest {
     return resp.events().empty() ? -1 : SeqOf(resp.events().rbegin()->cursor());
   }
 
-  // A raw connection to the store the servers share, for what no RPC may do.
-  std::unique_ptr<store::SqlConnection> Raw() {
-    std::unique_ptr<store::SqlDatabase> db;
-    if (mysql_) {
-      db = *store::MakeMysqlDatabase(*mysql_);
-    } else {
-      db = store::MakeSqliteDatabase(dir_.path() + "/gridline.db");
-    }
-    auto conn = db->Connect();
-    EXPECT_TRUE(conn.ok()) << conn.status();
-    return conn.ok() ? *std::move(conn) : nullptr;
-  }
-
   Replica a_;
 };
 
