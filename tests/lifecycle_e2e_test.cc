@@ -5,11 +5,15 @@
 
 #include <atomic>
 #include <iostream>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gridline/v1/admin_service.grpc.pb.h"
@@ -659,7 +663,7 @@ TEST_P(LifecycleTest, ConcurrentActionsOnOneCaseFromTwoServersLoseNoUpdate) {
             << " ABORTED retries\n";
 }
 
-TEST_P(LifecycleTest, UnparsableRequestsAndMissingFeaturesSaySo) {
+TEST_P(LifecycleTest, UnparsableRequestsSaySo) {
   // A proto3 string that is not UTF-8 never reaches a handler; the answer still names the problem.
   v1::Case out;
   auto req = Report("utf8-" + util::RandomHex(4), std::string("\xe8\xb7\xaf\xff"));
@@ -669,15 +673,6 @@ TEST_P(LifecycleTest, UnparsableRequestsAndMissingFeaturesSaySo) {
   std::vector<std::string> mine;
   ASSERT_OK(api_->MyCases(kLeader1, &mine));
   EXPECT_TRUE(mine.empty()) << "nothing was stored";
-
-  // What is not built yet answers UNIMPLEMENTED with a message, not a parse error.
-  auto admin = v1::AdminService::NewStub(Channel(port_));
-  v1::ListEvaluationsRequest sreq;
-  v1::ListEvaluationsResponse stats;
-  auto st =
-      Api::Call(admin.get(), &v1::AdminService::Stub::ListEvaluations, kOperator, sreq, &stats);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_FALSE(st.error_message().empty());
 }
 
 TEST_P(LifecycleTest, EvaluationFiguresCountTheLoop) {
@@ -749,6 +744,79 @@ TEST_P(LifecycleTest, EvaluationFiguresCountTheLoop) {
   EXPECT_EQ(Api::Call(admin.get(), &v1::AdminService::Stub::GetStatistics, kOperator, no_start, &s)
                 .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_P(LifecycleTest, MonthlyFlagsRateUnitsByTheirFigures) {
+  // A (cell 1): closed on time in October 2026, no rework. B (cell 2): due in October, still open.
+  v1::Case a = NewReport();
+  v1::Case c;
+  ASSERT_OK(api_->Accept(kDispatcher1, a.case_id(), &c));
+  ASSERT_OK(api_->Take(kStaffSz, a.case_id(), &c));
+  ASSERT_OK(api_->Resolve(kStaffSz, a.case_id(), "修好了", &c));
+  ASSERT_OK(api_->Verify(kLeader1, a.case_id(), true, "", &c));
+  v1::Case b = NewReport("C01_ROAD_DAMAGE", kLeader2, "410184001002001");
+  ASSERT_OK(api_->Accept(kDispatcher1, b.case_id(), &c));
+  constexpr int64_t kOct10 = 1791590400LL * 1000000, kOct11 = 1791676800LL * 1000000,
+                    kOct15 = 1792022400LL * 1000000, kOct10Noon = 1791633600LL * 1000000;
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(raw->Execute("UPDATE cases SET filed_time = ?, first_deadline_time = ?, "
+                           "deadline_time = ?, closed_time = ? WHERE case_id = ?",
+                           {kOct10, kOct11, kOct11, kOct10Noon, a.case_id()})
+                  .ok());
+  ASSERT_TRUE(raw->Execute("UPDATE case_events SET event_time = ? WHERE case_id = ?",
+                           {kOct10Noon, a.case_id()})
+                  .ok());
+  ASSERT_TRUE(raw->Execute("UPDATE cases SET filed_time = ?, first_deadline_time = ?, "
+                           "deadline_time = ? WHERE case_id = ?",
+                           {kOct10, kOct15, kOct15, b.case_id()})
+                  .ok());
+
+  auto admin = v1::AdminService::NewStub(Channel(port_));
+  auto list = [&](v1::ListEvaluationsRequest req, std::map<std::string, v1::EvaluationFlag>* out) {
+    v1::ListEvaluationsResponse resp;
+    auto s =
+        Api::Call(admin.get(), &v1::AdminService::Stub::ListEvaluations, kOperator, req, &resp);
+    for (const auto& e : resp.evaluations()) (*out)[e.unit_code()] = e.flag();
+    return s;
+  };
+  v1::ListEvaluationsRequest oct;
+  oct.set_year(2026);
+  oct.set_month(10);
+  std::map<std::string, v1::EvaluationFlag> flags;
+  ASSERT_OK(list(oct, &flags));
+  const std::map<std::string, v1::EvaluationFlag> want = {
+      {"410184001", v1::BLACK_FLAG},        // street: 1 of 2 due cases on time
+      {"410184001001", v1::RED_FLAG},       // community of cell 1
+      {"410184001001001", v1::RED_FLAG},    // cell 1: on time, no rework
+      {"410184001002", v1::BLACK_FLAG},     // community of cell 2
+      {"410184001002001", v1::BLACK_FLAG},  // cell 2: open past its deadline
+      {"SZ", v1::BLACK_FLAG},               // led both
+  };
+  EXPECT_EQ(flags, want) << "units without activity in the month are not rated";
+
+  flags.clear();
+  v1::ListEvaluationsRequest red_grids = oct;
+  red_grids.set_unit_kind(v1::GRID_UNIT);
+  red_grids.set_flag(v1::RED_FLAG);
+  ASSERT_OK(list(red_grids, &flags));
+  EXPECT_EQ(flags.size(), 2u);
+  flags.clear();
+  v1::ListEvaluationsRequest community = oct;
+  community.set_grid_code("410184001002");
+  ASSERT_OK(list(community, &flags));
+  EXPECT_EQ(flags, (std::map<std::string, v1::EvaluationFlag>{
+                       {"410184001002", v1::BLACK_FLAG}, {"410184001002001", v1::BLACK_FLAG}}));
+
+  v1::ListEvaluationsRequest current;  // this month has not ended
+  const auto now = absl::Now();
+  const absl::CivilMonth month = absl::ToCivilMonth(now, absl::FixedTimeZone(8 * 3600));
+  current.set_year(static_cast<int>(month.year()));
+  current.set_month(month.month());
+  EXPECT_EQ(list(current, &flags).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListEvaluationsRequest bad = oct;
+  bad.set_month(13);
+  EXPECT_EQ(list(bad, &flags).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LifecycleTest,

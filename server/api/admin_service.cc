@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -887,53 +888,119 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
   });
 }
 
+namespace {
+
+void StatisticsToProto(const domain::Statistics& s, v1::Statistics* out) {
+  auto rate = [](int64_t n, int64_t d) { return d == 0 ? 0.0 : static_cast<double>(n) / d; };
+  out->set_grid_code(s.scope.grid_code);
+  out->set_department_code(s.scope.department_code);
+  SetTimestamp(s.scope.start_time, out->mutable_start_time());
+  SetTimestamp(s.scope.end_time, out->mutable_end_time());
+  out->set_found_count(s.found_count);
+  out->set_solved_count(s.solved_count);
+  out->set_disposal_rate(rate(s.solved_count, s.found_count));
+  out->set_due_count(s.due_count);
+  out->set_postponed_count(s.postponed_count);
+  out->set_closed_count(s.closed_count);
+  out->set_closed_on_time_count(s.closed_on_time_count);
+  out->set_late_count(s.late_count);
+  const int64_t due = s.due_count - s.postponed_count;
+  out->set_closure_rate(rate(s.closed_count, due));
+  out->set_on_time_rate(rate(s.closed_on_time_count, due));
+  out->set_resolved_count(s.resolved_count);
+  out->set_reworked_count(s.reworked_count);
+  out->set_rework_rate(rate(s.reworked_count, s.resolved_count));
+  out->mutable_mean_handling_time()->set_seconds(s.mean_handling_time / 1000000);
+  out->mutable_mean_handling_time()->set_nanos(
+      static_cast<int32_t>((s.mean_handling_time % 1000000) * 1000));
+  out->set_mean_handling_sample_count(s.mean_handling_sample_count);
+  out->set_open_overdue_count(s.open_overdue_count);
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
                                                           const v1::GetStatisticsRequest* request,
                                                           v1::Statistics* response) {
-  return Read(
-      context, GRIDLINE_ADMIN_METHOD(GetStatistics), [this, request, response](const auto&) {
-        domain::StatisticsQuery q;
-        q.grid_code = request->grid_code();
-        q.department_code = request->department_code();
-        if (request->has_start_time()) q.start_time = FromTimestamp(request->start_time());
-        if (request->has_end_time()) q.end_time = FromTimestamp(request->end_time());
-        auto s = domain::ComputeStatistics(deps_.store, q, domain::NowMicros());
-        if (!s.ok()) return s.status();
-        auto rate = [](int64_t n, int64_t d) { return d == 0 ? 0.0 : static_cast<double>(n) / d; };
-        response->set_grid_code(s->scope.grid_code);
-        response->set_department_code(s->scope.department_code);
-        SetTimestamp(s->scope.start_time, response->mutable_start_time());
-        SetTimestamp(s->scope.end_time, response->mutable_end_time());
-        response->set_found_count(s->found_count);
-        response->set_solved_count(s->solved_count);
-        response->set_disposal_rate(rate(s->solved_count, s->found_count));
-        response->set_due_count(s->due_count);
-        response->set_postponed_count(s->postponed_count);
-        response->set_closed_count(s->closed_count);
-        response->set_closed_on_time_count(s->closed_on_time_count);
-        response->set_late_count(s->late_count);
-        const int64_t due = s->due_count - s->postponed_count;
-        response->set_closure_rate(rate(s->closed_count, due));
-        response->set_on_time_rate(rate(s->closed_on_time_count, due));
-        response->set_resolved_count(s->resolved_count);
-        response->set_reworked_count(s->reworked_count);
-        response->set_rework_rate(rate(s->reworked_count, s->resolved_count));
-        response->mutable_mean_handling_time()->set_seconds(s->mean_handling_time / 1000000);
-        response->mutable_mean_handling_time()->set_nanos(
-            static_cast<int32_t>((s->mean_handling_time % 1000000) * 1000));
-        response->set_mean_handling_sample_count(s->mean_handling_sample_count);
-        response->set_open_overdue_count(s->open_overdue_count);
-        return absl::OkStatus();
-      });
+  return Read(context, GRIDLINE_ADMIN_METHOD(GetStatistics),
+              [this, request, response](const auto&) {
+                domain::StatisticsQuery q;
+                q.grid_code = request->grid_code();
+                q.department_code = request->department_code();
+                if (request->has_start_time()) q.start_time = FromTimestamp(request->start_time());
+                if (request->has_end_time()) q.end_time = FromTimestamp(request->end_time());
+                auto s = domain::ComputeStatistics(deps_.store, q, domain::NowMicros());
+                if (!s.ok()) return s.status();
+                StatisticsToProto(*s, response);
+                return absl::OkStatus();
+              });
 }
 
-grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(grpc::CallbackServerContext* context,
-                                                            const v1::ListEvaluationsRequest*,
-                                                            v1::ListEvaluationsResponse*) {
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               "ListEvaluations (三色旗 ratings) is not implemented yet"));
-  return reactor;
+grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
+    grpc::CallbackServerContext* context, const v1::ListEvaluationsRequest* request,
+    v1::ListEvaluationsResponse* response) {
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(ListEvaluations), [this, request, response](const auto&) {
+        domain::FieldViolations v;
+        std::string subtree;
+        if (!request->grid_code().empty()) {
+          auto g = deps_.store->FindGrid(request->grid_code());
+          if (!g.ok()) return g.status();
+          if (!g->has_value()) v.Add("grid_code", "unknown grid " + request->grid_code());
+          if (g->has_value()) subtree = absl::StrCat("/", request->grid_code(), "/");
+        }
+        size_t offset = 0;
+        if (!request->page_token().empty() &&
+            (request->page_token()[0] != 'o' ||
+             !absl::SimpleAtoi(request->page_token().substr(1), &offset))) {
+          v.Add("page_token", "is not a token from this RPC");
+        }
+        if (request->page_size() < 0) v.Add("page_size", "must not be negative");
+        if (!v.empty()) return v.ToStatus();
+        auto all = domain::EvaluateMonth(deps_.store, request->year(), request->month(),
+                                         deps_.flags, domain::NowMicros());
+        if (!all.ok()) return all.status();
+        std::map<std::string, std::string> paths;
+        if (!subtree.empty()) {
+          auto grids = deps_.store->ListGrids();
+          if (!grids.ok()) return grids.status();
+          for (const auto& g : *grids) paths[g.code] = g.path;
+        }
+        std::vector<const domain::Evaluation*> kept;
+        for (const auto& e : *all) {
+          if (request->unit_kind() != v1::EVALUATION_UNIT_KIND_UNSPECIFIED &&
+              static_cast<int>(e.unit_kind) != static_cast<int>(request->unit_kind())) {
+            continue;
+          }
+          if (!subtree.empty() && (e.unit_kind != domain::UnitKind::kGrid ||
+                                   paths[e.unit_code].find(subtree) == std::string::npos)) {
+            continue;
+          }
+          if (request->flag() != v1::EVALUATION_FLAG_UNSPECIFIED &&
+              static_cast<int>(e.flag) != static_cast<int>(request->flag())) {
+            continue;
+          }
+          kept.push_back(&e);
+        }
+        const size_t size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
+        const auto now = domain::NowMicros();
+        for (size_t i = offset; i < kept.size() && i < offset + size; ++i) {
+          const domain::Evaluation& e = *kept[i];
+          auto* out = response->add_evaluations();
+          out->set_unit_kind(static_cast<v1::EvaluationUnitKind>(e.unit_kind));
+          out->set_unit_code(e.unit_code);
+          out->set_unit_name(e.unit_name);
+          out->set_year(e.year);
+          out->set_month(e.month);
+          out->set_flag(static_cast<v1::EvaluationFlag>(e.flag));
+          StatisticsToProto(e.statistics, out->mutable_statistics());
+          out->set_explanation(e.explanation);
+          SetTimestamp(now, out->mutable_compute_time());
+        }
+        if (offset + size < kept.size())
+          response->set_next_page_token(absl::StrCat("o", offset + size));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace gridline::api

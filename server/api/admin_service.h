@@ -14,8 +14,7 @@ namespace gridline::api {
 
 // gridline.v1.AdminService for operators: authenticates, checks the OPERATOR role, translates,
 // runs the use case on the worker pool, and records every write call (successful or not) in the
-// audit log, and the evaluation figures (GetStatistics). ListEvaluations is not implemented yet: it
-// answers UNIMPLEMENTED with a message.
+// audit log, and the evaluation figures (GetStatistics, ListEvaluations).
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
   explicit AdminServiceImpl(ServiceContext deps) : deps_(deps), admin_(deps.store) {}

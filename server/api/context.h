@@ -3,6 +3,7 @@
 
 #include "server/domain/attachments.h"
 #include "server/domain/case_service.h"
+#include "server/domain/statistics.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
 #include "server/store/store.h"
@@ -18,6 +19,8 @@ struct ServiceContext {
   domain::AttachmentService* attachments = nullptr;
   // Demo mode: ImportOrganisation stores the users' demo tokens too.
   bool demo = false;
+  // The 三色旗 thresholds and the months' time zone (ServerConfig.evaluation).
+  domain::FlagThresholds flags;
 };
 
 }  // namespace gridline::api

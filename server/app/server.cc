@@ -109,6 +109,12 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   if (w->retention_days() <= 0) w->set_retention_days(30);
   if (w->slow_consumer_timeout_ms() <= 0) w->set_slow_consumer_timeout_ms(60000);
   if (w->reauth_interval_ms() <= 0) w->set_reauth_interval_ms(30000);
+  auto* ev = c->mutable_evaluation();
+  if (ev->red_on_time_rate() <= 0) ev->set_red_on_time_rate(0.95);
+  if (ev->black_on_time_rate() <= 0) ev->set_black_on_time_rate(0.80);
+  if (ev->red_rework_rate() <= 0) ev->set_red_rework_rate(0.05);
+  if (ev->black_rework_rate() <= 0) ev->set_black_rework_rate(0.20);
+  if (ev->utc_offset_minutes() == 0) ev->set_utc_offset_minutes(480);
   auto* dw = c->mutable_deadline_warnings();
   if (dw->check_interval_seconds() <= 0) dw->set_check_interval_seconds(60);
   if (dw->warn_before_minutes() <= 0) dw->set_warn_before_minutes(120);
@@ -280,6 +286,11 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
+  deps.flags.red_on_time_rate = config.evaluation().red_on_time_rate();
+  deps.flags.black_on_time_rate = config.evaluation().black_on_time_rate();
+  deps.flags.red_rework_rate = config.evaluation().red_rework_rate();
+  deps.flags.black_rework_rate = config.evaluation().black_rework_rate();
+  deps.flags.utc_offset_minutes = config.evaluation().utc_offset_minutes();
   impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
   impl->dispatch_service = std::make_unique<api::DispatchServiceImpl>(deps);
   impl->department_service = std::make_unique<api::DepartmentServiceImpl>(deps);

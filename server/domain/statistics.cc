@@ -1,7 +1,11 @@
 #include "server/domain/statistics.h"
 
 #include <set>
+#include <tuple>
 
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "server/domain/errors.h"
 
 namespace gridline::domain {
@@ -94,6 +98,77 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
     if (reworked.count(id)) ++s.reworked_count;
   }
   return s;
+}
+
+Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanation) {
+  const int64_t due = s.due_count - s.postponed_count;
+  const bool has_on_time = due > 0;
+  const bool has_rework = s.resolved_count > 0;
+  const double on_time = has_on_time ? static_cast<double>(s.closed_on_time_count) / due : 1.0;
+  const double rework = has_rework ? static_cast<double>(s.reworked_count) / s.resolved_count : 0.0;
+  auto say = [&](std::string text) {
+    if (explanation) *explanation = std::move(text);
+  };
+  if (has_on_time && on_time < t.black_on_time_rate) {
+    say(absl::StrFormat("on_time_rate %.2f < %.2f (black)", on_time, t.black_on_time_rate));
+    return Flag::kBlack;
+  }
+  if (has_rework && rework > t.black_rework_rate) {
+    say(absl::StrFormat("rework_rate %.2f > %.2f (black)", rework, t.black_rework_rate));
+    return Flag::kBlack;
+  }
+  if (on_time >= t.red_on_time_rate && rework <= t.red_rework_rate) {
+    say(absl::StrFormat("on_time_rate %.2f >= %.2f and rework_rate %.2f <= %.2f (red)", on_time,
+                        t.red_on_time_rate, rework, t.red_rework_rate));
+    return Flag::kRed;
+  }
+  say(on_time < t.red_on_time_rate
+          ? absl::StrFormat("on_time_rate %.2f < %.2f (yellow)", on_time, t.red_on_time_rate)
+          : absl::StrFormat("rework_rate %.2f > %.2f (yellow)", rework, t.red_rework_rate));
+  return Flag::kYellow;
+}
+
+absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int year, int month,
+                                                      const FlagThresholds& t, Micros now) {
+  if (month < 1 || month > 12) return InvalidField("month", "must be within 1..12");
+  const absl::TimeZone zone = absl::FixedTimeZone(t.utc_offset_minutes * 60);
+  const absl::Time start = absl::FromCivil(absl::CivilMonth(year, month), zone);
+  const absl::Time end = absl::FromCivil(absl::CivilMonth(year, month) + 1, zone);
+  if (end > absl::FromUnixMicros(now)) {
+    return InvalidField("month", "has not ended yet; months are evaluated once they are over");
+  }
+  std::vector<std::tuple<UnitKind, std::string, std::string>> units;
+  auto grids = store->ListGrids();
+  if (!grids.ok()) return grids.status();
+  for (const auto& g : *grids) {
+    if (g.level == GridLevel::kStreet || g.level == GridLevel::kCommunity ||
+        g.level == GridLevel::kCell) {
+      units.emplace_back(UnitKind::kGrid, g.code, g.name);
+    }
+  }
+  auto depts = store->ListDepartments();
+  if (!depts.ok()) return depts.status();
+  for (const auto& d : *depts) units.emplace_back(UnitKind::kDepartment, d.code, d.name);
+  std::vector<Evaluation> out;
+  for (const auto& [kind, code, name] : units) {
+    StatisticsQuery q;
+    (kind == UnitKind::kGrid ? q.grid_code : q.department_code) = code;
+    q.start_time = absl::ToUnixMicros(start);
+    q.end_time = absl::ToUnixMicros(end);
+    auto s = ComputeStatistics(store, q, now);
+    if (!s.ok()) return s.status();
+    if (s->found_count == 0 && s->due_count == 0 && s->resolved_count == 0) continue;
+    Evaluation e;
+    e.unit_kind = kind;
+    e.unit_code = code;
+    e.unit_name = name;
+    e.year = year;
+    e.month = month;
+    e.statistics = *s;
+    e.flag = FlagFor(*s, t, &e.explanation);
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 }  // namespace gridline::domain

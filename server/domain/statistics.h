@@ -4,6 +4,7 @@
 #define GRIDLINE_SERVER_DOMAIN_STATISTICS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/domain/types.h"
@@ -33,6 +34,38 @@ struct Statistics {
   int64_t mean_handling_sample_count = 0;
   int64_t open_overdue_count = 0;
 };
+
+enum class Flag { kUnspecified = 0, kRed = 1, kYellow = 2, kBlack = 3 };
+enum class UnitKind { kUnspecified = 0, kGrid = 1, kDepartment = 2 };
+
+struct FlagThresholds {
+  double red_on_time_rate = 0.95;
+  double black_on_time_rate = 0.80;
+  double red_rework_rate = 0.05;
+  double black_rework_rate = 0.20;
+  int utc_offset_minutes = 480;
+};
+
+// One unit's 三色旗 for a month, with the figures behind it.
+struct Evaluation {
+  UnitKind unit_kind = UnitKind::kUnspecified;
+  std::string unit_code;
+  std::string unit_name;
+  int year = 0;
+  int month = 0;
+  Flag flag = Flag::kUnspecified;
+  Statistics statistics;
+  std::string explanation;
+};
+
+// The flag a unit's figures earn (see ServerConfig.evaluation), and which threshold decided it.
+Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanation);
+
+// The monthly ratings of every street, community and cell and every department with any case
+// activity in the month (found, due or resolved), ordered by kind, then code. INVALID_ARGUMENT for
+// a month out of 1..12 or one that has not ended.
+absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int year, int month,
+                                                      const FlagThresholds& thresholds, Micros now);
 
 // INVALID_ARGUMENT for an unknown grid or department, a missing start, start not before end, or a
 // range over 366 days.
