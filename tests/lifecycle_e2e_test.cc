@@ -358,6 +358,12 @@ TEST_P(LifecycleTest, ACaseWalksThroughEveryStepAndItsHistoryShowsThem) {
   ASSERT_OK(api_->Resolve(kStaffCgStation, id, "东侧已补平", &c, {photo}));
   ASSERT_EQ(c.after_photos_size(), 1);
   EXPECT_EQ(c.after_photos(0).attachment_id(), photo);
+  EXPECT_EQ(c.after_photos(0).content_type(), "image/png") << "photos come with their metadata";
+  EXPECT_EQ(c.after_photos(0).size_bytes(), static_cast<int64_t>(png.size()));
+  v1::Case read_back;
+  ASSERT_OK(api_->Get(kLeader1, id, &read_back));
+  ASSERT_EQ(read_back.after_photos_size(), 1);
+  EXPECT_EQ(read_back.after_photos(0).content_type(), "image/png");
   ASSERT_OK(api_->Verify(kLeader1, id, true, "", &c));
   EXPECT_EQ(c.state(), v1::CLOSED);
   EXPECT_EQ(c.rework_count(), 1);

@@ -272,11 +272,4 @@ grpc::ServerWriteReactor<v1::DownloadAttachmentResponse>* StartDownload(
   return new DownloadReactor(context, deps, request->attachment_id());
 }
 
-void ToProto(const domain::Attachment& in, v1::Attachment* out) {
-  out->set_attachment_id(in.attachment_id);
-  out->set_content_type(in.content_type);
-  out->set_size_bytes(in.size_bytes);
-  SetTimestamp(in.create_time, out->mutable_create_time());
-}
-
 }  // namespace gridline::api

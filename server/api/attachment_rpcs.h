@@ -30,8 +30,6 @@ grpc::ServerWriteReactor<v1::DownloadAttachmentResponse>* StartDownload(
     grpc::CallbackServerContext* context, const ServiceContext& deps,
     const v1::DownloadAttachmentRequest* request);
 
-void ToProto(const domain::Attachment& in, v1::Attachment* out);
-
 }  // namespace gridline::api
 
 #endif  // GRIDLINE_SERVER_API_ATTACHMENT_RPCS_H_

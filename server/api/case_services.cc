@@ -46,6 +46,9 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
       item->set_returned_by_department_code(c.returned_by_department_code);
       item->set_return_reason(c.return_reason);
     }
+    std::vector<v1::Case*> cases;
+    for (auto& item : *response->mutable_items()) cases.push_back(item.mutable_case_());
+    if (auto s = FillPhotos(deps_.store, cases); !s.ok()) return s;
     response->set_next_page_token(page->next_page_token);
     return absl::OkStatus();
   });
@@ -59,7 +62,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerCo
         deps_.cases->AcceptCase(
             caller, Input(request->case_id(), request->note(), request->expected_version()),
             request->urgency()),
-        response, deps_.hub);
+        response, deps_.store, deps_.hub);
   });
 }
 
@@ -69,7 +72,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RejectCase(grpc::CallbackServerCo
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
     return CaseReply(deps_.cases->RejectCase(caller, Input(request->case_id(), request->reason(),
                                                            request->expected_version())),
-                     response, deps_.hub);
+                     response, deps_.store, deps_.hub);
   });
 }
 
@@ -105,7 +108,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::MarkDuplicate(
         deps_.cases->MarkDuplicate(
             caller, Input(request->case_id(), request->note(), request->expected_version()),
             request->duplicate_of_case_id()),
-        response, deps_.hub);
+        response, deps_.store, deps_.hub);
   });
 }
 
@@ -117,7 +120,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::CorrectCategory(
         deps_.cases->CorrectCategory(
             caller, Input(request->case_id(), request->note(), request->expected_version()),
             request->category_code()),
-        response, deps_.hub);
+        response, deps_.store, deps_.hub);
   });
 }
 
@@ -131,7 +134,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RouteCase(grpc::CallbackServerCon
             request->lead_department_code(),
             {request->assisting_department_codes().begin(),
              request->assisting_department_codes().end()}),
-        response, deps_.hub);
+        response, deps_.store, deps_.hub);
   });
 }
 
@@ -145,7 +148,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
             request->has_approved_deadline_time() ? FromTimestamp(request->approved_deadline_time())
                                                   : 0,
             request->expected_version()),
-        response, deps_.hub);
+        response, deps_.store, deps_.hub);
   });
 }
 
@@ -161,7 +164,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::VerifyCase(grpc::CallbackServerCo
                                 Input(request->case_id(), request->note(),
                                       request->expected_version(), &request->attachment_ids()),
                                 request->passed()),
-        response, deps_.hub);
+        response, deps_.store, deps_.hub);
   });
 }
 
@@ -236,6 +239,9 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
                                                {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
     for (const auto& c : page->items) ToProto(c, response->add_cases());
+    std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
+                                 response->mutable_cases()->pointer_end());
+    if (auto s = FillPhotos(deps_.store, cases); !s.ok()) return s;
     response->set_next_page_token(page->next_page_token);
     return absl::OkStatus();
   });
@@ -248,7 +254,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AcceptAssignment(
     return CaseReply(
         deps_.cases->AcceptAssignment(
             caller, Input(request->case_id(), request->note(), request->expected_version())),
-        response, deps_.hub);
+        response, deps_.store, deps_.hub);
   });
 }
 
@@ -258,7 +264,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ReturnCase(grpc::CallbackServer
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
     return CaseReply(deps_.cases->ReturnCase(caller, Input(request->case_id(), request->reason(),
                                                            request->expected_version())),
-                     response, deps_.hub);
+                     response, deps_.store, deps_.hub);
   });
 }
 
@@ -286,7 +292,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AddProgress(grpc::CallbackServe
     return CaseReply(deps_.cases->AddProgress(
                          caller, Input(request->case_id(), request->note(),
                                        request->expected_version(), &request->attachment_ids())),
-                     response, deps_.hub);
+                     response, deps_.store, deps_.hub);
   });
 }
 
@@ -297,7 +303,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ResolveCase(grpc::CallbackServe
     return CaseReply(deps_.cases->ResolveCase(
                          caller, Input(request->case_id(), request->result(),
                                        request->expected_version(), &request->attachment_ids())),
-                     response, deps_.hub);
+                     response, deps_.store, deps_.hub);
   });
 }
 

@@ -1,5 +1,8 @@
 #include "server/api/convert.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -99,12 +102,43 @@ void ToProto(const domain::Category& in, v1::Category* out) {
   out->set_auto_accept(in.auto_accept);
 }
 
+void ToProto(const domain::Attachment& in, v1::Attachment* out) {
+  out->set_attachment_id(in.attachment_id);
+  out->set_content_type(in.content_type);
+  out->set_size_bytes(in.size_bytes);
+  SetTimestamp(in.create_time, out->mutable_create_time());
+}
+
+absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases) {
+  std::vector<std::string> ids;
+  for (const v1::Case* c : cases) {
+    for (const auto& p : c->before_photos()) ids.push_back(p.attachment_id());
+    for (const auto& p : c->after_photos()) ids.push_back(p.attachment_id());
+  }
+  if (ids.empty()) return absl::OkStatus();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  auto found = store->FindAttachments(ids);
+  if (!found.ok()) return found.status();
+  std::map<std::string, const domain::Attachment*> by_id;
+  for (const auto& a : *found) by_id[a.attachment_id] = &a;
+  auto fill = [&](v1::Attachment* p) {
+    auto it = by_id.find(p->attachment_id());
+    if (it != by_id.end()) ToProto(*it->second, p);
+  };
+  for (v1::Case* c : cases) {
+    for (auto& p : *c->mutable_before_photos()) fill(&p);
+    for (auto& p : *c->mutable_after_photos()) fill(&p);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
-                       runtime::EventHub* hub) {
+                       store::Store* store, runtime::EventHub* hub) {
   if (!change.ok()) return change.status();
   if (hub != nullptr && !change->events.empty()) hub->Notify();
   ToProto(change->c, out);
-  return absl::OkStatus();
+  return FillPhotos(store, {out});
 }
 
 domain::ReportInput FromProto(const v1::SubmitReportRequest& in) {

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gridline/v1/common.pb.h"
@@ -16,6 +17,7 @@
 #include "server/domain/case_service.h"
 #include "server/domain/types.h"
 #include "server/runtime/event_hub.h"
+#include "server/store/store.h"
 
 namespace gridline::api {
 
@@ -27,10 +29,16 @@ void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out);
 void ToProto(const domain::Category& in, v1::Category* out);
 domain::ReportInput FromProto(const v1::SubmitReportRequest& in);
 
-// The result of a case write as the RPC answer: the case after the change. Wakes the local
-// event hub so that watchers on this replica see the events at once.
+void ToProto(const domain::Attachment& in, v1::Attachment* out);
+
+// Completes the photos of `cases` (ToProto sets only their ids) with type, size and time, in one
+// store read. A photo whose metadata is gone keeps only its id.
+absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases);
+
+// The result of a case write as the RPC answer: the case after the change, with its photos.
+// Wakes the local event hub so that watchers on this replica see the events at once.
 absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
-                       runtime::EventHub* hub);
+                       store::Store* store, runtime::EventHub* hub);
 domain::Organisation FromProto(const v1::Organisation& in);
 
 // Cursors are opaque to clients: "g1-<seq>".

@@ -29,6 +29,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerCo
     if (!outcome.ok()) return outcome.status();
     if (outcome->created) deps_.hub->Notify();
     ToProto(outcome->stored, response->mutable_case_());
+    if (auto s = FillPhotos(deps_.store, {response->mutable_case_()}); !s.ok()) return s;
     response->set_event_cursor(EncodeCursor(outcome->first_event.seq));
     return absl::OkStatus();
   });
@@ -41,7 +42,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::GetCase(grpc::CallbackServerContext
     auto c = deps_.cases->GetCase(caller, request->case_id());
     if (!c.ok()) return c.status();
     ToProto(*c, response);
-    return absl::OkStatus();
+    return FillPhotos(deps_.store, {response});
   });
 }
 
@@ -82,6 +83,9 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerCon
         deps_.cases->ListMyCases(caller, states, {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
     for (const auto& c : page->items) ToProto(c, response->add_cases());
+    std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
+                                 response->mutable_cases()->pointer_end());
+    if (auto s = FillPhotos(deps_.store, cases); !s.ok()) return s;
     response->set_next_page_token(page->next_page_token);
     return absl::OkStatus();
   });
@@ -100,7 +104,8 @@ grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerCont
     in.note = request->note();
     in.expected_version = request->expected_version();
     in.attachment_ids.assign(request->attachment_ids().begin(), request->attachment_ids().end());
-    return CaseReply(deps_.cases->VerifyCase(caller, in, request->passed()), response, deps_.hub);
+    return CaseReply(deps_.cases->VerifyCase(caller, in, request->passed()), response, deps_.store,
+                     deps_.hub);
   });
 }
 
