@@ -348,7 +348,18 @@ TEST_P(StreamsTest, WritersOnTwoReplicasReachEveryWatcherExactlyOnceInOrder) {
       EXPECT_TRUE(s.ok()) << s.error_message();
       held_done = true;
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // it is now waiting
+    // Wait until MariaDB shows the reject waiting for the row lock (with a deadline).
+    auto watcher = Raw();
+    ASSERT_TRUE(watcher);
+    bool waiting = false;
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         !waiting && std::chrono::steady_clock::now() < deadline;) {
+      auto rows = watcher->Query(
+          "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'");
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      waiting = !rows->empty() && rows->front().Int(0) > 0;
+    }
+    ASSERT_TRUE(waiting) << "the reject never reached the locked row";
     EXPECT_FALSE(held_done.load());
   }
 

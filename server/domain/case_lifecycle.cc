@@ -324,12 +324,10 @@ absl::Status CaseService::FileAndRoute(const Caller* caller, Case& c, store::Cas
   }
   auto route = RouteOrFail(store_, c.category_code, c);
   if (!route.ok()) return route.status();
-  auto grid = store_->FindGrid(c.grid_code);
-  if (!grid.ok()) return grid.status();
-  if (!grid->has_value()) return absl::FailedPreconditionError("the case's grid no longer exists");
-  // The district (or, failing that, the root) names the case-number series.
+  // The district (or, failing that, the root) names the case-number series. The case's grid path
+  // follows grid moves, so it is the tree as it stands.
   std::string district;
-  for (const auto& code : PathCodes((*grid)->path)) {
+  for (const auto& code : PathCodes(c.grid_path)) {
     auto g = store_->FindGrid(code);
     if (!g.ok()) return g.status();
     if (district.empty()) district = code;  // the root, as a fallback
