@@ -101,12 +101,21 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     return {"--sqlite", dir_.path() + "/gridline.db"};
   }
 
-  // Starts a server process on a fresh port; `index` tells replicas apart.
+  // Starts a server process on a fresh port.
   std::unique_ptr<ServerProcess> StartServer(int* port_out) {
     int port = testing::FreePort();
+    auto server = StartServerAt(port);
+    if (server) *port_out = port;
+    return server;
+  }
+
+  // Starts a server process on `port` (e.g. again after stopping one there), loading
+  // `organisation_file` (default: the demo organisation).
+  std::unique_ptr<ServerProcess> StartServerAt(int port, std::string organisation_file = "") {
+    if (organisation_file.empty()) organisation_file = testing::DemoOrganisationFile();
     std::vector<std::string> args = {"--config",       dir_.path() + "/server.textproto",
                                      "--listen",       absl::StrCat("127.0.0.1:", port),
-                                     "--organisation", testing::DemoOrganisationFile(),
+                                     "--organisation", organisation_file,
                                      "--demo"};
     for (auto& a : StoreArgs()) args.push_back(a);
     auto server = std::make_unique<ServerProcess>(
@@ -114,7 +123,6 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     bool ok = server->Start(port);
     EXPECT_TRUE(ok) << server->Log();
     if (!ok) return nullptr;
-    *port_out = port;
     return server;
   }
 

@@ -93,6 +93,10 @@ class Api {
     items->assign(resp.items().begin(), resp.items().end());
     return s;
   }
+  grpc::Status Cases(const std::string& token, const v1::ListCasesRequest& req,
+                     v1::ListCasesResponse* out) {
+    return Call(dispatch_.get(), &v1::DispatchService::Stub::ListCases, token, req, out);
+  }
   grpc::Status Accept(const std::string& token, const std::string& id, v1::Case* out,
                       int64_t expected_version = 0) {
     v1::AcceptCaseRequest req;
@@ -223,15 +227,56 @@ class LifecycleTest : public E2eTest {
   }
 
   // A new report by leader 1 in cell 1 (or `cell`), in PENDING_TRIAGE unless auto-accepted.
+  // Observed now, or at `observe_seconds` (Unix time) when non-zero.
   v1::Case NewReport(const std::string& category = "C01_ROAD_DAMAGE",
-                     const std::string& token = kLeader1, const std::string& cell = kCell1) {
+                     const std::string& token = kLeader1, const std::string& cell = kCell1,
+                     int64_t observe_seconds = 0) {
     auto req = Report("r-" + util::RandomHex(8));
     req.set_category_code(category);
     req.mutable_location()->set_grid_code(cell);
+    if (observe_seconds != 0) req.mutable_observe_time()->set_seconds(observe_seconds);
     v1::Case c;
     auto s = api_->Submit(token, req, &c);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return c;
+  }
+
+  // A token for a new user that the operator creates through the AdminService.
+  std::string NewUserToken(const std::string& user_id, const std::string& display_name,
+                           v1::Role role, const std::string& grid_code) {
+    auto admin = v1::AdminService::NewStub(Channel(port_));
+    v1::CreateUserRequest create;
+    create.mutable_user()->set_user_id(user_id);
+    create.mutable_user()->set_display_name(display_name);
+    create.mutable_user()->set_role(role);
+    create.mutable_user()->set_grid_code(grid_code);
+    v1::User created;
+    auto s =
+        Api::Call(admin.get(), &v1::AdminService::Stub::CreateUser, kOperator, create, &created);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    v1::IssueTokenRequest issue;
+    issue.set_user_id(user_id);
+    v1::IssueTokenResponse issued;
+    s = Api::Call(admin.get(), &v1::AdminService::Stub::IssueToken, kOperator, issue, &issued);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return issued.token();
+  }
+
+  // The ids of every case ListCases returns for `req`, in order, following the page tokens.
+  grpc::Status AllCases(const std::string& token, v1::ListCasesRequest req,
+                        std::vector<std::string>* ids, int* pages = nullptr) {
+    ids->clear();
+    if (pages) *pages = 0;
+    for (int page = 0; page < 100; ++page) {
+      v1::ListCasesResponse resp;
+      auto s = api_->Cases(token, req, &resp);
+      if (!s.ok()) return s;
+      if (pages) ++*pages;
+      for (const auto& c : resp.cases()) ids->push_back(c.case_id());
+      if (resp.next_page_token().empty()) return grpc::Status::OK;
+      req.set_page_token(resp.next_page_token());
+    }
+    return grpc::Status(grpc::StatusCode::INTERNAL, "the page tokens never end");
   }
 
   // Uploads `bytes` as a photo in two chunks; returns its attachment id.
@@ -561,20 +606,9 @@ TEST_P(LifecycleTest, NobodyReadsOrChangesCasesOutsideTheirScope) {
   ASSERT_OK(api_->Get(kStaffSz, mine.case_id(), &out));
 
   // Supervisors read their subtree and change nothing. An operator creates one for street 2.
-  auto admin = v1::AdminService::NewStub(Channel(port_));
-  v1::CreateUserRequest create;
-  create.mutable_user()->set_user_id("u-supervisor-street2");
-  create.mutable_user()->set_display_name("新华路督查");
-  create.mutable_user()->set_role(v1::SUPERVISOR);
-  create.mutable_user()->set_grid_code("410184002");
-  v1::User created;
-  ASSERT_OK(
-      Api::Call(admin.get(), &v1::AdminService::Stub::CreateUser, kOperator, create, &created));
-  v1::IssueTokenRequest issue;
-  issue.set_user_id("u-supervisor-street2");
-  v1::IssueTokenResponse issued;
-  ASSERT_OK(Api::Call(admin.get(), &v1::AdminService::Stub::IssueToken, kOperator, issue, &issued));
-  const std::string supervisor2 = issued.token();
+  const std::string supervisor2 =
+      NewUserToken("u-supervisor-street2", "新华路督查", v1::SUPERVISOR, "410184002");
+  ASSERT_FALSE(HasFailure());
   ASSERT_OK(api_->Get(supervisor2, theirs.case_id(), &out));
   EXPECT_EQ(api_->Get(supervisor2, mine.case_id(), &out).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(api_->History(supervisor2, mine.case_id(), &history).error_code(),
@@ -595,6 +629,194 @@ TEST_P(LifecycleTest, NobodyReadsOrChangesCasesOutsideTheirScope) {
   EXPECT_EQ(api_->Queue("", &queue).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(api_->Take("not-a-token", mine.case_id(), &out).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+using Ids = std::vector<std::string>;
+
+TEST_P(LifecycleTest, ListCasesShowsEveryCaseInTheCallersScopeWhateverItsStateNewestFirst) {
+  // Street 1 (410184001): one dispatched, one rejected, one waiting in another community.
+  // Street 2 (410184002): one waiting.
+  v1::Case filed = NewReport();
+  ASSERT_OK(api_->Accept(kDispatcher1, filed.case_id(), &filed));
+  v1::Case rejected = NewReport("C02_STANDING_WATER");
+  ASSERT_OK(api_->Reject(kDispatcher1, rejected.case_id(), "测试数据", &rejected));
+  v1::Case waiting = NewReport("C01_ROAD_DAMAGE", kLeader2, "410184001002001");
+  v1::Case other = NewReport("C01_ROAD_DAMAGE", kLeader3, "410184002001001");
+  const Ids street1_cases = {waiting.case_id(), rejected.case_id(), filed.case_id()};
+  const Ids everything = {other.case_id(), waiting.case_id(), rejected.case_id(), filed.case_id()};
+
+  Ids ids;
+  ASSERT_OK(AllCases(kDispatcher1, {}, &ids));
+  EXPECT_EQ(ids, street1_cases) << "newest first, in any state, street 1 only";
+  ASSERT_OK(AllCases(kDispatcher2, {}, &ids));
+  EXPECT_EQ(ids, Ids{other.case_id()});
+  ASSERT_OK(AllCases(kOperator, {}, &ids));
+  EXPECT_EQ(ids, everything) << "operators see the whole platform";
+  ASSERT_OK(AllCases(kSupervisor, {}, &ids));
+  EXPECT_EQ(ids, everything) << "the district supervisor's subtree holds both streets";
+  const std::string supervisor2 =
+      NewUserToken("u-supervisor-street2", "新华路督查", v1::SUPERVISOR, "410184002");
+  ASSERT_FALSE(HasFailure());
+  ASSERT_OK(AllCases(supervisor2, {}, &ids));
+  EXPECT_EQ(ids, Ids{other.case_id()}) << "a street supervisor sees only their street";
+
+  // Whole cases, as they stand.
+  v1::ListCasesResponse resp;
+  ASSERT_OK(api_->Cases(kDispatcher1, {}, &resp));
+  ASSERT_EQ(resp.cases_size(), 3);
+  EXPECT_EQ(resp.cases(0).state(), v1::PENDING_TRIAGE);
+  EXPECT_EQ(resp.cases(1).state(), v1::REJECTED);
+  EXPECT_EQ(resp.cases(2).state(), v1::DISPATCHED);
+  EXPECT_EQ(resp.cases(2).lead_department_code(), "SZ");
+  EXPECT_EQ(resp.cases(2).case_number(), filed.case_number());
+  EXPECT_TRUE(resp.next_page_token().empty());
+
+  // Operators may narrow to any grid; dispatchers and supervisors only within their own.
+  v1::ListCasesRequest in_street2;
+  in_street2.set_grid_code("410184002");
+  ASSERT_OK(AllCases(kOperator, in_street2, &ids));
+  EXPECT_EQ(ids, Ids{other.case_id()});
+  auto outside = api_->Cases(kDispatcher1, in_street2, &resp);
+  EXPECT_EQ(outside.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldsOf(outside), Ids{"grid_code"});
+  v1::ListCasesRequest in_street1;
+  in_street1.set_grid_code("410184001");
+  outside = api_->Cases(supervisor2, in_street1, &resp);
+  EXPECT_EQ(outside.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldsOf(outside), Ids{"grid_code"});
+  v1::ListCasesRequest unknown;
+  unknown.set_grid_code("999999");
+  auto nowhere = api_->Cases(kOperator, unknown, &resp);
+  EXPECT_EQ(nowhere.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldsOf(nowhere), Ids{"grid_code"});
+
+  // Grid leaders and department staff have their own lists.
+  EXPECT_EQ(api_->Cases(kLeader1, {}, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(api_->Cases(kStaffSz, {}, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(api_->Cases("", {}, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_P(LifecycleTest, ListCasesFiltersByStateCategoryGridLeadDepartmentAndObserveTime) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  constexpr int64_t kH = 3600;
+  // a: C01, SZ leads and SW assists. b: C02, SW leads. p: C01, waiting for triage.
+  // d: C07 in the street's other community, the stationed 城管 team leads.
+  v1::Case a = NewReport("C01_ROAD_DAMAGE", kLeader1, kCell1, now - 4 * kH);
+  ASSERT_OK(api_->Accept(kDispatcher1, a.case_id(), &a));
+  ASSERT_OK(api_->Route(kDispatcher1, a.case_id(), "SZ", {"SW"}, "管网渗漏引起，联合处置", &a));
+  v1::Case b = NewReport("C02_STANDING_WATER", kLeader1, kCell1, now - 3 * kH);
+  ASSERT_OK(api_->Accept(kDispatcher1, b.case_id(), &b));
+  ASSERT_EQ(b.lead_department_code(), "SW");
+  v1::Case p = NewReport("C01_ROAD_DAMAGE", kLeader1, kCell1, now - 2 * kH);
+  v1::Case d = NewReport("C07_STREET_VENDING", kLeader2, "410184001002001", now - kH);
+  ASSERT_OK(api_->Accept(kDispatcher1, d.case_id(), &d));
+  ASSERT_EQ(d.lead_department_code(), "CG-410184001");
+  NewReport("C02_STANDING_WATER", kLeader3, "410184002001001", now - 3 * kH);  // street 2
+  ASSERT_FALSE(HasFailure());
+
+  auto list = [&](const v1::ListCasesRequest& req) {
+    Ids ids;
+    auto s = AllCases(kDispatcher1, req, &ids);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    return ids;
+  };
+  v1::ListCasesRequest req;
+  req.add_states(v1::PENDING_TRIAGE);
+  EXPECT_EQ(list(req), Ids{p.case_id()});
+  req.clear_states();
+  req.add_states(v1::DISPATCHED);
+  EXPECT_EQ(list(req), (Ids{d.case_id(), b.case_id(), a.case_id()}));
+  req.add_states(v1::PENDING_TRIAGE);
+  EXPECT_EQ(list(req), (Ids{d.case_id(), p.case_id(), b.case_id(), a.case_id()}));
+
+  req.Clear();
+  req.add_category_codes("C01_ROAD_DAMAGE");
+  EXPECT_EQ(list(req), (Ids{p.case_id(), a.case_id()}));
+  req.add_category_codes("C07_STREET_VENDING");
+  EXPECT_EQ(list(req), (Ids{d.case_id(), p.case_id(), a.case_id()}));
+
+  req.Clear();
+  req.set_grid_code("410184001002");  // the community of leader 2's cell
+  EXPECT_EQ(list(req), Ids{d.case_id()});
+
+  req.Clear();
+  req.set_lead_department_code("SW");
+  EXPECT_EQ(list(req), Ids{b.case_id()}) << "a case SW only assists on is not SW's";
+  req.set_lead_department_code("SZ");
+  EXPECT_EQ(list(req), Ids{a.case_id()});
+
+  // Observe times: both bounds count, and either may be open.
+  req.Clear();
+  req.mutable_observe_start_time()->set_seconds(now - 3 * kH);
+  req.mutable_observe_end_time()->set_seconds(now - 2 * kH);
+  EXPECT_EQ(list(req), (Ids{p.case_id(), b.case_id()}));
+  req.clear_observe_end_time();
+  EXPECT_EQ(list(req), (Ids{d.case_id(), p.case_id(), b.case_id()}));
+  req.clear_observe_start_time();
+  req.mutable_observe_end_time()->set_seconds(now - 3 * kH);
+  EXPECT_EQ(list(req), (Ids{b.case_id(), a.case_id()}));
+
+  // Filters combine.
+  req.add_states(v1::DISPATCHED);
+  req.add_category_codes("C01_ROAD_DAMAGE");
+  req.add_category_codes("C02_STANDING_WATER");
+  req.set_lead_department_code("SW");
+  EXPECT_EQ(list(req), Ids{b.case_id()});
+
+  // Every problem of a request is named at once.
+  v1::ListCasesRequest bad;
+  bad.set_grid_code("410184002");
+  bad.add_category_codes("C99_NOPE");
+  bad.set_lead_department_code("NOPE");
+  bad.mutable_observe_start_time()->set_seconds(now);
+  bad.mutable_observe_end_time()->set_seconds(now - kH);
+  bad.set_page_token("not-a-token");
+  v1::ListCasesResponse resp;
+  auto s = api_->Cases(kDispatcher1, bad, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  Ids fields = FieldsOf(s);
+  EXPECT_EQ(std::set<std::string>(fields.begin(), fields.end()),
+            (std::set<std::string>{"grid_code", "category_codes", "lead_department_code",
+                                   "observe_start_time", "page_token"}))
+      << s.error_message();
+}
+
+TEST_P(LifecycleTest, ListCasesPagesThroughEveryCaseExactlyOnce) {
+  Ids reported;
+  for (int i = 0; i < 5; ++i) reported.push_back(NewReport().case_id());
+  ASSERT_FALSE(HasFailure());
+  const Ids newest_first(reported.rbegin(), reported.rend());
+
+  v1::ListCasesRequest req;
+  req.set_page_size(1);
+  Ids ids;
+  int pages = 0;
+  ASSERT_OK(AllCases(kDispatcher1, req, &ids, &pages));
+  EXPECT_EQ(ids, newest_first);
+  EXPECT_EQ(pages, 5);
+  req.set_page_size(2);
+  ASSERT_OK(AllCases(kOperator, req, &ids, &pages));
+  EXPECT_EQ(ids, newest_first);
+  EXPECT_EQ(pages, 3);
+
+  // A report that arrives while a client pages does not shift the pages it has yet to read.
+  req.set_page_size(1);
+  v1::ListCasesResponse first;
+  ASSERT_OK(api_->Cases(kDispatcher1, req, &first));
+  ASSERT_EQ(first.cases_size(), 1);
+  ASSERT_FALSE(first.next_page_token().empty());
+  NewReport();
+  req.set_page_token(first.next_page_token());
+  ASSERT_OK(AllCases(kDispatcher1, req, &ids));
+  ids.insert(ids.begin(), first.cases(0).case_id());
+  EXPECT_EQ(ids, newest_first);
+
+  v1::ListCasesRequest negative;
+  negative.set_page_size(-1);
+  v1::ListCasesResponse resp;
+  auto s = api_->Cases(kDispatcher1, negative, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldsOf(s), Ids{"page_size"});
 }
 
 // Department staff on two server processes sharing one store add progress to one case at once.

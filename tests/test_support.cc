@@ -101,8 +101,9 @@ bool IsServing(const std::shared_ptr<grpc::Channel>& channel) {
          resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> args, std::string log_path)
-    : args_(std::move(args)), log_path_(std::move(log_path)) {}
+ServerProcess::ServerProcess(std::vector<std::string> args, std::string log_path,
+                             std::string binary)
+    : args_(std::move(args)), log_path_(std::move(log_path)), binary_(std::move(binary)) {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop(SIGKILL);
@@ -117,7 +118,7 @@ void ServerProcess::Spawn() {
       dup2(fd, 2);
     }
     std::vector<char*> argv;
-    std::string bin = ServerBinary();
+    std::string bin = binary_.empty() ? ServerBinary() : binary_;
     argv.push_back(bin.data());
     for (auto& a : args_) argv.push_back(a.data());
     argv.push_back(nullptr);

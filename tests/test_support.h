@@ -46,10 +46,11 @@ class TempDir {
 
 int FreePort();
 
-// A gridline-server child process.
+// A gridline-server child process (or, with `binary`, another program of the tests).
 class ServerProcess {
  public:
-  explicit ServerProcess(std::vector<std::string> args, std::string log_path);
+  explicit ServerProcess(std::vector<std::string> args, std::string log_path,
+                         std::string binary = "");
   ~ServerProcess();  // SIGKILL if still running
 
   // Starts the process and waits until grpc.health.v1 answers SERVING. False (with the log
@@ -69,6 +70,7 @@ class ServerProcess {
   int WaitExit(std::chrono::milliseconds timeout);
   std::vector<std::string> args_;
   std::string log_path_;
+  std::string binary_;
   pid_t pid_ = -1;
 };
 

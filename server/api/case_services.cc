@@ -54,6 +54,34 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
   });
 }
 
+grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerContext* context,
+                                                         const v1::ListCasesRequest* request,
+                                                         v1::ListCasesResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    domain::CaseListFilter filter;
+    filter.states = States(request->states());
+    filter.category_codes.assign(request->category_codes().begin(),
+                                 request->category_codes().end());
+    filter.grid_code = request->grid_code();
+    filter.lead_department_code = request->lead_department_code();
+    if (request->has_observe_start_time()) {
+      filter.observe_start_time = FromTimestamp(request->observe_start_time());
+    }
+    if (request->has_observe_end_time()) {
+      filter.observe_end_time = FromTimestamp(request->observe_end_time());
+    }
+    auto page =
+        deps_.cases->ListCases(caller, filter, {request->page_size(), request->page_token()});
+    if (!page.ok()) return page.status();
+    for (const auto& c : page->items) ToProto(c, response->add_cases());
+    std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
+                                 response->mutable_cases()->pointer_end());
+    if (auto s = FillPhotos(deps_.store, cases); !s.ok()) return s;
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerContext* context,
                                                           const v1::AcceptCaseRequest* request,
                                                           v1::Case* response) {

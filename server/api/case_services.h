@@ -16,6 +16,9 @@ class DispatchServiceImpl final : public v1::DispatchService::CallbackService {
   grpc::ServerUnaryReactor* ListTriageQueue(grpc::CallbackServerContext* context,
                                             const v1::ListTriageQueueRequest* request,
                                             v1::ListTriageQueueResponse* response) override;
+  grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context,
+                                      const v1::ListCasesRequest* request,
+                                      v1::ListCasesResponse* response) override;
   grpc::ServerUnaryReactor* AcceptCase(grpc::CallbackServerContext* context,
                                        const v1::AcceptCaseRequest* request,
                                        v1::Case* response) override;

@@ -42,14 +42,22 @@ absl::Status ParseToken(const std::string& token, int64_t* key, std::string* id)
   return absl::OkStatus();
 }
 
+// Adds the field violations that `status` carries to `v`.
+void Collect(FieldViolations& v, const absl::Status& status) {
+  for (auto& f : GetFieldViolations(status)) v.Add(std::move(f.field), std::move(f.description));
+}
+
+// One page of `q`. `v` holds what the caller found wrong with the other filters; the page's own
+// problems join them, so that a request learns all of them at once.
 absl::StatusOr<Page<Case>> RunCaseQuery(store::Store* store, store::CaseQuery q,
-                                        const PageRequest& page) {
+                                        const PageRequest& page, FieldViolations v = {}) {
   auto size = PageSize(page);
-  if (!size.ok()) return size.status();
+  if (!size.ok()) Collect(v, size.status());
   if (!page.page_token.empty()) {
-    if (auto s = ParseToken(page.page_token, &q.after_key, &q.after_case_id); !s.ok()) return s;
+    Collect(v, ParseToken(page.page_token, &q.after_key, &q.after_case_id));
     q.has_after = true;
   }
+  if (!v.empty()) return v.ToStatus();
   q.limit = *size + 1;  // one more tells whether there is a next page
   auto cases = store->ListCases(q);
   if (!cases.ok()) return cases.status();
@@ -61,6 +69,41 @@ absl::StatusOr<Page<Case>> RunCaseQuery(store::Store* store, store::CaseQuery q,
     out.next_page_token = MakeToken(store::SortKey(last, q.order), last.case_id);
   }
   return out;
+}
+
+// The grid subtree a case list covers: `scope`, the caller's own grid (empty: the whole
+// platform), narrowed to `grid_code` when one is given. A `grid_code` that is unknown or outside
+// `scope` is a violation of "grid_code".
+absl::StatusOr<std::string> ListSubtree(store::Store* store, FieldViolations& v,
+                                        const std::string& scope, const std::string& grid_code) {
+  if (grid_code.empty()) return scope;
+  auto g = store->FindGrid(grid_code);
+  if (!g.ok()) return g.status();
+  if (!g->has_value()) {
+    v.Add("grid_code", scope.empty() ? "unknown grid " + grid_code
+                                     : absl::StrCat("grid ", grid_code, " is not in your subtree"));
+  } else if (!scope.empty() &&
+             (*g)->path.find(absl::StrCat("/", scope, "/")) == std::string::npos) {
+    v.Add("grid_code", absl::StrCat("grid ", grid_code, " is not in your subtree"));
+  }
+  return grid_code;
+}
+
+// A violation of "category_codes" for each unknown category among `codes`.
+absl::Status CheckCategories(store::Store* store, FieldViolations& v,
+                             const std::vector<std::string>& codes) {
+  for (const auto& k : codes) {
+    auto cat = store->FindCategory(k);
+    if (!cat.ok()) return cat.status();
+    if (!cat->has_value()) v.Add("category_codes", "unknown category " + k);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> DepartmentExists(store::Store* store, const std::string& code) {
+  auto d = store->FindDepartment(code);
+  if (!d.ok()) return d.status();
+  return d->has_value();
 }
 
 void CheckNote(FieldViolations& v, const std::string& field, const std::string& text,
@@ -180,30 +223,67 @@ absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
             absl::StrCat("only PENDING_TRIAGE and RETURNED are queued, not ", CaseStateName(s)));
     }
   }
-  std::string subtree = caller.user.grid_code;
-  if (!grid_code.empty()) {
-    auto g = store_->FindGrid(grid_code);
-    if (!g.ok()) return g.status();
-    if (!g->has_value() ||
-        (*g)->path.find(absl::StrCat("/", caller.user.grid_code, "/")) == std::string::npos) {
-      v.Add("grid_code", absl::StrCat("grid ", grid_code, " is not in your subtree"));
-    }
-    subtree = grid_code;
-  }
-  for (const auto& k : category_codes) {
-    auto cat = store_->FindCategory(k);
-    if (!cat.ok()) return cat.status();
-    if (!cat->has_value()) v.Add("category_codes", "unknown category " + k);
-  }
-  if (!v.empty()) return v.ToStatus();
+  auto subtree = ListSubtree(store_, v, caller.user.grid_code, grid_code);
+  if (!subtree.ok()) return subtree.status();
+  if (auto s = CheckCategories(store_, v, category_codes); !s.ok()) return s;
   store::CaseQuery q;
   q.states = states.empty()
                  ? std::vector<CaseState>{CaseState::kPendingTriage, CaseState::kReturned}
                  : states;
-  q.subtree_grid_code = subtree;
+  q.subtree_grid_code = *subtree;
   q.category_codes = category_codes;
   q.order = store::CaseQuery::Order::kQueueOldest;
-  return RunCaseQuery(store_, q, page);
+  return RunCaseQuery(store_, q, page, std::move(v));
+}
+
+absl::StatusOr<Page<Case>> CaseService::ListCases(const Caller& caller,
+                                                  const CaseListFilter& filter,
+                                                  const PageRequest& page) {
+  std::string scope;  // empty: the whole platform
+  switch (caller.user.role) {
+    case Role::kDispatcher:
+    case Role::kSupervisor:
+      // Never widen a grid-scoped user without a grid to the whole platform.
+      if (caller.user.grid_code.empty()) {
+        return absl::PermissionDeniedError("your account has no grid to list cases in");
+      }
+      scope = caller.user.grid_code;
+      break;
+    case Role::kOperator:
+      break;
+    default:
+      return absl::PermissionDeniedError(
+          "ListCases is for dispatchers, supervisors and operators; grid leaders have "
+          "ListMyCases and department staff ListAssignedCases");
+  }
+  FieldViolations v;
+  for (auto s : filter.states) {
+    if (s < CaseState::kPendingTriage || s > CaseState::kMerged) {
+      v.Add("states", absl::StrCat("unknown case state ", static_cast<int>(s)));
+    }
+  }
+  auto subtree = ListSubtree(store_, v, scope, filter.grid_code);
+  if (!subtree.ok()) return subtree.status();
+  if (auto s = CheckCategories(store_, v, filter.category_codes); !s.ok()) return s;
+  if (!filter.lead_department_code.empty()) {
+    auto known = DepartmentExists(store_, filter.lead_department_code);
+    if (!known.ok()) return known.status();
+    if (!*known) v.Add("lead_department_code", "unknown department " + filter.lead_department_code);
+  }
+  if (filter.observe_start_time != 0 && filter.observe_end_time != 0 &&
+      filter.observe_start_time > filter.observe_end_time) {
+    v.Add("observe_start_time", "is after observe_end_time");
+  }
+  store::CaseQuery q;
+  q.states = filter.states;
+  q.subtree_grid_code = *subtree;
+  q.category_codes = filter.category_codes;
+  q.department_code = filter.lead_department_code;  // leading now: assisting does not count
+  q.include_assisting = false;
+  q.observed_from = filter.observe_start_time;
+  q.observed_to = filter.observe_end_time;
+  q.order = store::CaseQuery::Order::kNewestFirst;
+  return RunCaseQuery(store_, q, page, std::move(v));
 }
 
 absl::StatusOr<Page<Case>> CaseService::ListAssignedCases(const Caller& caller,
@@ -548,11 +628,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, true);
-  auto known = [&](const std::string& code) -> absl::StatusOr<bool> {
-    auto d = store_->FindDepartment(code);
-    if (!d.ok()) return d.status();
-    return d->has_value();
-  };
+  auto known = [&](const std::string& code) { return DepartmentExists(store_, code); };
   if (lead.empty()) {
     v.Add("lead_department_code", "is required");
   } else {

@@ -55,6 +55,17 @@ struct ActionInput {
   int64_t expected_version = 0;
 };
 
+// The filters of the acceptance center's and supervisors' case table (DispatchService.ListCases),
+// as the API layer decoded them. Empty ones are ignored; they combine with AND.
+struct CaseListFilter {
+  std::vector<CaseState> states;
+  std::vector<std::string> category_codes;
+  std::string grid_code;  // a subtree inside the caller's own
+  std::string lead_department_code;
+  Micros observe_start_time = 0;  // 0: open
+  Micros observe_end_time = 0;    // 0: open
+};
+
 struct TriageItem {
   Case c;
 };
@@ -121,6 +132,10 @@ class CaseService {
                                              const std::vector<CaseState>& states,
                                              const std::vector<std::string>& category_codes,
                                              const std::string& grid_code, const PageRequest& page);
+  // Dispatchers and supervisors: every case in their subtree (or `grid_code` within it), whatever
+  // its state; operators: the whole platform. Newest first.
+  absl::StatusOr<Page<Case>> ListCases(const Caller& caller, const CaseListFilter& filter,
+                                       const PageRequest& page);
   // Department staff: cases their department leads (and assists), soonest deadline first.
   absl::StatusOr<Page<Case>> ListAssignedCases(const Caller& caller,
                                                const std::vector<CaseState>& states,

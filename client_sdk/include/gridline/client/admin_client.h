@@ -1,0 +1,47 @@
+// AdminClient: what an operator's tools call (gridctl is built on it). Stable.
+#ifndef GRIDLINE_CLIENT_ADMIN_CLIENT_H_
+#define GRIDLINE_CLIENT_ADMIN_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gridline/client/admin_connection.h"
+#include "gridline/client/status.h"
+
+namespace gridline::client {
+
+class AdminClient {
+ public:
+  explicit AdminClient(std::shared_ptr<AdminConnection> connection)
+      : connection_(std::move(connection)) {}
+
+  // Loads an organisation in one all-or-nothing transaction, sending it in parts of at most
+  // `entries_per_part` entries and reporting the server's progress. Problems with the content are
+  // in the result's `violations` (then nothing was written), not in the status.
+  StatusOr<v1::ImportResult> ImportOrganisation(
+      const v1::Organisation& organisation, bool dry_run = false,
+      std::function<void(const v1::ImportProgress&)> on_progress = {}, int entries_per_part = 1000);
+  // Reads an organisation file in protobuf text format (deploy/demo/organisation.textproto).
+  static StatusOr<v1::Organisation> ReadOrganisationFile(const std::string& path);
+
+  StatusOr<v1::Statistics> GetStatistics(const v1::GetStatisticsRequest& request);
+  StatusOr<v1::ListEvaluationsResponse> ListEvaluations(const v1::ListEvaluationsRequest& request);
+  StatusOr<v1::ResolveRouteResponse> ResolveRoute(const v1::ResolveRouteRequest& request);
+  StatusOr<v1::ListGridsResponse> ListGrids(const v1::ListGridsRequest& request);
+  StatusOr<v1::ListDepartmentsResponse> ListDepartments(const v1::ListDepartmentsRequest& request);
+  StatusOr<v1::ListCategoriesResponse> ListCategories(const v1::ListCategoriesRequest& request);
+  StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest& request);
+  StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& request);
+  StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& request);
+  StatusOr<v1::ListAuditLogResponse> ListAuditLog(const v1::ListAuditLogRequest& request);
+
+  std::shared_ptr<AdminConnection> connection() const { return connection_; }
+
+ private:
+  std::shared_ptr<AdminConnection> connection_;
+};
+
+}  // namespace gridline::client
+
+#endif  // GRIDLINE_CLIENT_ADMIN_CLIENT_H_

@@ -1,0 +1,47 @@
+// DispatchClient: what an acceptance center's console calls. Stable.
+#ifndef GRIDLINE_CLIENT_DISPATCH_CLIENT_H_
+#define GRIDLINE_CLIENT_DISPATCH_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gridline/client/dispatch_connection.h"
+#include "gridline/client/status.h"
+#include "gridline/client/watch.h"
+
+namespace gridline::client {
+
+class DispatchClient {
+ public:
+  explicit DispatchClient(std::shared_ptr<DispatchConnection> connection)
+      : connection_(std::move(connection)) {}
+
+  StatusOr<v1::ListTriageQueueResponse> ListTriageQueue(const v1::ListTriageQueueRequest& request);
+  StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& request);
+  StatusOr<v1::Case> GetCase(const std::string& case_id);
+  StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(const std::string& case_id);
+  StatusOr<v1::Case> AcceptCase(const v1::AcceptCaseRequest& request);
+  StatusOr<v1::Case> RejectCase(const v1::RejectCaseRequest& request);
+  StatusOr<v1::SuggestDuplicatesResponse> SuggestDuplicates(
+      const v1::SuggestDuplicatesRequest& request);
+  StatusOr<v1::Case> MarkDuplicate(const v1::MarkDuplicateRequest& request);
+  StatusOr<v1::Case> CorrectCategory(const v1::CorrectCategoryRequest& request);
+  StatusOr<v1::Case> RouteCase(const v1::RouteCaseRequest& request);
+  StatusOr<v1::Case> DecideExtension(const v1::DecideExtensionRequest& request);
+  StatusOr<v1::Case> VerifyCase(const v1::VerifyCaseRequest& request);
+  StatusOr<v1::ListExtensionRequestsResponse> ListExtensionRequests(
+      const v1::ListExtensionRequestsRequest& request);
+
+  // Live changes of the triage queue and of the cases in the caller's subtree.
+  std::unique_ptr<Watch> WatchQueue(WatchOptions options = {});
+
+  std::shared_ptr<DispatchConnection> connection() const { return connection_; }
+
+ private:
+  std::shared_ptr<DispatchConnection> connection_;
+};
+
+}  // namespace gridline::client
+
+#endif  // GRIDLINE_CLIENT_DISPATCH_CLIENT_H_

@@ -1,0 +1,87 @@
+// Resumable watches. Stable.
+//
+// A `Watch` turns the server's watch streams into one endless sequence of case events:
+// - when the stream breaks (network, server restart, slow-consumer cutoff), it reconnects with
+//   backoff and resumes after the last cursor it saw (event or heartbeat), so nothing is lost;
+// - it drops any event at or before the last one it delivered, so nothing is repeated;
+// - when the server no longer holds the cursor (CURSOR_EXPIRED), it starts again from now and
+//   delivers a `kResyncRequired` update: the application re-lists what it shows (ListMyCases,
+//   ListAssignedCases, ListTriageQueue) and keeps consuming the watch, which carries every change
+//   made since it restarted;
+// - with `cursor_file` set it saves the cursor there and resumes from it after an app restart.
+//   The cursor of an event is saved when the application asks for the next update, so an event
+//   the application was handling when it died is delivered again, never skipped.
+// A Watch ends only when cancelled (CANCELLED) or on an error that reconnecting cannot fix:
+// UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT (a malformed cursor).
+#ifndef GRIDLINE_CLIENT_WATCH_H_
+#define GRIDLINE_CLIENT_WATCH_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gridline/client/event_stream.h"
+#include "gridline/client/options.h"
+#include "gridline/client/status.h"
+#include "gridline/v1/common.pb.h"
+
+namespace gridline::client {
+
+struct WatchOptions {
+  // Start after this cursor (e.g. SubmitReportResponse.event_cursor). Empty: from now, or from
+  // the cursor saved in `cursor_file` when there is one.
+  std::string after_cursor;
+  // Optional file in which to keep the cursor across app restarts.
+  std::string cursor_file;
+  // Optional: overrides the connection's BackoffPolicyOption and WatchIdleTimeoutOption.
+  std::shared_ptr<const BackoffPolicy> backoff;
+  std::chrono::milliseconds idle_timeout{0};
+};
+
+struct WatchUpdate {
+  enum class Kind {
+    kEvent,           // `event` is the next case event
+    kResyncRequired,  // the cursor expired: re-list, then keep consuming
+  };
+  Kind kind = Kind::kEvent;
+  v1::CaseEvent event;
+  // For kResyncRequired: the server's status (OUT_OF_RANGE, reason CURSOR_EXPIRED).
+  Status reason;
+};
+
+class Watch {
+ public:
+  // Opens one stream that resumes after `after_cursor` (empty: from now).
+  using Opener = std::function<std::unique_ptr<EventStream>(const std::string& after_cursor)>;
+
+  // Usually made by a client's Watch… method. Nothing is opened before the first Next().
+  Watch(Opener opener, WatchOptions options, const Options& connection_options);
+  ~Watch();
+  Watch(const Watch&) = delete;
+  Watch& operator=(const Watch&) = delete;
+
+  // Blocks until the next update. CANCELLED after Cancel(); a permanent error ends the watch and
+  // every later call returns it again.
+  StatusOr<WatchUpdate> Next();
+
+  // Calls `on_update` for every update until it returns false (then OK), the watch is cancelled
+  // or a permanent error ends it (that status).
+  Status Run(const std::function<bool(const WatchUpdate&)>& on_update);
+
+  // Ends the watch from any thread; a blocked Next() returns CANCELLED promptly.
+  void Cancel();
+
+  // The position after the last update delivered (or heartbeat seen).
+  std::string cursor() const;
+  // How many times the watch reconnected (for diagnostics and tests).
+  int reconnects() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gridline::client
+
+#endif  // GRIDLINE_CLIENT_WATCH_H_

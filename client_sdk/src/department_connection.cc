@@ -1,0 +1,110 @@
+#include "gridline/client/department_connection.h"
+
+#include "gridline/client/internal/grpc_stubs.h"
+#include "unimplemented.h"
+
+namespace gridline::client {
+
+using internal::Unimplemented;
+
+StatusOr<v1::ListAssignedCasesResponse> DepartmentConnection::ListAssignedCases(
+    const v1::ListAssignedCasesRequest&) {
+  return Unimplemented("ListAssignedCases");
+}
+StatusOr<v1::Case> DepartmentConnection::GetCase(const v1::GetCaseRequest&) {
+  return Unimplemented("GetCase");
+}
+StatusOr<v1::ListCaseEventsResponse> DepartmentConnection::ListCaseEvents(
+    const v1::ListCaseEventsRequest&) {
+  return Unimplemented("ListCaseEvents");
+}
+StatusOr<v1::Case> DepartmentConnection::AcceptAssignment(const v1::AcceptAssignmentRequest&) {
+  return Unimplemented("AcceptAssignment");
+}
+StatusOr<v1::Case> DepartmentConnection::ReturnCase(const v1::ReturnCaseRequest&) {
+  return Unimplemented("ReturnCase");
+}
+StatusOr<v1::ExtensionRequest> DepartmentConnection::RequestExtension(
+    const v1::RequestExtensionRequest&) {
+  return Unimplemented("RequestExtension");
+}
+StatusOr<v1::Case> DepartmentConnection::AddProgress(const v1::AddProgressRequest&) {
+  return Unimplemented("AddProgress");
+}
+StatusOr<v1::Case> DepartmentConnection::ResolveCase(const v1::ResolveCaseRequest&) {
+  return Unimplemented("ResolveCase");
+}
+StatusOr<v1::Attachment> DepartmentConnection::UploadAttachment(const PhotoUpload&) {
+  return Unimplemented("UploadAttachment");
+}
+StatusOr<DownloadedPhoto> DepartmentConnection::DownloadAttachment(
+    const v1::DownloadAttachmentRequest&) {
+  return Unimplemented("DownloadAttachment");
+}
+std::unique_ptr<EventStream> DepartmentConnection::WatchAssignments(
+    const v1::WatchAssignmentsRequest&) {
+  return internal::MakeFailedEventStream(Unimplemented("WatchAssignments"));
+}
+
+namespace {
+
+using S = v1::DepartmentService::Stub;
+using R = v1::ReportService::Stub;
+constexpr auto kIdempotent = Idempotency::kIdempotent;
+using internal::WriteIdempotency;
+
+class GrpcDepartmentConnection final : public DepartmentConnection {
+ public:
+  explicit GrpcDepartmentConnection(std::shared_ptr<internal::GrpcStubs> stubs)
+      : stubs_(std::move(stubs)) {}
+  Options options() const override { return stubs_->options(); }
+
+  StatusOr<v1::ListAssignedCasesResponse> ListAssignedCases(
+      const v1::ListAssignedCasesRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::ListAssignedCases, r, kIdempotent);
+  }
+  StatusOr<v1::Case> GetCase(const v1::GetCaseRequest& r) override {
+    return stubs_->Unary(stubs_->report(), &R::GetCase, r, kIdempotent);
+  }
+  StatusOr<v1::ListCaseEventsResponse> ListCaseEvents(const v1::ListCaseEventsRequest& r) override {
+    return stubs_->Unary(stubs_->report(), &R::ListCaseEvents, r, kIdempotent);
+  }
+  StatusOr<v1::Case> AcceptAssignment(const v1::AcceptAssignmentRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::AcceptAssignment, r, WriteIdempotency(r));
+  }
+  StatusOr<v1::Case> ReturnCase(const v1::ReturnCaseRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::ReturnCase, r, WriteIdempotency(r));
+  }
+  StatusOr<v1::ExtensionRequest> RequestExtension(const v1::RequestExtensionRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::RequestExtension, r, WriteIdempotency(r));
+  }
+  StatusOr<v1::Case> AddProgress(const v1::AddProgressRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::AddProgress, r, WriteIdempotency(r));
+  }
+  StatusOr<v1::Case> ResolveCase(const v1::ResolveCaseRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::ResolveCase, r, WriteIdempotency(r));
+  }
+  StatusOr<v1::Attachment> UploadAttachment(const PhotoUpload& photo) override {
+    return internal::UploadAttachment(*stubs_, photo);
+  }
+  StatusOr<DownloadedPhoto> DownloadAttachment(const v1::DownloadAttachmentRequest& r) override {
+    return internal::DownloadAttachment(*stubs_, r);
+  }
+  std::unique_ptr<EventStream> WatchAssignments(const v1::WatchAssignmentsRequest& r) override {
+    return stubs_->Watch([&](grpc::ClientContext& context) {
+      return stubs_->department().WatchAssignments(&context, r);
+    });
+  }
+
+ private:
+  std::shared_ptr<internal::GrpcStubs> stubs_;
+};
+
+}  // namespace
+
+std::shared_ptr<DepartmentConnection> MakeDepartmentConnection(Options options) {
+  return std::make_shared<GrpcDepartmentConnection>(
+      std::make_shared<internal::GrpcStubs>(std::move(options)));
+}
+
+}  // namespace gridline::client

@@ -1,0 +1,34 @@
+// Numbered reports and photos shared by the SDK tests and their handset app, so that a test can
+// recompute what a separate process queued.
+#ifndef GRIDLINE_TESTS_SDK_TEST_DATA_H_
+#define GRIDLINE_TESTS_SDK_TEST_DATA_H_
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gridline/client/photo.h"
+#include "gridline/v1/report_service.pb.h"
+
+namespace gridline::testing {
+
+inline gridline::v1::SubmitReportRequest NumberedReport(int i) {
+  gridline::v1::SubmitReportRequest r;
+  r.set_category_code("C01_ROAD_DAMAGE");
+  r.set_description(absl::StrCat("离线上报 #", i, "：路面坑洼"));
+  r.mutable_location()->set_grid_code("410184001001001");
+  r.mutable_location()->set_address(absl::StrCat("郑韩路", i, "号"));
+  r.set_urgency(gridline::v1::NORMAL);
+  return r;
+}
+
+// A PNG-signed blob of about 20 KB, different for every (report, photo).
+inline gridline::client::Photo NumberedPhoto(int report, int photo) {
+  std::string bytes("\x89PNG\r\n\x1A\n", 8);
+  std::string tag = absl::StrCat("report ", report, " photo ", photo, ";");
+  while (bytes.size() < 20000) bytes += tag;
+  return gridline::client::Photo{bytes, absl::StrCat("r", report, "-p", photo, ".png")};
+}
+
+}  // namespace gridline::testing
+
+#endif  // GRIDLINE_TESTS_SDK_TEST_DATA_H_
