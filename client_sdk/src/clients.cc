@@ -176,12 +176,13 @@ StatusOr<v1::ListExtensionRequestsResponse> DispatchClient::ListExtensionRequest
     const v1::ListExtensionRequestsRequest& request) {
   return connection_->ListExtensionRequests(request);
 }
-std::unique_ptr<Watch> DispatchClient::WatchQueue(WatchOptions options) {
+std::unique_ptr<Watch> DispatchClient::WatchQueue(WatchOptions options, std::string grid_code) {
   auto connection = connection_;
   return std::make_unique<Watch>(
-      [connection](const std::string& cursor) {
+      [connection, grid_code](const std::string& cursor) {
         v1::WatchQueueRequest request;
         request.set_after_cursor(cursor);
+        request.set_grid_code(grid_code);
         return connection->WatchQueue(request);
       },
       std::move(options), connection_->options());

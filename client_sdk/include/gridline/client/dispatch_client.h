@@ -33,8 +33,9 @@ class DispatchClient {
   StatusOr<v1::ListExtensionRequestsResponse> ListExtensionRequests(
       const v1::ListExtensionRequestsRequest& request);
 
-  // Live changes of the triage queue and of the cases in the caller's subtree.
-  std::unique_ptr<Watch> WatchQueue(WatchOptions options = {});
+  // Live changes of the triage queue and of the cases in the caller's subtree, optionally
+  // narrowed to the subtree of `grid_code`.
+  std::unique_ptr<Watch> WatchQueue(WatchOptions options = {}, std::string grid_code = "");
 
   std::shared_ptr<DispatchConnection> connection() const { return connection_; }
 

@@ -1,0 +1,629 @@
+// cases and triage: the acceptance center's work (steps 2-4 and 6 of the seven-step loop) and
+// the case table that supervisors and operators read too.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "commands.h"
+#include "gridline/client/watch.h"
+
+namespace gridctl {
+namespace {
+
+constexpr int64_t kDefaultListLimit = 100;
+
+bool ParseLimit(Context& ctx, const Args& args, int64_t fallback, int64_t* limit, int* rc) {
+  *limit = fallback;
+  if (args.Has("limit") && !ParseCount(args.Value("limit"), limit)) {
+    *rc = ctx.Usage("--limit must be a whole number >= 0 (0: no limit)");
+    return false;
+  }
+  return true;
+}
+
+void NoteMore(Context& ctx, bool more, size_t shown, const std::string& what) {
+  if (more) {
+    ctx.Note(absl::StrCat("showing the first ", shown, " ", what,
+                          "; raise --limit (0 for all) to see more"));
+  } else if (shown == 0 && ctx.format() == OutputFormat::kTable) {
+    ctx.Note("no " + what);
+  }
+}
+
+// ---- cases list ------------------------------------------------------------------------------
+
+int CasesList(Context& ctx, const Args& args) {
+  v1::ListCasesRequest request;
+  if (!CaseFilterRequest(ctx, args, &request)) return kExitUsage;
+  int rc = 0;
+  int64_t limit;
+  if (!ParseLimit(ctx, args, kDefaultListLimit, &limit, &rc)) return rc;
+  if (int code = ctx.Connect()) return code;
+  auto client = ctx.Dispatch();
+
+  Table table({"case_id", "case_number", "state", "category", "grid", "lead_department", "urgency",
+               "observed", "deadline", "description"});
+  table.SetMaxWidth(9, 30);
+  bool more = false;
+  gc::Status status = ForEachItem(
+      request, limit, [&](const v1::ListCasesRequest& r) { return client.ListCases(r); },
+      [](const v1::ListCasesResponse& r) -> const auto& { return r.cases(); },
+      [&](const v1::Case& c) {
+        table.AddRow({c.case_id(), c.case_number(), StateName(c.state()), c.category_code(),
+                      c.location().grid_code(), c.lead_department_code(), UrgencyName(c.urgency()),
+                      TimeCell(ctx, c.observe_time()), TimeCell(ctx, c.deadline_time()),
+                      c.description()});
+      },
+      &more);
+  if (!status.ok()) return ctx.Fail(status);
+  if (table.rows() > 0 || ctx.format() == OutputFormat::kCsv) ctx.Print(table);
+  NoteMore(ctx, more, table.rows(), "cases");
+  return kExitOk;
+}
+
+// ---- cases show / history --------------------------------------------------------------------
+
+std::string PhotoList(const google::protobuf::RepeatedPtrField<v1::Attachment>& photos) {
+  if (photos.empty()) return "";
+  std::vector<std::string> ids;
+  for (const auto& p : photos) ids.push_back(p.attachment_id().substr(0, 12));
+  return absl::StrCat(photos.size(), " (", absl::StrJoin(ids, ", "), ")");
+}
+
+Table HistoryTable(Context& ctx, const std::vector<v1::CaseEvent>& events) {
+  Table table({"time", "event", "from", "to", "actor", "role", "department", "note"});
+  for (const auto& e : events) {
+    std::string time = ctx.format() == OutputFormat::kCsv ? Rfc3339(e.event_time())
+                                                          : LocalTime(e.event_time(), true);
+    table.AddRow({time, v1::CaseEventType_Name(e.type()), StateName(e.from_state()),
+                  StateName(e.to_state()), e.actor_user_id(),
+                  e.actor_role() == v1::ROLE_UNSPECIFIED ? "" : v1::Role_Name(e.actor_role()),
+                  e.lead_department_code(), e.note()});
+  }
+  table.SetMaxWidth(7, 60);
+  return table;
+}
+
+int CasesShow(Context& ctx, const Args& args) {
+  if (int code = ctx.Connect()) return code;
+  auto client = ctx.Dispatch();
+  const std::string& id = args.positional()[0];
+  auto c = client.GetCase(id);
+  if (!c.ok()) return ctx.Fail(c.status());
+  Table fields({"field", "value"});
+  fields.HideHeader();
+  const auto add = [&](const std::string& key, const std::string& value) {
+    fields.AddRow({key, value});
+  };
+  add("case_id", c->case_id());
+  add("case_number", c->case_number());
+  add("state", StateName(c->state()));
+  add("category", c->category_code());
+  add("urgency", UrgencyName(c->urgency()));
+  add("description", c->description());
+  add("grid", c->location().grid_code());
+  add("address", c->location().address());
+  const auto& ll = c->location().coordinates();
+  add("coordinates", ll.latitude() == 0 && ll.longitude() == 0
+                         ? ""
+                         : absl::StrCat(ll.latitude(), ", ", ll.longitude()));
+  add("reporter", c->reporter_user_id());
+  add("lead_department", c->lead_department_code());
+  add("assisting", absl::StrJoin(c->assisting_department_codes(), ", "));
+  add("observed", LocalTime(c->observe_time()));
+  add("created", LocalTime(c->create_time()));
+  add("deadline", LocalTime(c->deadline_time()));
+  add("updated", LocalTime(c->update_time()));
+  add("rework_count", absl::StrCat(c->rework_count()));
+  add("resolution", c->resolution_note());
+  add("duplicate_of", c->duplicate_of_case_id());
+  add("before_photos", PhotoList(c->before_photos()));
+  add("after_photos", PhotoList(c->after_photos()));
+  add("version", absl::StrCat(c->version()));
+  ctx.Print(fields);
+  if (args.Has("no-history")) return kExitOk;
+
+  auto events = client.ListCaseEvents(id);
+  if (!events.ok()) return ctx.Fail(events.status());
+  ctx.out() << "\nHistory:\n";
+  ctx.Print(HistoryTable(ctx, *events));
+  return kExitOk;
+}
+
+int CasesHistory(Context& ctx, const Args& args) {
+  if (int code = ctx.Connect()) return code;
+  auto events = ctx.Dispatch().ListCaseEvents(args.positional()[0]);
+  if (!events.ok()) return ctx.Fail(events.status());
+  ctx.Print(HistoryTable(ctx, *events));
+  return kExitOk;
+}
+
+// ---- writes ----------------------------------------------------------------------------------
+
+int CasesRoute(Context& ctx, const Args& args) {
+  v1::RouteCaseRequest request;
+  request.set_case_id(args.positional()[0]);
+  request.set_lead_department_code(args.Value("department"));
+  for (const auto& d : args.Values("assist")) request.add_assisting_department_codes(d);
+  request.set_note(args.Value("note"));
+  if (request.lead_department_code().empty()) return ctx.Usage("--department is required");
+  if (request.note().empty()) return ctx.Usage("--note is required: why this department");
+  int rc = 0;
+  int64_t version;
+  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
+  request.set_expected_version(version);
+  if (int code = ctx.Connect()) return code;
+  auto c = ctx.Dispatch().RouteCase(request);
+  if (!c.ok()) return ctx.Fail(c.status());
+  PrintCaseOutcome(ctx, *c);
+  return kExitOk;
+}
+
+int CasesVerify(Context& ctx, const Args& args) {
+  if (args.Has("pass") == args.Has("fail"))
+    return ctx.Usage("give exactly one of --pass and --fail");
+  v1::VerifyCaseRequest request;
+  request.set_case_id(args.positional()[0]);
+  request.set_passed(args.Has("pass"));
+  request.set_note(args.Value("note"));
+  if (!request.passed() && request.note().empty()) {
+    return ctx.Usage("--fail needs --note: what is still wrong (the department reads it)");
+  }
+  int rc = 0;
+  int64_t version;
+  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
+  request.set_expected_version(version);
+  if (int code = ctx.Connect()) return code;
+  auto c = ctx.Dispatch().VerifyCase(request);
+  if (!c.ok()) return ctx.Fail(c.status());
+  PrintCaseOutcome(ctx, *c);
+  return kExitOk;
+}
+
+// ---- cases follow ----------------------------------------------------------------------------
+
+std::vector<std::string> EventRecord(const v1::CaseEvent& e) {
+  return {Rfc3339(e.event_time()),
+          v1::CaseEventType_Name(e.type()),
+          e.case_id(),
+          StateName(e.from_state()),
+          StateName(e.to_state()),
+          e.category_code(),
+          e.grid_code(),
+          e.lead_department_code(),
+          e.actor_user_id(),
+          absl::StrCat(e.case_version()),
+          e.note(),
+          e.cursor()};
+}
+
+// One event as a line for people: time, type, case and transition in columns, then the rest as
+// key=value. The cursor is left out (long and opaque): the resume hint gives the last one.
+std::string EventLine(const v1::CaseEvent& e) {
+  std::string transition = StateName(e.to_state());
+  if (e.from_state() != v1::CASE_STATE_UNSPECIFIED && e.from_state() != e.to_state()) {
+    transition = StateName(e.from_state()) + " -> " + transition;
+  }
+  std::string line = absl::StrCat(LocalTime(e.event_time(), true), "  ",
+                                  PadToWidth(v1::CaseEventType_Name(e.type()), 24), "  ",
+                                  e.case_id(), "  ", PadToWidth(transition, 30));
+  const auto add = [&](const char* key, const std::string& value) {
+    if (!value.empty()) absl::StrAppend(&line, "  ", key, "=", SanitizeCell(value));
+  };
+  add("category", e.category_code());
+  add("grid", e.grid_code());
+  add("lead", e.lead_department_code());
+  add("by", e.actor_user_id());
+  add("note", e.note());
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+int CasesFollow(Context& ctx, const Args& args) {
+  // Ctrl-C and SIGTERM are taken by a thread of ours with sigwait, which cancels the watch; they
+  // must be blocked before the SDK starts any thread, so that every thread inherits the mask.
+  // SIGUSR1 only wakes that thread when the watch ends by itself.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (int code = ctx.Connect()) return code;
+  gc::WatchOptions options;
+  options.after_cursor = args.Value("after");
+  options.cursor_file = args.Value("cursor-file");
+  std::unique_ptr<gc::Watch> watch = ctx.Dispatch().WatchQueue(options, args.Value("grid"));
+
+  std::atomic<bool> interrupted{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    if (sigwait(&signals, &sig) == 0 && sig != SIGUSR1) interrupted = true;
+    watch->Cancel();
+  });
+
+  const bool csv = ctx.format() == OutputFormat::kCsv;
+  if (csv) {
+    ctx.out() << CsvRecord({"time", "event", "case_id", "from_state", "to_state", "category",
+                            "grid", "lead_department", "actor", "case_version", "note", "cursor"})
+              << std::flush;
+  }
+  int rc = kExitOk;
+  for (;;) {
+    gc::StatusOr<gc::WatchUpdate> update = watch->Next();
+    if (!update.ok()) {
+      if (!(interrupted && update.status().code() == gc::StatusCode::kCancelled)) {
+        rc = ctx.Fail(update.status());
+      }
+      break;
+    }
+    if (update->kind == gc::WatchUpdate::Kind::kResyncRequired) {
+      ctx.Note(
+          "RESYNC REQUIRED: the server no longer holds the position this watch resumed from, so "
+          "events may have been missed; following from now on. Re-list with `gridctl triage "
+          "list` (or `gridctl cases list`).");
+      continue;
+    }
+    if (csv) {
+      ctx.out() << CsvRecord(EventRecord(update->event));
+    } else {
+      ctx.out() << EventLine(update->event) << '\n';
+    }
+    ctx.out() << std::flush;
+  }
+  pthread_kill(waiter.native_handle(), SIGUSR1);
+  waiter.join();
+  // Worth resuming from: after an interrupt, or when the watch got somewhere before failing.
+  const std::string cursor = watch->cursor();
+  if (!cursor.empty() && (interrupted || cursor != options.after_cursor)) {
+    ctx.Note("stopped; resume with: gridctl cases follow --after " + cursor);
+  }
+  return rc;
+}
+
+// ---- triage ----------------------------------------------------------------------------------
+
+int TriageList(Context& ctx, const Args& args) {
+  v1::ListTriageQueueRequest request;
+  for (const auto& s : args.Values("state")) {
+    v1::CaseState state;
+    if (!ParseCaseState(s, &state) || (state != v1::PENDING_TRIAGE && state != v1::RETURNED)) {
+      return ctx.Usage("--state must be PENDING_TRIAGE or RETURNED, not '" + s + "'");
+    }
+    request.add_states(state);
+  }
+  for (const auto& c : args.Values("category")) request.add_category_codes(c);
+  request.set_grid_code(args.Value("grid"));
+  int rc = 0;
+  int64_t limit;
+  if (!ParseLimit(ctx, args, kDefaultListLimit, &limit, &rc)) return rc;
+  if (int code = ctx.Connect()) return code;
+  auto client = ctx.Dispatch();
+
+  Table table({"case_id", "state", "queued", "category", "grid", "urgency", "reporter",
+               "description", "returned_by", "return_reason"});
+  table.SetMaxWidth(7, 30);
+  table.SetMaxWidth(9, 30);
+  bool more = false;
+  gc::Status status = ForEachItem(
+      request, limit,
+      [&](const v1::ListTriageQueueRequest& r) { return client.ListTriageQueue(r); },
+      [](const v1::ListTriageQueueResponse& r) -> const auto& { return r.items(); },
+      [&](const v1::TriageItem& item) {
+        const v1::Case& c = item.case_();
+        table.AddRow({c.case_id(), StateName(c.state()), TimeCell(ctx, item.queue_time()),
+                      c.category_code(), c.location().grid_code(), UrgencyName(c.urgency()),
+                      c.reporter_user_id(), c.description(), item.returned_by_department_code(),
+                      item.return_reason()});
+      },
+      &more);
+  if (!status.ok()) return ctx.Fail(status);
+  if (table.rows() > 0 || ctx.format() == OutputFormat::kCsv) ctx.Print(table);
+  NoteMore(ctx, more, table.rows(), "cases waiting for triage");
+  return kExitOk;
+}
+
+int TriageAccept(Context& ctx, const Args& args) {
+  v1::AcceptCaseRequest request;
+  request.set_case_id(args.positional()[0]);
+  if (args.Has("urgency")) {
+    v1::Urgency urgency;
+    if (!ParseUrgency(args.Value("urgency"), &urgency)) {
+      return ctx.Usage("--urgency must be NORMAL, URGENT or EMERGENCY");
+    }
+    request.set_urgency(urgency);
+  }
+  request.set_note(args.Value("note"));
+  int rc = 0;
+  int64_t version;
+  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
+  request.set_expected_version(version);
+  if (int code = ctx.Connect()) return code;
+  auto c = ctx.Dispatch().AcceptCase(request);
+  if (!c.ok()) return ctx.Fail(c.status());
+  PrintCaseOutcome(ctx, *c);
+  return kExitOk;
+}
+
+int TriageReject(Context& ctx, const Args& args) {
+  v1::RejectCaseRequest request;
+  request.set_case_id(args.positional()[0]);
+  request.set_reason(args.Value("reason"));
+  if (request.reason().empty()) {
+    return ctx.Usage("--reason is required: the reporting grid leader reads it");
+  }
+  int rc = 0;
+  int64_t version;
+  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
+  request.set_expected_version(version);
+  if (int code = ctx.Connect()) return code;
+  auto c = ctx.Dispatch().RejectCase(request);
+  if (!c.ok()) return ctx.Fail(c.status());
+  PrintCaseOutcome(ctx, *c);
+  return kExitOk;
+}
+
+int TriageDuplicate(Context& ctx, const Args& args) {
+  v1::MarkDuplicateRequest request;
+  request.set_case_id(args.positional()[0]);
+  request.set_duplicate_of_case_id(args.Value("of"));
+  request.set_note(args.Value("note"));
+  if (request.duplicate_of_case_id().empty()) return ctx.Usage("--of CASE_ID is required");
+  int rc = 0;
+  int64_t version;
+  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
+  request.set_expected_version(version);
+  if (int code = ctx.Connect()) return code;
+  auto c = ctx.Dispatch().MarkDuplicate(request);
+  if (!c.ok()) return ctx.Fail(c.status());
+  PrintCaseOutcome(ctx, *c);
+  return kExitOk;
+}
+
+int TriageCategory(Context& ctx, const Args& args) {
+  v1::CorrectCategoryRequest request;
+  request.set_case_id(args.positional()[0]);
+  request.set_category_code(args.Value("category"));
+  request.set_note(args.Value("note"));
+  if (request.category_code().empty()) return ctx.Usage("--category CODE is required");
+  int rc = 0;
+  int64_t version;
+  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
+  request.set_expected_version(version);
+  if (int code = ctx.Connect()) return code;
+  auto c = ctx.Dispatch().CorrectCategory(request);
+  if (!c.ok()) return ctx.Fail(c.status());
+  PrintCaseOutcome(ctx, *c);
+  return kExitOk;
+}
+
+}  // namespace
+
+FlagSpec ExpectedVersionFlag() {
+  return {"expected-version", "N",
+          "act only if the case is still at this version (else ABORTED, exit 5)"};
+}
+
+bool ParseExpectedVersion(Context& ctx, const Args& args, int64_t* version, int* rc) {
+  *version = 0;
+  if (args.Has("expected-version") && !ParseCount(args.Value("expected-version"), version)) {
+    *rc = ctx.Usage("--expected-version must be a case version (a whole number)");
+    return false;
+  }
+  return true;
+}
+
+std::vector<FlagSpec> CaseFilterFlags() {
+  return {
+      {"state", "STATE",
+       "only cases in this state (PENDING_TRIAGE, DISPATCHED, IN_PROGRESS, RETURNED, RESOLVED, "
+       "CLOSED, REJECTED, MERGED)",
+       true},
+      {"grid", "CODE", "only cases in this grid's subtree"},
+      {"department", "CODE", "only cases this department leads now"},
+      {"category", "CODE", "only cases of this category", true},
+      {"observed-from", "DATE", "only cases observed at or after DATE (YYYY-MM-DD or RFC 3339)"},
+      {"observed-to", "DATE", "only cases observed up to DATE (a date counts whole)"},
+  };
+}
+
+bool CaseFilterRequest(Context& ctx, const Args& args, v1::ListCasesRequest* request) {
+  for (const auto& s : args.Values("state")) {
+    v1::CaseState state;
+    if (!ParseCaseState(s, &state)) {
+      ctx.Usage("unknown --state '" + s + "'");
+      return false;
+    }
+    request->add_states(state);
+  }
+  for (const auto& c : args.Values("category")) request->add_category_codes(c);
+  request->set_grid_code(args.Value("grid"));
+  request->set_lead_department_code(args.Value("department"));
+  if (args.Has("observed-from") && !ParseTimeArgument(args.Value("observed-from"), false,
+                                                      request->mutable_observe_start_time())) {
+    ctx.Usage("--observed-from must be a date YYYY-MM-DD or an RFC 3339 time");
+    return false;
+  }
+  if (args.Has("observed-to") &&
+      !ParseTimeArgument(args.Value("observed-to"), true, request->mutable_observe_end_time())) {
+    ctx.Usage("--observed-to must be a date YYYY-MM-DD or an RFC 3339 time");
+    return false;
+  }
+  return true;
+}
+
+std::string TimeCell(const Context& ctx, const google::protobuf::Timestamp& ts) {
+  return ctx.format() == OutputFormat::kCsv ? Rfc3339(ts) : LocalTime(ts);
+}
+
+void PrintCaseOutcome(Context& ctx, const v1::Case& c) {
+  Table table({"field", "value"});
+  table.HideHeader();
+  table.AddRow({"case_id", c.case_id()});
+  if (!c.case_number().empty()) table.AddRow({"case_number", c.case_number()});
+  table.AddRow({"state", StateName(c.state())});
+  if (!c.lead_department_code().empty()) {
+    table.AddRow({"lead_department", c.lead_department_code()});
+  }
+  if (!c.assisting_department_codes().empty()) {
+    table.AddRow({"assisting", absl::StrJoin(c.assisting_department_codes(), ", ")});
+  }
+  if (IsSet(c.deadline_time())) table.AddRow({"deadline", LocalTime(c.deadline_time())});
+  if (c.rework_count() > 0) table.AddRow({"rework_count", absl::StrCat(c.rework_count())});
+  if (!c.duplicate_of_case_id().empty()) table.AddRow({"duplicate_of", c.duplicate_of_case_id()});
+  table.AddRow({"version", absl::StrCat(c.version())});
+  table.PrintText(ctx.out());
+}
+
+void AddCaseCommands(std::vector<Command>* commands) {
+  std::vector<FlagSpec> list_flags = CaseFilterFlags();
+  list_flags.push_back({"limit", "N", "show at most N cases (default 100; 0: all)"});
+  commands->push_back({{"cases", "list"},
+                       "[FILTERS] [--limit N]",
+                       "List the cases in your scope, newest first",
+                       "Dispatchers and supervisors see their grid subtree, operators the whole "
+                       "platform.\nFilters combine with AND; a repeated filter matches any of its "
+                       "values.",
+                       list_flags,
+                       0,
+                       0,
+                       false,
+                       true,
+                       CasesList});
+  commands->push_back({{"cases", "show"},
+                       "CASE_ID [--no-history]",
+                       "Show one case and its history",
+                       "Works for every role within its scope.",
+                       {{"no-history", "", "leave out the history"}},
+                       1,
+                       1,
+                       false,
+                       false,
+                       CasesShow});
+  commands->push_back({{"cases", "history"},
+                       "CASE_ID",
+                       "List the events of one case, oldest first",
+                       "",
+                       {},
+                       1,
+                       1,
+                       false,
+                       true,
+                       CasesHistory});
+  commands->push_back(
+      {{"cases", "route"},
+       "CASE_ID --department CODE [--assist CODE]... --note TEXT",
+       "Route a case by hand to a lead department (and assisting ones), overriding the rules",
+       "Allowed for RETURNED and DISPATCHED cases (the case ends DISPATCHED) and IN_PROGRESS\n"
+       "ones (a new lead must accept it again). --assist replaces the assisting departments;\n"
+       "without it they are cleared.",
+       {{"department", "CODE", "the department to lead (required)"},
+        {"assist", "CODE", "a department to assist (联合执法)", true},
+        {"note", "TEXT", "why this department (required)"},
+        ExpectedVersionFlag()},
+       1,
+       1,
+       false,
+       false,
+       CasesRoute});
+  commands->push_back(
+      {{"cases", "verify"},
+       "CASE_ID (--pass | --fail --note TEXT)",
+       "Verify a RESOLVED case on behalf of the acceptance center (核查结案)",
+       "--pass closes the case; --fail sends it back to its department as rework (返工).",
+       {{"pass", "", "the problem is solved: close the case"},
+        {"fail", "", "the problem is not solved: rework"},
+        {"note", "TEXT", "what was checked; required with --fail"},
+        ExpectedVersionFlag()},
+       1,
+       1,
+       false,
+       false,
+       CasesVerify});
+  commands->push_back(
+      {{"cases", "follow"},
+       "[--after CURSOR] [--cursor-file FILE] [--grid CODE]",
+       "Print the acceptance center's live events, one line each, until Ctrl-C or SIGTERM",
+       "Follows new reports, returned cases, extension requests and overdue warnings in your\n"
+       "subtree, and the triage actions of other consoles. The connection is resumed after\n"
+       "network trouble without losing or repeating events. When the server no longer holds\n"
+       "the position to resume from, a RESYNC REQUIRED notice goes to stderr: re-list with\n"
+       "`gridctl triage list`. On exit the last cursor is printed to stderr.",
+       {{"after", "CURSOR", "start after this cursor (default: from now)"},
+        {"grid", "CODE", "only cases in this grid's subtree (inside your own)"},
+        {"cursor-file", "FILE", "keep the cursor in FILE and resume from it on the next run"}},
+       0,
+       0,
+       false,
+       true,
+       CasesFollow});
+
+  commands->push_back({{"triage", "list"},
+                       "[--state STATE]... [--grid CODE] [--category CODE]... [--limit N]",
+                       "List the triage queue: new reports and returned cases, oldest first",
+                       "",
+                       {{"state", "STATE", "PENDING_TRIAGE or RETURNED (default: both)", true},
+                        {"grid", "CODE", "only cases in this grid's subtree"},
+                        {"category", "CODE", "only cases of this category", true},
+                        {"limit", "N", "show at most N cases (default 100; 0: all)"}},
+                       0,
+                       0,
+                       false,
+                       true,
+                       TriageList});
+  commands->push_back(
+      {{"triage", "accept"},
+       "CASE_ID [--urgency URGENCY] [--note TEXT]",
+       "Accept a new report as a case: file it (case number, deadline) and dispatch it by rule",
+       "",
+       {{"urgency", "URGENCY", "NORMAL, URGENT or EMERGENCY: overrides the reported urgency"},
+        {"note", "TEXT", "a note for the case history"},
+        ExpectedVersionFlag()},
+       1,
+       1,
+       false,
+       false,
+       TriageAccept});
+  commands->push_back({{"triage", "reject"},
+                       "CASE_ID --reason TEXT",
+                       "Reject a report as invalid (the case becomes REJECTED)",
+                       "",
+                       {{"reason", "TEXT", "why; the reporting grid leader sees it (required)"},
+                        ExpectedVersionFlag()},
+                       1,
+                       1,
+                       false,
+                       false,
+                       TriageReject});
+  commands->push_back({{"triage", "duplicate"},
+                       "CASE_ID --of CASE_ID [--note TEXT]",
+                       "Merge a report into an open case that covers the same problem",
+                       "",
+                       {{"of", "CASE_ID", "the open case it duplicates (required)"},
+                        {"note", "TEXT", "a note for the case history"},
+                        ExpectedVersionFlag()},
+                       1,
+                       1,
+                       false,
+                       false,
+                       TriageDuplicate});
+  commands->push_back({{"triage", "category"},
+                       "CASE_ID --category CODE [--note TEXT]",
+                       "Correct a case's category (a dispatched case is re-routed by rule)",
+                       "",
+                       {{"category", "CODE", "the right category (required)"},
+                        {"note", "TEXT", "a note for the case history"},
+                        ExpectedVersionFlag()},
+                       1,
+                       1,
+                       false,
+                       false,
+                       TriageCategory});
+}
+
+}  // namespace gridctl

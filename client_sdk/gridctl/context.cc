@@ -1,0 +1,305 @@
+#include "context.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gridline/client/retry_policy.h"
+#include "gridline/client/version.h"
+
+namespace gridctl {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+bool IsTrue(const std::string& text) {
+  std::string v = absl::AsciiStrToLower(text);
+  return v == "1" || v == "true" || v == "yes" || v == "on";
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return !in.bad();
+}
+
+std::string EnumKey(const std::string& text) {
+  return absl::StrReplaceAll(absl::AsciiStrToUpper(text), {{"-", "_"}});
+}
+
+}  // namespace
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const std::vector<FlagSpec> kFlags = {
+      {"endpoint", "HOST:PORT",
+       "the server (default: $GRIDLINE_ENDPOINT, else " + std::string(kDefaultEndpoint) + ")"},
+      {"insecure", "", "plain-text connection, for development only (or GRIDLINE_INSECURE=1)"},
+      {"tls-roots", "FILE", "PEM root certificates for the server's certificate (default: system)"},
+      {"timeout", "SECONDS", "deadline of each call (default 30; imports and photos: 300)"},
+      {"token-file", "FILE",
+       "read the bearer token from FILE (default: $GRIDLINE_TOKEN, else $GRIDLINE_TOKEN_FILE)"},
+      {"output", "FORMAT", "table (default) or csv"},
+      {"help", "", "show help"},
+  };
+  return kFlags;
+}
+
+int ExitCodeFor(gc::StatusCode code) {
+  switch (code) {
+    case gc::StatusCode::kOk:
+      return kExitOk;
+    case gc::StatusCode::kInvalidArgument:
+    case gc::StatusCode::kOutOfRange:
+      return kExitUsage;
+    case gc::StatusCode::kNotFound:
+      return kExitNotFound;
+    case gc::StatusCode::kUnauthenticated:
+    case gc::StatusCode::kPermissionDenied:
+      return kExitAuth;
+    case gc::StatusCode::kFailedPrecondition:
+    case gc::StatusCode::kAborted:
+    case gc::StatusCode::kAlreadyExists:
+      return kExitConflict;
+    case gc::StatusCode::kUnavailable:
+    case gc::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    default:
+      return kExitOther;
+  }
+}
+
+Context::Context(const Command& command, const Args& args, std::ostream& out, std::ostream& err)
+    : command_(command), args_(args), out_(out), err_(err) {}
+
+bool Context::ParseFormat() {
+  std::string format = absl::AsciiStrToLower(args_.Value("output", "table"));
+  if (format == "table") {
+    format_ = OutputFormat::kTable;
+  } else if (format == "csv") {
+    format_ = OutputFormat::kCsv;
+  } else {
+    Usage("--output must be table or csv, not '" + format + "'");
+    return false;
+  }
+  return true;
+}
+
+int Context::Connect() {
+  endpoint_ = args_.Value("endpoint", Env("GRIDLINE_ENDPOINT"));
+  if (endpoint_.empty()) endpoint_ = kDefaultEndpoint;
+  gc::Options options;
+  options.set<gc::EndpointOption>(endpoint_);
+  options.set<gc::UserAgentPrefixOption>("gridctl/" + gc::VersionString());
+
+  const bool insecure = args_.Has("insecure") || IsTrue(Env("GRIDLINE_INSECURE"));
+  if (args_.Has("tls-roots")) {
+    if (insecure)
+      return Usage("--tls-roots and --insecure (or GRIDLINE_INSECURE) exclude each other");
+    std::string pem;
+    if (!ReadFile(args_.Value("tls-roots"), &pem)) {
+      return Usage("cannot read --tls-roots file '" + args_.Value("tls-roots") + "'");
+    }
+    options.set<gc::TlsRootCertificatesOption>(std::move(pem));
+  }
+  options.set<gc::InsecureChannelOption>(insecure);
+
+  if (args_.Has("timeout")) {
+    double seconds = 0;
+    if (!absl::SimpleAtod(args_.Value("timeout"), &seconds) || !std::isfinite(seconds) ||
+        seconds <= 0 || seconds > 86400) {
+      return Usage("--timeout must be a number of seconds in (0, 86400]");
+    }
+    options.set<gc::TimeoutOption>(std::chrono::milliseconds(std::llround(seconds * 1000)));
+  }
+  // An operator's tool should answer promptly when the server is down, not retry for a minute.
+  options.set<gc::RetryPolicyOption>(std::make_shared<gc::LimitedErrorCountRetryPolicy>(3));
+  options.set<gc::BackoffPolicyOption>(std::make_shared<gc::ExponentialBackoffPolicy>(
+      std::chrono::milliseconds(200), std::chrono::seconds(2)));
+
+  // The token never comes from argv, where the shell history and `ps` would show it.
+  std::string token;
+  std::string token_file = args_.Value("token-file");
+  std::string source;
+  if (token_file.empty() && !Env("GRIDLINE_TOKEN").empty()) {
+    token = Env("GRIDLINE_TOKEN");
+    source = "GRIDLINE_TOKEN";
+  } else {
+    if (token_file.empty()) token_file = Env("GRIDLINE_TOKEN_FILE");
+    if (token_file.empty()) {
+      err_ << CommandName(command_)
+           << ": no token: set GRIDLINE_TOKEN, or pass --token-file FILE (or set "
+              "GRIDLINE_TOKEN_FILE)\n";
+      return kExitAuth;
+    }
+    if (!ReadFile(token_file, &token)) {
+      err_ << CommandName(command_) << ": cannot read the token file '" << token_file << "'\n";
+      return kExitAuth;
+    }
+    source = "token file '" + token_file + "'";
+    struct stat st;
+    if (stat(token_file.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+      err_ << "gridctl: warning: the token file '" << token_file
+           << "' is readable by other users; chmod 600 it\n";
+    }
+  }
+  token = std::string(absl::StripAsciiWhitespace(token));
+  if (token.empty()) {
+    err_ << CommandName(command_) << ": the token from " << source << " is empty\n";
+    return kExitAuth;
+  }
+  options.set<gc::AuthTokenOption>(std::move(token));
+  options_ = gc::DefaultOptions(std::move(options));
+  return kExitOk;
+}
+
+int Context::Fail(const gc::Status& status) {
+  err_ << CommandName(command_) << ": " << absl::StatusCodeToString(status.code()) << ": "
+       << status.message() << '\n';
+  gc::ErrorDetails details = gc::GetErrorDetails(status);
+  // A description that repeats the message adds nothing.
+  const auto describe = [&](const std::string& description) {
+    if (!description.empty() && description != status.message()) err_ << ": " << description;
+    err_ << '\n';
+  };
+  for (const auto& v : details.precondition_violations) {
+    if (v.type == "CASE_STATE") {
+      err_ << "  the case is in state " << v.subject;
+    } else {
+      err_ << "  precondition " << v.type;
+      if (!v.subject.empty()) err_ << " (" << v.subject << ")";
+    }
+    describe(v.description);
+  }
+  for (const auto& v : details.field_violations) {
+    err_ << "  field " << v.field;
+    describe(v.description);
+  }
+  if (!details.reason.empty()) {
+    err_ << "  reason " << details.reason;
+    if (!details.domain.empty()) err_ << " (" << details.domain << ")";
+    err_ << '\n';
+  }
+  switch (status.code()) {
+    case gc::StatusCode::kUnauthenticated:
+      err_ << "  check the token (GRIDLINE_TOKEN, --token-file or GRIDLINE_TOKEN_FILE)\n";
+      break;
+    case gc::StatusCode::kPermissionDenied:
+      err_ << "  the token's user lacks the role this command needs\n";
+      break;
+    case gc::StatusCode::kUnavailable:
+      err_ << "  is a gridline server running at " << endpoint_
+           << "? (--endpoint, GRIDLINE_ENDPOINT; --insecure for a plain-text one)\n";
+      break;
+    default:
+      break;
+  }
+  return ExitCodeFor(status.code());
+}
+
+int Context::Usage(const std::string& message) {
+  err_ << CommandName(command_) << ": " << message << "\n(see `" << CommandName(command_)
+       << " --help`)\n";
+  return kExitUsage;
+}
+
+void Context::Note(const std::string& text) { err_ << "gridctl: " << text << '\n'; }
+
+void Context::Print(const Table& table) {
+  if (format_ == OutputFormat::kCsv) {
+    table.PrintCsv(out_);
+  } else {
+    table.PrintText(out_);
+  }
+}
+
+OutputTarget::~OutputTarget() {
+  if (to_file() && !committed_ && !temp_path_.empty()) {
+    file_.close();
+    std::remove(temp_path_.c_str());
+  }
+}
+
+bool OutputTarget::Open(std::string* error) {
+  if (!to_file()) return true;
+  temp_path_ = absl::StrCat(path_, ".tmp-", getpid());
+  file_.open(temp_path_, std::ios::binary | std::ios::trunc);
+  if (!file_) {
+    *error = "cannot write '" + temp_path_ + "'";
+    temp_path_.clear();
+    return false;
+  }
+  return true;
+}
+
+bool OutputTarget::Commit(std::string* error) {
+  if (!to_file()) {
+    stdout_.flush();
+    if (!stdout_) {
+      *error = "cannot write to standard output";
+      return false;
+    }
+    return true;
+  }
+  file_.close();
+  if (file_.fail()) {
+    *error = "cannot write '" + temp_path_ + "' (disk full?)";
+    return false;
+  }
+  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    *error = "cannot rename '" + temp_path_ + "' to '" + path_ + "'";
+    return false;
+  }
+  committed_ = true;
+  return true;
+}
+
+bool ParseCaseState(const std::string& text, v1::CaseState* out) {
+  v1::CaseState state;
+  if (!v1::CaseState_Parse(EnumKey(text), &state) || state == v1::CASE_STATE_UNSPECIFIED) {
+    return false;
+  }
+  *out = state;
+  return true;
+}
+
+bool ParseUrgency(const std::string& text, v1::Urgency* out) {
+  v1::Urgency urgency;
+  if (!v1::Urgency_Parse(EnumKey(text), &urgency) || urgency == v1::URGENCY_UNSPECIFIED) {
+    return false;
+  }
+  *out = urgency;
+  return true;
+}
+
+bool ParseCount(const std::string& text, int64_t* out) {
+  int64_t v;
+  if (!absl::SimpleAtoi(text, &v) || v < 0) return false;
+  *out = v;
+  return true;
+}
+
+std::string StateName(v1::CaseState state) {
+  return state == v1::CASE_STATE_UNSPECIFIED ? "" : v1::CaseState_Name(state);
+}
+
+std::string UrgencyName(v1::Urgency urgency) {
+  return urgency == v1::URGENCY_UNSPECIFIED ? "" : v1::Urgency_Name(urgency);
+}
+
+}  // namespace gridctl

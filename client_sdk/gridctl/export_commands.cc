@@ -1,0 +1,317 @@
+// export and stats: cases and evaluation figures (考核) as CSV for spreadsheets and reports, and
+// the figures as a table.
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "commands.h"
+
+namespace gridctl {
+namespace {
+
+// ---- export cases ----------------------------------------------------------------------------
+
+int ExportCases(Context& ctx, const Args& args) {
+  v1::ListCasesRequest request;
+  if (!CaseFilterRequest(ctx, args, &request)) return kExitUsage;
+  int64_t limit = 0;
+  if (args.Has("limit") && !ParseCount(args.Value("limit"), &limit)) {
+    return ctx.Usage("--limit must be a whole number >= 0 (0: no limit)");
+  }
+  int64_t page_size = kMaxPageSize;
+  if (args.Has("page-size") && (!ParseCount(args.Value("page-size"), &page_size) || page_size < 1 ||
+                                page_size > kMaxPageSize)) {
+    return ctx.Usage(absl::StrCat("--page-size must be in 1..", kMaxPageSize));
+  }
+  if (int code = ctx.Connect()) return code;
+  auto client = ctx.Dispatch();
+
+  OutputTarget target(args.Value("out", "-"), ctx.out());
+  std::string error;
+  if (!target.Open(&error)) {
+    ctx.Note(error);
+    return kExitOther;
+  }
+  std::ostream& os = target.stream();
+  if (args.Has("bom")) os << "\xEF\xBB\xBF";
+  os << CsvRecord(CaseExportColumns());
+  int64_t rows = 0;
+  bool more = false;
+  gc::Status status = ForEachItem(
+      request, limit, [&](const v1::ListCasesRequest& r) { return client.ListCases(r); },
+      [](const v1::ListCasesResponse& r) -> const auto& { return r.cases(); },
+      [&](const v1::Case& c) {
+        os << CsvRecord(CaseExportRow(c));
+        ++rows;
+      },
+      &more, static_cast<int32_t>(page_size));
+  if (!status.ok()) return ctx.Fail(status);
+  if (!target.Commit(&error)) {
+    ctx.Note(error);
+    return kExitOther;
+  }
+  if (args.Value("out", "-") != "-") {
+    ctx.Note(absl::StrCat("exported ", rows, " cases to ", args.Value("out")));
+  }
+  if (more) ctx.Note(absl::StrCat("stopped at --limit ", limit, "; more cases match"));
+  return kExitOk;
+}
+
+// ---- statistics ------------------------------------------------------------------------------
+
+// --from, --to, --grid and --department as one request per grid and department given.
+bool StatisticsRequests(Context& ctx, const Args& args,
+                        std::vector<v1::GetStatisticsRequest>* requests) {
+  v1::GetStatisticsRequest base;
+  if (!args.Has("from")) {
+    ctx.Usage("--from is required");
+    return false;
+  }
+  if (!ParseTimeArgument(args.Value("from"), false, base.mutable_start_time())) {
+    ctx.Usage("--from must be a date YYYY-MM-DD or an RFC 3339 time");
+    return false;
+  }
+  if (args.Has("to") && !ParseTimeArgument(args.Value("to"), true, base.mutable_end_time())) {
+    ctx.Usage("--to must be a date YYYY-MM-DD (counted whole) or an RFC 3339 time");
+    return false;
+  }
+  std::vector<std::string> grids = args.Values("grid");
+  std::vector<std::string> departments = args.Values("department");
+  if (grids.empty()) grids.push_back("");
+  if (departments.empty()) departments.push_back("");
+  for (const auto& grid : grids) {
+    for (const auto& department : departments) {
+      v1::GetStatisticsRequest r = base;
+      r.set_grid_code(grid);
+      r.set_department_code(department);
+      requests->push_back(std::move(r));
+    }
+  }
+  return true;
+}
+
+std::string Rate(double rate) { return absl::StrFormat("%.4f", rate); }
+
+std::string HandlingSeconds(const v1::Statistics& s) {
+  if (s.mean_handling_sample_count() == 0) return "";
+  return absl::StrCat(s.mean_handling_time().seconds());
+}
+
+std::vector<std::string> StatisticsColumns() {
+  return {"grid_code",
+          "department_code",
+          "start_time",
+          "end_time",
+          "found_count",
+          "solved_count",
+          "disposal_rate",
+          "due_count",
+          "postponed_count",
+          "closed_count",
+          "closed_on_time_count",
+          "late_count",
+          "closure_rate",
+          "on_time_rate",
+          "resolved_count",
+          "reworked_count",
+          "rework_rate",
+          "mean_handling_seconds",
+          "mean_handling_sample_count",
+          "open_overdue_count"};
+}
+
+std::vector<std::string> StatisticsRow(const v1::Statistics& s) {
+  return {s.grid_code(),
+          s.department_code(),
+          Rfc3339(s.start_time()),
+          Rfc3339(s.end_time()),
+          absl::StrCat(s.found_count()),
+          absl::StrCat(s.solved_count()),
+          Rate(s.disposal_rate()),
+          absl::StrCat(s.due_count()),
+          absl::StrCat(s.postponed_count()),
+          absl::StrCat(s.closed_count()),
+          absl::StrCat(s.closed_on_time_count()),
+          absl::StrCat(s.late_count()),
+          Rate(s.closure_rate()),
+          Rate(s.on_time_rate()),
+          absl::StrCat(s.resolved_count()),
+          absl::StrCat(s.reworked_count()),
+          Rate(s.rework_rate()),
+          HandlingSeconds(s),
+          absl::StrCat(s.mean_handling_sample_count()),
+          absl::StrCat(s.open_overdue_count())};
+}
+
+int ExportStatistics(Context& ctx, const Args& args) {
+  std::vector<v1::GetStatisticsRequest> requests;
+  if (!StatisticsRequests(ctx, args, &requests)) return kExitUsage;
+  if (int code = ctx.Connect()) return code;
+  auto client = ctx.Admin();
+  // Fetch everything before writing, so that a failure leaves no partial export.
+  std::vector<v1::Statistics> rows;
+  for (const auto& r : requests) {
+    auto s = client.GetStatistics(r);
+    if (!s.ok()) return ctx.Fail(s.status());
+    rows.push_back(*std::move(s));
+  }
+  OutputTarget target(args.Value("out", "-"), ctx.out());
+  std::string error;
+  if (!target.Open(&error)) {
+    ctx.Note(error);
+    return kExitOther;
+  }
+  if (args.Has("bom")) target.stream() << "\xEF\xBB\xBF";
+  target.stream() << CsvRecord(StatisticsColumns());
+  for (const auto& s : rows) target.stream() << CsvRecord(StatisticsRow(s));
+  if (!target.Commit(&error)) {
+    ctx.Note(error);
+    return kExitOther;
+  }
+  if (args.Value("out", "-") != "-") {
+    ctx.Note(absl::StrCat("exported ", rows.size(), " rows to ", args.Value("out")));
+  }
+  return kExitOk;
+}
+
+// "96.9% (69516 / 71745)", or "-" over an empty denominator.
+std::string RateCell(double rate, int64_t numerator, int64_t denominator) {
+  if (denominator <= 0) return absl::StrCat("- (", numerator, " / ", denominator, ")");
+  return absl::StrFormat("%.1f%% (%d / %d)", rate * 100, numerator, denominator);
+}
+
+std::string DurationCell(const google::protobuf::Duration& d, int64_t samples) {
+  if (samples == 0) return "-";
+  int64_t minutes = d.seconds() / 60;
+  return absl::StrFormat("%dd %02dh %02dm (%d cases)", minutes / (24 * 60), minutes / 60 % 24,
+                         minutes % 60, samples);
+}
+
+int Stats(Context& ctx, const Args& args) {
+  std::vector<v1::GetStatisticsRequest> requests;
+  if (!StatisticsRequests(ctx, args, &requests)) return kExitUsage;
+  if (requests.size() != 1) {
+    return ctx.Usage("give at most one --grid and one --department (export statistics takes more)");
+  }
+  if (int code = ctx.Connect()) return code;
+  auto s = ctx.Admin().GetStatistics(requests[0]);
+  if (!s.ok()) return ctx.Fail(s.status());
+  if (ctx.format() == OutputFormat::kCsv) {
+    Table table(StatisticsColumns());
+    table.AddRow(StatisticsRow(*s));
+    ctx.Print(table);
+    return kExitOk;
+  }
+  const int64_t due = s->due_count() - s->postponed_count();
+  Table table({"figure", "value"});
+  table.HideHeader();
+  table.AddRow({"scope", absl::StrCat(s->grid_code().empty() ? "whole platform" : s->grid_code(),
+                                      s->department_code().empty() ? "" : ", department ",
+                                      s->department_code())});
+  table.AddRow({"range", absl::StrCat(LocalTime(s->start_time()), " .. ", LocalTime(s->end_time()),
+                                      " (end excluded)")});
+  table.AddRow({"found 发现", absl::StrCat(s->found_count())});
+  table.AddRow({"solved 解决", absl::StrCat(s->solved_count())});
+  table.AddRow(
+      {"disposal rate 处置率", RateCell(s->disposal_rate(), s->solved_count(), s->found_count())});
+  table.AddRow({"due 应结案", absl::StrCat(s->due_count())});
+  table.AddRow({"postponed 延期", absl::StrCat(s->postponed_count())});
+  table.AddRow({"closed 结案", absl::StrCat(s->closed_count())});
+  table.AddRow({"closed on time", absl::StrCat(s->closed_on_time_count())});
+  table.AddRow({"late", absl::StrCat(s->late_count())});
+  table.AddRow({"closure rate 结案率", RateCell(s->closure_rate(), s->closed_count(), due)});
+  table.AddRow(
+      {"on-time rate 按期结案率", RateCell(s->on_time_rate(), s->closed_on_time_count(), due)});
+  table.AddRow({"resolved", absl::StrCat(s->resolved_count())});
+  table.AddRow({"reworked 返工", absl::StrCat(s->reworked_count())});
+  table.AddRow(
+      {"rework rate 返工率", RateCell(s->rework_rate(), s->reworked_count(), s->resolved_count())});
+  table.AddRow({"mean handling time 平均处置时长",
+                DurationCell(s->mean_handling_time(), s->mean_handling_sample_count())});
+  table.AddRow({"open and overdue now", absl::StrCat(s->open_overdue_count())});
+  ctx.Print(table);
+  return kExitOk;
+}
+
+std::vector<FlagSpec> StatisticsFlags() {
+  return {
+      {"from", "DATE", "start of the range: YYYY-MM-DD (local midnight) or RFC 3339 (required)"},
+      {"to", "DATE", "end of the range, a date counted whole (default: now)"},
+      {"grid", "CODE", "only cases in this grid's subtree (default: the whole platform)", true},
+      {"department", "CODE", "only cases this department led", true}};
+}
+
+}  // namespace
+
+std::vector<std::string> CaseExportColumns() {
+  return {"case_id",         "case_number", "state",        "category",     "grid",
+          "lead_department", "urgency",     "reporter",     "observe_time", "create_time",
+          "deadline_time",   "update_time", "rework_count", "description",  "address"};
+}
+
+std::vector<std::string> CaseExportRow(const v1::Case& c) {
+  return {c.case_id(),
+          c.case_number(),
+          StateName(c.state()),
+          c.category_code(),
+          c.location().grid_code(),
+          c.lead_department_code(),
+          UrgencyName(c.urgency()),
+          c.reporter_user_id(),
+          Rfc3339(c.observe_time()),
+          Rfc3339(c.create_time()),
+          Rfc3339(c.deadline_time()),
+          Rfc3339(c.update_time()),
+          absl::StrCat(c.rework_count()),
+          c.description(),
+          c.location().address()};
+}
+
+void AddExportCommands(std::vector<Command>* commands) {
+  std::vector<FlagSpec> case_flags = CaseFilterFlags();
+  case_flags.push_back({"limit", "N", "export at most N cases (default: all)"});
+  case_flags.push_back({"out", "FILE", "write to FILE instead of standard output"});
+  case_flags.push_back({"bom", "", "start with a UTF-8 byte order mark (for Excel)"});
+  case_flags.push_back({"page-size", "N", "cases per request (default and at most 500)"});
+  commands->push_back(
+      {{"export", "cases"},
+       "[FILTERS] [--out FILE]",
+       "Export the cases in your scope as CSV",
+       "Columns: " + absl::StrJoin(CaseExportColumns(), ", ") +
+           ".\nTimes are RFC 3339 in UTC; text is UTF-8; quoting follows RFC 4180 (fields with "
+           "commas,\nquotes or line breaks are quoted, quotes doubled). The file is written "
+           "whole or not at all.",
+       case_flags,
+       0,
+       0,
+       false,
+       false,
+       ExportCases});
+  std::vector<FlagSpec> stats_flags = StatisticsFlags();
+  stats_flags.push_back({"out", "FILE", "write to FILE instead of standard output"});
+  stats_flags.push_back({"bom", "", "start with a UTF-8 byte order mark (for Excel)"});
+  commands->push_back(
+      {{"export", "statistics"},
+       "--from DATE [--to DATE] [--grid CODE]... [--department CODE]... [--out FILE]",
+       "Export evaluation figures (考核) as CSV, one row per grid and department given",
+       "Operators only. Rates are fractions in [0, 1] and 0 when their denominator is 0;\n"
+       "see proto/gridline/v1/admin_service.proto (Statistics) for each figure.",
+       stats_flags,
+       0,
+       0,
+       false,
+       false,
+       ExportStatistics});
+  commands->push_back(
+      {{"stats"},
+       "--from DATE [--to DATE] [--grid CODE] [--department CODE]",
+       "Show evaluation figures (考核) for a time range as a table",
+       "Operators only. Dates are in the local time zone (TZ); the range is [from, to).",
+       StatisticsFlags(),
+       0,
+       0,
+       false,
+       true,
+       Stats});
+}
+
+}  // namespace gridctl

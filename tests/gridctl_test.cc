@@ -1,0 +1,781 @@
+// gridctl end to end: the real binary as a child process against a real gridline-server on
+// SQLite and MariaDB. An operator bootstraps the platform with `gridctl org load`, then the
+// demo organisation's dispatcher and department staff take a grid leader's report from triage to
+// closed with gridctl alone, export it, and every failure maps to its documented exit status.
+// Also unit tests of gridctl's table and CSV output (output.cc).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client_sdk/gridctl/output.h"
+#include "gridline/client/options.h"
+#include "gridline/client/report_client.h"
+#include "tests/e2e_fixture.h"
+
+extern char** environ;
+
+namespace gridline {
+namespace {
+
+namespace gc = ::gridline::client;
+namespace v1 = ::gridline::v1;
+using namespace testing;  // NOLINT: demo tokens
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kGridctl[] = GRIDCTL_BINARY;
+
+// The operator of the bootstrap organisation: the only user before `gridctl org load`.
+constexpr char kBootstrapOperator[] = "bootstrap-operator-9d41c7e2a0b35f68";
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::ostream& operator<<(std::ostream& os, const Result& r) {
+  return os << "exit " << r.exit_code << "\n--- stdout:\n" << r.out << "--- stderr:\n" << r.err;
+}
+
+// A gridctl child process with stdout and stderr on pipes and stdin on /dev/null. Its
+// environment is ours without any GRIDLINE_* variable, plus `env`.
+class Gridctl {
+ public:
+  Gridctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+      ADD_FAILURE() << "pipe2 failed";
+      return;
+    }
+    std::vector<std::string> argv_strings = {kGridctl};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (!absl::StartsWith(*e, "GRIDLINE_")) env_strings.push_back(*e);
+    }
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<char*> argv, envp;
+    for (auto& s : argv_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGUSR1}) sigaddset(&defaults, sig);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawn(&pid_, kGridctl, &actions, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close(out[1]);
+    close(err[1]);
+    out_fd_ = out[0];
+    err_fd_ = err[0];
+    if (rc != 0) {
+      ADD_FAILURE() << "cannot start " << kGridctl << ": " << strerror(rc);
+      pid_ = -1;
+    }
+  }
+
+  ~Gridctl() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) close(out_fd_);
+    if (err_fd_ >= 0) close(err_fd_);
+  }
+
+  // Reads until `done(stdout so far)` holds; false if the output ends or `timeout` passes first.
+  bool WaitForOutput(const std::function<bool(const std::string&)>& done, milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done(out_)) {
+      auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return false;
+      Pump(static_cast<int>(left.count()));
+    }
+    return true;
+  }
+
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+
+  // Reads both streams to their end and waits for the exit; kills the process after `timeout`.
+  Result Finish(milliseconds timeout = seconds(60)) {
+    Result result;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out_fd_ >= 0 || err_fd_ >= 0) {
+      auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      Pump(static_cast<int>(left.count()));
+    }
+    if (pid_ > 0) {
+      int status = 0;
+      pid_t done = 0;
+      while ((done = waitpid(pid_, &status, WNOHANG)) == 0 &&
+             std::chrono::steady_clock::now() < deadline) {
+        pollfd none{};
+        poll(&none, 0, 10);  // the streams are closed; only the exit is left to wait for
+      }
+      if (done == pid_) {
+        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      } else {
+        ADD_FAILURE() << "gridctl did not finish in time; killed";
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+      }
+      pid_ = -1;
+    }
+    result.out = out_;
+    result.err = err_;
+    return result;
+  }
+
+ private:
+  void Pump(int timeout_ms) {
+    pollfd fds[2];
+    int n = 0;
+    for (int fd : {out_fd_, err_fd_}) {
+      if (fd >= 0) fds[n++] = {fd, POLLIN, 0};
+    }
+    if (n == 0 || poll(fds, n, timeout_ms) <= 0) return;
+    for (int i = 0; i < n; ++i) {
+      if (fds[i].revents == 0) continue;
+      char buffer[8192];
+      ssize_t got = read(fds[i].fd, buffer, sizeof buffer);
+      if (got > 0) {
+        (fds[i].fd == out_fd_ ? out_ : err_).append(buffer, static_cast<size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        (fds[i].fd == out_fd_ ? out_fd_ : err_fd_) = -1;
+      }
+    }
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_;
+  std::string err_;
+};
+
+Result RunGridctl(const std::vector<std::string>& args,
+                  const std::map<std::string, std::string>& env = {}) {
+  Result r = Gridctl(args, env).Finish();
+  // GRIDCTL_TEST_ECHO=1 shows every command line and what it printed.
+  if (std::getenv("GRIDCTL_TEST_ECHO"))
+    std::cerr << "$ gridctl " << absl::StrJoin(args, " ") << "\n" << r;
+  return r;
+}
+
+// RFC 4180: records of fields, quoted fields may hold commas, doubled quotes and line breaks.
+std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> record;
+  std::string field;
+  bool quoted = false, any = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field.push_back('"');
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field.push_back(c);
+      }
+    } else if (c == '"') {
+      quoted = true;
+      any = true;
+    } else if (c == ',') {
+      record.push_back(std::move(field));
+      field.clear();
+      any = true;
+    } else if (c == '\r' || c == '\n') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      record.push_back(std::move(field));
+      field.clear();
+      records.push_back(std::move(record));
+      record.clear();
+      any = false;
+    } else {
+      field.push_back(c);
+      any = true;
+    }
+  }
+  if (any || !field.empty()) {
+    record.push_back(std::move(field));
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+// The rows of a CSV export as column-name maps.
+std::vector<std::map<std::string, std::string>> CsvRows(const std::string& text) {
+  auto records = ParseCsv(text);
+  std::vector<std::map<std::string, std::string>> rows;
+  if (records.empty()) return rows;
+  for (size_t r = 1; r < records.size(); ++r) {
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < records[0].size() && i < records[r].size(); ++i) {
+      row[records[0][i]] = records[r][i];
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// The whitespace-separated cells of the first line of `table` that starts with `first`.
+std::vector<std::string> TableLine(const std::string& table, const std::string& first) {
+  for (absl::string_view line : absl::StrSplit(table, '\n')) {
+    std::vector<std::string> cells = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (!cells.empty() && cells[0] == first) return cells;
+  }
+  return {};
+}
+
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string LocalDate(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d", t, absl::LocalTimeZone());
+}
+
+// ---- the command line, without a server ------------------------------------------------------
+
+// The "name words" of every command listed by `gridctl --help`.
+std::vector<std::string> ListedCommands(const std::string& help) {
+  std::vector<std::string> commands;
+  bool in_list = false;
+  for (absl::string_view line : absl::StrSplit(help, '\n')) {
+    if (line == "Commands:") {
+      in_list = true;
+      continue;
+    }
+    if (!in_list) continue;
+    if (absl::StartsWith(line, "Global flags")) break;
+    if (!absl::StartsWith(line, "  ")) continue;
+    // "  cases list   List the cases ..." : the name is up to the three-space gap.
+    std::string name(line.substr(2, line.find("   ", 2) - 2));
+    commands.push_back(name);
+  }
+  return commands;
+}
+
+TEST(GridctlCli, HelpExitsZeroForEveryCommandAndDocumentsTheExitStatuses) {
+  Result top = RunGridctl({"--help"});
+  ASSERT_EQ(top.exit_code, 0) << top;
+  for (const char* text :
+       {"Exit status:", "  0  success", "  2  usage error", "  3  not found", "  4  authentication",
+        "  5  wrong state", "  6  server unavailable", "GRIDLINE_TOKEN", "--token-file",
+        "--endpoint", "--insecure", "--tls-roots", "--timeout", "--output"}) {
+    EXPECT_TRUE(absl::StrContains(top.out, text)) << text << "\n" << top.out;
+  }
+  std::vector<std::string> commands = ListedCommands(top.out);
+  for (const char* expected :
+       {"org load", "cases list", "cases show", "cases route", "cases verify", "cases follow",
+        "triage list", "triage accept", "triage reject", "dept list", "dept accept",
+        "dept progress", "dept resolve", "export cases", "export statistics", "stats", "help"}) {
+    EXPECT_NE(std::find(commands.begin(), commands.end(), expected), commands.end())
+        << expected << " is not listed:\n"
+        << top.out;
+  }
+  for (const std::string& command : commands) {
+    std::vector<std::string> args = absl::StrSplit(command, ' ');
+    args.push_back("--help");
+    Result r = RunGridctl(args);
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r;
+    EXPECT_TRUE(absl::StartsWith(r.out, "Usage: gridctl " + command)) << command << ": " << r;
+    EXPECT_EQ(r.err, "") << command;
+
+    std::vector<std::string> help_args = {"help"};
+    for (auto& w : absl::StrSplit(command, ' ')) help_args.emplace_back(w);
+    Result via_help = RunGridctl(help_args);
+    EXPECT_EQ(via_help.exit_code, 0) << command << ": " << via_help;
+    EXPECT_EQ(via_help.out, r.out) << command;
+  }
+  for (const char* group : {"org", "cases", "triage", "dept", "export"}) {
+    Result r = RunGridctl({group, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << group << ": " << r;
+    EXPECT_TRUE(absl::StrContains(r.out, "Commands:")) << r;
+  }
+  EXPECT_EQ(RunGridctl({"help"}).out, top.out);
+  EXPECT_EQ(RunGridctl({"-h"}).out, top.out);
+}
+
+TEST(GridctlCli, UsageErrorsExitTwoBeforeAnyTokenIsNeeded) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string stderr_has;
+  };
+  const std::vector<Case> cases = {
+      {{}, "Usage: gridctl"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+      {{"cases"}, "missing command"},
+      {{"cases", "frobnicate"}, "unknown command 'cases frobnicate'"},
+      {{"help", "cases", "frobnicate"}, "unknown command"},
+      {{"cases", "list", "--bogus"}, "unknown flag '--bogus'"},
+      {{"cases", "list", "--token", "secret"}, "GRIDLINE_TOKEN"},
+      {{"cases", "list", "--token=secret"}, "GRIDLINE_TOKEN"},
+      {{"cases", "list", "--state", "NOT_A_STATE"}, "--state"},
+      {{"cases", "list", "--limit", "-3"}, "--limit"},
+      {{"cases", "list", "--output", "xml"}, "--output"},
+      {{"cases", "show"}, "missing argument"},
+      {{"cases", "show", "a", "b"}, "unexpected argument 'b'"},
+      {{"cases", "show", "a", "--output", "csv"}, "csv"},
+      {{"cases", "verify", "a", "--pass", "--fail"}, "--pass"},
+      {{"cases", "verify", "a", "--fail"}, "--note"},
+      {{"cases", "route", "a", "--note", "x"}, "--department"},
+      {{"triage", "accept", "a", "--urgency", "SOON"}, "--urgency"},
+      {{"triage", "reject", "a"}, "--reason"},
+      {{"dept", "resolve", "a"}, "--result"},
+      {{"dept", "progress", "a"}, "--note"},
+      {{"export", "statistics"}, "--from"},
+      {{"export", "statistics", "--from", "2026-02-30"}, "--from"},
+      {{"stats", "--from", "yesterday"}, "--from"},
+      {{"--timeout", "0", "cases", "list"}, "--timeout"},
+  };
+  for (const auto& c : cases) {
+    Result r = RunGridctl(c.args);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(c.args, " ") << ": " << r;
+    EXPECT_TRUE(absl::StrContains(r.err, c.stderr_has)) << absl::StrJoin(c.args, " ") << ": " << r;
+    EXPECT_EQ(r.out, "") << absl::StrJoin(c.args, " ");
+  }
+}
+
+// ---- output helpers (client_sdk/gridctl/output.cc) -------------------------------------------
+
+TEST(GridctlOutput, ChineseCharactersTakeTwoColumns) {
+  EXPECT_EQ(gridctl::DisplayWidth("abc"), 3);
+  EXPECT_EQ(gridctl::DisplayWidth("路面破损"), 8);
+  EXPECT_EQ(gridctl::DisplayWidth("郑韩路18号，"), 12);  // fullwidth comma
+  EXPECT_EQ(gridctl::DisplayWidth("e\xCC\x81"), 1);      // e + combining acute
+  EXPECT_EQ(gridctl::DisplayWidth("\xFF"), 1);           // invalid UTF-8 byte
+  EXPECT_EQ(gridctl::TruncateToWidth("路面塌陷深约三十厘米", 9), "路面塌陷…");
+  EXPECT_EQ(gridctl::TruncateToWidth("short", 9), "short");
+  EXPECT_EQ(gridctl::SanitizeCell("a\nb\tc"), "a b c");
+}
+
+TEST(GridctlOutput, TablesAlignMixedChineseAndLatinText) {
+  gridctl::Table table({"code", "name", "count"});
+  table.AlignRight(2);
+  table.AddRow({"SZ", "新郑市市政工程管理处", "7"});
+  table.AddRow({"CG-410184001", "城管 team", "12"});
+  std::ostringstream os;
+  table.PrintText(os);
+  std::vector<std::string> lines = absl::StrSplit(os.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << os.str();
+  EXPECT_EQ(lines[0], "CODE          NAME                  COUNT");
+  EXPECT_EQ(lines[1], "SZ            新郑市市政工程管理处      7");
+  EXPECT_EQ(lines[2], "CG-410184001  城管 team                12");
+  for (const auto& line : lines) EXPECT_EQ(gridctl::DisplayWidth(line), 41) << line;
+}
+
+TEST(GridctlOutput, CsvQuotesCommasQuotesAndLineBreaks) {
+  EXPECT_EQ(gridctl::CsvField("plain"), "plain");
+  EXPECT_EQ(gridctl::CsvField("路面塌陷"), "路面塌陷");
+  EXPECT_EQ(gridctl::CsvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(gridctl::CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(gridctl::CsvField("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(gridctl::CsvField("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"")
+      << "a formula is defused";
+  EXPECT_EQ(gridctl::CsvField("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(gridctl::CsvField(" padded"), "\" padded\"");
+  const std::vector<std::string> fields = {"x", "深约30厘米, \"大坑\"\n第二行", "", "y"};
+  auto parsed = ParseCsv(gridctl::CsvRecord(fields));
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_EQ(parsed[0], fields);
+}
+
+TEST(GridctlOutput, TimeArgumentsAreDatesOrRfc3339) {
+  google::protobuf::Timestamp ts;
+  ASSERT_TRUE(gridctl::ParseTimeArgument("2026-03-01T08:00:00+08:00", false, &ts));
+  EXPECT_EQ(gridctl::Rfc3339(ts), "2026-03-01T00:00:00Z");
+  google::protobuf::Timestamp start, end;
+  ASSERT_TRUE(gridctl::ParseTimeArgument("2026-03-01", false, &start));
+  ASSERT_TRUE(gridctl::ParseTimeArgument("2026-03-01", true, &end));
+  EXPECT_EQ(end.seconds() - start.seconds(), 86400);  // a whole day (no DST change that day)
+  EXPECT_FALSE(gridctl::ParseTimeArgument("2026-02-30", false, &ts));
+  EXPECT_FALSE(gridctl::ParseTimeArgument("tomorrow", false, &ts));
+}
+
+// ---- against a server ------------------------------------------------------------------------
+
+class GridctlTest : public E2eTest {
+ protected:
+  // Starts a server that knows `organisation_file` (default: the demo organisation).
+  bool Start(const std::string& organisation_file = "") {
+    int port = FreePort();
+    server_ = StartServerAt(port, organisation_file);
+    if (!server_) return false;
+    endpoint_ = absl::StrCat("127.0.0.1:", port);
+    return true;
+  }
+
+  std::map<std::string, std::string> Env(const std::string& token) const {
+    std::map<std::string, std::string> env = {{"GRIDLINE_ENDPOINT", endpoint_},
+                                              {"GRIDLINE_INSECURE", "1"}};
+    if (!token.empty()) env["GRIDLINE_TOKEN"] = token;
+    return env;
+  }
+
+  Result Run(const std::string& token, const std::vector<std::string>& args) {
+    return RunGridctl(args, Env(token));
+  }
+
+  // A grid leader's report, submitted with the SDK as a handset would.
+  v1::SubmitReportResponse SubmitReport(const std::string& description) {
+    gc::ReportClient client(gc::MakeReportConnection(gc::Options{}
+                                                         .set<gc::EndpointOption>(endpoint_)
+                                                         .set<gc::InsecureChannelOption>(true)
+                                                         .set<gc::AuthTokenOption>(kLeader1)));
+    v1::SubmitReportRequest request = Report("", description);
+    auto submitted = client.SubmitReport(request);
+    EXPECT_TRUE(submitted.ok()) << submitted.status();
+    return submitted.ok() ? *submitted : v1::SubmitReportResponse();
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+  std::string endpoint_;
+};
+
+TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) {
+  // A platform that knows only its operator.
+  const std::string bootstrap = dir_.path() + "/bootstrap.textproto";
+  std::ofstream(bootstrap) << "users {\n"
+                              "  user { user_id: \"u-bootstrap-operator\" display_name: \"运维\" "
+                              "role: OPERATOR }\n"
+                              "  demo_token: \""
+                           << kBootstrapOperator << "\"\n}\n";
+  ASSERT_TRUE(Start(bootstrap));
+
+  // A dry run counts and writes nothing: the demo users' tokens do not work yet.
+  Result dry = Run(kBootstrapOperator, {"org", "load", DemoOrganisationFile(), "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry;
+  EXPECT_EQ(TableLine(dry.out, "grids"), (std::vector<std::string>{"grids", "22", "0", "0"}))
+      << dry;
+  EXPECT_TRUE(absl::StrContains(dry.err, "dry run")) << dry;
+  EXPECT_EQ(Run(kDispatcher1, {"triage", "list"}).exit_code, 4);
+
+  Result load = Run(kBootstrapOperator, {"org", "load", DemoOrganisationFile()});
+  ASSERT_EQ(load.exit_code, 0) << load;
+  EXPECT_EQ(TableLine(load.out, "KIND"),
+            (std::vector<std::string>{"KIND", "CREATED", "UPDATED", "UNCHANGED"}))
+      << load;
+  EXPECT_EQ(TableLine(load.out, "grids"), (std::vector<std::string>{"grids", "22", "0", "0"}))
+      << load;
+  EXPECT_EQ(TableLine(load.out, "departments"),
+            (std::vector<std::string>{"departments", "17", "0", "0"}));
+  EXPECT_EQ(TableLine(load.out, "categories"),
+            (std::vector<std::string>{"categories", "20", "0", "0"}));
+  EXPECT_EQ(TableLine(load.out, "routing_rules"),
+            (std::vector<std::string>{"routing_rules", "22", "0", "0"}));
+  EXPECT_EQ(TableLine(load.out, "users"), (std::vector<std::string>{"users", "13", "0", "0"}));
+  // stderr is a pipe here: progress comes as plain lines, not a redrawn bar.
+  EXPECT_TRUE(absl::StrContains(load.err, "import: ")) << load;
+  EXPECT_FALSE(absl::StrContains(load.err, "\r")) << load;
+  EXPECT_TRUE(absl::StrContains(load.err, "loaded")) << load;
+
+  // Loading the same file again changes nothing.
+  Result again = Run(kOperator, {"org", "load", DemoOrganisationFile()});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_EQ(TableLine(again.out, "users"), (std::vector<std::string>{"users", "0", "0", "13"}));
+
+  // Step 1, on a handset: a report whose text needs CSV quoting.
+  const std::string description = "路面塌陷，深约30厘米, \"大坑\"\n第二行: 请尽快处理";
+  v1::SubmitReportResponse submitted = SubmitReport(description);
+  const std::string id = submitted.case_().case_id();
+  ASSERT_FALSE(id.empty());
+
+  // Step 2: the acceptance center sees it in its queue and accepts it.
+  Result queue = Run(kDispatcher1, {"triage", "list"});
+  ASSERT_EQ(queue.exit_code, 0) << queue;
+  EXPECT_EQ(TableLine(queue.out, id).at(1), "PENDING_TRIAGE") << queue;
+  Result queue_csv = Run(kDispatcher1, {"triage", "list", "--output", "csv"});
+  ASSERT_EQ(queue_csv.exit_code, 0) << queue_csv;
+  auto queued = CsvRows(queue_csv.out);
+  ASSERT_EQ(queued.size(), 1u) << queue_csv;
+  EXPECT_EQ(queued[0]["case_id"], id);
+  EXPECT_EQ(queued[0]["description"], description);
+
+  Result accept =
+      Run(kDispatcher1, {"triage", "accept", id, "--urgency", "emergency", "--note", "受理"});
+  ASSERT_EQ(accept.exit_code, 0) << accept;
+  EXPECT_EQ(TableLine(accept.out, "state"), (std::vector<std::string>{"state", "DISPATCHED"}));
+  EXPECT_EQ(TableLine(accept.out, "lead_department"),
+            (std::vector<std::string>{"lead_department", "SZ"}));
+
+  // Step 4 by hand: water assists (联合执法).
+  Result route = Run(kDispatcher1, {"cases", "route", id, "--department", "SZ", "--assist", "SW",
+                                    "--note", "水管可能渗漏，水务协助"});
+  ASSERT_EQ(route.exit_code, 0) << route;
+  EXPECT_EQ(TableLine(route.out, "assisting"), (std::vector<std::string>{"assisting", "SW"}));
+
+  // The department takes it on, reports progress and the result with an after-photo.
+  Result assigned = Run(kStaffSz, {"dept", "list"});
+  ASSERT_EQ(assigned.exit_code, 0) << assigned;
+  EXPECT_EQ(TableLine(assigned.out, id).at(2), "DISPATCHED") << assigned;
+  Result taken = Run(kStaffSz, {"dept", "accept", id, "--note", "孙涛带班组前往"});
+  ASSERT_EQ(taken.exit_code, 0) << taken;
+  EXPECT_EQ(TableLine(taken.out, "state"), (std::vector<std::string>{"state", "IN_PROGRESS"}));
+  Result progress = Run(kStaffSz, {"dept", "progress", id, "--note", "已设置围挡"});
+  ASSERT_EQ(progress.exit_code, 0) << progress;
+
+  const std::string photo = dir_.path() + "/after.png";
+  {
+    std::mt19937 random(7);
+    std::string png("\x89PNG\r\n\x1A\n", 8);
+    for (int i = 0; i < 2000; ++i) png.push_back(static_cast<char>(random()));
+    std::ofstream(photo, std::ios::binary) << png;
+  }
+  Result resolved =
+      Run(kStaffSz, {"dept", "resolve", id, "--result", "已修补路面", "--photo", photo});
+  ASSERT_EQ(resolved.exit_code, 0) << resolved;
+  EXPECT_EQ(TableLine(resolved.out, "state"), (std::vector<std::string>{"state", "RESOLVED"}));
+
+  // An action the state does not allow: exit 5, and stderr names the current state.
+  Result wrong_state = Run(kStaffSz, {"dept", "accept", id});
+  EXPECT_EQ(wrong_state.exit_code, 5) << wrong_state;
+  EXPECT_TRUE(absl::StrContains(wrong_state.err, "FAILED_PRECONDITION")) << wrong_state;
+  EXPECT_TRUE(absl::StrContains(wrong_state.err, "the case is in state RESOLVED")) << wrong_state;
+
+  // Step 6 by the center: verified on site, closed.
+  Result verified = Run(kDispatcher1, {"cases", "verify", id, "--pass", "--note", "现场核查通过"});
+  ASSERT_EQ(verified.exit_code, 0) << verified;
+  EXPECT_EQ(TableLine(verified.out, "state"), (std::vector<std::string>{"state", "CLOSED"}));
+
+  Result shown = Run(kDispatcher1, {"cases", "show", id});
+  ASSERT_EQ(shown.exit_code, 0) << shown;
+  EXPECT_EQ(TableLine(shown.out, "state"), (std::vector<std::string>{"state", "CLOSED"}));
+  EXPECT_EQ(TableLine(shown.out, "resolution"),
+            (std::vector<std::string>{"resolution", "已修补路面"}));
+  EXPECT_TRUE(absl::StartsWith(TableLine(shown.out, "after_photos").at(1), "1")) << shown;
+  std::string history = shown.out.substr(shown.out.find("History:"));
+  size_t at = 0;
+  for (const char* event :
+       {"REPORTED", "ACCEPTED_FOR_FILING", "ROUTED", "ROUTED", "ASSIGNMENT_ACCEPTED",
+        "PROGRESS_ADDED", "CASE_RESOLVED", "VERIFICATION_PASSED"}) {
+    at = history.find(event, at);
+    ASSERT_NE(at, std::string::npos) << event << " missing or out of order:\n" << history;
+    ++at;
+  }
+
+  Result closed = Run(kDispatcher1, {"cases", "list", "--state", "CLOSED", "--limit", "0"});
+  ASSERT_EQ(closed.exit_code, 0) << closed;
+  EXPECT_EQ(TableLine(closed.out, id).at(2), "CLOSED") << closed;
+
+  // A second report: lists stop at --limit and say so; exports follow every page.
+  const std::string second = SubmitReport("又一处路面破损").case_().case_id();
+  ASSERT_FALSE(second.empty());
+  Result first_only = Run(kDispatcher1, {"cases", "list", "--limit", "1"});
+  ASSERT_EQ(first_only.exit_code, 0) << first_only;
+  EXPECT_FALSE(TableLine(first_only.out, second).empty()) << "newest first: " << first_only;
+  EXPECT_TRUE(TableLine(first_only.out, id).empty()) << first_only;
+  EXPECT_TRUE(absl::StrContains(first_only.err, "showing the first 1 cases")) << first_only;
+
+  // The CSV export holds the case exactly, text included.
+  const std::string exported = dir_.path() + "/cases.csv";
+  Result export_cases = Run(kDispatcher1, {"export", "cases", "--category", "C01_ROAD_DAMAGE",
+                                           "--page-size", "1", "--out", exported});
+  ASSERT_EQ(export_cases.exit_code, 0) << export_cases;
+  EXPECT_EQ(export_cases.out, "");
+  const std::string csv = ReadAll(exported);
+  auto records = ParseCsv(csv);
+  ASSERT_GE(records.size(), 2u) << csv;
+  EXPECT_EQ(records[0],
+            (std::vector<std::string>{"case_id", "case_number", "state", "category", "grid",
+                                      "lead_department", "urgency", "reporter", "observe_time",
+                                      "create_time", "deadline_time", "update_time", "rework_count",
+                                      "description", "address"}));
+  auto rows = CsvRows(csv);
+  ASSERT_EQ(rows.size(), 2u) << csv;
+  EXPECT_EQ(rows[0]["case_id"], second);
+  EXPECT_EQ(rows[0]["state"], "PENDING_TRIAGE");
+  EXPECT_EQ(rows[0]["case_number"], "");
+  EXPECT_EQ(rows[0]["deadline_time"], "");
+  auto& row = rows[1];
+  EXPECT_EQ(row["case_id"], id);
+  EXPECT_FALSE(row["case_number"].empty());
+  EXPECT_EQ(row["state"], "CLOSED");
+  EXPECT_EQ(row["category"], "C01_ROAD_DAMAGE");
+  EXPECT_EQ(row["grid"], kCell1);
+  EXPECT_EQ(row["lead_department"], "SZ");
+  EXPECT_EQ(row["urgency"], "EMERGENCY");
+  EXPECT_EQ(row["reporter"], "u-leader-001");
+  EXPECT_EQ(row["rework_count"], "0");
+  EXPECT_EQ(row["description"], description);
+  EXPECT_EQ(row["address"], "新郑市郑韩路18号");
+  for (const char* column : {"observe_time", "create_time", "deadline_time", "update_time"}) {
+    absl::Time t;
+    std::string error;
+    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, row[column], &t, &error))
+        << column << " " << row[column];
+    EXPECT_TRUE(absl::EndsWith(row[column], "Z")) << column << " " << row[column];
+  }
+  Result to_stdout = Run(kDispatcher1, {"export", "cases", "--category", "C01_ROAD_DAMAGE"});
+  ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout;
+  EXPECT_EQ(to_stdout.out, csv);
+
+  // Evaluation figures for a range around today.
+  const std::string from = LocalDate(absl::Now() - absl::Hours(24));
+  const std::string to = LocalDate(absl::Now() + absl::Hours(24));
+  const std::string stats_file = dir_.path() + "/stats.csv";
+  Result export_stats = Run(kOperator, {"export", "statistics", "--from", from, "--to", to,
+                                        "--grid", "410184001", "--out", stats_file});
+  ASSERT_EQ(export_stats.exit_code, 0) << export_stats;
+  auto figures = CsvRows(ReadAll(stats_file));
+  ASSERT_EQ(figures.size(), 1u) << ReadAll(stats_file);
+  EXPECT_EQ(figures[0]["grid_code"], "410184001");
+  EXPECT_EQ(figures[0]["found_count"], "1");
+  EXPECT_EQ(figures[0]["solved_count"], "1");
+  EXPECT_EQ(figures[0]["disposal_rate"], "1.0000");
+  EXPECT_EQ(figures[0]["resolved_count"], "1");
+  Result stats = Run(kOperator, {"stats", "--from", from, "--to", to});
+  ASSERT_EQ(stats.exit_code, 0) << stats;
+  EXPECT_TRUE(absl::StrContains(stats.out, "100.0% (1 / 1)")) << stats;
+
+  // Following the queue from the report on: the triage actions arrive, one line each, until
+  // SIGTERM.
+  Gridctl follow({"cases", "follow", "--after", submitted.event_cursor(), "--grid", "410184001001"},
+                 Env(kDispatcher1));
+  EXPECT_TRUE(follow.WaitForOutput(
+      [](const std::string& out) {
+        return Count(out, " ROUTED ") >= 2 && Count(out, " REPORTED ") >= 1;
+      },
+      seconds(30)));
+  follow.Signal(SIGTERM);
+  Result followed = follow.Finish(seconds(30));
+  EXPECT_EQ(followed.exit_code, 0) << followed;
+  EXPECT_EQ(Count(followed.out, "\n"), 4) << followed;
+  EXPECT_EQ(Count(followed.out, " ACCEPTED_FOR_FILING "), 1) << followed;
+  EXPECT_EQ(Count(followed.out, " ROUTED "), 2) << followed;
+  EXPECT_EQ(Count(followed.out, id), 3) << followed;
+  EXPECT_EQ(Count(followed.out, second), 1) << followed;
+  EXPECT_TRUE(absl::StrContains(followed.err, "resume with: gridctl cases follow --after "))
+      << followed;
+}
+
+TEST_P(GridctlTest, FailuresMapToTheDocumentedExitStatuses) {
+  ASSERT_TRUE(Start());
+
+  Result no_token = Run("", {"triage", "list"});
+  EXPECT_EQ(no_token.exit_code, 4) << no_token;
+  EXPECT_TRUE(absl::StrContains(no_token.err, "no token")) << no_token;
+
+  Result bad_token = Run("not-a-token", {"triage", "list"});
+  EXPECT_EQ(bad_token.exit_code, 4) << bad_token;
+  EXPECT_TRUE(absl::StrContains(bad_token.err, "UNAUTHENTICATED")) << bad_token;
+
+  Result not_allowed = Run(kLeader1, {"triage", "list"});
+  EXPECT_EQ(not_allowed.exit_code, 4) << not_allowed;
+  EXPECT_TRUE(absl::StrContains(not_allowed.err, "PERMISSION_DENIED")) << not_allowed;
+
+  // The token from a file, by flag or by environment; the flag wins over GRIDLINE_TOKEN.
+  const std::string token_file = dir_.path() + "/token";
+  std::ofstream(token_file) << kDispatcher1 << "\n";
+  ASSERT_EQ(chmod(token_file.c_str(), 0600), 0);
+  auto env = Env("not-a-token");
+  Result by_flag = RunGridctl({"triage", "list", "--token-file", token_file}, env);
+  EXPECT_EQ(by_flag.exit_code, 0) << by_flag;
+  EXPECT_FALSE(absl::StrContains(by_flag.err, "warning")) << by_flag;
+  // A token file others may read still works, with a warning.
+  ASSERT_EQ(chmod(token_file.c_str(), 0644), 0);
+  env = Env("");
+  env["GRIDLINE_TOKEN_FILE"] = token_file;
+  Result by_env = RunGridctl({"triage", "list"}, env);
+  EXPECT_EQ(by_env.exit_code, 0) << by_env;
+  EXPECT_TRUE(absl::StrContains(by_env.err, "readable by other users")) << by_env;
+  Result missing_file =
+      RunGridctl({"triage", "list", "--token-file", dir_.path() + "/nope"}, Env(""));
+  EXPECT_EQ(missing_file.exit_code, 4) << missing_file;
+
+  Result unknown = Run(kDispatcher1, {"cases", "show", "no-such-case"});
+  EXPECT_EQ(unknown.exit_code, 3) << unknown;
+  EXPECT_TRUE(absl::StrContains(unknown.err, "NOT_FOUND")) << unknown;
+
+  // A rejected report cannot be accepted: exit 5 with the current state.
+  const std::string id = SubmitReport("不是问题").case_().case_id();
+  ASSERT_FALSE(id.empty());
+  Result rejected = Run(kDispatcher1, {"triage", "reject", id, "--reason", "重复测试数据"});
+  ASSERT_EQ(rejected.exit_code, 0) << rejected;
+  EXPECT_EQ(TableLine(rejected.out, "state"), (std::vector<std::string>{"state", "REJECTED"}));
+  Result accept = Run(kDispatcher1, {"triage", "accept", id});
+  EXPECT_EQ(accept.exit_code, 5) << accept;
+  EXPECT_TRUE(absl::StrContains(accept.err, "FAILED_PRECONDITION")) << accept;
+  EXPECT_TRUE(absl::StrContains(accept.err, "the case is in state REJECTED")) << accept;
+
+  // A stale version: ABORTED is a conflict too.
+  const std::string id2 = SubmitReport("井盖松动").case_().case_id();
+  Result stale = Run(kDispatcher1, {"triage", "accept", id2, "--expected-version", "999"});
+  EXPECT_EQ(stale.exit_code, 5) << stale;
+  EXPECT_TRUE(absl::StrContains(stale.err, "ABORTED")) << stale;
+
+  // The server rejecting an argument is a usage error, with the field named.
+  Result outside = Run(kDispatcher1, {"triage", "list", "--grid", "410184002"});
+  EXPECT_EQ(outside.exit_code, 2) << outside;
+  EXPECT_TRUE(absl::StrContains(outside.err, "INVALID_ARGUMENT")) << outside;
+
+  // No server there: unavailable.
+  auto nowhere = Env(kDispatcher1);
+  nowhere["GRIDLINE_ENDPOINT"] = absl::StrCat("127.0.0.1:", FreePort());
+  Result unavailable = RunGridctl({"triage", "list", "--timeout", "5"}, nowhere);
+  EXPECT_EQ(unavailable.exit_code, 6) << unavailable;
+  EXPECT_TRUE(absl::StrContains(unavailable.err, "UNAVAILABLE")) << unavailable;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, GridctlTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return BackendName(info.param); });
+
+}  // namespace
+}  // namespace gridline
