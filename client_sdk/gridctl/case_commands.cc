@@ -152,15 +152,8 @@ int CasesRoute(Context& ctx, const Args& args) {
   request.set_note(args.Value("note"));
   if (request.lead_department_code().empty()) return ctx.Usage("--department is required");
   if (request.note().empty()) return ctx.Usage("--note is required: why this department");
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Dispatch().RouteCase(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Dispatch().RouteCase(r); });
 }
 
 int CasesVerify(Context& ctx, const Args& args) {
@@ -173,15 +166,8 @@ int CasesVerify(Context& ctx, const Args& args) {
   if (!request.passed() && request.note().empty()) {
     return ctx.Usage("--fail needs --note: what is still wrong (the department reads it)");
   }
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Dispatch().VerifyCase(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Dispatch().VerifyCase(r); });
 }
 
 // ---- cases follow ----------------------------------------------------------------------------
@@ -339,15 +325,8 @@ int TriageAccept(Context& ctx, const Args& args) {
     request.set_urgency(urgency);
   }
   request.set_note(args.Value("note"));
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Dispatch().AcceptCase(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Dispatch().AcceptCase(r); });
 }
 
 int TriageReject(Context& ctx, const Args& args) {
@@ -357,15 +336,8 @@ int TriageReject(Context& ctx, const Args& args) {
   if (request.reason().empty()) {
     return ctx.Usage("--reason is required: the reporting grid leader reads it");
   }
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Dispatch().RejectCase(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Dispatch().RejectCase(r); });
 }
 
 int TriageDuplicate(Context& ctx, const Args& args) {
@@ -374,15 +346,8 @@ int TriageDuplicate(Context& ctx, const Args& args) {
   request.set_duplicate_of_case_id(args.Value("of"));
   request.set_note(args.Value("note"));
   if (request.duplicate_of_case_id().empty()) return ctx.Usage("--of CASE_ID is required");
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Dispatch().MarkDuplicate(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Dispatch().MarkDuplicate(r); });
 }
 
 int TriageCategory(Context& ctx, const Args& args) {
@@ -391,15 +356,8 @@ int TriageCategory(Context& ctx, const Args& args) {
   request.set_category_code(args.Value("category"));
   request.set_note(args.Value("note"));
   if (request.category_code().empty()) return ctx.Usage("--category CODE is required");
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Dispatch().CorrectCategory(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Dispatch().CorrectCategory(r); });
 }
 
 }  // namespace

@@ -75,6 +75,21 @@ std::string TimeCell(const Context& ctx, const google::protobuf::Timestamp& ts);
 // After a write: the case's state and where it stands now, as a key-value table.
 void PrintCaseOutcome(Context& ctx, const v1::Case& c);
 
+// A case write: sets the request's `expected_version` from --expected-version, connects, runs
+// `call(request)` and prints the outcome (or the failure). Returns the exit status.
+template <typename Request, typename Call>
+int RunCaseWrite(Context& ctx, const Args& args, Request& request, Call&& call) {
+  int rc = 0;
+  int64_t version = 0;
+  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
+  request.set_expected_version(version);
+  if (int code = ctx.Connect()) return code;
+  auto c = call(request);
+  if (!c.ok()) return ctx.Fail(c.status());
+  PrintCaseOutcome(ctx, *c);
+  return kExitOk;
+}
+
 }  // namespace gridctl
 
 #endif  // GRIDLINE_CLIENT_SDK_GRIDCTL_COMMANDS_H_

@@ -69,15 +69,8 @@ int DeptAccept(Context& ctx, const Args& args) {
   v1::AcceptAssignmentRequest request;
   request.set_case_id(args.positional()[0]);
   request.set_note(args.Value("note"));
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Department().AcceptAssignment(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Department().AcceptAssignment(r); });
 }
 
 int DeptReturn(Context& ctx, const Args& args) {
@@ -87,15 +80,8 @@ int DeptReturn(Context& ctx, const Args& args) {
   if (request.reason().empty()) {
     return ctx.Usage("--reason is required: why it is not your department's responsibility");
   }
-  int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Department().ReturnCase(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Department().ReturnCase(r); });
 }
 
 int DeptProgress(Context& ctx, const Args& args) {
@@ -104,22 +90,17 @@ int DeptProgress(Context& ctx, const Args& args) {
   request.set_note(args.Value("note"));
   if (request.note().empty()) return ctx.Usage("--note is required: what was done");
   int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
   std::vector<gc::Photo> photos;
   if (!ReadPhotos(ctx, args, &photos, &rc)) return rc;
-  if (int code = ctx.Connect()) return code;
-  auto client = ctx.Department();
-  for (const auto& photo : photos) {
-    auto attachment = client.UploadPhoto(photo);
-    if (!attachment.ok()) return ctx.Fail(attachment.status());
-    request.add_attachment_ids(attachment->attachment_id());
-  }
-  auto c = client.AddProgress(request);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request, [&](v1::AddProgressRequest r) -> gc::StatusOr<v1::Case> {
+    auto client = ctx.Department();
+    for (const auto& photo : photos) {
+      auto attachment = client.UploadPhoto(photo);
+      if (!attachment.ok()) return attachment.status();
+      r.add_attachment_ids(attachment->attachment_id());
+    }
+    return client.AddProgress(r);
+  });
 }
 
 int DeptResolve(Context& ctx, const Args& args) {
@@ -130,16 +111,11 @@ int DeptResolve(Context& ctx, const Args& args) {
     return ctx.Usage("--result is required: what was done (the verifier reads it)");
   }
   int rc = 0;
-  int64_t version;
-  if (!ParseExpectedVersion(ctx, args, &version, &rc)) return rc;
-  request.set_expected_version(version);
   std::vector<gc::Photo> photos;
   if (!ReadPhotos(ctx, args, &photos, &rc)) return rc;
-  if (int code = ctx.Connect()) return code;
-  auto c = ctx.Department().ResolveCase(request, photos);
-  if (!c.ok()) return ctx.Fail(c.status());
-  PrintCaseOutcome(ctx, *c);
-  return kExitOk;
+  return RunCaseWrite(ctx, args, request, [&](const v1::ResolveCaseRequest& r) {
+    return ctx.Department().ResolveCase(r, photos);
+  });
 }
 
 int DeptExtend(Context& ctx, const Args& args) {

@@ -72,13 +72,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerCon
     }
     auto page =
         deps_.cases->ListCases(caller, filter, {request->page_size(), request->page_token()});
-    if (!page.ok()) return page.status();
-    for (const auto& c : page->items) ToProto(c, response->add_cases());
-    std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
-                                 response->mutable_cases()->pointer_end());
-    if (auto s = FillPhotos(deps_.store, cases); !s.ok()) return s;
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
+    return CasePageReply(page, response, deps_.store);
   });
 }
 
@@ -265,13 +259,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
     auto page = deps_.cases->ListAssignedCases(caller, States(request->states()),
                                                request->include_assisting(),
                                                {request->page_size(), request->page_token()});
-    if (!page.ok()) return page.status();
-    for (const auto& c : page->items) ToProto(c, response->add_cases());
-    std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
-                                 response->mutable_cases()->pointer_end());
-    if (auto s = FillPhotos(deps_.store, cases); !s.ok()) return s;
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
+    return CasePageReply(page, response, deps_.store);
   });
 }
 

@@ -35,6 +35,19 @@ void ToProto(const domain::Attachment& in, v1::Attachment* out);
 // store read. A photo whose metadata is gone keeps only its id.
 absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases);
 
+// A page of cases as a list RPC's answer (`cases` with their photos, `next_page_token`).
+template <typename Response>
+absl::Status CasePageReply(const absl::StatusOr<domain::Page<domain::Case>>& page,
+                           Response* response, store::Store* store) {
+  if (!page.ok()) return page.status();
+  for (const auto& c : page->items) ToProto(c, response->add_cases());
+  std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
+                               response->mutable_cases()->pointer_end());
+  if (auto s = FillPhotos(store, cases); !s.ok()) return s;
+  response->set_next_page_token(page->next_page_token);
+  return absl::OkStatus();
+}
+
 // The result of a case write as the RPC answer: the case after the change, with its photos.
 // Wakes the local event hub so that watchers on this replica see the events at once.
 absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,

@@ -81,13 +81,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerCon
     for (int s : request->states()) states.push_back(static_cast<domain::CaseState>(s));
     auto page =
         deps_.cases->ListMyCases(caller, states, {request->page_size(), request->page_token()});
-    if (!page.ok()) return page.status();
-    for (const auto& c : page->items) ToProto(c, response->add_cases());
-    std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
-                                 response->mutable_cases()->pointer_end());
-    if (auto s = FillPhotos(deps_.store, cases); !s.ok()) return s;
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
+    return CasePageReply(page, response, deps_.store);
   });
 }
 
