@@ -23,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -291,6 +293,11 @@ std::string LocalDate(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d", t, absl::LocalTimeZone());
 }
 
+// The local date `days` after today, "YYYY-MM-DD".
+std::string DayFromToday(int days) {
+  return absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), absl::LocalTimeZone()) + days);
+}
+
 // ---- the command line, without a server ------------------------------------------------------
 
 // The "name words" of every command listed by `gridctl --help`.
@@ -322,10 +329,19 @@ TEST(GridctlCli, HelpExitsZeroForEveryCommandAndDocumentsTheExitStatuses) {
     EXPECT_TRUE(absl::StrContains(top.out, text)) << text << "\n" << top.out;
   }
   std::vector<std::string> commands = ListedCommands(top.out);
-  for (const char* expected :
-       {"org load", "cases list", "cases show", "cases route", "cases verify", "cases follow",
-        "triage list", "triage accept", "triage reject", "dept list", "dept accept",
-        "dept progress", "dept resolve", "export cases", "export statistics", "stats", "help"}) {
+  for (const char* expected : {"org load",        "cases list",
+                               "cases show",      "cases route",
+                               "cases verify",    "cases follow",
+                               "triage list",     "triage accept",
+                               "triage reject",   "triage duplicates",
+                               "extensions list", "extensions decide",
+                               "dept list",       "dept accept",
+                               "dept progress",   "dept resolve",
+                               "dept extend",     "tokens issue",
+                               "tokens list",     "tokens revoke",
+                               "export cases",    "export statistics",
+                               "stats",           "evaluations",
+                               "audit",           "help"}) {
     EXPECT_NE(std::find(commands.begin(), commands.end(), expected), commands.end())
         << expected << " is not listed:\n"
         << top.out;
@@ -344,7 +360,7 @@ TEST(GridctlCli, HelpExitsZeroForEveryCommandAndDocumentsTheExitStatuses) {
     EXPECT_EQ(via_help.exit_code, 0) << command << ": " << via_help;
     EXPECT_EQ(via_help.out, r.out) << command;
   }
-  for (const char* group : {"org", "cases", "triage", "dept", "export"}) {
+  for (const char* group : {"org", "tokens", "cases", "triage", "extensions", "dept", "export"}) {
     Result r = RunGridctl({group, "--help"});
     EXPECT_EQ(r.exit_code, 0) << group << ": " << r;
     EXPECT_TRUE(absl::StrContains(r.out, "Commands:")) << r;
@@ -384,6 +400,30 @@ TEST(GridctlCli, UsageErrorsExitTwoBeforeAnyTokenIsNeeded) {
       {{"export", "statistics", "--from", "2026-02-30"}, "--from"},
       {{"stats", "--from", "yesterday"}, "--from"},
       {{"--timeout", "0", "cases", "list"}, "--timeout"},
+      {{"triage", "duplicates"}, "missing argument"},
+      {{"triage", "duplicates", "a", "--radius-m", "0"}, "--radius-m"},
+      {{"triage", "duplicates", "a", "--window-hours", "721"}, "--window-hours"},
+      {{"triage", "duplicates", "a", "--limit", "51"}, "--limit"},
+      {{"extensions", "list", "--state", "LOST"}, "--state"},
+      {{"extensions", "decide", "x"}, "--approve"},
+      {{"extensions", "decide", "x", "--approve", "--deny", "--note", "n"}, "--approve"},
+      {{"extensions", "decide", "x", "--deny"}, "--note"},
+      {{"extensions", "decide", "x", "--deny", "--note", "n", "--deadline", "2026-03-01"},
+       "--deadline"},
+      {{"extensions", "decide", "x", "--approve", "--deadline", "soon"}, "--deadline"},
+      {{"tokens", "issue"}, "missing argument"},
+      {{"tokens", "issue", "u", "--ttl", "0d"}, "--ttl"},
+      {{"tokens", "issue", "u", "--ttl", "3 years"}, "--ttl"},
+      {{"tokens", "issue", "u", "--ttl", "800d"}, "--ttl"},
+      {{"tokens", "list", "u", "v"}, "unexpected argument 'v'"},
+      {{"tokens", "revoke"}, "missing argument"},
+      {{"tokens", "revoke", "t", "--output", "csv"}, "csv"},
+      {{"audit", "--from", "yesterday"}, "--from"},
+      {{"audit", "--limit", "-1"}, "--limit"},
+      {{"evaluations"}, "--month"},
+      {{"evaluations", "--month", "2026-13"}, "--month"},
+      {{"evaluations", "--month", "2026-02", "--kind", "street"}, "--kind"},
+      {{"evaluations", "--month", "2026-02", "--flag", "green"}, "--flag"},
   };
   for (const auto& c : cases) {
     Result r = RunGridctl(c.args);
@@ -771,6 +811,276 @@ TEST_P(GridctlTest, FailuresMapToTheDocumentedExitStatuses) {
   Result unavailable = RunGridctl({"triage", "list", "--timeout", "5"}, nowhere);
   EXPECT_EQ(unavailable.exit_code, 6) << unavailable;
   EXPECT_TRUE(absl::StrContains(unavailable.err, "UNAVAILABLE")) << unavailable;
+}
+
+TEST_P(GridctlTest, DispatcherDecidesExtensionRequestsAndFindsDuplicates) {
+  ASSERT_TRUE(Start());
+  const std::string id = SubmitReport("路面塌陷，需更换下方管道").case_().case_id();
+  ASSERT_FALSE(id.empty());
+  Result accept = Run(kDispatcher1, {"triage", "accept", id});
+  ASSERT_EQ(accept.exit_code, 0) << accept;
+  ASSERT_EQ(TableLine(accept.out, "lead_department"),
+            (std::vector<std::string>{"lead_department", "SZ"}));
+
+  // Step 4 (延期): the department asks for more time; the acceptance center lists the request.
+  Result asked = Run(kStaffSz, {"dept", "extend", id, "--until", DayFromToday(10), "--reason",
+                                "需采购管材, 约十天"});
+  ASSERT_EQ(asked.exit_code, 0) << asked;
+  ASSERT_EQ(TableLine(asked.out, "extension_request_id").size(), 2u) << asked;
+  const std::string x = TableLine(asked.out, "extension_request_id")[1];
+  Result pending = Run(kDispatcher1, {"extensions", "list"});
+  ASSERT_EQ(pending.exit_code, 0) << pending;
+  std::vector<std::string> row = TableLine(pending.out, x);
+  ASSERT_GE(row.size(), 5u) << pending;
+  EXPECT_EQ(row[1], id);
+  EXPECT_EQ(row[2], "EXTENSION_PENDING");
+  EXPECT_EQ(row[3], "SZ");
+  EXPECT_EQ(row[4], "u-staff-sz-001");
+  Result pending_csv = Run(kDispatcher1, {"extensions", "list", "--case", id, "--output", "csv"});
+  ASSERT_EQ(pending_csv.exit_code, 0) << pending_csv;
+  auto requests = CsvRows(pending_csv.out);
+  ASSERT_EQ(requests.size(), 1u) << pending_csv;
+  EXPECT_EQ(requests[0]["extension_request_id"], x);
+  EXPECT_EQ(requests[0]["reason"], "需采购管材, 约十天");
+  EXPECT_TRUE(absl::EndsWith(requests[0]["requested_deadline"], "Z")) << pending_csv;
+  EXPECT_EQ(requests[0]["decided_by"], "");
+  EXPECT_EQ(requests[0]["approved_deadline"], "");
+
+  // Approved with a deadline later than asked: the case's deadline moves there.
+  Result approved = Run(kDispatcher1, {"extensions", "decide", x, "--approve", "--deadline",
+                                       DayFromToday(14), "--note", "同意延期"});
+  ASSERT_EQ(approved.exit_code, 0) << approved;
+  EXPECT_EQ(TableLine(approved.out, "case_id"), (std::vector<std::string>{"case_id", id}));
+  // --deadline DATE is the end of that day: midnight at the start of the next.
+  const std::vector<std::string> new_deadline = {"deadline", DayFromToday(15), "00:00"};
+  EXPECT_EQ(TableLine(approved.out, "deadline"), new_deadline) << approved;
+  Result shown = Run(kDispatcher1, {"cases", "show", id});
+  ASSERT_EQ(shown.exit_code, 0) << shown;
+  EXPECT_EQ(TableLine(shown.out, "deadline"), new_deadline) << shown;
+  EXPECT_TRUE(absl::StrContains(shown.out, "EXTENSION_DECIDED")) << shown;
+
+  // Nothing is pending any more; the decision is on record.
+  Result none = Run(kDispatcher1, {"extensions", "list"});
+  ASSERT_EQ(none.exit_code, 0) << none;
+  EXPECT_EQ(none.out, "");
+  EXPECT_TRUE(absl::StrContains(none.err, "no extension requests")) << none;
+  Result approved_list =
+      Run(kDispatcher1, {"extensions", "list", "--state", "approved", "--case", id});
+  ASSERT_EQ(approved_list.exit_code, 0) << approved_list;
+  row = TableLine(approved_list.out, x);
+  ASSERT_GE(row.size(), 3u) << approved_list;
+  EXPECT_EQ(row[2], "EXTENSION_APPROVED");
+  EXPECT_TRUE(absl::StrContains(approved_list.out, "u-dispatcher-001")) << approved_list;
+
+  // A second request is denied: a note is required, and the deadline stays.
+  Result again = Run(
+      kStaffSz, {"dept", "extend", id, "--until", DayFromToday(20), "--reason", "材料仍未到货"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  const std::string x2 = TableLine(again.out, "extension_request_id").at(1);
+  Result no_note = Run(kDispatcher1, {"extensions", "decide", x2, "--deny"});
+  EXPECT_EQ(no_note.exit_code, 2) << no_note;
+  Result by_staff = Run(kStaffSz, {"extensions", "decide", x2, "--approve"});
+  EXPECT_EQ(by_staff.exit_code, 4) << by_staff;
+  Result denied =
+      Run(kDispatcher1, {"extensions", "decide", x2, "--deny", "--note", "请按原期限完成"});
+  ASSERT_EQ(denied.exit_code, 0) << denied;
+  EXPECT_EQ(TableLine(denied.out, "deadline"), new_deadline) << denied;
+  Result still = Run(kDispatcher1, {"cases", "show", id, "--no-history"});
+  EXPECT_EQ(TableLine(still.out, "deadline"), new_deadline) << still;
+  Result denied_csv =
+      Run(kDispatcher1, {"extensions", "list", "--state", "DENIED", "--output", "csv"});
+  ASSERT_EQ(denied_csv.exit_code, 0) << denied_csv;
+  requests = CsvRows(denied_csv.out);
+  ASSERT_EQ(requests.size(), 1u) << denied_csv;
+  EXPECT_EQ(requests[0]["extension_request_id"], x2);
+  EXPECT_EQ(requests[0]["state"], "EXTENSION_DENIED");
+  EXPECT_EQ(requests[0]["decision_note"], "请按原期限完成");
+  EXPECT_EQ(requests[0]["approved_deadline"], "");
+  // Decided already: exit 5, naming the request's state. Unknown: exit 3.
+  Result twice = Run(kDispatcher1, {"extensions", "decide", x2, "--approve"});
+  EXPECT_EQ(twice.exit_code, 5) << twice;
+  EXPECT_TRUE(absl::StrContains(twice.err, "EXTENSION_STATE")) << twice;
+  EXPECT_TRUE(absl::StrContains(twice.err, "EXTENSION_DENIED")) << twice;
+  EXPECT_EQ(Run(kDispatcher1, {"extensions", "decide", "x-no-such", "--approve"}).exit_code, 3);
+
+  // Step 2 helper: a second report of the same problem at the same spot finds the first.
+  const std::string second = SubmitReport("同一处路面塌陷").case_().case_id();
+  ASSERT_FALSE(second.empty());
+  Result candidates = Run(kDispatcher1, {"triage", "duplicates", second});
+  ASSERT_EQ(candidates.exit_code, 0) << candidates;
+  EXPECT_EQ(TableLine(candidates.out, "CASE_ID").at(2), "DISTANCE_M") << candidates;
+  row = TableLine(candidates.out, id);
+  ASSERT_GE(row.size(), 3u) << candidates;
+  EXPECT_EQ(row[1], "DISPATCHED");
+  EXPECT_EQ(row[2], "0");
+  EXPECT_TRUE(TableLine(candidates.out, second).empty()) << "never its own duplicate";
+  Result candidates_csv = Run(kDispatcher1, {"triage", "duplicates", second, "--radius-m", "50",
+                                             "--window-hours", "1", "--output", "csv"});
+  ASSERT_EQ(candidates_csv.exit_code, 0) << candidates_csv;
+  auto found = CsvRows(candidates_csv.out);
+  ASSERT_EQ(found.size(), 1u) << candidates_csv;
+  EXPECT_EQ(found[0]["case_id"], id);
+  EXPECT_EQ(found[0]["distance_m"], "0");
+  int64_t offset = 1;
+  EXPECT_TRUE(absl::SimpleAtoi(found[0]["observed_offset"], &offset)) << candidates_csv;
+  EXPECT_LE(offset, 0) << "the first was seen earlier";
+  // Merged, the second report is no candidate for the first one any more.
+  ASSERT_EQ(Run(kDispatcher1, {"triage", "duplicate", second, "--of", id}).exit_code, 0);
+  Result no_candidates = Run(kDispatcher1, {"triage", "duplicates", id});
+  ASSERT_EQ(no_candidates.exit_code, 0) << no_candidates;
+  EXPECT_EQ(no_candidates.out, "");
+  EXPECT_TRUE(absl::StrContains(no_candidates.err, "no open cases nearby")) << no_candidates;
+  // Outside the dispatcher's street: not found.
+  EXPECT_EQ(Run(kDispatcher2, {"triage", "duplicates", id}).exit_code, 3);
+}
+
+TEST_P(GridctlTest, OperatorManagesTokensAndReadsTheAuditLogAndEvaluations) {
+  ASSERT_TRUE(Start());
+
+  // The token goes to stdout alone, once; its metadata and the warning to stderr.
+  Result issued = Run(kOperator, {"tokens", "issue", "u-dispatcher-001", "--ttl", "30d", "--label",
+                                  "受理中心二号机", "--device", "SN-0042"});
+  ASSERT_EQ(issued.exit_code, 0) << issued;
+  ASSERT_EQ(Count(issued.out, "\n"), 1) << issued;
+  const std::string token(absl::StripTrailingAsciiWhitespace(issued.out));
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(token.find(' '), std::string::npos) << issued;
+  EXPECT_TRUE(absl::StrContains(issued.err, "shown only once")) << issued;
+  EXPECT_FALSE(absl::StrContains(issued.err, token)) << issued;
+  ASSERT_EQ(TableLine(issued.err, "token_id").size(), 2u) << issued;
+  const std::string token_id = TableLine(issued.err, "token_id")[1];
+  EXPECT_EQ(TableLine(issued.err, "user_id"),
+            (std::vector<std::string>{"user_id", "u-dispatcher-001"}));
+  EXPECT_EQ(TableLine(issued.err, "state"), (std::vector<std::string>{"state", "active"}));
+
+  // It works: the dispatcher reads the triage queue with it.
+  Result with_token = Run(token, {"triage", "list"});
+  EXPECT_EQ(with_token.exit_code, 0) << with_token;
+
+  // Listed by its metadata, never by the token itself.
+  Result listed = Run(kOperator, {"tokens", "list", "u-dispatcher-001"});
+  ASSERT_EQ(listed.exit_code, 0) << listed;
+  std::vector<std::string> row = TableLine(listed.out, token_id);
+  ASSERT_GE(row.size(), 3u) << listed;
+  EXPECT_EQ(row[1], "u-dispatcher-001");
+  EXPECT_EQ(row[2], "active");
+  EXPECT_FALSE(absl::StrContains(listed.out, token)) << listed;
+  Result all_csv = Run(kOperator, {"tokens", "list", "--output", "csv"});
+  ASSERT_EQ(all_csv.exit_code, 0) << all_csv;
+  bool seen = false;
+  for (auto& t : CsvRows(all_csv.out)) {
+    if (t["token_id"] != token_id) continue;
+    seen = true;
+    EXPECT_EQ(t["label"], "受理中心二号机");
+    EXPECT_EQ(t["device_id"], "SN-0042");
+    EXPECT_EQ(t["issued_by"], "u-operator-001");
+    EXPECT_TRUE(absl::EndsWith(t["expires"], "Z")) << t["expires"];
+  }
+  EXPECT_TRUE(seen) << all_csv;
+
+  // Revoked, it fails with exit 4 and leaves the list of active tokens.
+  Result revoked = Run(kOperator, {"tokens", "revoke", token_id, "--reason", "终端丢失"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked;
+  EXPECT_EQ(TableLine(revoked.out, "state"), (std::vector<std::string>{"state", "revoked"}));
+  Result refused = Run(token, {"triage", "list"});
+  EXPECT_EQ(refused.exit_code, 4) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.err, "UNAUTHENTICATED")) << refused;
+  Result active = Run(kOperator, {"tokens", "list", "u-dispatcher-001"});
+  ASSERT_EQ(active.exit_code, 0) << active;
+  EXPECT_TRUE(TableLine(active.out, token_id).empty()) << active;
+  Result inactive = Run(kOperator, {"tokens", "list", "u-dispatcher-001", "--include-inactive"});
+  ASSERT_EQ(inactive.exit_code, 0) << inactive;
+  row = TableLine(inactive.out, token_id);
+  ASSERT_GE(row.size(), 3u) << inactive;
+  EXPECT_EQ(row[2], "revoked");
+  EXPECT_EQ(Run(kOperator, {"tokens", "revoke", "no-such-token"}).exit_code, 3);
+  EXPECT_EQ(Run(kOperator, {"tokens", "issue", "no-such-user"}).exit_code, 3);
+  EXPECT_EQ(Run(kDispatcher1, {"tokens", "list"}).exit_code, 4);
+
+  // The audit log holds the issue and the revocation, newest first.
+  Result audit = Run(kOperator, {"audit"});
+  ASSERT_EQ(audit.exit_code, 0) << audit;
+  EXPECT_TRUE(absl::StrContains(audit.out, "IssueToken")) << audit;
+  EXPECT_TRUE(absl::StrContains(audit.out, token_id)) << audit;
+  EXPECT_FALSE(absl::StrContains(audit.out, token)) << audit;
+  Result audit_csv =
+      Run(kOperator, {"audit", "--kind", "token", "--resource", token_id, "--output", "csv"});
+  ASSERT_EQ(audit_csv.exit_code, 0) << audit_csv;
+  auto entries = CsvRows(audit_csv.out);
+  ASSERT_EQ(entries.size(), 2u) << audit_csv;
+  EXPECT_EQ(entries[0]["method"], "RevokeToken");
+  EXPECT_EQ(entries[1]["method"], "IssueToken");
+  for (auto& e : entries) {
+    EXPECT_EQ(e["actor"], "u-operator-001");
+    EXPECT_EQ(e["resource_kind"], "token");
+    EXPECT_EQ(e["resource_id"], token_id);
+    EXPECT_EQ(e["status"], "OK");
+    EXPECT_TRUE(absl::EndsWith(e["time"], "Z")) << e["time"];
+  }
+  Result newest = Run(kOperator, {"audit", "--limit", "1", "--output", "csv"});
+  ASSERT_EQ(newest.exit_code, 0) << newest;
+  EXPECT_EQ(CsvRows(newest.out).size(), 1u) << newest;
+  EXPECT_TRUE(absl::StrContains(newest.err, "showing the first 1 audit entries")) << newest;
+  EXPECT_EQ(Run(kDispatcher1, {"audit"}).exit_code, 4);
+
+  // 三色旗: the current month is not rated yet, and the server's INVALID_ARGUMENT is exit 2.
+  const absl::TimeZone server_zone = absl::FixedTimeZone(8 * 3600);  // the server's default
+  const absl::CivilMonth this_month = absl::ToCivilMonth(absl::Now(), server_zone);
+  Result current = Run(kOperator, {"evaluations", "--month", absl::FormatCivilTime(this_month)});
+  EXPECT_EQ(current.exit_code, 2) << current;
+  EXPECT_TRUE(absl::StrContains(current.err, "INVALID_ARGUMENT")) << current;
+  EXPECT_TRUE(absl::StrContains(current.err, "field month")) << current;
+  EXPECT_EQ(current.out, "");
+  // A month that has ended without any case: nothing to rate.
+  const absl::CivilMonth earlier = this_month - 3;
+  Result empty = Run(kOperator, {"evaluations", "--month", absl::FormatCivilTime(earlier)});
+  EXPECT_EQ(empty.exit_code, 0) << empty;
+  EXPECT_EQ(empty.out, "");
+  EXPECT_TRUE(absl::StrContains(empty.err, "no evaluations")) << empty;
+  EXPECT_EQ(Run(kDispatcher1, {"evaluations", "--month", absl::FormatCivilTime(earlier)}).exit_code,
+            4);
+
+  // A case filed on the 10th of an ended month, due the next day and still open: SZ, which
+  // leads it, gets the black flag (黑旗) for that month.
+  const std::string id = SubmitReport("路面塌陷，逾期未处理").case_().case_id();
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(Run(kDispatcher1, {"triage", "accept", id}).exit_code, 0);
+  const absl::CivilMonth rated = this_month - 2;
+  const int64_t filed = absl::ToUnixMicros(
+      absl::FromCivil(absl::CivilDay(rated.year(), rated.month(), 10), server_zone));
+  const int64_t due = filed + int64_t{24} * 3600 * 1000000;
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(raw->Execute("UPDATE cases SET filed_time = ?, first_deadline_time = ?, "
+                           "deadline_time = ? WHERE case_id = ?",
+                           {filed, due, due, id})
+                  .ok());
+  Result flags = Run(kOperator, {"evaluations", "--month", absl::FormatCivilTime(rated)});
+  ASSERT_EQ(flags.exit_code, 0) << flags;
+  row = TableLine(flags.out, "department");
+  ASSERT_GE(row.size(), 6u) << flags;
+  EXPECT_EQ(row[1], "SZ");
+  EXPECT_EQ(row[3], "黑旗");
+  EXPECT_EQ(row[4], "BLACK");
+  EXPECT_EQ(TableLine(flags.out, "grid").at(1), "410184001") << "grids by code" << flags;
+  Result sz = Run(kOperator, {"evaluations", "--month", absl::FormatCivilTime(rated), "--kind",
+                              "department", "--output", "csv"});
+  ASSERT_EQ(sz.exit_code, 0) << sz;
+  auto rows = CsvRows(sz.out);
+  ASSERT_EQ(rows.size(), 1u) << sz;
+  EXPECT_EQ(rows[0]["unit_kind"], "department");
+  EXPECT_EQ(rows[0]["unit_code"], "SZ");
+  EXPECT_EQ(rows[0]["flag"], "BLACK_FLAG");
+  EXPECT_EQ(rows[0]["year"], absl::StrCat(rated.year()));
+  EXPECT_EQ(rows[0]["month"], absl::StrCat(rated.month()));
+  EXPECT_EQ(rows[0]["due_count"], "1");
+  EXPECT_EQ(rows[0]["late_count"], "1");
+  EXPECT_FALSE(rows[0]["explanation"].empty()) << sz;
+  EXPECT_TRUE(absl::StrContains(flags.out, rows[0]["explanation"])) << flags;
+  Result red = Run(kOperator, {"evaluations", "--month", absl::FormatCivilTime(rated), "--flag",
+                               "red", "--kind", "department"});
+  ASSERT_EQ(red.exit_code, 0) << red;
+  EXPECT_EQ(red.out, "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, GridctlTest,

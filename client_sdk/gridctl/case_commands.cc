@@ -1,5 +1,5 @@
-// cases and triage: the acceptance center's work (steps 2-4 and 6 of the seven-step loop) and
-// the case table that supervisors and operators read too.
+// cases, triage and extensions: the acceptance center's work (steps 2-4 and 6 of the seven-step
+// loop) and the case table that supervisors and operators read too.
 #include <pthread.h>
 #include <signal.h>
 
@@ -7,32 +7,13 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "commands.h"
 #include "gridline/client/watch.h"
 
 namespace gridctl {
 namespace {
-
-constexpr int64_t kDefaultListLimit = 100;
-
-bool ParseLimit(Context& ctx, const Args& args, int64_t fallback, int64_t* limit, int* rc) {
-  *limit = fallback;
-  if (args.Has("limit") && !ParseCount(args.Value("limit"), limit)) {
-    *rc = ctx.Usage("--limit must be a whole number >= 0 (0: no limit)");
-    return false;
-  }
-  return true;
-}
-
-void NoteMore(Context& ctx, bool more, size_t shown, const std::string& what) {
-  if (more) {
-    ctx.Note(absl::StrCat("showing the first ", shown, " ", what,
-                          "; raise --limit (0 for all) to see more"));
-  } else if (shown == 0 && ctx.format() == OutputFormat::kTable) {
-    ctx.Note("no " + what);
-  }
-}
 
 // ---- cases list ------------------------------------------------------------------------------
 
@@ -60,8 +41,7 @@ int CasesList(Context& ctx, const Args& args) {
       },
       &more);
   if (!status.ok()) return ctx.Fail(status);
-  if (table.rows() > 0 || ctx.format() == OutputFormat::kCsv) ctx.Print(table);
-  NoteMore(ctx, more, table.rows(), "cases");
+  PrintList(ctx, table, more, "cases");
   return kExitOk;
 }
 
@@ -309,8 +289,7 @@ int TriageList(Context& ctx, const Args& args) {
       },
       &more);
   if (!status.ok()) return ctx.Fail(status);
-  if (table.rows() > 0 || ctx.format() == OutputFormat::kCsv) ctx.Print(table);
-  NoteMore(ctx, more, table.rows(), "cases waiting for triage");
+  PrintList(ctx, table, more, "cases waiting for triage");
   return kExitOk;
 }
 
@@ -360,7 +339,139 @@ int TriageCategory(Context& ctx, const Args& args) {
                       [&](const auto& r) { return ctx.Dispatch().CorrectCategory(r); });
 }
 
+// "+2d 03h 05m" (later) or "-0d 00h 30m" (earlier) for people; seconds for CSV.
+std::string OffsetCell(const Context& ctx, const google::protobuf::Duration& d) {
+  if (ctx.format() == OutputFormat::kCsv) return absl::StrCat(d.seconds());
+  const int64_t minutes = (d.seconds() < 0 ? -d.seconds() : d.seconds()) / 60;
+  return absl::StrFormat("%c%dd %02dh %02dm", d.seconds() < 0 ? '-' : '+', minutes / (24 * 60),
+                         minutes / 60 % 24, minutes % 60);
+}
+
+int TriageDuplicates(Context& ctx, const Args& args) {
+  // A whole number in [1, max] when `flag` was given; 0 (the server's default) when not.
+  const auto bounded = [&](const char* flag, int64_t max, int64_t* out) {
+    *out = 0;
+    return !args.Has(flag) || (ParseCount(args.Value(flag), out) && *out >= 1 && *out <= max);
+  };
+  int64_t radius, window_hours, limit;
+  if (!bounded("radius-m", 5000, &radius)) {
+    return ctx.Usage("--radius-m must be a number of metres in 1..5000");
+  }
+  if (!bounded("window-hours", 30 * 24, &window_hours)) {
+    return ctx.Usage("--window-hours must be a number of hours in 1..720 (30 days)");
+  }
+  if (!bounded("limit", 50, &limit)) return ctx.Usage("--limit must be in 1..50");
+  v1::SuggestDuplicatesRequest request;
+  request.set_case_id(args.positional()[0]);
+  request.set_radius_metres(static_cast<double>(radius));
+  if (window_hours > 0) request.mutable_time_window()->set_seconds(window_hours * 3600);
+  request.set_max_results(static_cast<int32_t>(limit));
+  if (int code = ctx.Connect()) return code;
+  auto found = ctx.Dispatch().SuggestDuplicates(request);
+  if (!found.ok()) return ctx.Fail(found.status());
+
+  Table table({"case_id", "state", "distance_m", "observed_offset", "observed", "grid",
+               "lead_department", "reporter", "description"});
+  table.AlignRight(2);
+  table.SetMaxWidth(8, 30);
+  for (const auto& candidate : found->candidates()) {
+    const v1::Case& c = candidate.case_();
+    table.AddRow({c.case_id(), StateName(c.state()),
+                  candidate.has_distance_metres()
+                      ? absl::StrFormat("%.0f", candidate.distance_metres())
+                      : "",
+                  OffsetCell(ctx, candidate.observe_time_offset()), TimeCell(ctx, c.observe_time()),
+                  c.location().grid_code(), c.lead_department_code(), c.reporter_user_id(),
+                  c.description()});
+  }
+  PrintList(ctx, table, false, "open cases nearby that may report the same problem");
+  return kExitOk;
+}
+
+// ---- extensions ------------------------------------------------------------------------------
+
+int ExtensionsList(Context& ctx, const Args& args) {
+  v1::ListExtensionRequestsRequest request;
+  for (const auto& s : args.Values("state")) {
+    v1::ExtensionState state;
+    if (!ParseExtensionState(s, &state)) {
+      return ctx.Usage("--state must be PENDING, APPROVED, DENIED or CANCELLED, not '" + s + "'");
+    }
+    request.add_states(state);
+  }
+  request.set_case_id(args.Value("case"));
+  if (int code = ctx.Connect()) return code;
+  auto client = ctx.Dispatch();
+
+  Table table({"extension_request_id", "case_id", "state", "department", "requested_by",
+               "requested", "current_deadline", "requested_deadline", "reason", "decided_by",
+               "approved_deadline", "decision_note"});
+  table.SetMaxWidth(8, 30);
+  table.SetMaxWidth(11, 30);
+  bool more = false;
+  gc::Status status = ForEachItem(
+      request, 0,
+      [&](const v1::ListExtensionRequestsRequest& r) { return client.ListExtensionRequests(r); },
+      [](const v1::ListExtensionRequestsResponse& r) -> const auto& {
+        return r.extension_requests();
+      },
+      [&](const v1::ExtensionRequest& x) {
+        table.AddRow({x.extension_request_id(), x.case_id(), ExtensionStateName(x.state()),
+                      x.department_code(), x.requested_by_user_id(), TimeCell(ctx, x.create_time()),
+                      TimeCell(ctx, x.current_deadline_time()),
+                      TimeCell(ctx, x.requested_deadline_time()), x.reason(),
+                      x.decided_by_user_id(), TimeCell(ctx, x.approved_deadline_time()),
+                      x.decision_note()});
+      },
+      &more);
+  if (!status.ok()) return ctx.Fail(status);
+  PrintList(ctx, table, more, "extension requests");
+  return kExitOk;
+}
+
+int ExtensionsDecide(Context& ctx, const Args& args) {
+  if (args.Has("approve") == args.Has("deny")) {
+    return ctx.Usage("give exactly one of --approve and --deny");
+  }
+  v1::DecideExtensionRequest request;
+  request.set_extension_request_id(args.positional()[0]);
+  request.set_approve(args.Has("approve"));
+  request.set_note(args.Value("note"));
+  if (!request.approve() && request.note().empty()) {
+    return ctx.Usage("--deny needs --note: why the deadline stays (the department reads it)");
+  }
+  if (args.Has("deadline")) {
+    if (!request.approve()) return ctx.Usage("--deadline goes with --approve only");
+    if (!ParseTimeArgument(args.Value("deadline"), true,
+                           request.mutable_approved_deadline_time())) {
+      return ctx.Usage(
+          "--deadline must be a date YYYY-MM-DD (the end of that day) or an RFC 3339 time");
+    }
+  }
+  return RunCaseWrite(ctx, args, request,
+                      [&](const auto& r) { return ctx.Dispatch().DecideExtension(r); });
+}
+
 }  // namespace
+
+bool ParseLimit(Context& ctx, const Args& args, int64_t fallback, int64_t* limit, int* rc) {
+  *limit = fallback;
+  if (args.Has("limit") && !ParseCount(args.Value("limit"), limit)) {
+    *rc = ctx.Usage("--limit must be a whole number >= 0 (0: no limit)");
+    return false;
+  }
+  return true;
+}
+
+void PrintList(Context& ctx, const Table& table, bool more, const std::string& what) {
+  if (table.rows() > 0 || ctx.format() == OutputFormat::kCsv) ctx.Print(table);
+  if (more) {
+    ctx.Note(absl::StrCat("showing the first ", table.rows(), " ", what,
+                          "; raise --limit (0 for all) to see more"));
+  } else if (table.rows() == 0 && ctx.format() == OutputFormat::kTable) {
+    ctx.Note("no " + what);
+  }
+}
 
 FlagSpec ExpectedVersionFlag() {
   return {"expected-version", "N",
@@ -570,6 +681,23 @@ void AddCaseCommands(std::vector<Command>* commands) {
                        false,
                        false,
                        TriageDuplicate});
+  commands->push_back(
+      {{"triage", "duplicates"},
+       "CASE_ID [--radius-m N] [--window-hours N] [--limit N]",
+       "List open cases nearby that may report the same problem as a case, nearest first",
+       "Candidates have the case's category, are open and lie in your subtree, within the\n"
+       "radius of the case's coordinates (without a GNSS fix: in the same grid cell, with no\n"
+       "distance) and observed within the window before or after it. OBSERVED_OFFSET is the\n"
+       "candidate's observe time minus the case's (in seconds in CSV). Merge one with\n"
+       "`gridctl triage duplicate CASE_ID --of CANDIDATE_ID`.",
+       {{"radius-m", "N", "search radius in metres (default 200, at most 5000)"},
+        {"window-hours", "N", "observed at most N hours apart (default 72, at most 720)"},
+        {"limit", "N", "show at most N candidates (default 10, at most 50)"}},
+       1,
+       1,
+       false,
+       true,
+       TriageDuplicates});
   commands->push_back({{"triage", "category"},
                        "CASE_ID --category CODE [--note TEXT]",
                        "Correct a case's category (a dispatched case is re-routed by rule)",
@@ -582,6 +710,37 @@ void AddCaseCommands(std::vector<Command>* commands) {
                        false,
                        false,
                        TriageCategory});
+  commands->push_back(
+      {{"extensions", "list"},
+       "[--state STATE]... [--case CASE_ID]",
+       "List the departments' extension requests (延期) for cases in your subtree, oldest first",
+       "Without --state only the PENDING ones, which wait for `gridctl extensions decide`.",
+       {{"state", "STATE", "PENDING, APPROVED, DENIED or CANCELLED (default: PENDING)", true},
+        {"case", "CASE_ID", "only the requests of this case"}},
+       0,
+       0,
+       false,
+       true,
+       ExtensionsList});
+  commands->push_back(
+      {{"extensions", "decide"},
+       "EXTENSION_ID (--approve [--deadline DATE] | --deny --note TEXT)",
+       "Approve or deny a PENDING extension request",
+       "--approve moves the case's deadline to the requested one, or to --deadline; --deny\n"
+       "keeps the deadline. The department sees the decision and the note. Prints the case.\n"
+       "--expected-version is checked against the version of the request's case.",
+       {{"approve", "", "grant more time"},
+        {"deadline", "DATE",
+         "with --approve: this deadline instead of the requested one, YYYY-MM-DD (end of day) "
+         "or RFC 3339"},
+        {"deny", "", "refuse: the deadline stays"},
+        {"note", "TEXT", "why; required with --deny"},
+        ExpectedVersionFlag()},
+       1,
+       1,
+       false,
+       false,
+       ExtensionsDecide});
 }
 
 }  // namespace gridctl

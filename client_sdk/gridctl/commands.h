@@ -14,16 +14,20 @@ namespace gridctl {
 
 // org: organisation import and listings (operators).
 void AddOrgCommands(std::vector<Command>* commands);
-// cases and triage: the acceptance center (dispatchers; `cases list` also supervisors and
-// operators).
+// cases, triage and extensions: the acceptance center (dispatchers; `cases list` also
+// supervisors and operators).
 void AddCaseCommands(std::vector<Command>* commands);
 // dept: a line department's staff.
 void AddDeptCommands(std::vector<Command>* commands);
-// export and stats: CSV exports and evaluation figures.
+// tokens and audit: bearer tokens and the audit log (operators).
+void AddAdminCommands(std::vector<Command>* commands);
+// export, stats and evaluations: CSV exports and evaluation figures.
 void AddExportCommands(std::vector<Command>* commands);
 
 // The largest page the API serves.
 inline constexpr int32_t kMaxPageSize = 500;
+// How many items the list commands show without --limit.
+inline constexpr int64_t kDefaultListLimit = 100;
 
 // Calls `fetch` page after page (following next_page_token) and `on_item` for every item, until
 // the last page or `limit` items (0: no limit). `*more` tells whether items were left.
@@ -54,6 +58,13 @@ gc::Status ForEachItem(Request request, int64_t limit, Fetch fetch, ItemsOf item
     request.set_page_token(page->next_page_token());
   }
 }
+
+// --limit N of the list commands, and its value (`fallback` when not given). On a bad value
+// prints it, sets `*rc` and returns false.
+bool ParseLimit(Context& ctx, const Args& args, int64_t fallback, int64_t* limit, int* rc);
+// The end of a list command: prints `table` (for people only when it has rows), then notes on
+// stderr that --limit cut the list (`more`) or that there are no `what`.
+void PrintList(Context& ctx, const Table& table, bool more, const std::string& what);
 
 // --expected-version N of the write commands, and its value (0 when not given). On a bad value
 // prints it, sets `*rc` and returns false.

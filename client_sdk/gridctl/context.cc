@@ -287,6 +287,18 @@ bool ParseUrgency(const std::string& text, v1::Urgency* out) {
   return true;
 }
 
+bool ParseExtensionState(const std::string& text, v1::ExtensionState* out) {
+  v1::ExtensionState state;
+  const std::string key = EnumKey(text);
+  if ((!v1::ExtensionState_Parse("EXTENSION_" + key, &state) &&
+       !v1::ExtensionState_Parse(key, &state)) ||
+      state == v1::EXTENSION_STATE_UNSPECIFIED) {
+    return false;
+  }
+  *out = state;
+  return true;
+}
+
 bool ParseCount(const std::string& text, int64_t* out) {
   int64_t v;
   if (!absl::SimpleAtoi(text, &v) || v < 0) return false;
@@ -300,6 +312,10 @@ std::string StateName(v1::CaseState state) {
 
 std::string UrgencyName(v1::Urgency urgency) {
   return urgency == v1::URGENCY_UNSPECIFIED ? "" : v1::Urgency_Name(urgency);
+}
+
+std::string ExtensionStateName(v1::ExtensionState state) {
+  return state == v1::EXTENSION_STATE_UNSPECIFIED ? "" : v1::ExtensionState_Name(state);
 }
 
 }  // namespace gridctl

@@ -101,12 +101,15 @@ class OutputTarget {
 // Enum arguments: case-insensitive, '-' may stand for '_' ("pending-triage").
 bool ParseCaseState(const std::string& text, v1::CaseState* out);
 bool ParseUrgency(const std::string& text, v1::Urgency* out);
+// "pending" or "EXTENSION_PENDING", and so on.
+bool ParseExtensionState(const std::string& text, v1::ExtensionState* out);
 // A count argument: a whole number >= 0.
 bool ParseCount(const std::string& text, int64_t* out);
 
 // Names for tables and CSV ("" for the UNSPECIFIED values).
 std::string StateName(v1::CaseState state);
 std::string UrgencyName(v1::Urgency urgency);
+std::string ExtensionStateName(v1::ExtensionState state);
 
 }  // namespace gridctl
 

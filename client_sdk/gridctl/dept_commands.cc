@@ -33,10 +33,9 @@ int DeptList(Context& ctx, const Args& args) {
     request.add_states(state);
   }
   request.set_include_assisting(args.Has("assisting"));
-  int64_t limit = 100;
-  if (args.Has("limit") && !ParseCount(args.Value("limit"), &limit)) {
-    return ctx.Usage("--limit must be a whole number >= 0 (0: no limit)");
-  }
+  int rc = 0;
+  int64_t limit;
+  if (!ParseLimit(ctx, args, kDefaultListLimit, &limit, &rc)) return rc;
   if (int code = ctx.Connect()) return code;
   auto client = ctx.Department();
 
@@ -55,13 +54,7 @@ int DeptList(Context& ctx, const Args& args) {
       },
       &more);
   if (!status.ok()) return ctx.Fail(status);
-  if (table.rows() > 0 || ctx.format() == OutputFormat::kCsv) ctx.Print(table);
-  if (more) {
-    ctx.Note(absl::StrCat("showing the first ", table.rows(),
-                          " cases; raise --limit (0 for all) to see more"));
-  } else if (table.rows() == 0 && ctx.format() == OutputFormat::kTable) {
-    ctx.Note("no cases");
-  }
+  PrintList(ctx, table, more, "cases");
   return kExitOk;
 }
 
@@ -138,7 +131,7 @@ int DeptExtend(Context& ctx, const Args& args) {
   table.HideHeader();
   table.AddRow({"extension_request_id", extension->extension_request_id()});
   table.AddRow({"case_id", extension->case_id()});
-  table.AddRow({"state", v1::ExtensionState_Name(extension->state())});
+  table.AddRow({"state", ExtensionStateName(extension->state())});
   table.AddRow({"current_deadline", LocalTime(extension->current_deadline_time())});
   table.AddRow({"requested_deadline", LocalTime(extension->requested_deadline_time())});
   table.PrintText(ctx.out());

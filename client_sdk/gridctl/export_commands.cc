@@ -1,8 +1,10 @@
-// export and stats: cases and evaluation figures (考核) as CSV for spreadsheets and reports, and
-// the figures as a table.
+// export, stats and evaluations: cases and evaluation figures (考核) as CSV for spreadsheets and
+// reports, the figures as a table, and the monthly 三色旗 ratings.
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
 #include "commands.h"
 
 namespace gridctl {
@@ -232,6 +234,115 @@ int Stats(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
+// ---- evaluations -----------------------------------------------------------------------------
+
+// "red", "RED" or "RED_FLAG", and so on.
+bool ParseFlag(const std::string& text, v1::EvaluationFlag* out) {
+  const std::string key = absl::AsciiStrToUpper(text);
+  v1::EvaluationFlag flag;
+  if ((!v1::EvaluationFlag_Parse(key + "_FLAG", &flag) && !v1::EvaluationFlag_Parse(key, &flag)) ||
+      flag == v1::EVALUATION_FLAG_UNSPECIFIED) {
+    return false;
+  }
+  *out = flag;
+  return true;
+}
+
+// For people: "红旗 RED"; for CSV the enum name.
+std::string FlagCell(const Context& ctx, v1::EvaluationFlag flag) {
+  if (ctx.format() == OutputFormat::kCsv) return v1::EvaluationFlag_Name(flag);
+  switch (flag) {
+    case v1::RED_FLAG:
+      return "红旗 RED";
+    case v1::YELLOW_FLAG:
+      return "黄旗 YELLOW";
+    case v1::BLACK_FLAG:
+      return "黑旗 BLACK";
+    default:
+      return "";
+  }
+}
+
+std::string UnitKindName(v1::EvaluationUnitKind kind) {
+  switch (kind) {
+    case v1::GRID_UNIT:
+      return "grid";
+    case v1::DEPARTMENT_UNIT:
+      return "department";
+    default:
+      return "";
+  }
+}
+
+int Evaluations(Context& ctx, const Args& args) {
+  v1::ListEvaluationsRequest request;
+  absl::CivilMonth month;
+  if (!args.Has("month")) return ctx.Usage("--month YYYY-MM is required");
+  if (!absl::ParseCivilTime(args.Value("month"), &month)) {
+    return ctx.Usage("--month must be a month YYYY-MM, e.g. 2026-03");
+  }
+  request.set_year(static_cast<int32_t>(month.year()));
+  request.set_month(month.month());
+  if (args.Has("kind")) {
+    const std::string kind = absl::AsciiStrToLower(args.Value("kind"));
+    if (kind == "grid") {
+      request.set_unit_kind(v1::GRID_UNIT);
+    } else if (kind == "department") {
+      request.set_unit_kind(v1::DEPARTMENT_UNIT);
+    } else {
+      return ctx.Usage("--kind must be grid or department");
+    }
+  }
+  request.set_grid_code(args.Value("grid"));
+  if (args.Has("flag")) {
+    v1::EvaluationFlag flag;
+    if (!ParseFlag(args.Value("flag"), &flag)) {
+      return ctx.Usage("--flag must be red, yellow or black");
+    }
+    request.set_flag(flag);
+  }
+  if (int code = ctx.Connect()) return code;
+  auto client = ctx.Admin();
+
+  // People get the flag, the rates that usually decide it and why; CSV every figure.
+  const bool csv = ctx.format() == OutputFormat::kCsv;
+  std::vector<std::string> columns = {"unit_kind", "unit_code", "unit_name", "flag"};
+  if (csv) {
+    for (const char* c : {"year", "month", "explanation", "compute_time"}) columns.push_back(c);
+    for (auto& c : StatisticsColumns()) columns.push_back(std::move(c));
+  } else {
+    for (const char* c : {"on_time_rate", "rework_rate", "explanation"}) columns.push_back(c);
+  }
+  Table table(columns);
+  if (!csv) table.SetMaxWidth(6, 60);
+  bool more = false;
+  gc::Status status = ForEachItem(
+      request, 0, [&](const v1::ListEvaluationsRequest& r) { return client.ListEvaluations(r); },
+      [](const v1::ListEvaluationsResponse& r) -> const auto& { return r.evaluations(); },
+      [&](const v1::Evaluation& e) {
+        std::vector<std::string> row = {UnitKindName(e.unit_kind()), e.unit_code(), e.unit_name(),
+                                        FlagCell(ctx, e.flag())};
+        const v1::Statistics& s = e.statistics();
+        if (csv) {
+          for (auto& cell : {absl::StrCat(e.year()), absl::StrCat(e.month()), e.explanation(),
+                             Rfc3339(e.compute_time())}) {
+            row.push_back(cell);
+          }
+          for (auto& cell : StatisticsRow(s)) row.push_back(std::move(cell));
+        } else {
+          const int64_t due = s.due_count() - s.postponed_count();
+          row.push_back(RateCell(s.on_time_rate(), s.closed_on_time_count(), due));
+          row.push_back(RateCell(s.rework_rate(), s.reworked_count(), s.resolved_count()));
+          row.push_back(e.explanation());
+        }
+        table.AddRow(std::move(row));
+      },
+      &more);
+  if (!status.ok()) return ctx.Fail(status);
+  PrintList(ctx, table, more, "evaluations");
+  return kExitOk;
+}
+
 std::vector<FlagSpec> StatisticsFlags() {
   return {
       {"from", "DATE", "start of the range: YYYY-MM-DD (local midnight) or RFC 3339 (required)"},
@@ -312,6 +423,23 @@ void AddExportCommands(std::vector<Command>* commands) {
        false,
        true,
        Stats});
+  commands->push_back(
+      {{"evaluations"},
+       "--month YYYY-MM [--kind KIND] [--grid CODE] [--flag FLAG]",
+       "Show the monthly 三色旗 ratings: each unit's red, yellow or black flag and why",
+       "Operators only. A month is rated once it has ended (in the server's time zone); the\n"
+       "current or a future month is an argument error (exit 2). Units are grids (块) and line\n"
+       "departments (条), by kind, then code. With --output csv every figure behind each flag\n"
+       "follows (the columns of `gridctl export statistics`).",
+       {{"month", "YYYY-MM", "the month (required)"},
+        {"kind", "KIND", "only grid or only department units"},
+        {"grid", "CODE", "only grids in this grid's subtree (no departments)"},
+        {"flag", "FLAG", "only units with this flag: red, yellow or black"}},
+       0,
+       0,
+       false,
+       true,
+       Evaluations});
 }
 
 }  // namespace gridctl

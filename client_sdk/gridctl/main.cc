@@ -19,10 +19,12 @@ namespace {
 const std::vector<Group>& Groups() {
   static const std::vector<Group> kGroups = {
       {"org", "The organisation: load a file, list what is configured (operators)."},
+      {"tokens", "The users' bearer tokens: issue, list, revoke (operators)."},
       {"triage", "The acceptance center's triage queue (dispatchers)."},
       {"cases",
        "Cases in your scope: list, show, route, verify, follow live (dispatchers; "
        "`cases list` also supervisors and operators)."},
+      {"extensions", "The departments' extension requests (延期): list and decide (dispatchers)."},
       {"dept", "A line department's cases (department staff)."},
       {"export",
        "CSV exports of cases (dispatchers, supervisors, operators) and evaluation "
@@ -44,6 +46,7 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = [] {
     std::vector<Command> c;
     AddOrgCommands(&c);
+    AddAdminCommands(&c);
     AddCaseCommands(&c);
     AddDeptCommands(&c);
     AddExportCommands(&c);
@@ -72,6 +75,8 @@ const std::vector<Command>& Commands() {
                              << ")\n";
                    return static_cast<int>(kExitOk);
                  }});
+    // The groups' commands first, the one-word commands together at the end (see PrintTopHelp).
+    std::stable_partition(c.begin(), c.end(), [](const Command& x) { return x.path.size() > 1; });
     return c;
   }();
   return kCommands;

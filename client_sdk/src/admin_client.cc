@@ -96,6 +96,9 @@ StatusOr<v1::ListUsersResponse> AdminClient::ListUsers(const v1::ListUsersReques
 StatusOr<v1::IssueTokenResponse> AdminClient::IssueToken(const v1::IssueTokenRequest& request) {
   return connection_->IssueToken(request);
 }
+StatusOr<v1::ListTokensResponse> AdminClient::ListTokens(const v1::ListTokensRequest& request) {
+  return connection_->ListTokens(request);
+}
 StatusOr<v1::TokenInfo> AdminClient::RevokeToken(const v1::RevokeTokenRequest& request) {
   return connection_->RevokeToken(request);
 }

@@ -37,6 +37,9 @@ StatusOr<v1::ListUsersResponse> AdminConnection::ListUsers(const v1::ListUsersRe
 StatusOr<v1::IssueTokenResponse> AdminConnection::IssueToken(const v1::IssueTokenRequest&) {
   return Unimplemented("IssueToken");
 }
+StatusOr<v1::ListTokensResponse> AdminConnection::ListTokens(const v1::ListTokensRequest&) {
+  return Unimplemented("ListTokens");
+}
 StatusOr<v1::TokenInfo> AdminConnection::RevokeToken(const v1::RevokeTokenRequest&) {
   return Unimplemented("RevokeToken");
 }
@@ -116,6 +119,9 @@ class GrpcAdminConnection final : public AdminConnection {
   // A repeat after a lost answer would issue a second token: DEADLINE_EXCEEDED is not retried.
   StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& r) override {
     return stubs_->Unary(stubs_->admin(), &S::IssueToken, r, Idempotency::kNonIdempotent);
+  }
+  StatusOr<v1::ListTokensResponse> ListTokens(const v1::ListTokensRequest& r) override {
+    return stubs_->Unary(stubs_->admin(), &S::ListTokens, r, kIdempotent);
   }
   StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& r) override {
     return stubs_->Unary(stubs_->admin(), &S::RevokeToken, r, kIdempotent);

@@ -107,7 +107,6 @@ GrpcStubs::GrpcStubs(Options options) : options_(DefaultOptions(std::move(option
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   // Come back quickly once the server is reachable again; the SDK's own backoff paces retries.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   channel_ =
       grpc::CreateCustomChannel(endpoint.empty() ? "invalid:0" : endpoint, credentials, args);

@@ -33,6 +33,7 @@ class AdminClient {
   StatusOr<v1::ListCategoriesResponse> ListCategories(const v1::ListCategoriesRequest& request);
   StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest& request);
   StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& request);
+  StatusOr<v1::ListTokensResponse> ListTokens(const v1::ListTokensRequest& request);
   StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& request);
   StatusOr<v1::ListAuditLogResponse> ListAuditLog(const v1::ListAuditLogRequest& request);
 

@@ -44,6 +44,7 @@ class AdminConnection {
       const v1::ListCategoriesRequest& request);
   virtual StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest& request);
   virtual StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& request);
+  virtual StatusOr<v1::ListTokensResponse> ListTokens(const v1::ListTokensRequest& request);
   virtual StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& request);
   virtual StatusOr<v1::ListAuditLogResponse> ListAuditLog(const v1::ListAuditLogRequest& request);
 };

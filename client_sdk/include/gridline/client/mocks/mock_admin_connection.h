@@ -29,6 +29,8 @@ class MockAdminConnection : public AdminConnection {
               (override));
   MOCK_METHOD(StatusOr<v1::IssueTokenResponse>, IssueToken, (const v1::IssueTokenRequest& request),
               (override));
+  MOCK_METHOD(StatusOr<v1::ListTokensResponse>, ListTokens, (const v1::ListTokensRequest& request),
+              (override));
   MOCK_METHOD(StatusOr<v1::TokenInfo>, RevokeToken, (const v1::RevokeTokenRequest& request),
               (override));
   MOCK_METHOD(StatusOr<v1::ListAuditLogResponse>, ListAuditLog,
