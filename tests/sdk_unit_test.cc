@@ -198,6 +198,8 @@ TEST(SdkWatch, ResumesAfterTheLastCursorAndDropsRepeats) {
   gc::ReportClient client(mock);
   auto options = FastWatch();
   options.after_cursor = "g1-10";
+  std::vector<std::string> broke;
+  options.on_reconnect = [&](const gc::Status& why) { broke.emplace_back(why.message()); };
   auto watch = client.WatchCases(options);
   std::vector<std::string> got;
   for (int i = 0; i < 4; ++i) {
@@ -214,6 +216,8 @@ TEST(SdkWatch, ResumesAfterTheLastCursorAndDropsRepeats) {
   });
   EXPECT_EQ(watch->Next().status().code(), absl::StatusCode::kCancelled);
   canceller.join();
+  EXPECT_EQ(broke, (std::vector<std::string>{"server shutting down", "network"}))
+      << "the app is told before each reconnect";
 }
 
 TEST(SdkWatch, AnExpiredCursorAsksForAResyncAndWatchesOnFromNow) {

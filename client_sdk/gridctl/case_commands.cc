@@ -204,6 +204,10 @@ int CasesFollow(Context& ctx, const Args& args) {
   gc::WatchOptions options;
   options.after_cursor = args.Value("after");
   options.cursor_file = args.Value("cursor-file");
+  options.on_reconnect = [&ctx](const gc::Status& why) {
+    ctx.Note(absl::StrCat("reconnecting (", absl::StatusCodeToString(why.code()), ": ",
+                          why.message(), ")"));
+  };
   std::unique_ptr<gc::Watch> watch = ctx.Dispatch().WatchQueue(options, args.Value("grid"));
 
   std::atomic<bool> interrupted{false};

@@ -157,6 +157,12 @@ class Watch::Impl {
       }
       // UNAVAILABLE (server restarting, slow-consumer cutoff), a broken network, an idle stream
       // the watchdog cancelled, or a stream the server ended: resume after the cursor.
+      if (options_.on_reconnect) {
+        lock.unlock();
+        options_.on_reconnect(status);
+        lock.lock();
+        if (cancelled_) return absl::CancelledError("the watch was cancelled");
+      }
     }
   }
 

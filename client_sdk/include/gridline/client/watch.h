@@ -37,6 +37,9 @@ struct WatchOptions {
   // Optional: overrides the connection's BackoffPolicyOption and WatchIdleTimeoutOption.
   std::shared_ptr<const BackoffPolicy> backoff;
   std::chrono::milliseconds idle_timeout{0};
+  // Optional: called (on the thread in Next(), before the backoff wait) each time a stream broke
+  // and the watch is about to reconnect, with why it broke; e.g. to show "reconnecting…".
+  std::function<void(const Status& why)> on_reconnect;
 };
 
 struct WatchUpdate {
