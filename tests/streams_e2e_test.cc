@@ -329,6 +329,18 @@ TEST_P(StreamsTest, WritersOnTwoReplicasReachEveryWatcherExactlyOnceInOrder) {
   std::unique_ptr<store::SqlConnection> locker;
   std::thread held_write;
   std::atomic<bool> held_done{false};
+  // If an assertion ends the test early, release the row and join the writer (a joinable thread
+  // going out of scope would abort the whole binary).
+  struct ReleaseHeldWrite {
+    std::unique_ptr<store::SqlConnection>& locker;
+    std::thread& writer;
+    ~ReleaseHeldWrite() {
+      if (writer.joinable()) {
+        if (locker) (void)locker->Rollback();
+        writer.join();
+      }
+    }
+  } release_held_write{locker, held_write};
   if (mysql_) {
     auto db = store::MakeMysqlDatabase(*mysql_);
     ASSERT_TRUE(db.ok()) << db.status();
@@ -352,14 +364,16 @@ TEST_P(StreamsTest, WritersOnTwoReplicasReachEveryWatcherExactlyOnceInOrder) {
     auto watcher = Raw();
     ASSERT_TRUE(watcher);
     bool waiting = false;
-    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-         !waiting && std::chrono::steady_clock::now() < deadline;) {
+    // Generous: on a loaded 2-core machine the reject may queue behind other work for a while.
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         !waiting && !held_done && std::chrono::steady_clock::now() < deadline;) {
       auto rows = watcher->Query(
           "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'");
       ASSERT_TRUE(rows.ok()) << rows.status();
       waiting = !rows->empty() && rows->front().Int(0) > 0;
     }
-    ASSERT_TRUE(waiting) << "the reject never reached the locked row";
+    ASSERT_TRUE(waiting) << "the reject never reached the locked row"
+                         << (held_done ? " (it finished without waiting for it)" : "");
     EXPECT_FALSE(held_done.load());
   }
 

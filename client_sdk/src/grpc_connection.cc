@@ -116,6 +116,16 @@ GrpcStubs::GrpcStubs(Options options) : options_(DefaultOptions(std::move(option
   admin_ = v1::AdminService::NewStub(channel_);
 }
 
+void GrpcStubs::WaitBeforeRetry(std::chrono::milliseconds delay) {
+  if (channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) {
+    // The server is reachable but answered UNAVAILABLE (e.g. its store is down): back off.
+    std::this_thread::sleep_for(delay);
+    return;
+  }
+  // Returns early once connected: then retry at once.
+  channel_->WaitForConnected(std::chrono::system_clock::now() + delay);
+}
+
 void GrpcStubs::Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) const {
   const std::string& token = options_.get<AuthTokenOption>();
   if (!token.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token));

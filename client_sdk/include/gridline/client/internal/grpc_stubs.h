@@ -68,7 +68,7 @@ class GrpcStubs {
       Status status = call(context, response);
       if (status.ok()) return response;
       if (!IsRetryable(status, idempotency) || !retry->OnFailure(status)) return status;
-      std::this_thread::sleep_for(backoff->OnCompletion());
+      WaitBeforeRetry(backoff->OnCompletion());
     }
   }
 
@@ -83,6 +83,12 @@ class GrpcStubs {
                              return FromGrpcStatus((stub.*method)(&context, request, &response));
                            });
   }
+
+  // Waits `delay`, but returns as soon as the channel is connected. Waiting on the channel (not
+  // sleeping) drives its connection attempts: with gRPC's synchronous API nothing else polls a
+  // channel between calls, and a reconnect would otherwise be noticed only by gRPC's backup
+  // poller, every 5 s.
+  void WaitBeforeRetry(std::chrono::milliseconds delay);
 
   // Opens a server stream of WatchEvents with `open(context)` (no deadline: watches live long).
   template <typename Open>
@@ -108,6 +114,11 @@ std::unique_ptr<EventStream> MakeFailedEventStream(Status status);
 template <typename Open>
 std::unique_ptr<EventStream> GrpcStubs::Watch(Open&& open) {
   if (!config_status_.ok()) return MakeFailedEventStream(config_status_);
+  // A watch reconnecting after a failure gives the channel a moment to connect (see
+  // WaitBeforeRetry); the Watch paces its own attempts.
+  if (channel_->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY) {
+    WaitBeforeRetry(std::chrono::milliseconds(250));
+  }
   auto context = std::make_unique<grpc::ClientContext>();
   Prepare(*context, std::chrono::milliseconds(0));
   auto reader = open(*context);
