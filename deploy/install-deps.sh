@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages gridline needs to build, and with --test also those the test
-# suite needs (a throwaway MariaDB server and Debian's python3 with grpcio).
+# suite needs (a throwaway MariaDB server, Debian's python3 with grpcio, and the openssl CLI that
+# makes the TLS test's certificates).
 #
 #   bash deploy/install-deps.sh          # build dependencies
 #   bash deploy/install-deps.sh --test   # build + test dependencies
@@ -15,7 +16,7 @@ BUILD_PACKAGES=(
   libsqlite3-dev libmysqlcppconn-dev libssl-dev
   libgtest-dev libgmock-dev
 )
-TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio)
+TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl)
 
 usage() {
   echo "usage: $0 [--test]" >&2

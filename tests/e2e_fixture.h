@@ -120,6 +120,7 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     for (auto& a : StoreArgs()) args.push_back(a);
     auto server = std::make_unique<ServerProcess>(
         args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
+    server->set_tls_root_certificates(tls_root_certificates_);
     bool ok = server->Start(port);
     EXPECT_TRUE(ok) << server->Log();
     if (!ok) return nullptr;
@@ -184,6 +185,9 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
 
   testing::TempDir dir_;
   std::optional<store::MysqlOptions> mysql_;
+  // For a suite that adds `tls { … }` to server.textproto: the PEM roots that sign the servers'
+  // certificate, so that StartServerAt can probe their health. Empty: plain text.
+  std::string tls_root_certificates_;
   int started_ = 0;
 };
 

@@ -53,6 +53,9 @@ class ServerProcess {
                          std::string binary = "");
   ~ServerProcess();  // SIGKILL if still running
 
+  // For a server with `tls` in its config: Start probes its health over TLS, trusting these PEM
+  // roots (the server's certificate must name 127.0.0.1). Default: plain text.
+  void set_tls_root_certificates(std::string pem) { tls_root_certificates_ = std::move(pem); }
   // Starts the process and waits until grpc.health.v1 answers SERVING. False (with the log
   // available) when it exits or does not become healthy in time.
   bool Start(int port, std::chrono::seconds timeout = std::chrono::seconds(30));
@@ -71,6 +74,7 @@ class ServerProcess {
   std::vector<std::string> args_;
   std::string log_path_;
   std::string binary_;
+  std::string tls_root_certificates_;
   pid_t pid_ = -1;
 };
 

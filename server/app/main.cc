@@ -17,7 +17,7 @@ constexpr char kUsage[] =
     R"(usage: gridline-server [--config FILE] [flags]
 
 Serves the gridline.v1 API (ReportService, DispatchService, DepartmentService, AdminService),
-grpc.health.v1 and server reflection.
+grpc.health.v1 and server reflection, in plain text or, with `tls` set in the config file, TLS.
 
 flags (override the config file):
   --config FILE          ServerConfig in protobuf text format (see deploy/*.textproto)
@@ -147,8 +147,9 @@ int main(int argc, char** argv) {
     for (const auto& line : (*server)->demo_token_lines()) std::printf("  %s\n", line.c_str());
     std::printf("\n");
   }
-  std::printf("gridline-server listening on port %d (%s), store: %s\n", (*server)->port(),
-              config.listen_address().c_str(), (*server)->store_description().c_str());
+  std::printf("gridline-server listening on port %d (%s, %s), store: %s\n", (*server)->port(),
+              config.listen_address().c_str(), config.has_tls() ? "TLS" : "plain text",
+              (*server)->store_description().c_str());
   std::fflush(stdout);
 
   int sig = 0;

@@ -19,6 +19,7 @@
 #include "server/api/convert.h"
 #include "server/api/parse_errors.h"
 #include "server/api/report_service.h"
+#include "server/app/tls.h"
 #include "server/domain/attachments.h"
 #include "server/domain/organisation.h"
 #include "server/runtime/event_hub.h"
@@ -97,6 +98,14 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
       if (!pw.ok()) return pw.status();
       std::string first = pw->substr(0, pw->find('\n'));
       m->set_password(std::string(absl::StripTrailingAsciiWhitespace(first)));
+    }
+  }
+  if (c->has_tls()) {
+    if (c->tls().cert_chain_file().empty()) {
+      return absl::InvalidArgumentError("tls.cert_chain_file is empty");
+    }
+    if (c->tls().private_key_file().empty()) {
+      return absl::InvalidArgumentError("tls.private_key_file is empty");
     }
   }
   auto* k = c->mutable_keepalive();
@@ -223,6 +232,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->config = config_in;
   if (absl::Status s = FinalizeServerConfig(&impl->config); !s.ok()) return s;
   const ServerConfig& config = impl->config;
+  // Before the store: a bad certificate should not wait for migrations to be reported.
+  auto credentials = MakeServerCredentials(config);
+  if (!credentials.ok()) return credentials.status();
 
   std::string store_description;
   if (config.store().has_mysql()) {
@@ -300,7 +312,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen_address(), *credentials, &port);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, config.keepalive().time_ms());
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, config.keepalive().timeout_ms());
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

@@ -1,0 +1,237 @@
+// TLS end to end: a real gridline-server with `tls` in its config, a throwaway CA and a server
+// certificate for 127.0.0.1 and localhost made at test time with the openssl CLI, and the client
+// SDK as a handset uses it. TLS is transport only, so SQLite is enough.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gridline/client/report_client.h"
+#include "tests/e2e_fixture.h"
+
+namespace gridline::testing {
+namespace {
+
+namespace gc = ::gridline::client;
+using std::chrono::milliseconds;
+
+// The openssl CLI on PATH; empty when there is none.
+std::string FindOpenssl() {
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir : absl::StrSplit(path ? path : "/usr/bin:/bin", ':')) {
+    std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/openssl");
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+// Everything openssl needs, so that the system's openssl.cnf does not matter.
+constexpr char kOpensslConfig[] = R"([req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = gridline test CA
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+authorityKeyIdentifier = keyid
+)";
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class TlsE2eTest : public E2eTest {
+ protected:
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    MakeCertificates();
+    if (HasFatalFailure()) return;
+    tls_root_certificates_ = ReadAll(Path("ca.pem"));
+    std::ofstream(Path("server.textproto"), std::ios::app)
+        << "tls { cert_chain_file: \"" << Path("server.pem") << "\" private_key_file: \""
+        << Path("server.key") << "\" }\n";
+  }
+
+  std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
+
+  // Runs the openssl CLI with `args` (no shell); fails the test if it does not succeed.
+  void Openssl(std::vector<std::string> args) {
+    static const std::string openssl = FindOpenssl();
+    ASSERT_FALSE(openssl.empty())
+        << "the openssl command is not on PATH; install Debian's `openssl` package "
+           "(bash deploy/install-deps.sh --test)";
+    const std::string command = absl::StrJoin(args, " ");
+    ServerProcess run(std::move(args), Path("openssl.log"), openssl);
+    ASSERT_EQ(run.RunToExit(std::chrono::seconds(60)), 0) << "openssl " << command << " failed:\n"
+                                                          << run.Log();
+  }
+
+  // In the test's directory: ca.pem and ca.key, a throwaway CA; server.pem and server.key, a
+  // certificate it signed for 127.0.0.1 and localhost.
+  void MakeCertificates() {
+    std::ofstream(Path("openssl.cnf")) << kOpensslConfig;
+    const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt",
+                                             "ec_paramgen_curve:prime256v1", "-nodes"};
+    std::vector<std::string> ca = {"req",         "-x509",        "-config", Path("openssl.cnf"),
+                                   "-extensions", "ca",           "-days",   "2",
+                                   "-keyout",     Path("ca.key"), "-out",    Path("ca.pem")};
+    ca.insert(ca.end(), ec_key.begin(), ec_key.end());
+    ASSERT_NO_FATAL_FAILURE(Openssl(ca));
+    std::vector<std::string> request = {"req",     "-new",
+                                        "-config", Path("openssl.cnf"),
+                                        "-subj",   "/CN=localhost",
+                                        "-keyout", Path("server.key"),
+                                        "-out",    Path("server.csr")};
+    request.insert(request.end(), ec_key.begin(), ec_key.end());
+    ASSERT_NO_FATAL_FAILURE(Openssl(request));
+    ASSERT_NO_FATAL_FAILURE(
+        Openssl({"x509", "-req", "-in", Path("server.csr"), "-CA", Path("ca.pem"), "-CAkey",
+                 Path("ca.key"), "-set_serial", "2", "-days", "2", "-extfile", Path("openssl.cnf"),
+                 "-extensions", "server", "-out", Path("server.pem")}));
+  }
+
+  // A handset's options: `host`:`port`, grid leader 1, short timeouts. No TLS roots: add them.
+  static gc::Options Handset(int port, const std::string& host = "localhost") {
+    return gc::Options{}
+        .set<gc::EndpointOption>(absl::StrCat(host, ":", port))
+        .set<gc::AuthTokenOption>(kLeader1)
+        .set<gc::TimeoutOption>(milliseconds(10000))
+        .set<gc::RetryPolicyOption>(
+            std::make_shared<gc::LimitedTimeRetryPolicy>(milliseconds(5000)))
+        .set<gc::BackoffPolicyOption>(
+            std::make_shared<gc::ExponentialBackoffPolicy>(milliseconds(20), milliseconds(200)));
+  }
+
+  // For calls expected to fail: one retry, so that the test does not wait out a retry budget.
+  static gc::Options FailFast(gc::Options options) {
+    return std::move(options).set<gc::RetryPolicyOption>(
+        std::make_shared<gc::LimitedErrorCountRetryPolicy>(1));
+  }
+};
+
+// The next update of `watch`, or CANCELLED when none arrives within `timeout`.
+gc::StatusOr<gc::WatchUpdate> NextWithin(gc::Watch& watch, milliseconds timeout) {
+  auto next = std::async(std::launch::async, [&watch] { return watch.Next(); });
+  if (next.wait_for(timeout) == std::future_status::timeout) watch.Cancel();
+  return next.get();
+}
+
+TEST_P(TlsE2eTest, HandsetTrustingTheCaReportsAndWatchesOverTls) {
+  int port = 0;
+  auto server = StartServer(&port);  // its health was probed over TLS
+  ASSERT_NE(server, nullptr);
+  EXPECT_NE(server->Log().find("TLS"), std::string::npos) << server->Log();
+
+  gc::ReportClient handset(gc::MakeReportConnection(
+      Handset(port).set<gc::TlsRootCertificatesOption>(tls_root_certificates_)));
+  auto first = handset.SubmitReport(Report("tls-report-1"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->case_().state(), v1::REPORTED);
+
+  // The watch streams over the same TLS connection: the next report arrives as REPORTED.
+  gc::WatchOptions options;
+  options.after_cursor = first->event_cursor();
+  auto watch = handset.WatchCases(options);
+  auto second = handset.SubmitReport(Report("tls-report-2", "污水井盖缺失"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool seen = false;
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    auto update = NextWithin(*watch, std::chrono::duration_cast<milliseconds>(
+                                         deadline - std::chrono::steady_clock::now()));
+    ASSERT_TRUE(update.ok()) << update.status();
+    ASSERT_EQ(update->kind, gc::WatchUpdate::Kind::kEvent);
+    seen = update->event.type() == v1::REPORTED &&
+           update->event.case_id() == second->case_().case_id();
+  }
+  EXPECT_TRUE(seen) << "no REPORTED event for " << second->case_().case_id();
+  watch->Cancel();
+
+  // 127.0.0.1 is in the certificate too.
+  gc::ReportClient by_address(gc::MakeReportConnection(
+      Handset(port, "127.0.0.1").set<gc::TlsRootCertificatesOption>(tls_root_certificates_)));
+  auto read = by_address.GetCase(first->case_().case_id());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->case_id(), first->case_().case_id());
+}
+
+TEST_P(TlsE2eTest, HandsetWithOnlyTheSystemRootsFailsTheHandshake) {
+  int port = 0;
+  auto server = StartServer(&port);
+  ASSERT_NE(server, nullptr);
+
+  // The throwaway CA is not among the system's roots.
+  gc::ReportClient handset(gc::MakeReportConnection(FailFast(Handset(port))));
+  auto submitted = handset.SubmitReport(Report("tls-untrusted"));
+  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kUnavailable) << submitted.status();
+  EXPECT_NE(submitted.status().message().find("andshake"), absl::string_view::npos)
+      << "not a failed TLS handshake: " << submitted.status();
+}
+
+TEST_P(TlsE2eTest, PlainTextHandsetCannotTalkToATlsServer) {
+  int port = 0;
+  auto server = StartServer(&port);
+  ASSERT_NE(server, nullptr);
+
+  gc::ReportClient handset(
+      gc::MakeReportConnection(FailFast(Handset(port).set<gc::InsecureChannelOption>(true))));
+  auto submitted = handset.SubmitReport(Report("tls-plain"));
+  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kUnavailable) << submitted.status();
+}
+
+TEST_P(TlsE2eTest, ServerRefusesToStartWithABadCertificateOrKey) {
+  // An encrypted key: the server must report it, not ask for a passphrase.
+  ASSERT_NO_FATAL_FAILURE(Openssl({"pkey", "-in", Path("server.key"), "-aes256", "-passout",
+                                   "pass:secret", "-out", Path("encrypted.key")}));
+  struct Case {
+    std::string cert;
+    std::string key;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {Path("missing.pem"), Path("server.key"),
+       "tls.cert_chain_file " + Path("missing.pem") + ": cannot read it"},
+      {Path("server.pem"), Path("missing.key"),
+       "tls.private_key_file " + Path("missing.key") + ": cannot read it"},
+      {Path("openssl.cnf"), Path("server.key"), "holds no PEM certificate"},
+      {Path("server.pem"), Path("server.pem"), "holds no PEM private key"},
+      {Path("server.pem"), Path("encrypted.key"), "the key is encrypted"},
+      {Path("server.pem"), Path("ca.key"), "is not the key of the first certificate"},
+      {Path("server.pem"), "", "tls.private_key_file is empty"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    const std::string config = Path(absl::StrCat("bad-", ++n, ".textproto"));
+    std::ofstream(config) << "tls { cert_chain_file: \"" << c.cert << "\" private_key_file: \""
+                          << c.key << "\" }\n";
+    ServerProcess server({"--config", config, "--sqlite", Path("refused.db"), "--listen",
+                          absl::StrCat("127.0.0.1:", FreePort())},
+                         Path(absl::StrCat("bad-", n, ".log")));
+    EXPECT_EQ(server.RunToExit(std::chrono::seconds(30)), 2) << server.Log();
+    EXPECT_NE(server.Log().find("gridline-server: cannot start: "), std::string::npos)
+        << server.Log();
+    EXPECT_NE(server.Log().find(c.message), std::string::npos) << server.Log();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, TlsE2eTest, ::testing::Values(Backend::kSqlite),
+                         [](const auto& info) { return BackendName(info.param); });
+
+}  // namespace
+}  // namespace gridline::testing
