@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -77,27 +78,46 @@ TEST_P(SdkE2eTest, OutboxDeliversEveryOfflineReportExactlyOnceAcrossAnOutageAndR
       << last_app_log_;
   ASSERT_EQ(RunApp({"enqueue", outbox, "60", "40"}), 0) << last_app_log_;
 
+  // The app will die after the server filed everything but before the outbox noted it: keep
+  // the outbox file as it is now (the app's processes have ended, so it holds everything).
+  ASSERT_FALSE(std::filesystem::exists(outbox + "-wal"));
+  std::filesystem::copy_file(outbox, outbox + ".before-flush");
+
   // The server comes up; the restarted app sends everything.
   auto server = StartServerAt(port);
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(RunApp({"flush", outbox, endpoint}, kLeader1), 0) << last_app_log_;
   EXPECT_NE(last_app_log_.find("sent=100 failed=0 pending=0"), std::string::npos) << last_app_log_;
+  std::vector<std::string> first_case_ids;
+  {
+    auto opened = gc::Outbox::Open(outbox);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    auto listed = (*opened)->List();
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    for (const auto& e : *listed) first_case_ids.push_back(e.case_id);
+  }
 
-  // The app died after the server filed five reports but before the outbox noted it: those
-  // five are pending again and are sent again with their request ids.
+  // Back to the file from before the flush: every report is pending again, and all 100 are sent
+  // again with their request ids.
+  std::filesystem::remove(outbox + "-wal");
+  std::filesystem::remove(outbox + "-shm");
+  std::filesystem::copy_file(outbox + ".before-flush", outbox,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(RunApp({"flush", outbox, endpoint}, kLeader1), 0) << last_app_log_;
+  EXPECT_NE(last_app_log_.find("sent=100 failed=0 pending=0"), std::string::npos) << last_app_log_;
+
+  // The photos' bytes left the device with their reports.
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(outbox.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "UPDATE outbox_report SET state = 0, case_id = '' WHERE sequence IN "
-                           "(SELECT sequence FROM outbox_report ORDER BY sequence LIMIT 5 "
-                           "OFFSET 40)",
-                           nullptr, nullptr, nullptr),
+    sqlite3_stmt* count = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM outbox_photo", -1, &count, nullptr),
               SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(count, 0), 0);
+    sqlite3_finalize(count);
     sqlite3_close(db);
   }
-  ASSERT_EQ(RunApp({"flush", outbox, endpoint}, kLeader1), 0) << last_app_log_;
-  EXPECT_NE(last_app_log_.find("sent=5 failed=0 pending=0"), std::string::npos) << last_app_log_;
 
   // Exactly 100 cases, in the order queued, each with its two photos; the outbox names each.
   gc::ReportClient client(gc::MakeReportConnection(OptionsFor(port, kLeader1)));
@@ -111,6 +131,7 @@ TEST_P(SdkE2eTest, OutboxDeliversEveryOfflineReportExactlyOnceAcrossAnOutageAndR
   std::set<std::string> case_ids;
   for (size_t i = 0; i < entries->size(); ++i) {
     const auto& e = (*entries)[i];
+    EXPECT_EQ(e.case_id, first_case_ids.at(i)) << "the same case both times, " << i;
     EXPECT_EQ(e.state, gc::OutboxState::kSent) << i;
     EXPECT_EQ(e.photo_count, 2) << i;
     case_ids.insert(e.case_id);

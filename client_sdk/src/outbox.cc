@@ -139,7 +139,8 @@ CREATE TABLE IF NOT EXISTS outbox_report (
   attempts INTEGER NOT NULL DEFAULT 0,
   unexpected_failures INTEGER NOT NULL DEFAULT 0,
   enqueue_time INTEGER NOT NULL,
-  last_attempt_time INTEGER NOT NULL DEFAULT 0
+  last_attempt_time INTEGER NOT NULL DEFAULT 0,
+  photo_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS outbox_photo (
   request_id TEXT NOT NULL,
@@ -153,7 +154,7 @@ CREATE TABLE IF NOT EXISTS outbox_photo (
 constexpr char kSelectEntries[] =
     "SELECT sequence, request_id, report, state, case_id, error_code, error_message, "
     "error_details, attempts, enqueue_time, last_attempt_time, "
-    "(SELECT COUNT(*) FROM outbox_photo p WHERE p.request_id = r.request_id) "
+    "photo_count "
     "FROM outbox_report r ";
 
 OutboxEntry ReadEntry(Statement& s) {
@@ -251,8 +252,12 @@ StatusOr<OutboxEntry> Outbox::Enqueue(v1::SubmitReportRequest report, std::vecto
     }
   }
   Statement insert(db,
-                   "INSERT INTO outbox_report (request_id, report, enqueue_time) VALUES (?, ?, ?)");
-  insert.Bind(1, report.request_id()).BindBlob(2, report.SerializeAsString()).Bind(3, NowMicros());
+                   "INSERT INTO outbox_report (request_id, report, enqueue_time, photo_count) "
+                   "VALUES (?, ?, ?, ?)");
+  insert.Bind(1, report.request_id())
+      .BindBlob(2, report.SerializeAsString())
+      .Bind(3, NowMicros())
+      .Bind(4, static_cast<int64_t>(photos.size()));
   if (auto s = insert.Run(); !s.ok()) return fail(s);
   for (size_t i = 0; i < photos.size(); ++i) {
     Statement photo(db,
@@ -399,7 +404,22 @@ StatusOr<FlushResult> Outbox::Flush(ReportClient& client) {
         update.Bind(5, outcome == Outcome::kStopCounted ? 1 : 0).Bind(6, request_id);
       }
     }
-    if (auto s = update.Run(); !s.ok()) return s;
+    if (outcome == Outcome::kSent) {
+      // The server has the photos now: drop the device's copies in the same transaction, so an
+      // outbox that is never pruned grows only by a few hundred bytes per sent report.
+      if (auto s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+      Statement photos(db, "DELETE FROM outbox_photo WHERE request_id = ?");
+      photos.Bind(1, request_id);
+      Status done = update.Run();
+      if (done.ok()) done = photos.Run();
+      if (done.ok()) done = Exec(db, "COMMIT");
+      if (!done.ok()) {
+        Rollback(db);
+        return done;
+      }
+    } else if (auto s = update.Run(); !s.ok()) {
+      return s;
+    }
     if (outcome == Outcome::kSent) ++result.sent;
     if (outcome == Outcome::kFailed) ++result.failed;
     if (outcome == Outcome::kStop || outcome == Outcome::kStopCounted) {

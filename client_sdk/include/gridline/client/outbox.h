@@ -46,6 +46,7 @@ struct OutboxEntry {
   std::string request_id;
   OutboxState state = OutboxState::kPending;
   v1::SubmitReportRequest report;
+  // Photos queued with the report. The outbox drops their bytes once the report is sent.
   int photo_count = 0;
   // For kSent.
   std::string case_id;
