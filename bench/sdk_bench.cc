@@ -57,6 +57,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_flags.h"
 #include "gridline/client/options.h"
 #include "gridline/client/outbox.h"
 #include "gridline/client/photo.h"
@@ -164,18 +165,9 @@ Flags ParseFlags(int argc, char** argv) {
       for (++i; i < argc; ++i) f.server_command.push_back(argv[i]);
       break;
     }
-    std::string name = arg, value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    auto take = [&]() -> std::string {
-      if (has_value) return value;
-      if (i + 1 >= argc) Usage(name + " needs a value");
-      return argv[++i];
-    };
+    gridline::bench::FlagArg flag(argc, argv, &i, [](const std::string& e) { Usage(e); });
+    const std::string name = flag.name();
+    auto take = [&flag]() { return flag.Value(); };
     std::map<std::string, int*> ints = {
         {"--port", &f.port},
         {"--warmup", &f.warmup},

@@ -53,6 +53,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_flags.h"
 #include "gridline/v1/report_service.grpc.pb.h"
 
 namespace {
@@ -120,18 +121,9 @@ Flags ParseFlags(int argc, char** argv) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    std::string name = arg, value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    auto take = [&]() -> std::string {
-      if (has_value) return value;
-      if (i + 1 >= argc) Usage(name + " needs a value");
-      return argv[++i];
-    };
+    gridline::bench::FlagArg flag(argc, argv, &i, [](const std::string& e) { Usage(e); });
+    const std::string name = flag.name();
+    auto take = [&flag]() { return flag.Value(); };
     if (name == "--generate_org") {
       f.generate_org = take();
     } else if (name == "--generate_tokens") {

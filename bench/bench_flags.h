@@ -1,0 +1,42 @@
+// Command-line parsing shared by the benchmark programs: "--name value" and "--name=value".
+#ifndef GRIDLINE_BENCH_BENCH_FLAGS_H_
+#define GRIDLINE_BENCH_BENCH_FLAGS_H_
+
+#include <functional>
+#include <string>
+
+namespace gridline::bench {
+
+// One flag at argv[*i]: its name, and Value() for its value, which is either after '=' or the
+// next argument (then *i moves past it). A missing value calls `usage` (which does not return).
+class FlagArg {
+ public:
+  FlagArg(int argc, char** argv, int* i, std::function<void(const std::string&)> usage)
+      : argc_(argc), argv_(argv), i_(i), usage_(std::move(usage)) {
+    std::string arg = argv[*i];
+    name_ = arg;
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      name_ = arg.substr(0, eq);
+      value_ = arg.substr(eq + 1);
+      has_value_ = true;
+    }
+  }
+  const std::string& name() const { return name_; }
+  std::string Value() {
+    if (has_value_) return value_;
+    if (*i_ + 1 >= argc_) usage_(name_ + " needs a value");
+    return argv_[++*i_];
+  }
+
+ private:
+  int argc_;
+  char** argv_;
+  int* i_;
+  std::function<void(const std::string&)> usage_;
+  std::string name_, value_;
+  bool has_value_ = false;
+};
+
+}  // namespace gridline::bench
+
+#endif  // GRIDLINE_BENCH_BENCH_FLAGS_H_
