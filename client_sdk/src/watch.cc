@@ -69,7 +69,10 @@ class Watch::Impl {
   Impl(Opener opener, WatchOptions options, const Options& connection_options)
       : opener_(std::move(opener)), options_(std::move(options)) {
     Options defaults = DefaultOptions(connection_options);
-    backoff_prototype_ = options_.backoff ? options_.backoff : defaults.get<BackoffPolicyOption>();
+    backoff_prototype_ = options_.backoff
+                             ? options_.backoff
+                             : std::make_shared<ExponentialBackoffPolicy>(
+                                   std::chrono::milliseconds(100), std::chrono::milliseconds(2000));
     backoff_ = backoff_prototype_->clone();
     idle_timeout_ = options_.idle_timeout.count() > 0 ? options_.idle_timeout
                                                       : defaults.get<WatchIdleTimeoutOption>();

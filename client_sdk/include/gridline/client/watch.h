@@ -34,8 +34,12 @@ struct WatchOptions {
   std::string after_cursor;
   // Optional file in which to keep the cursor across app restarts.
   std::string cursor_file;
-  // Optional: overrides the connection's BackoffPolicyOption and WatchIdleTimeoutOption.
+  // How long to wait between reconnect attempts. Default: ExponentialBackoffPolicy(100 ms, 2 s),
+  // whatever the connection's BackoffPolicyOption: an attempt while the server is away costs no
+  // network traffic (gRPC paces its own connection attempts), and a watching handset wants its
+  // events back within seconds of the server's return.
   std::shared_ptr<const BackoffPolicy> backoff;
+  // Optional: overrides the connection's WatchIdleTimeoutOption.
   std::chrono::milliseconds idle_timeout{0};
   // Optional: called (on the thread in Next(), before the backoff wait) each time a stream broke
   // and the watch is about to reconnect, with why it broke; e.g. to show "reconnecting…".
