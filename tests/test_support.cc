@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -112,6 +113,8 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::Spawn() {
   pid_ = fork();
   if (pid_ == 0) {
+    // Dies with the test: a test process that is killed must not leave servers behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
