@@ -57,7 +57,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "bench/bench_flags.h"
+#include "bench/bench_util.h"
 #include "gridline/client/options.h"
 #include "gridline/client/outbox.h"
 #include "gridline/client/photo.h"
@@ -237,19 +237,8 @@ void Note(const std::string& what) {
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
-// "0.84", "12.3", "456", "-1.20": about three significant digits.
-std::string FormatMs(double ms) {
-  char buf[32];
-  double a = std::fabs(ms);
-  std::snprintf(buf, sizeof buf, a < 10 ? "%.2f" : (a < 100 ? "%.1f" : "%.0f"), ms);
-  return buf;
-}
-
-std::string FormatRate(double per_s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, per_s < 10 ? "%.2f" : (per_s < 100 ? "%.1f" : "%.0f"), per_s);
-  return buf;
-}
+std::string FormatMs(double ms) { return gridline::bench::ThreeDigits(ms); }
+std::string FormatRate(double per_s) { return gridline::bench::ThreeDigits(per_s); }
 
 std::string FormatBytes(double bytes) {
   char buf[32];

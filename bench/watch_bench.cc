@@ -53,7 +53,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "bench/bench_flags.h"
+#include "bench/bench_util.h"
 #include "gridline/v1/report_service.grpc.pb.h"
 
 namespace {
@@ -374,11 +374,7 @@ Percentiles Summarise(std::vector<int64_t> us) {
   return p;
 }
 
-std::string Ms(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ms < 10 ? "%.2f" : (ms < 100 ? "%.1f" : "%.0f"), ms);
-  return buf;
-}
+std::string Ms(double ms) { return gridline::bench::ThreeDigits(ms); }
 
 std::string Mib(int64_t kb) {
   char buf[32];

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -251,6 +252,7 @@ class Collector {
       end_ = watch_->Run([this](const gc::WatchUpdate& u) {
         std::lock_guard<std::mutex> lock(mu_);
         updates_.push_back(u);
+        cv_.notify_all();
         return true;
       });
     });
@@ -262,15 +264,15 @@ class Collector {
   }
   // Waits until `n` REPORTED events arrived (or 60 s).
   bool WaitForReported(size_t n) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Reported().size() >= n) return true;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return false;
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60),
+                        [&] { return ReportedLocked().size() >= n; });
   }
   std::vector<std::string> Reported() {
     std::lock_guard<std::mutex> lock(mu_);
+    return ReportedLocked();
+  }
+  std::vector<std::string> ReportedLocked() {
     std::vector<std::string> ids;
     for (const auto& u : updates_) {
       if (u.kind == gc::WatchUpdate::Kind::kEvent && u.event.type() == v1::REPORTED) {
@@ -288,6 +290,7 @@ class Collector {
  private:
   std::unique_ptr<gc::Watch> watch_;
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<gc::WatchUpdate> updates_;
   gc::Status end_;
   std::thread thread_;

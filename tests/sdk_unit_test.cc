@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <deque>
 #include <fstream>
 #include <regex>
@@ -113,8 +114,18 @@ TEST(SdkMocks, ReportClientFillsTheRequestIdAndUploadsPhotosWithTheirDigest) {
 // cancelled.
 class ScriptedStream : public gc::EventStream {
  public:
-  ScriptedStream(std::vector<v1::WatchEvent> events, gc::Status end, bool hang = false)
-      : events_(events.begin(), events.end()), end_(std::move(end)), hang_(hang) {}
+  // `blocked`, when given, is set (and notified) once a Read hangs.
+  struct Blocked {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool now = false;
+  };
+  ScriptedStream(std::vector<v1::WatchEvent> events, gc::Status end, bool hang = false,
+                 std::shared_ptr<Blocked> blocked = nullptr)
+      : events_(events.begin(), events.end()),
+        end_(std::move(end)),
+        hang_(hang),
+        blocked_(std::move(blocked)) {}
   std::optional<v1::WatchEvent> Read() override {
     std::unique_lock<std::mutex> lock(mu_);
     if (!events_.empty()) {
@@ -122,7 +133,14 @@ class ScriptedStream : public gc::EventStream {
       events_.pop_front();
       return e;
     }
-    if (hang_) cv_.wait(lock, [this] { return cancelled_; });
+    if (hang_) {
+      if (blocked_) {
+        std::lock_guard<std::mutex> b(blocked_->mu);
+        blocked_->now = true;
+        blocked_->cv.notify_all();
+      }
+      cv_.wait(lock, [this] { return cancelled_; });
+    }
     return std::nullopt;
   }
   gc::Status Finish() override {
@@ -141,6 +159,7 @@ class ScriptedStream : public gc::EventStream {
   std::deque<v1::WatchEvent> events_;
   gc::Status end_;
   bool hang_;
+  std::shared_ptr<Blocked> blocked_;
   bool cancelled_ = false;
 };
 
@@ -176,6 +195,7 @@ TEST(SdkWatch, ResumesAfterTheLastCursorAndDropsRepeats) {
   auto mock = std::make_shared<gc::MockReportConnection>();
   std::vector<std::string> opened_at;
   int opens = 0;
+  auto blocked = std::make_shared<ScriptedStream::Blocked>();
   EXPECT_CALL(*mock, WatchCases(_))
       .WillRepeatedly(
           Invoke([&](const v1::WatchCasesRequest& r) -> std::unique_ptr<gc::EventStream> {
@@ -191,7 +211,7 @@ TEST(SdkWatch, ResumesAfterTheLastCursorAndDropsRepeats) {
                     absl::UnavailableError("network"));
               default:
                 return std::make_unique<ScriptedStream>(std::vector<v1::WatchEvent>{}, gc::Status(),
-                                                        /*hang=*/true);
+                                                        /*hang=*/true, blocked);
             }
           }));
   EXPECT_CALL(*mock, options()).WillRepeatedly(Return(gc::Options{}));
@@ -211,7 +231,9 @@ TEST(SdkWatch, ResumesAfterTheLastCursorAndDropsRepeats) {
   EXPECT_EQ(opened_at, (std::vector<std::string>{"g1-10", "g1-14"}));
   EXPECT_EQ(watch->reconnects(), 1);
   std::thread canceller([&] {
-    std::this_thread::sleep_for(milliseconds(50));
+    // Cancel while Next() is blocked in a read.
+    std::unique_lock<std::mutex> lock(blocked->mu);
+    blocked->cv.wait(lock, [&] { return blocked->now; });
     watch->Cancel();
   });
   EXPECT_EQ(watch->Next().status().code(), absl::StatusCode::kCancelled);

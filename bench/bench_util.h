@@ -1,7 +1,10 @@
-// Command-line parsing shared by the benchmark programs: "--name value" and "--name=value".
-#ifndef GRIDLINE_BENCH_BENCH_FLAGS_H_
-#define GRIDLINE_BENCH_BENCH_FLAGS_H_
+// Shared by the benchmark programs: command-line parsing ("--name value" and "--name=value") and
+// number formatting for their tables.
+#ifndef GRIDLINE_BENCH_BENCH_UTIL_H_
+#define GRIDLINE_BENCH_BENCH_UTIL_H_
 
+#include <cmath>
+#include <cstdio>
 #include <functional>
 #include <string>
 
@@ -37,6 +40,14 @@ class FlagArg {
   bool has_value_ = false;
 };
 
+// "0.84", "12.3", "456", "-1.20": about three significant digits.
+inline std::string ThreeDigits(double v) {
+  char buf[32];
+  double a = std::fabs(v);
+  std::snprintf(buf, sizeof buf, a < 10 ? "%.2f" : (a < 100 ? "%.1f" : "%.0f"), v);
+  return buf;
+}
+
 }  // namespace gridline::bench
 
-#endif  // GRIDLINE_BENCH_BENCH_FLAGS_H_
+#endif  // GRIDLINE_BENCH_BENCH_UTIL_H_
