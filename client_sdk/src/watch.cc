@@ -169,6 +169,12 @@ class Watch::Impl {
     }
   }
 
+  // The application has handled everything delivered so far (Run's callback returned).
+  void Handled() {
+    std::lock_guard<std::mutex> lock(mu_);
+    SaveCursor();
+  }
+
   void Cancel() {
     std::lock_guard<std::mutex> lock(mu_);
     if (cancelled_) return;
@@ -252,7 +258,9 @@ Status Watch::Run(const std::function<bool(const WatchUpdate&)>& on_update) {
   for (;;) {
     auto update = impl_->Next();
     if (!update.ok()) return update.status();
-    if (!on_update(*update)) return Status();
+    const bool more = on_update(*update);
+    impl_->Handled();  // so that a Cancel() right after the callback does not redeliver it
+    if (!more) return Status();
   }
 }
 

@@ -9,8 +9,9 @@
 //   ListAssignedCases, ListTriageQueue) and keeps consuming the watch, which carries every change
 //   made since it restarted;
 // - with `cursor_file` set it saves the cursor there and resumes from it after an app restart.
-//   The cursor of an event is saved when the application asks for the next update, so an event
-//   the application was handling when it died is delivered again, never skipped.
+//   The cursor of an event is saved when the application asks for the next update (with Run:
+//   when the callback returns), so an event the application was handling when it died is
+//   delivered again, never skipped.
 // A Watch ends only when cancelled (CANCELLED) or on an error that reconnecting cannot fix:
 // UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT (a malformed cursor).
 #ifndef GRIDLINE_CLIENT_WATCH_H_
