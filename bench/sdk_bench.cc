@@ -61,6 +61,7 @@
 #include "gridline/client/options.h"
 #include "gridline/client/outbox.h"
 #include "gridline/client/photo.h"
+#include "tests/test_images.h"
 #include "gridline/client/report_client.h"
 #include "gridline/client/report_connection.h"
 #include "gridline/client/retry_policy.h"
@@ -300,8 +301,9 @@ struct SyncCounter {
 
 // ---- photos and reports ---------------------------------------------------------------------
 
-// Incompressible bytes behind the PNG signature (the server sniffs the type from the first
-// bytes); each photo is unique, so no upload is a repeat of an earlier one.
+// Real PNGs (the server decodes every upload) padded with incompressible bytes to the size
+// asked for (tests/test_images.h); each photo is unique, so no upload is a repeat of an earlier
+// one. The picture itself is 1x1: the server's decoding costs less than for a camera photo.
 class PhotoFactory {
  public:
   gc::Photo Make(size_t size) {
@@ -313,14 +315,13 @@ class PhotoFactory {
         uint64_t r = random();
         std::memcpy(&base[i], &r, 8);
       }
-      static const char kPng[] = "\x89PNG\r\n\x1A\n";
-      std::memcpy(&base[0], kPng, 8);
     }
-    gc::Photo photo{base, absl::StrCat("sdk-bench-", ++counter_, ".png")};
-    uint64_t stamp = counter_ ^ (static_cast<uint64_t>(getpid()) << 40) ^
+    std::string tag = base;
+    uint64_t stamp = ++counter_ ^ (static_cast<uint64_t>(getpid()) << 40) ^
                      static_cast<uint64_t>(Clock::now().time_since_epoch().count());
-    std::memcpy(&photo.bytes[8], &stamp, std::min<size_t>(8, size - 8));
-    return photo;
+    std::memcpy(&tag[0], &stamp, std::min<size_t>(8, tag.size()));
+    return gc::Photo{gridline::testing::TestPng(size, tag),
+                     absl::StrCat("sdk-bench-", counter_, ".png")};
   }
   std::vector<gc::Photo> Make(int count, size_t size) {
     std::vector<gc::Photo> out;

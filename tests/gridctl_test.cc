@@ -35,6 +35,7 @@
 #include "gridline/client/options.h"
 #include "gridline/client/report_client.h"
 #include "tests/e2e_fixture.h"
+#include "tests/test_images.h"
 
 extern char** environ;
 
@@ -613,9 +614,7 @@ TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) 
 
   const std::string photo = dir_.path() + "/after.png";
   {
-    std::mt19937 random(7);
-    std::string png("\x89PNG\r\n\x1A\n", 8);
-    for (int i = 0; i < 2000; ++i) png.push_back(static_cast<char>(random()));
+    const std::string png = testing::TestPng(2008, "after-photo of " + id);
     std::ofstream(photo, std::ios::binary) << png;
   }
   Result resolved =

@@ -24,6 +24,7 @@
 #include "server/store/sql.h"
 #include "server/util/sha256.h"
 #include "tests/e2e_fixture.h"
+#include "tests/test_images.h"
 
 namespace gridline {
 namespace {
@@ -397,7 +398,7 @@ TEST_P(LifecycleTest, ACaseWalksThroughEveryStepAndItsHistoryShowsThem) {
   EXPECT_EQ(c.lead_department_code(), "CG-410184001");
 
   // Resolve again with an after-photo; verification passes and the case closes.
-  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "after-photo " + id;
+  const std::string png = testing::TestPng(200, "after-photo " + id);
   const std::string photo = Upload(kStaffCgStation, png);
   ASSERT_EQ(photo, util::Sha256Hex(png));
   ASSERT_OK(api_->Resolve(kStaffCgStation, id, "东侧已补平", &c, {photo}));

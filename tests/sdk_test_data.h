@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gridline/client/photo.h"
 #include "gridline/v1/report_service.pb.h"
+#include "tests/test_images.h"
 
 namespace gridline::testing {
 
@@ -21,11 +22,9 @@ inline gridline::v1::SubmitReportRequest NumberedReport(int i) {
   return r;
 }
 
-// A PNG-signed blob of about 20 KB, different for every (report, photo).
+// A real PNG of 20,000 bytes, different for every (report, photo).
 inline gridline::client::Photo NumberedPhoto(int report, int photo) {
-  std::string bytes("\x89PNG\r\n\x1A\n", 8);
-  std::string tag = absl::StrCat("report ", report, " photo ", photo, ";");
-  while (bytes.size() < 20000) bytes += tag;
+  std::string bytes = TestPng(20000, absl::StrCat("report ", report, " photo ", photo, ";"));
   return gridline::client::Photo{bytes, absl::StrCat("r", report, "-p", photo, ".png")};
 }
 

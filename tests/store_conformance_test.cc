@@ -2,6 +2,8 @@
 // test command. The store is never mocked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -265,13 +267,29 @@ TEST_P(StoreTest, OrganisationLookupsAndTokens) {
   ASSERT_TRUE(cat.ok() && cat->has_value());
   EXPECT_EQ((*cat)->normal_deadline_hours, 72);
 
-  ASSERT_TRUE(store_->PutToken(std::string(64, 'b'), "u1", "handset").ok());
-  ASSERT_TRUE(store_->PutToken(std::string(64, 'c'), "u2", "disabled user").ok());
+  domain::TokenInfo issued;
+  issued.token_id = "tok-issued-1";
+  issued.user_id = "u1";
+  issued.label = "handset";
+  issued.create_time = domain::NowMicros();
+  issued.issued_by_user_id = "op";
+  ASSERT_TRUE(store_->CreateToken(issued, std::string(64, 'b')).ok());
+  ASSERT_TRUE(store_->PutDemoToken(std::string(64, 'c'), "u2").ok());
+  ASSERT_TRUE(store_->PutDemoToken(std::string(64, 'd'), "u1").ok());
   auto u = store_->FindCallerByTokenHash(std::string(64, 'b'), domain::NowMicros());
   ASSERT_TRUE(u.ok() && u->has_value());
   EXPECT_EQ((*u)->user.user_id, "u1");
   EXPECT_EQ((*u)->user.role, domain::Role::kGridLeader);
-  EXPECT_FALSE((*u)->token_id.empty());
+  EXPECT_EQ((*u)->token_id, "tok-issued-1");
+  EXPECT_FALSE((*u)->demo_token);
+  // Demo tokens are marked, so that a server outside demo mode can refuse them.
+  auto demo = store_->FindCallerByTokenHash(std::string(64, 'd'), domain::NowMicros());
+  ASSERT_TRUE(demo.ok() && demo->has_value());
+  EXPECT_TRUE((*demo)->demo_token);
+  auto tokens = store_->ListTokens("u1", false, domain::NowMicros());
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 2u);
+  EXPECT_EQ(std::count_if(tokens->begin(), tokens->end(), [](auto& t) { return t.demo; }), 1);
   auto disabled = store_->FindCallerByTokenHash(std::string(64, 'c'), domain::NowMicros());
   ASSERT_TRUE(disabled.ok());
   EXPECT_FALSE(disabled->has_value());
@@ -453,6 +471,94 @@ TEST_P(StoreTest, OrganisationChangesAreVersionedAndMovesCarryCases) {
   auto gone = store_->FindCategory("C01");
   ASSERT_TRUE(gone.ok());
   EXPECT_FALSE(gone->has_value());
+}
+
+// Issue 10, defect 7: a case write checked only by version used to write every column, so a
+// write from a case read before a grid move put the old path back (the move does not change
+// the version).
+TEST_P(StoreTest, ACaseWriteAfterAGridMoveKeepsTheNewPath) {
+  Case c = NewCase("g1", "rg1");
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  auto loaded = store_->GetCase("g1");  // read before the move
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  auto v = store_->OrganisationVersion();
+  ASSERT_TRUE(v.ok());
+  domain::Organisation up;
+  up.grids = {{"410184002", "新华路街道", domain::GridLevel::kStreet, "410184", ""},
+              {"410184001001", "郑韩路社区", domain::GridLevel::kCommunity, "410184002", ""}};
+  ASSERT_TRUE(store_->ChangeOrganisation(up, {}, *v).ok());
+  const std::string moved_path = "/410184/410184002/410184001001/410184001001001/";
+
+  Case next = **loaded;
+  next.state = CaseState::kDispatched;
+  store::CaseWrite w;
+  w.c = next;
+  w.expected_version = next.version;
+  CaseEvent e = FirstEvent(next);
+  e.type = domain::EventType::kRouted;
+  e.from_state = CaseState::kPendingTriage;
+  e.to_state = CaseState::kDispatched;
+  w.events = {e};
+  auto written = store_->UpdateCase(w);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->stored.grid_path, moved_path);
+  ASSERT_EQ(written->events.size(), 1u);
+  EXPECT_EQ(written->events[0].grid_path, moved_path);  // streams route it by the new path
+  auto got = store_->GetCase("g1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->grid_path, moved_path);
+  EXPECT_EQ((*got)->state, CaseState::kDispatched);
+}
+
+// The same race with real concurrency: grid moves back and forth while case writes run, each
+// from a fresh read. Whatever interleaving the database picks, the case ends on its grid's path.
+TEST_P(StoreTest, GridMovesRacingCaseWritesLoseNoPath) {
+  constexpr int kCases = 4;
+  constexpr int kMoves = 30;
+  for (int i = 0; i < kCases; ++i) {
+    Case c = NewCase(absl::StrCat("r", i), absl::StrCat("rr", i));
+    ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  }
+  domain::Organisation street2;
+  street2.grids = {{"410184002", "新华路街道", domain::GridLevel::kStreet, "410184", ""}};
+  ASSERT_TRUE(store_->ApplyOrganisation(street2).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kCases; ++i) {
+    writers.emplace_back([&, i] {
+      const std::string id = absl::StrCat("r", i);
+      while (!stop.load()) {
+        auto c = store_->GetCase(id);
+        if (!c.ok() || !c->has_value()) continue;
+        Case next = **c;
+        next.description = absl::StrCat("write ", writes.load());
+        store::CaseWrite w;
+        w.c = next;
+        w.expected_version = next.version;
+        if (store_->UpdateCase(w).ok()) ++writes;
+      }
+    });
+  }
+  for (int m = 0; m < kMoves; ++m) {
+    auto v = store_->OrganisationVersion();
+    ASSERT_TRUE(v.ok());
+    domain::Organisation up;
+    up.grids = {{"410184001001", "郑韩路社区", domain::GridLevel::kCommunity,
+                 m % 2 == 0 ? "410184002" : "410184001", ""}};
+    auto st = store_->ChangeOrganisation(up, {}, *v);
+    ASSERT_TRUE(st.ok() || absl::IsAborted(st)) << st;
+  }
+  stop = true;
+  for (auto& t : writers) t.join();
+  EXPECT_GT(writes.load(), 0);
+  auto cell = store_->FindGrid("410184001001001");
+  ASSERT_TRUE(cell.ok() && cell->has_value());
+  for (int i = 0; i < kCases; ++i) {
+    auto c = store_->GetCase(absl::StrCat("r", i));
+    ASSERT_TRUE(c.ok() && c->has_value());
+    EXPECT_EQ((*c)->grid_path, (*cell)->path) << "case r" << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/util/sha256.h"
 
@@ -122,9 +123,17 @@ void ServerProcess::Spawn() {
     }
     std::vector<char*> argv;
     std::string bin = binary_.empty() ? ServerBinary() : binary_;
+    // GRIDLINE_TEST_SERVER_WRAPPER runs the server under a tool, e.g.
+    // "valgrind --error-exitcode=99 --log-file=/tmp/vg.%p" (words split on spaces).
+    std::vector<std::string> wrapper;
+    if (const char* w = std::getenv("GRIDLINE_TEST_SERVER_WRAPPER"); w && binary_.empty()) {
+      wrapper = absl::StrSplit(w, ' ', absl::SkipEmpty());
+    }
+    for (auto& word : wrapper) argv.push_back(word.data());
     argv.push_back(bin.data());
     for (auto& a : args_) argv.push_back(a.data());
     argv.push_back(nullptr);
+    if (!wrapper.empty()) execvp(argv[0], argv.data());
     execv(bin.c_str(), argv.data());
     _exit(127);
   }

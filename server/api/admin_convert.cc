@@ -84,21 +84,7 @@ void ToProto(const domain::TokenInfo& in, v1::TokenInfo* out) {
   out->set_revoked(in.revoked);
   if (in.revoke_time != 0) SetTimestamp(in.revoke_time, out->mutable_revoke_time());
   out->set_issued_by_user_id(in.issued_by_user_id);
-}
-
-domain::TokenInfo FromProto(const v1::TokenInfo& in) {
-  domain::TokenInfo t;
-  t.token_id = in.token_id();
-  t.user_id = in.user_id();
-  t.label = in.label();
-  t.device_id = in.device_id();
-  if (in.has_create_time()) t.create_time = FromTimestamp(in.create_time());
-  if (in.has_last_used_time()) t.last_used_time = FromTimestamp(in.last_used_time());
-  if (in.has_expire_time()) t.expire_time = FromTimestamp(in.expire_time());
-  t.revoked = in.revoked();
-  if (in.has_revoke_time()) t.revoke_time = FromTimestamp(in.revoke_time());
-  t.issued_by_user_id = in.issued_by_user_id();
-  return t;
+  out->set_demo(in.demo);
 }
 
 void ToProto(const domain::AuditEntry& in, v1::AuditEntry* out) {
@@ -113,22 +99,6 @@ void ToProto(const domain::AuditEntry& in, v1::AuditEntry* out) {
   out->set_status_message(in.status_message);
   out->set_request_summary(in.request_summary);
   out->set_peer(in.peer);
-}
-
-domain::AuditEntry FromProto(const v1::AuditEntry& in) {
-  domain::AuditEntry a;
-  a.audit_entry_id = in.audit_entry_id();
-  a.actor_user_id = in.actor_user_id();
-  a.actor_token_id = in.actor_token_id();
-  a.method = in.method();
-  a.resource_kind = in.resource_kind();
-  a.resource_id = in.resource_id();
-  if (in.has_event_time()) a.event_time = FromTimestamp(in.event_time());
-  a.status_code = in.status_code();
-  a.status_message = in.status_message();
-  a.request_summary = in.request_summary();
-  a.peer = in.peer();
-  return a;
 }
 
 void ToProto(const domain::RouteDecision& in, v1::ResolveRouteResponse* out) {

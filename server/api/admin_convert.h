@@ -27,9 +27,7 @@ domain::RoutingRule FromProto(const v1::RoutingRule& in);
 void ToProto(const domain::User& in, v1::User* out);
 domain::User FromProto(const v1::User& in);
 void ToProto(const domain::TokenInfo& in, v1::TokenInfo* out);
-domain::TokenInfo FromProto(const v1::TokenInfo& in);
 void ToProto(const domain::AuditEntry& in, v1::AuditEntry* out);
-domain::AuditEntry FromProto(const v1::AuditEntry& in);
 void ToProto(const domain::RouteDecision& in, v1::ResolveRouteResponse* out);
 
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask);

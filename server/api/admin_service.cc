@@ -20,6 +20,7 @@
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/domain/statistics.h"
+#include "server/util/text.h"
 
 namespace gridline::api {
 namespace {
@@ -81,9 +82,9 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   }
 
   void OnReadDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (finish_) {
-      PumpLocked();
+      Pump(lock);
       return;
     }
     ++tasks_;
@@ -95,27 +96,29 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     writing_ = false;
     if (!ok) {
       cancelled_ = true;
       RequestFinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
     }
-    PumpLocked();
+    Pump(lock);
   }
 
   void OnCancel() override {
     cancelled_ = true;
     bool audit = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       RequestFinishLocked(grpc::Status::CANCELLED);
       // Idle between reads: no task will come to record the call, so one is started for it.
       if (tasks_ == 0 && !audited_) {
         ++tasks_;
         audit = true;
+      } else {
+        Pump(lock);  // may finish: then this reaction must touch nothing more
+        return;
       }
-      PumpLocked();
     }
     if (audit) {
       deps_.pool->Submit([this] {
@@ -139,7 +142,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   // ---- worker-pool tasks; each ends with EndTask()
 
   void Authorize() {
-    auto caller = domain::Authenticate(deps_.store, token_);
+    auto caller = domain::Authenticate(deps_.store, token_, deps_.demo);
     absl::Status status =
         caller.ok() ? AdminServiceImpl::RequireOperator(*caller) : caller.status();
     if (caller.ok()) caller_ = *caller;
@@ -284,11 +287,12 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     Queue(std::move(response));
   }
 
+  // Called from a task, so Pump only writes here: it cannot finish while tasks_ > 0.
   void Queue(v1::ImportOrganisationResponse response) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (finish_) return;
     queue_.push_back(std::move(response));
-    PumpLocked();
+    Pump(lock);
   }
 
   void Fail(const absl::Status& status) {
@@ -324,16 +328,18 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     bool audit = false;
     bool idle_and_done = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       --tasks_;
       // The last task of a cancelled call that nothing recorded yet records it. No other task
       // can start any more (the call is finishing), so this one keeps running for it.
       if (tasks_ == 0 && cancelled_ && finish_ && !audited_) {
         ++tasks_;
         audit = true;
+      } else if (done_ && tasks_ == 0) {
+        idle_and_done = true;  // OnDone ran while this task did: the last task deletes
       } else {
-        PumpLocked();
-        idle_and_done = done_ && tasks_ == 0;
+        Pump(lock);  // may finish: then this task must touch nothing more
+        return;
       }
     }
     if (audit) {
@@ -348,7 +354,10 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     if (!finish_) finish_ = std::move(status);
   }
 
-  void PumpLocked() {
+  // Starts the next write, or finishes once nothing is in flight. Finish is called after `lock`
+  // is released, since gRPC may then run OnDone (and delete this reactor) on another thread:
+  // the caller must return right after Pump and touch nothing of the reactor.
+  void Pump(std::unique_lock<std::mutex>& lock) {
     if (finished_) return;
     if (!writing_ && !queue_.empty() && !cancelled_) {
       current_ = std::move(queue_.front());
@@ -359,7 +368,9 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     }
     if (finish_ && !writing_ && tasks_ == 0 && (queue_.empty() || cancelled_)) {
       finished_ = true;
-      Finish(*finish_);
+      grpc::Status status = *std::move(finish_);
+      lock.unlock();
+      Finish(std::move(status));
     }
   }
 
@@ -400,12 +411,7 @@ std::string AuditSummary(const google::protobuf::Message& message) {
   std::string out;
   printer.PrintToString(message, &out);
   absl::StripTrailingAsciiWhitespace(&out);
-  if (out.size() > kMaxSummaryBytes) {
-    size_t cut = kMaxSummaryBytes;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
-    out += " …";
-  }
+  out = util::TruncateUtf8(out, kMaxSummaryBytes);
   return out;
 }
 
@@ -444,7 +450,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* con
   deps_.pool->Submit([this, reactor, method, audited, target = std::move(target),
                       token = BearerToken(context), peer = context->peer(),
                       work = std::move(work)]() mutable {
-    auto caller = domain::Authenticate(deps_.store, token);
+    auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
     absl::Status status = caller.ok() ? RequireOperator(*caller) : caller.status();
     if (status.ok()) status = work(*caller, &target.id);
     // Unauthenticated calls are not recorded: there is nobody to attribute them to, and
@@ -818,9 +824,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::IssueToken(grpc::CallbackServerConte
   // The request holds no secret (the token is in the response), so its summary is complete.
   return Run(context, GRIDLINE_ADMIN_METHOD(IssueToken), request, {"token", ""},
              [this, request, response](const domain::Caller& caller, std::string* id) {
-               domain::Micros expire =
-                   request->has_expire_time() ? FromTimestamp(request->expire_time()) : 0;
-               if (request->has_expire_time() && expire == 0) expire = -1;  // the epoch: past
+               domain::Micros expire = 0;
+               if (request->has_expire_time()) {
+                 auto t = TimestampMicros(request->expire_time(), "expire_time");
+                 if (!t.ok()) return t.status();
+                 expire = *t == 0 ? -1 : *t;  // the epoch: past
+               }
                auto issued = admin_.IssueToken(caller, request->user_id(), request->label(),
                                                request->device_id(), expire);
                if (!issued.ok()) return issued.status();
@@ -868,8 +877,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
     query.actor_user_id = request->actor_user_id();
     query.resource_kind = request->resource_kind();
     query.resource_id = request->resource_id();
-    if (request->has_start_time()) query.start_time = FromTimestamp(request->start_time());
-    if (request->has_end_time()) query.end_time = FromTimestamp(request->end_time());
+    if (request->has_start_time()) {
+      auto t = TimestampMicros(request->start_time(), "start_time");
+      if (!t.ok()) return t.status();
+      query.start_time = *t;
+    }
+    if (request->has_end_time()) {
+      auto t = TimestampMicros(request->end_time(), "end_time");
+      if (!t.ok()) return t.status();
+      query.end_time = *t;
+    }
     if (request->page_size() < 0) return domain::InvalidField("page_size", "must not be negative");
     int size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
     if (!request->page_token().empty() && !DecodeAuditToken(request->page_token(), &query)) {
@@ -910,9 +927,7 @@ void StatisticsToProto(const domain::Statistics& s, v1::Statistics* out) {
   out->set_resolved_count(s.resolved_count);
   out->set_reworked_count(s.reworked_count);
   out->set_rework_rate(rate(s.reworked_count, s.resolved_count));
-  out->mutable_mean_handling_time()->set_seconds(s.mean_handling_time / 1000000);
-  out->mutable_mean_handling_time()->set_nanos(
-      static_cast<int32_t>((s.mean_handling_time % 1000000) * 1000));
+  SetDuration(s.mean_handling_time, out->mutable_mean_handling_time());
   out->set_mean_handling_sample_count(s.mean_handling_sample_count);
   out->set_open_overdue_count(s.open_overdue_count);
 }
@@ -927,8 +942,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerCo
                 domain::StatisticsQuery q;
                 q.grid_code = request->grid_code();
                 q.department_code = request->department_code();
-                if (request->has_start_time()) q.start_time = FromTimestamp(request->start_time());
-                if (request->has_end_time()) q.end_time = FromTimestamp(request->end_time());
+                if (request->has_start_time()) {
+                  auto t = TimestampMicros(request->start_time(), "start_time");
+                  if (!t.ok()) return t.status();
+                  q.start_time = *t;
+                }
+                if (request->has_end_time()) {
+                  auto t = TimestampMicros(request->end_time(), "end_time");
+                  if (!t.ok()) return t.status();
+                  q.end_time = *t;
+                }
                 auto s = domain::ComputeStatistics(deps_.store, q, domain::NowMicros());
                 if (!s.ok()) return s.status();
                 StatisticsToProto(*s, response);

@@ -24,10 +24,10 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
   UploadReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                 v1::Attachment* response)
       : deps_(deps), response_(response) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
-      MaybeFinishLocked();
+      FinishIfIdle(lock);
       return;
     }
     busy_ = true;
@@ -35,15 +35,15 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
   }
 
   void OnReadDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     reading_ = false;
     if (finish_) {
-      MaybeFinishLocked();
+      FinishIfIdle(lock);
       return;
     }
     if (!ok) {  // the client has sent everything (or is gone: then the checks fail)
       if (!have_metadata_) {
-        FailLocked(domain::InvalidField("metadata", "the upload ended without metadata"));
+        Fail(lock, domain::InvalidField("metadata", "the upload ended without metadata"));
         return;
       }
       busy_ = true;
@@ -51,7 +51,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
       return;
     }
     if (absl::Status s = TakeLocked(); !s.ok()) {
-      FailLocked(s);
+      Fail(lock, s);
       return;
     }
     reading_ = true;
@@ -59,9 +59,9 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
   }
 
   void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     RequestFinishLocked(grpc::Status::CANCELLED);
-    MaybeFinishLocked();
+    FinishIfIdle(lock);
   }
 
   void OnDone() override { delete this; }
@@ -69,17 +69,17 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
  private:
   // On the pool.
   void Authenticate(const std::string& token) {
-    auto caller = domain::Authenticate(deps_.store, token);
+    auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
     absl::Status status =
         caller.ok() ? domain::AttachmentService::CheckMayUpload(*caller) : caller.status();
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     busy_ = false;
     if (!status.ok()) {
-      FailLocked(status);
+      Fail(lock, status);
       return;
     }
     if (finish_) {  // cancelled meanwhile
-      MaybeFinishLocked();
+      FinishIfIdle(lock);
       return;
     }
     caller_ = *std::move(caller);
@@ -91,10 +91,10 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
   void Store() {
     auto stored = deps_.attachments->Upload(caller_, sha256_, declared_size_, std::move(data_));
     if (stored.ok()) ToProto(*stored, response_);
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     busy_ = false;
     RequestFinishLocked(ToGrpcStatus(stored.status()));
-    MaybeFinishLocked();
+    FinishIfIdle(lock);
   }
 
   // Takes the message just read.
@@ -140,21 +140,26 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
     return domain::InvalidField("part", "a message must carry metadata or a chunk");
   }
 
-  void FailLocked(const absl::Status& status) {
+  // Ends the call with `status` (see FinishIfIdle: the caller must return right after).
+  void Fail(std::unique_lock<std::mutex>& lock, const absl::Status& status) {
     RequestFinishLocked(ToGrpcStatus(status));
-    MaybeFinishLocked();
+    FinishIfIdle(lock);
   }
 
   void RequestFinishLocked(grpc::Status status) {
     if (!finish_) finish_ = std::move(status);
   }
 
-  // Finish exactly once, and only when no read and no pool task is in flight: both use this
-  // reactor and `response_`.
-  void MaybeFinishLocked() {
+  // Finishes exactly once, and only when no read and no pool task is in flight: both use this
+  // reactor and `response_`. Finish is called after `lock` is released, because gRPC may run
+  // OnDone (which deletes this reactor) on another thread as soon as Finish is called: the
+  // caller must return right after this and touch nothing of the reactor, not even `mu_`.
+  void FinishIfIdle(std::unique_lock<std::mutex>& lock) {
     if (!finish_ || finished_ || busy_ || reading_) return;
     finished_ = true;
-    Finish(*finish_);
+    grpc::Status status = *std::move(finish_);
+    lock.unlock();
+    Finish(std::move(status));
   }
 
   const ServiceContext deps_;
@@ -177,10 +182,10 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
   DownloadReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                   std::string attachment_id)
       : deps_(deps) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
-      PumpLocked();
+      Pump(lock);
       return;
     }
     busy_ = true;
@@ -189,16 +194,16 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     writing_ = false;
     if (!ok) RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-    PumpLocked();
+    Pump(lock);
   }
 
   void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     RequestFinishLocked(grpc::Status::CANCELLED);
-    PumpLocked();
+    Pump(lock);
   }
 
   void OnDone() override { delete this; }
@@ -206,32 +211,36 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
  private:
   // On the pool.
   void Load(const std::string& token, const std::string& attachment_id) {
-    auto caller = domain::Authenticate(deps_.store, token);
+    auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
     absl::StatusOr<domain::AttachmentContent> content =
         caller.ok() ? deps_.attachments->Open(*caller, attachment_id) : caller.status();
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     busy_ = false;
     if (content.ok()) {
       content_ = *std::move(content);
     } else {
       RequestFinishLocked(ToGrpcStatus(content.status()));
     }
-    PumpLocked();
+    Pump(lock);
   }
 
   void RequestFinishLocked(grpc::Status status) {
     if (!finish_) finish_ = std::move(status);
   }
 
-  // Starts the next write, or finishes; one write in flight at a time.
-  void PumpLocked() {
+  // Starts the next write, or finishes; one write in flight at a time. Finish is called after
+  // `lock` is released (OnDone may delete this reactor at once): the caller must return right
+  // after this and touch nothing of the reactor.
+  void Pump(std::unique_lock<std::mutex>& lock) {
     if (finished_ || writing_ || busy_) return;
     if (!finish_ && sent_metadata_ && offset_ >= content_.bytes.size()) {
       finish_ = grpc::Status::OK;
     }
     if (finish_) {
       finished_ = true;
-      Finish(*finish_);
+      grpc::Status status = *std::move(finish_);
+      lock.unlock();
+      Finish(std::move(status));
       return;
     }
     message_.Clear();

@@ -65,10 +65,14 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerCon
     filter.grid_code = request->grid_code();
     filter.lead_department_code = request->lead_department_code();
     if (request->has_observe_start_time()) {
-      filter.observe_start_time = FromTimestamp(request->observe_start_time());
+      auto t = TimestampMicros(request->observe_start_time(), "observe_start_time");
+      if (!t.ok()) return t.status();
+      filter.observe_start_time = *t;
     }
     if (request->has_observe_end_time()) {
-      filter.observe_end_time = FromTimestamp(request->observe_end_time());
+      auto t = TimestampMicros(request->observe_end_time(), "observe_end_time");
+      if (!t.ok()) return t.status();
+      filter.observe_end_time = *t;
     }
     auto page =
         deps_.cases->ListCases(caller, filter, {request->page_size(), request->page_token()});
@@ -104,7 +108,9 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
     domain::Micros window = 0;
     if (request->has_time_window()) {
-      window = request->time_window().seconds() * 1000000 + request->time_window().nanos() / 1000;
+      auto w = DurationMicros(request->time_window(), "time_window");
+      if (!w.ok()) return w.status();
+      window = *w;
       if (window <= 0) return domain::InvalidField("time_window", "must be positive");
     }
     auto found = deps_.cases->SuggestDuplicates(
@@ -114,9 +120,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
       auto* out = response->add_candidates();
       ToProto(d.c, out->mutable_case_());
       if (d.distance_metres) out->set_distance_metres(*d.distance_metres);
-      out->mutable_observe_time_offset()->set_seconds(d.observe_time_offset / 1000000);
-      out->mutable_observe_time_offset()->set_nanos(
-          static_cast<int32_t>((d.observe_time_offset % 1000000) * 1000));
+      SetDuration(d.observe_time_offset, out->mutable_observe_time_offset());
     }
     return absl::OkStatus();
   });
@@ -164,12 +168,15 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
     grpc::CallbackServerContext* context, const v1::DecideExtensionRequest* request,
     v1::Case* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    domain::Micros approved = 0;
+    if (request->has_approved_deadline_time()) {
+      auto t = TimestampMicros(request->approved_deadline_time(), "approved_deadline_time");
+      if (!t.ok()) return t.status();
+      approved = *t;
+    }
     return CaseReply(
-        deps_.cases->DecideExtension(
-            caller, request->extension_request_id(), request->approve(), request->note(),
-            request->has_approved_deadline_time() ? FromTimestamp(request->approved_deadline_time())
-                                                  : 0,
-            request->expected_version()),
+        deps_.cases->DecideExtension(caller, request->extension_request_id(), request->approve(),
+                                     request->note(), approved, request->expected_version()),
         response, deps_.store, deps_.hub);
   });
 }
@@ -288,12 +295,16 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
     grpc::CallbackServerContext* context, const v1::RequestExtensionRequest* request,
     v1::ExtensionRequest* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    domain::Micros requested = 0;
+    if (request->has_requested_deadline_time()) {
+      auto t = TimestampMicros(request->requested_deadline_time(), "requested_deadline_time");
+      if (!t.ok()) return t.status();
+      requested = *t;
+    }
     domain::CaseChange change;
     auto x = deps_.cases->RequestExtension(
         caller, Input(request->case_id(), request->reason(), request->expected_version()),
-        request->has_requested_deadline_time() ? FromTimestamp(request->requested_deadline_time())
-                                               : 0,
-        &change);
+        requested, &change);
     if (!x.ok()) return x.status();
     deps_.hub->Notify();
     ToProto(*x, response);

@@ -17,7 +17,8 @@ struct ServiceContext {
   runtime::EventHub* hub = nullptr;
   domain::CaseService* cases = nullptr;
   domain::AttachmentService* attachments = nullptr;
-  // Demo mode: ImportOrganisation stores the users' demo tokens too.
+  // Demo mode: ImportOrganisation stores the users' demo tokens too, and demo tokens
+  // authenticate (outside demo mode they are refused).
   bool demo = false;
   // The 三色旗 thresholds and the months' time zone (ServerConfig.evaluation).
   domain::FlagThresholds flags;

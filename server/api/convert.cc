@@ -10,6 +10,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "server/domain/errors.h"
+#include "server/util/text.h"
 
 namespace gridline::api {
 
@@ -24,8 +25,39 @@ void SetTimestamp(domain::Micros t, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(micros * 1000));
 }
 
-domain::Micros FromTimestamp(const google::protobuf::Timestamp& t) {
+namespace {
+// The ranges google.protobuf.Timestamp (0001-01-01 to 9999-12-31) and Duration (±10,000 years)
+// define. Within them, seconds × 10⁶ cannot overflow int64 (the largest is about 3.2 × 10¹⁷).
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+constexpr int64_t kMaxDurationSeconds = 315576000000;
+}  // namespace
+
+absl::StatusOr<domain::Micros> TimestampMicros(const google::protobuf::Timestamp& t,
+                                               absl::string_view field) {
+  if (t.seconds() < kMinTimestampSeconds || t.seconds() > kMaxTimestampSeconds ||
+      t.nanos() < 0 || t.nanos() > 999999999) {
+    return domain::InvalidField(std::string(field),
+                                "is not a valid time (years 0001 to 9999, nanos in [0, 10^9))");
+  }
   return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+absl::StatusOr<domain::Micros> DurationMicros(const google::protobuf::Duration& d,
+                                              absl::string_view field) {
+  if (d.seconds() < -kMaxDurationSeconds || d.seconds() > kMaxDurationSeconds ||
+      d.nanos() < -999999999 || d.nanos() > 999999999 || (d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return domain::InvalidField(
+        std::string(field),
+        "is not a valid duration (at most 10,000 years; seconds and nanos of one sign)");
+  }
+  return d.seconds() * 1000000 + d.nanos() / 1000;
+}
+
+void SetDuration(domain::Micros d, google::protobuf::Duration* out) {
+  out->set_seconds(d / 1000000);
+  out->set_nanos(static_cast<int32_t>((d % 1000000) * 1000));
 }
 
 void ToProto(const domain::Case& in, v1::Case* out) {
@@ -141,7 +173,7 @@ absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
   return FillPhotos(store, {out});
 }
 
-domain::ReportInput FromProto(const v1::SubmitReportRequest& in) {
+absl::StatusOr<domain::ReportInput> FromProto(const v1::SubmitReportRequest& in) {
   domain::ReportInput r;
   r.request_id = in.request_id();
   r.category_code = in.category_code();
@@ -153,7 +185,11 @@ domain::ReportInput FromProto(const v1::SubmitReportRequest& in) {
   r.latitude = in.location().coordinates().latitude();
   r.longitude = in.location().coordinates().longitude();
   r.address = in.location().address();
-  if (in.has_observe_time()) r.observe_time = FromTimestamp(in.observe_time());
+  if (in.has_observe_time()) {
+    auto t = TimestampMicros(in.observe_time(), "observe_time");
+    if (!t.ok()) return t.status();
+    r.observe_time = *t;
+  }
   r.urgency = static_cast<int>(in.urgency());
   r.attachment_ids.assign(in.attachment_ids().begin(), in.attachment_ids().end());
   return r;
@@ -205,18 +241,67 @@ std::optional<int64_t> DecodeCursor(const std::string& cursor) {
   return seq;
 }
 
+namespace {
+
+// Bounds on what an error answer carries. gRPC sends the status in headers that a default client
+// accepts up to 8 KiB in all (GRPC_ARG_MAX_METADATA_SIZE): the message percent-encoded (up to
+// 3 bytes per byte) and the details base64-encoded (4 bytes per 3). Texts that echo input (a
+// cursor, a list of 200 codes) are cut, and the violations after the budget are summarised in
+// one, so that the worst case stays near 5 KiB and every client can read the real status.
+constexpr size_t kMaxMessageBytes = 400;
+constexpr size_t kMaxDetailTextBytes = 200;
+constexpr size_t kDetailsBudgetBytes = 2400;
+constexpr int kMaxViolations = 20;
+
+// Adds violations to a detail while the budget lasts; the rest become one summary entry.
+class DetailBudget {
+ public:
+  // Whether one more entry of `bytes` fits; counts it if so.
+  bool Take(size_t bytes) {
+    if (entries_ >= kMaxViolations || used_ + bytes > kDetailsBudgetBytes) {
+      ++omitted_;
+      return false;
+    }
+    ++entries_;
+    used_ += bytes;
+    return true;
+  }
+  int omitted() const { return omitted_; }
+  std::string OmittedText() const {
+    return absl::StrCat(omitted_, " more violation", omitted_ == 1 ? "" : "s", " not shown");
+  }
+
+ private:
+  int entries_ = 0;
+  int omitted_ = 0;
+  size_t used_ = 0;
+};
+
+std::string Cut(absl::string_view text) { return util::TruncateUtf8(text, kMaxDetailTextBytes); }
+
+}  // namespace
+
 grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason) {
   if (status.ok()) return grpc::Status::OK;
+  const std::string message = util::TruncateUtf8(status.message(), kMaxMessageBytes);
   google::rpc::Status rich;
   rich.set_code(static_cast<int>(status.code()));
-  rich.set_message(std::string(status.message()));
+  rich.set_message(message);
+  DetailBudget budget;
   auto violations = domain::GetFieldViolations(status);
   if (!violations.empty()) {
     google::rpc::BadRequest bad;
     for (const auto& v : violations) {
+      std::string field = Cut(v.field), description = Cut(v.description);
+      if (!budget.Take(field.size() + description.size())) continue;
       auto* fv = bad.add_field_violations();
-      fv->set_field(v.field);
-      fv->set_description(v.description);
+      fv->set_field(std::move(field));
+      fv->set_description(std::move(description));
+    }
+    if (budget.omitted() > 0) {
+      auto* fv = bad.add_field_violations();
+      fv->set_field("…");
+      fv->set_description(budget.OmittedText());
     }
     rich.add_details()->PackFrom(bad);
   }
@@ -226,26 +311,34 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason)
     auto* v = pf.add_violations();
     v->set_type("CASE_STATE");
     v->set_subject(domain::CaseStateName(state));
-    v->set_description(std::string(status.message()));
+    v->set_description(message);
     rich.add_details()->PackFrom(pf);
   }
   if (auto preconditions = domain::GetPreconditionViolations(status); !preconditions.empty()) {
     google::rpc::PreconditionFailure pf;
+    DetailBudget precondition_budget;
     for (const auto& p : preconditions) {
+      std::string type = Cut(p.type), subject = Cut(p.subject), description = Cut(p.description);
+      if (!precondition_budget.Take(type.size() + subject.size() + description.size())) continue;
       auto* v = pf.add_violations();
-      v->set_type(p.type);
-      v->set_subject(p.subject);
-      v->set_description(p.description);
+      v->set_type(std::move(type));
+      v->set_subject(std::move(subject));
+      v->set_description(std::move(description));
+    }
+    if (precondition_budget.omitted() > 0) {
+      auto* v = pf.add_violations();
+      v->set_type("…");
+      v->set_description(precondition_budget.OmittedText());
     }
     rich.add_details()->PackFrom(pf);
   }
   if (!reason.empty()) {
     google::rpc::ErrorInfo info;
-    info.set_reason(reason);
+    info.set_reason(Cut(reason));
     info.set_domain("gridline.v1");
     rich.add_details()->PackFrom(info);
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
                       rich.SerializeAsString());
 }
 

@@ -10,6 +10,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "gridline/v1/common.pb.h"
 #include "gridline/v1/dispatch_service.pb.h"
 #include "gridline/v1/organisation.pb.h"
@@ -27,7 +31,7 @@ void ToProto(const domain::Case& in, v1::Case* out);
 void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out);
 void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out);
 void ToProto(const domain::Category& in, v1::Category* out);
-domain::ReportInput FromProto(const v1::SubmitReportRequest& in);
+absl::StatusOr<domain::ReportInput> FromProto(const v1::SubmitReportRequest& in);
 
 void ToProto(const domain::Attachment& in, v1::Attachment* out);
 
@@ -60,7 +64,15 @@ std::string EncodeCursor(int64_t seq);
 std::optional<int64_t> DecodeCursor(const std::string& cursor);
 
 void SetTimestamp(domain::Micros t, google::protobuf::Timestamp* out);
-domain::Micros FromTimestamp(const google::protobuf::Timestamp& t);
+// A time or duration from a request, in microseconds. The value is checked against the range
+// google.protobuf.Timestamp / Duration define before it is converted, so nothing can overflow
+// (a far-future time once wrapped around and passed validation); outside it, INVALID_ARGUMENT
+// with a field violation naming `field`. Every RPC reads its times through these.
+absl::StatusOr<domain::Micros> TimestampMicros(const google::protobuf::Timestamp& t,
+                                               absl::string_view field);
+absl::StatusOr<domain::Micros> DurationMicros(const google::protobuf::Duration& d,
+                                              absl::string_view field);
+void SetDuration(domain::Micros d, google::protobuf::Duration* out);
 
 // Codes map one to one (they are numerically equal); field violations become
 // google.rpc.BadRequest, a wrong case state and domain::PreconditionFailed violations a

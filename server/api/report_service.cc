@@ -13,8 +13,9 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const S
                                    std::function<absl::Status(const domain::Caller&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   deps.pool->Submit(
-      [reactor, store = deps.store, token = BearerToken(context), work = std::move(work)] {
-        auto caller = domain::Authenticate(store, token);
+      [reactor, store = deps.store, demo = deps.demo, token = BearerToken(context),
+       work = std::move(work)] {
+        auto caller = domain::Authenticate(store, token, demo);
         absl::Status status = caller.ok() ? work(*caller) : caller.status();
         reactor->Finish(ToGrpcStatus(status));
       });
@@ -25,9 +26,11 @@ grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerCo
                                                           const v1::SubmitReportRequest* request,
                                                           v1::SubmitReportResponse* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
-    auto outcome = deps_.cases->SubmitReport(caller, FromProto(*request));
+    auto input = FromProto(*request);
+    if (!input.ok()) return input.status();
+    auto outcome = deps_.cases->SubmitReport(caller, *input);
     if (!outcome.ok()) return outcome.status();
-    if (outcome->created) deps_.hub->Notify();
+    if (outcome->created || outcome->filed) deps_.hub->Notify();
     ToProto(outcome->stored, response->mutable_case_());
     if (auto s = FillPhotos(deps_.store, {response->mutable_case_()}); !s.ok()) return s;
     response->set_event_cursor(EncodeCursor(outcome->first_event.seq));

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
 #include "server/domain/organisation.h"
+#include "server/util/text.h"
 
 namespace gridline::api {
 namespace {
@@ -21,7 +22,7 @@ WatchStream::WatchStream(grpc::CallbackServerContext* context, const ServiceCont
 
 void WatchStream::Init(std::string token, std::string after_cursor, Authorize authorize) {
   grpc::Status error;
-  auto caller = domain::Authenticate(deps_.store, token);
+  auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
   Visibility visible;
   int64_t start = 0;
   if (!caller.ok()) {
@@ -38,7 +39,8 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
         start = *last;
     } else if (auto seq = DecodeCursor(after_cursor); !seq.has_value()) {
       error = ToGrpcStatus(absl::InvalidArgumentError(
-          absl::StrCat("after_cursor '", after_cursor, "' is not a gridline cursor")));
+          absl::StrCat("after_cursor '", util::TruncateUtf8(after_cursor, 40),
+                       "' is not a gridline cursor")));
     } else {
       auto last = deps_.store->LastEventSeq();
       auto pruned = deps_.store->PrunedThroughSeq();
@@ -57,7 +59,7 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
       }
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   busy_ = false;
   if (!error.ok()) {
     RequestFinishLocked(error);
@@ -71,17 +73,17 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
       RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
     }
   }
-  PumpLocked();
+  Pump(lock);
 }
 
 void WatchStream::ReadFromStore() {
   int64_t after;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     after = cursor_;
   }
   auto events = deps_.store->ListEventsAfter(after, kStoreBatch);
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   busy_ = false;
   if (!events.ok()) {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -98,12 +100,12 @@ void WatchStream::ReadFromStore() {
       if (visible_(e)) pending_.push_back(std::make_shared<const domain::CaseEvent>(std::move(e)));
     }
   }
-  PumpLocked();
+  Pump(lock);
 }
 
 void WatchStream::Reauthenticate() {
-  auto caller = domain::Authenticate(deps_.store, token_);
-  std::lock_guard<std::mutex> lock(mu_);
+  auto caller = domain::Authenticate(deps_.store, token_, deps_.demo);
+  std::unique_lock<std::mutex> lock(mu_);
   busy_ = false;
   authenticated_ = std::chrono::steady_clock::now();
   if (!caller.ok()) {
@@ -116,14 +118,16 @@ void WatchStream::Reauthenticate() {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "your role or scope changed; reconnect to watch under it"));
   }
-  PumpLocked();
+  Pump(lock);
 }
 
-void WatchStream::PumpLocked() {
+void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
   if (finished_ || writing_ || busy_) return;
   if (finish_) {
     finished_ = true;
-    Finish(*finish_);
+    grpc::Status status = *std::move(finish_);
+    lock.unlock();
+    Finish(std::move(status));  // OnDone may delete this stream from here on
     return;
   }
   while (pending_.empty()) {
@@ -166,22 +170,22 @@ void WatchStream::RequestFinishLocked(grpc::Status status) {
 }
 
 void WatchStream::OnWriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   writing_ = false;
   if (!ok) RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-  PumpLocked();
+  Pump(lock);
 }
 
 void WatchStream::OnCancel() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   RequestFinishLocked(grpc::Status::CANCELLED);
-  PumpLocked();
+  Pump(lock);
 }
 
 void WatchStream::OnDone() {
   bool registered;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     registered = registered_;
   }
   if (registered) deps_.hub->Unregister(this);
@@ -189,12 +193,12 @@ void WatchStream::OnDone() {
 }
 
 void WatchStream::OnEventsAvailable() {
-  std::lock_guard<std::mutex> lock(mu_);
-  PumpLocked();
+  std::unique_lock<std::mutex> lock(mu_);
+  Pump(lock);
 }
 
 void WatchStream::OnHeartbeatTick() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   heartbeat_due_ = true;
   const auto now = std::chrono::steady_clock::now();
   const auto& options = deps_.hub->options();
@@ -213,9 +217,9 @@ void WatchStream::OnHeartbeatTick() {
       busy_ = true;  // keeps the stream (and context_) alive until the task is done
       deps_.pool->Submit([this] {
         context_->TryCancel();
-        std::lock_guard<std::mutex> lock(mu_);
+        std::unique_lock<std::mutex> lock(mu_);
         busy_ = false;
-        PumpLocked();
+        Pump(lock);
       });
       return;
     }
@@ -226,15 +230,15 @@ void WatchStream::OnHeartbeatTick() {
     deps_.pool->Submit([this] { Reauthenticate(); });
     return;
   }
-  PumpLocked();
+  Pump(lock);
 }
 
 void WatchStream::OnShutdown() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                    "server shutting down; reconnect and resume from your last "
                                    "cursor"));
-  PumpLocked();
+  Pump(lock);
 }
 
 }  // namespace gridline::api

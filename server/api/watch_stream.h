@@ -47,7 +47,11 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
   void ReadFromStore();
   // Re-checks the token and the user on a worker thread (see WatchConfig.reauth_interval_ms).
   void Reauthenticate();
-  void PumpLocked();
+  // Starts the next write, or finishes once nothing is in flight. Called with `lock` held on
+  // `mu_`. Finish is called after `lock` is released, since gRPC may then run OnDone (which
+  // deletes this stream) on another thread: the caller must return right after Pump and touch
+  // nothing of the stream.
+  void Pump(std::unique_lock<std::mutex>& lock);
   void RequestFinishLocked(grpc::Status status);
 
   ServiceContext deps_;

@@ -276,6 +276,13 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     }
     token_lines = *std::move(lines);
   }
+  int64_t disabled_demo_tokens = 0;
+  if (!config.demo()) {
+    // Demo tokens stored by an earlier start in demo mode are refused now: say how many.
+    auto tokens = impl->store->ListTokens("", false, domain::NowMicros());
+    if (!tokens.ok()) return tokens.status();
+    for (const auto& t : *tokens) disabled_demo_tokens += t.demo ? 1 : 0;
+  }
 
   auto blobs = store::BlobStore::Open(config.attachments().directory());
   if (!blobs.ok()) return blobs.status();
@@ -313,6 +320,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen_address(), *credentials, &port);
+  // gRPC sets SO_REUSEPORT by default, so a second server on a bound address would "listen" and
+  // take half the connections to another database. Off, the second bind fails and we exit.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, config.keepalive().time_ms());
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, config.keepalive().timeout_ms());
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -335,7 +345,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     impl->hub->BeginShutdown();
     impl->hub->Stop();
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", config.listen_address(), " (in use or not local?)"));
+        absl::StrCat("cannot listen on ", config.listen_address(),
+                     ": the address is in use (another gridline-server?) or not local"));
   }
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();
@@ -347,6 +358,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   server->port_ = port;
   server->store_description_ = store_description;
   server->demo_token_lines_ = std::move(token_lines);
+  server->disabled_demo_tokens_ = disabled_demo_tokens;
   return server;
 }
 

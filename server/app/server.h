@@ -36,6 +36,9 @@ class GridlineServer {
   std::string store_description() const { return store_description_; }
   // Lines to print in demo mode: one per demo user with their token.
   const std::vector<std::string>& demo_token_lines() const { return demo_token_lines_; }
+  // Outside demo mode: how many stored demo tokens (active, from an earlier demo start) are
+  // refused.
+  int64_t disabled_demo_tokens() const { return disabled_demo_tokens_; }
 
   // Ends open streams with UNAVAILABLE, lets in-flight calls finish within the grace period,
   // then stops. Idempotent.
@@ -49,6 +52,7 @@ class GridlineServer {
   int port_ = 0;
   std::string store_description_;
   std::vector<std::string> demo_token_lines_;
+  int64_t disabled_demo_tokens_ = 0;
 };
 
 }  // namespace gridline::app

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/domain/case_service.h"
 #include "server/domain/errors.h"
+#include "server/domain/image_check.h"
 #include "server/util/sha256.h"
 
 namespace gridline::domain {
@@ -19,20 +20,7 @@ constexpr int kMaxCasesChecked = 100;
 // The stray-blob sweep asks the store about this many ids at a time.
 constexpr size_t kSweepBatch = 200;
 
-constexpr absl::string_view kJpegMagic("\xFF\xD8\xFF", 3);
-constexpr absl::string_view kPngMagic("\x89PNG\r\n\x1A\n", 8);
-
 }  // namespace
-
-std::optional<std::string> DetectImageType(absl::string_view head) {
-  if (absl::StartsWith(head, kJpegMagic)) return "image/jpeg";
-  if (absl::StartsWith(head, kPngMagic)) return "image/png";
-  // RIFF container: "RIFF", a 4-byte little-endian size, then the form type "WEBP".
-  if (head.size() >= 12 && head.substr(0, 4) == "RIFF" && head.substr(8, 4) == "WEBP") {
-    return "image/webp";
-  }
-  return std::nullopt;
-}
 
 bool IsSha256Hex(absl::string_view s) {
   if (s.size() != 64) return false;
@@ -87,15 +75,18 @@ absl::StatusOr<Attachment> AttachmentService::Upload(const Caller& caller,
     return InvalidField("metadata.sha256",
                         absl::StrCat("SHA-256 mismatch: the content arrived hashes to ", actual));
   }
-  std::optional<std::string> type = DetectImageType(bytes);
-  if (!type) {
-    return InvalidField("chunk",
-                        "not a JPEG, PNG or WebP image (the type is detected from the content)");
+  // The whole image is decoded, so that only complete JPEG, PNG and WebP images of sane
+  // dimensions are stored (a magic number followed by anything is not a photo).
+  auto image = CheckImage(bytes);
+  if (!image.ok()) {
+    if (!absl::IsInvalidArgument(image.status())) return image.status();
+    return InvalidField("chunk", absl::StrCat(image.status().message(),
+                                              " (the type is detected from the content)"));
   }
 
   Attachment a;
   a.attachment_id = std::move(actual);
-  a.content_type = *std::move(type);
+  a.content_type = image->content_type;
   a.size_bytes = size;
   a.create_time = NowMicros();
   a.uploaded_by_user_id = caller.user.user_id;

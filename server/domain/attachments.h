@@ -17,10 +17,6 @@
 
 namespace gridline::domain {
 
-// The photo's type from its first bytes: "image/jpeg", "image/png" or "image/webp"; nullopt for
-// anything else. The file name is never consulted.
-std::optional<std::string> DetectImageType(absl::string_view head);
-
 // True for a lowercase hex SHA-256 (64 characters of [0-9a-f]).
 bool IsSha256Hex(absl::string_view s);
 

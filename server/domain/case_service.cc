@@ -276,23 +276,38 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   }
   SubmitOutcome out{result->stored, result->first_event, result->created};
   if (auto_accept && out.stored.state == CaseState::kPendingTriage && out.stored.version == 1) {
-    // Clear-cut category: filed and dispatched by rule at once. Without a route the report simply
-    // waits for triage; a retry after a crash in between files it then.
+    // Clear-cut category: filed and dispatched by rule at once, in a second transaction. Only
+    // "nothing to route to" (FAILED_PRECONDITION: no rule and no street office, or the grid or
+    // category gone meanwhile) leaves the report waiting for triage, as documented. Any other
+    // failure fails the call retryably: the report is stored but not acknowledged, and the
+    // retry (same request id) finds it at version 1 and files it then.
+    auto retry_later = [](const absl::Status& s) {
+      return absl::UnavailableError(absl::StrCat(
+          "the report was received but could not be filed yet (", s.message(),
+          "); retry with the same request_id"));
+    };
     Case filed = out.stored;
     store::CaseWrite w;
     w.expected_version = filed.version;
-    if (FileAndRoute(nullptr, filed, w, NowMicros(), "auto-accepted: clear-cut category").ok()) {
+    absl::Status routed =
+        FileAndRoute(nullptr, filed, w, NowMicros(), "auto-accepted: clear-cut category");
+    if (routed.ok()) {
       filed.update_time = filed.state_time;
       w.c = filed;
       auto written = Write(std::move(w));
       if (written.ok()) {
         out.stored = written->c;
+        out.filed = true;
       } else if (absl::IsAborted(written.status())) {
         auto again = store_->GetCase(filed.case_id);  // a concurrent retry filed it
-        if (again.ok() && again->has_value()) out.stored = **again;
+        if (!again.ok()) return retry_later(again.status());
+        if (!again->has_value()) return retry_later(written.status());
+        out.stored = **again;
       } else {
-        return written.status();
+        return retry_later(written.status());
       }
+    } else if (!absl::IsFailedPrecondition(routed)) {
+      return retry_later(routed);
     }
   }
   return out;

@@ -80,6 +80,8 @@ struct SubmitOutcome {
   Case stored;
   CaseEvent first_event;
   bool created = false;
+  // The call filed the case by rule (auto-accept), appending events after `first_event`.
+  bool filed = false;
 };
 
 // Limits of report fields, in Unicode code points.

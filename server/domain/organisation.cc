@@ -489,7 +489,8 @@ absl::Status ValidateOrganisation(const Organisation& org) {
 
 std::string HashToken(absl::string_view token) { return util::Sha256Hex(token); }
 
-absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token) {
+absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token,
+                                    bool demo_mode) {
   if (token.empty()) {
     return absl::UnauthenticatedError("missing bearer token in 'authorization' metadata");
   }
@@ -497,6 +498,11 @@ absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token
   if (!caller.ok()) return caller.status();
   if (!caller->has_value()) {
     return absl::UnauthenticatedError("unknown, revoked or expired token");
+  }
+  if ((*caller)->demo_token && !demo_mode) {
+    // The demo tokens are public (they are in the repository): never outside demo mode.
+    return absl::UnauthenticatedError(
+        "demo tokens work only while the server runs in demo mode; ask an operator for a token");
   }
   return **caller;
 }
@@ -605,7 +611,7 @@ absl::StatusOr<std::vector<std::string>> StoreDemoTokens(store::Store* store,
   for (const auto& [user_id, token] : org.demo_tokens) {
     auto it = by_id.find(user_id);
     if (it == by_id.end() || token.empty()) continue;
-    if (absl::Status s = store->PutToken(HashToken(token), user_id, "demo"); !s.ok()) return s;
+    if (absl::Status s = store->PutDemoToken(HashToken(token), user_id); !s.ok()) return s;
     const User& u = *it->second;
     lines.push_back(absl::StrCat(u.user_id, "  ", RoleName(u.role), "  ",
                                  u.department_code.empty() ? u.grid_code : u.department_code, "  ",

@@ -194,6 +194,8 @@ struct Organisation {
 struct Caller {
   User user;
   std::string token_id;
+  // The token came from an organisation file in demo mode (TokenInfo.demo).
+  bool demo_token = false;
 };
 
 // A stored photo; content-addressed (attachment_id is the hex SHA-256 of the bytes).
@@ -243,6 +245,8 @@ struct TokenInfo {
   bool revoked = false;
   Micros revoke_time = 0;
   std::string issued_by_user_id;
+  // Stored by demo mode from the organisation file; refused unless the server runs in demo mode.
+  bool demo = false;
 };
 
 // One administrative action, successful or not.

@@ -40,6 +40,8 @@ struct Migration {
   // table, column, definition: added when missing (MySQL DDL is not transactional, so a
   // migration interrupted half-way must be able to run again)
   std::vector<std::tuple<std::string, std::string, std::string>> columns = {};
+  // Run after the columns are added (and again if the migration is run again: idempotent).
+  std::vector<std::string> backfill = {};
 };
 
 const std::vector<Migration>& Migrations() {
@@ -162,6 +164,18 @@ const std::vector<Migration>& Migrations() {
            {"case_events", "assisting", "VARCHAR(1000) NOT NULL DEFAULT ''"},
            {"case_events", "previous_lead", "VARCHAR(64) NOT NULL DEFAULT ''"},
            {"cases", "warning_level", "INTEGER NOT NULL DEFAULT 0"},
+       }},
+      {4,
+       {},
+       {},
+       {
+           // Demo tokens (from an organisation file in demo mode) work only in demo mode.
+           {"tokens", "demo", "INTEGER NOT NULL DEFAULT 0"},
+       },
+       {
+           // Before this column, demo tokens were the ones stored with the label "demo" and no
+           // issuing operator; tokens issued by an operator always name one.
+           "UPDATE tokens SET demo = 1 WHERE label = 'demo' AND issued_by = ''",
        }},
   };
   return *migrations;
@@ -367,7 +381,7 @@ domain::Category RowToCategory(const SqlRow& r) {
 // token_hash first: it is the key the upsert conflicts on.
 constexpr char kTokenColumns[] =
     "token_hash, token_id, user_id, label, device_id, create_time, last_used_time, expire_time, "
-    "revoked, revoke_time, issued_by";
+    "revoked, revoke_time, issued_by, demo";
 SqlParams TokenParams(const domain::TokenInfo& t, const std::string& hash) {
   return {hash,
           t.token_id,
@@ -379,7 +393,8 @@ SqlParams TokenParams(const domain::TokenInfo& t, const std::string& hash) {
           t.expire_time,
           static_cast<int64_t>(t.revoked ? 1 : 0),
           t.revoke_time,
-          t.issued_by_user_id};
+          t.issued_by_user_id,
+          static_cast<int64_t>(t.demo ? 1 : 0)};
 }
 domain::TokenInfo RowToToken(const SqlRow& r) {
   domain::TokenInfo t;
@@ -393,6 +408,7 @@ domain::TokenInfo RowToToken(const SqlRow& r) {
   t.revoked = r.Int(8) != 0;
   t.revoke_time = r.Int(9);
   t.issued_by_user_id = r.Str(10);
+  t.demo = r.Int(11) != 0;
   return t;
 }
 
@@ -667,13 +683,13 @@ class SqlStore final : public Store {
     return out;
   }
 
-  absl::Status PutToken(const std::string& token_hash, const std::string& user_id,
-                        const std::string& label) override {
+  absl::Status PutDemoToken(const std::string& token_hash, const std::string& user_id) override {
     domain::TokenInfo info;
     info.token_id = absl::StrCat("tok-", token_hash.substr(0, 16));
     info.user_id = user_id;
-    info.label = label;
+    info.label = "demo";
     info.create_time = domain::NowMicros();
+    info.demo = true;
     // A demo token revoked by an operator stays revoked when the demo file is loaded again.
     const std::string sql =
         Expand(dialect_, absl::StrCat("{INSERT_IGNORE} INTO tokens (", kTokenColumns, ") VALUES (",
@@ -700,14 +716,14 @@ class SqlStore final : public Store {
                                                                       domain::Micros now) override {
     auto rows = Read(
         "SELECT u.user_id, u.display_name, u.role, u.grid_code, u.department_code, u.disabled, "
-        "t.token_id, t.last_used_time FROM tokens t JOIN users u ON u.user_id = t.user_id "
+        "t.token_id, t.last_used_time, t.demo FROM tokens t JOIN users u ON u.user_id = t.user_id "
         "WHERE t.token_hash = ? AND t.revoked = 0 AND u.disabled = 0 AND "
         "(t.expire_time = 0 OR t.expire_time > ?)",
         {token_hash, now});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
     const SqlRow& r = rows->front();
-    domain::Caller caller{RowToUser(r), r.Str(6)};
+    domain::Caller caller{RowToUser(r), r.Str(6), r.Int(8) != 0};
     constexpr domain::Micros kTouchEvery = 60LL * 1000 * 1000;
     if (r.Int(7) < now - kTouchEvery) {
       // Best effort: a failed touch must not fail the call.
@@ -956,14 +972,25 @@ class SqlStore final : public Store {
         if (!n.ok()) return n.status();
         next.case_number = absl::StrCat(w.case_number_prefix, absl::Dec(*n, absl::kZeroPad6));
       }
-      SqlParams params = CaseParams(next);
-      params.erase(params.begin());  // case_id goes to the WHERE clause
+      // A case write sets every column a case action may change, and never those fixed at
+      // creation nor grid_path, which grid moves own: a move does not change the version, so a
+      // write checked against the version would otherwise put a stale path back.
+      static const std::set<std::string> kNotUpdated = {
+          "case_id",     "grid_code",  "grid_path",     "reporter_user_id",
+          "create_time", "request_id", "request_digest"};
+      static const std::vector<std::string> kColumns = Columns(kCaseColumns);
+      const SqlParams all = CaseParams(next);
+      SqlParams params;
+      for (size_t i = 0; i < kColumns.size(); ++i) {
+        if (!kNotUpdated.count(kColumns[i])) params.push_back(all[i]);
+      }
       params.push_back(next.case_id);
       params.push_back(w.expected_version);
       static const std::string kUpdate = [] {
-        std::vector<std::string> cols = Columns(kCaseColumns);
         std::vector<std::string> sets;
-        for (size_t i = 1; i < cols.size(); ++i) sets.push_back(absl::StrCat(cols[i], " = ?"));
+        for (const auto& col : kColumns) {
+          if (!kNotUpdated.count(col)) sets.push_back(absl::StrCat(col, " = ?"));
+        }
         return absl::StrCat("UPDATE cases SET ", absl::StrJoin(sets, ", "),
                             " WHERE case_id = ? AND version = ?");
       }();
@@ -988,11 +1015,17 @@ class SqlStore final : public Store {
         used.insert(used.end(), e.attachment_ids.begin(), e.attachment_ids.end());
       }
       if (auto st = MarkReferenced(conn, used); !st.ok()) return st;
+      // The path as it stands now that the row is locked by this write (a grid move may have
+      // committed since the caller read the case): the answer and the events carry it.
+      auto path = conn.Query("SELECT grid_path FROM cases WHERE case_id = ?", {next.case_id});
+      if (!path.ok()) return path.status();
+      if (!path->empty()) next.grid_path = path->front().Str(0);
       CaseWriteResult out;
       out.stored = next;
       for (const auto& event : w.events) {
         CaseEvent ev = event;
         ev.case_version = next.version;
+        ev.grid_path = next.grid_path;
         auto appended = AppendEvent(conn, ev);
         if (!appended.ok()) return appended.status();
         out.events.push_back(*std::move(appended));
@@ -1376,6 +1409,10 @@ class SqlStore final : public Store {
         if (!exists->empty()) continue;
         auto st = conn.Execute(
             absl::StrCat("ALTER TABLE ", table, " ADD COLUMN ", column, " ", definition));
+        if (!st.ok()) return st.status();
+      }
+      for (const std::string& stmt : m.backfill) {
+        auto st = conn.Execute(Expand(dialect_, stmt));
         if (!st.ok()) return st.status();
       }
       for (const auto& [table, name, cols, unique] : m.indexes) {

@@ -139,10 +139,11 @@ class Store {
   virtual absl::StatusOr<std::vector<domain::RoutingRule>> ListRoutingRulesForCategory(
       const std::string& category_code) = 0;
 
-  // Tokens are stored as SHA-256 hex digests only.
-  virtual absl::Status PutToken(const std::string& token_hash, const std::string& user_id,
-                                const std::string& label) = 0;
-  // The enabled user owning a non-revoked, unexpired token, or nullopt. Caller.token_id is set.
+  // Tokens are stored as SHA-256 hex digests only. A demo token (label "demo", TokenInfo.demo)
+  // is stored once: one an operator revoked stays revoked when the demo file is loaded again.
+  virtual absl::Status PutDemoToken(const std::string& token_hash, const std::string& user_id) = 0;
+  // The enabled user owning a non-revoked, unexpired token, or nullopt. Caller.token_id and
+  // Caller.demo_token are set (the store does not judge whether demo tokens may be used).
   // Touches the token's last_used_time at most once a minute.
   virtual absl::StatusOr<std::optional<domain::Caller>> FindCallerByTokenHash(
       const std::string& token_hash, domain::Micros now) = 0;

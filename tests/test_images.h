@@ -1,0 +1,147 @@
+// Real, complete images of any size for tests and benchmarks, header-only and without image
+// libraries (the SDK's test programs link none): the server decodes every upload fully, so a
+// magic number followed by anything is not a photo any more.
+//
+// Each image is a small valid picture padded to exactly the size asked for with data that the
+// decoders skip: a JPEG comment (COM) segment, a PNG private ancillary chunk, bytes after a
+// WebP's RIFF container. The padding holds `tag` (repeated), so different tags make different
+// bytes, hence different attachment ids.
+#ifndef GRIDLINE_TESTS_TEST_IMAGES_H_
+#define GRIDLINE_TESTS_TEST_IMAGES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace gridline::testing {
+namespace images_internal {
+
+// An 8x8 JPEG (libjpeg, quality 50) and an 8x8 lossless WebP (libwebp), made once with the
+// libraries' encoders.
+// 307 bytes
+inline constexpr unsigned char kTinyJpeg[] = {
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01,
+    0x00, 0x01, 0x00, 0x00, 0xff, 0xdb, 0x00, 0x43, 0x00, 0x10, 0x0b, 0x0c, 0x0e, 0x0c, 0x0a, 0x10,
+    0x0e, 0x0d, 0x0e, 0x12, 0x11, 0x10, 0x13, 0x18, 0x28, 0x1a, 0x18, 0x16, 0x16, 0x18, 0x31, 0x23,
+    0x25, 0x1d, 0x28, 0x3a, 0x33, 0x3d, 0x3c, 0x39, 0x33, 0x38, 0x37, 0x40, 0x48, 0x5c, 0x4e, 0x40,
+    0x44, 0x57, 0x45, 0x37, 0x38, 0x50, 0x6d, 0x51, 0x57, 0x5f, 0x62, 0x67, 0x68, 0x67, 0x3e, 0x4d,
+    0x71, 0x79, 0x70, 0x64, 0x78, 0x5c, 0x65, 0x67, 0x63, 0xff, 0xdb, 0x00, 0x43, 0x01, 0x11, 0x12,
+    0x12, 0x18, 0x15, 0x18, 0x2f, 0x1a, 0x1a, 0x2f, 0x63, 0x42, 0x38, 0x42, 0x63, 0x63, 0x63, 0x63,
+    0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63,
+    0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63,
+    0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0x63, 0xff, 0xc0,
+    0x00, 0x11, 0x08, 0x00, 0x08, 0x00, 0x08, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11,
+    0x01, 0xff, 0xc4, 0x00, 0x15, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xff, 0xc4, 0x00, 0x17, 0x10, 0x01, 0x01, 0x01,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x22,
+    0x31, 0xff, 0xc4, 0x00, 0x15, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0xff, 0xc4, 0x00, 0x1b, 0x11, 0x00, 0x02, 0x01,
+    0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x04, 0x00,
+    0x01, 0x12, 0x13, 0x21, 0x31, 0xff, 0xda, 0x00, 0x0c, 0x03, 0x01, 0x00, 0x02, 0x11, 0x03, 0x11,
+    0x00, 0x3f, 0x00, 0x84, 0xf8, 0x5c, 0xc0, 0x09, 0xca, 0xc9, 0x2e, 0xec, 0x68, 0x36, 0x5c, 0x34,
+    0xdc, 0xff, 0xd9,};
+// 54 bytes
+inline constexpr unsigned char kTinyWebp[] = {
+    0x52, 0x49, 0x46, 0x46, 0x2e, 0x00, 0x00, 0x00, 0x57, 0x45, 0x42, 0x50, 0x56, 0x50, 0x38, 0x4c,
+    0x22, 0x00, 0x00, 0x00, 0x2f, 0x07, 0xc0, 0x01, 0x00, 0x99, 0x32, 0x44, 0xf4, 0x3f, 0x36, 0x11,
+    0xd1, 0xff, 0x00, 0x61, 0xb6, 0x51, 0x51, 0xce, 0x9f, 0x73, 0xaf, 0x23, 0x18, 0x90, 0x01, 0x8c,
+    0x09, 0xa0, 0x7a, 0xa0, 0xff, 0x00,};
+
+inline uint32_t Crc32(const std::string& data, size_t from, size_t n) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = from; i < from + n; ++i) {
+    crc ^= static_cast<unsigned char>(data[i]);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+inline void PutBigEndian32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+// A PNG chunk: length, type, data, CRC over type and data.
+inline void PngChunk(std::string* out, const char* type, const std::string& data) {
+  PutBigEndian32(out, static_cast<uint32_t>(data.size()));
+  const size_t start = out->size();
+  out->append(type, 4);
+  out->append(data);
+  PutBigEndian32(out, Crc32(*out, start, 4 + data.size()));
+}
+
+// `n` bytes of `tag` repeated (or of 'x' when the tag is empty).
+inline std::string Filler(size_t n, const std::string& tag) {
+  const std::string unit = tag.empty() ? std::string("x") : tag;
+  std::string out;
+  out.reserve(n);
+  while (out.size() < n) out += unit;
+  out.resize(n);
+  return out;
+}
+
+}  // namespace images_internal
+
+// A 1x1 PNG of exactly `size` bytes (at least 84).
+inline std::string TestPng(size_t size, const std::string& tag = "") {
+  using namespace images_internal;
+  std::string head("\x89PNG\r\n\x1A\n", 8);
+  std::string ihdr;
+  PutBigEndian32(&ihdr, 1);  // width
+  PutBigEndian32(&ihdr, 1);  // height
+  ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit RGB, deflate, no filter, no interlace
+  PngChunk(&head, "IHDR", ihdr);
+  // One row: filter byte 0 and an orange pixel, in a zlib stream of one stored deflate block.
+  const std::string row("\x00\xF0\x80\x20", 4);
+  std::string zlib("\x78\x01", 2);
+  zlib += std::string("\x01\x04\x00\xFB\xFF", 5);  // final stored block, LEN 4, NLEN ~4
+  zlib += row;
+  uint32_t a = 1, b = 0;  // Adler-32 of the row
+  for (char c : row) {
+    a = (a + static_cast<unsigned char>(c)) % 65521;
+    b = (b + a) % 65521;
+  }
+  PutBigEndian32(&zlib, (b << 16) | a);
+  PngChunk(&head, "IDAT", zlib);
+  std::string tail;
+  PngChunk(&tail, "IEND", "");
+  const size_t base = head.size() + tail.size() + 12;  // + the padding chunk's own 12 bytes
+  if (size < base) throw std::invalid_argument("TestPng: at least 84 bytes");
+  // The padding chunk "grPd": ancillary, private, safe to copy; decoders skip it.
+  PngChunk(&head, "grPd", Filler(size - base, tag));
+  return head + tail;
+}
+
+// An 8x8 JPEG of exactly `size` bytes (307, or at least 311).
+inline std::string TestJpeg(size_t size, const std::string& tag = "") {
+  using namespace images_internal;
+  const std::string tiny(reinterpret_cast<const char*>(kTinyJpeg), sizeof(kTinyJpeg));
+  if (size != tiny.size() && size < tiny.size() + 4) {
+    throw std::invalid_argument("TestJpeg: 307, or at least 311 bytes");
+  }
+  std::string out = tiny.substr(0, 2);  // SOI
+  size_t pad = size - tiny.size();       // COM segments: FF FE, a 2-byte length, the text
+  while (pad > 0) {
+    size_t n = pad < 65537 ? pad : 65537;  // a segment is 4 to 65537 bytes
+    if (pad - n > 0 && pad - n < 4) n -= 4;
+    const size_t length = n - 2;
+    out += std::string("\xFF\xFE", 2);
+    out.push_back(static_cast<char>(length >> 8));
+    out.push_back(static_cast<char>(length & 0xFF));
+    out += Filler(n - 4, tag);
+    pad -= n;
+  }
+  return out + tiny.substr(2);
+}
+
+// An 8x8 lossless WebP of exactly `size` bytes (at least 54).
+inline std::string TestWebp(size_t size, const std::string& tag = "") {
+  using namespace images_internal;
+  const std::string tiny(reinterpret_cast<const char*>(kTinyWebp), sizeof(kTinyWebp));
+  if (size < tiny.size()) throw std::invalid_argument("TestWebp: at least 54 bytes");
+  return tiny + Filler(size - tiny.size(), tag);
+}
+
+}  // namespace gridline::testing
+
+#endif  // GRIDLINE_TESTS_TEST_IMAGES_H_
