@@ -61,12 +61,12 @@
 #include "gridline/client/options.h"
 #include "gridline/client/outbox.h"
 #include "gridline/client/photo.h"
-#include "tests/test_images.h"
 #include "gridline/client/report_client.h"
 #include "gridline/client/report_connection.h"
 #include "gridline/client/retry_policy.h"
 #include "gridline/client/version.h"
 #include "gridline/client/watch.h"
+#include "tests/test_images.h"
 
 // ---- fdatasync / fsync, counted ---------------------------------------------------------------
 // This executable is linked with exported symbols (ENABLE_EXPORTS), so these definitions take

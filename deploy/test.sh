@@ -5,7 +5,9 @@
 #   3. starts a throwaway MariaDB on a free loopback port (temporary data directory),
 #   4. runs ctest: every store test on SQLite and on that MariaDB,
 #   5. runs the independent Python client check against a real gridline-server and checks that
-#      the server shuts down cleanly on SIGTERM.
+#      the server shuts down cleanly on SIGTERM,
+#   6. runs deploy/sanitize.sh: the reactor-heavy suites again, built with ASan and UBSan
+#      (skip with GRIDLINE_SKIP_SANITIZE=1 for a quicker local run).
 # MariaDB, the server and the temporary directory are always removed on exit.
 # Exits non-zero if any step fails. Works from any directory.
 set -euo pipefail
@@ -122,12 +124,22 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+sanitize_rc=0
+if [[ "${GRIDLINE_SKIP_SANITIZE:-0}" == 1 ]]; then
+  section "sanitizers: skipped (GRIDLINE_SKIP_SANITIZE=1)"
+else
+  section "sanitizers (deploy/sanitize.sh)"
+  bash deploy/sanitize.sh || sanitize_rc=$?
+fi
+
+# ---------------------------------------------------------------------------------------------
 section "summary"
 status() { (($1 == 0)) && echo "ok" || echo "FAILED"; }
 echo "ctest:                $(status "$ctest_rc")"
 echo "python client check:  $(status "$python_rc")"
 echo "clean shutdown:       $(status "$shutdown_rc")"
-if ((ctest_rc != 0 || python_rc != 0 || shutdown_rc != 0)); then
+echo "sanitizers:           $(status "$sanitize_rc")"
+if ((ctest_rc != 0 || python_rc != 0 || shutdown_rc != 0 || sanitize_rc != 0)); then
   exit 1
 fi
 echo "gridline tests: all passed"

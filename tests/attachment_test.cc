@@ -3,8 +3,6 @@
 // and on the MariaDB started by the test command.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -36,6 +34,7 @@ namespace {
 namespace v1 = ::gridline::v1;
 namespace fs = std::filesystem;
 using testing::Backend;
+using testing::DeletionWatch;
 using testing::FieldsOf;
 using testing::ServerProcess;
 
@@ -177,47 +176,6 @@ TEST(BlobStore, ListsOldBlobsAndRemovesOnlyStaleTemporaries) {
 
 // ---------------------------------------------------------------------------------------------
 // End to end.
-
-// Waits for files to be deleted, as inotify events (no polling).
-class DeletionWatch {
- public:
-  DeletionWatch() : fd_(inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {}
-  ~DeletionWatch() { close(fd_); }
-
-  // Watches `path` (whose directory must exist).
-  void Add(const std::string& path) {
-    std::string dir = fs::path(path).parent_path().string();
-    if (watched_dirs_.insert(dir).second) {
-      ASSERT_GE(inotify_add_watch(fd_, dir.c_str(), IN_DELETE | IN_MOVED_FROM), 0) << dir;
-    }
-    pending_.insert(path);
-  }
-
-  // True once every watched path is gone.
-  bool WaitAllGone(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      for (auto it = pending_.begin(); it != pending_.end();) {
-        it = fs::exists(*it) ? std::next(it) : pending_.erase(it);
-      }
-      if (pending_.empty()) return true;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) > 0) {
-        alignas(inotify_event) char buf[4096];
-        while (read(fd_, buf, sizeof(buf)) > 0) {
-        }
-      }
-    }
-  }
-
- private:
-  int fd_;
-  std::set<std::string> watched_dirs_;
-  std::set<std::string> pending_;
-};
 
 struct UploadResult {
   grpc::Status status;
@@ -636,9 +594,9 @@ TEST_P(AttachmentE2eTest, ConcurrentUploadsAndDownloadsWithCancellationsAllEnd) 
         const int mode = (i + round) % 4;  // 0, 1: complete; 2: cancel; 3: tiny deadline
         grpc::ClientContext ctx;
         ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kLeader1));
-        ctx.set_deadline(std::chrono::system_clock::now() +
-                         (mode == 3 ? std::chrono::milliseconds(5 + round)
-                                    : std::chrono::milliseconds(30000)));
+        ctx.set_deadline(
+            std::chrono::system_clock::now() +
+            (mode == 3 ? std::chrono::milliseconds(5 + round) : std::chrono::milliseconds(30000)));
         v1::Attachment out;
         auto writer = stub_->UploadAttachment(&ctx, &out);
         bool open = writer->Write(Metadata(util::Sha256Hex(bytes), bytes.size()));

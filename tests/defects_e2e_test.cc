@@ -44,8 +44,8 @@ class DefectsTest : public testing::E2eTest {
   void Connect(int port) {
     // Default channel arguments on purpose: what any client gets, including the 8 KiB limit
     // on received metadata.
-    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                       grpc::InsecureChannelCredentials());
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     report_ = v1::ReportService::NewStub(channel);
     dispatch_ = v1::DispatchService::NewStub(channel);
     dept_ = v1::DepartmentService::NewStub(channel);
@@ -167,7 +167,8 @@ TEST_P(DefectsTest, TimesOutsideTheProtobufRangeAreInvalidArguments) {
     grpc::ClientContext ctx;
     Authorize(&ctx, kOperator);
     grpc::Status s = admin_->IssueToken(&ctx, req, &resp);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << seconds << " " << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << seconds << " " << s.error_message();
     EXPECT_EQ(FieldsOf(s), std::vector<std::string>{"expire_time"}) << seconds;
   }
   {  // SuggestDuplicates.time_window wrapped to 0.45 s.
@@ -209,8 +210,8 @@ TEST_P(DefectsTest, HugeInvalidRequestsGetAReadableInvalidArgument) {
   ASSERT_TRUE(SubmitAs(kLeader1, StreetLight("huge-route"), &filed).ok());
   ASSERT_EQ(filed.case_().state(), v1::DISPATCHED);
   auto expect_readable = [](const grpc::Status& s, const char* what) {
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << what << ": "
-                                                                  << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << what << ": " << s.error_message();
     EXPECT_LE(s.error_message().size(), 500u) << what;
     EXPECT_FALSE(FieldsOf(s).empty()) << what;
     EXPECT_LE(FieldsOf(s).size(), 21u) << what;  // at most 20, and one "… more" entry
@@ -220,7 +221,8 @@ TEST_P(DefectsTest, HugeInvalidRequestsGetAReadableInvalidArgument) {
     req.set_case_id(filed.case_().case_id());
     req.set_lead_department_code("CG");
     for (int i = 0; i < 200; ++i) {
-      req.add_assisting_department_codes(absl::StrCat("NO-SUCH-DEPARTMENT-", std::string(40, 'X'), i));
+      req.add_assisting_department_codes(
+          absl::StrCat("NO-SUCH-DEPARTMENT-", std::string(40, 'X'), i));
     }
     v1::Case resp;
     grpc::ClientContext ctx;
@@ -235,7 +237,8 @@ TEST_P(DefectsTest, HugeInvalidRequestsGetAReadableInvalidArgument) {
     rule->set_grid_code(testing::kCell1);  // no rule covers this pair yet
     rule->set_lead_department_code("CG");
     for (int i = 0; i < 200; ++i) {
-      rule->add_assisting_department_codes(absl::StrCat("NO-SUCH-DEPARTMENT-", std::string(40, 'Y'), i));
+      rule->add_assisting_department_codes(
+          absl::StrCat("NO-SUCH-DEPARTMENT-", std::string(40, 'Y'), i));
     }
     v1::RoutingRule resp;
     grpc::ClientContext ctx;

@@ -73,6 +73,16 @@ inline std::vector<Violation> PreconditionsOf(const grpc::Status& status) {
   return out;
 }
 
+// One unary call as the user of `token`, with a deadline (generous: a loaded 2-core machine
+// runs several servers at once).
+template <typename Stub, typename Req, typename Resp, typename Method>
+grpc::Status Call(Stub* stub, Method m, const std::string& token, const Req& req, Resp* resp) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return (stub->*m)(&ctx, req, resp);
+}
+
 class E2eTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {

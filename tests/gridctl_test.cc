@@ -471,6 +471,10 @@ TEST(GridctlOutput, CsvQuotesCommasQuotesAndLineBreaks) {
   EXPECT_EQ(gridctl::CsvField("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"")
       << "a formula is defused";
   EXPECT_EQ(gridctl::CsvField("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(gridctl::CsvField("-1"), "-1") << "a negative number is data, not a formula";
+  EXPECT_EQ(gridctl::CsvField("-0.25"), "-0.25");
+  EXPECT_EQ(gridctl::CsvField("-1+2"), "'-1+2");
+  EXPECT_EQ(gridctl::CsvField("-A1"), "'-A1");
   EXPECT_EQ(gridctl::CsvField(" padded"), "\" padded\"");
   const std::vector<std::string> fields = {"x", "深约30厘米, \"大坑\"\n第二行", "", "y"};
   auto parsed = ParseCsv(gridctl::CsvRecord(fields));
@@ -722,6 +726,21 @@ TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) 
   Result stats = Run(kOperator, {"stats", "--from", from, "--to", to});
   ASSERT_EQ(stats.exit_code, 0) << stats;
   EXPECT_TRUE(absl::StrContains(stats.out, "100.0% (1 / 1)")) << stats;
+  // A street with nothing: no figure is blank in CSV and "–" in the table, never 0 (issue 11).
+  const std::string empty_file = dir_.path() + "/empty.csv";
+  Result export_empty = Run(kOperator, {"export", "statistics", "--from", from, "--to", to,
+                                        "--grid", "410184002", "--out", empty_file});
+  ASSERT_EQ(export_empty.exit_code, 0) << export_empty;
+  auto empty = CsvRows(ReadAll(empty_file));
+  ASSERT_EQ(empty.size(), 1u);
+  EXPECT_EQ(empty[0]["found_count"], "0");
+  for (const char* rate : {"disposal_rate", "closure_rate", "on_time_rate", "rework_rate"}) {
+    EXPECT_EQ(empty[0][rate], "") << rate;
+  }
+  Result empty_table = Run(kOperator, {"stats", "--from", from, "--to", to, "--grid", "410184002"});
+  ASSERT_EQ(empty_table.exit_code, 0) << empty_table;
+  EXPECT_TRUE(absl::StrContains(empty_table.out, "– (0 / 0)")) << empty_table;
+  EXPECT_FALSE(absl::StrContains(empty_table.out, "0.0%")) << empty_table;
 
   // Following the queue from the report on: the triage actions arrive, one line each, until
   // SIGTERM.

@@ -959,9 +959,18 @@ TEST_P(LifecycleTest, EvaluationFiguresCountTheLoop) {
   EXPECT_GE(s.mean_handling_time().seconds() * 1000000000LL + s.mean_handling_time().nanos(), 0);
   EXPECT_EQ(s.open_overdue_count(), 1);
 
+  EXPECT_TRUE(s.has_closure_rate()) << "0 of 1 due is a figure: 0.0";
+  EXPECT_DOUBLE_EQ(s.closure_rate(), 0.0);
+
   ASSERT_OK(stats("410184002", "", &s));  // the other street: nothing
   EXPECT_EQ(s.found_count(), 0);
   EXPECT_EQ(s.open_overdue_count(), 0);
+  // Issue 11: 0/0 is no figure, so the rates are unset (they used to read 0.0, while the flags
+  // took the same unit as on time).
+  EXPECT_FALSE(s.has_disposal_rate());
+  EXPECT_FALSE(s.has_closure_rate());
+  EXPECT_FALSE(s.has_on_time_rate());
+  EXPECT_FALSE(s.has_rework_rate());
   ASSERT_OK(stats("", "SZ", &s));  // both led by 市政 (SZ)
   EXPECT_EQ(s.found_count(), 2);
   ASSERT_OK(stats("", "CG", &s));

@@ -159,7 +159,8 @@ echo "ok   $tmp/handset_flow_pc"
 
 # ---------------------------------------------------------------------------------------------
 step "start a demo gridline-server"
-# Heartbeats every second: department_console takes "now" from the first one (15 s by default).
+# department_console lists its assignments and watches from the list's feed_cursor, so it misses
+# nothing between the two; heartbeats every second keep the stream visibly alive.
 echo 'watch { heartbeat_interval_ms: 1000 }' >"$tmp/server.textproto"
 port=$(pick_free_port)
 endpoint="127.0.0.1:$port"

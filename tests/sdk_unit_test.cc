@@ -1,6 +1,6 @@
 // The SDK's own logic, without a server, through the gMock connections vendors use: request ids,
-// the retry rule, backoff, the watch's resume/dedupe/re-sync/idle handling and the outbox's
-// classification of failures.
+// the retry rule, backoff, the watch's resume/dedupe/re-sync/idle handling, list-then-watch and
+// the outbox's classification of failures.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -13,6 +13,10 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "gridline/client/department_client.h"
+#include "gridline/client/dispatch_client.h"
+#include "gridline/client/mocks/mock_department_connection.h"
+#include "gridline/client/mocks/mock_dispatch_connection.h"
 #include "gridline/client/mocks/mock_report_connection.h"
 #include "gridline/client/options.h"
 #include "gridline/client/outbox.h"
@@ -326,6 +330,198 @@ TEST(SdkWatch, TheCursorFileHoldsWhatTheAppHasHandled) {
   ASSERT_EQ(again->Next()->event.cursor(), "g1-6") << "the unhandled event comes again";
   again->Cancel();
   EXPECT_EQ(opened_at, (std::vector<std::string>{"", "g1-5"}));
+}
+
+// ---- list, then watch ----
+
+v1::Case ListedCase(const std::string& id, int64_t version) {
+  v1::Case c;
+  c.set_case_id(id);
+  c.set_version(version);
+  return c;
+}
+
+v1::WatchEvent VersionedEvent(int seq, const std::string& case_id, int64_t case_version) {
+  v1::WatchEvent e = Event(seq, case_id);
+  e.mutable_event()->set_case_version(case_version);
+  return e;
+}
+
+std::vector<std::string> CaseIds(const std::vector<v1::Case>& cases) {
+  std::vector<std::string> ids;
+  for (const auto& c : cases) ids.push_back(c.case_id());
+  return ids;
+}
+
+TEST(SdkListAndWatch, ListsEveryPageThenWatchesFromTheFirstPagesCursorSkippingWhatWasListed) {
+  auto mock = std::make_shared<gc::MockReportConnection>();
+  EXPECT_CALL(*mock, options()).WillRepeatedly(Return(gc::Options{}));
+  std::vector<v1::ListMyCasesRequest> list_requests;
+  EXPECT_CALL(*mock, ListMyCases(_))
+      .WillOnce(Invoke([&](const v1::ListMyCasesRequest& r) {
+        list_requests.push_back(r);
+        v1::ListMyCasesResponse page;
+        *page.add_cases() = ListedCase("a", 2);
+        *page.add_cases() = ListedCase("b", 4);
+        page.set_next_page_token("p2");
+        page.set_feed_cursor("g1-10");
+        return gc::StatusOr<v1::ListMyCasesResponse>(page);
+      }))
+      .WillOnce(Invoke([&](const v1::ListMyCasesRequest& r) {
+        list_requests.push_back(r);
+        v1::ListMyCasesResponse page;
+        *page.add_cases() = ListedCase("b", 5);  // changed while the pages were read, and moved
+        *page.add_cases() = ListedCase("d", 7);
+        page.set_feed_cursor("g1-12");  // later than the first page's: not where the watch starts
+        return gc::StatusOr<v1::ListMyCasesResponse>(page);
+      }));
+  std::vector<std::string> opened_at;
+  auto blocked = std::make_shared<ScriptedStream::Blocked>();
+  EXPECT_CALL(*mock, WatchCases(_))
+      .WillOnce(Invoke([&](const v1::WatchCasesRequest& r) -> std::unique_ptr<gc::EventStream> {
+        opened_at.push_back(r.after_cursor());
+        return std::make_unique<ScriptedStream>(
+            std::vector<v1::WatchEvent>{
+                Heartbeat(10), VersionedEvent(11, "b", 5),  // in the list (page 2): skipped
+                VersionedEvent(12, "c", 1),                 // a case the list did not show
+                VersionedEvent(13, "d", 7),                 // in the list: skipped
+            },
+            absl::UnavailableError("network"));
+      }))
+      .WillOnce(Invoke([&](const v1::WatchCasesRequest& r) -> std::unique_ptr<gc::EventStream> {
+        opened_at.push_back(r.after_cursor());
+        return std::make_unique<ScriptedStream>(
+            std::vector<v1::WatchEvent>{
+                VersionedEvent(14, "a", 3),  // newer than the list
+                VersionedEvent(15, "d", 0),  // no case_version: cannot tell, so delivered
+                VersionedEvent(16, "d", 8),
+            },
+            gc::Status(), /*hang=*/true, blocked);
+      }));
+  gc::ReportClient client(mock);
+  v1::ListMyCasesRequest request;
+  request.set_page_size(2);
+  request.set_page_token("stale");  // ignored: the list starts at the first page
+  request.add_states(v1::DISPATCHED);
+  auto options = FastWatch();
+  options.after_cursor = "g1-1";  // replaced by the list's cursor
+  auto listed = client.ListAndWatchCases(request, options);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(list_requests.size(), 2u);
+  EXPECT_EQ(list_requests[0].page_token(), "");
+  EXPECT_EQ(list_requests[1].page_token(), "p2");
+  EXPECT_EQ(list_requests[1].page_size(), 2);
+  ASSERT_EQ(list_requests[1].states_size(), 1);
+  EXPECT_EQ(CaseIds(listed->items), (std::vector<std::string>{"a", "b", "d"}))
+      << "each case once, in its first place";
+  EXPECT_EQ(listed->items[1].version(), 5) << "with its newest version";
+  EXPECT_EQ(listed->feed_cursor, "g1-10");
+  ASSERT_NE(listed->watch, nullptr);
+  EXPECT_TRUE(opened_at.empty()) << "nothing is opened before the first Next()";
+
+  std::vector<std::string> got;
+  for (int i = 0; i < 4; ++i) {
+    auto u = listed->watch->Next();
+    ASSERT_TRUE(u.ok()) << u.status();
+    ASSERT_EQ(u->kind, gc::WatchUpdate::Kind::kEvent);
+    got.push_back(absl::StrCat(u->event.case_id(), "@", u->event.case_version()));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"c@1", "a@3", "d@0", "d@8"}));
+  EXPECT_EQ(opened_at, (std::vector<std::string>{"g1-10", "g1-13"}))
+      << "the watch starts at the first page's cursor and resumes past the skipped events";
+  std::thread canceller([&] {
+    std::unique_lock<std::mutex> lock(blocked->mu);
+    blocked->cv.wait(lock, [&] { return blocked->now; });
+    listed->watch->Cancel();
+  });
+  EXPECT_EQ(listed->watch->Next().status().code(), absl::StatusCode::kCancelled);
+  canceller.join();
+}
+
+TEST(SdkListAndWatch, TheQueueWatchIsNarrowedToTheListedGridAndSkippedEventsMoveTheCursor) {
+  TempDir dir;
+  const std::string file = dir.path() + "/cursor";
+  auto mock = std::make_shared<gc::MockDispatchConnection>();
+  EXPECT_CALL(*mock, options()).WillRepeatedly(Return(gc::Options{}));
+  EXPECT_CALL(*mock, ListTriageQueue(_)).WillOnce(Invoke([](const v1::ListTriageQueueRequest& r) {
+    EXPECT_EQ(r.grid_code(), "410184001");
+    v1::ListTriageQueueResponse page;
+    auto* item = page.add_items();
+    *item->mutable_case_() = ListedCase("q1", 3);
+    item->set_return_reason("not ours");
+    *page.add_items()->mutable_case_() = ListedCase("q2", 1);
+    page.set_feed_cursor("g1-20");
+    return gc::StatusOr<v1::ListTriageQueueResponse>(page);
+  }));
+  v1::WatchQueueRequest watched;
+  EXPECT_CALL(*mock, WatchQueue(_))
+      .WillOnce(Invoke([&](const v1::WatchQueueRequest& r) -> std::unique_ptr<gc::EventStream> {
+        watched = r;
+        return std::make_unique<ScriptedStream>(
+            std::vector<v1::WatchEvent>{Heartbeat(20), VersionedEvent(21, "q1", 3),
+                                        VersionedEvent(22, "q2", 2)},
+            gc::Status(), /*hang=*/true);
+      }));
+  gc::DispatchClient client(mock);
+  v1::ListTriageQueueRequest request;
+  request.set_grid_code("410184001");
+  auto options = FastWatch();
+  options.cursor_file = file;
+  auto listed = client.ListAndWatchQueue(request, options);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->items.size(), 2u);
+  EXPECT_EQ(listed->items[0].case_().case_id(), "q1");
+  EXPECT_EQ(listed->items[0].return_reason(), "not ours");
+  auto u = listed->watch->Next();
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->event.case_id(), "q2");
+  EXPECT_EQ(watched.after_cursor(), "g1-20");
+  EXPECT_EQ(watched.grid_code(), "410184001");
+  EXPECT_EQ(listed->watch->cursor(), "g1-22");
+  std::ifstream in(file);
+  std::string saved;
+  std::getline(in, saved);
+  EXPECT_EQ(saved, "g1-21") << "the skipped event needs no handling; q2's is not handled yet";
+  listed->watch->Cancel();
+}
+
+TEST(SdkListAndWatch, AssignmentsFollowIncludeAssistingAndAFailedListOpensNoWatch) {
+  auto mock = std::make_shared<gc::MockDepartmentConnection>();
+  EXPECT_CALL(*mock, options()).WillRepeatedly(Return(gc::Options{}));
+  EXPECT_CALL(*mock, ListAssignedCases(_))
+      .WillOnce(Invoke([](const v1::ListAssignedCasesRequest& r) {
+        EXPECT_TRUE(r.include_assisting());
+        v1::ListAssignedCasesResponse page;
+        *page.add_cases() = ListedCase("x", 4);
+        page.set_feed_cursor("g1-7");
+        return gc::StatusOr<v1::ListAssignedCasesResponse>(page);
+      }))
+      .WillOnce(Return(gc::StatusOr<v1::ListAssignedCasesResponse>(
+          absl::PermissionDeniedError("not department staff"))));
+  v1::WatchAssignmentsRequest watched;
+  EXPECT_CALL(*mock, WatchAssignments(_))
+      .WillOnce(
+          Invoke([&](const v1::WatchAssignmentsRequest& r) -> std::unique_ptr<gc::EventStream> {
+            watched = r;
+            return std::make_unique<ScriptedStream>(
+                std::vector<v1::WatchEvent>{VersionedEvent(8, "x", 4), VersionedEvent(9, "x", 5)},
+                absl::PermissionDeniedError("token revoked"));
+          }));
+  gc::DepartmentClient client(mock);
+  v1::ListAssignedCasesRequest request;
+  request.set_include_assisting(true);
+  auto listed = client.ListAndWatchAssignments(request, FastWatch());
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(CaseIds(listed->items), (std::vector<std::string>{"x"}));
+  auto u = listed->watch->Next();
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->event.case_version(), 5);
+  EXPECT_EQ(watched.after_cursor(), "g1-7");
+  EXPECT_TRUE(watched.include_assisting());
+  EXPECT_EQ(listed->watch->Next().status().code(), absl::StatusCode::kPermissionDenied);
+
+  auto refused = client.ListAndWatchAssignments();
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
 }
 
 TEST(SdkOutbox, SendsInOrderStopsOnTransientFailuresAndGivesUpOnRefusals) {

@@ -306,21 +306,33 @@ TEST_P(StoreTest, OrganisationLookupsAndTokens) {
   EXPECT_EQ(all->size(), 4u);
 }
 
-TEST_P(StoreTest, RetentionPrunesOldEventsButKeepsTheNewest) {
+// Issue 11: the feed's retention moves a horizon (how far back a watch may resume) and deletes
+// nothing: the events are the case history.
+TEST_P(StoreTest, TheFeedHorizonMovesButTheHistoryStays) {
   for (int i = 0; i < 5; ++i) {
     Case c = NewCase(absl::StrCat("c", i), absl::StrCat("r", i));
     ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
   }
-  auto pruned = store_->PruneEventsBefore(domain::NowMicros() + 1000000);
-  ASSERT_TRUE(pruned.ok()) << pruned.status();
-  EXPECT_EQ(*pruned, 4);
-  auto through = store_->PrunedThroughSeq();
+  auto none = store_->AdvanceFeedHorizon(domain::NowMicros() - 3600LL * 1000000);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, 0) << "no event is an hour old";
+  auto horizon = store_->AdvanceFeedHorizon(domain::NowMicros() + 1000000);
+  ASSERT_TRUE(horizon.ok()) << horizon.status();
+  EXPECT_EQ(*horizon, 4) << "every event is older, but the newest stays resumable";
+  auto through = store_->FeedHorizonSeq();
   ASSERT_TRUE(through.ok());
   EXPECT_EQ(*through, 4);
-  auto rest = store_->ListEventsAfter(0, 100);
-  ASSERT_TRUE(rest.ok());
-  ASSERT_EQ(rest->size(), 1u);
-  EXPECT_EQ(rest->front().seq, 5);
+  auto back = store_->AdvanceFeedHorizon(domain::NowMicros() - 3600LL * 1000000);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, 4) << "the horizon never moves back";
+  auto all = store_->ListEventsAfter(0, 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5u) << "nothing was deleted";
+  for (int i = 0; i < 5; ++i) {
+    auto history = store_->ListCaseEvents(absl::StrCat("c", i));
+    ASSERT_TRUE(history.ok());
+    EXPECT_EQ(history->size(), 1u);
+  }
 }
 
 TEST_P(StoreTest, RecoversWhenTheServerDropsItsConnections) {

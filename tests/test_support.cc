@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -86,6 +87,36 @@ int FreePort() {
   int port = ntohs(addr.sin_port);
   close(fd);
   return port;
+}
+
+DeletionWatch::DeletionWatch() : fd_(inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {}
+DeletionWatch::~DeletionWatch() { close(fd_); }
+
+void DeletionWatch::Add(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (watched_dirs_.insert(dir).second) {
+    EXPECT_GE(inotify_add_watch(fd_, dir.c_str(), IN_DELETE | IN_MOVED_FROM), 0) << dir;
+  }
+  pending_.insert(path);
+}
+
+bool DeletionWatch::WaitAllGone(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      it = std::filesystem::exists(*it) ? std::next(it) : pending_.erase(it);
+    }
+    if (pending_.empty()) return true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) > 0) {
+      alignas(inotify_event) char buf[4096];
+      while (read(fd_, buf, sizeof(buf)) > 0) {
+      }
+    }
+  }
 }
 
 std::string ServerBinary() { return GRIDLINE_SERVER_BINARY; }

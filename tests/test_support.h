@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,6 +77,25 @@ class ServerProcess {
   std::string binary_;
   std::string tls_root_certificates_;
   pid_t pid_ = -1;
+};
+
+// Waits for files to be deleted, as inotify events (no polling).
+class DeletionWatch {
+ public:
+  DeletionWatch();
+  ~DeletionWatch();
+  DeletionWatch(const DeletionWatch&) = delete;
+  DeletionWatch& operator=(const DeletionWatch&) = delete;
+
+  // Watches `path` (whose directory must exist).
+  void Add(const std::string& path);
+  // True once every watched path is gone.
+  bool WaitAllGone(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_;
+  std::set<std::string> watched_dirs_;
+  std::set<std::string> pending_;
 };
 
 // Path of the built server binary.

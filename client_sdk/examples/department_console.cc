@@ -9,14 +9,15 @@
 // --timeout SECONDS (give up after that long; default 0: never), --result TEXT,
 // --after-photo FILE. Exit status 0 after N cases, 1 on an error or timeout.
 //
-// It first handles the cases already waiting (ListAssignedCases), then the live feed
-// (WatchAssignments): a ROUTED event announces a case dispatched to the department.
+// It first handles the cases already waiting, then the live feed from the moment that list was
+// read (ListAndWatchAssignments: ListAssignedCases, then WatchAssignments from the list's
+// feed_cursor, so no dispatch falls between the two): a ROUTED event announces a case
+// dispatched to the department.
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -74,23 +75,6 @@ class CancelAfter {
   bool expired_ = false;
   std::thread thread_;  // last: starts after the members it uses
 };
-
-// The server's "now" as a cursor: the first message of a fresh stream (a heartbeat, which an idle
-// stream gets within the server's heartbeat interval, 15 s by default). Listing the waiting cases
-// after taking it and then watching after it leaves no gap in which a dispatch could be missed.
-gc::StatusOr<std::string> CursorNow(gc::DepartmentConnection& connection) {
-  std::unique_ptr<gc::EventStream> stream = connection.WatchAssignments({});
-  std::optional<v1::WatchEvent> first = stream->Read();
-  if (!first) {
-    gc::Status status = stream->Finish();
-    return status.ok() ? gc::Status(gc::StatusCode::kUnavailable, "the stream ended") : status;
-  }
-  stream->Cancel();
-  while (stream->Read()) {
-  }
-  stream->Finish().IgnoreError();  // CANCELLED, as asked
-  return first->has_event() ? first->event().cursor() : first->heartbeat().cursor();
-}
 
 }  // namespace
 
@@ -178,9 +162,11 @@ int main(int argc, char** argv) {
     ++resolved_count;
   };
   auto enough = [&] { return cases > 0 && resolved_count >= cases; };
+  v1::ListAssignedCasesRequest waiting;
+  waiting.add_states(v1::DISPATCHED);
+  // Every page of the waiting cases, for a re-sync.
   auto handle_waiting = [&]() -> gc::Status {
-    v1::ListAssignedCasesRequest list;
-    list.add_states(v1::DISPATCHED);
+    v1::ListAssignedCasesRequest list = waiting;
     do {
       auto page = client.ListAssignedCases(list);
       if (!page.ok()) return page.status();
@@ -190,28 +176,25 @@ int main(int argc, char** argv) {
     return gc::Status();
   };
 
-  // 1. "Now", 2. what is already waiting, 3. everything after "now".
-  auto now = CursorNow(*client.connection());
-  if (!now.ok()) {
-    PrintError("WatchAssignments", now.status());
+  // 1. What is already waiting (every page), 2. everything after that list: the watch starts
+  // where the list's first page was read, and drops the events the list already shows.
+  auto listed = client.ListAndWatchAssignments(waiting);
+  if (!listed.ok()) {
+    PrintError("ListAssignedCases", listed.status());
     return 1;
   }
-  if (gc::Status s = handle_waiting(); !s.ok()) {
-    PrintError("ListAssignedCases", s);
-    return 1;
-  }
+  for (const v1::Case& c : listed->items) handle(c.case_id());
   if (enough()) {
     std::cout << "done: " << resolved_count << " case(s)\n";
     return 0;
   }
-  gc::WatchOptions watch_options;
-  watch_options.after_cursor = *now;
-  std::unique_ptr<gc::Watch> watch = client.WatchAssignments(watch_options);
+  std::unique_ptr<gc::Watch> watch = std::move(listed->watch);
   std::cout << "watching assignments" << std::endl;
   CancelAfter deadline(*watch, std::chrono::seconds(timeout_seconds));
   gc::Status watched = watch->Run([&](const gc::WatchUpdate& update) {
     if (update.kind == gc::WatchUpdate::Kind::kResyncRequired) {
-      // Events were lost (the cursor expired): look at the list again, then keep watching.
+      // Events were lost (the cursor expired): look at the list again, then keep watching (the
+      // watch goes on from before this list; `taken` keeps a case from being handled twice).
       if (gc::Status s = handle_waiting(); !s.ok()) PrintError("ListAssignedCases", s);
     } else if (update.event.type() == v1::ROUTED && update.event.to_state() == v1::DISPATCHED) {
       handle(update.event.case_id());

@@ -4,7 +4,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -167,26 +170,71 @@ std::vector<std::string> EventRecord(const v1::CaseEvent& e) {
           e.cursor()};
 }
 
-// One event as a line for people: time, type, case and transition in columns, then the rest as
-// key=value. The cursor is left out (long and opaque): the resume hint gives the last one.
+// One line for people: time, type, case and transition in columns, then `fields` as key=value
+// (the empty ones left out).
+std::string FollowLine(const google::protobuf::Timestamp& time, const std::string& type,
+                       const std::string& case_id, const std::string& transition,
+                       const std::vector<std::pair<const char*, std::string>>& fields) {
+  std::string line = absl::StrCat(LocalTime(time, true), "  ", PadToWidth(type, 24), "  ", case_id,
+                                  "  ", PadToWidth(transition, 30));
+  for (const auto& [key, value] : fields) {
+    if (!value.empty()) absl::StrAppend(&line, "  ", key, "=", SanitizeCell(value));
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+// One event as a line for people. The cursor is left out (long and opaque): the resume hint
+// gives the last one.
 std::string EventLine(const v1::CaseEvent& e) {
   std::string transition = StateName(e.to_state());
   if (e.from_state() != v1::CASE_STATE_UNSPECIFIED && e.from_state() != e.to_state()) {
     transition = StateName(e.from_state()) + " -> " + transition;
   }
-  std::string line = absl::StrCat(LocalTime(e.event_time(), true), "  ",
-                                  PadToWidth(v1::CaseEventType_Name(e.type()), 24), "  ",
-                                  e.case_id(), "  ", PadToWidth(transition, 30));
-  const auto add = [&](const char* key, const std::string& value) {
-    if (!value.empty()) absl::StrAppend(&line, "  ", key, "=", SanitizeCell(value));
-  };
-  add("category", e.category_code());
-  add("grid", e.grid_code());
-  add("lead", e.lead_department_code());
-  add("by", e.actor_user_id());
-  add("note", e.note());
-  while (!line.empty() && line.back() == ' ') line.pop_back();
-  return line;
+  return FollowLine(e.event_time(), v1::CaseEventType_Name(e.type()), e.case_id(), transition,
+                    {{"category", e.category_code()},
+                     {"grid", e.grid_code()},
+                     {"lead", e.lead_department_code()},
+                     {"by", e.actor_user_id()},
+                     {"note", e.note()}});
+}
+
+// A case waiting in the triage queue when following began, as the pseudo event QUEUED: time is
+// when it entered the queue, the note the department's reason for returning it; in CSV the
+// cursor is where following began.
+constexpr char kQueued[] = "QUEUED";
+
+std::vector<std::string> QueuedRecord(const v1::TriageItem& item, const std::string& cursor) {
+  const v1::Case& c = item.case_();
+  return {Rfc3339(item.queue_time()),
+          kQueued,
+          c.case_id(),
+          "",
+          StateName(c.state()),
+          c.category_code(),
+          c.location().grid_code(),
+          c.lead_department_code(),
+          "",
+          absl::StrCat(c.version()),
+          item.return_reason(),
+          cursor};
+}
+
+std::string QueuedLine(const v1::TriageItem& item) {
+  const v1::Case& c = item.case_();
+  return FollowLine(item.queue_time(), kQueued, c.case_id(), StateName(c.state()),
+                    {{"category", c.category_code()},
+                     {"grid", c.location().grid_code()},
+                     {"returned_by", item.returned_by_department_code()},
+                     {"note", item.return_reason()}});
+}
+
+// Whether `path` holds a cursor to resume from (what the SDK reads from a cursor file).
+bool HasSavedCursor(const std::string& path) {
+  if (path.empty()) return false;
+  std::ifstream in(path);
+  std::string cursor;
+  return in && std::getline(in, cursor) && !cursor.empty();
 }
 
 int CasesFollow(Context& ctx, const Args& args) {
@@ -201,6 +249,7 @@ int CasesFollow(Context& ctx, const Args& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (int code = ctx.Connect()) return code;
+  gc::DispatchClient client = ctx.Dispatch();
   gc::WatchOptions options;
   options.after_cursor = args.Value("after");
   options.cursor_file = args.Value("cursor-file");
@@ -208,23 +257,72 @@ int CasesFollow(Context& ctx, const Args& args) {
     ctx.Note(absl::StrCat("reconnecting (", absl::StatusCodeToString(why.code()), ": ",
                           why.message(), ")"));
   };
-  std::unique_ptr<gc::Watch> watch = ctx.Dispatch().WatchQueue(options, args.Value("grid"));
+  // With no position to resume from, the queue as it stands comes first, and the events from
+  // where it was read.
+  const bool list_first =
+      !args.Has("no-list") && options.after_cursor.empty() && !HasSavedCursor(options.cursor_file);
 
+  std::mutex mu;
+  std::unique_ptr<gc::Watch> watch;  // replaced only by this thread, under `mu`
+  bool stopping = false;             // under `mu`
   std::atomic<bool> interrupted{false};
   std::thread waiter([&] {
     int sig = 0;
     if (sigwait(&signals, &sig) == 0 && sig != SIGUSR1) interrupted = true;
-    watch->Cancel();
+    std::lock_guard<std::mutex> lock(mu);
+    stopping = true;
+    if (watch) watch->Cancel();
   });
+  // Makes `next` the watch to follow; false when interrupted meanwhile.
+  const auto install = [&](std::unique_ptr<gc::Watch> next) {
+    std::unique_ptr<gc::Watch> old;  // destroyed after the lock is released
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return false;
+    old = std::move(watch);
+    watch = std::move(next);
+    return true;
+  };
 
   const bool csv = ctx.format() == OutputFormat::kCsv;
+  std::string start_cursor = options.after_cursor;
+  // Prints the queue and follows from where it was read. CANCELLED when interrupted meanwhile.
+  const auto list_and_watch = [&]() -> gc::Status {
+    v1::ListTriageQueueRequest request;
+    request.set_grid_code(args.Value("grid"));
+    request.set_page_size(kMaxPageSize);
+    auto listed = client.ListAndWatchQueue(request, options);
+    if (!listed.ok()) return listed.status();
+    for (const v1::TriageItem& item : listed->items) {
+      if (csv) {
+        ctx.out() << CsvRecord(QueuedRecord(item, listed->feed_cursor));
+      } else {
+        ctx.out() << QueuedLine(item) << '\n';
+      }
+    }
+    ctx.out() << std::flush;
+    const size_t n = listed->items.size();
+    ctx.Note(absl::StrCat(
+        n == 0 ? std::string("no cases") : absl::StrCat(n, n == 1 ? " case" : " cases"),
+        " waiting for triage; following from here"));
+    start_cursor = listed->feed_cursor;
+    if (!install(std::move(listed->watch))) return absl::CancelledError("interrupted");
+    return gc::Status();
+  };
+
   if (csv) {
     ctx.out() << CsvRecord({"time", "event", "case_id", "from_state", "to_state", "category",
                             "grid", "lead_department", "actor", "case_version", "note", "cursor"})
               << std::flush;
   }
   int rc = kExitOk;
-  for (;;) {
+  gc::Status started = list_first ? list_and_watch()
+                                  : (install(client.WatchQueue(options, args.Value("grid")))
+                                         ? gc::Status()
+                                         : absl::CancelledError("interrupted"));
+  if (!started.ok()) {
+    if (!(interrupted && started.code() == gc::StatusCode::kCancelled)) rc = ctx.Fail(started);
+  }
+  while (started.ok()) {
     gc::StatusOr<gc::WatchUpdate> update = watch->Next();
     if (!update.ok()) {
       if (!(interrupted && update.status().code() == gc::StatusCode::kCancelled)) {
@@ -233,10 +331,23 @@ int CasesFollow(Context& ctx, const Args& args) {
       break;
     }
     if (update->kind == gc::WatchUpdate::Kind::kResyncRequired) {
-      ctx.Note(
-          "RESYNC REQUIRED: the server no longer holds the position this watch resumed from, so "
-          "events may have been missed; following from now on. Re-list with `gridctl triage "
-          "list` (or `gridctl cases list`).");
+      if (list_first) {
+        ctx.Note(
+            "RESYNC REQUIRED: the server no longer holds the position this watch resumed from, "
+            "so events may have been missed; printing the queue again and following from there.");
+        gc::Status relisted = list_and_watch();
+        if (!relisted.ok()) {
+          if (!(interrupted && relisted.code() == gc::StatusCode::kCancelled)) {
+            rc = ctx.Fail(relisted);
+          }
+          break;
+        }
+      } else {
+        ctx.Note(
+            "RESYNC REQUIRED: the server no longer holds the position this watch resumed from, "
+            "so events may have been missed; following from now on. Re-list with `gridctl "
+            "triage list` (or `gridctl cases list`).");
+      }
       continue;
     }
     if (csv) {
@@ -249,8 +360,8 @@ int CasesFollow(Context& ctx, const Args& args) {
   pthread_kill(waiter.native_handle(), SIGUSR1);
   waiter.join();
   // Worth resuming from: after an interrupt, or when the watch got somewhere before failing.
-  const std::string cursor = watch->cursor();
-  if (!cursor.empty() && (interrupted || cursor != options.after_cursor)) {
+  const std::string cursor = watch ? watch->cursor() : "";
+  if (!cursor.empty() && (interrupted || cursor != start_cursor)) {
     ctx.Note("stopped; resume with: gridctl cases follow --after " + cursor);
   }
   return rc;
@@ -620,16 +731,23 @@ void AddCaseCommands(std::vector<Command>* commands) {
        CasesVerify});
   commands->push_back(
       {{"cases", "follow"},
-       "[--after CURSOR] [--cursor-file FILE] [--grid CODE]",
-       "Print the acceptance center's live events, one line each, until Ctrl-C or SIGTERM",
-       "Follows new reports, returned cases, extension requests and overdue warnings in your\n"
-       "subtree, and the triage actions of other consoles. The connection is resumed after\n"
-       "network trouble without losing or repeating events. When the server no longer holds\n"
-       "the position to resume from, a RESYNC REQUIRED notice goes to stderr: re-list with\n"
-       "`gridctl triage list`. On exit the last cursor is printed to stderr.",
-       {{"after", "CURSOR", "start after this cursor (default: from now)"},
+       "[--after CURSOR] [--no-list] [--cursor-file FILE] [--grid CODE]",
+       "Print the triage queue, then follow live events, one line each, until Ctrl-C or SIGTERM",
+       "First prints the triage queue as it stands, one QUEUED line per case (oldest first;\n"
+       "the time is when it was queued), then follows from the moment the queue was read, so\n"
+       "no change is missed or shown twice: new reports, returned cases, extension requests\n"
+       "and overdue warnings in your subtree, and the triage actions of other consoles, one\n"
+       "line each. With --after, or a --cursor-file that holds a cursor, it resumes from there\n"
+       "instead and prints no queue. The connection is resumed after network trouble without\n"
+       "losing or repeating events. When the server no longer holds the position to resume\n"
+       "from, a RESYNC REQUIRED notice goes to stderr and the queue is printed again (when\n"
+       "resuming from --after or a file: re-list with `gridctl triage list`). On exit the\n"
+       "last cursor is printed to stderr.",
+       {{"after", "CURSOR", "resume after this cursor; no queue is printed"},
+        {"no-list", "", "print no queue: follow from now"},
         {"grid", "CODE", "only cases in this grid's subtree (inside your own)"},
-        {"cursor-file", "FILE", "keep the cursor in FILE and resume from it on the next run"}},
+        {"cursor-file", "FILE",
+         "keep the cursor in FILE; the next run resumes from it (and prints no queue)"}},
        0,
        0,
        false,

@@ -91,7 +91,10 @@ bool StatisticsRequests(Context& ctx, const Args& args,
   return true;
 }
 
-std::string Rate(double rate) { return absl::StrFormat("%.4f", rate); }
+// A rate for CSV: blank when the server sent no figure (0/0), never 0.0000.
+std::string Rate(bool has_rate, double rate) {
+  return has_rate ? absl::StrFormat("%.4f", rate) : std::string();
+}
 
 std::string HandlingSeconds(const v1::Statistics& s) {
   if (s.mean_handling_sample_count() == 0) return "";
@@ -128,17 +131,17 @@ std::vector<std::string> StatisticsRow(const v1::Statistics& s) {
           Rfc3339(s.end_time()),
           absl::StrCat(s.found_count()),
           absl::StrCat(s.solved_count()),
-          Rate(s.disposal_rate()),
+          Rate(s.has_disposal_rate(), s.disposal_rate()),
           absl::StrCat(s.due_count()),
           absl::StrCat(s.postponed_count()),
           absl::StrCat(s.closed_count()),
           absl::StrCat(s.closed_on_time_count()),
           absl::StrCat(s.late_count()),
-          Rate(s.closure_rate()),
-          Rate(s.on_time_rate()),
+          Rate(s.has_closure_rate(), s.closure_rate()),
+          Rate(s.has_on_time_rate(), s.on_time_rate()),
           absl::StrCat(s.resolved_count()),
           absl::StrCat(s.reworked_count()),
-          Rate(s.rework_rate()),
+          Rate(s.has_rework_rate(), s.rework_rate()),
           HandlingSeconds(s),
           absl::StrCat(s.mean_handling_sample_count()),
           absl::StrCat(s.open_overdue_count())};
@@ -175,9 +178,9 @@ int ExportStatistics(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
-// "96.9% (69516 / 71745)", or "-" over an empty denominator.
-std::string RateCell(double rate, int64_t numerator, int64_t denominator) {
-  if (denominator <= 0) return absl::StrCat("- (", numerator, " / ", denominator, ")");
+// "96.9% (69516 / 71745)", or "–" when the server sent no figure (0/0).
+std::string RateCell(bool has_rate, double rate, int64_t numerator, int64_t denominator) {
+  if (!has_rate) return absl::StrCat("– (", numerator, " / ", denominator, ")");
   return absl::StrFormat("%.1f%% (%d / %d)", rate * 100, numerator, denominator);
 }
 
@@ -213,20 +216,21 @@ int Stats(Context& ctx, const Args& args) {
                                       " (end excluded)")});
   table.AddRow({"found 发现", absl::StrCat(s->found_count())});
   table.AddRow({"solved 解决", absl::StrCat(s->solved_count())});
-  table.AddRow(
-      {"disposal rate 处置率", RateCell(s->disposal_rate(), s->solved_count(), s->found_count())});
+  table.AddRow({"disposal rate 处置率", RateCell(s->has_disposal_rate(), s->disposal_rate(),
+                                                 s->solved_count(), s->found_count())});
   table.AddRow({"due 应结案", absl::StrCat(s->due_count())});
   table.AddRow({"postponed 延期", absl::StrCat(s->postponed_count())});
   table.AddRow({"closed 结案", absl::StrCat(s->closed_count())});
   table.AddRow({"closed on time", absl::StrCat(s->closed_on_time_count())});
   table.AddRow({"late", absl::StrCat(s->late_count())});
-  table.AddRow({"closure rate 结案率", RateCell(s->closure_rate(), s->closed_count(), due)});
-  table.AddRow(
-      {"on-time rate 按期结案率", RateCell(s->on_time_rate(), s->closed_on_time_count(), due)});
+  table.AddRow({"closure rate 结案率",
+                RateCell(s->has_closure_rate(), s->closure_rate(), s->closed_count(), due)});
+  table.AddRow({"on-time rate 按期结案率", RateCell(s->has_on_time_rate(), s->on_time_rate(),
+                                                    s->closed_on_time_count(), due)});
   table.AddRow({"resolved", absl::StrCat(s->resolved_count())});
   table.AddRow({"reworked 返工", absl::StrCat(s->reworked_count())});
-  table.AddRow(
-      {"rework rate 返工率", RateCell(s->rework_rate(), s->reworked_count(), s->resolved_count())});
+  table.AddRow({"rework rate 返工率", RateCell(s->has_rework_rate(), s->rework_rate(),
+                                               s->reworked_count(), s->resolved_count())});
   table.AddRow({"mean handling time 平均处置时长",
                 DurationCell(s->mean_handling_time(), s->mean_handling_sample_count())});
   table.AddRow({"open and overdue now", absl::StrCat(s->open_overdue_count())});
@@ -331,8 +335,10 @@ int Evaluations(Context& ctx, const Args& args) {
           for (auto& cell : StatisticsRow(s)) row.push_back(std::move(cell));
         } else {
           const int64_t due = s.due_count() - s.postponed_count();
-          row.push_back(RateCell(s.on_time_rate(), s.closed_on_time_count(), due));
-          row.push_back(RateCell(s.rework_rate(), s.reworked_count(), s.resolved_count()));
+          row.push_back(
+              RateCell(s.has_on_time_rate(), s.on_time_rate(), s.closed_on_time_count(), due));
+          row.push_back(RateCell(s.has_rework_rate(), s.rework_rate(), s.reworked_count(),
+                                 s.resolved_count()));
           row.push_back(e.explanation());
         }
         table.AddRow(std::move(row));

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 
@@ -194,10 +195,15 @@ std::string PadToWidth(std::string_view utf8, int width) {
 
 std::string CsvField(std::string_view value) {
   // Descriptions come from handsets: a cell that a spreadsheet would run as a formula gets a
-  // leading apostrophe (the OWASP advice against CSV injection).
+  // leading apostrophe (the OWASP advice against CSV injection). A plain number, negative ones
+  // included ("-1", "-0.25"), is data and stays as it is.
   std::string guarded;
+  double number = 0;
   if (!value.empty() &&
-      std::string_view("=+-@\t\r").find(value.front()) != std::string_view::npos) {
+      std::string_view("=+-@\t\r").find(value.front()) != std::string_view::npos &&
+      !(value.front() == '-' &&
+        absl::SimpleAtod(absl::string_view(value.data(), value.size()), &number) &&
+        value.find_first_not_of("-0123456789.") == std::string_view::npos)) {
     guarded = "'" + std::string(value);
     value = guarded;
   }

@@ -1,6 +1,7 @@
 // ReportClient, DispatchClient and DepartmentClient: thin layers over their connections that add
-// request ids, SHA-256 digests, paging and resumable watches.
+// request ids, SHA-256 digests, paging, resumable watches and list-then-watch.
 #include <random>
+#include <unordered_map>
 
 #include "absl/strings/str_format.h"
 #include "gridline/client/department_client.h"
@@ -45,6 +46,96 @@ StatusOr<DownloadedPhoto> Download(Connection& connection, const std::string& at
   v1::DownloadAttachmentRequest request;
   request.set_attachment_id(attachment_id);
   return connection.DownloadAttachment(request);
+}
+
+// ---- list, then watch ----
+
+const v1::Case& CaseOf(const v1::Case& c) { return c; }
+const v1::Case& CaseOf(const v1::TriageItem& item) { return item.case_(); }
+
+auto* MutableItems(v1::ListMyCasesResponse& page) { return page.mutable_cases(); }
+auto* MutableItems(v1::ListTriageQueueResponse& page) { return page.mutable_items(); }
+auto* MutableItems(v1::ListAssignedCasesResponse& page) { return page.mutable_cases(); }
+
+// Every page from the first, each case once (a case that moved between pages while they were
+// read keeps its first place and its newest version), with the first page's feed cursor.
+template <typename Item, typename Request, typename Fetch>
+StatusOr<ListAndWatchResult<Item>> ListEveryPage(Request request, const Fetch& fetch) {
+  ListAndWatchResult<Item> result;
+  std::unordered_map<std::string, size_t> index;  // case id -> position in result.items
+  request.clear_page_token();
+  for (bool first = true;; first = false) {
+    auto page = fetch(request);
+    if (!page.ok()) return page.status();
+    if (first) result.feed_cursor = page->feed_cursor();
+    for (auto& item : *MutableItems(*page)) {
+      auto [at, added] = index.emplace(CaseOf(item).case_id(), result.items.size());
+      if (added) {
+        result.items.push_back(std::move(item));
+      } else if (CaseOf(item).version() > CaseOf(result.items[at->second]).version()) {
+        result.items[at->second] = std::move(item);
+      }
+    }
+    if (page->next_page_token().empty()) return result;
+    request.set_page_token(page->next_page_token());
+  }
+}
+
+// Drops the events that the list already reflects: those at or below the listed version of their
+// case. Events come in order, so once one of a case is newer than the list, so are the later ones
+// and the case is forgotten.
+template <typename Item>
+Watch::Skip SkipListed(const std::vector<Item>& items) {
+  auto listed = std::make_shared<std::unordered_map<std::string, int64_t>>();
+  for (const auto& item : items) (*listed)[CaseOf(item).case_id()] = CaseOf(item).version();
+  return [listed](const v1::CaseEvent& event) {
+    auto it = listed->find(event.case_id());
+    if (it == listed->end() || event.case_version() <= 0) return false;
+    if (event.case_version() <= it->second) return true;
+    listed->erase(it);
+    return false;
+  };
+}
+
+// Lists every page with `fetch`, then makes the watch that `opener` opens start at the first
+// page's feed cursor and skip what the list reflects.
+template <typename Item, typename Request, typename Fetch>
+StatusOr<ListAndWatchResult<Item>> ListAndWatch(Request request, const Fetch& fetch,
+                                                Watch::Opener opener, WatchOptions options,
+                                                const Options& connection_options) {
+  auto listed = ListEveryPage<Item>(std::move(request), fetch);
+  if (!listed.ok()) return listed.status();
+  options.after_cursor = listed->feed_cursor;
+  listed->watch = std::make_unique<Watch>(std::move(opener), std::move(options), connection_options,
+                                          SkipListed(listed->items));
+  return listed;
+}
+
+Watch::Opener CasesOpener(std::shared_ptr<ReportConnection> connection) {
+  return [connection](const std::string& cursor) {
+    v1::WatchCasesRequest request;
+    request.set_after_cursor(cursor);
+    return connection->WatchCases(request);
+  };
+}
+
+Watch::Opener QueueOpener(std::shared_ptr<DispatchConnection> connection, std::string grid_code) {
+  return [connection, grid_code](const std::string& cursor) {
+    v1::WatchQueueRequest request;
+    request.set_after_cursor(cursor);
+    request.set_grid_code(grid_code);
+    return connection->WatchQueue(request);
+  };
+}
+
+Watch::Opener AssignmentsOpener(std::shared_ptr<DepartmentConnection> connection,
+                                bool include_assisting) {
+  return [connection, include_assisting](const std::string& cursor) {
+    v1::WatchAssignmentsRequest request;
+    request.set_after_cursor(cursor);
+    request.set_include_assisting(include_assisting);
+    return connection->WatchAssignments(request);
+  };
 }
 
 }  // namespace
@@ -122,14 +213,17 @@ StatusOr<std::vector<v1::Category>> ReportClient::ListReportCategories() {
 }
 
 std::unique_ptr<Watch> ReportClient::WatchCases(WatchOptions options) {
+  return std::make_unique<Watch>(CasesOpener(connection_), std::move(options),
+                                 connection_->options());
+}
+
+StatusOr<ListAndWatchResult<v1::Case>> ReportClient::ListAndWatchCases(
+    v1::ListMyCasesRequest request, WatchOptions options) {
   auto connection = connection_;
-  return std::make_unique<Watch>(
-      [connection](const std::string& cursor) {
-        v1::WatchCasesRequest request;
-        request.set_after_cursor(cursor);
-        return connection->WatchCases(request);
-      },
-      std::move(options), connection_->options());
+  return ListAndWatch<v1::Case>(
+      std::move(request),
+      [&connection](const v1::ListMyCasesRequest& r) { return connection->ListMyCases(r); },
+      CasesOpener(connection), std::move(options), connection->options());
 }
 
 // ---- DispatchClient ------------------------------------------------------------------------
@@ -177,15 +271,17 @@ StatusOr<v1::ListExtensionRequestsResponse> DispatchClient::ListExtensionRequest
   return connection_->ListExtensionRequests(request);
 }
 std::unique_ptr<Watch> DispatchClient::WatchQueue(WatchOptions options, std::string grid_code) {
+  return std::make_unique<Watch>(QueueOpener(connection_, std::move(grid_code)), std::move(options),
+                                 connection_->options());
+}
+StatusOr<ListAndWatchResult<v1::TriageItem>> DispatchClient::ListAndWatchQueue(
+    v1::ListTriageQueueRequest request, WatchOptions options) {
   auto connection = connection_;
-  return std::make_unique<Watch>(
-      [connection, grid_code](const std::string& cursor) {
-        v1::WatchQueueRequest request;
-        request.set_after_cursor(cursor);
-        request.set_grid_code(grid_code);
-        return connection->WatchQueue(request);
-      },
-      std::move(options), connection_->options());
+  Watch::Opener opener = QueueOpener(connection, request.grid_code());
+  return ListAndWatch<v1::TriageItem>(
+      std::move(request),
+      [&connection](const v1::ListTriageQueueRequest& r) { return connection->ListTriageQueue(r); },
+      std::move(opener), std::move(options), connection->options());
 }
 
 // ---- DepartmentClient ----------------------------------------------------------------------
@@ -233,15 +329,19 @@ StatusOr<DownloadedPhoto> DepartmentClient::DownloadPhoto(const std::string& att
 }
 std::unique_ptr<Watch> DepartmentClient::WatchAssignments(WatchOptions options,
                                                           bool include_assisting) {
+  return std::make_unique<Watch>(AssignmentsOpener(connection_, include_assisting),
+                                 std::move(options), connection_->options());
+}
+StatusOr<ListAndWatchResult<v1::Case>> DepartmentClient::ListAndWatchAssignments(
+    v1::ListAssignedCasesRequest request, WatchOptions options) {
   auto connection = connection_;
-  return std::make_unique<Watch>(
-      [connection, include_assisting](const std::string& cursor) {
-        v1::WatchAssignmentsRequest request;
-        request.set_after_cursor(cursor);
-        request.set_include_assisting(include_assisting);
-        return connection->WatchAssignments(request);
+  Watch::Opener opener = AssignmentsOpener(connection, request.include_assisting());
+  return ListAndWatch<v1::Case>(
+      std::move(request),
+      [&connection](const v1::ListAssignedCasesRequest& r) {
+        return connection->ListAssignedCases(r);
       },
-      std::move(options), connection_->options());
+      std::move(opener), std::move(options), connection->options());
 }
 
 }  // namespace gridline::client

@@ -1,6 +1,6 @@
-// The resumable watch: reconnect with backoff, resume after the last cursor, drop repeats,
-// turn CURSOR_EXPIRED into a re-sync notice, keep the cursor in a file if asked, and treat a
-// stream that has been silent for too long as broken.
+// The resumable watch: reconnect with backoff, resume after the last cursor, drop repeats (and
+// what the caller's Skip says), turn CURSOR_EXPIRED into a re-sync notice, keep the cursor in a
+// file if asked, and treat a stream that has been silent for too long as broken.
 #include "gridline/client/watch.h"
 
 #include <condition_variable>
@@ -66,8 +66,8 @@ void WriteCursorFile(const std::string& path, const std::string& cursor) {
 
 class Watch::Impl {
  public:
-  Impl(Opener opener, WatchOptions options, const Options& connection_options)
-      : opener_(std::move(opener)), options_(std::move(options)) {
+  Impl(Opener opener, WatchOptions options, const Options& connection_options, Skip skip)
+      : opener_(std::move(opener)), options_(std::move(options)), skip_(std::move(skip)) {
     Options defaults = DefaultOptions(connection_options);
     backoff_prototype_ = options_.backoff
                              ? options_.backoff
@@ -133,6 +133,10 @@ class Watch::Impl {
         const auto seq = CursorSeq(message->event().cursor());
         if (seq && threshold_ && *seq <= *threshold_) continue;  // a repeat
         Advance(message->event().cursor());
+        if (skip_ && skip_(message->event())) {
+          SaveCursor();  // nothing for the application to handle: like a heartbeat
+          continue;
+        }
         WatchUpdate update;
         update.event = std::move(*message->mutable_event());
         return update;
@@ -228,6 +232,7 @@ class Watch::Impl {
 
   Opener opener_;
   WatchOptions options_;
+  Skip skip_;
   std::shared_ptr<const BackoffPolicy> backoff_prototype_;
   std::unique_ptr<BackoffPolicy> backoff_;
   std::chrono::milliseconds idle_timeout_{0};
@@ -249,7 +254,10 @@ class Watch::Impl {
 };
 
 Watch::Watch(Opener opener, WatchOptions options, const Options& connection_options)
-    : impl_(std::make_unique<Impl>(std::move(opener), std::move(options), connection_options)) {}
+    : Watch(std::move(opener), std::move(options), connection_options, Skip()) {}
+Watch::Watch(Opener opener, WatchOptions options, const Options& connection_options, Skip skip)
+    : impl_(std::make_unique<Impl>(std::move(opener), std::move(options), connection_options,
+                                   std::move(skip))) {}
 Watch::~Watch() = default;
 
 StatusOr<WatchUpdate> Watch::Next() { return impl_->Next(); }

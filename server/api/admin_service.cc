@@ -449,7 +449,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* con
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   deps_.pool->Submit([this, reactor, method, audited, target = std::move(target),
                       token = BearerToken(context), peer = context->peer(),
-                      work = std::move(work)]() mutable {
+                      gone = CallGone(context), work = std::move(work)]() mutable {
+    if (gone()) {  // nobody waits for the answer: do none of the work
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
+      return;
+    }
     auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
     absl::Status status = caller.ok() ? RequireOperator(*caller) : caller.status();
     if (status.ok()) status = work(*caller, &target.id);
@@ -877,15 +881,15 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
     query.actor_user_id = request->actor_user_id();
     query.resource_kind = request->resource_kind();
     query.resource_id = request->resource_id();
-    if (request->has_start_time()) {
-      auto t = TimestampMicros(request->start_time(), "start_time");
-      if (!t.ok()) return t.status();
-      query.start_time = *t;
+    if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
+                          &query.start_time);
+        !s.ok()) {
+      return s;
     }
-    if (request->has_end_time()) {
-      auto t = TimestampMicros(request->end_time(), "end_time");
-      if (!t.ok()) return t.status();
-      query.end_time = *t;
+    if (auto s =
+            ReadTime(request->has_end_time(), request->end_time(), "end_time", &query.end_time);
+        !s.ok()) {
+      return s;
     }
     if (request->page_size() < 0) return domain::InvalidField("page_size", "must not be negative");
     int size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
@@ -908,25 +912,24 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
 namespace {
 
 void StatisticsToProto(const domain::Statistics& s, v1::Statistics* out) {
-  auto rate = [](int64_t n, int64_t d) { return d == 0 ? 0.0 : static_cast<double>(n) / d; };
   out->set_grid_code(s.scope.grid_code);
   out->set_department_code(s.scope.department_code);
   SetTimestamp(s.scope.start_time, out->mutable_start_time());
   SetTimestamp(s.scope.end_time, out->mutable_end_time());
   out->set_found_count(s.found_count);
   out->set_solved_count(s.solved_count);
-  out->set_disposal_rate(rate(s.solved_count, s.found_count));
   out->set_due_count(s.due_count);
   out->set_postponed_count(s.postponed_count);
   out->set_closed_count(s.closed_count);
   out->set_closed_on_time_count(s.closed_on_time_count);
   out->set_late_count(s.late_count);
-  const int64_t due = s.due_count - s.postponed_count;
-  out->set_closure_rate(rate(s.closed_count, due));
-  out->set_on_time_rate(rate(s.closed_on_time_count, due));
   out->set_resolved_count(s.resolved_count);
   out->set_reworked_count(s.reworked_count);
-  out->set_rework_rate(rate(s.reworked_count, s.resolved_count));
+  // A rate with no figure (0/0) stays unset.
+  if (auto r = domain::DisposalRate(s)) out->set_disposal_rate(*r);
+  if (auto r = domain::ClosureRate(s)) out->set_closure_rate(*r);
+  if (auto r = domain::OnTimeRate(s)) out->set_on_time_rate(*r);
+  if (auto r = domain::ReworkRate(s)) out->set_rework_rate(*r);
   SetDuration(s.mean_handling_time, out->mutable_mean_handling_time());
   out->set_mean_handling_sample_count(s.mean_handling_sample_count);
   out->set_open_overdue_count(s.open_overdue_count);
@@ -937,33 +940,35 @@ void StatisticsToProto(const domain::Statistics& s, v1::Statistics* out) {
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
                                                           const v1::GetStatisticsRequest* request,
                                                           v1::Statistics* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(GetStatistics),
-              [this, request, response](const auto&) {
-                domain::StatisticsQuery q;
-                q.grid_code = request->grid_code();
-                q.department_code = request->department_code();
-                if (request->has_start_time()) {
-                  auto t = TimestampMicros(request->start_time(), "start_time");
-                  if (!t.ok()) return t.status();
-                  q.start_time = *t;
-                }
-                if (request->has_end_time()) {
-                  auto t = TimestampMicros(request->end_time(), "end_time");
-                  if (!t.ok()) return t.status();
-                  q.end_time = *t;
-                }
-                auto s = domain::ComputeStatistics(deps_.store, q, domain::NowMicros());
-                if (!s.ok()) return s.status();
-                StatisticsToProto(*s, response);
-                return absl::OkStatus();
-              });
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(GetStatistics),
+      [this, context, request, response](const auto&) {
+        domain::StatisticsQuery q;
+        q.grid_code = request->grid_code();
+        q.department_code = request->department_code();
+        if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
+                              &q.start_time);
+            !s.ok()) {
+          return s;
+        }
+        if (auto s =
+                ReadTime(request->has_end_time(), request->end_time(), "end_time", &q.end_time);
+            !s.ok()) {
+          return s;
+        }
+        auto s = domain::ComputeStatistics(deps_.store, q, domain::NowMicros(), CallGone(context));
+        if (!s.ok()) return s.status();
+        StatisticsToProto(*s, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
     grpc::CallbackServerContext* context, const v1::ListEvaluationsRequest* request,
     v1::ListEvaluationsResponse* response) {
   return Read(
-      context, GRIDLINE_ADMIN_METHOD(ListEvaluations), [this, request, response](const auto&) {
+      context, GRIDLINE_ADMIN_METHOD(ListEvaluations),
+      [this, context, request, response](const auto&) {
         domain::FieldViolations v;
         std::string subtree;
         if (!request->grid_code().empty()) {
@@ -981,7 +986,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
         if (request->page_size() < 0) v.Add("page_size", "must not be negative");
         if (!v.empty()) return v.ToStatus();
         auto all = domain::EvaluateMonth(deps_.store, request->year(), request->month(),
-                                         deps_.flags, domain::NowMicros());
+                                         deps_.flags, domain::NowMicros(), CallGone(context));
         if (!all.ok()) return all.status();
         std::map<std::string, std::string> paths;
         if (!subtree.empty()) {

@@ -34,6 +34,9 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
     grpc::CallbackServerContext* context, const v1::ListTriageQueueRequest* request,
     v1::ListTriageQueueResponse* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto feed = FeedCursorBeforeRead(deps_.store);
+    if (!feed.ok()) return feed.status();
+    response->set_feed_cursor(*feed);
     auto page = deps_.cases->ListTriageQueue(
         caller, States(request->states()),
         {request->category_codes().begin(), request->category_codes().end()}, request->grid_code(),
@@ -64,19 +67,21 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerCon
                                  request->category_codes().end());
     filter.grid_code = request->grid_code();
     filter.lead_department_code = request->lead_department_code();
-    if (request->has_observe_start_time()) {
-      auto t = TimestampMicros(request->observe_start_time(), "observe_start_time");
-      if (!t.ok()) return t.status();
-      filter.observe_start_time = *t;
+    if (auto s = ReadTime(request->has_observe_start_time(), request->observe_start_time(),
+                          "observe_start_time", &filter.observe_start_time);
+        !s.ok()) {
+      return s;
     }
-    if (request->has_observe_end_time()) {
-      auto t = TimestampMicros(request->observe_end_time(), "observe_end_time");
-      if (!t.ok()) return t.status();
-      filter.observe_end_time = *t;
+    if (auto s = ReadTime(request->has_observe_end_time(), request->observe_end_time(),
+                          "observe_end_time", &filter.observe_end_time);
+        !s.ok()) {
+      return s;
     }
+    auto feed = FeedCursorBeforeRead(deps_.store);
+    if (!feed.ok()) return feed.status();
     auto page =
         deps_.cases->ListCases(caller, filter, {request->page_size(), request->page_token()});
-    return CasePageReply(page, response, deps_.store);
+    return CasePageReply(page, response, deps_.store, *feed);
   });
 }
 
@@ -169,10 +174,10 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
     v1::Case* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
     domain::Micros approved = 0;
-    if (request->has_approved_deadline_time()) {
-      auto t = TimestampMicros(request->approved_deadline_time(), "approved_deadline_time");
-      if (!t.ok()) return t.status();
-      approved = *t;
+    if (auto s = ReadTime(request->has_approved_deadline_time(), request->approved_deadline_time(),
+                          "approved_deadline_time", &approved);
+        !s.ok()) {
+      return s;
     }
     return CaseReply(
         deps_.cases->DecideExtension(caller, request->extension_request_id(), request->approve(),
@@ -203,6 +208,9 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListExtensionRequests(
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
     std::vector<domain::ExtensionState> states;
     for (int s : request->states()) states.push_back(static_cast<domain::ExtensionState>(s));
+    auto feed = FeedCursorBeforeRead(deps_.store);
+    if (!feed.ok()) return feed.status();
+    response->set_feed_cursor(*feed);
     auto page = deps_.cases->ListExtensionRequests(caller, states, request->case_id(),
                                                    {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
@@ -263,10 +271,12 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
     grpc::CallbackServerContext* context, const v1::ListAssignedCasesRequest* request,
     v1::ListAssignedCasesResponse* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto feed = FeedCursorBeforeRead(deps_.store);
+    if (!feed.ok()) return feed.status();
     auto page = deps_.cases->ListAssignedCases(caller, States(request->states()),
                                                request->include_assisting(),
                                                {request->page_size(), request->page_token()});
-    return CasePageReply(page, response, deps_.store);
+    return CasePageReply(page, response, deps_.store, *feed);
   });
 }
 
@@ -296,10 +306,11 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
     v1::ExtensionRequest* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
     domain::Micros requested = 0;
-    if (request->has_requested_deadline_time()) {
-      auto t = TimestampMicros(request->requested_deadline_time(), "requested_deadline_time");
-      if (!t.ok()) return t.status();
-      requested = *t;
+    if (auto s =
+            ReadTime(request->has_requested_deadline_time(), request->requested_deadline_time(),
+                     "requested_deadline_time", &requested);
+        !s.ok()) {
+      return s;
     }
     domain::CaseChange change;
     auto x = deps_.cases->RequestExtension(

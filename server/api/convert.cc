@@ -35,8 +35,8 @@ constexpr int64_t kMaxDurationSeconds = 315576000000;
 
 absl::StatusOr<domain::Micros> TimestampMicros(const google::protobuf::Timestamp& t,
                                                absl::string_view field) {
-  if (t.seconds() < kMinTimestampSeconds || t.seconds() > kMaxTimestampSeconds ||
-      t.nanos() < 0 || t.nanos() > 999999999) {
+  if (t.seconds() < kMinTimestampSeconds || t.seconds() > kMaxTimestampSeconds || t.nanos() < 0 ||
+      t.nanos() > 999999999) {
     return domain::InvalidField(std::string(field),
                                 "is not a valid time (years 0001 to 9999, nanos in [0, 10^9))");
   }
@@ -53,6 +53,15 @@ absl::StatusOr<domain::Micros> DurationMicros(const google::protobuf::Duration& 
         "is not a valid duration (at most 10,000 years; seconds and nanos of one sign)");
   }
   return d.seconds() * 1000000 + d.nanos() / 1000;
+}
+
+absl::Status ReadTime(bool present, const google::protobuf::Timestamp& t, absl::string_view field,
+                      domain::Micros* out) {
+  if (!present) return absl::OkStatus();
+  auto micros = TimestampMicros(t, field);
+  if (!micros.ok()) return micros.status();
+  *out = *micros;
+  return absl::OkStatus();
 }
 
 void SetDuration(domain::Micros d, google::protobuf::Duration* out) {
@@ -165,11 +174,18 @@ absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> FeedCursorBeforeRead(store::Store* store) {
+  auto last = store->LastEventSeq();
+  if (!last.ok()) return last.status();
+  return EncodeCursor(*last);
+}
+
 absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
                        store::Store* store, runtime::EventHub* hub) {
   if (!change.ok()) return change.status();
   if (hub != nullptr && !change->events.empty()) hub->Notify();
   ToProto(change->c, out);
+  if (!change->events.empty()) out->set_feed_cursor(EncodeCursor(change->events.back().seq));
   return FillPhotos(store, {out});
 }
 

@@ -5,6 +5,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,11 +41,28 @@ void ToProto(const domain::Attachment& in, v1::Attachment* out);
 // store read. A photo whose metadata is gone keeps only its id.
 absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases);
 
-// A page of cases as a list RPC's answer (`cases` with their photos, `next_page_token`).
+// True once nobody waits for the call's answer any more: cancelled by the client, past its
+// deadline, or cancelled by the server's shutdown. Long store work checks it between steps and
+// stops. Valid until the call is finished.
+inline std::function<bool()> CallGone(grpc::CallbackServerContext* context) {
+  return [context] {
+    return context->IsCancelled() || context->deadline() < std::chrono::system_clock::now();
+  };
+}
+
+// The feed cursor of a read that starts now: the newest committed event. A list answer carries
+// the one taken before its read (its `feed_cursor`), so that every change up to it is in the
+// list and a watch from it misses nothing after (see WatchEvent in common.proto).
+absl::StatusOr<std::string> FeedCursorBeforeRead(store::Store* store);
+
+// A page of cases as a list RPC's answer (`cases` with their photos, `next_page_token`,
+// `feed_cursor` as taken by FeedCursorBeforeRead before the page was read).
 template <typename Response>
 absl::Status CasePageReply(const absl::StatusOr<domain::Page<domain::Case>>& page,
-                           Response* response, store::Store* store) {
+                           Response* response, store::Store* store,
+                           const std::string& feed_cursor) {
   if (!page.ok()) return page.status();
+  response->set_feed_cursor(feed_cursor);
   for (const auto& c : page->items) ToProto(c, response->add_cases());
   std::vector<v1::Case*> cases(response->mutable_cases()->pointer_begin(),
                                response->mutable_cases()->pointer_end());
@@ -52,8 +71,9 @@ absl::Status CasePageReply(const absl::StatusOr<domain::Page<domain::Case>>& pag
   return absl::OkStatus();
 }
 
-// The result of a case write as the RPC answer: the case after the change, with its photos.
-// Wakes the local event hub so that watchers on this replica see the events at once.
+// The result of a case write as the RPC answer: the case after the change, with its photos, and
+// as its feed_cursor the cursor of the last event the change appended. Wakes the local event
+// hub so that watchers on this replica see the events at once.
 absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
                        store::Store* store, runtime::EventHub* hub);
 domain::Organisation FromProto(const v1::Organisation& in);
@@ -73,6 +93,10 @@ absl::StatusOr<domain::Micros> TimestampMicros(const google::protobuf::Timestamp
 absl::StatusOr<domain::Micros> DurationMicros(const google::protobuf::Duration& d,
                                               absl::string_view field);
 void SetDuration(domain::Micros d, google::protobuf::Duration* out);
+// An optional time of a request, through TimestampMicros: sets `*out` when `present`, leaves it
+// alone otherwise.
+absl::Status ReadTime(bool present, const google::protobuf::Timestamp& t, absl::string_view field,
+                      domain::Micros* out);
 
 // Codes map one to one (they are numerically equal); field violations become
 // google.rpc.BadRequest, a wrong case state and domain::PreconditionFailed violations a

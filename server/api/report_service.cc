@@ -12,13 +12,18 @@ namespace gridline::api {
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const ServiceContext& deps,
                                    std::function<absl::Status(const domain::Caller&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  deps.pool->Submit(
-      [reactor, store = deps.store, demo = deps.demo, token = BearerToken(context),
-       work = std::move(work)] {
-        auto caller = domain::Authenticate(store, token, demo);
-        absl::Status status = caller.ok() ? work(*caller) : caller.status();
-        reactor->Finish(ToGrpcStatus(status));
-      });
+  deps.pool->Submit([reactor, store = deps.store, demo = deps.demo, token = BearerToken(context),
+                     gone = CallGone(context), work = std::move(work)] {
+    // Queued behind other work while the client gave up (or the server began to shut
+    // down): nobody waits for the answer, so none of the work is done.
+    if (gone()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
+      return;
+    }
+    auto caller = domain::Authenticate(store, token, demo);
+    absl::Status status = caller.ok() ? work(*caller) : caller.status();
+    reactor->Finish(ToGrpcStatus(status));
+  });
   return reactor;
 }
 
@@ -42,9 +47,12 @@ grpc::ServerUnaryReactor* ReportServiceImpl::GetCase(grpc::CallbackServerContext
                                                      const v1::GetCaseRequest* request,
                                                      v1::Case* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+    auto feed = FeedCursorBeforeRead(deps_.store);
+    if (!feed.ok()) return feed.status();
     auto c = deps_.cases->GetCase(caller, request->case_id());
     if (!c.ok()) return c.status();
     ToProto(*c, response);
+    response->set_feed_cursor(*feed);
     return FillPhotos(deps_.store, {response});
   });
 }
@@ -61,6 +69,9 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
     }
     if (request->page_size() < 0) return domain::InvalidField("page_size", "must not be negative");
     int size = request->page_size() == 0 ? 100 : std::min(request->page_size(), 500);
+    auto feed = FeedCursorBeforeRead(deps_.store);
+    if (!feed.ok()) return feed.status();
+    response->set_feed_cursor(*feed);
     auto events = deps_.cases->ListCaseEvents(caller, request->case_id());
     if (!events.ok()) return events.status();
     for (const auto& e : *events) {
@@ -82,9 +93,11 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerCon
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
     std::vector<domain::CaseState> states;
     for (int s : request->states()) states.push_back(static_cast<domain::CaseState>(s));
+    auto feed = FeedCursorBeforeRead(deps_.store);
+    if (!feed.ok()) return feed.status();
     auto page =
         deps_.cases->ListMyCases(caller, states, {request->page_size(), request->page_token()});
-    return CasePageReply(page, response, deps_.store);
+    return CasePageReply(page, response, deps_.store, *feed);
   });
 }
 

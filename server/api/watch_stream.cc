@@ -38,12 +38,11 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
       else
         start = *last;
     } else if (auto seq = DecodeCursor(after_cursor); !seq.has_value()) {
-      error = ToGrpcStatus(absl::InvalidArgumentError(
-          absl::StrCat("after_cursor '", util::TruncateUtf8(after_cursor, 40),
-                       "' is not a gridline cursor")));
+      error = ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+          "after_cursor '", util::TruncateUtf8(after_cursor, 40), "' is not a gridline cursor")));
     } else {
       auto last = deps_.store->LastEventSeq();
-      auto pruned = deps_.store->PrunedThroughSeq();
+      auto pruned = deps_.store->FeedHorizonSeq();
       if (!last.ok() || !pruned.ok()) {
         error = ToGrpcStatus(!last.ok() ? last.status() : pruned.status());
       } else if (*seq > *last) {
@@ -51,8 +50,9 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
             "after_cursor is ahead of this server's event log (from another installation?)"));
       } else if (*seq < *pruned) {
         error = ToGrpcStatus(
-            absl::OutOfRangeError("the cursor has expired: events after it were deleted by "
-                                  "retention; re-list and watch without a cursor"),
+            absl::OutOfRangeError("the cursor has expired: it is older than the feed's window "
+                                  "(watch.retention_days); list again and watch from the "
+                                  "list's feed_cursor (the history itself is kept)"),
             "CURSOR_EXPIRED");
       } else {
         start = *seq;
@@ -68,6 +68,7 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
     user_ = caller->user;
     authenticated_ = std::chrono::steady_clock::now();
     cursor_ = start;
+    greeting_due_ = true;
     registered_ = deps_.hub->Register(this, std::move(visible.keys));
     if (!registered_) {
       RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
@@ -89,10 +90,11 @@ void WatchStream::ReadFromStore() {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "cannot read events; resume from your last cursor"));
   } else if (!events->empty() && events->front().seq != after + 1) {
-    // Sequence numbers are dense, so a hole right after the cursor means retention deleted
-    // events this stream had not sent yet.
+    // Sequence numbers are dense and events are no longer deleted, so a hole right after the
+    // cursor can only be events that a version before issue 11 deleted by retention.
     RequestFinishLocked(ToGrpcStatus(
-        absl::OutOfRangeError("the stream fell behind retention; re-list and watch again"),
+        absl::OutOfRangeError("events after the cursor were deleted by an older version's "
+                              "retention; list again and watch from the list's feed_cursor"),
         "CURSOR_EXPIRED"));
   } else {
     for (auto& e : *events) {
@@ -128,6 +130,18 @@ void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
     grpc::Status status = *std::move(finish_);
     lock.unlock();
     Finish(std::move(status));  // OnDone may delete this stream from here on
+    return;
+  }
+  if (greeting_due_) {
+    // The first message, at once: a heartbeat with the cursor the stream starts from, so the
+    // client knows it is live (and from where) without waiting for an event or a tick.
+    greeting_due_ = false;
+    message_.Clear();
+    message_.mutable_heartbeat()->set_cursor(EncodeCursor(cursor_));
+    SetTimestamp(domain::NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
+    writing_ = true;
+    write_started_ = std::chrono::steady_clock::now();
+    StartWrite(&message_);
     return;
   }
   while (pending_.empty()) {

@@ -66,6 +66,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
   bool busy_ = true;  // a worker task (init or store read) is running
   bool writing_ = false;
   bool heartbeat_due_ = false;
+  bool greeting_due_ = false;  // the first message (a heartbeat with the start cursor) is owed
   std::chrono::steady_clock::time_point write_started_;
   std::chrono::steady_clock::time_point authenticated_;
   bool finished_ = false;

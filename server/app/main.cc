@@ -148,9 +148,10 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   if ((*server)->disabled_demo_tokens() > 0) {
-    std::printf("gridline-server: %lld demo token(s) in the store are disabled: the server is not "
-                "in demo mode (revoke them with AdminService.RevokeToken to remove them)\n",
-                static_cast<long long>((*server)->disabled_demo_tokens()));
+    std::printf(
+        "gridline-server: %lld demo token(s) in the store are disabled: the server is not "
+        "in demo mode (revoke them with AdminService.RevokeToken to remove them)\n",
+        static_cast<long long>((*server)->disabled_demo_tokens()));
   }
   std::printf("gridline-server listening on port %d (%s, %s), store: %s\n", (*server)->port(),
               config.listen_address().c_str(), config.has_tls() ? "TLS" : "plain text",

@@ -79,6 +79,9 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   if (c->listen_address().empty()) c->set_listen_address("127.0.0.1:50051");
   if (c->worker_threads() <= 0) c->set_worker_threads(8);
   if (c->worker_threads() > 256) return absl::InvalidArgumentError("worker_threads > 256");
+  if (std::llabs(c->test_clock_offset_seconds()) > 100LL * 366 * 86400) {
+    return absl::InvalidArgumentError("test_clock_offset_seconds is more than 100 years");
+  }
   if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
     c->mutable_store()->mutable_sqlite()->set_path("gridline.db");
   }
@@ -232,6 +235,13 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->config = config_in;
   if (absl::Status s = FinalizeServerConfig(&impl->config); !s.ok()) return s;
   const ServerConfig& config = impl->config;
+  // Tests only (see ServerConfig.test_clock_offset_seconds): every time the server takes
+  // follows this clock.
+  domain::SetClockOffsetForTesting(config.test_clock_offset_seconds() * 1000000);
+  if (config.test_clock_offset_seconds() != 0) {
+    std::fprintf(stderr, "gridline-server: TEST CLOCK: %lld s off the machine's clock\n",
+                 static_cast<long long>(config.test_clock_offset_seconds()));
+  }
   // Before the store: a bad certificate should not wait for migrations to be reported.
   auto credentials = MakeServerCredentials(config);
   if (!credentials.ok()) return credentials.status();

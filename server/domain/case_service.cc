@@ -282,9 +282,9 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
     // failure fails the call retryably: the report is stored but not acknowledged, and the
     // retry (same request id) finds it at version 1 and files it then.
     auto retry_later = [](const absl::Status& s) {
-      return absl::UnavailableError(absl::StrCat(
-          "the report was received but could not be filed yet (", s.message(),
-          "); retry with the same request_id"));
+      return absl::UnavailableError(
+          absl::StrCat("the report was received but could not be filed yet (", s.message(),
+                       "); retry with the same request_id"));
     };
     Case filed = out.stored;
     store::CaseWrite w;

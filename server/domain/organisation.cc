@@ -489,8 +489,7 @@ absl::Status ValidateOrganisation(const Organisation& org) {
 
 std::string HashToken(absl::string_view token) { return util::Sha256Hex(token); }
 
-absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token,
-                                    bool demo_mode) {
+absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token, bool demo_mode) {
   if (token.empty()) {
     return absl::UnauthenticatedError("missing bearer token in 'authorization' metadata");
   }

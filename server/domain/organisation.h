@@ -67,8 +67,7 @@ absl::Status ValidateOrganisation(const Organisation& org);
 // Authentication: bearer tokens are stored as SHA-256 digests only.
 std::string HashToken(absl::string_view token);
 // Demo tokens (Caller.demo_token) are refused unless `demo_mode` (ServerConfig.demo).
-absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token,
-                                    bool demo_mode);
+absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token, bool demo_mode);
 
 // ---- Writing a whole organisation (import) ----------------------------------------------------
 

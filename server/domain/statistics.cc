@@ -11,9 +11,15 @@
 namespace gridline::domain {
 namespace {
 constexpr Micros kDay = 86400LL * 1000 * 1000;
+
+absl::Status Gone() {
+  return absl::CancelledError("the call was cancelled or its deadline passed; the work stopped");
+}
+
 }  // namespace
 
-absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuery q, Micros now) {
+absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuery q, Micros now,
+                                             const std::function<bool()>& gone) {
   if (q.end_time == 0) q.end_time = now;
   FieldViolations v;
   if (q.start_time == 0) {
@@ -49,6 +55,7 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
   Micros handling_total = 0;
   auto in_range = [&](Micros t) { return t != 0 && t >= q.start_time && t < q.end_time; };
   while (true) {
+    if (gone && gone()) return Gone();
     auto page = store->ListCases(cq);
     if (!page.ok()) return page.status();
     for (const Case& c : *page) {
@@ -100,12 +107,34 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
   return s;
 }
 
+namespace {
+std::optional<double> Ratio(int64_t numerator, int64_t denominator) {
+  if (denominator <= 0) return std::nullopt;
+  return static_cast<double>(numerator) / static_cast<double>(denominator);
+}
+}  // namespace
+
+std::optional<double> DisposalRate(const Statistics& s) {
+  return Ratio(s.solved_count, s.found_count);
+}
+std::optional<double> ClosureRate(const Statistics& s) {
+  return Ratio(s.closed_count, s.due_count - s.postponed_count);
+}
+std::optional<double> OnTimeRate(const Statistics& s) {
+  return Ratio(s.closed_on_time_count, s.due_count - s.postponed_count);
+}
+std::optional<double> ReworkRate(const Statistics& s) {
+  return Ratio(s.reworked_count, s.resolved_count);
+}
+
 Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanation) {
-  const int64_t due = s.due_count - s.postponed_count;
-  const bool has_on_time = due > 0;
-  const bool has_rework = s.resolved_count > 0;
-  const double on_time = has_on_time ? static_cast<double>(s.closed_on_time_count) / due : 1.0;
-  const double rework = has_rework ? static_cast<double>(s.reworked_count) / s.resolved_count : 0.0;
+  const std::optional<double> on_time_rate = OnTimeRate(s);
+  const std::optional<double> rework_rate = ReworkRate(s);
+  const bool has_on_time = on_time_rate.has_value();
+  const bool has_rework = rework_rate.has_value();
+  // No figure fails no threshold: as if on time and without rework.
+  const double on_time = on_time_rate.value_or(1.0);
+  const double rework = rework_rate.value_or(0.0);
   auto say = [&](std::string text) {
     if (explanation) *explanation = std::move(text);
   };
@@ -129,7 +158,8 @@ Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanat
 }
 
 absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int year, int month,
-                                                      const FlagThresholds& t, Micros now) {
+                                                      const FlagThresholds& t, Micros now,
+                                                      const std::function<bool()>& gone) {
   if (month < 1 || month > 12) return InvalidField("month", "must be within 1..12");
   const absl::TimeZone zone = absl::FixedTimeZone(t.utc_offset_minutes * 60);
   const absl::Time start = absl::FromCivil(absl::CivilMonth(year, month), zone);
@@ -155,7 +185,7 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
     (kind == UnitKind::kGrid ? q.grid_code : q.department_code) = code;
     q.start_time = absl::ToUnixMicros(start);
     q.end_time = absl::ToUnixMicros(end);
-    auto s = ComputeStatistics(store, q, now);
+    auto s = ComputeStatistics(store, q, now, gone);
     if (!s.ok()) return s.status();
     if (s->found_count == 0 && s->due_count == 0 && s->resolved_count == 0) continue;
     Evaluation e;

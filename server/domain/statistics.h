@@ -3,6 +3,8 @@
 #ifndef GRIDLINE_SERVER_DOMAIN_STATISTICS_H_
 #define GRIDLINE_SERVER_DOMAIN_STATISTICS_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,19 +60,29 @@ struct Evaluation {
   std::string explanation;
 };
 
+// The four rates, each the one definition that statistics, flags and every client share:
+// nullopt when the denominator is 0 ("no figure", never 0.0).
+std::optional<double> DisposalRate(const Statistics& s);  // 处置率 = solved / found
+std::optional<double> ClosureRate(const Statistics& s);   // 结案率 = closed / (due - postponed)
+std::optional<double> OnTimeRate(const Statistics& s);  // 按期结案率 = on time / (due - postponed)
+std::optional<double> ReworkRate(const Statistics& s);  // 返工率 = reworked / resolved
+
 // The flag a unit's figures earn (see ServerConfig.evaluation), and which threshold decided it.
+// A rate with no figure fails no threshold.
 Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanation);
 
 // The monthly ratings of every street, community and cell and every department with any case
 // activity in the month (found, due or resolved), ordered by kind, then code. INVALID_ARGUMENT for
 // a month out of 1..12 or one that has not ended.
 absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int year, int month,
-                                                      const FlagThresholds& thresholds, Micros now);
+                                                      const FlagThresholds& thresholds, Micros now,
+                                                      const std::function<bool()>& gone = {});
 
 // INVALID_ARGUMENT for an unknown grid or department, a missing start, start not before end, or a
-// range over 366 days.
-absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuery query,
-                                             Micros now);
+// range over 366 days. CANCELLED as soon as `gone` (checked between store reads) says nobody
+// waits for the answer any more.
+absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuery query, Micros now,
+                                             const std::function<bool()>& gone = {});
 
 }  // namespace gridline::domain
 

@@ -21,7 +21,13 @@ EventHub::~EventHub() {
 absl::Status EventHub::Start() {
   auto head = store_->LastEventSeq();
   if (!head.ok()) return head.status();
-  auto pruned = store_->PrunedThroughSeq();
+  // The feed's window as of now, before any stream opens (housekeeping moves it later on).
+  if (options_.retention_days > 0) {
+    const domain::Micros cutoff =
+        domain::NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
+    if (auto moved = store_->AdvanceFeedHorizon(cutoff); !moved.ok()) return moved.status();
+  }
+  auto pruned = store_->FeedHorizonSeq();
   if (!pruned.ok()) return pruned.status();
   {
     std::lock_guard<std::mutex> lock(ring_mu_);
@@ -160,7 +166,7 @@ std::vector<EventPtr> EventHub::PollOnce() {
 void EventHub::Run() {
   using Clock = std::chrono::steady_clock;
   auto next_heartbeat = Clock::now();
-  auto next_housekeeping = Clock::now();
+  auto next_housekeeping = Clock::now() + std::chrono::minutes(5);  // Start() did the first
   while (true) {
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
@@ -188,11 +194,12 @@ void EventHub::Run() {
     if (now >= next_housekeeping) {
       next_housekeeping = now + std::chrono::minutes(5);
       if (options_.retention_days > 0) {
+        // The feed's window moves; the history stays (nothing is deleted).
         const domain::Micros cutoff =
             domain::NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
-        store_->PruneEventsBefore(cutoff).IgnoreError();
+        store_->AdvanceFeedHorizon(cutoff).IgnoreError();
       }
-      if (auto p = store_->PrunedThroughSeq(); p.ok()) pruned_through_ = *p;
+      if (auto p = store_->FeedHorizonSeq(); p.ok()) pruned_through_ = *p;
     }
   }
 }

@@ -1207,27 +1207,30 @@ class SqlStore final : public Store {
     return rows->front().Int(0);
   }
 
-  absl::StatusOr<int64_t> PruneEventsBefore(domain::Micros before) override {
+  absl::StatusOr<int64_t> AdvanceFeedHorizon(domain::Micros before) override {
     return InTx<int64_t>([&](SqlConnection& c) -> absl::StatusOr<int64_t> {
-      // Keep the newest event so that a cursor at the head never looks expired.
+      // The newest event older than `before`, but never the newest event of all, so that a
+      // cursor at the head never looks expired. Nothing is deleted: this only marks how far back
+      // a watch may resume (ix_events_time serves the range).
       auto top = c.Query(
           "SELECT MAX(seq) FROM case_events WHERE event_time < ? AND seq < "
           "(SELECT last_seq FROM event_sequence WHERE id = 1)",
           {before});
       if (!top.ok()) return top.status();
-      if (top->empty() || top->front().IsNull(0)) return int64_t{0};
-      int64_t through = top->front().Int(0);
-      auto n = c.Execute("DELETE FROM case_events WHERE seq <= ?", {through});
-      if (!n.ok()) return n.status();
-      auto m = c.Execute(
-          "UPDATE store_meta SET value = ? WHERE name = 'pruned_through_seq' AND value < ?",
-          {through, through});
-      if (!m.ok()) return m.status();
-      return *n;
+      if (!top->empty() && !top->front().IsNull(0)) {
+        const int64_t through = top->front().Int(0);
+        auto m = c.Execute(
+            "UPDATE store_meta SET value = ? WHERE name = 'pruned_through_seq' AND value < ?",
+            {through, through});
+        if (!m.ok()) return m.status();
+      }
+      auto now = c.Query("SELECT value FROM store_meta WHERE name = 'pruned_through_seq'", {});
+      if (!now.ok()) return now.status();
+      return now->empty() ? int64_t{0} : now->front().Int(0);
     });
   }
 
-  absl::StatusOr<int64_t> PrunedThroughSeq() override {
+  absl::StatusOr<int64_t> FeedHorizonSeq() override {
     auto rows = Read("SELECT value FROM store_meta WHERE name = 'pruned_through_seq'", {});
     if (!rows.ok()) return rows.status();
     return rows->empty() ? 0 : rows->front().Int(0);

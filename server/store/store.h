@@ -207,10 +207,13 @@ class Store {
       const std::string& case_id) = 0;
   virtual absl::StatusOr<int64_t> LastEventSeq() = 0;
 
-  // Retention: deletes events older than `before` (never the newest one). Events with
-  // seq <= PrunedThroughSeq() are gone; a cursor before that has expired.
-  virtual absl::StatusOr<int64_t> PruneEventsBefore(domain::Micros before) = 0;
-  virtual absl::StatusOr<int64_t> PrunedThroughSeq() = 0;
+  // The watch feed's window (ServerConfig.watch.retention_days). Events are the case history
+  // and are never deleted; the window only says how far back a watch may resume: a cursor
+  // before FeedHorizonSeq() has expired. AdvanceFeedHorizon moves the horizon to the newest
+  // event older than `before` (never to the newest event of all, never backwards) and returns
+  // it. (Versions before issue 11 deleted the events up to the horizon.)
+  virtual absl::StatusOr<int64_t> AdvanceFeedHorizon(domain::Micros before) = 0;
+  virtual absl::StatusOr<int64_t> FeedHorizonSeq() = 0;
 
   // The schema version this store is at, after migrations.
   virtual absl::StatusOr<int> SchemaVersion() = 0;

@@ -35,6 +35,12 @@ class DepartmentClient {
   // Live events of the cases the caller's department leads (and assists, if asked).
   std::unique_ptr<Watch> WatchAssignments(WatchOptions options = {},
                                           bool include_assisting = false);
+  // Every page of ListAssignedCases(request) (request.page_token is ignored), and a
+  // WatchAssignments watch (assisted cases too if request.include_assisting) that starts where
+  // the first page was read and skips what the list already shows (events at or below a listed
+  // case's version): see ListAndWatchResult in watch.h.
+  StatusOr<ListAndWatchResult<v1::Case>> ListAndWatchAssignments(
+      v1::ListAssignedCasesRequest request = {}, WatchOptions options = {});
 
   std::shared_ptr<DepartmentConnection> connection() const { return connection_; }
 

@@ -36,6 +36,13 @@ class DispatchClient {
   // Live changes of the triage queue and of the cases in the caller's subtree, optionally
   // narrowed to the subtree of `grid_code`.
   std::unique_ptr<Watch> WatchQueue(WatchOptions options = {}, std::string grid_code = "");
+  // Every page of ListTriageQueue(request) (request.page_token is ignored), and a WatchQueue
+  // watch narrowed to request.grid_code that starts where the first page was read and skips what
+  // the list already shows (events at or below a listed case's version): see ListAndWatchResult
+  // in watch.h. The watch also brings the cases that leave the queue (accepted, rejected, ...)
+  // and the other changes in the subtree.
+  StatusOr<ListAndWatchResult<v1::TriageItem>> ListAndWatchQueue(
+      v1::ListTriageQueueRequest request = {}, WatchOptions options = {});
 
   std::shared_ptr<DispatchConnection> connection() const { return connection_; }
 

@@ -55,6 +55,11 @@ class ReportClient {
 
   // Live events of the caller's cases (reported by them or in their grid).
   std::unique_ptr<Watch> WatchCases(WatchOptions options = {});
+  // Every page of ListMyCases(request) (request.page_token is ignored), and a WatchCases watch
+  // that starts where the first page was read and skips what the list already shows (events at
+  // or below a listed case's version): see ListAndWatchResult in watch.h.
+  StatusOr<ListAndWatchResult<v1::Case>> ListAndWatchCases(v1::ListMyCasesRequest request = {},
+                                                           WatchOptions options = {});
 
   std::shared_ptr<ReportConnection> connection() const { return connection_; }
 
