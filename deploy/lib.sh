@@ -82,3 +82,18 @@ SQL
   mariadb --no-defaults -h127.0.0.1 -P"$MARIADB_PORT" -ugridline -p"$password" \
     -e 'SELECT 1' >/dev/null || fail "cannot log in to MariaDB as gridline over TCP"
 }
+
+# The EXIT trap of scripts that start a throwaway MariaDB with its data in $tmp: stops it
+# ($mariadb_pid), removes $tmp, and keeps the script's exit status. Install with
+#   trap cleanup_mariadb_and_tmp EXIT; trap 'exit 130' INT; trap 'exit 143' TERM
+cleanup_mariadb_and_tmp() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n "${mariadb_pid:-}" ]]; then
+    stop_process "$mariadb_pid" 30
+  fi
+  if [[ -n "${tmp:-}" ]]; then
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}

@@ -32,16 +32,7 @@ tmp=""
 mariadb_pid=""
 source deploy/lib.sh
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n "$mariadb_pid" ]]; then
-    stop_process "$mariadb_pid" 30
-  fi
-  [[ -n "$tmp" ]] && rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
+trap cleanup_mariadb_and_tmp EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 

@@ -320,6 +320,27 @@ constexpr char kEventColumns[] =
     "seq, case_id, type, from_state, to_state, actor_user_id, actor_role, event_time, note, "
     "attachment_ids, category_code, grid_code, grid_path, lead_department_code, "
     "reporter_user_id, case_version, assisting, previous_lead";
+// The row of `e` (with its seq) in the order of kEventColumns.
+SqlParams EventParams(const CaseEvent& e) {
+  return {e.seq,
+          e.case_id,
+          static_cast<int64_t>(e.type),
+          static_cast<int64_t>(e.from_state),
+          static_cast<int64_t>(e.to_state),
+          e.actor_user_id,
+          static_cast<int64_t>(e.actor_role),
+          e.event_time,
+          e.note,
+          JoinList(e.attachment_ids),
+          e.category_code,
+          e.grid_code,
+          e.grid_path,
+          e.lead_department_code,
+          e.reporter_user_id,
+          e.case_version,
+          FenceList(e.assisting_department_codes),
+          e.previous_lead_department_code};
+}
 
 CaseEvent RowToEvent(const SqlRow& r) {
   CaseEvent e;
@@ -963,6 +984,42 @@ class SqlStore final : public Store {
     return RowToCase(rows->front());
   }
 
+  absl::Status BulkLoadCases(const std::vector<BulkCase>& cases) override {
+    size_t events = 0;
+    for (const auto& b : cases) events += b.events.size();
+    return InTx<bool>([&](SqlConnection& conn) -> absl::StatusOr<bool> {
+             // One bump of the event counter for the whole batch, then the rows in order.
+             auto bump =
+                 conn.Execute("UPDATE event_sequence SET last_seq = last_seq + ? WHERE id = 1",
+                              {static_cast<int64_t>(events)});
+             if (!bump.ok()) return bump.status();
+             auto top = conn.Query("SELECT last_seq FROM event_sequence WHERE id = 1");
+             if (!top.ok()) return top.status();
+             if (top->empty()) return absl::InternalError("event_sequence row missing");
+             int64_t seq = top->front().Int(0) - static_cast<int64_t>(events);
+             static const std::string kInsertCase = InsertSql("cases", kCaseColumns);
+             static const std::string kInsertEvent = InsertSql("case_events", kEventColumns);
+             for (const auto& b : cases) {
+               auto ins = conn.Execute(kInsertCase, CaseParams(b.c));
+               if (!ins.ok()) return ins.status();
+               for (const auto& e : b.events) {
+                 CaseEvent numbered = e;
+                 numbered.seq = ++seq;
+                 auto ev = conn.Execute(kInsertEvent, EventParams(numbered));
+                 if (!ev.ok()) return ev.status();
+               }
+             }
+             return true;
+           })
+        .status();
+  }
+
+  absl::StatusOr<int64_t> CountCases() override {
+    auto rows = Read("SELECT COUNT(*) FROM cases", {});
+    if (!rows.ok()) return rows.status();
+    return rows->empty() ? 0 : rows->front().Int(0);
+  }
+
   absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) override {
     return InTx<CaseWriteResult>([&](SqlConnection& conn) -> absl::StatusOr<CaseWriteResult> {
       Case next = w.c;
@@ -1349,13 +1406,7 @@ class SqlStore final : public Store {
     CaseEvent e = event;
     e.seq = seq->front().Int(0);
     static const std::string kInsert = InsertSql("case_events", kEventColumns);
-    auto ins = conn.Execute(
-        kInsert,
-        {e.seq, e.case_id, static_cast<int64_t>(e.type), static_cast<int64_t>(e.from_state),
-         static_cast<int64_t>(e.to_state), e.actor_user_id, static_cast<int64_t>(e.actor_role),
-         e.event_time, e.note, JoinList(e.attachment_ids), e.category_code, e.grid_code,
-         e.grid_path, e.lead_department_code, e.reporter_user_id, e.case_version,
-         FenceList(e.assisting_department_codes), e.previous_lead_department_code});
+    auto ins = conn.Execute(kInsert, EventParams(e));
     if (!ins.ok()) return ins.status();
     return e;
   }
