@@ -685,15 +685,24 @@ TEST_P(StreamsTest, ListThenWatchFromTheFeedCursorMissesNothingUnderConcurrentWr
   Replica b;
   ASSERT_TRUE(Start(&b));
   std::atomic<bool> stop{false};
-  std::atomic<int> written{0};
+  std::mutex written_mu;
+  std::condition_variable written_cv;
+  int written = 0;
+  auto wrote = [&] {
+    std::lock_guard<std::mutex> lock(written_mu);
+    ++written;
+    written_cv.notify_all();
+  };
   std::vector<std::thread> writers;
+  // Writers go on until told to stop (bounded, so a broken test cannot run forever): the test
+  // stops them only once they have written more after the watch began.
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
       Replica& submit = t % 2 == 0 ? a_ : b;
       Replica& reject = t % 2 == 0 ? b : a_;
-      for (int i = 0; !stop.load() && i < 40; ++i) {
+      for (int i = 0; !stop.load() && i < 400; ++i) {
         const std::string id = SubmitIn(submit, kLeader1, kCell1);
-        ++written;
+        wrote();
         if (i % 2 == 0) {  // a second change to the same case, through the other replica
           v1::RejectCaseRequest req;
           req.set_case_id(id);
@@ -702,7 +711,7 @@ TEST_P(StreamsTest, ListThenWatchFromTheFeedCursorMissesNothingUnderConcurrentWr
           auto s = Call(reject.dispatch.get(), &v1::DispatchService::Stub::RejectCase, kDispatcher1,
                         req, &c);
           EXPECT_TRUE(s.ok()) << s.error_message();
-          ++written;
+          wrote();
         }
       }
     });
@@ -737,6 +746,14 @@ TEST_P(StreamsTest, ListThenWatchFromTheFeedCursorMissesNothingUnderConcurrentWr
     return a_.report->WatchCases(ctx, req);
   });
   ASSERT_TRUE(watch->WaitForHeartbeat()) << "the stream's first message";
+  {
+    // Let the writers add at least a dozen more changes after the watch began (an event, with a
+    // deadline), then stop them.
+    std::unique_lock<std::mutex> lock(written_mu);
+    const int target = written + 12;
+    written_cv.wait_for(lock, std::chrono::seconds(60), [&] { return written >= target; });
+  }
+  stop = true;
   for (auto& w : writers) w.join();
 
   // The whole truth, from the permanent history.
@@ -783,7 +800,7 @@ TEST_P(StreamsTest, ListThenWatchFromTheFeedCursorMissesNothingUnderConcurrentWr
     ASSERT_NE(it, listed.end()) << id << " existed at the cursor but is not in the list";
     EXPECT_GE(it->second, version_at_cursor) << id;
   }
-  EXPECT_GT(written.load(), 0);
+  EXPECT_GT(written, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StreamsTest,
