@@ -143,29 +143,34 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::Spawn() {
+  // Everything the child needs is built before fork: the test process has gRPC's threads, and a
+  // child of a threaded process may only make async-signal-safe calls until exec. (A malloc in
+  // the child once deadlocked on an allocator lock that another thread held at the fork.)
+  std::string bin = binary_.empty() ? ServerBinary() : binary_;
+  // GRIDLINE_TEST_SERVER_WRAPPER runs the server under a tool, e.g.
+  // "valgrind --error-exitcode=99 --log-file=/tmp/vg.%p" (words split on spaces).
+  std::vector<std::string> wrapper;
+  if (const char* w = std::getenv("GRIDLINE_TEST_SERVER_WRAPPER"); w && binary_.empty()) {
+    wrapper = absl::StrSplit(w, ' ', absl::SkipEmpty());
+  }
+  std::vector<char*> argv;
+  for (auto& word : wrapper) argv.push_back(word.data());
+  argv.push_back(bin.data());
+  for (auto& a : args_) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const char* log_path = log_path_.c_str();
+  const bool wrapped = !wrapper.empty();
   pid_ = fork();
   if (pid_ == 0) {
     // Dies with the test: a test process that is killed must not leave servers behind.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
     }
-    std::vector<char*> argv;
-    std::string bin = binary_.empty() ? ServerBinary() : binary_;
-    // GRIDLINE_TEST_SERVER_WRAPPER runs the server under a tool, e.g.
-    // "valgrind --error-exitcode=99 --log-file=/tmp/vg.%p" (words split on spaces).
-    std::vector<std::string> wrapper;
-    if (const char* w = std::getenv("GRIDLINE_TEST_SERVER_WRAPPER"); w && binary_.empty()) {
-      wrapper = absl::StrSplit(w, ' ', absl::SkipEmpty());
-    }
-    for (auto& word : wrapper) argv.push_back(word.data());
-    argv.push_back(bin.data());
-    for (auto& a : args_) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (!wrapper.empty()) execvp(argv[0], argv.data());
-    execv(bin.c_str(), argv.data());
+    if (wrapped) execvp(argv[0], argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
 }
