@@ -193,6 +193,20 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     return conn.ok() ? *std::move(conn) : nullptr;
   }
 
+  // After a test has edited case rows with raw SQL (to place a history in the past), the
+  // figures are added again from the cases, as an operator does after a repair by hand (README,
+  // "Operations"): drop the marker, open the store (opening adds them again), close it.
+  void RefigureAfterRawEdits() {
+    auto raw = Raw();
+    ASSERT_TRUE(raw);
+    ASSERT_TRUE(
+        raw->Execute("DELETE FROM store_meta WHERE name = 'figures_utc_offset_minutes'").ok());
+    store::SqliteOptions sqlite;
+    sqlite.path = dir_.path() + "/gridline.db";
+    auto reopened = mysql_ ? store::OpenMysqlStore(*mysql_) : store::OpenSqliteStore(sqlite);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+  }
+
   testing::TempDir dir_;
   std::optional<store::MysqlOptions> mysql_;
   // For a suite that adds `tls { … }` to server.textproto: the PEM roots that sign the servers'

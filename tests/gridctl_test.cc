@@ -1073,6 +1073,7 @@ TEST_P(GridctlTest, OperatorManagesTokensAndReadsTheAuditLogAndEvaluations) {
                            "deadline_time = ? WHERE case_id = ?",
                            {filed, due, due, id})
                   .ok());
+  RefigureAfterRawEdits();
   Result flags = Run(kOperator, {"evaluations", "--month", absl::FormatCivilTime(rated)});
   ASSERT_EQ(flags.exit_code, 0) << flags;
   row = TableLine(flags.out, "department");

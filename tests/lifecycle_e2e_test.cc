@@ -929,6 +929,7 @@ TEST_P(LifecycleTest, EvaluationFiguresCountTheLoop) {
                              {past, past, b.case_id()})
                     .ok());
   }
+  RefigureAfterRawEdits();
   // C: rejected in triage, so it never counts.
   v1::Case rejected = NewReport();
   ASSERT_OK(api_->Reject(kDispatcher1, rejected.case_id(), "无效", &c));
@@ -1009,6 +1010,7 @@ TEST_P(LifecycleTest, MonthlyFlagsRateUnitsByTheirFigures) {
                            "deadline_time = ? WHERE case_id = ?",
                            {kOct10, kOct15, kOct15, b.case_id()})
                   .ok());
+  RefigureAfterRawEdits();
 
   auto admin = v1::AdminService::NewStub(Channel(port_));
   auto list = [&](v1::ListEvaluationsRequest req, std::map<std::string, v1::EvaluationFlag>* out) {

@@ -258,6 +258,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     o.pool_size = m.pool_size();
     o.create_database = m.create_database();
     o.connect_timeout_seconds = m.connect_timeout_seconds();
+    o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
     auto store = store::OpenMysqlStore(o);
     if (!store.ok()) return store.status();
     impl->store = *std::move(store);
@@ -267,6 +268,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     store::SqliteOptions o;
     o.path = config.store().sqlite().path();
     o.pool_size = config.worker_threads() + 2;
+    o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
     auto store = store::OpenSqliteStore(o);
     if (!store.ok()) return store.status();
     impl->store = *std::move(store);

@@ -1,12 +1,14 @@
 #include "server/domain/statistics.h"
 
-#include <set>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "server/domain/errors.h"
+#include "server/domain/figures.h"
 
 namespace gridline::domain {
 namespace {
@@ -29,80 +31,80 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
   } else if (q.end_time - q.start_time > 366 * kDay) {
     v.Add("end_time", "the range may span at most 366 days");
   }
+  store::FigureScope scope;
+  store::FigureQuery sums_query;
   if (!q.grid_code.empty()) {
     auto g = store->FindGrid(q.grid_code);
     if (!g.ok()) return g.status();
-    if (!g->has_value()) v.Add("grid_code", "unknown grid " + q.grid_code);
+    if (!g->has_value()) {
+      v.Add("grid_code", "unknown grid " + q.grid_code);
+    } else {
+      scope.grid_path = (*g)->path;
+      sums_query.node = q.grid_code;
+    }
   }
   if (!q.department_code.empty()) {
     auto d = store->FindDepartment(q.department_code);
     if (!d.ok()) return d.status();
     if (!d->has_value()) v.Add("department_code", "unknown department " + q.department_code);
+    scope.department_code = q.department_code;
+    sums_query.department_code = q.department_code;
   }
   if (!v.empty()) return v.ToStatus();
 
-  // Every case in scope, page by page. Rejected and merged cases never count.
-  store::CaseQuery cq;
-  cq.subtree_grid_code = q.grid_code;
-  cq.department_code = q.department_code;
-  cq.states = {CaseState::kPendingTriage, CaseState::kDispatched, CaseState::kInProgress,
-               CaseState::kReturned,      CaseState::kResolved,   CaseState::kClosed};
-  cq.order = store::CaseQuery::Order::kNewestFirst;
-  cq.limit = 1000;
+  // The whole days the range covers come pre-added from the store: [day_start, day_end) with
+  // day_start <= start and day_end <= end, the days that start and end fall in.
+  const int offset = store->FiguresUtcOffsetMinutes();
+  sums_query.first_day = FigureDay(q.start_time, offset);
+  sums_query.end_day = FigureDay(q.end_time, offset);
+  const Micros day_start = FigureDayStart(sums_query.first_day, offset);
+  const Micros day_end = FigureDayStart(sums_query.end_day, offset);
+  if (gone && gone()) return Gone();
+  auto summed = store->SumFigures(sums_query);
+  if (!summed.ok()) return summed.status();
+  FigureSums sums = *summed;
+  // Exact ends: the cases with a time in [day_start, start) or [day_end, end) are the only ones
+  // whose terms differ between the two ranges; recount them.
+  std::vector<std::pair<Micros, Micros>> edges;
+  if (day_start < q.start_time) edges.emplace_back(day_start, q.start_time);
+  if (day_end < q.end_time) edges.emplace_back(day_end, q.end_time);
+  if (!edges.empty()) {
+    if (gone && gone()) return Gone();
+    auto touching = store->FigureFactsWithin(scope, edges);
+    if (!touching.ok()) return touching.status();
+    for (const FigureFacts& f : *touching) {
+      const std::vector<FigureTerm> terms = FigureTerms(f);
+      const FigureSums exact = SumTerms(terms, q.start_time, q.end_time);
+      const FigureSums whole_days = SumTerms(terms, day_start, day_end);
+      for (int i = 0; i < kFigureColumns; ++i) sums[i] += exact[i] - whole_days[i];
+    }
+  }
   Statistics s;
   s.scope = q;
-  std::set<std::string> in_scope;
-  Micros handling_total = 0;
-  auto in_range = [&](Micros t) { return t != 0 && t >= q.start_time && t < q.end_time; };
-  while (true) {
-    if (gone && gone()) return Gone();
-    auto page = store->ListCases(cq);
-    if (!page.ok()) return page.status();
-    for (const Case& c : *page) {
-      in_scope.insert(c.case_id);
-      const bool closed = c.state == CaseState::kClosed;
-      if (in_range(c.filed_time)) {
-        ++s.found_count;
-        if (closed && c.closed_time < q.end_time) ++s.solved_count;
-      }
-      if (in_range(c.first_deadline_time)) {
-        ++s.due_count;
-        if (c.deadline_time >= q.end_time && c.deadline_time != c.first_deadline_time) {
-          ++s.postponed_count;
-        } else if (closed) {
-          ++s.closed_count;
-          if (c.closed_time <= c.deadline_time) {
-            ++s.closed_on_time_count;
-          } else {
-            ++s.late_count;
-          }
-        } else if (c.deadline_time < now) {
-          ++s.late_count;  // open past its deadline counts as late
-        }
-      }
-      if (closed && in_range(c.closed_time) && c.filed_time != 0) {
-        handling_total += c.closed_time - c.filed_time;
-        ++s.mean_handling_sample_count;
-      }
-      if (!closed && c.deadline_time != 0 && c.deadline_time < now) ++s.open_overdue_count;
-    }
-    if (static_cast<int>(page->size()) < cq.limit) break;
-    cq.has_after = true;
-    cq.after_key = store::SortKey(page->back(), cq.order);
-    cq.after_case_id = page->back().case_id;
-  }
+  s.found_count = sums[kFigFound];
+  s.solved_count = sums[kFigSolved];
+  s.due_count = sums[kFigDue];
+  s.postponed_count = sums[kFigPostponed];
+  s.closed_count = sums[kFigClosed];
+  s.closed_on_time_count = sums[kFigOnTime];
+  s.late_count = sums[kFigLateClosed];
+  s.resolved_count = sums[kFigResolved];
+  s.reworked_count = sums[kFigReworked];
+  s.mean_handling_sample_count = sums[kFigHandled];
   if (s.mean_handling_sample_count > 0) {
-    s.mean_handling_time = handling_total / s.mean_handling_sample_count;
+    s.mean_handling_time = sums[kFigHandlingSum] / s.mean_handling_sample_count;
   }
-  auto resolved = store->CasesWithEvent(EventType::kCaseResolved, q.start_time, q.end_time);
-  if (!resolved.ok()) return resolved.status();
-  auto failed = store->CasesWithEvent(EventType::kVerificationFailed, q.start_time, q.end_time);
-  if (!failed.ok()) return failed.status();
-  std::set<std::string> reworked(failed->begin(), failed->end());
-  for (const auto& id : *resolved) {
-    if (!in_scope.count(id)) continue;
-    ++s.resolved_count;
-    if (reworked.count(id)) ++s.reworked_count;
+  // What depends on the present: open cases past their deadline (late when they were due in the
+  // range and not postponed past it).
+  if (gone && gone()) return Gone();
+  auto overdue = store->OpenCasesDueBefore(scope, now);
+  if (!overdue.ok()) return overdue.status();
+  for (const FigureFacts& f : *overdue) {
+    ++s.open_overdue_count;
+    const Micros first = f.first_deadline_time;
+    const bool due = first != 0 && first >= q.start_time && first < q.end_time;
+    const bool postponed = f.deadline_time >= q.end_time && f.deadline_time != first;
+    if (due && !postponed) ++s.late_count;
   }
   return s;
 }

@@ -15,12 +15,14 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
+#include "server/store/figures_sql.h"
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
 #include "server/store/store.h"
@@ -176,6 +178,28 @@ const std::vector<Migration>& Migrations() {
            // Before this column, demo tokens were the ones stored with the label "demo" and no
            // issuing operator; tokens issued by an operator always name one.
            "UPDATE tokens SET demo = 1 WHERE label = 'demo' AND issued_by = ''",
+       }},
+      {5,
+       {
+           // The evaluation figures, pre-added per grid node, lead department and day(s)
+           // (figures_sql.h). Filled from the cases when the store opens (FigureTable::Current).
+           "CREATE TABLE IF NOT EXISTS case_figures (node VARCHAR(64) NOT NULL, "
+           "kind INTEGER NOT NULL, day_a BIGINT NOT NULL, day_b BIGINT NOT NULL, "
+           "dept VARCHAR(64) NOT NULL, n_found BIGINT NOT NULL, n_solved BIGINT NOT NULL, "
+           "n_due BIGINT NOT NULL, n_postponed BIGINT NOT NULL, n_closed BIGINT NOT NULL, "
+           "n_on_time BIGINT NOT NULL, n_late BIGINT NOT NULL, n_handled BIGINT NOT NULL, "
+           "handling_micros BIGINT NOT NULL, n_resolved BIGINT NOT NULL, "
+           "n_reworked BIGINT NOT NULL, PRIMARY KEY (node, kind, day_a, day_b, dept)){OPTS}",
+       },
+       {
+           // The partial days at the ends of a figures query, and the open overdue cases.
+           {"cases", "ix_cases_filed", "filed_time", false},
+           {"cases", "ix_cases_first_deadline", "first_deadline_time", false},
+           {"cases", "ix_cases_closed", "closed_time", false},
+           {"cases", "ix_cases_state_deadline", "state, deadline_time", false},
+           // Newest-first lists.
+           {"cases", "ix_cases_created", "create_time, case_id", false},
+           {"case_events", "ix_events_type_time", "type, event_time", false},
        }},
   };
   return *migrations;
@@ -478,8 +502,10 @@ constexpr int64_t kNoDeadlineKey = INT64_MAX;
 
 class SqlStore final : public Store {
  public:
-  explicit SqlStore(std::unique_ptr<SqlDatabase> db, int pool_size)
-      : pool_(std::move(db), pool_size), dialect_(pool_.dialect()) {}
+  SqlStore(std::unique_ptr<SqlDatabase> db, int pool_size, int figures_utc_offset_minutes)
+      : pool_(std::move(db), pool_size),
+        dialect_(pool_.dialect()),
+        figures_(dialect_, figures_utc_offset_minutes) {}
 
   absl::Status Migrate() {
     auto lease = pool_.Acquire();
@@ -497,6 +523,7 @@ class SqlStore final : public Store {
       if (auto s = conn.Begin(true); !s.ok()) return s;
     }
     absl::Status status = MigrateLocked(conn);
+    if (status.ok()) status = RefreshFiguresLocked(conn);
     if (mysql) {
       conn.Query("SELECT RELEASE_LOCK('gridline_schema')").IgnoreError();
     } else if (status.ok()) {
@@ -505,6 +532,21 @@ class SqlStore final : public Store {
       conn.Rollback().IgnoreError();
     }
     return status;
+  }
+
+  // Adds the figures from every case when they were never added or were added with another
+  // UTC offset (under the migration lock, so two starting replicas do not both do it).
+  absl::Status RefreshFiguresLocked(SqlConnection& conn) {
+    auto current = figures_.Current(conn);
+    if (!current.ok()) return current.status();
+    if (*current) return absl::OkStatus();
+    if (dialect_ == Dialect::kSqlite)
+      return figures_.Rebuild(conn);  // inside Migrate's transaction
+    if (auto s = conn.Begin(true); !s.ok()) return s;
+    absl::Status s = figures_.Rebuild(conn);
+    if (s.ok()) return conn.Commit();
+    conn.Rollback().IgnoreError();
+    return s;
   }
 
   absl::Status Ping() override {
@@ -970,6 +1012,8 @@ class SqlStore final : public Store {
         return ins.status();
       }
       if (auto st = MarkReferenced(conn, c.before_photo_ids); !st.ok()) return st;
+      const domain::FigureFacts facts = FactsOf(c, {first});
+      if (auto st = figures_.Apply(conn, nullptr, &facts); !st.ok()) return st;
       auto ev = AppendEvent(conn, first);
       if (!ev.ok()) return ev.status();
       return CreateCaseResult{c, *ev, true};
@@ -999,6 +1043,10 @@ class SqlStore final : public Store {
              int64_t seq = top->front().Int(0) - static_cast<int64_t>(events);
              static const std::string kInsertCase = InsertSql("cases", kCaseColumns);
              static const std::string kInsertEvent = InsertSql("case_events", kEventColumns);
+             std::vector<domain::FigureFacts> facts;
+             facts.reserve(cases.size());
+             for (const auto& b : cases) facts.push_back(FactsOf(b.c, b.events));
+             if (auto st = figures_.AddAll(conn, facts); !st.ok()) return st;
              for (const auto& b : cases) {
                auto ins = conn.Execute(kInsertCase, CaseParams(b.c));
                if (!ins.ok()) return ins.status();
@@ -1022,6 +1070,9 @@ class SqlStore final : public Store {
 
   absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) override {
     return InTx<CaseWriteResult>([&](SqlConnection& conn) -> absl::StatusOr<CaseWriteResult> {
+      // The figures' view of the case before this write, read with the row locked first.
+      auto before = figures_.LoadFacts(conn, {w.c.case_id}, /*lock=*/true);
+      if (!before.ok()) return before.status();
       Case next = w.c;
       next.version = w.expected_version + 1;
       if (!w.case_number_prefix.empty()) {
@@ -1077,6 +1128,15 @@ class SqlStore final : public Store {
       auto path = conn.Query("SELECT grid_path FROM cases WHERE case_id = ?", {next.case_id});
       if (!path.ok()) return path.status();
       if (!path->empty()) next.grid_path = path->front().Str(0);
+      if (!before->empty()) {
+        domain::FigureFacts after = FactsOf(next, w.events);
+        const domain::FigureFacts& was = before->front();
+        after.resolved_times.insert(after.resolved_times.end(), was.resolved_times.begin(),
+                                    was.resolved_times.end());
+        after.failed_times.insert(after.failed_times.end(), was.failed_times.begin(),
+                                  was.failed_times.end());
+        if (auto st = figures_.Apply(conn, &was, &after); !st.ok()) return st;
+      }
       CaseWriteResult out;
       out.stored = next;
       for (const auto& event : w.events) {
@@ -1175,16 +1235,77 @@ class SqlStore final : public Store {
     return out;
   }
 
-  absl::StatusOr<std::vector<std::string>> CasesWithEvent(domain::EventType type,
-                                                          domain::Micros start,
-                                                          domain::Micros end) override {
-    auto rows = Read(
-        "SELECT DISTINCT case_id FROM case_events WHERE type = ? AND event_time >= ? AND "
-        "event_time < ?",
-        {static_cast<int64_t>(type), start, end});
+  int FiguresUtcOffsetMinutes() override { return figures_.utc_offset_minutes(); }
+
+  absl::StatusOr<domain::FigureSums> SumFigures(const FigureQuery& q) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return figures_.Sum(**lease, q.node, q.department_code, q.first_day, q.end_day);
+  }
+
+  absl::StatusOr<std::vector<domain::FigureFacts>> FigureFactsWithin(
+      const FigureScope& scope,
+      const std::vector<std::pair<domain::Micros, domain::Micros>>& windows) override {
+    std::set<std::string> ids;
+    for (const auto& [from, to] : windows) {
+      for (const char* column :
+           {"filed_time", "first_deadline_time", "deadline_time", "closed_time"}) {
+        auto rows = Read(
+            absl::StrCat("SELECT case_id FROM cases WHERE ", column, " >= ? AND ", column, " < ?"),
+            {from, to});
+        if (!rows.ok()) return rows.status();
+        for (const auto& r : *rows) ids.insert(r.Str(0));
+      }
+      auto rows = Read(
+          "SELECT DISTINCT case_id FROM case_events WHERE type IN (?, ?) AND event_time >= ? AND "
+          "event_time < ?",
+          {static_cast<int64_t>(domain::EventType::kCaseResolved),
+           static_cast<int64_t>(domain::EventType::kVerificationFailed), from, to});
+      if (!rows.ok()) return rows.status();
+      for (const auto& r : *rows) ids.insert(r.Str(0));
+    }
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    auto facts = figures_.LoadFacts(**lease, {ids.begin(), ids.end()}, /*lock=*/false);
+    if (!facts.ok()) return facts.status();
+    std::vector<domain::FigureFacts> out;
+    for (auto& f : *facts) {
+      if (InScope(f, scope)) out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<domain::FigureFacts>> OpenCasesDueBefore(
+      const FigureScope& scope, domain::Micros before) override {
+    std::vector<domain::CaseState> open;
+    for (int st = 0; st <= static_cast<int>(domain::CaseState::kMerged); ++st) {
+      if (domain::IsOpenForFigures(static_cast<domain::CaseState>(st))) {
+        open.push_back(static_cast<domain::CaseState>(st));
+      }
+    }
+    SqlParams params;
+    for (auto st : open) params.push_back(static_cast<int64_t>(st));
+    params.push_back(before);
+    auto rows =
+        Read(absl::StrCat("SELECT case_id, state, grid_path, lead_department_code, "
+                          "filed_time, first_deadline_time, deadline_time, closed_time "
+                          "FROM cases WHERE state IN (",
+                          Marks(open.size()), ") AND deadline_time > 0 AND deadline_time < ?"),
+             params);
     if (!rows.ok()) return rows.status();
-    std::vector<std::string> out;
-    for (const auto& r : *rows) out.push_back(r.Str(0));
+    std::vector<domain::FigureFacts> out;
+    for (const auto& r : *rows) {
+      domain::FigureFacts f;
+      f.case_id = r.Str(0);
+      f.state = static_cast<domain::CaseState>(r.Int(1));
+      f.grid_path = r.Str(2);
+      f.lead_department_code = r.Str(3);
+      f.filed_time = r.Int(4);
+      f.first_deadline_time = r.Int(5);
+      f.deadline_time = r.Int(6);
+      f.closed_time = r.Int(7);
+      if (InScope(f, scope)) out.push_back(std::move(f));
+    }
     return out;
   }
 
@@ -1341,15 +1462,24 @@ class SqlStore final : public Store {
       grids[r.Str(0)] = {r.Str(0), r.Str(1), static_cast<domain::GridLevel>(r.Int(2)), r.Str(3),
                          r.Str(4)};
     }
+    std::vector<std::pair<domain::FigureFacts, std::string>> moved_cases;
     for (const auto& [code, g] : grids) {
       const std::string path = PathOf(grids, code);
       if (path == g.path) continue;
       auto st = c.Execute("UPDATE grids SET path = ? WHERE code = ?", {path, code});
       if (!st.ok()) return st.status();
+      // The figures of the grid's cases move from its old ancestors to its new ones.
+      auto ids = c.Query("SELECT case_id FROM cases WHERE grid_code = ?", {code});
+      if (!ids.ok()) return ids.status();
+      std::vector<std::string> case_ids;
+      for (const auto& r : *ids) case_ids.push_back(r.Str(0));
+      auto facts = figures_.LoadFacts(c, case_ids, /*lock=*/true);
+      if (!facts.ok()) return facts.status();
+      for (auto& f : *facts) moved_cases.emplace_back(std::move(f), path);
       auto moved = c.Execute("UPDATE cases SET grid_path = ? WHERE grid_code = ?", {path, code});
       if (!moved.ok()) return moved.status();
     }
-    return absl::OkStatus();
+    return figures_.Move(c, moved_cases);
   }
 
   // Marks the attachments a case write uses, inside its transaction. An id whose metadata is
@@ -1527,12 +1657,38 @@ class SqlStore final : public Store {
     return last;
   }
 
+  static bool InScope(const domain::FigureFacts& f, const FigureScope& scope) {
+    return domain::CountsInFigures(f.state) && absl::StartsWith(f.grid_path, scope.grid_path) &&
+           (scope.department_code.empty() || f.lead_department_code == scope.department_code);
+  }
+
+  // The figures' view of a case being written, with the resolution and failed-verification
+  // times among `events` (the caller adds those stored before).
+  static domain::FigureFacts FactsOf(const Case& c, const std::vector<CaseEvent>& events) {
+    domain::FigureFacts f;
+    f.case_id = c.case_id;
+    f.state = c.state;
+    f.grid_path = c.grid_path;
+    f.lead_department_code = c.lead_department_code;
+    f.filed_time = c.filed_time;
+    f.first_deadline_time = c.first_deadline_time;
+    f.deadline_time = c.deadline_time;
+    f.closed_time = c.closed_time;
+    for (const CaseEvent& e : events) {
+      if (e.type == domain::EventType::kCaseResolved) f.resolved_times.push_back(e.event_time);
+      if (e.type == domain::EventType::kVerificationFailed) f.failed_times.push_back(e.event_time);
+    }
+    return f;
+  }
+
   ConnectionPool pool_;
   const Dialect dialect_;
+  const FigureTable figures_;
 };
 
-absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db, int pool_size) {
-  auto store = std::make_unique<SqlStore>(std::move(db), pool_size);
+absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db, int pool_size,
+                                            int figures_utc_offset_minutes) {
+  auto store = std::make_unique<SqlStore>(std::move(db), pool_size, figures_utc_offset_minutes);
   if (absl::Status s = store->Migrate(); !s.ok()) return s;
   return std::unique_ptr<Store>(std::move(store));
 }
@@ -1555,13 +1711,14 @@ int LatestSchemaVersion() { return Migrations().back().version; }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("SQLite path is empty");
-  return Open(MakeSqliteDatabase(options.path), options.pool_size);
+  return Open(MakeSqliteDatabase(options.path), options.pool_size,
+              options.figures_utc_offset_minutes);
 }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenMysqlStore(const MysqlOptions& options) {
   auto db = MakeMysqlDatabase(options);
   if (!db.ok()) return db.status();
-  return Open(*std::move(db), options.pool_size);
+  return Open(*std::move(db), options.pool_size, options.figures_utc_offset_minutes);
 }
 
 }  // namespace gridline::store

@@ -9,10 +9,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/domain/figures.h"
 #include "server/domain/types.h"
 
 namespace gridline::store {
@@ -102,6 +104,19 @@ struct AuditQuery {
   int64_t after_time = 0;
   std::string after_id;
   int limit = 100;
+};
+
+// Which cases figures are about: a grid subtree (by its path; empty: all) and a lead department
+// (empty: any).
+struct FigureScope {
+  std::string grid_path;
+  std::string department_code;
+};
+struct FigureQuery {
+  std::string node;  // a grid code, or "" for the platform
+  std::string department_code;
+  int64_t first_day = 0;  // domain::FigureDay
+  int64_t end_day = 0;
 };
 
 // An organisation entry to delete.
@@ -201,10 +216,21 @@ class Store {
   // NOT_FOUND if the case is missing. Attachments named by the case or events become referenced.
   virtual absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) = 0;
   virtual absl::StatusOr<std::vector<domain::Case>> ListCases(const CaseQuery& query) = 0;
-  // Ids of the cases with an event of `type` in [start, end), each once.
-  virtual absl::StatusOr<std::vector<std::string>> CasesWithEvent(domain::EventType type,
-                                                                  domain::Micros start,
-                                                                  domain::Micros end) = 0;
+
+  // The evaluation figures (domain/figures.h), kept by every case write in the same transaction.
+  // Days are counted at FiguresUtcOffsetMinutes() (the store's option).
+  virtual int FiguresUtcOffsetMinutes() = 0;
+  // The sums of the figure terms of the counted cases under a grid node and lead department, for
+  // the range of whole days [first_day, end_day).
+  virtual absl::StatusOr<domain::FigureSums> SumFigures(const FigureQuery& query) = 0;
+  // The counted cases in scope with a filing, deadline, closing, resolution or failed
+  // verification time in one of `windows` ([from, to) each).
+  virtual absl::StatusOr<std::vector<domain::FigureFacts>> FigureFactsWithin(
+      const FigureScope& scope,
+      const std::vector<std::pair<domain::Micros, domain::Micros>>& windows) = 0;
+  // The open counted cases in scope whose deadline is before `before` (without event times).
+  virtual absl::StatusOr<std::vector<domain::FigureFacts>> OpenCasesDueBefore(
+      const FigureScope& scope, domain::Micros before) = 0;
 
   virtual absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
       const std::string& extension_request_id) = 0;
@@ -235,6 +261,9 @@ class Store {
 struct SqliteOptions {
   std::string path;
   int pool_size = 8;
+  // The UTC offset of the figures' days (ServerConfig.evaluation.utc_offset_minutes). A store
+  // opened with another offset than before adds its figures again.
+  int figures_utc_offset_minutes = 480;
 };
 
 struct MysqlOptions {
@@ -246,6 +275,7 @@ struct MysqlOptions {
   int pool_size = 8;
   bool create_database = false;
   int connect_timeout_seconds = 5;
+  int figures_utc_offset_minutes = 480;  // as in SqliteOptions
 };
 
 // Open a store and bring its schema up to date. FAILED_PRECONDITION when the database schema is

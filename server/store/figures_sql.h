@@ -1,0 +1,63 @@
+// The pre-added evaluation figures (domain/figures.h) in SQL, for both backends: the
+// case_figures table, kept in the same transaction as every case write, and the queries over it.
+// Used by sql_store.cc only.
+#ifndef GRIDLINE_SERVER_STORE_FIGURES_SQL_H_
+#define GRIDLINE_SERVER_STORE_FIGURES_SQL_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/domain/figures.h"
+#include "server/store/sql.h"
+
+namespace gridline::store {
+
+class FigureTable {
+ public:
+  FigureTable(Dialect dialect, int utc_offset_minutes)
+      : dialect_(dialect), offset_(utc_offset_minutes) {}
+  int utc_offset_minutes() const { return offset_; }
+
+  // The facts of cases as stored now (their rows and resolution/verification times). `lock`:
+  // lock the case rows for this transaction first (MySQL), so that nothing changes them between
+  // this read and the caller's write.
+  absl::StatusOr<std::vector<domain::FigureFacts>> LoadFacts(SqlConnection& conn,
+                                                             const std::vector<std::string>& ids,
+                                                             bool lock) const;
+
+  // Moves the sums from `before` (a case as it was; null: new) to `after` (null: nothing).
+  absl::Status Apply(SqlConnection& conn, const domain::FigureFacts* before,
+                     const domain::FigureFacts* after) const;
+  // Adds the sums of many new cases at once (bulk loads).
+  absl::Status AddAll(SqlConnection& conn, const std::vector<domain::FigureFacts>& cases) const;
+  // Moves cases of grids whose path changed: `moved` holds (facts with the old path, new path).
+  absl::Status Move(SqlConnection& conn,
+                    const std::vector<std::pair<domain::FigureFacts, std::string>>& moved) const;
+
+  // Whether the stored sums were made with this table's UTC offset; if not (a new table, or the
+  // offset changed), Rebuild adds them again from every case.
+  absl::StatusOr<bool> Current(SqlConnection& conn) const;
+  absl::Status Rebuild(SqlConnection& conn) const;
+
+  // The sums for grid node `node` ("" for the platform) and lead department (empty: any) over
+  // the days [first_day, end_day).
+  absl::StatusOr<domain::FigureSums> Sum(SqlConnection& conn, const std::string& node,
+                                         const std::string& department_code, int64_t first_day,
+                                         int64_t end_day) const;
+
+ private:
+  using Key = std::tuple<std::string, std::string, domain::FigureBucketKey>;  // node, dept, days
+  absl::Status Write(SqlConnection& conn, const std::map<Key, domain::FigureSums>& rows) const;
+  static void Spread(const domain::FigureBuckets& buckets, const std::string& path,
+                     const std::string& dept, int sign, std::map<Key, domain::FigureSums>* rows);
+
+  const Dialect dialect_;
+  const int offset_;
+};
+
+}  // namespace gridline::store
+
+#endif  // GRIDLINE_SERVER_STORE_FIGURES_SQL_H_
