@@ -22,6 +22,9 @@ constexpr const char* kSumColumns[domain::kFigureColumns] = {
     "n_found", "n_solved",  "n_due",           "n_postponed", "n_closed",  "n_on_time",
     "n_late",  "n_handled", "handling_micros", "n_resolved",  "n_reworked"};
 
+// The department of the rows that add up every department (no department code is "*").
+const std::string kAnyDepartment = "*";
+
 constexpr char kFactColumns[] =
     "case_id, state, grid_path, lead_department_code, filed_time, first_deadline_time, "
     "deadline_time, closed_time";
@@ -91,10 +94,14 @@ absl::StatusOr<std::vector<FigureFacts>> FigureTable::LoadFacts(SqlConnection& c
 
 void FigureTable::Spread(const domain::FigureBuckets& buckets, const std::string& path,
                          const std::string& dept, int sign, std::map<Key, FigureSums>* rows) {
+  // Each node keeps the sums per lead department and for any department ("*"), so that a query
+  // without a department reads one row per day, not one per department and day.
   for (const std::string& node : domain::FigureNodes(path)) {
-    for (const auto& [key, sums] : buckets) {
-      FigureSums& row = (*rows)[Key{node, dept, key}];
-      for (int i = 0; i < domain::kFigureColumns; ++i) row[i] += sign * sums[i];
+    for (const std::string* d : {&dept, &kAnyDepartment}) {
+      for (const auto& [key, sums] : buckets) {
+        FigureSums& row = (*rows)[Key{node, *d, key}];
+        for (int i = 0; i < domain::kFigureColumns; ++i) row[i] += sign * sums[i];
+      }
     }
   }
 }
@@ -154,7 +161,7 @@ absl::Status FigureTable::Write(SqlConnection& conn, const std::map<Key, FigureS
     if (dialect_ == Dialect::kMysql) {
       absl::StrAppend(&sql, " ON DUPLICATE KEY UPDATE ", absl::StrJoin(sets, ", "));
     } else {
-      absl::StrAppend(&sql, " ON CONFLICT(node, kind, day_a, day_b, dept) DO UPDATE SET ",
+      absl::StrAppend(&sql, " ON CONFLICT(node, dept, kind, day_a, day_b) DO UPDATE SET ",
                       absl::StrJoin(sets, ", "));
     }
     return conn.Execute(sql, params).status();
@@ -207,6 +214,42 @@ absl::Status FigureTable::Rebuild(SqlConnection& conn) const {
       .status();
 }
 
+absl::StatusOr<std::map<std::string, FigureSums>> FigureTable::SumGrouped(SqlConnection& conn,
+                                                                          const std::string& column,
+                                                                          int64_t first_day,
+                                                                          int64_t end_day) const {
+  std::map<std::string, FigureSums> total;
+  if (first_day >= end_day) return total;
+  std::vector<std::string> sums;
+  for (const char* c : kSumColumns) sums.push_back(absl::StrCat("SUM(", c, ")"));
+  // By node: every node, any department. By department: the platform's node "".
+  const bool by_node = column == "node";
+  const std::string head =
+      absl::StrCat("SELECT ", by_node ? "node" : "dept", ", ", absl::StrJoin(sums, ", "),
+                   " FROM case_figures WHERE ",
+                   by_node ? "dept = '*'" : "node = '' AND dept <> '*'", " AND kind = ?");
+  auto add = [&](const std::string& where, SqlParams tail, int64_t kind) -> absl::Status {
+    SqlParams params = {kind};
+    params.insert(params.end(), tail.begin(), tail.end());
+    auto rows =
+        conn.Query(absl::StrCat(head, where, " GROUP BY ", by_node ? "node" : "dept"), params);
+    if (!rows.ok()) return rows.status();
+    for (const SqlRow& r : *rows) {
+      FigureSums& t = total[r.Str(0)];
+      for (int i = 0; i < domain::kFigureColumns; ++i) t[i] += r.Int(i + 1);
+    }
+    return absl::OkStatus();
+  };
+  if (auto s = add(" AND day_a >= ? AND day_a < ?", {first_day, end_day}, kSingle); !s.ok()) {
+    return s;
+  }
+  const int64_t short_from = std::max(first_day, end_day - domain::kShortPairDays);
+  const std::string pair_where = " AND day_a >= ? AND day_a < ? AND day_b >= ?";
+  if (auto s = add(pair_where, {short_from, end_day, end_day}, kShortPair); !s.ok()) return s;
+  if (auto s = add(pair_where, {first_day, end_day, end_day}, kLongPair); !s.ok()) return s;
+  return total;
+}
+
 absl::StatusOr<FigureSums> FigureTable::Sum(SqlConnection& conn, const std::string& node,
                                             const std::string& department_code, int64_t first_day,
                                             int64_t end_day) const {
@@ -215,12 +258,10 @@ absl::StatusOr<FigureSums> FigureTable::Sum(SqlConnection& conn, const std::stri
   std::vector<std::string> sums;
   for (const char* c : kSumColumns) sums.push_back(absl::StrCat("COALESCE(SUM(", c, "), 0)"));
   const std::string head =
-      absl::StrCat("SELECT ", absl::StrJoin(sums, ", "), " FROM case_figures WHERE node = ?",
-                   department_code.empty() ? "" : " AND dept = ?", " AND kind = ?");
+      absl::StrCat("SELECT ", absl::StrJoin(sums, ", "),
+                   " FROM case_figures WHERE node = ? AND dept = ? AND kind = ?");
   auto add = [&](const std::string& where, SqlParams tail, int64_t kind) -> absl::Status {
-    SqlParams params = {node};
-    if (!department_code.empty()) params.push_back(department_code);
-    params.push_back(kind);
+    SqlParams params = {node, department_code.empty() ? kAnyDepartment : department_code, kind};
     params.insert(params.end(), tail.begin(), tail.end());
     auto rows = conn.Query(head + where, params);
     if (!rows.ok()) return rows.status();

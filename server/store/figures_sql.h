@@ -4,7 +4,9 @@
 #ifndef GRIDLINE_SERVER_STORE_FIGURES_SQL_H_
 #define GRIDLINE_SERVER_STORE_FIGURES_SQL_H_
 
+#include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -47,6 +49,12 @@ class FigureTable {
   absl::StatusOr<domain::FigureSums> Sum(SqlConnection& conn, const std::string& node,
                                          const std::string& department_code, int64_t first_day,
                                          int64_t end_day) const;
+  // Sum for every node (department_code empty) or every department (node ""), grouped by
+  // `column` ("node" or "dept").
+  absl::StatusOr<std::map<std::string, domain::FigureSums>> SumGrouped(SqlConnection& conn,
+                                                                       const std::string& column,
+                                                                       int64_t first_day,
+                                                                       int64_t end_day) const;
 
  private:
   using Key = std::tuple<std::string, std::string, domain::FigureBucketKey>;  // node, dept, days

@@ -6,6 +6,7 @@
 #define GRIDLINE_SERVER_STORE_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -223,6 +224,11 @@ class Store {
   // The sums of the figure terms of the counted cases under a grid node and lead department, for
   // the range of whole days [first_day, end_day).
   virtual absl::StatusOr<domain::FigureSums> SumFigures(const FigureQuery& query) = 0;
+  // The same sums for every grid node (any department) or for every lead department (the whole
+  // platform) at once: node or department code -> sums. (The monthly ratings of all units.)
+  enum class FigureGrouping { kByNode, kByDepartment };
+  virtual absl::StatusOr<std::map<std::string, domain::FigureSums>> SumFiguresGrouped(
+      FigureGrouping grouping, int64_t first_day, int64_t end_day) = 0;
   // The counted cases in scope with a filing, deadline, closing, resolution or failed
   // verification time in one of `windows` ([from, to) each).
   virtual absl::StatusOr<std::vector<domain::FigureFacts>> FigureFactsWithin(
