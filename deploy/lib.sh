@@ -44,6 +44,8 @@ pick_free_port() {
 # start_throwaway_mariadb DIR PASSWORD TIMEOUT: a MariaDB with its data in DIR/data, listening on
 # a free loopback port, with a user gridline@127.0.0.1 and gridline@% (PASSWORD) who may do
 # anything. Sets MARIADB_PORT and mariadb_pid; defines mariadb_root (root over the socket).
+# MARIADB_BUFFER_POOL (default 128M) and MARIADB_EXTRA_OPTS (words added to mariadbd's
+# command line) tune it for benchmarks.
 start_throwaway_mariadb() {
   local dir=$1 password=$2 timeout=$3 db_user deadline
   command -v mariadbd >/dev/null || fail "mariadbd not found (apt-get install mariadb-server)"
@@ -56,8 +58,8 @@ start_throwaway_mariadb() {
   MARIADB_PORT=$(pick_free_port)
   mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysql.sock" \
     --port="$MARIADB_PORT" --bind-address=127.0.0.1 --user="$db_user" --skip-name-resolve \
-    --innodb-buffer-pool-size=128M --log-error="$dir/mariadb.err" \
-    --pid-file="$dir/mariadb.pid" </dev/null >"$dir/mariadbd.out" 2>&1 &
+    --innodb-buffer-pool-size="${MARIADB_BUFFER_POOL:-128M}" --log-error="$dir/mariadb.err" \
+    --pid-file="$dir/mariadb.pid" ${MARIADB_EXTRA_OPTS:-} </dev/null >"$dir/mariadbd.out" 2>&1 &
   mariadb_pid=$!
   MARIADB_SOCKET="$dir/mysql.sock"
   mariadb_root() { mariadb --no-defaults -S "$MARIADB_SOCKET" -uroot "$@"; }

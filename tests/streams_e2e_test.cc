@@ -362,13 +362,15 @@ TEST_P(StreamsTest, WritersOnTwoReplicasReachEveryWatcherExactlyOnceInOrder) {
     for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
          !waiting && !held_done && std::chrono::steady_clock::now() < deadline;) {
       // InnoDB lists the wait as LOCK WAIT, but MariaDB does not always list a transaction that
-      // has changed nothing yet; the statement itself then shows as an UPDATE of cases that is
+      // has changed nothing yet; the statement itself then shows in the process list: the
+      // write's locking read of the case row (figures_sql.cc), or an UPDATE of cases that is
       // "Updating" while the only row it may touch is locked.
       auto rows = watcher->Query(
           "SELECT (SELECT COUNT(*) FROM information_schema.innodb_trx "
           "        WHERE trx_state = 'LOCK WAIT') + "
           "       (SELECT COUNT(*) FROM information_schema.processlist "
-          "        WHERE info LIKE 'UPDATE cases %' AND state = 'Updating')");
+          "        WHERE (info LIKE 'UPDATE cases %' AND state = 'Updating') OR "
+          "              info LIKE 'SELECT % FROM cases WHERE case_id IN (%) FOR UPDATE')");
       ASSERT_TRUE(rows.ok()) << rows.status();
       waiting = !rows->empty() && rows->front().Int(0) > 0;
     }
