@@ -447,23 +447,24 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* con
                                                 const google::protobuf::Message* audited,
                                                 Target target, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  deps_.pool->Submit([this, reactor, method, audited, target = std::move(target),
-                      token = BearerToken(context), peer = context->peer(),
-                      gone = CallGone(context), work = std::move(work)]() mutable {
-    if (gone()) {  // nobody waits for the answer: do none of the work
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
-      return;
-    }
-    auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
-    absl::Status status = caller.ok() ? RequireOperator(*caller) : caller.status();
-    if (status.ok()) status = work(*caller, &target.id);
-    // Unauthenticated calls are not recorded: there is nobody to attribute them to, and
-    // anyone could fill the log with them.
-    if (audited != nullptr && caller.ok()) {
-      Audit(*caller, method, target.kind, target.id, status, AuditSummary(*audited), peer);
-    }
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  const bool queued = deps_.pool->TrySubmit(
+      [this, reactor, method, audited, target = std::move(target), token = BearerToken(context),
+       peer = context->peer(), gone = CallGone(context), work = std::move(work)]() mutable {
+        if (gone()) {  // nobody waits for the answer: do none of the work
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
+          return;
+        }
+        auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
+        absl::Status status = caller.ok() ? RequireOperator(*caller) : caller.status();
+        if (status.ok()) status = work(*caller, &target.id);
+        // Unauthenticated calls are not recorded: there is nobody to attribute them to, and
+        // anyone could fill the log with them.
+        if (audited != nullptr && caller.ok()) {
+          Audit(*caller, method, target.kind, target.id, status, AuditSummary(*audited), peer);
+        }
+        reactor->Finish(ToGrpcStatus(status));
+      });
+  if (!queued) reactor->Finish(ToGrpcStatus(Overloaded()));
   return reactor;
 }
 

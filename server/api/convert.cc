@@ -348,6 +348,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason)
     }
     rich.add_details()->PackFrom(pf);
   }
+  if (domain::Micros delay = domain::GetRetryDelay(status); delay > 0) {
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(delay / 1000000);
+    retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(delay % 1000000) * 1000);
+    rich.add_details()->PackFrom(retry);
+  }
   if (!reason.empty()) {
     google::rpc::ErrorInfo info;
     info.set_reason(Cut(reason));
@@ -356,6 +362,14 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason)
   }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
                       rich.SerializeAsString());
+}
+
+absl::Status Overloaded() {
+  return domain::WithRetryDelay(
+      absl::ResourceExhaustedError(
+          "the server is busy: every worker is taken and the queue of waiting calls is full; "
+          "retry in a second"),
+      1000000);
 }
 
 std::string BearerToken(const grpc::CallbackServerContext* context) {

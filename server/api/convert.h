@@ -44,6 +44,10 @@ absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases
 // True once nobody waits for the call's answer any more: cancelled by the client, past its
 // deadline, or cancelled by the server's shutdown. Long store work checks it between steps and
 // stops. Valid until the call is finished.
+// RESOURCE_EXHAUSTED, retry in a second: a new call refused because every worker is busy and
+// ServerConfig.max_queued_calls calls already wait.
+absl::Status Overloaded();
+
 inline std::function<bool()> CallGone(grpc::CallbackServerContext* context) {
   return [context] {
     return context->IsCancelled() || context->deadline() < std::chrono::system_clock::now();

@@ -12,8 +12,9 @@ namespace gridline::api {
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const ServiceContext& deps,
                                    std::function<absl::Status(const domain::Caller&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  deps.pool->Submit([reactor, store = deps.store, demo = deps.demo, token = BearerToken(context),
-                     gone = CallGone(context), work = std::move(work)] {
+  const bool queued = deps.pool->TrySubmit([reactor, store = deps.store, demo = deps.demo,
+                                            token = BearerToken(context), gone = CallGone(context),
+                                            work = std::move(work)] {
     // Queued behind other work while the client gave up (or the server began to shut
     // down): nobody waits for the answer, so none of the work is done.
     if (gone()) {
@@ -24,6 +25,7 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const S
     absl::Status status = caller.ok() ? work(*caller) : caller.status();
     reactor->Finish(ToGrpcStatus(status));
   });
+  if (!queued) reactor->Finish(ToGrpcStatus(Overloaded()));
   return reactor;
 }
 

@@ -79,6 +79,7 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   if (c->listen_address().empty()) c->set_listen_address("127.0.0.1:50051");
   if (c->worker_threads() <= 0) c->set_worker_threads(8);
   if (c->worker_threads() > 256) return absl::InvalidArgumentError("worker_threads > 256");
+  if (c->max_queued_calls() <= 0) c->set_max_queued_calls(64 * c->worker_threads());
   if (std::llabs(c->test_clock_offset_seconds()) > 100LL * 366 * 86400) {
     return absl::InvalidArgumentError("test_clock_offset_seconds is more than 100 years");
   }
@@ -300,7 +301,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   if (!blobs.ok()) return blobs.status();
   impl->blobs = *std::move(blobs);
 
-  impl->pool = std::make_unique<runtime::WorkerPool>(config.worker_threads());
+  impl->pool = std::make_unique<runtime::WorkerPool>(
+      config.worker_threads(), static_cast<size_t>(config.max_queued_calls()));
   runtime::EventHub::Options hub_options;
   hub_options.poll_interval_ms = config.watch().poll_interval_ms();
   hub_options.heartbeat_interval_ms = config.watch().heartbeat_interval_ms();

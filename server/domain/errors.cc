@@ -1,6 +1,7 @@
 #include "server/domain/errors.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -10,6 +11,7 @@ namespace {
 constexpr char kViolationsUrl[] = "type.gridline.dev/field-violations";
 constexpr char kStateUrl[] = "type.gridline.dev/case-state";
 constexpr char kRetryableUrl[] = "type.gridline.dev/retryable";
+constexpr char kRetryDelayUrl[] = "type.gridline.dev/retry-delay-micros";
 constexpr char kPreconditionsUrl[] = "type.gridline.dev/precondition-violations";
 constexpr char kUnitSep = '\x1f';
 constexpr char kRecordSep = '\x1e';
@@ -111,6 +113,18 @@ absl::Status MarkRetryable(absl::Status status) {
 
 bool IsRetryable(const absl::Status& status) {
   return status.GetPayload(kRetryableUrl).has_value();
+}
+
+absl::Status WithRetryDelay(absl::Status status, Micros delay) {
+  status.SetPayload(kRetryDelayUrl, absl::Cord(absl::StrCat(delay)));
+  return status;
+}
+
+Micros GetRetryDelay(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryDelayUrl);
+  Micros delay = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &delay)) return 0;
+  return delay;
 }
 
 }  // namespace gridline::domain

@@ -68,6 +68,11 @@ std::vector<PreconditionViolation> GetPreconditionViolations(const absl::Status&
 absl::Status MarkRetryable(absl::Status status);
 bool IsRetryable(const absl::Status& status);
 
+// Says when a refused call may be tried again (google.rpc.RetryInfo), e.g. on RESOURCE_EXHAUSTED.
+absl::Status WithRetryDelay(absl::Status status, Micros delay);
+// The delay carried by `status`, or 0.
+Micros GetRetryDelay(const absl::Status& status);
+
 }  // namespace gridline::domain
 
 #endif  // GRIDLINE_SERVER_DOMAIN_ERRORS_H_

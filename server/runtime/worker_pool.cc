@@ -2,7 +2,7 @@
 
 namespace gridline::runtime {
 
-WorkerPool::WorkerPool(int threads) {
+WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
@@ -19,6 +19,20 @@ void WorkerPool::Submit(std::function<void()> task) {
     }
   }
   task();  // after shutdown, run inline so that no reactor waits forever for its answer
+}
+
+bool WorkerPool::TrySubmit(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      if (max_queued_ > 0 && tasks_.size() >= max_queued_) return false;
+      tasks_.push_back(std::move(task));
+      cv_.notify_one();
+      return true;
+    }
+  }
+  task();  // after shutdown, as Submit
+  return true;
 }
 
 void WorkerPool::Shutdown() {

@@ -13,12 +13,17 @@ namespace gridline::runtime {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads);
+  // `max_queued`: TrySubmit refuses work while this many tasks wait (0: no bound).
+  explicit WorkerPool(int threads, size_t max_queued = 0);
   ~WorkerPool();  // runs what is queued, then joins
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
+  // Work of a call already admitted (a stream's next message): always queued.
   void Submit(std::function<void()> task);
+  // A new call's work: false, and nothing queued, while max_queued tasks wait. The caller
+  // answers RESOURCE_EXHAUSTED (shedding load instead of building an unbounded queue).
+  bool TrySubmit(std::function<void()> task);
   // Stop taking new work, finish what is queued, join the threads. Idempotent.
   void Shutdown();
   size_t queued() const;
@@ -30,6 +35,7 @@ class WorkerPool {
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
+  const size_t max_queued_;
   std::vector<std::thread> threads_;
 };
 
