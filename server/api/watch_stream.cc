@@ -60,19 +60,27 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
     }
   }
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
   if (!error.ok()) {
+    busy_ = false;
     RequestFinishLocked(error);
-  } else {
-    visible_ = std::move(visible.shows);
-    user_ = caller->user;
-    authenticated_ = std::chrono::steady_clock::now();
-    cursor_ = start;
-    greeting_due_ = true;
-    registered_ = deps_.hub->Register(this, std::move(visible.keys));
-    if (!registered_) {
-      RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
-    }
+    Pump(lock);
+    return;
+  }
+  visible_ = std::move(visible.shows);
+  user_ = caller->user;
+  authenticated_ = std::chrono::steady_clock::now();
+  cursor_ = start;
+  greeting_due_ = true;
+  // Registered without our lock held (the hub calls us with its own lock released, and takes
+  // it to register). busy_ keeps the stream alive meanwhile; calls from the hub until then
+  // only find it busy.
+  lock.unlock();
+  const bool registered = deps_.hub->Register(this, std::move(visible.keys));
+  lock.lock();
+  busy_ = false;
+  registered_ = registered;
+  if (!registered_) {
+    RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
   Pump(lock);
 }

@@ -36,14 +36,36 @@ absl::Status EventHub::Start() {
   routed_head_.store(*head, std::memory_order_release);
   pruned_through_ = *pruned;
   poller_ = std::thread([this] { Run(); });
+  housekeeper_ = std::thread([this] { Housekeep(); });  // Start() did the first round
   return absl::OkStatus();
 }
 
 void EventHub::BeginShutdown() {
-  std::lock_guard<std::mutex> lock(watchers_mu_);
-  if (shutting_down_) return;
-  shutting_down_ = true;
-  for (const auto& entry : entries_) entry.first->OnShutdown();
+  std::vector<EventWatcher*> all;
+  {
+    std::lock_guard<std::mutex> lock(watchers_mu_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    for (const auto& entry : entries_) all.push_back(entry.first);
+  }
+  CallOut(all, &EventWatcher::OnShutdown);
+}
+
+void EventHub::CallOut(const std::vector<EventWatcher*>& targets, void (EventWatcher::*fn)()) {
+  const std::thread::id self = std::this_thread::get_id();
+  for (EventWatcher* w : targets) {
+    {
+      std::lock_guard<std::mutex> lock(watchers_mu_);
+      if (!entries_.count(w)) continue;  // unregistered since it was chosen
+      calling_.emplace_back(w, self);
+    }
+    (w->*fn)();
+    {
+      std::lock_guard<std::mutex> lock(watchers_mu_);
+      calling_.erase(std::find(calling_.begin(), calling_.end(), std::make_pair(w, self)));
+    }
+    callout_done_.notify_all();
+  }
 }
 
 void EventHub::Stop() {
@@ -53,6 +75,7 @@ void EventHub::Stop() {
   }
   wake_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
+  if (housekeeper_.joinable()) housekeeper_.join();
 }
 
 void EventHub::Notify() {
@@ -95,7 +118,14 @@ bool EventHub::Register(EventWatcher* w, std::vector<std::string> keys) {
 }
 
 void EventHub::Unregister(EventWatcher* w) {
-  std::lock_guard<std::mutex> lock(watchers_mu_);
+  std::unique_lock<std::mutex> lock(watchers_mu_);
+  // A call into `w` on another thread finishes before `w` may go away (a stream deletes itself
+  // right after this). One on this thread is the caller's own stack: do not wait for it.
+  const std::thread::id self = std::this_thread::get_id();
+  callout_done_.wait(lock, [&] {
+    return std::none_of(calling_.begin(), calling_.end(),
+                        [&](const auto& c) { return c.first == w && c.second != self; });
+  });
   wildcard_.erase(w);
   auto it = entries_.find(w);
   if (it != entries_.end()) {
@@ -109,7 +139,7 @@ void EventHub::Unregister(EventWatcher* w) {
   }
 }
 
-void EventHub::RouteLocked(const std::vector<EventPtr>& events) {
+std::vector<EventWatcher*> EventHub::RouteLocked(const std::vector<EventPtr>& events) {
   std::set<EventWatcher*> wake;
   auto touch = [&](EventWatcher* w, int64_t seq) {
     int64_t cur = w->interesting_through.load(std::memory_order_relaxed);
@@ -126,7 +156,7 @@ void EventHub::RouteLocked(const std::vector<EventPtr>& events) {
     for (EventWatcher* w : wildcard_) touch(w, e->seq);
   }
   if (!events.empty()) routed_head_.store(events.back()->seq, std::memory_order_release);
-  for (EventWatcher* w : wake) w->OnEventsAvailable();
+  return {wake.begin(), wake.end()};
 }
 
 size_t EventHub::watcher_count() const {
@@ -166,7 +196,6 @@ std::vector<EventPtr> EventHub::PollOnce() {
 void EventHub::Run() {
   using Clock = std::chrono::steady_clock;
   auto next_heartbeat = Clock::now();
-  auto next_housekeeping = Clock::now() + std::chrono::minutes(5);  // Start() did the first
   while (true) {
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
@@ -175,32 +204,49 @@ void EventHub::Run() {
       if (stop_) return;
       wake_ = false;
     }
+    // The watchers are called without watchers_mu_ held (they take their own locks, and take
+    // ours to register): CallOut.
     if (auto added = PollOnce(); !added.empty()) {
-      std::lock_guard<std::mutex> lock(watchers_mu_);
-      RouteLocked(added);
+      std::vector<EventWatcher*> wake;
+      {
+        std::lock_guard<std::mutex> lock(watchers_mu_);
+        wake = RouteLocked(added);
+      }
+      CallOut(wake, &EventWatcher::OnEventsAvailable);
     }
     auto now = Clock::now();
     if (now >= next_heartbeat) {
       // One phase of kHeartbeatPhases per tick: each watcher still gets one tick per interval.
       next_heartbeat = now + std::chrono::milliseconds(
                                  std::max(1, options_.heartbeat_interval_ms / kHeartbeatPhases));
-      std::lock_guard<std::mutex> lock(watchers_mu_);
-      const int phase = heartbeat_phase_;
-      heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
-      for (const auto& [w, entry] : entries_) {
-        if (entry.heartbeat_phase == phase) w->OnHeartbeatTick();
+      std::vector<EventWatcher*> tick;
+      {
+        std::lock_guard<std::mutex> lock(watchers_mu_);
+        const int phase = heartbeat_phase_;
+        heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
+        for (const auto& [w, entry] : entries_) {
+          if (entry.heartbeat_phase == phase) tick.push_back(w);
+        }
       }
+      CallOut(tick, &EventWatcher::OnHeartbeatTick);
     }
-    if (now >= next_housekeeping) {
-      next_housekeeping = now + std::chrono::minutes(5);
-      if (options_.retention_days > 0) {
-        // The feed's window moves; the history stays (nothing is deleted).
-        const domain::Micros cutoff =
-            domain::NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
-        store_->AdvanceFeedHorizon(cutoff).IgnoreError();
-      }
-      if (auto p = store_->FeedHorizonSeq(); p.ok()) pruned_through_ = *p;
+  }
+}
+
+void EventHub::Housekeep() {
+  // Off the poller: a slow store write here must not hold up the streams.
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      if (wake_cv_.wait_for(lock, std::chrono::minutes(5), [&] { return stop_; })) return;
     }
+    if (options_.retention_days > 0) {
+      // The feed's window moves; the history stays (nothing is deleted).
+      const domain::Micros cutoff =
+          domain::NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
+      store_->AdvanceFeedHorizon(cutoff).IgnoreError();
+    }
+    if (auto p = store_->FeedHorizonSeq(); p.ok()) pruned_through_ = *p;
   }
 }
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,7 +35,8 @@
 
 namespace gridline::runtime {
 
-// A stream's side of the hub. All three calls come from the hub's thread and must not block.
+// A stream's side of the hub. The calls come from the hub's threads, never with the hub's lock
+// held (so a watcher may hold its own lock while it registers); they must not block.
 class EventWatcher {
  public:
   virtual ~EventWatcher() = default;
@@ -93,8 +95,14 @@ class EventHub {
   void Run();
   // Appends new events to the ring and returns them.
   std::vector<EventPtr> PollOnce();
-  // Wakes the watchers `events` concern (watchers_mu_ held).
-  void RouteLocked(const std::vector<EventPtr>& events);
+  // The watchers `events` concern (watchers_mu_ held); the caller wakes them with CallOut.
+  std::vector<EventWatcher*> RouteLocked(const std::vector<EventPtr>& events);
+  // Calls `fn` on each of `targets` that is still registered, without holding watchers_mu_
+  // (a watcher takes its own lock there, and holds it when it registers: calling out under
+  // ours would invert that order). Unregister waits for a call in progress to return.
+  void CallOut(const std::vector<EventWatcher*>& targets, void (EventWatcher::*fn)());
+  // Moves the feed's horizon every 5 minutes, on its own thread.
+  void Housekeep();
 
   store::Store* store_;
   const Options options_;
@@ -121,12 +129,16 @@ class EventHub {
   std::atomic<int64_t> routed_head_{0};
   int heartbeat_phase_ = 0;
   bool shutting_down_ = false;
+  // Calls into watchers in progress, and the thread making each.
+  std::vector<std::pair<EventWatcher*, std::thread::id>> calling_;
+  std::condition_variable callout_done_;
 
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool wake_ = false;
   bool stop_ = false;
   std::thread poller_;
+  std::thread housekeeper_;
 };
 
 }  // namespace gridline::runtime
