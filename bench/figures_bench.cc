@@ -8,7 +8,8 @@
 //                 --mysql_database figures --cases 50000
 //   (bench/run_figures_bench.sh runs both at the sizes of BENCHMARKS.md)
 //
-// A store that already holds the cases (same --cases and --seed) is reused: --reuse.
+// A store that already holds the cases (same --cases and --seed) is reused: --reuse. A fill that
+// was stopped (each batch of 2,000 is one transaction) goes on from where it was: --resume.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -46,6 +47,7 @@ struct Flags {
   int64_t cases = 50000;
   uint64_t seed = 1;
   bool reuse = false;
+  bool resume = false;
   int repeats = 5;
 };
 
@@ -53,7 +55,7 @@ struct Flags {
   std::fprintf(stderr,
                "figures_bench: %s\nusage: figures_bench (--sqlite PATH | --mysql_host H "
                "--mysql_port P --mysql_user U --mysql_password W --mysql_database D) "
-               "[--cases N] [--seed S] [--reuse] [--repeats R]\n",
+               "[--cases N] [--seed S] [--reuse] [--resume] [--repeats R]\n",
                why.c_str());
   std::exit(2);
 }
@@ -94,6 +96,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.repeats = static_cast<int>(std::max<int64_t>(1, n));
     } else if (a == "--reuse") {
       f.reuse = true;
+    } else if (a == "--resume") {
+      f.resume = true;
     } else {
       Usage("unknown flag " + a);
     }
@@ -279,8 +283,9 @@ int main(int argc, char** argv) {
   const Micros year_start = year_end - 365 * kDay;
 
   auto existing = Must(s->CountCases(), "count cases");
+  const bool resuming = f.resume && existing > 0 && existing < f.cases;
   if (!(f.reuse && existing == f.cases)) {
-    if (existing != 0) {
+    if (existing != 0 && !resuming) {
       std::fprintf(stderr,
                    "figures_bench: the store already holds %lld cases; use a fresh one "
                    "(or --reuse with the same --cases)\n",
@@ -291,11 +296,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "figures_bench: organisation: %s\n", std::string(st.message()).c_str());
       return 1;
     }
-    std::mt19937_64 rng(f.seed);
     const auto fill_start = std::chrono::steady_clock::now();
     constexpr int64_t kBatch = 2000;
     int64_t events = 0;
-    for (int64_t i = 0; i < f.cases; i += kBatch) {
+    const int64_t first = resuming ? existing : 0;
+    for (int64_t i = first; i < f.cases; i += kBatch) {
+      std::mt19937_64 rng(f.seed * 1000003 + i / kBatch);  // one stream per batch: resumable
       std::vector<store::BulkCase> batch;
       for (int64_t j = i; j < std::min(f.cases, i + kBatch); ++j) {
         batch.push_back(MakeCase(j, year_start, year_end, rng));
@@ -309,8 +315,8 @@ int main(int argc, char** argv) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - fill_start).count();
     std::printf("filled %lld cases with %lld events in %.1f s (%.0f cases/s)\n",
-                static_cast<long long>(f.cases), static_cast<long long>(events), secs,
-                f.cases / secs);
+                static_cast<long long>(f.cases - first), static_cast<long long>(events), secs,
+                (f.cases - first) / secs);
   }
 
   struct Row {

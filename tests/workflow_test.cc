@@ -9,11 +9,16 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "gridline/v1/department_service.pb.h"
+#include "gridline/v1/dispatch_service.pb.h"
+#include "gridline/v1/report_service.pb.h"
 #include "server/domain/errors.h"
 
 namespace gridline::domain {
 namespace {
 
+namespace v1 = ::gridline::v1;
 using A = CaseAction;
 using S = CaseState;
 
@@ -134,6 +139,33 @@ TEST(WorkflowTest, TheGateAgreesWithTheAllowedStatesItPublishes) {
     std::sort(published.begin(), published.end());
     std::sort(documented.begin(), documented.end());
     EXPECT_EQ(published, documented) << CaseActionName(action);
+  }
+}
+
+// Issue 12: the state machine is one table. Every action has exactly one row, in enum order,
+// named after the RPC that takes it (a method of a gridline.v1 service: its handler), and a
+// target state that a case can be in.
+TEST(WorkflowTest, EveryActionHasOneTableRowAndAnRpc) {
+  std::vector<const google::protobuf::ServiceDescriptor*> services = {
+      v1::SubmitReportRequest::descriptor()->file()->FindServiceByName("ReportService"),
+      v1::ExtensionRequest::descriptor()->file()->FindServiceByName("DispatchService"),
+      v1::ListAssignedCasesRequest::descriptor()->file()->FindServiceByName("DepartmentService")};
+  for (const auto* service : services) ASSERT_NE(service, nullptr);
+  const auto& table = TransitionTable();
+  ASSERT_EQ(table.size(), static_cast<size_t>(A::kVerifyCase) + 1);
+  for (size_t i = 0; i < table.size(); ++i) {
+    const ActionRule& rule = table[i];
+    EXPECT_EQ(static_cast<size_t>(rule.action), i) << rule.name << ": rows in enum order";
+    int rpcs = 0;
+    for (const auto* service : services) rpcs += service->FindMethodByName(rule.name) != nullptr;
+    // VerifyCase is on two services: the grid leader's and the center's.
+    EXPECT_GE(rpcs, 1) << rule.name << " is no RPC of the case services";
+    EXPECT_FALSE(rule.roles.empty()) << rule.name;
+    EXPECT_FALSE(rule.from.empty()) << rule.name;
+    for (S to : {rule.to, rule.to_otherwise}) {
+      if (to == S::kUnspecified) continue;
+      EXPECT_TRUE(to >= S::kPendingTriage && to <= S::kMerged) << rule.name;
+    }
   }
 }
 

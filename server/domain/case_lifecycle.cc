@@ -427,7 +427,7 @@ absl::Status CaseService::FileAndRoute(const Caller* caller, Case& c, store::Cas
   c.assisting_department_codes = route->assisting_department_codes;
   c.returned_by_department_code.clear();
   c.return_reason.clear();
-  EnterState(c, CaseState::kDispatched, now);
+  EnterState(c, RuleFor(CaseAction::kAcceptCase).to, now);
   w.events.push_back(MakeEvent(caller, before, EventType::kAcceptedForFiling, now, note));
   std::string how = route->rule
                         ? absl::StrCat("routing rule ", route->rule->rule_id)
@@ -491,7 +491,7 @@ absl::StatusOr<CaseChange> CaseService::RejectCase(const Caller& caller, const A
   const Micros now = NowMicros();
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kRejectedInvalid, now, in.note));
-  EnterState(*c, CaseState::kRejected, now);
+  EnterState(*c, RuleFor(CaseAction::kRejectCase).to, now);
   c->closed_time = now;
   return Commit(*c, std::move(w), now);
 }
@@ -573,7 +573,7 @@ absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const Caller& caller, cons
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kMarkedDuplicate, now,
                                in.note.empty() ? "duplicate of " + target->case_id : in.note));
-  EnterState(*c, CaseState::kMerged, now);
+  EnterState(*c, RuleFor(CaseAction::kMarkDuplicate).to, now);
   c->duplicate_of_case_id = target->case_id;
   c->closed_time = now;
   return Commit(*c, std::move(w), now);
@@ -613,7 +613,7 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
     c->assisting_department_codes = route->assisting_department_codes;
     c->returned_by_department_code.clear();
     c->return_reason.clear();
-    EnterState(*c, CaseState::kDispatched, now);
+    EnterState(*c, RuleFor(CaseAction::kRouteCase).to, now);
     w.events.push_back(MakeEvent(
         &caller, before, EventType::kRouted, now,
         route->rule ? "routing rule " + route->rule->rule_id : "street office (属地兜底)"));
@@ -658,7 +658,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
   c->return_reason.clear();
   // A case in progress stays so when only the assisting departments change.
   if (!(c->state == CaseState::kInProgress && !lead_changes)) {
-    EnterState(*c, CaseState::kDispatched, now);
+    EnterState(*c, RuleFor(CaseAction::kRouteCase).to, now);
   }
   w.events.push_back(MakeEvent(&caller, before, EventType::kRouted, now, in.note));
   return Commit(*c, std::move(w), now);
@@ -733,7 +733,7 @@ absl::StatusOr<CaseChange> CaseService::AcceptAssignment(const Caller& caller,
   const Micros now = NowMicros();
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kAssignmentAccepted, now, in.note));
-  EnterState(*c, CaseState::kInProgress, now);
+  EnterState(*c, RuleFor(CaseAction::kAcceptAssignment).to, now);
   return Commit(*c, std::move(w), now);
 }
 
@@ -750,7 +750,7 @@ absl::StatusOr<CaseChange> CaseService::ReturnCase(const Caller& caller, const A
   c->returned_by_department_code = c->lead_department_code;
   c->return_reason = in.note;
   c->lead_department_code.clear();
-  EnterState(*c, CaseState::kReturned, now);
+  EnterState(*c, RuleFor(CaseAction::kReturnCase).to, now);
   return Commit(*c, std::move(w), now);
 }
 
@@ -828,7 +828,7 @@ absl::StatusOr<CaseChange> CaseService::ResolveCase(const Caller& caller, const 
       MakeEvent(&caller, *c, EventType::kCaseResolved, now, in.note, in.attachment_ids));
   c->resolution_note = in.note;
   c->after_photo_ids = in.attachment_ids;
-  EnterState(*c, CaseState::kResolved, now);
+  EnterState(*c, RuleFor(CaseAction::kResolveCase).to, now);
   return Commit(*c, std::move(w), now);
 }
 
@@ -848,11 +848,11 @@ absl::StatusOr<CaseChange> CaseService::VerifyCase(const Caller& caller, const A
       &caller, *c, passed ? EventType::kVerificationPassed : EventType::kVerificationFailed, now,
       in.note, in.attachment_ids));
   if (passed) {
-    EnterState(*c, CaseState::kClosed, now);
+    EnterState(*c, RuleFor(CaseAction::kVerifyCase).to, now);
     c->closed_time = now;
   } else {
     // Rework (返工): back to the same department, counted.
-    EnterState(*c, CaseState::kInProgress, now);
+    EnterState(*c, RuleFor(CaseAction::kVerifyCase).to_otherwise, now);
     c->rework_count += 1;
   }
   return Commit(*c, std::move(w), now);

@@ -17,137 +17,133 @@ bool IsLead(const User& u, const Case& c) {
 
 }  // namespace
 
-const char* CaseActionName(CaseAction a) {
-  switch (a) {
-    case CaseAction::kAcceptCase:
-      return "AcceptCase";
-    case CaseAction::kRejectCase:
-      return "RejectCase";
-    case CaseAction::kMarkDuplicate:
-      return "MarkDuplicate";
-    case CaseAction::kCorrectCategory:
-      return "CorrectCategory";
-    case CaseAction::kRouteCase:
-      return "RouteCase";
-    case CaseAction::kDecideExtension:
-      return "DecideExtension";
-    case CaseAction::kAcceptAssignment:
-      return "AcceptAssignment";
-    case CaseAction::kReturnCase:
-      return "ReturnCase";
-    case CaseAction::kRequestExtension:
-      return "RequestExtension";
-    case CaseAction::kAddProgress:
-      return "AddProgress";
-    case CaseAction::kResolveCase:
-      return "ResolveCase";
-    case CaseAction::kVerifyCase:
-      return "VerifyCase";
-  }
-  return "?";
+const std::vector<ActionRule>& TransitionTable() {
+  using A = CaseAction;
+  using R = ActionRelation;
+  const std::vector<Role> center = {Role::kDispatcher};
+  const std::vector<Role> staff = {Role::kDepartmentStaff};
+  static const auto* table = new std::vector<ActionRule>{
+      // action, RPC, roles, relation, from, to [, to when negative]
+      {A::kAcceptCase, "AcceptCase", center, R::kAny, {S::kPendingTriage}, S::kDispatched},
+      {A::kRejectCase,
+       "RejectCase",
+       center,
+       R::kAny,
+       {S::kPendingTriage, S::kReturned},
+       S::kRejected},
+      {A::kMarkDuplicate,
+       "MarkDuplicate",
+       center,
+       R::kAny,
+       {S::kPendingTriage, S::kReturned},
+       S::kMerged},
+      {A::kCorrectCategory,
+       "CorrectCategory",
+       center,
+       R::kAny,
+       {S::kPendingTriage, S::kDispatched, S::kReturned},
+       S::kUnspecified},
+      {A::kRouteCase,
+       "RouteCase",
+       center,
+       R::kAny,
+       {S::kDispatched, S::kInProgress, S::kReturned},
+       S::kDispatched},
+      {A::kDecideExtension,
+       "DecideExtension",
+       center,
+       R::kAny,
+       {S::kDispatched, S::kInProgress},
+       S::kUnspecified},
+      {A::kAcceptAssignment,
+       "AcceptAssignment",
+       staff,
+       R::kLeadDepartment,
+       {S::kDispatched},
+       S::kInProgress},
+      {A::kReturnCase,
+       "ReturnCase",
+       staff,
+       R::kLeadDepartment,
+       {S::kDispatched, S::kInProgress},
+       S::kReturned},
+      {A::kRequestExtension,
+       "RequestExtension",
+       staff,
+       R::kLeadDepartment,
+       {S::kDispatched, S::kInProgress},
+       S::kUnspecified},
+      {A::kAddProgress,
+       "AddProgress",
+       staff,
+       R::kAny,
+       {S::kDispatched, S::kInProgress},
+       S::kUnspecified},
+      {A::kResolveCase, "ResolveCase", staff, R::kLeadDepartment, {S::kInProgress}, S::kResolved},
+      {A::kVerifyCase,
+       "VerifyCase",
+       {Role::kGridLeader, Role::kDispatcher},
+       R::kReporterOrCenter,
+       {S::kResolved},
+       S::kClosed,
+       S::kInProgress},
+  };
+  return *table;
 }
 
+const ActionRule& RuleFor(CaseAction a) {
+  const auto& table = TransitionTable();
+  return table.at(static_cast<size_t>(a));  // rows are in enum order (domain_test checks)
+}
+
+const char* CaseActionName(CaseAction a) { return RuleFor(a).name; }
+
 const std::vector<CaseAction>& AllCaseActions() {
-  static const auto* all = new std::vector<CaseAction>{
-      CaseAction::kAcceptCase,       CaseAction::kRejectCase,  CaseAction::kMarkDuplicate,
-      CaseAction::kCorrectCategory,  CaseAction::kRouteCase,   CaseAction::kDecideExtension,
-      CaseAction::kAcceptAssignment, CaseAction::kReturnCase,  CaseAction::kRequestExtension,
-      CaseAction::kAddProgress,      CaseAction::kResolveCase, CaseAction::kVerifyCase};
+  static const auto* all = [] {
+    auto* v = new std::vector<CaseAction>;
+    for (const ActionRule& r : TransitionTable()) v->push_back(r.action);
+    return v;
+  }();
   return *all;
 }
 
-const std::vector<CaseState>& AllowedStates(CaseAction a) {
-  static const auto* triage = new std::vector<S>{S::kPendingTriage};
-  static const auto* triage_or_returned = new std::vector<S>{S::kPendingTriage, S::kReturned};
-  static const auto* correctable =
-      new std::vector<S>{S::kPendingTriage, S::kDispatched, S::kReturned};
-  static const auto* routable = new std::vector<S>{S::kDispatched, S::kInProgress, S::kReturned};
-  static const auto* held = new std::vector<S>{S::kDispatched, S::kInProgress};
-  static const auto* dispatched = new std::vector<S>{S::kDispatched};
-  static const auto* in_progress = new std::vector<S>{S::kInProgress};
-  static const auto* resolved = new std::vector<S>{S::kResolved};
-  switch (a) {
-    case CaseAction::kAcceptCase:
-      return *triage;
-    case CaseAction::kRejectCase:
-    case CaseAction::kMarkDuplicate:
-      return *triage_or_returned;
-    case CaseAction::kCorrectCategory:
-      return *correctable;
-    case CaseAction::kRouteCase:
-      return *routable;
-    case CaseAction::kDecideExtension:
-    case CaseAction::kReturnCase:
-    case CaseAction::kRequestExtension:
-    case CaseAction::kAddProgress:
-      return *held;
-    case CaseAction::kAcceptAssignment:
-      return *dispatched;
-    case CaseAction::kResolveCase:
-      return *in_progress;
-    case CaseAction::kVerifyCase:
-      return *resolved;
-  }
-  return *triage;
-}
+const std::vector<CaseState>& AllowedStates(CaseAction a) { return RuleFor(a).from; }
 
 bool IsOpen(CaseState s) {
   return s != S::kClosed && s != S::kRejected && s != S::kMerged && s != S::kUnspecified;
 }
 
 absl::Status CheckAllowed(const User& actor, const Case& c, CaseAction a) {
-  const char* name = CaseActionName(a);
+  const ActionRule& rule = RuleFor(a);
+  const char* name = rule.name;
   // 1. Role.
-  bool role_ok = false;
-  switch (a) {
-    case CaseAction::kAcceptCase:
-    case CaseAction::kRejectCase:
-    case CaseAction::kMarkDuplicate:
-    case CaseAction::kCorrectCategory:
-    case CaseAction::kRouteCase:
-    case CaseAction::kDecideExtension:
-      role_ok = actor.role == Role::kDispatcher;
-      break;
-    case CaseAction::kAcceptAssignment:
-    case CaseAction::kReturnCase:
-    case CaseAction::kRequestExtension:
-    case CaseAction::kAddProgress:
-    case CaseAction::kResolveCase:
-      role_ok = actor.role == Role::kDepartmentStaff;
-      break;
-    case CaseAction::kVerifyCase:
-      role_ok = actor.role == Role::kGridLeader || actor.role == Role::kDispatcher;
-      break;
-  }
+  const bool role_ok =
+      std::find(rule.roles.begin(), rule.roles.end(), actor.role) != rule.roles.end();
   if (!role_ok || actor.disabled) {
     return absl::PermissionDeniedError(absl::StrCat(RoleName(actor.role), " may not ", name));
   }
   // 2. Visibility.
   if (!CanSee(actor, c)) return absl::NotFoundError(absl::StrCat("case ", c.case_id, " not found"));
   // 3. Relation.
-  switch (a) {
-    case CaseAction::kAcceptAssignment:
-    case CaseAction::kReturnCase:
-    case CaseAction::kRequestExtension:
-    case CaseAction::kResolveCase:
+  switch (rule.relation) {
+    case ActionRelation::kLeadDepartment:
       if (!IsLead(actor, c)) {
         return absl::PermissionDeniedError(
             absl::StrCat("department ", actor.department_code, " assists on case ", c.case_id,
                          "; only the lead department ", c.lead_department_code, " may ", name));
       }
       break;
-    case CaseAction::kVerifyCase:
+    case ActionRelation::kReporterOrCenter:
       if (actor.role == Role::kGridLeader && c.reporter_user_id != actor.user_id) {
         return absl::PermissionDeniedError(
             "only the grid leader who reported the case, or the acceptance center, verifies it");
       }
       break;
-    default:
+    case ActionRelation::kAny:
       break;
   }
   // 4. State.
-  const auto& allowed = AllowedStates(a);
-  if (std::find(allowed.begin(), allowed.end(), c.state) == allowed.end()) {
+  if (std::find(rule.from.begin(), rule.from.end(), c.state) == rule.from.end()) {
     return WrongState(c.state, name);
   }
   return absl::OkStatus();

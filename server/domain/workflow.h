@@ -28,6 +28,32 @@ enum class CaseAction {
   kVerifyCase,
 };
 
+// Whose relation to the case an action needs, beyond role and visibility.
+enum class ActionRelation {
+  kAny,               // anyone of the roles who can see the case
+  kLeadDepartment,    // staff of the case's lead department (not an assisting one)
+  kReporterOrCenter,  // the grid leader who reported it, or the acceptance center
+};
+
+// One row of the state machine. Adding a case action is: a proto RPC, one row here, one
+// service method (case_lifecycle.cc), one handler, and tests.
+struct ActionRule {
+  CaseAction action;
+  const char* name;  // the RPC that takes it
+  std::vector<Role> roles;
+  ActionRelation relation;
+  std::vector<CaseState> from;  // the states it is allowed in
+  // The state it enters; kUnspecified when the case stays where it is (progress, extension
+  // requests and decisions, a category correction that does not re-route).
+  CaseState to;
+  // The state it enters when the outcome is negative (VerifyCase failed: IN_PROGRESS again).
+  CaseState to_otherwise = CaseState::kUnspecified;
+};
+
+// The whole state machine, one row per action, in AllCaseActions() order.
+const std::vector<ActionRule>& TransitionTable();
+const ActionRule& RuleFor(CaseAction a);
+
 const char* CaseActionName(CaseAction a);
 const std::vector<CaseAction>& AllCaseActions();
 // The states in which `a` is allowed.
