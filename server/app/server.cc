@@ -127,7 +127,10 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   if (ev->black_on_time_rate() <= 0) ev->set_black_on_time_rate(0.80);
   if (ev->red_rework_rate() <= 0) ev->set_red_rework_rate(0.05);
   if (ev->black_rework_rate() <= 0) ev->set_black_rework_rate(0.20);
-  if (ev->utc_offset_minutes() == 0) ev->set_utc_offset_minutes(480);
+  if (!ev->has_utc_offset_minutes()) ev->set_utc_offset_minutes(480);
+  if (ev->utc_offset_minutes() < -720 || ev->utc_offset_minutes() > 840) {
+    return absl::InvalidArgumentError("evaluation.utc_offset_minutes must be within -720..840");
+  }
   auto* dw = c->mutable_deadline_warnings();
   if (dw->check_interval_seconds() <= 0) dw->set_check_interval_seconds(60);
   if (dw->warn_before_minutes() <= 0) dw->set_warn_before_minutes(120);
@@ -311,7 +314,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   hub_options.reauth_interval_ms = config.watch().reauth_interval_ms();
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
-  impl->cases = std::make_unique<domain::CaseService>(impl->store.get());
+  impl->cases = std::make_unique<domain::CaseService>(impl->store.get(),
+                                                      config.evaluation().utc_offset_minutes());
   impl->attachments = std::make_unique<domain::AttachmentService>(
       impl->store.get(), impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);

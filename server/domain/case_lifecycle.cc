@@ -416,8 +416,7 @@ absl::Status CaseService::FileAndRoute(const Caller* caller, Case& c, store::Cas
       break;
     }
   }
-  const absl::CivilYear year =
-      absl::ToCivilYear(absl::FromUnixMicros(now), absl::FixedTimeZone(8 * 3600));
+  const absl::CivilYear year = absl::ToCivilYear(absl::FromUnixMicros(now), zone_);
   w.case_number_prefix = absl::StrCat(district, "-", year.year(), "-");
   c.filed_time = now;
   c.deadline_time = now + DeadlineHours(**category, c.urgency) * kHour;
@@ -874,8 +873,7 @@ absl::StatusOr<int> CaseService::WarnDeadlines(Micros now, Micros warn_before) {
     for (Case c : *due) {
       store::CaseWrite w = StartWrite(c);
       const absl::Time deadline = absl::FromUnixMicros(c.deadline_time);
-      const std::string when =
-          absl::FormatTime("%Y-%m-%d %H:%M", deadline, absl::FixedTimeZone(8 * 3600));
+      const std::string when = absl::FormatTime("%Y-%m-%d %H:%M", deadline, zone_);
       w.events.push_back(MakeEvent(nullptr, c, EventType::kOverdueWarning, now,
                                    level == 2 ? absl::StrCat("overdue: the deadline was ", when)
                                               : absl::StrCat("due soon: the deadline is ", when)));

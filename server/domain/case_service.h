@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "server/domain/errors.h"
 #include "server/domain/types.h"
 #include "server/store/store.h"
@@ -113,7 +114,9 @@ bool AssignmentStreamShows(const User& staff, bool include_assisting, const Case
 
 class CaseService {
  public:
-  explicit CaseService(store::Store* store) : store_(store) {}
+  // `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts).
+  explicit CaseService(store::Store* store, int utc_offset_minutes = 480)
+      : store_(store), zone_(absl::FixedTimeZone(utc_offset_minutes * 60)) {}
 
   // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
   // caller's request id.
@@ -202,6 +205,7 @@ class CaseService {
                                 const std::vector<std::string>& ids);
 
   store::Store* store_;
+  absl::TimeZone zone_;
 };
 
 // Great-circle distance in metres between two WGS-84 points.
