@@ -61,15 +61,7 @@ absl::StatusOr<std::vector<FigureFacts>> FigureTable::LoadFacts(SqlConnection& c
                    params);
     if (!rows.ok()) return rows.status();
     for (const SqlRow& r : *rows) {
-      FigureFacts f;
-      f.case_id = r.Str(0);
-      f.state = static_cast<domain::CaseState>(r.Int(1));
-      f.grid_path = r.Str(2);
-      f.lead_department_code = r.Str(3);
-      f.filed_time = r.Int(4);
-      f.first_deadline_time = r.Int(5);
-      f.deadline_time = r.Int(6);
-      f.closed_time = r.Int(7);
+      FigureFacts f = FactsFromRow(r);
       index[f.case_id] = out.size();
       out.push_back(std::move(f));
     }
@@ -214,59 +206,25 @@ absl::Status FigureTable::Rebuild(SqlConnection& conn) const {
       .status();
 }
 
-absl::StatusOr<std::map<std::string, FigureSums>> FigureTable::SumGrouped(SqlConnection& conn,
-                                                                          const std::string& column,
-                                                                          int64_t first_day,
-                                                                          int64_t end_day) const {
+absl::StatusOr<std::map<std::string, FigureSums>> FigureTable::SumRows(
+    SqlConnection& conn, const std::string& group, const std::string& where,
+    const SqlParams& params, int64_t first_day, int64_t end_day) const {
   std::map<std::string, FigureSums> total;
   if (first_day >= end_day) return total;
   std::vector<std::string> sums;
   for (const char* c : kSumColumns) sums.push_back(absl::StrCat("SUM(", c, ")"));
-  // By node: every node, any department. By department: the platform's node "".
-  const bool by_node = column == "node";
-  const std::string head =
-      absl::StrCat("SELECT ", by_node ? "node" : "dept", ", ", absl::StrJoin(sums, ", "),
-                   " FROM case_figures WHERE ",
-                   by_node ? "dept = '*'" : "node = '' AND dept <> '*'", " AND kind = ?");
-  auto add = [&](const std::string& where, SqlParams tail, int64_t kind) -> absl::Status {
-    SqlParams params = {kind};
-    params.insert(params.end(), tail.begin(), tail.end());
-    auto rows =
-        conn.Query(absl::StrCat(head, where, " GROUP BY ", by_node ? "node" : "dept"), params);
+  const std::string head = absl::StrCat("SELECT ", group, ", ", absl::StrJoin(sums, ", "),
+                                        " FROM case_figures WHERE ", where, " AND kind = ?");
+  auto add = [&](const std::string& days, SqlParams tail, int64_t kind) -> absl::Status {
+    SqlParams all = params;
+    all.push_back(kind);
+    all.insert(all.end(), tail.begin(), tail.end());
+    auto rows = conn.Query(absl::StrCat(head, days, " GROUP BY ", group), all);
     if (!rows.ok()) return rows.status();
     for (const SqlRow& r : *rows) {
       FigureSums& t = total[r.Str(0)];
       for (int i = 0; i < domain::kFigureColumns; ++i) t[i] += r.Int(i + 1);
     }
-    return absl::OkStatus();
-  };
-  if (auto s = add(" AND day_a >= ? AND day_a < ?", {first_day, end_day}, kSingle); !s.ok()) {
-    return s;
-  }
-  const int64_t short_from = std::max(first_day, end_day - domain::kShortPairDays);
-  const std::string pair_where = " AND day_a >= ? AND day_a < ? AND day_b >= ?";
-  if (auto s = add(pair_where, {short_from, end_day, end_day}, kShortPair); !s.ok()) return s;
-  if (auto s = add(pair_where, {first_day, end_day, end_day}, kLongPair); !s.ok()) return s;
-  return total;
-}
-
-absl::StatusOr<FigureSums> FigureTable::Sum(SqlConnection& conn, const std::string& node,
-                                            const std::string& department_code, int64_t first_day,
-                                            int64_t end_day) const {
-  FigureSums total{};
-  if (first_day >= end_day) return total;
-  std::vector<std::string> sums;
-  for (const char* c : kSumColumns) sums.push_back(absl::StrCat("COALESCE(SUM(", c, "), 0)"));
-  const std::string head =
-      absl::StrCat("SELECT ", absl::StrJoin(sums, ", "),
-                   " FROM case_figures WHERE node = ? AND dept = ? AND kind = ?");
-  auto add = [&](const std::string& where, SqlParams tail, int64_t kind) -> absl::Status {
-    SqlParams params = {node, department_code.empty() ? kAnyDepartment : department_code, kind};
-    params.insert(params.end(), tail.begin(), tail.end());
-    auto rows = conn.Query(head + where, params);
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) return absl::OkStatus();
-    for (int i = 0; i < domain::kFigureColumns; ++i) total[i] += rows->front().Int(i);
     return absl::OkStatus();
   };
   // Single terms: a in the range.
@@ -276,10 +234,45 @@ absl::StatusOr<FigureSums> FigureTable::Sum(SqlConnection& conn, const std::stri
   // Pair terms: a in the range and b at or after its end. A short pair with b >= end has a
   // within kShortPairDays of the end.
   const int64_t short_from = std::max(first_day, end_day - domain::kShortPairDays);
-  const std::string pair_where = " AND day_a >= ? AND day_a < ? AND day_b >= ?";
-  if (auto s = add(pair_where, {short_from, end_day, end_day}, kShortPair); !s.ok()) return s;
-  if (auto s = add(pair_where, {first_day, end_day, end_day}, kLongPair); !s.ok()) return s;
+  const std::string pair_days = " AND day_a >= ? AND day_a < ? AND day_b >= ?";
+  if (auto s = add(pair_days, {short_from, end_day, end_day}, kShortPair); !s.ok()) return s;
+  if (auto s = add(pair_days, {first_day, end_day, end_day}, kLongPair); !s.ok()) return s;
   return total;
 }
+
+absl::StatusOr<std::map<std::string, FigureSums>> FigureTable::SumGrouped(SqlConnection& conn,
+                                                                          const std::string& column,
+                                                                          int64_t first_day,
+                                                                          int64_t end_day) const {
+  // By node: every node, any department. By department: the platform's node "".
+  if (column == "node")
+    return SumRows(conn, "node", "dept = ?", {kAnyDepartment}, first_day, end_day);
+  return SumRows(conn, "dept", "node = '' AND dept <> ?", {kAnyDepartment}, first_day, end_day);
+}
+
+absl::StatusOr<FigureSums> FigureTable::Sum(SqlConnection& conn, const std::string& node,
+                                            const std::string& department_code, int64_t first_day,
+                                            int64_t end_day) const {
+  auto rows = SumRows(conn, "node", "node = ? AND dept = ?",
+                      {node, department_code.empty() ? kAnyDepartment : department_code}, first_day,
+                      end_day);
+  if (!rows.ok()) return rows.status();
+  return rows->empty() ? FigureSums{} : rows->begin()->second;
+}
+
+FigureFacts FigureTable::FactsFromRow(const SqlRow& r) {
+  FigureFacts f;
+  f.case_id = r.Str(0);
+  f.state = static_cast<domain::CaseState>(r.Int(1));
+  f.grid_path = r.Str(2);
+  f.lead_department_code = r.Str(3);
+  f.filed_time = r.Int(4);
+  f.first_deadline_time = r.Int(5);
+  f.deadline_time = r.Int(6);
+  f.closed_time = r.Int(7);
+  return f;
+}
+
+const char* FigureTable::FactColumns() { return kFactColumns; }
 
 }  // namespace gridline::store

@@ -55,8 +55,15 @@ class FigureTable {
                                                                        const std::string& column,
                                                                        int64_t first_day,
                                                                        int64_t end_day) const;
+  // The columns of `cases` the figures read, and a row of them as facts (no event times).
+  static const char* FactColumns();
+  static domain::FigureFacts FactsFromRow(const SqlRow& row);
 
  private:
+  // Sums the rows matching `where` (with `params`) over the days, grouped by `group`.
+  absl::StatusOr<std::map<std::string, domain::FigureSums>> SumRows(
+      SqlConnection& conn, const std::string& group, const std::string& where,
+      const SqlParams& params, int64_t first_day, int64_t end_day) const;
   using Key = std::tuple<std::string, std::string, domain::FigureBucketKey>;  // node, dept, days
   absl::Status Write(SqlConnection& conn, const std::map<Key, domain::FigureSums>& rows) const;
   static void Spread(const domain::FigureBuckets& buckets, const std::string& path,

@@ -1339,10 +1339,9 @@ class SqlStore final : public Store {
     SqlParams params;
     for (auto st : open) params.push_back(static_cast<int64_t>(st));
     params.push_back(before);
-    std::string sql = absl::StrCat(
-        "SELECT case_id, state, grid_path, lead_department_code, filed_time, "
-        "first_deadline_time, deadline_time, closed_time FROM cases WHERE state IN (",
-        Marks(open.size()), ") AND deadline_time > 0 AND deadline_time < ?");
+    std::string sql =
+        absl::StrCat("SELECT ", FigureTable::FactColumns(), " FROM cases WHERE state IN (",
+                     Marks(open.size()), ") AND deadline_time > 0 AND deadline_time < ?");
     if (!scope.grid_path.empty()) {
       sql += " AND grid_path >= ? AND grid_path < ?";
       params.push_back(scope.grid_path);
@@ -1356,15 +1355,7 @@ class SqlStore final : public Store {
     if (!rows.ok()) return rows.status();
     std::vector<domain::FigureFacts> out;
     for (const auto& r : *rows) {
-      domain::FigureFacts f;
-      f.case_id = r.Str(0);
-      f.state = static_cast<domain::CaseState>(r.Int(1));
-      f.grid_path = r.Str(2);
-      f.lead_department_code = r.Str(3);
-      f.filed_time = r.Int(4);
-      f.first_deadline_time = r.Int(5);
-      f.deadline_time = r.Int(6);
-      f.closed_time = r.Int(7);
+      domain::FigureFacts f = FigureTable::FactsFromRow(r);
       if (InScope(f, scope)) out.push_back(std::move(f));
     }
     return out;
