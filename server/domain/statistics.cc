@@ -20,9 +20,9 @@ absl::Status Gone() {
 }
 
 // The figures of a scope from its sums over [start, end) and its open cases past their deadline
-// (late when they were due in the range and not postponed past it).
+// (counted by the store, with those late in the range).
 Statistics Assemble(const StatisticsQuery& q, const FigureSums& sums,
-                    const std::vector<const FigureFacts*>& overdue) {
+                    const std::vector<const store::OverdueGroup*>& overdue) {
   Statistics s;
   s.scope = q;
   s.found_count = sums[kFigFound];
@@ -38,12 +38,9 @@ Statistics Assemble(const StatisticsQuery& q, const FigureSums& sums,
   if (s.mean_handling_sample_count > 0) {
     s.mean_handling_time = sums[kFigHandlingSum] / s.mean_handling_sample_count;
   }
-  for (const FigureFacts* f : overdue) {
-    ++s.open_overdue_count;
-    const Micros first = f->first_deadline_time;
-    const bool due = first != 0 && first >= q.start_time && first < q.end_time;
-    const bool postponed = f->deadline_time >= q.end_time && f->deadline_time != first;
-    if (due && !postponed) ++s.late_count;
+  for (const store::OverdueGroup* g : overdue) {
+    s.open_overdue_count += g->overdue;
+    s.late_count += g->late;
   }
   return s;
 }
@@ -111,10 +108,10 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
   }
   // What depends on the present: open cases past their deadline.
   if (gone && gone()) return Gone();
-  auto overdue = store->OpenCasesDueBefore(scope, now);
+  auto overdue = store->CountOpenOverdue(scope, now, q.start_time, q.end_time);
   if (!overdue.ok()) return overdue.status();
-  std::vector<const FigureFacts*> in_scope;
-  for (const FigureFacts& f : *overdue) in_scope.push_back(&f);
+  std::vector<const store::OverdueGroup*> in_scope;
+  for (const store::OverdueGroup& g : *overdue) in_scope.push_back(&g);
   return Assemble(q, sums, in_scope);
 }
 
@@ -198,8 +195,9 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
   const int offset = store->FiguresUtcOffsetMinutes();
   const bool whole_days = offset == t.utc_offset_minutes;
   std::map<std::string, FigureSums> by_node, by_department;
-  std::map<std::string, std::vector<const FigureFacts*>> overdue_by_node, overdue_by_department;
-  std::vector<FigureFacts> overdue;
+  std::map<std::string, std::vector<const store::OverdueGroup*>> overdue_by_node,
+      overdue_by_department;
+  std::vector<store::OverdueGroup> overdue;
   if (whole_days) {
     const int64_t first_day = FigureDay(month_start, offset);
     const int64_t end_day = FigureDay(month_end, offset);
@@ -213,14 +211,14 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
     if (!departments.ok()) return departments.status();
     by_department = *std::move(departments);
     if (gone && gone()) return Gone();
-    auto open = store->OpenCasesDueBefore(store::FigureScope(), now);
+    auto open = store->CountOpenOverdue(store::FigureScope(), now, month_start, month_end);
     if (!open.ok()) return open.status();
     overdue = *std::move(open);
-    for (const FigureFacts& f : overdue) {
-      for (const std::string& node : FigureNodes(f.grid_path)) {
-        overdue_by_node[node].push_back(&f);
+    for (const store::OverdueGroup& g : overdue) {
+      for (const std::string& node : FigureNodes(g.grid_path)) {
+        overdue_by_node[node].push_back(&g);
       }
-      overdue_by_department[f.lead_department_code].push_back(&f);
+      overdue_by_department[g.lead_department_code].push_back(&g);
     }
   }
   std::vector<Evaluation> out;

@@ -203,6 +203,13 @@ const std::vector<Migration>& Migrations() {
            {"cases", "ix_cases_created", "create_time, case_id, grid_path", false},
            {"case_events", "ix_events_type_time", "type, event_time", false},
        }},
+      {6,
+       {},
+       {
+           // Covers the count of open overdue cases (CountOpenOverdue): no row is read.
+           {"cases", "ix_cases_open_overdue",
+            "state, deadline_time, first_deadline_time, grid_path, lead_department_code", false},
+       }},
   };
   return *migrations;
 }
@@ -1328,20 +1335,25 @@ class SqlStore final : public Store {
     return out;
   }
 
-  absl::StatusOr<std::vector<domain::FigureFacts>> OpenCasesDueBefore(
-      const FigureScope& scope, domain::Micros before) override {
+  absl::StatusOr<std::vector<OverdueGroup>> CountOpenOverdue(const FigureScope& scope,
+                                                             domain::Micros now,
+                                                             domain::Micros start,
+                                                             domain::Micros end) override {
     std::vector<domain::CaseState> open;
     for (int st = 0; st <= static_cast<int>(domain::CaseState::kMerged); ++st) {
       if (domain::IsOpenForFigures(static_cast<domain::CaseState>(st))) {
         open.push_back(static_cast<domain::CaseState>(st));
       }
     }
-    SqlParams params;
+    // Late: due in the range and not postponed past its end (statistics.h).
+    SqlParams params = {start, end, end};
+    std::string sql = absl::StrCat(
+        "SELECT grid_path, lead_department_code, COUNT(*), SUM(CASE WHEN "
+        "first_deadline_time >= ? AND first_deadline_time < ? AND NOT (deadline_time >= ? AND "
+        "deadline_time <> first_deadline_time) THEN 1 ELSE 0 END) FROM cases WHERE state IN (",
+        Marks(open.size()), ") AND deadline_time > 0 AND deadline_time < ?");
     for (auto st : open) params.push_back(static_cast<int64_t>(st));
-    params.push_back(before);
-    std::string sql =
-        absl::StrCat("SELECT ", FigureTable::FactColumns(), " FROM cases WHERE state IN (",
-                     Marks(open.size()), ") AND deadline_time > 0 AND deadline_time < ?");
+    params.push_back(now);
     if (!scope.grid_path.empty()) {
       sql += " AND grid_path >= ? AND grid_path < ?";
       params.push_back(scope.grid_path);
@@ -1351,13 +1363,11 @@ class SqlStore final : public Store {
       sql += " AND lead_department_code = ?";
       params.push_back(scope.department_code);
     }
+    sql += " GROUP BY grid_path, lead_department_code";
     auto rows = Read(sql, params);
     if (!rows.ok()) return rows.status();
-    std::vector<domain::FigureFacts> out;
-    for (const auto& r : *rows) {
-      domain::FigureFacts f = FigureTable::FactsFromRow(r);
-      if (InScope(f, scope)) out.push_back(std::move(f));
-    }
+    std::vector<OverdueGroup> out;
+    for (const auto& r : *rows) out.push_back({r.Str(0), r.Str(1), r.Int(2), r.Int(3)});
     return out;
   }
 

@@ -113,6 +113,12 @@ struct FigureScope {
   std::string grid_path;
   std::string department_code;
 };
+struct OverdueGroup {
+  std::string grid_path;
+  std::string lead_department_code;
+  int64_t overdue = 0;
+  int64_t late = 0;
+};
 struct FigureQuery {
   std::string node;  // a grid code, or "" for the platform
   std::string department_code;
@@ -234,9 +240,14 @@ class Store {
   virtual absl::StatusOr<std::vector<domain::FigureFacts>> FigureFactsWithin(
       const FigureScope& scope,
       const std::vector<std::pair<domain::Micros, domain::Micros>>& windows) = 0;
-  // The open counted cases in scope whose deadline is before `before` (without event times).
-  virtual absl::StatusOr<std::vector<domain::FigureFacts>> OpenCasesDueBefore(
-      const FigureScope& scope, domain::Micros before) = 0;
+  // The figures that depend on the present, for the open counted cases in scope whose deadline
+  // is before `now`, by grid path and lead department: how many (open_overdue_count), and how
+  // many of them count as late in [start, end): first deadline in the range, and not postponed
+  // (a deadline extended to end or later). Counted in the database from one covering index.
+  virtual absl::StatusOr<std::vector<OverdueGroup>> CountOpenOverdue(const FigureScope& scope,
+                                                                     domain::Micros now,
+                                                                     domain::Micros start,
+                                                                     domain::Micros end) = 0;
 
   virtual absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
       const std::string& extension_request_id) = 0;
