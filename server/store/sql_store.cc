@@ -1308,11 +1308,21 @@ class SqlStore final : public Store {
       const std::vector<std::pair<domain::Micros, domain::Micros>>& windows) override {
     std::set<std::string> ids;
     for (const auto& [from, to] : windows) {
+      // deadline_time is indexed after state (ix_cases_state_deadline): name the states that
+      // count, so that index serves the range.
+      const std::string counted =
+          absl::StrCat("state IN (", static_cast<int>(domain::CaseState::kPendingTriage), ", ",
+                       static_cast<int>(domain::CaseState::kDispatched), ", ",
+                       static_cast<int>(domain::CaseState::kInProgress), ", ",
+                       static_cast<int>(domain::CaseState::kReturned), ", ",
+                       static_cast<int>(domain::CaseState::kResolved), ", ",
+                       static_cast<int>(domain::CaseState::kClosed), ") AND ");
       for (const char* column :
            {"filed_time", "first_deadline_time", "deadline_time", "closed_time"}) {
-        auto rows = Read(
-            absl::StrCat("SELECT case_id FROM cases WHERE ", column, " >= ? AND ", column, " < ?"),
-            {from, to});
+        const bool by_state = absl::string_view(column) == "deadline_time";
+        auto rows = Read(absl::StrCat("SELECT case_id FROM cases WHERE ", by_state ? counted : "",
+                                      column, " >= ? AND ", column, " < ?"),
+                         {from, to});
         if (!rows.ok()) return rows.status();
         for (const auto& r : *rows) ids.insert(r.Str(0));
       }
