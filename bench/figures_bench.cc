@@ -23,9 +23,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "server/domain/statistics.h"
 #include "server/domain/types.h"
+#include "server/service/statistics.h"
 #include "server/store/store.h"
+#include "server/util/clock.h"
 
 namespace gridline {
 namespace {
@@ -275,7 +276,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<store::Store> s =
       f.use_mysql ? Must(store::OpenMysqlStore(f.mysql), "open MySQL")
                   : Must(store::OpenSqliteStore({f.sqlite, 4}), "open SQLite");
-  const Micros now = domain::NowMicros();
+  const Micros now = util::WallClock().NowMicros();
   // The year before the start of this month (UTC+8), so that every month of it has ended.
   const absl::TimeZone zone = absl::FixedTimeZone(8 * 3600);
   const absl::CivilMonth this_month = absl::ToCivilMonth(absl::FromUnixMicros(now), zone);
@@ -325,32 +326,32 @@ int main(int argc, char** argv) {
     gridline::Timing t;
   };
   std::vector<Row> rows;
-  domain::StatisticsQuery city;
+  service::StatisticsQuery city;
   city.start_time = year_start;
   city.end_time = year_end;
   rows.push_back({"GetStatistics, city, one year", "<= 200 ms", Time(f.repeats, [&] {
-                    Must(domain::ComputeStatistics(s.get(), city, now), "statistics");
+                    Must(service::ComputeStatistics(s.get(), city, now), "statistics");
                   })});
-  domain::StatisticsQuery street;
+  service::StatisticsQuery street;
   street.grid_code = "410184001";
   street.start_time = year_end - 30 * kDay;
   street.end_time = year_end;
   rows.push_back({"GetStatistics, one street, one month", "<= 50 ms", Time(f.repeats, [&] {
-                    Must(domain::ComputeStatistics(s.get(), street, now), "statistics");
+                    Must(service::ComputeStatistics(s.get(), street, now), "statistics");
                   })});
   // The default range of a dashboard: from a day start to now (its end is not on a day: the
   // cases of today so far are recounted).
-  domain::StatisticsQuery until_now;
+  service::StatisticsQuery until_now;
   until_now.start_time = year_end - 30 * kDay;
   rows.push_back({"GetStatistics, city, 30 days until now", "-", Time(f.repeats, [&] {
-                    Must(domain::ComputeStatistics(s.get(), until_now, now), "statistics");
+                    Must(service::ComputeStatistics(s.get(), until_now, now), "statistics");
                   })});
   const absl::CivilMonth last = this_month - 1;
-  domain::FlagThresholds thresholds;
+  service::FlagThresholds thresholds;
   rows.push_back(
       {"ListEvaluations, one month, all units", "<= 1 s", Time(std::min(f.repeats, 3), [&] {
-         Must(domain::EvaluateMonth(s.get(), static_cast<int>(last.year()), last.month(),
-                                    thresholds, now),
+         Must(service::EvaluateMonth(s.get(), static_cast<int>(last.year()), last.month(),
+                                     thresholds, now),
               "evaluations");
        })});
   store::CaseQuery all;

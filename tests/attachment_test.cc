@@ -21,8 +21,9 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gridline/v1/report_service.grpc.pb.h"
-#include "server/domain/attachments.h"
+#include "server/service/attachments.h"
 #include "server/store/blob_store.h"
+#include "server/util/clock.h"
 #include "server/util/sha256.h"
 #include "tests/e2e_fixture.h"
 #include "tests/test_images.h"
@@ -92,11 +93,11 @@ void SetMtime(const std::string& path, time_t seconds_ago) {
 // Units.
 
 TEST(IsSha256Hex, WantsSixtyFourLowercaseHexDigits) {
-  EXPECT_TRUE(domain::IsSha256Hex(util::Sha256Hex("x")));
-  EXPECT_FALSE(domain::IsSha256Hex(std::string(63, 'a')));
-  EXPECT_FALSE(domain::IsSha256Hex(std::string(65, 'a')));
-  EXPECT_FALSE(domain::IsSha256Hex(std::string(64, 'A')));
-  EXPECT_FALSE(domain::IsSha256Hex(std::string(63, 'a') + "g"));
+  EXPECT_TRUE(service::IsSha256Hex(util::Sha256Hex("x")));
+  EXPECT_FALSE(service::IsSha256Hex(std::string(63, 'a')));
+  EXPECT_FALSE(service::IsSha256Hex(std::string(65, 'a')));
+  EXPECT_FALSE(service::IsSha256Hex(std::string(64, 'A')));
+  EXPECT_FALSE(service::IsSha256Hex(std::string(63, 'a') + "g"));
 }
 
 TEST(BlobStore, PutsContentAddressedFilesAndReadsThemBack) {
@@ -162,7 +163,7 @@ TEST(BlobStore, ListsOldBlobsAndRemovesOnlyStaleTemporaries) {
   std::ofstream(shard + "/.tmp-fresh") << "being written";
   SetMtime(shard + "/.tmp-stale", 3600);
 
-  const domain::Micros ten_minutes_ago = domain::NowMicros() - 600LL * 1000000;
+  const domain::Micros ten_minutes_ago = util::WallClock().NowMicros() - 600LL * 1000000;
   auto listed = (*blobs)->ListWrittenBefore(ten_minutes_ago);
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(*listed, std::vector<std::string>{old_id});

@@ -1,9 +1,10 @@
 // The domain core on its own: validation rules and visibility. No store, no gRPC.
 #include <gtest/gtest.h>
 
-#include "server/domain/case_service.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
+#include "server/domain/report_checks.h"
+#include "server/domain/visibility.h"
 
 namespace gridline::domain {
 namespace {

@@ -1,7 +1,7 @@
 // Issue 11: the evaluation figures come from sums the store keeps with every case write. This
 // suite writes random case histories through the real store (filings, returns to another
 // department, extensions, re-categorisation, resolutions and failed verifications, closings,
-// rejections, merges, grid moves, bulk loads), then compares domain::ComputeStatistics with a
+// rejections, merges, grid moves, bulk loads), then compares service::ComputeStatistics with a
 // brute-force recount over every case and its events, for many random ranges and scopes, on
 // SQLite and on MariaDB. They must be exactly equal.
 //
@@ -15,8 +15,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "server/domain/statistics.h"
 #include "server/domain/types.h"
+#include "server/service/statistics.h"
 #include "server/store/store.h"
 #include "tests/test_support.h"
 
@@ -35,14 +35,14 @@ constexpr Micros kDay = 24 * kHour;
 // 2026-01-01T00:00:00+08:00
 constexpr Micros kBase = 1767196800LL * 1000 * 1000;
 
-domain::Statistics Recount(const std::vector<Case>& cases,
-                           const std::map<std::string, std::vector<CaseEvent>>& events,
-                           const std::map<std::string, std::string>& paths,
-                           const domain::StatisticsQuery& q, Micros now) {
+service::Statistics Recount(const std::vector<Case>& cases,
+                            const std::map<std::string, std::vector<CaseEvent>>& events,
+                            const std::map<std::string, std::string>& paths,
+                            const service::StatisticsQuery& q, Micros now) {
   const Micros start = q.start_time;
   const Micros end = q.end_time;
   auto in_range = [&](Micros t) { return t != 0 && t >= start && t < end; };
-  domain::Statistics s;
+  service::Statistics s;
   Micros handling = 0;
   for (const Case& c : cases) {
     // In scope: counted states, in the grid's subtree, led by the department.
@@ -88,7 +88,7 @@ domain::Statistics Recount(const std::vector<Case>& cases,
   return s;
 }
 
-std::string Describe(const domain::Statistics& s) {
+std::string Describe(const service::Statistics& s) {
   return absl::StrCat("found ", s.found_count, " solved ", s.solved_count, " due ", s.due_count,
                       " postponed ", s.postponed_count, " closed ", s.closed_count, " on_time ",
                       s.closed_on_time_count, " late ", s.late_count, " resolved ",
@@ -316,7 +316,7 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
     const int offset = store_->FiguresUtcOffsetMinutes();
     int mismatches = 0;
     for (int i = 0; i < queries; ++i) {
-      domain::StatisticsQuery q;
+      service::StatisticsQuery q;
       q.grid_code = grids[rng_() % grids.size()];
       q.department_code = depts[rng_() % depts.size()];
       // Whole days at the store's offset, or any microsecond; from an hour to a year.
@@ -336,11 +336,11 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
         q.end_time = 0;  // "until now"
         now = std::max(now, q.start_time + 1 + static_cast<Micros>(rng_() % kDay));
       }
-      auto fast = domain::ComputeStatistics(store_.get(), q, now);
+      auto fast = service::ComputeStatistics(store_.get(), q, now);
       ASSERT_TRUE(fast.ok()) << fast.status();
-      domain::StatisticsQuery resolved = q;
+      service::StatisticsQuery resolved = q;
       if (resolved.end_time == 0) resolved.end_time = now;
-      const domain::Statistics slow = Recount(cases, events, paths, resolved, now);
+      const service::Statistics slow = Recount(cases, events, paths, resolved, now);
       const std::string got = Describe(*fast), want = Describe(slow);
       if (got != want && ++mismatches <= 5) {
         ADD_FAILURE() << phase << ": grid '" << q.grid_code << "' dept '" << q.department_code
@@ -352,14 +352,14 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
     // The monthly ratings of every unit read the same sums grouped (when the store's days are the
     // evaluation zone's) or one unit at a time (when not): both must equal the recount.
     for (int month : {2, 4}) {
-      domain::FlagThresholds t;
+      service::FlagThresholds t;
       t.utc_offset_minutes = 480;
       const Micros now = kBase + 300 * kDay;
-      auto rated = domain::EvaluateMonth(store_.get(), 2026, month, t, now);
+      auto rated = service::EvaluateMonth(store_.get(), 2026, month, t, now);
       ASSERT_TRUE(rated.ok()) << rated.status();
       EXPECT_FALSE(rated->empty());
       for (const auto& e : *rated) {
-        const domain::Statistics slow = Recount(cases, events, paths, e.statistics.scope, now);
+        const service::Statistics slow = Recount(cases, events, paths, e.statistics.scope, now);
         EXPECT_EQ(Describe(e.statistics), Describe(slow))
             << phase << ": month " << month << " unit " << e.unit_code;
       }

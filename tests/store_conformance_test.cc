@@ -13,6 +13,7 @@
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
 #include "server/store/store.h"
+#include "server/util/clock.h"
 #include "tests/test_support.h"
 
 namespace gridline {
@@ -89,7 +90,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     c.observe_time = 1700000000000000;
     c.urgency = domain::Urgency::kNormal;
     c.reporter_user_id = "u1";
-    c.create_time = c.update_time = domain::NowMicros();
+    c.create_time = c.update_time = util::WallClock().NowMicros();
     c.version = 1;
     c.request_id = request_id;
     c.request_digest = std::string(64, 'a');
@@ -103,7 +104,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     e.to_state = c.state;
     e.actor_user_id = c.reporter_user_id;
     e.actor_role = domain::Role::kGridLeader;
-    e.event_time = domain::NowMicros();
+    e.event_time = util::WallClock().NowMicros();
     e.category_code = c.category_code;
     e.grid_code = c.grid_code;
     e.grid_path = c.grid_path;
@@ -271,26 +272,27 @@ TEST_P(StoreTest, OrganisationLookupsAndTokens) {
   issued.token_id = "tok-issued-1";
   issued.user_id = "u1";
   issued.label = "handset";
-  issued.create_time = domain::NowMicros();
+  issued.create_time = util::WallClock().NowMicros();
   issued.issued_by_user_id = "op";
   ASSERT_TRUE(store_->CreateToken(issued, std::string(64, 'b')).ok());
   ASSERT_TRUE(store_->PutDemoToken(std::string(64, 'c'), "u2").ok());
   ASSERT_TRUE(store_->PutDemoToken(std::string(64, 'd'), "u1").ok());
-  auto u = store_->FindCallerByTokenHash(std::string(64, 'b'), domain::NowMicros());
+  auto u = store_->FindCallerByTokenHash(std::string(64, 'b'), util::WallClock().NowMicros());
   ASSERT_TRUE(u.ok() && u->has_value());
   EXPECT_EQ((*u)->user.user_id, "u1");
   EXPECT_EQ((*u)->user.role, domain::Role::kGridLeader);
   EXPECT_EQ((*u)->token_id, "tok-issued-1");
   EXPECT_FALSE((*u)->demo_token);
   // Demo tokens are marked, so that a server outside demo mode can refuse them.
-  auto demo = store_->FindCallerByTokenHash(std::string(64, 'd'), domain::NowMicros());
+  auto demo = store_->FindCallerByTokenHash(std::string(64, 'd'), util::WallClock().NowMicros());
   ASSERT_TRUE(demo.ok() && demo->has_value());
   EXPECT_TRUE((*demo)->demo_token);
-  auto tokens = store_->ListTokens("u1", false, domain::NowMicros());
+  auto tokens = store_->ListTokens("u1", false, util::WallClock().NowMicros());
   ASSERT_TRUE(tokens.ok());
   ASSERT_EQ(tokens->size(), 2u);
   EXPECT_EQ(std::count_if(tokens->begin(), tokens->end(), [](auto& t) { return t.demo; }), 1);
-  auto disabled = store_->FindCallerByTokenHash(std::string(64, 'c'), domain::NowMicros());
+  auto disabled =
+      store_->FindCallerByTokenHash(std::string(64, 'c'), util::WallClock().NowMicros());
   ASSERT_TRUE(disabled.ok());
   EXPECT_FALSE(disabled->has_value());
 
@@ -313,16 +315,16 @@ TEST_P(StoreTest, TheFeedHorizonMovesButTheHistoryStays) {
     Case c = NewCase(absl::StrCat("c", i), absl::StrCat("r", i));
     ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
   }
-  auto none = store_->AdvanceFeedHorizon(domain::NowMicros() - 3600LL * 1000000);
+  auto none = store_->AdvanceFeedHorizon(util::WallClock().NowMicros() - 3600LL * 1000000);
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_EQ(*none, 0) << "no event is an hour old";
-  auto horizon = store_->AdvanceFeedHorizon(domain::NowMicros() + 1000000);
+  auto horizon = store_->AdvanceFeedHorizon(util::WallClock().NowMicros() + 1000000);
   ASSERT_TRUE(horizon.ok()) << horizon.status();
   EXPECT_EQ(*horizon, 4) << "every event is older, but the newest stays resumable";
   auto through = store_->FeedHorizonSeq();
   ASSERT_TRUE(through.ok());
   EXPECT_EQ(*through, 4);
-  auto back = store_->AdvanceFeedHorizon(domain::NowMicros() - 3600LL * 1000000);
+  auto back = store_->AdvanceFeedHorizon(util::WallClock().NowMicros() - 3600LL * 1000000);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, 4) << "the horizon never moves back";
   auto all = store_->ListEventsAfter(0, 100);

@@ -19,7 +19,8 @@
 #include "server/api/convert.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
-#include "server/domain/statistics.h"
+#include "server/service/org_import.h"
+#include "server/service/statistics.h"
 #include "server/util/text.h"
 
 namespace gridline::api {
@@ -32,7 +33,7 @@ constexpr char kAuditTokenPrefix[] = "a1.";
 
 #define GRIDLINE_ADMIN_METHOD(name) "/gridline.v1.AdminService/" #name
 
-domain::PageRequest PageOf(int page_size, const std::string& page_token) {
+service::PageRequest PageOf(int page_size, const std::string& page_token) {
   return {page_size, page_token};
 }
 
@@ -142,7 +143,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   // ---- worker-pool tasks; each ends with EndTask()
 
   void Authorize() {
-    auto caller = domain::Authenticate(deps_.store, token_, deps_.demo);
+    auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
     absl::Status status =
         caller.ok() ? AdminServiceImpl::RequireOperator(*caller) : caller.status();
     if (caller.ok()) caller_ = *caller;
@@ -202,7 +203,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     Append(&org_.users, &part.users);
     Append(&org_.demo_tokens, &part.demo_tokens);
     request_.Clear();
-    Progress(domain::ImportPhase::kReceiving, domain::OrgKind::kUnspecified, entries_,
+    Progress(service::ImportPhase::kReceiving, domain::OrgKind::kUnspecified, entries_,
              options_->expected_entries());
     return absl::OkStatus();
   }
@@ -223,11 +224,11 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     if (Cancelled()) return absl::CancelledError("the client went away");
     if (!options_) return absl::InvalidArgumentError("no `options`: send them first");
     if (parts_ == 0) return absl::InvalidArgumentError("no `part`: nothing to import");
-    Progress(domain::ImportPhase::kValidating, domain::OrgKind::kUnspecified, 0, entries_);
+    Progress(service::ImportPhase::kValidating, domain::OrgKind::kUnspecified, 0, entries_);
     auto plan =
-        domain::PlanImport(deps_.store, org_,
-                           [this](domain::ImportPhase phase, domain::OrgKind kind, int64_t done,
-                                  int64_t total) { Progress(phase, kind, done, total); });
+        service::PlanImport(deps_.store, org_,
+                            [this](service::ImportPhase phase, domain::OrgKind kind, int64_t done,
+                                   int64_t total) { Progress(phase, kind, done, total); });
     if (!plan.ok()) return plan.status();
 
     v1::ImportResult& result = result_;
@@ -255,14 +256,16 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
       int64_t writes =
           static_cast<int64_t>(u.grids.size() + u.departments.size() + u.categories.size() +
                                u.routing_rules.size() + u.users.size());
-      Progress(domain::ImportPhase::kApplying, domain::OrgKind::kUnspecified, 0, writes);
-      if (absl::Status s = domain::ApplyImport(deps_.store, *plan); !s.ok()) return s;
+      Progress(service::ImportPhase::kApplying, domain::OrgKind::kUnspecified, 0, writes);
+      if (absl::Status s = service::ApplyImport(deps_.store, *plan, deps_.clock->NowMicros());
+          !s.ok())
+        return s;
       if (deps_.demo) {
-        if (auto lines = domain::StoreDemoTokens(deps_.store, org_); !lines.ok()) {
+        if (auto lines = service::StoreDemoTokens(deps_.store, org_); !lines.ok()) {
           return lines.status();
         }
       }
-      Progress(domain::ImportPhase::kApplying, domain::OrgKind::kUnspecified, writes, writes);
+      Progress(service::ImportPhase::kApplying, domain::OrgKind::kUnspecified, writes, writes);
       result.set_applied(true);
     }
     v1::ImportOrganisationResponse response;
@@ -277,7 +280,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   // even before OnCancel has run.
   bool Cancelled() const { return cancelled_ || context_->IsCancelled(); }
 
-  void Progress(domain::ImportPhase phase, domain::OrgKind kind, int64_t done, int64_t total) {
+  void Progress(service::ImportPhase phase, domain::OrgKind kind, int64_t done, int64_t total) {
     v1::ImportOrganisationResponse response;
     auto* p = response.mutable_progress();
     p->set_phase(static_cast<v1::ImportProgress::Phase>(phase));
@@ -454,7 +457,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* con
           reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
           return;
         }
-        auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
+        auto caller =
+            service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
         absl::Status status = caller.ok() ? RequireOperator(*caller) : caller.status();
         if (status.ok()) status = work(*caller, &target.id);
         // Unauthenticated calls are not recorded: there is nobody to attribute them to, and
@@ -510,7 +514,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListGrids(grpc::CallbackServerContex
         admin_.ListGrids(request->parent_code(), static_cast<domain::GridLevel>(request->level()));
     if (!all.ok()) return all.status();
     auto page =
-        domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+        service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
     if (!page.ok()) return page.status();
     for (const auto& g : page->items) ToProto(g, response->add_grids());
     response->set_next_page_token(page->next_page_token);
@@ -575,7 +579,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListDepartments(
         auto all = admin_.ListDepartments(request->parent_code(), request->grid_code());
         if (!all.ok()) return all.status();
         auto page =
-            domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+            service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
         if (!page.ok()) return page.status();
         for (const auto& d : page->items) ToProto(d, response->add_departments());
         response->set_next_page_token(page->next_page_token);
@@ -640,7 +644,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(grpc::CallbackServerC
         auto all = admin_.ListCategories(static_cast<domain::CategoryKind>(request->kind()));
         if (!all.ok()) return all.status();
         auto page =
-            domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+            service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
         if (!page.ok()) return page.status();
         for (const auto& k : page->items) ToProto(k, response->add_categories());
         response->set_next_page_token(page->next_page_token);
@@ -693,12 +697,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListRoutingRules(
     v1::ListRoutingRulesResponse* response) {
   return Read(
       context, GRIDLINE_ADMIN_METHOD(ListRoutingRules), [this, request, response](const auto&) {
-        domain::RoutingRuleFilter filter{request->category_code(), request->grid_code(),
-                                         request->department_code()};
+        service::RoutingRuleFilter filter{request->category_code(), request->grid_code(),
+                                          request->department_code()};
         auto all = admin_.ListRoutingRules(filter);
         if (!all.ok()) return all.status();
         auto page =
-            domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+            service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
         if (!page.ok()) return page.status();
         for (const auto& r : page->items) ToProto(r, response->add_routing_rules());
         response->set_next_page_token(page->next_page_token);
@@ -779,7 +783,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListUsers(grpc::CallbackServerContex
                                                       const v1::ListUsersRequest* request,
                                                       v1::ListUsersResponse* response) {
   return Read(context, GRIDLINE_ADMIN_METHOD(ListUsers), [this, request, response](const auto&) {
-    domain::UserFilter filter;
+    service::UserFilter filter;
     filter.role = static_cast<domain::Role>(request->role());
     filter.grid_code = request->grid_code();
     filter.department_code = request->department_code();
@@ -787,7 +791,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListUsers(grpc::CallbackServerContex
     auto all = admin_.ListUsers(filter);
     if (!all.ok()) return all.status();
     auto page =
-        domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+        service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
     if (!page.ok()) return page.status();
     for (const auto& u : page->items) ToProto(u, response->add_users());
     response->set_next_page_token(page->next_page_token);
@@ -852,7 +856,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListTokens(grpc::CallbackServerConte
     auto all = admin_.ListTokens(request->user_id(), request->include_inactive());
     if (!all.ok()) return all.status();
     auto page =
-        domain::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+        service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
     if (!page.ok()) return page.status();
     for (const auto& t : page->items) ToProto(t, response->add_tokens());
     response->set_next_page_token(page->next_page_token);
@@ -912,7 +916,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
 
 namespace {
 
-void StatisticsToProto(const domain::Statistics& s, v1::Statistics* out) {
+void StatisticsToProto(const service::Statistics& s, v1::Statistics* out) {
   out->set_grid_code(s.scope.grid_code);
   out->set_department_code(s.scope.department_code);
   SetTimestamp(s.scope.start_time, out->mutable_start_time());
@@ -927,10 +931,10 @@ void StatisticsToProto(const domain::Statistics& s, v1::Statistics* out) {
   out->set_resolved_count(s.resolved_count);
   out->set_reworked_count(s.reworked_count);
   // A rate with no figure (0/0) stays unset.
-  if (auto r = domain::DisposalRate(s)) out->set_disposal_rate(*r);
-  if (auto r = domain::ClosureRate(s)) out->set_closure_rate(*r);
-  if (auto r = domain::OnTimeRate(s)) out->set_on_time_rate(*r);
-  if (auto r = domain::ReworkRate(s)) out->set_rework_rate(*r);
+  if (auto r = service::DisposalRate(s)) out->set_disposal_rate(*r);
+  if (auto r = service::ClosureRate(s)) out->set_closure_rate(*r);
+  if (auto r = service::OnTimeRate(s)) out->set_on_time_rate(*r);
+  if (auto r = service::ReworkRate(s)) out->set_rework_rate(*r);
   SetDuration(s.mean_handling_time, out->mutable_mean_handling_time());
   out->set_mean_handling_sample_count(s.mean_handling_sample_count);
   out->set_open_overdue_count(s.open_overdue_count);
@@ -941,27 +945,27 @@ void StatisticsToProto(const domain::Statistics& s, v1::Statistics* out) {
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
                                                           const v1::GetStatisticsRequest* request,
                                                           v1::Statistics* response) {
-  return Read(
-      context, GRIDLINE_ADMIN_METHOD(GetStatistics),
-      [this, context, request, response](const auto&) {
-        domain::StatisticsQuery q;
-        q.grid_code = request->grid_code();
-        q.department_code = request->department_code();
-        if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
-                              &q.start_time);
-            !s.ok()) {
-          return s;
-        }
-        if (auto s =
-                ReadTime(request->has_end_time(), request->end_time(), "end_time", &q.end_time);
-            !s.ok()) {
-          return s;
-        }
-        auto s = domain::ComputeStatistics(deps_.store, q, domain::NowMicros(), CallGone(context));
-        if (!s.ok()) return s.status();
-        StatisticsToProto(*s, response);
-        return absl::OkStatus();
-      });
+  return Read(context, GRIDLINE_ADMIN_METHOD(GetStatistics),
+              [this, context, request, response](const auto&) {
+                service::StatisticsQuery q;
+                q.grid_code = request->grid_code();
+                q.department_code = request->department_code();
+                if (auto s = ReadTime(request->has_start_time(), request->start_time(),
+                                      "start_time", &q.start_time);
+                    !s.ok()) {
+                  return s;
+                }
+                if (auto s = ReadTime(request->has_end_time(), request->end_time(), "end_time",
+                                      &q.end_time);
+                    !s.ok()) {
+                  return s;
+                }
+                auto s = service::ComputeStatistics(deps_.store, q, deps_.clock->NowMicros(),
+                                                    CallGone(context));
+                if (!s.ok()) return s.status();
+                StatisticsToProto(*s, response);
+                return absl::OkStatus();
+              });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
@@ -986,8 +990,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
         }
         if (request->page_size() < 0) v.Add("page_size", "must not be negative");
         if (!v.empty()) return v.ToStatus();
-        auto all = domain::EvaluateMonth(deps_.store, request->year(), request->month(),
-                                         deps_.flags, domain::NowMicros(), CallGone(context));
+        auto all = service::EvaluateMonth(deps_.store, request->year(), request->month(),
+                                          deps_.flags, deps_.clock->NowMicros(), CallGone(context));
         if (!all.ok()) return all.status();
         std::map<std::string, std::string> paths;
         if (!subtree.empty()) {
@@ -995,13 +999,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
           if (!grids.ok()) return grids.status();
           for (const auto& g : *grids) paths[g.code] = g.path;
         }
-        std::vector<const domain::Evaluation*> kept;
+        std::vector<const service::Evaluation*> kept;
         for (const auto& e : *all) {
           if (request->unit_kind() != v1::EVALUATION_UNIT_KIND_UNSPECIFIED &&
               static_cast<int>(e.unit_kind) != static_cast<int>(request->unit_kind())) {
             continue;
           }
-          if (!subtree.empty() && (e.unit_kind != domain::UnitKind::kGrid ||
+          if (!subtree.empty() && (e.unit_kind != service::UnitKind::kGrid ||
                                    paths[e.unit_code].find(subtree) == std::string::npos)) {
             continue;
           }
@@ -1012,9 +1016,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
           kept.push_back(&e);
         }
         const size_t size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
-        const auto now = domain::NowMicros();
+        const auto now = deps_.clock->NowMicros();
         for (size_t i = offset; i < kept.size() && i < offset + size; ++i) {
-          const domain::Evaluation& e = *kept[i];
+          const service::Evaluation& e = *kept[i];
           auto* out = response->add_evaluations();
           out->set_unit_kind(static_cast<v1::EvaluationUnitKind>(e.unit_kind));
           out->set_unit_code(e.unit_code);

@@ -8,7 +8,7 @@
 
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "server/api/context.h"
-#include "server/domain/admin_service.h"
+#include "server/service/admin_service.h"
 
 namespace gridline::api {
 
@@ -17,7 +17,7 @@ namespace gridline::api {
 // audit log, and the evaluation figures (GetStatistics, ListEvaluations).
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  explicit AdminServiceImpl(ServiceContext deps) : deps_(deps), admin_(deps.store) {}
+  explicit AdminServiceImpl(ServiceContext deps) : deps_(deps), admin_(deps.store, deps.clock) {}
 
   grpc::ServerUnaryReactor* CreateGrid(grpc::CallbackServerContext* context,
                                        const v1::CreateGridRequest* request,
@@ -148,7 +148,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                  std::function<absl::Status(const domain::Caller&)> work);
 
   ServiceContext deps_;
-  domain::AdminService admin_;
+  service::AdminService admin_;
 };
 
 // Protobuf text format on one line, for the audit log; long summaries are cut.

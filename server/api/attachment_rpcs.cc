@@ -8,9 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
-#include "server/domain/attachments.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
+#include "server/service/attachments.h"
+#include "server/service/org_import.h"
 
 namespace gridline::api {
 namespace {
@@ -69,9 +70,9 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
  private:
   // On the pool.
   void Authenticate(const std::string& token) {
-    auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
+    auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
     absl::Status status =
-        caller.ok() ? domain::AttachmentService::CheckMayUpload(*caller) : caller.status();
+        caller.ok() ? service::AttachmentService::CheckMayUpload(*caller) : caller.status();
     std::unique_lock<std::mutex> lock(mu_);
     busy_ = false;
     if (!status.ok()) {
@@ -211,8 +212,8 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
  private:
   // On the pool.
   void Load(const std::string& token, const std::string& attachment_id) {
-    auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
-    absl::StatusOr<domain::AttachmentContent> content =
+    auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+    absl::StatusOr<service::AttachmentContent> content =
         caller.ok() ? deps_.attachments->Open(*caller, attachment_id) : caller.status();
     std::unique_lock<std::mutex> lock(mu_);
     busy_ = false;
@@ -262,7 +263,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
   bool writing_ = false;
   bool finished_ = false;
   std::optional<grpc::Status> finish_;
-  domain::AttachmentContent content_;
+  service::AttachmentContent content_;
   bool sent_metadata_ = false;
   size_t offset_ = 0;
   v1::DownloadAttachmentResponse message_;

@@ -9,10 +9,10 @@
 namespace gridline::api {
 namespace {
 
-domain::ActionInput Input(
+service::ActionInput Input(
     const std::string& case_id, const std::string& note, int64_t expected_version,
     const google::protobuf::RepeatedPtrField<std::string>* attachments = nullptr) {
-  domain::ActionInput in;
+  service::ActionInput in;
   in.case_id = case_id;
   in.note = note;
   in.expected_version = expected_version;
@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerCon
                                                          const v1::ListCasesRequest* request,
                                                          v1::ListCasesResponse* response) {
   return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
-    domain::CaseListFilter filter;
+    service::CaseListFilter filter;
     filter.states = States(request->states());
     filter.category_codes.assign(request->category_codes().begin(),
                                  request->category_codes().end());
@@ -312,7 +312,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
         !s.ok()) {
       return s;
     }
-    domain::CaseChange change;
+    service::CaseChange change;
     auto x = deps_.cases->RequestExtension(
         caller, Input(request->case_id(), request->reason(), request->expected_version()),
         requested, &change);

@@ -1,5 +1,5 @@
 // gridline.v1.DispatchService (acceptance center) and gridline.v1.DepartmentService (line
-// departments): translate requests into domain::CaseService calls that run on the worker pool.
+// departments): translate requests into service::CaseService calls that run on the worker pool.
 #ifndef GRIDLINE_SERVER_API_CASE_SERVICES_H_
 #define GRIDLINE_SERVER_API_CASE_SERVICES_H_
 

@@ -180,7 +180,7 @@ absl::StatusOr<std::string> FeedCursorBeforeRead(store::Store* store) {
   return EncodeCursor(*last);
 }
 
-absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
+absl::Status CaseReply(absl::StatusOr<service::CaseChange> change, v1::Case* out,
                        store::Store* store, runtime::EventHub* hub) {
   if (!change.ok()) return change.status();
   if (hub != nullptr && !change->events.empty()) hub->Notify();
@@ -189,8 +189,8 @@ absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
   return FillPhotos(store, {out});
 }
 
-absl::StatusOr<domain::ReportInput> FromProto(const v1::SubmitReportRequest& in) {
-  domain::ReportInput r;
+absl::StatusOr<service::ReportInput> FromProto(const v1::SubmitReportRequest& in) {
+  service::ReportInput r;
   r.request_id = in.request_id();
   r.category_code = in.category_code();
   r.description = in.description();

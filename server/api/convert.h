@@ -20,9 +20,9 @@
 #include "gridline/v1/dispatch_service.pb.h"
 #include "gridline/v1/organisation.pb.h"
 #include "gridline/v1/report_service.pb.h"
-#include "server/domain/case_service.h"
 #include "server/domain/types.h"
 #include "server/runtime/event_hub.h"
+#include "server/service/case_service.h"
 #include "server/store/store.h"
 
 namespace gridline::api {
@@ -33,7 +33,7 @@ void ToProto(const domain::Case& in, v1::Case* out);
 void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out);
 void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out);
 void ToProto(const domain::Category& in, v1::Category* out);
-absl::StatusOr<domain::ReportInput> FromProto(const v1::SubmitReportRequest& in);
+absl::StatusOr<service::ReportInput> FromProto(const v1::SubmitReportRequest& in);
 
 void ToProto(const domain::Attachment& in, v1::Attachment* out);
 
@@ -62,7 +62,7 @@ absl::StatusOr<std::string> FeedCursorBeforeRead(store::Store* store);
 // A page of cases as a list RPC's answer (`cases` with their photos, `next_page_token`,
 // `feed_cursor` as taken by FeedCursorBeforeRead before the page was read).
 template <typename Response>
-absl::Status CasePageReply(const absl::StatusOr<domain::Page<domain::Case>>& page,
+absl::Status CasePageReply(const absl::StatusOr<service::Page<domain::Case>>& page,
                            Response* response, store::Store* store,
                            const std::string& feed_cursor) {
   if (!page.ok()) return page.status();
@@ -78,7 +78,7 @@ absl::Status CasePageReply(const absl::StatusOr<domain::Page<domain::Case>>& pag
 // The result of a case write as the RPC answer: the case after the change, with its photos, and
 // as its feed_cursor the cursor of the last event the change appended. Wakes the local event
 // hub so that watchers on this replica see the events at once.
-absl::Status CaseReply(absl::StatusOr<domain::CaseChange> change, v1::Case* out,
+absl::Status CaseReply(absl::StatusOr<service::CaseChange> change, v1::Case* out,
                        store::Store* store, runtime::EventHub* hub);
 domain::Organisation FromProto(const v1::Organisation& in);
 

@@ -6,6 +6,7 @@
 #include "server/api/watch_stream.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
+#include "server/service/org_import.h"
 
 namespace gridline::api {
 
@@ -13,15 +14,15 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const S
                                    std::function<absl::Status(const domain::Caller&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool queued = deps.pool->TrySubmit([reactor, store = deps.store, demo = deps.demo,
-                                            token = BearerToken(context), gone = CallGone(context),
-                                            work = std::move(work)] {
+                                            clock = deps.clock, token = BearerToken(context),
+                                            gone = CallGone(context), work = std::move(work)] {
     // Queued behind other work while the client gave up (or the server began to shut
     // down): nobody waits for the answer, so none of the work is done.
     if (gone()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
       return;
     }
-    auto caller = domain::Authenticate(store, token, demo);
+    auto caller = service::Authenticate(store, token, demo, clock->NowMicros());
     absl::Status status = caller.ok() ? work(*caller) : caller.status();
     reactor->Finish(ToGrpcStatus(status));
   });
@@ -111,7 +112,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerCont
       return absl::PermissionDeniedError(
           "ReportService.VerifyCase is the grid leader's; the center uses DispatchService");
     }
-    domain::ActionInput in;
+    service::ActionInput in;
     in.case_id = request->case_id();
     in.note = request->note();
     in.expected_version = request->expected_version();

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
 #include "server/domain/organisation.h"
+#include "server/service/org_import.h"
 #include "server/util/text.h"
 
 namespace gridline::api {
@@ -22,7 +23,7 @@ WatchStream::WatchStream(grpc::CallbackServerContext* context, const ServiceCont
 
 void WatchStream::Init(std::string token, std::string after_cursor, Authorize authorize) {
   grpc::Status error;
-  auto caller = domain::Authenticate(deps_.store, token, deps_.demo);
+  auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
   Visibility visible;
   int64_t start = 0;
   if (!caller.ok()) {
@@ -114,7 +115,7 @@ void WatchStream::ReadFromStore() {
 }
 
 void WatchStream::Reauthenticate() {
-  auto caller = domain::Authenticate(deps_.store, token_, deps_.demo);
+  auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
   std::unique_lock<std::mutex> lock(mu_);
   busy_ = false;
   authenticated_ = std::chrono::steady_clock::now();
@@ -146,7 +147,7 @@ void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
     greeting_due_ = false;
     message_.Clear();
     message_.mutable_heartbeat()->set_cursor(EncodeCursor(cursor_));
-    SetTimestamp(domain::NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
+    SetTimestamp(deps_.clock->NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
     writing_ = true;
     write_started_ = std::chrono::steady_clock::now();
     StartWrite(&message_);
@@ -177,7 +178,7 @@ void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
     pending_.pop_front();
   } else if (heartbeat_due_) {
     message_.mutable_heartbeat()->set_cursor(EncodeCursor(cursor_));
-    SetTimestamp(domain::NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
+    SetTimestamp(deps_.clock->NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
   } else {
     return;
   }

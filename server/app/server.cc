@@ -20,10 +20,11 @@
 #include "server/api/parse_errors.h"
 #include "server/api/report_service.h"
 #include "server/app/tls.h"
-#include "server/domain/attachments.h"
 #include "server/domain/organisation.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
+#include "server/service/attachments.h"
+#include "server/service/org_import.h"
 #include "server/store/blob_store.h"
 
 namespace gridline::app {
@@ -154,12 +155,13 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
 
 struct GridlineServer::Impl {
   ServerConfig config;
+  std::unique_ptr<util::SystemClock> clock;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<runtime::WorkerPool> pool;
   std::unique_ptr<runtime::EventHub> hub;
-  std::unique_ptr<domain::CaseService> cases;
+  std::unique_ptr<service::CaseService> cases;
   std::unique_ptr<store::BlobStore> blobs;
-  std::unique_ptr<domain::AttachmentService> attachments;
+  std::unique_ptr<service::AttachmentService> attachments;
   std::unique_ptr<api::ReportServiceImpl> report_service;
   std::unique_ptr<v1::DispatchService::CallbackService> dispatch_service;
   std::unique_ptr<v1::DepartmentService::CallbackService> department_service;
@@ -199,7 +201,7 @@ struct GridlineServer::Impl {
                   [&] { return stopping; });
       if (stopping) break;
       lock.unlock();
-      auto deleted = attachments->Cleanup(domain::NowMicros());
+      auto deleted = attachments->Cleanup(clock->NowMicros());
       if (!deleted.ok()) {
         std::fprintf(stderr, "gridline: photo cleanup failed: %s\n",
                      std::string(deleted.status().message()).c_str());
@@ -218,7 +220,7 @@ void GridlineServer::Impl::DeadlineLoop() {
     if (stopping) break;
     lock.unlock();
     auto written = cases->WarnDeadlines(
-        domain::NowMicros(), static_cast<domain::Micros>(d.warn_before_minutes()) * 60 * 1000000);
+        clock->NowMicros(), static_cast<domain::Micros>(d.warn_before_minutes()) * 60 * 1000000);
     if (!written.ok()) {
       std::fprintf(stderr, "gridline: deadline warnings failed: %s\n",
                    std::string(written.status().message()).c_str());
@@ -241,7 +243,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   const ServerConfig& config = impl->config;
   // Tests only (see ServerConfig.test_clock_offset_seconds): every time the server takes
   // follows this clock.
-  domain::SetClockOffsetForTesting(config.test_clock_offset_seconds() * 1000000);
+  impl->clock = std::make_unique<util::SystemClock>(config.test_clock_offset_seconds() * 1000000);
+  const util::Clock* clock = impl->clock.get();
   if (config.test_clock_offset_seconds() != 0) {
     std::fprintf(stderr, "gridline-server: TEST CLOCK: %lld s off the machine's clock\n",
                  static_cast<long long>(config.test_clock_offset_seconds()));
@@ -285,7 +288,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     if (!text.ok()) return text.status();
     v1::Organisation org;
     if (absl::Status s = ParseText(*text, &org, config.organisation_file()); !s.ok()) return s;
-    auto lines = domain::LoadOrganisation(impl->store.get(), api::FromProto(org), config.demo());
+    auto lines = service::LoadOrganisation(impl->store.get(), api::FromProto(org), config.demo(),
+                                           clock->NowMicros());
     if (!lines.ok()) {
       return absl::Status(lines.status().code(),
                           absl::StrCat(config.organisation_file(), ": ", lines.status().message()));
@@ -295,7 +299,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   int64_t disabled_demo_tokens = 0;
   if (!config.demo()) {
     // Demo tokens stored by an earlier start in demo mode are refused now: say how many.
-    auto tokens = impl->store->ListTokens("", false, domain::NowMicros());
+    auto tokens = impl->store->ListTokens("", false, clock->NowMicros());
     if (!tokens.ok()) return tokens.status();
     for (const auto& t : *tokens) disabled_demo_tokens += t.demo ? 1 : 0;
   }
@@ -312,17 +316,19 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   hub_options.retention_days = config.watch().retention_days();
   hub_options.slow_consumer_timeout_ms = config.watch().slow_consumer_timeout_ms();
   hub_options.reauth_interval_ms = config.watch().reauth_interval_ms();
+  hub_options.clock = clock;
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
-  impl->cases = std::make_unique<domain::CaseService>(impl->store.get(),
-                                                      config.evaluation().utc_offset_minutes());
-  impl->attachments = std::make_unique<domain::AttachmentService>(
+  impl->cases = std::make_unique<service::CaseService>(impl->store.get(), clock,
+                                                       config.evaluation().utc_offset_minutes());
+  impl->attachments = std::make_unique<service::AttachmentService>(
       impl->store.get(), impl->blobs.get(), config.attachments().max_bytes(),
-      config.attachments().orphan_grace_seconds() * 1000000);
+      config.attachments().orphan_grace_seconds() * 1000000, clock);
 
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
+  deps.clock = clock;
   deps.flags.red_on_time_rate = config.evaluation().red_on_time_rate();
   deps.flags.black_on_time_rate = config.evaluation().black_on_time_rate();
   deps.flags.red_rework_rate = config.evaluation().red_rework_rate();

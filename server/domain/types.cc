@@ -47,21 +47,6 @@ const char* RoleName(Role r) {
   return "ROLE_UNSPECIFIED";
 }
 
-namespace {
-std::atomic<Micros> clock_offset{0};
-}  // namespace
-
-Micros NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-             .count() +
-         clock_offset.load(std::memory_order_relaxed);
-}
-
-void SetClockOffsetForTesting(Micros offset) {
-  clock_offset.store(offset, std::memory_order_relaxed);
-}
-
 const char* ExtensionStateName(ExtensionState s) {
   switch (s) {
     case ExtensionState::kPending:

@@ -69,10 +69,6 @@ const char* RoleName(Role r);
 
 // Times are microseconds since the Unix epoch, UTC.
 using Micros = int64_t;
-// The server's clock: the machine's, shifted by the test offset (SetClockOffsetForTesting,
-// ServerConfig.test_clock_offset_seconds; 0 in production).
-Micros NowMicros();
-void SetClockOffsetForTesting(Micros offset);
 
 struct Case {
   std::string case_id;

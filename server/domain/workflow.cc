@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "server/domain/case_service.h"
+#include "server/domain/visibility.h"
 #include "server/domain/errors.h"
 
 namespace gridline::domain {

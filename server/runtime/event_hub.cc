@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "server/domain/case_service.h"
+#include "server/service/case_service.h"
 
 namespace gridline::runtime {
 namespace {
@@ -24,7 +24,7 @@ absl::Status EventHub::Start() {
   // The feed's window as of now, before any stream opens (housekeeping moves it later on).
   if (options_.retention_days > 0) {
     const domain::Micros cutoff =
-        domain::NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
+        options_.clock->NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
     if (auto moved = store_->AdvanceFeedHorizon(cutoff); !moved.ok()) return moved.status();
   }
   auto pruned = store_->FeedHorizonSeq();
@@ -243,7 +243,7 @@ void EventHub::Housekeep() {
     if (options_.retention_days > 0) {
       // The feed's window moves; the history stays (nothing is deleted).
       const domain::Micros cutoff =
-          domain::NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
+          options_.clock->NowMicros() - int64_t{options_.retention_days} * 86400 * 1000000;
       store_->AdvanceFeedHorizon(cutoff).IgnoreError();
     }
     if (auto p = store_->FeedHorizonSeq(); p.ok()) pruned_through_ = *p;

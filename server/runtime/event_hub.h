@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "server/domain/types.h"
 #include "server/store/store.h"
+#include "server/util/clock.h"
 
 namespace gridline::runtime {
 
@@ -56,6 +57,8 @@ class EventHub {
     int poll_interval_ms = 200;
     int heartbeat_interval_ms = 15000;
     int retention_days = 30;
+    // The time for the feed horizon (not owned).
+    const util::Clock* clock = &util::WallClock();
     size_t ring_capacity = 16384;
     // Read by the streams (see WatchConfig).
     int slow_consumer_timeout_ms = 60000;

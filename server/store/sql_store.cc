@@ -26,6 +26,7 @@
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
 #include "server/store/store.h"
+#include "server/util/clock.h"
 #include "server/util/sha256.h"
 
 namespace gridline::store {
@@ -766,7 +767,7 @@ class SqlStore final : public Store {
     info.token_id = absl::StrCat("tok-", token_hash.substr(0, 16));
     info.user_id = user_id;
     info.label = "demo";
-    info.create_time = domain::NowMicros();
+    info.create_time = util::WallClock().NowMicros();
     info.demo = true;
     // A demo token revoked by an operator stays revoked when the demo file is loaded again.
     const std::string sql =
@@ -1691,7 +1692,7 @@ class SqlStore final : public Store {
       auto rec = conn.Execute(Expand(dialect_,
                                      "{INSERT_IGNORE} INTO schema_migrations "
                                      "(version, applied_time) VALUES (?, ?)"),
-                              {static_cast<int64_t>(m.version), domain::NowMicros()});
+                              {static_cast<int64_t>(m.version), util::WallClock().NowMicros()});
       if (!rec.ok()) return rec.status();
     }
     return absl::OkStatus();

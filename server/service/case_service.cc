@@ -1,4 +1,4 @@
-#include "server/domain/case_service.h"
+#include "server/service/case_service.h"
 
 #include <cmath>
 
@@ -9,7 +9,24 @@
 #include "server/domain/errors.h"
 #include "server/util/sha256.h"
 
-namespace gridline::domain {
+namespace gridline::service {
+
+using ::gridline::domain::Caller;
+using ::gridline::domain::CanSee;
+using ::gridline::domain::Case;
+using ::gridline::domain::CaseEvent;
+using ::gridline::domain::CaseState;
+using ::gridline::domain::CheckText;
+using ::gridline::domain::EventType;
+using ::gridline::domain::FieldViolations;
+using ::gridline::domain::Grid;
+using ::gridline::domain::InvalidField;
+using ::gridline::domain::kMaxAddressChars;
+using ::gridline::domain::kMaxDescriptionChars;
+using ::gridline::domain::kMaxRequestIdChars;
+using ::gridline::domain::Micros;
+using ::gridline::domain::Role;
+using ::gridline::domain::Urgency;
 namespace {
 
 constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;
@@ -29,148 +46,6 @@ std::string Digest(const ReportInput& in) {
 }
 
 }  // namespace
-
-void CheckText(FieldViolations& v, const std::string& field, const std::string& text, bool required,
-               int max_chars) {
-  int chars = 0;
-  if (!IsValidUtf8(text, &chars)) {
-    v.Add(field, "must be valid UTF-8");
-  } else if (required && chars == 0) {
-    v.Add(field, "is required");
-  } else if (chars > max_chars) {
-    v.Add(field, absl::StrCat("must be at most ", max_chars, " characters, got ", chars));
-  }
-}
-
-bool IsValidUtf8(absl::string_view s, int* chars) {
-  int n = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int len;
-    uint32_t cp;
-    if (c < 0x80) {
-      len = 1;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (int k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return false;
-    }
-    if (cp == 0) return false;  // NUL has no place in text fields
-    i += len;
-    ++n;
-  }
-  if (chars) *chars = n;
-  return true;
-}
-
-bool CanSee(const User& user, const std::string& reporter_user_id, const std::string& grid_path,
-            const std::string& lead_department_code,
-            const std::vector<std::string>& assisting_department_codes) {
-  if (user.disabled) return false;
-  auto in_subtree = [&] {
-    return !user.grid_code.empty() &&
-           grid_path.find(absl::StrCat("/", user.grid_code, "/")) != std::string::npos;
-  };
-  switch (user.role) {
-    case Role::kGridLeader:
-      return reporter_user_id == user.user_id || in_subtree();
-    case Role::kDispatcher:
-    case Role::kSupervisor:
-      return in_subtree();
-    case Role::kDepartmentStaff:
-      if (user.department_code.empty()) return false;
-      if (lead_department_code == user.department_code) return true;
-      for (const auto& d : assisting_department_codes) {
-        if (d == user.department_code) return true;
-      }
-      return false;
-    case Role::kOperator:
-      return true;
-    case Role::kUnspecified:
-      break;
-  }
-  return false;
-}
-
-bool CanSee(const User& user, const Case& c) {
-  return CanSee(user, c.reporter_user_id, c.grid_path, c.lead_department_code,
-                c.assisting_department_codes);
-}
-
-bool CanSee(const User& user, const CaseEvent& e) {
-  return CanSee(user, e.reporter_user_id, e.grid_path, e.lead_department_code,
-                e.assisting_department_codes);
-}
-
-std::vector<std::string> EventInterestKeys(const CaseEvent& e) {
-  std::vector<std::string> keys;
-  for (absl::string_view code : absl::StrSplit(e.grid_path, '/', absl::SkipEmpty())) {
-    keys.push_back(absl::StrCat("g:", code));
-  }
-  if (!e.reporter_user_id.empty()) keys.push_back("u:" + e.reporter_user_id);
-  if (!e.lead_department_code.empty()) keys.push_back("d:" + e.lead_department_code);
-  if (!e.previous_lead_department_code.empty()) {
-    keys.push_back("d:" + e.previous_lead_department_code);
-  }
-  for (const auto& a : e.assisting_department_codes) keys.push_back("d:" + a);
-  return keys;
-}
-
-bool QueueStreamShows(const User& dispatcher, const std::string& grid_code, const CaseEvent& e) {
-  if (dispatcher.role != Role::kDispatcher || dispatcher.disabled || grid_code.empty()) {
-    return false;
-  }
-  if (!CanSee(dispatcher, e)) return false;
-  if (e.grid_path.find(absl::StrCat("/", grid_code, "/")) == std::string::npos) return false;
-  switch (e.type) {
-    case EventType::kReported:
-    case EventType::kReturnedNotResponsible:
-    case EventType::kExtensionRequested:
-    case EventType::kOverdueWarning:
-    case EventType::kAcceptedForFiling:
-    case EventType::kRejectedInvalid:
-    case EventType::kMarkedDuplicate:
-    case EventType::kCategoryCorrected:
-    case EventType::kRouted:
-    case EventType::kExtensionDecided:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool AssignmentStreamShows(const User& staff, bool include_assisting, const CaseEvent& e) {
-  if (staff.role != Role::kDepartmentStaff || staff.disabled || staff.department_code.empty()) {
-    return false;
-  }
-  const std::string& d = staff.department_code;
-  if (e.lead_department_code == d || e.previous_lead_department_code == d) return true;
-  if (!include_assisting) return false;
-  for (const auto& a : e.assisting_department_codes) {
-    if (a == d) return true;
-  }
-  return false;
-}
 
 absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
                                                         const ReportInput& in) {
@@ -200,7 +75,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
       v.Add("location.coordinates.longitude", "must be within [-180, 180]");
     }
   }
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   if (in.observe_time != 0 &&
       (in.observe_time > now + kMaxClockSkew || in.observe_time < kEarliestObserveTime)) {
     v.Add("observe_time", "must not be in the future or before 2000");
@@ -290,7 +165,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
     store::CaseWrite w;
     w.expected_version = filed.version;
     absl::Status routed =
-        FileAndRoute(nullptr, filed, w, NowMicros(), "auto-accepted: clear-cut category");
+        FileAndRoute(nullptr, filed, w, clock_->NowMicros(), "auto-accepted: clear-cut category");
     if (routed.ok()) {
       filed.update_time = filed.state_time;
       w.c = filed;
@@ -330,4 +205,4 @@ absl::StatusOr<std::vector<CaseEvent>> CaseService::ListCaseEvents(const Caller&
   return store_->ListCaseEvents(case_id);
 }
 
-}  // namespace gridline::domain
+}  // namespace gridline::service

@@ -1,4 +1,4 @@
-#include "server/domain/attachments.h"
+#include "server/service/attachments.h"
 
 #include <mutex>
 #include <set>
@@ -7,12 +7,22 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/domain/case_service.h"
 #include "server/domain/errors.h"
 #include "server/domain/image_check.h"
+#include "server/service/case_service.h"
 #include "server/util/sha256.h"
 
-namespace gridline::domain {
+namespace gridline::service {
+
+using ::gridline::domain::Attachment;
+using ::gridline::domain::Caller;
+using ::gridline::domain::CanSee;
+using ::gridline::domain::CheckImage;
+using ::gridline::domain::FieldViolations;
+using ::gridline::domain::InvalidField;
+using ::gridline::domain::Micros;
+using ::gridline::domain::Role;
+using ::gridline::domain::RoleName;
 namespace {
 
 // Download checks at most this many cases using a photo (a photo is normally used by one).
@@ -88,7 +98,7 @@ absl::StatusOr<Attachment> AttachmentService::Upload(const Caller& caller,
   a.attachment_id = std::move(actual);
   a.content_type = image->content_type;
   a.size_bytes = size;
-  a.create_time = NowMicros();
+  a.create_time = clock_->NowMicros();
   a.uploaded_by_user_id = caller.user.user_id;
 
   std::shared_lock<std::shared_mutex> lock(delete_mu_);
@@ -206,4 +216,4 @@ absl::StatusOr<int> AttachmentService::SweepStrayBlobs(Micros written_before) {
   return deleted;
 }
 
-}  // namespace gridline::domain
+}  // namespace gridline::service

@@ -1,7 +1,7 @@
 // Photos (attachments): upload checks, who may download, and cleaning up photos no case uses.
 // The bytes live in a BlobStore, the metadata in the Store; knows neither gRPC nor SQL.
-#ifndef GRIDLINE_SERVER_DOMAIN_ATTACHMENTS_H_
-#define GRIDLINE_SERVER_DOMAIN_ATTACHMENTS_H_
+#ifndef GRIDLINE_SERVER_SERVICE_ATTACHMENTS_H_
+#define GRIDLINE_SERVER_SERVICE_ATTACHMENTS_H_
 
 #include <cstdint>
 #include <optional>
@@ -14,15 +14,16 @@
 #include "server/domain/types.h"
 #include "server/store/blob_store.h"
 #include "server/store/store.h"
+#include "server/util/clock.h"
 
-namespace gridline::domain {
+namespace gridline::service {
 
 // True for a lowercase hex SHA-256 (64 characters of [0-9a-f]).
 bool IsSha256Hex(absl::string_view s);
 
 // A photo and its bytes, for download.
 struct AttachmentContent {
-  Attachment attachment;
+  domain::Attachment attachment;
   std::string bytes;
 };
 
@@ -31,14 +32,18 @@ class AttachmentService {
   // `max_bytes`: the largest photo accepted. `orphan_grace`: how old a photo no case uses must be
   // before Cleanup deletes it.
   AttachmentService(store::Store* store, store::BlobStore* blobs, int64_t max_bytes,
-                    Micros orphan_grace)
-      : store_(store), blobs_(blobs), max_bytes_(max_bytes), orphan_grace_(orphan_grace) {}
+                    domain::Micros orphan_grace, const util::Clock* clock)
+      : store_(store),
+        blobs_(blobs),
+        max_bytes_(max_bytes),
+        orphan_grace_(orphan_grace),
+        clock_(clock) {}
 
   int64_t max_bytes() const { return max_bytes_; }
 
   // PERMISSION_DENIED unless the caller's role takes photos (grid leader, dispatcher,
   // department staff).
-  static absl::Status CheckMayUpload(const Caller& caller);
+  static absl::Status CheckMayUpload(const domain::Caller& caller);
   // Checks an upload's metadata before any content arrives: INVALID_ARGUMENT for a malformed
   // SHA-256 or a negative size, RESOURCE_EXHAUSTED for a size over the limit.
   absl::Status CheckMetadata(absl::string_view sha256, int64_t declared_size) const;
@@ -47,33 +52,36 @@ class AttachmentService {
   // the limit and the declared size, the SHA-256, and the type from the bytes. Nothing is stored
   // unless every check passes; the bytes are durable before the metadata is written. The same
   // bytes again give the same attachment. Blocking (store and disk).
-  absl::StatusOr<Attachment> Upload(const Caller& caller, const std::string& claimed_sha256,
-                                    int64_t declared_size, std::string bytes);
+  absl::StatusOr<domain::Attachment> Upload(const domain::Caller& caller,
+                                            const std::string& claimed_sha256,
+                                            int64_t declared_size, std::string bytes);
 
   // A photo for download, if the caller uploaded it or may see a case whose photos or events
   // use it; NOT_FOUND otherwise (also when it exists), INVALID_ARGUMENT for a malformed id,
   // DATA_LOSS when the metadata exists but the bytes are gone. Blocking.
-  absl::StatusOr<AttachmentContent> Open(const Caller& caller, const std::string& attachment_id);
+  absl::StatusOr<AttachmentContent> Open(const domain::Caller& caller,
+                                         const std::string& attachment_id);
 
   // Deletes photos no case or event uses that are older than the grace period at `now`: first
   // their metadata (in the store), then their bytes. At most once per grace period it also sweeps
   // the blob directory for bytes without metadata (left when writing the metadata failed) and
   // for temporary files left by a crash. Returns how many photos were deleted. Blocking.
-  absl::StatusOr<int> Cleanup(Micros now);
+  absl::StatusOr<int> Cleanup(domain::Micros now);
 
  private:
-  absl::StatusOr<int> SweepStrayBlobs(Micros written_before);
+  absl::StatusOr<int> SweepStrayBlobs(domain::Micros written_before);
 
   store::Store* store_;
   store::BlobStore* blobs_;
   const int64_t max_bytes_;
-  const Micros orphan_grace_;
+  const domain::Micros orphan_grace_;
+  const util::Clock* clock_;
   // Uploads (shared) against deletions (exclusive): an upload that finds the bytes on disk and
   // then writes the metadata must not interleave with Cleanup deleting those bytes.
   std::shared_mutex delete_mu_;
-  Micros last_sweep_ = 0;  // guarded by delete_mu_ (exclusive)
+  domain::Micros last_sweep_ = 0;  // guarded by delete_mu_ (exclusive)
 };
 
-}  // namespace gridline::domain
+}  // namespace gridline::service
 
-#endif  // GRIDLINE_SERVER_DOMAIN_ATTACHMENTS_H_
+#endif  // GRIDLINE_SERVER_SERVICE_ATTACHMENTS_H_

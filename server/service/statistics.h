@@ -1,7 +1,7 @@
 // Step 7 of the loop (综合评价): the evaluation figures of a grid subtree and/or a department over
 // a time range, computed from the cases and their events. Definitions: gridline.v1.Statistics.
-#ifndef GRIDLINE_SERVER_DOMAIN_STATISTICS_H_
-#define GRIDLINE_SERVER_DOMAIN_STATISTICS_H_
+#ifndef GRIDLINE_SERVER_SERVICE_STATISTICS_H_
+#define GRIDLINE_SERVER_SERVICE_STATISTICS_H_
 
 #include <functional>
 #include <optional>
@@ -12,13 +12,13 @@
 #include "server/domain/types.h"
 #include "server/store/store.h"
 
-namespace gridline::domain {
+namespace gridline::service {
 
 struct StatisticsQuery {
   std::string grid_code;        // empty: the whole platform
   std::string department_code;  // empty: any; else the case's (last) lead department
-  Micros start_time = 0;
-  Micros end_time = 0;  // 0: now
+  domain::Micros start_time = 0;
+  domain::Micros end_time = 0;  // 0: now
 };
 
 struct Statistics {
@@ -32,7 +32,7 @@ struct Statistics {
   int64_t late_count = 0;
   int64_t resolved_count = 0;
   int64_t reworked_count = 0;
-  Micros mean_handling_time = 0;
+  domain::Micros mean_handling_time = 0;
   int64_t mean_handling_sample_count = 0;
   int64_t open_overdue_count = 0;
 };
@@ -75,15 +75,17 @@ Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanat
 // activity in the month (found, due or resolved), ordered by kind, then code. INVALID_ARGUMENT for
 // a month out of 1..12 or one that has not ended.
 absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int year, int month,
-                                                      const FlagThresholds& thresholds, Micros now,
+                                                      const FlagThresholds& thresholds,
+                                                      domain::Micros now,
                                                       const std::function<bool()>& gone = {});
 
 // INVALID_ARGUMENT for an unknown grid or department, a missing start, start not before end, or a
 // range over 366 days. CANCELLED as soon as `gone` (checked between store reads) says nobody
 // waits for the answer any more.
-absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuery query, Micros now,
+absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuery query,
+                                             domain::Micros now,
                                              const std::function<bool()>& gone = {});
 
-}  // namespace gridline::domain
+}  // namespace gridline::service
 
-#endif  // GRIDLINE_SERVER_DOMAIN_STATISTICS_H_
+#endif  // GRIDLINE_SERVER_SERVICE_STATISTICS_H_

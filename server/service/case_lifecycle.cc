@@ -10,13 +10,42 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "server/domain/case_service.h"
 #include "server/domain/errors.h"
-#include "server/domain/routing.h"
 #include "server/domain/workflow.h"
+#include "server/service/case_service.h"
+#include "server/service/routing.h"
 #include "server/util/sha256.h"
 
-namespace gridline::domain {
+namespace gridline::service {
+
+using ::gridline::domain::Caller;
+using ::gridline::domain::CanSee;
+using ::gridline::domain::Case;
+using ::gridline::domain::CaseAction;
+using ::gridline::domain::CaseEvent;
+using ::gridline::domain::CaseState;
+using ::gridline::domain::CaseStateName;
+using ::gridline::domain::Category;
+using ::gridline::domain::CheckAllowed;
+using ::gridline::domain::CheckText;
+using ::gridline::domain::DistanceMetres;
+using ::gridline::domain::EventType;
+using ::gridline::domain::ExtensionRequest;
+using ::gridline::domain::ExtensionState;
+using ::gridline::domain::ExtensionStateName;
+using ::gridline::domain::FieldViolations;
+using ::gridline::domain::GetFieldViolations;
+using ::gridline::domain::GridLevel;
+using ::gridline::domain::InvalidField;
+using ::gridline::domain::IsOpen;
+using ::gridline::domain::kMaxAttachments;
+using ::gridline::domain::Micros;
+using ::gridline::domain::PathCodes;
+using ::gridline::domain::Precondition;
+using ::gridline::domain::Role;
+using ::gridline::domain::RouteDecision;
+using ::gridline::domain::RuleFor;
+using ::gridline::domain::Urgency;
 namespace {
 
 constexpr int kDefaultPageSize = 50;
@@ -181,17 +210,6 @@ int DeadlineHours(const Category& k, Urgency u) {
 }
 
 }  // namespace
-
-double DistanceMetres(double lat1, double lng1, double lat2, double lng2) {
-  constexpr double kEarthRadius = 6371008.8;
-  constexpr double kRad = M_PI / 180.0;
-  const double dlat = (lat2 - lat1) * kRad;
-  const double dlng = (lng2 - lng1) * kRad;
-  const double a =
-      std::sin(dlat / 2) * std::sin(dlat / 2) +
-      std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlng / 2) * std::sin(dlng / 2);
-  return 2 * kEarthRadius * std::asin(std::min(1.0, std::sqrt(a)));
-}
 
 // ---- Lists -----------------------------------------------------------------------------------
 
@@ -474,7 +492,7 @@ absl::StatusOr<CaseChange> CaseService::AcceptCase(const Caller& caller, const A
     v.Add("urgency", "is not a known urgency");
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   if (urgency != 0) c->urgency = static_cast<Urgency>(urgency);
   if (auto s = FileAndRoute(&caller, *c, w, now, in.note); !s.ok()) return s;
@@ -487,7 +505,7 @@ absl::StatusOr<CaseChange> CaseService::RejectCase(const Caller& caller, const A
   FieldViolations v;
   CheckNote(v, "reason", in.note, true);
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kRejectedInvalid, now, in.note));
   EnterState(*c, RuleFor(CaseAction::kRejectCase).to, now);
@@ -568,7 +586,7 @@ absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const Caller& caller, cons
                         absl::StrCat("case ", target->case_id, " is ", CaseStateName(target->state),
                                      "; merge only into open cases"));
   }
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kMarkedDuplicate, now,
                                in.note.empty() ? "duplicate of " + target->case_id : in.note));
@@ -594,7 +612,7 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
     if (!k->has_value()) v.Add("category_code", "unknown category " + category_code);
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   Case before = *c;
   c->category_code = category_code;
@@ -644,7 +662,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
     if (!*k) v.Add("assisting_department_codes", "unknown department " + a);
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   Case before = *c;
   const bool lead_changes = lead != c->lead_department_code;
@@ -701,7 +719,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
     v.Add("approved_deadline_time", "must be after the case's current deadline");
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(cur);
   ExtensionRequest decided = **x;
   decided.state = approve ? ExtensionState::kApproved : ExtensionState::kDenied;
@@ -729,7 +747,7 @@ absl::StatusOr<CaseChange> CaseService::AcceptAssignment(const Caller& caller,
   FieldViolations v;
   CheckNote(v, "note", in.note, false);
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(&caller, *c, EventType::kAssignmentAccepted, now, in.note));
   EnterState(*c, RuleFor(CaseAction::kAcceptAssignment).to, now);
@@ -742,7 +760,7 @@ absl::StatusOr<CaseChange> CaseService::ReturnCase(const Caller& caller, const A
   FieldViolations v;
   CheckNote(v, "reason", in.note, true);
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
   w.events.push_back(MakeEvent(&caller, *c, EventType::kReturnedNotResponsible, now, in.note));
@@ -778,7 +796,7 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& cal
     return Precondition("EXTENSION_PENDING", pending->front().extension_request_id,
                         "an extension request is already pending for this case");
   }
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   ExtensionRequest x;
   x.extension_request_id = absl::StrCat("x", util::RandomHex(12));
   x.case_id = c->case_id;
@@ -806,7 +824,7 @@ absl::StatusOr<CaseChange> CaseService::AddProgress(const Caller& caller, const 
   CheckNote(v, "note", in.note, true);
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(
       MakeEvent(&caller, *c, EventType::kProgressAdded, now, in.note, in.attachment_ids));
@@ -820,7 +838,7 @@ absl::StatusOr<CaseChange> CaseService::ResolveCase(const Caller& caller, const 
   CheckNote(v, "result", in.note, true);
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
   w.events.push_back(
@@ -841,7 +859,7 @@ absl::StatusOr<CaseChange> CaseService::VerifyCase(const Caller& caller, const A
   CheckNote(v, "note", in.note, !passed);
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(
       &caller, *c, passed ? EventType::kVerificationPassed : EventType::kVerificationFailed, now,
@@ -889,4 +907,4 @@ absl::StatusOr<int> CaseService::WarnDeadlines(Micros now, Micros warn_before) {
   return written;
 }
 
-}  // namespace gridline::domain
+}  // namespace gridline::service

@@ -1,4 +1,4 @@
-#include "server/domain/admin_service.h"
+#include "server/service/admin_service.h"
 
 #include <algorithm>
 #include <initializer_list>
@@ -13,11 +13,37 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "server/domain/case_service.h"
 #include "server/domain/errors.h"
+#include "server/service/case_service.h"
 #include "server/util/sha256.h"
 
-namespace gridline::domain {
+namespace gridline::service {
+
+using ::gridline::domain::AuditEntry;
+using ::gridline::domain::Caller;
+using ::gridline::domain::Category;
+using ::gridline::domain::CategoryKind;
+using ::gridline::domain::CheckOrganisation;
+using ::gridline::domain::Department;
+using ::gridline::domain::FieldViolations;
+using ::gridline::domain::Grid;
+using ::gridline::domain::GridLevel;
+using ::gridline::domain::HashToken;
+using ::gridline::domain::InvalidField;
+using ::gridline::domain::IsValidUtf8;
+using ::gridline::domain::Micros;
+using ::gridline::domain::Organisation;
+using ::gridline::domain::OrgCheckOptions;
+using ::gridline::domain::OrgKind;
+using ::gridline::domain::OrgViolation;
+using ::gridline::domain::Precondition;
+using ::gridline::domain::PreconditionFailed;
+using ::gridline::domain::PreconditionViolation;
+using ::gridline::domain::Role;
+using ::gridline::domain::RouteDecision;
+using ::gridline::domain::RoutingRule;
+using ::gridline::domain::TokenInfo;
+using ::gridline::domain::User;
 namespace {
 
 // A write that loses the race for the organisation version reloads and tries again; each round
@@ -625,7 +651,7 @@ absl::StatusOr<RouteDecision> AdminService::ResolveRoute(const std::string& cate
     }
   }
   if (!v.empty()) return v.ToStatus("cannot resolve the route");
-  return domain::ResolveRoute(store_, category_code, *grid);
+  return service::ResolveRoute(store_, category_code, *grid);
 }
 
 // ---- Users ------------------------------------------------------------------------------------
@@ -726,7 +752,7 @@ absl::StatusOr<User> AdminService::DisableUser(const Caller& caller, const std::
   }
   auto user = GetUser(user_id);
   if (!user.ok() || user->disabled) return user;
-  if (absl::Status s = store_->DisableUser(user_id, NowMicros()); !s.ok()) return s;
+  if (absl::Status s = store_->DisableUser(user_id, clock_->NowMicros()); !s.ok()) return s;
   return GetUser(user_id);
 }
 
@@ -737,7 +763,7 @@ absl::StatusOr<IssuedToken> AdminService::IssueToken(const Caller& caller,
                                                      const std::string& label,
                                                      const std::string& device_id,
                                                      Micros expire_time) {
-  const Micros now = NowMicros();
+  const Micros now = clock_->NowMicros();
   FieldViolations v;
   if (user_id.empty()) v.Add("user_id", "is required");
   int chars = 0;
@@ -781,12 +807,12 @@ absl::StatusOr<IssuedToken> AdminService::IssueToken(const Caller& caller,
 
 absl::StatusOr<std::vector<TokenInfo>> AdminService::ListTokens(const std::string& user_id,
                                                                 bool include_inactive) {
-  return store_->ListTokens(user_id, include_inactive, NowMicros());
+  return store_->ListTokens(user_id, include_inactive, clock_->NowMicros());
 }
 
 absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id) {
   if (absl::Status s = RequireKey("token_id", token_id); !s.ok()) return s;
-  auto info = store_->RevokeToken(token_id, NowMicros());
+  auto info = store_->RevokeToken(token_id, clock_->NowMicros());
   if (!info.ok()) return info.status();
   if (!info->has_value())
     return absl::NotFoundError(absl::StrCat("token ", token_id, " not found"));
@@ -802,7 +828,7 @@ absl::Status AdminService::RecordAudit(AuditEntry entry) {
   CutUtf8(&entry.peer, 200);
   CutUtf8(&entry.status_message, 4000);
   CutUtf8(&entry.request_summary, 8000);
-  if (entry.event_time == 0) entry.event_time = NowMicros();
+  if (entry.event_time == 0) entry.event_time = clock_->NowMicros();
   if (entry.audit_entry_id.empty()) entry.audit_entry_id = absl::StrCat("a-", util::RandomHex(8));
   return store_->AppendAudit(entry);
 }
@@ -814,4 +840,4 @@ absl::StatusOr<std::vector<AuditEntry>> AdminService::ListAudit(const store::Aud
   return store_->ListAudit(query);
 }
 
-}  // namespace gridline::domain
+}  // namespace gridline::service

@@ -1,0 +1,31 @@
+// Checks of report fields and distances: pure, shared by the services and the handlers.
+#ifndef GRIDLINE_SERVER_DOMAIN_REPORT_CHECKS_H_
+#define GRIDLINE_SERVER_DOMAIN_REPORT_CHECKS_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "server/domain/errors.h"
+
+namespace gridline::domain {
+
+// Limits of report fields, in Unicode code points.
+inline constexpr int kMaxDescriptionChars = 2000;
+inline constexpr int kMaxAddressChars = 500;
+inline constexpr int kMaxRequestIdChars = 64;
+inline constexpr int kMaxAttachments = 9;
+
+// Great-circle distance in metres between two WGS-84 points.
+double DistanceMetres(double lat1, double lng1, double lat2, double lng2);
+
+// Adds a violation for `field` unless `text` is valid UTF-8 of at most `max_chars` code points
+// (and, when `required`, not empty).
+void CheckText(FieldViolations& v, const std::string& field, const std::string& text, bool required,
+               int max_chars);
+
+// True if `s` is valid UTF-8; `chars` receives its length in code points.
+bool IsValidUtf8(absl::string_view s, int* chars);
+
+}  // namespace gridline::domain
+
+#endif  // GRIDLINE_SERVER_DOMAIN_REPORT_CHECKS_H_

@@ -1,0 +1,201 @@
+// The case use cases, over the Store port. Knows neither gRPC nor SQL.
+#ifndef GRIDLINE_SERVER_SERVICE_CASE_SERVICE_H_
+#define GRIDLINE_SERVER_SERVICE_CASE_SERVICE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/domain/errors.h"
+#include "server/domain/report_checks.h"
+#include "server/domain/types.h"
+#include "server/domain/visibility.h"
+#include "server/store/store.h"
+#include "server/util/clock.h"
+
+namespace gridline::service {
+
+// A handset's report, as the API layer decoded it.
+struct ReportInput {
+  std::string request_id;
+  std::string category_code;
+  std::string description;
+  std::string grid_code;
+  bool has_coordinates = false;
+  double latitude = 0;
+  double longitude = 0;
+  std::string address;
+  domain::Micros observe_time = 0;  // 0: now
+  int urgency = 0;                  // raw, validated here
+  std::vector<std::string> attachment_ids;
+};
+
+// One page of a list. Tokens are opaque to clients; an empty next_page_token means the end.
+struct PageRequest {
+  int page_size = 0;  // 0: default 50; capped at 500
+  std::string page_token;
+};
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;
+};
+
+// The result of a case write: the case after it and the events it appended (with seqs).
+struct CaseChange {
+  domain::Case c;
+  std::vector<domain::CaseEvent> events;
+};
+
+// Inputs of the lifecycle actions, as the API layer decoded them. `expected_version` 0 skips the
+// optimistic check; otherwise a mismatch gets ABORTED.
+struct ActionInput {
+  std::string case_id;
+  std::string note;  // note, reason or result text
+  std::vector<std::string> attachment_ids;
+  int64_t expected_version = 0;
+};
+
+// The filters of the acceptance center's and supervisors' case table (DispatchService.ListCases),
+// as the API layer decoded them. Empty ones are ignored; they combine with AND.
+struct CaseListFilter {
+  std::vector<domain::CaseState> states;
+  std::vector<std::string> category_codes;
+  std::string grid_code;  // a subtree inside the caller's own
+  std::string lead_department_code;
+  domain::Micros observe_start_time = 0;  // 0: open
+  domain::Micros observe_end_time = 0;    // 0: open
+};
+
+struct TriageItem {
+  domain::Case c;
+};
+
+struct DuplicateCandidate {
+  domain::Case c;
+  std::optional<double> distance_metres;
+  domain::Micros observe_time_offset = 0;
+};
+
+struct SubmitOutcome {
+  domain::Case stored;
+  domain::CaseEvent first_event;
+  bool created = false;
+  // The call filed the case by rule (auto-accept), appending events after `first_event`.
+  bool filed = false;
+};
+
+class CaseService {
+ public:
+  // `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts). `clock`
+  // (not owned) gives the time of every write.
+  CaseService(store::Store* store, const util::Clock* clock, int utc_offset_minutes = 480)
+      : store_(store), zone_(absl::FixedTimeZone(utc_offset_minutes * 60)), clock_(clock) {}
+
+  // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
+  // caller's request id.
+  absl::StatusOr<SubmitOutcome> SubmitReport(const domain::Caller& caller, const ReportInput& in);
+
+  // NOT_FOUND also when the caller may not see the case, so ids cannot be probed.
+  absl::StatusOr<domain::Case> GetCase(const domain::Caller& caller, const std::string& case_id);
+  absl::StatusOr<std::vector<domain::CaseEvent>> ListCaseEvents(const domain::Caller& caller,
+                                                                const std::string& case_id);
+
+  // ---- Lists ----
+  // Grid leader: cases they reported or located in their grid, newest first.
+  absl::StatusOr<Page<domain::Case>> ListMyCases(const domain::Caller& caller,
+                                                 const std::vector<domain::CaseState>& states,
+                                                 const PageRequest& page);
+  // Dispatcher: PENDING_TRIAGE and RETURNED cases in their subtree (or `grid_code` within it),
+  // oldest in queue first.
+  absl::StatusOr<Page<domain::Case>> ListTriageQueue(const domain::Caller& caller,
+                                                     const std::vector<domain::CaseState>& states,
+                                                     const std::vector<std::string>& category_codes,
+                                                     const std::string& grid_code,
+                                                     const PageRequest& page);
+  // Dispatchers and supervisors: every case in their subtree (or `grid_code` within it), whatever
+  // its state; operators: the whole platform. Newest first.
+  absl::StatusOr<Page<domain::Case>> ListCases(const domain::Caller& caller,
+                                               const CaseListFilter& filter,
+                                               const PageRequest& page);
+  // Department staff: cases their department leads (and assists), soonest deadline first.
+  absl::StatusOr<Page<domain::Case>> ListAssignedCases(const domain::Caller& caller,
+                                                       const std::vector<domain::CaseState>& states,
+                                                       bool include_assisting,
+                                                       const PageRequest& page);
+  absl::StatusOr<Page<domain::ExtensionRequest>> ListExtensionRequests(
+      const domain::Caller& caller, const std::vector<domain::ExtensionState>& states,
+      const std::string& case_id, const PageRequest& page);
+  absl::StatusOr<Page<domain::Category>> ListReportCategories(const domain::Caller& caller,
+                                                              const PageRequest& page);
+
+  // ---- Acceptance center: triage, filing, dispatch (steps 2-4) ----
+  // `urgency` 0 keeps the reported one.
+  absl::StatusOr<CaseChange> AcceptCase(const domain::Caller& caller, const ActionInput& in,
+                                        int urgency);
+  absl::StatusOr<CaseChange> RejectCase(const domain::Caller& caller, const ActionInput& in);
+  absl::StatusOr<std::vector<DuplicateCandidate>> SuggestDuplicates(const domain::Caller& caller,
+                                                                    const std::string& case_id,
+                                                                    double radius_metres,
+                                                                    domain::Micros time_window,
+                                                                    int max_results);
+  absl::StatusOr<CaseChange> MarkDuplicate(const domain::Caller& caller, const ActionInput& in,
+                                           const std::string& duplicate_of_case_id);
+  absl::StatusOr<CaseChange> CorrectCategory(const domain::Caller& caller, const ActionInput& in,
+                                             const std::string& category_code);
+  absl::StatusOr<CaseChange> RouteCase(const domain::Caller& caller, const ActionInput& in,
+                                       const std::string& lead_department_code,
+                                       const std::vector<std::string>& assisting);
+  absl::StatusOr<CaseChange> DecideExtension(const domain::Caller& caller,
+                                             const std::string& extension_request_id, bool approve,
+                                             const std::string& note,
+                                             domain::Micros approved_deadline_time,
+                                             int64_t expected_version);
+
+  // ---- Line departments (step 4-5) ----
+  absl::StatusOr<CaseChange> AcceptAssignment(const domain::Caller& caller, const ActionInput& in);
+  absl::StatusOr<CaseChange> ReturnCase(const domain::Caller& caller, const ActionInput& in);
+  absl::StatusOr<domain::ExtensionRequest> RequestExtension(const domain::Caller& caller,
+                                                            const ActionInput& in,
+                                                            domain::Micros requested_deadline_time,
+                                                            CaseChange* change = nullptr);
+  absl::StatusOr<CaseChange> AddProgress(const domain::Caller& caller, const ActionInput& in);
+  absl::StatusOr<CaseChange> ResolveCase(const domain::Caller& caller, const ActionInput& in);
+
+  // ---- Deadline warnings (效能监察) ----
+  // Writes an OVERDUE_WARNING event for each filed, open case whose deadline is within
+  // `warn_before` of `now` (once) or has passed (once more). A case another writer changes at
+  // the same moment is skipped and warned about on the next run. Returns the warnings written.
+  absl::StatusOr<int> WarnDeadlines(domain::Micros now, domain::Micros warn_before);
+
+  // ---- Verification (step 6) ----
+  absl::StatusOr<CaseChange> VerifyCase(const domain::Caller& caller, const ActionInput& in,
+                                        bool passed);
+
+ private:
+  // Loads the case and runs the workflow gate and the optimistic version check.
+  absl::StatusOr<domain::Case> LoadForAction(const domain::Caller& caller, const ActionInput& in,
+                                             int action);
+  // Files and routes `c` (PENDING_TRIAGE) by the rules; appends the events to `w`.
+  absl::Status FileAndRoute(const domain::Caller* caller, domain::Case& c, store::CaseWrite& w,
+                            domain::Micros now, const std::string& note);
+  // Cancels the pending extension request of the case, if any, into `w`.
+  absl::Status CancelPendingExtension(const domain::Case& c, store::CaseWrite& w,
+                                      domain::Micros now);
+  absl::StatusOr<CaseChange> Write(store::CaseWrite w);
+  // Stamps the update time, then Write.
+  absl::StatusOr<CaseChange> Commit(domain::Case c, store::CaseWrite w, domain::Micros now);
+  absl::Status CheckAttachments(domain::FieldViolations& v, const std::string& field,
+                                const std::vector<std::string>& ids);
+
+  store::Store* store_;
+  absl::TimeZone zone_;
+  const util::Clock* clock_;
+};
+
+}  // namespace gridline::service
+
+#endif  // GRIDLINE_SERVER_SERVICE_CASE_SERVICE_H_
