@@ -330,27 +330,28 @@ int main(int argc, char** argv) {
   city.start_time = year_start;
   city.end_time = year_end;
   rows.push_back({"GetStatistics, city, one year", "<= 200 ms", Time(f.repeats, [&] {
-                    Must(service::ComputeStatistics(s.get(), city, now), "statistics");
+                    Must(service::ComputeStatistics(s.get(), s.get(), city, now), "statistics");
                   })});
   service::StatisticsQuery street;
   street.grid_code = "410184001";
   street.start_time = year_end - 30 * kDay;
   street.end_time = year_end;
   rows.push_back({"GetStatistics, one street, one month", "<= 50 ms", Time(f.repeats, [&] {
-                    Must(service::ComputeStatistics(s.get(), street, now), "statistics");
+                    Must(service::ComputeStatistics(s.get(), s.get(), street, now), "statistics");
                   })});
   // The default range of a dashboard: from a day start to now (its end is not on a day: the
   // cases of today so far are recounted).
   service::StatisticsQuery until_now;
   until_now.start_time = year_end - 30 * kDay;
   rows.push_back({"GetStatistics, city, 30 days until now", "-", Time(f.repeats, [&] {
-                    Must(service::ComputeStatistics(s.get(), until_now, now), "statistics");
+                    Must(service::ComputeStatistics(s.get(), s.get(), until_now, now),
+                         "statistics");
                   })});
   const absl::CivilMonth last = this_month - 1;
   service::FlagThresholds thresholds;
   rows.push_back(
       {"ListEvaluations, one month, all units", "<= 1 s", Time(std::min(f.repeats, 3), [&] {
-         Must(service::EvaluateMonth(s.get(), static_cast<int>(last.year()), last.month(),
+         Must(service::EvaluateMonth(s.get(), s.get(), static_cast<int>(last.year()), last.month(),
                                      thresholds, now),
               "evaluations");
        })});

@@ -336,7 +336,7 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
         q.end_time = 0;  // "until now"
         now = std::max(now, q.start_time + 1 + static_cast<Micros>(rng_() % kDay));
       }
-      auto fast = service::ComputeStatistics(store_.get(), q, now);
+      auto fast = service::ComputeStatistics(store_.get(), store_.get(), q, now);
       ASSERT_TRUE(fast.ok()) << fast.status();
       service::StatisticsQuery resolved = q;
       if (resolved.end_time == 0) resolved.end_time = now;
@@ -355,7 +355,7 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
       service::FlagThresholds t;
       t.utc_offset_minutes = 480;
       const Micros now = kBase + 300 * kDay;
-      auto rated = service::EvaluateMonth(store_.get(), 2026, month, t, now);
+      auto rated = service::EvaluateMonth(store_.get(), store_.get(), 2026, month, t, now);
       ASSERT_TRUE(rated.ok()) << rated.status();
       EXPECT_FALSE(rated->empty());
       for (const auto& e : *rated) {

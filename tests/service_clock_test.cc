@@ -66,7 +66,7 @@ class ServiceClockTest : public ::testing::TestWithParam<Backend> {
 
 TEST_P(ServiceClockTest, WritesAndDeadlineWarningsFollowTheInjectedClock) {
   if (!store_) return;  // no MariaDB configured (skipped or failed in SetUp)
-  service::CaseService cases(store_.get(), &clock_);
+  service::CaseService cases(store_.get(), store_.get(), store_.get(), &clock_);
   service::ReportInput in;
   in.request_id = "clock-1";
   in.category_code = "ROAD";

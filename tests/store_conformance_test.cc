@@ -461,6 +461,77 @@ TEST_P(StoreTest, ListCasesFiltersAndPagesWithoutGapsOrRepeats) {
   EXPECT_EQ(led->size(), 0u);
 }
 
+// Issue 12: assisting departments are rows of case_assisting, written with every case write
+// (create, bulk load, update) and filled by the migration for cases stored before it.
+TEST_P(StoreTest, AssistingDepartmentsFollowEveryWriteAndTheMigration) {
+  domain::Organisation more;
+  more.departments = {{"AJ", "安监局", "", "410184"}, {"SJ", "市监局", "", "410184"}};
+  auto version = store_->OrganisationVersion();
+  ASSERT_TRUE(version.ok());
+  ASSERT_TRUE(store_->ChangeOrganisation(more, {}, *version).ok());
+  Case a1 = NewCase("a1", "ra1");
+  a1.lead_department_code = "CG";
+  a1.assisting_department_codes = {"SJ", "AJ"};
+  ASSERT_TRUE(store_->CreateCase(a1, FirstEvent(a1)).ok());
+  Case a2 = NewCase("a2", "ra2");
+  a2.lead_department_code = "CG";
+  a2.assisting_department_codes = {"AJ"};
+  ASSERT_TRUE(store_->CreateCase(a2, FirstEvent(a2)).ok());
+  store::BulkCase a3{NewCase("a3", "ra3"), {}};
+  a3.c.lead_department_code = "CG";
+  a3.c.assisting_department_codes = {"SJ"};
+  a3.events = {FirstEvent(a3.c)};
+  ASSERT_TRUE(store_->BulkLoadCases({a3}).ok());
+
+  auto assisted_by = [&](const std::string& code) {
+    store::CaseQuery q;
+    q.department_code = code;
+    q.include_assisting = true;
+    q.order = store::CaseQuery::Order::kQueueOldest;
+    auto rows = store_->ListCases(q);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    std::set<std::string> ids;
+    if (rows.ok()) {
+      for (const auto& c : *rows) ids.insert(c.case_id);
+    }
+    return ids;
+  };
+  using Ids = std::set<std::string>;
+  EXPECT_EQ(assisted_by("AJ"), (Ids{"a1", "a2"}));
+  EXPECT_EQ(assisted_by("SJ"), (Ids{"a1", "a3"}));
+  EXPECT_EQ(assisted_by("CG"), (Ids{"a1", "a2", "a3"}));  // as lead
+  auto stored = store_->GetCase("a1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->assisting_department_codes, (std::vector<std::string>{"SJ", "AJ"}))
+      << "the case keeps its own order";
+
+  // Re-routed: AJ no longer assists a1.
+  store::CaseWrite w;
+  w.c = **stored;
+  w.c.assisting_department_codes = {"SJ"};
+  w.expected_version = (*stored)->version;
+  ASSERT_TRUE(store_->UpdateCase(w).ok());
+  EXPECT_EQ(assisted_by("AJ"), (Ids{"a2"}));
+  EXPECT_EQ(assisted_by("SJ"), (Ids{"a1", "a3"}));
+  auto referencing = store_->CountCasesReferencing({domain::OrgKind::kDepartment, "SJ"});
+  ASSERT_TRUE(referencing.ok()) << referencing.status();
+  EXPECT_EQ(*referencing, 2);
+
+  // A database from before the table: the rows gone and migration 7 not recorded. Opening the
+  // store runs the migration again, which fills the rows from the cases.
+  store_.reset();
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(raw->Execute("DELETE FROM case_assisting", {}).ok());
+  ASSERT_TRUE(raw->Execute("DELETE FROM schema_migrations WHERE version = 7", {}).ok());
+  raw.reset();
+  auto reopened = Open();
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+  EXPECT_EQ(assisted_by("AJ"), (Ids{"a2"}));
+  EXPECT_EQ(assisted_by("SJ"), (Ids{"a1", "a3"}));
+}
+
 TEST_P(StoreTest, OrganisationChangesAreVersionedAndMovesCarryCases) {
   Case c = NewCase("m1", "rm1");
   ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());

@@ -257,7 +257,8 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
           static_cast<int64_t>(u.grids.size() + u.departments.size() + u.categories.size() +
                                u.routing_rules.size() + u.users.size());
       Progress(service::ImportPhase::kApplying, domain::OrgKind::kUnspecified, 0, writes);
-      if (absl::Status s = service::ApplyImport(deps_.store, *plan, deps_.clock->NowMicros());
+      if (absl::Status s =
+              service::ApplyImport(deps_.store, deps_.store, *plan, deps_.clock->NowMicros());
           !s.ok())
         return s;
       if (deps_.demo) {
@@ -960,8 +961,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerCo
                     !s.ok()) {
                   return s;
                 }
-                auto s = service::ComputeStatistics(deps_.store, q, deps_.clock->NowMicros(),
-                                                    CallGone(context));
+                auto s = service::ComputeStatistics(deps_.store, deps_.store, q,
+                                                    deps_.clock->NowMicros(), CallGone(context));
                 if (!s.ok()) return s.status();
                 StatisticsToProto(*s, response);
                 return absl::OkStatus();
@@ -971,69 +972,70 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
     grpc::CallbackServerContext* context, const v1::ListEvaluationsRequest* request,
     v1::ListEvaluationsResponse* response) {
-  return Read(
-      context, GRIDLINE_ADMIN_METHOD(ListEvaluations),
-      [this, context, request, response](const auto&) {
-        domain::FieldViolations v;
-        std::string subtree;
-        if (!request->grid_code().empty()) {
-          auto g = deps_.store->FindGrid(request->grid_code());
-          if (!g.ok()) return g.status();
-          if (!g->has_value()) v.Add("grid_code", "unknown grid " + request->grid_code());
-          if (g->has_value()) subtree = absl::StrCat("/", request->grid_code(), "/");
-        }
-        size_t offset = 0;
-        if (!request->page_token().empty() &&
-            (request->page_token()[0] != 'o' ||
-             !absl::SimpleAtoi(request->page_token().substr(1), &offset))) {
-          v.Add("page_token", "is not a token from this RPC");
-        }
-        if (request->page_size() < 0) v.Add("page_size", "must not be negative");
-        if (!v.empty()) return v.ToStatus();
-        auto all = service::EvaluateMonth(deps_.store, request->year(), request->month(),
-                                          deps_.flags, deps_.clock->NowMicros(), CallGone(context));
-        if (!all.ok()) return all.status();
-        std::map<std::string, std::string> paths;
-        if (!subtree.empty()) {
-          auto grids = deps_.store->ListGrids();
-          if (!grids.ok()) return grids.status();
-          for (const auto& g : *grids) paths[g.code] = g.path;
-        }
-        std::vector<const service::Evaluation*> kept;
-        for (const auto& e : *all) {
-          if (request->unit_kind() != v1::EVALUATION_UNIT_KIND_UNSPECIFIED &&
-              static_cast<int>(e.unit_kind) != static_cast<int>(request->unit_kind())) {
-            continue;
-          }
-          if (!subtree.empty() && (e.unit_kind != service::UnitKind::kGrid ||
-                                   paths[e.unit_code].find(subtree) == std::string::npos)) {
-            continue;
-          }
-          if (request->flag() != v1::EVALUATION_FLAG_UNSPECIFIED &&
-              static_cast<int>(e.flag) != static_cast<int>(request->flag())) {
-            continue;
-          }
-          kept.push_back(&e);
-        }
-        const size_t size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
-        const auto now = deps_.clock->NowMicros();
-        for (size_t i = offset; i < kept.size() && i < offset + size; ++i) {
-          const service::Evaluation& e = *kept[i];
-          auto* out = response->add_evaluations();
-          out->set_unit_kind(static_cast<v1::EvaluationUnitKind>(e.unit_kind));
-          out->set_unit_code(e.unit_code);
-          out->set_unit_name(e.unit_name);
-          out->set_year(e.year);
-          out->set_month(e.month);
-          out->set_flag(static_cast<v1::EvaluationFlag>(e.flag));
-          StatisticsToProto(e.statistics, out->mutable_statistics());
-          out->set_explanation(e.explanation);
-          SetTimestamp(now, out->mutable_compute_time());
-        }
-        if (offset + size < kept.size())
-          response->set_next_page_token(absl::StrCat("o", offset + size));
-        return absl::OkStatus();
-      });
+  return Read(context, GRIDLINE_ADMIN_METHOD(ListEvaluations),
+              [this, context, request, response](const auto&) {
+                domain::FieldViolations v;
+                std::string subtree;
+                if (!request->grid_code().empty()) {
+                  auto g = deps_.store->FindGrid(request->grid_code());
+                  if (!g.ok()) return g.status();
+                  if (!g->has_value()) v.Add("grid_code", "unknown grid " + request->grid_code());
+                  if (g->has_value()) subtree = absl::StrCat("/", request->grid_code(), "/");
+                }
+                size_t offset = 0;
+                if (!request->page_token().empty() &&
+                    (request->page_token()[0] != 'o' ||
+                     !absl::SimpleAtoi(request->page_token().substr(1), &offset))) {
+                  v.Add("page_token", "is not a token from this RPC");
+                }
+                if (request->page_size() < 0) v.Add("page_size", "must not be negative");
+                if (!v.empty()) return v.ToStatus();
+                auto all = service::EvaluateMonth(deps_.store, deps_.store, request->year(),
+                                                  request->month(), deps_.flags,
+                                                  deps_.clock->NowMicros(), CallGone(context));
+                if (!all.ok()) return all.status();
+                std::map<std::string, std::string> paths;
+                if (!subtree.empty()) {
+                  auto grids = deps_.store->ListGrids();
+                  if (!grids.ok()) return grids.status();
+                  for (const auto& g : *grids) paths[g.code] = g.path;
+                }
+                std::vector<const service::Evaluation*> kept;
+                for (const auto& e : *all) {
+                  if (request->unit_kind() != v1::EVALUATION_UNIT_KIND_UNSPECIFIED &&
+                      static_cast<int>(e.unit_kind) != static_cast<int>(request->unit_kind())) {
+                    continue;
+                  }
+                  if (!subtree.empty() && (e.unit_kind != service::UnitKind::kGrid ||
+                                           paths[e.unit_code].find(subtree) == std::string::npos)) {
+                    continue;
+                  }
+                  if (request->flag() != v1::EVALUATION_FLAG_UNSPECIFIED &&
+                      static_cast<int>(e.flag) != static_cast<int>(request->flag())) {
+                    continue;
+                  }
+                  kept.push_back(&e);
+                }
+                const size_t size =
+                    request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
+                const auto now = deps_.clock->NowMicros();
+                for (size_t i = offset; i < kept.size() && i < offset + size; ++i) {
+                  const service::Evaluation& e = *kept[i];
+                  auto* out = response->add_evaluations();
+                  out->set_unit_kind(static_cast<v1::EvaluationUnitKind>(e.unit_kind));
+                  out->set_unit_code(e.unit_code);
+                  out->set_unit_name(e.unit_name);
+                  out->set_year(e.year);
+                  out->set_month(e.month);
+                  out->set_flag(static_cast<v1::EvaluationFlag>(e.flag));
+                  StatisticsToProto(e.statistics, out->mutable_statistics());
+                  out->set_explanation(e.explanation);
+                  SetTimestamp(now, out->mutable_compute_time());
+                }
+                if (offset + size < kept.size())
+                  response->set_next_page_token(absl::StrCat("o", offset + size));
+                return absl::OkStatus();
+              });
 }
 
 }  // namespace gridline::api

@@ -17,7 +17,8 @@ namespace gridline::api {
 // audit log, and the evaluation figures (GetStatistics, ListEvaluations).
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  explicit AdminServiceImpl(ServiceContext deps) : deps_(deps), admin_(deps.store, deps.clock) {}
+  explicit AdminServiceImpl(ServiceContext deps)
+      : deps_(deps), admin_(deps.store, deps.store, deps.store, deps.clock) {}
 
   grpc::ServerUnaryReactor* CreateGrid(grpc::CallbackServerContext* context,
                                        const v1::CreateGridRequest* request,

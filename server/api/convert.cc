@@ -150,7 +150,7 @@ void ToProto(const domain::Attachment& in, v1::Attachment* out) {
   SetTimestamp(in.create_time, out->mutable_create_time());
 }
 
-absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases) {
+absl::Status FillPhotos(store::AttachmentStore* store, const std::vector<v1::Case*>& cases) {
   std::vector<std::string> ids;
   for (const v1::Case* c : cases) {
     for (const auto& p : c->before_photos()) ids.push_back(p.attachment_id());
@@ -174,7 +174,7 @@ absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> FeedCursorBeforeRead(store::Store* store) {
+absl::StatusOr<std::string> FeedCursorBeforeRead(store::FeedStore* store) {
   auto last = store->LastEventSeq();
   if (!last.ok()) return last.status();
   return EncodeCursor(*last);

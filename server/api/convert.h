@@ -39,7 +39,7 @@ void ToProto(const domain::Attachment& in, v1::Attachment* out);
 
 // Completes the photos of `cases` (ToProto sets only their ids) with type, size and time, in one
 // store read. A photo whose metadata is gone keeps only its id.
-absl::Status FillPhotos(store::Store* store, const std::vector<v1::Case*>& cases);
+absl::Status FillPhotos(store::AttachmentStore* store, const std::vector<v1::Case*>& cases);
 
 // True once nobody waits for the call's answer any more: cancelled by the client, past its
 // deadline, or cancelled by the server's shutdown. Long store work checks it between steps and
@@ -57,7 +57,7 @@ inline std::function<bool()> CallGone(grpc::CallbackServerContext* context) {
 // The feed cursor of a read that starts now: the newest committed event. A list answer carries
 // the one taken before its read (its `feed_cursor`), so that every change up to it is in the
 // list and a watch from it misses nothing after (see WatchEvent in common.proto).
-absl::StatusOr<std::string> FeedCursorBeforeRead(store::Store* store);
+absl::StatusOr<std::string> FeedCursorBeforeRead(store::FeedStore* store);
 
 // A page of cases as a list RPC's answer (`cases` with their photos, `next_page_token`,
 // `feed_cursor` as taken by FeedCursorBeforeRead before the page was read).

@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
 #include "server/app/server.h"
 #include "server/store/store.h"
 
@@ -21,17 +22,20 @@ grpc.health.v1 and server reflection, in plain text or, with `tls` set in the co
 
 flags (override the config file):
   --config FILE          ServerConfig in protobuf text format (see deploy/*.textproto)
-  --listen HOST:PORT     listen address (default 127.0.0.1:50051)
+  --listen HOST:PORT     listen address
   --sqlite PATH          use the embedded SQLite store at PATH (the default store: gridline.db)
   --mysql_host HOST      use MySQL/MariaDB at HOST (with --mysql_user etc.)
-  --mysql_port PORT      (default 3306)
+  --mysql_port PORT
   --mysql_user USER
   --mysql_password_file FILE
-  --mysql_database NAME  (default gridline)
+  --mysql_database NAME
   --mysql_create_database  CREATE DATABASE IF NOT EXISTS at start
   --organisation FILE    load an organisation (gridline.v1.Organisation, text format) at start
   --demo                 demo mode: honour the organisation file's demo tokens and print them
-  --worker_threads N     threads for store work (default 8)
+  --worker_threads N     threads for store work
+  --print_config         print the configuration in effect (every default filled in, the
+                         password left out) and exit; the defaults and bounds are written once,
+                         in proto/gridline/config/v1/server_config.proto
   --version              print the version and schema version
   --help
 )";
@@ -69,7 +73,7 @@ int main(int argc, char** argv) {
   using gridline::app::ServerConfig;
   std::string config_path;
   ServerConfig overrides;
-  bool demo = false, create_db = false;
+  bool demo = false, create_db = false, print_config = false;
   std::string v;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -80,6 +84,8 @@ int main(int argc, char** argv) {
       std::printf("gridline-server 0.1.0 (schema version %d)\n",
                   gridline::store::LatestSchemaVersion());
       return 0;
+    } else if (arg == "--print_config") {
+      print_config = true;
     } else if (arg == "--demo") {
       demo = true;
     } else if (arg == "--mysql_create_database") {
@@ -126,6 +132,17 @@ int main(int argc, char** argv) {
   config.MergeFrom(overrides);
   if (create_db) config.mutable_store()->mutable_mysql()->set_create_database(true);
   if (demo) config.set_demo(true);
+  if (print_config) {
+    if (absl::Status s = gridline::app::FinalizeServerConfig(&config); !s.ok()) {
+      std::fprintf(stderr, "gridline-server: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+    if (config.store().has_mysql()) config.mutable_store()->mutable_mysql()->clear_password();
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(config, &text);
+    std::fputs(text.c_str(), stdout);
+    return 0;
+  }
 
   // Signals are taken synchronously by main's sigwait: block them before any thread starts.
   sigset_t signals;

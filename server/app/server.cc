@@ -19,6 +19,7 @@
 #include "server/api/convert.h"
 #include "server/api/parse_errors.h"
 #include "server/api/report_service.h"
+#include "server/app/config_defaults.h"
 #include "server/app/tls.h"
 #include "server/domain/organisation.h"
 #include "server/runtime/event_hub.h"
@@ -77,26 +78,19 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
 }
 
 absl::Status FinalizeServerConfig(ServerConfig* c) {
-  if (c->listen_address().empty()) c->set_listen_address("127.0.0.1:50051");
-  if (c->worker_threads() <= 0) c->set_worker_threads(8);
-  if (c->worker_threads() > 256) return absl::InvalidArgumentError("worker_threads > 256");
-  if (c->max_queued_calls() <= 0) c->set_max_queued_calls(64 * c->worker_threads());
-  if (std::llabs(c->test_clock_offset_seconds()) > 100LL * 366 * 86400) {
-    return absl::InvalidArgumentError("test_clock_offset_seconds is more than 100 years");
-  }
+  // The store first: the defaults of the MySQL section apply only when it is chosen.
   if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
     c->mutable_store()->mutable_sqlite()->set_path("gridline.db");
   }
+  // Every other default and bound is written in the schema (server_config.proto).
+  if (absl::Status s = ApplyConfigDefaults(c); !s.ok()) return s;
+  // What the schema cannot say: defaults computed from other fields, and cross-field rules.
+  if (c->max_queued_calls() == 0) c->set_max_queued_calls(64 * c->worker_threads());
   if (c->store().has_sqlite() && c->store().sqlite().path().empty()) {
     return absl::InvalidArgumentError("store.sqlite.path is empty");
   }
   if (c->store().has_mysql()) {
     auto* m = c->mutable_store()->mutable_mysql();
-    if (m->host().empty()) m->set_host("127.0.0.1");
-    if (m->port() == 0) m->set_port(3306);
-    if (m->database().empty()) m->set_database("gridline");
-    if (m->pool_size() <= 0) m->set_pool_size(8);
-    if (m->connect_timeout_seconds() <= 0) m->set_connect_timeout_seconds(5);
     if (m->user().empty()) return absl::InvalidArgumentError("store.mysql.user is empty");
     if (!m->password_file().empty()) {
       auto pw = ReadFile(m->password_file());
@@ -113,43 +107,11 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
       return absl::InvalidArgumentError("tls.private_key_file is empty");
     }
   }
-  auto* k = c->mutable_keepalive();
-  if (k->time_ms() <= 0) k->set_time_ms(60000);
-  if (k->timeout_ms() <= 0) k->set_timeout_ms(20000);
-  if (k->min_client_ping_interval_ms() <= 0) k->set_min_client_ping_interval_ms(10000);
-  auto* w = c->mutable_watch();
-  if (w->heartbeat_interval_ms() <= 0) w->set_heartbeat_interval_ms(15000);
-  if (w->poll_interval_ms() <= 0) w->set_poll_interval_ms(200);
-  if (w->retention_days() <= 0) w->set_retention_days(30);
-  if (w->slow_consumer_timeout_ms() <= 0) w->set_slow_consumer_timeout_ms(60000);
-  if (w->reauth_interval_ms() <= 0) w->set_reauth_interval_ms(30000);
-  auto* ev = c->mutable_evaluation();
-  if (ev->red_on_time_rate() <= 0) ev->set_red_on_time_rate(0.95);
-  if (ev->black_on_time_rate() <= 0) ev->set_black_on_time_rate(0.80);
-  if (ev->red_rework_rate() <= 0) ev->set_red_rework_rate(0.05);
-  if (ev->black_rework_rate() <= 0) ev->set_black_rework_rate(0.20);
-  if (!ev->has_utc_offset_minutes()) ev->set_utc_offset_minutes(480);
-  if (ev->utc_offset_minutes() < -720 || ev->utc_offset_minutes() > 840) {
-    return absl::InvalidArgumentError("evaluation.utc_offset_minutes must be within -720..840");
-  }
-  auto* dw = c->mutable_deadline_warnings();
-  if (dw->check_interval_seconds() <= 0) dw->set_check_interval_seconds(60);
-  if (dw->warn_before_minutes() <= 0) dw->set_warn_before_minutes(120);
   auto* a = c->mutable_attachments();
-  if (a->max_bytes() <= 0) a->set_max_bytes(10 << 20);
   if (a->directory().empty()) {
     a->set_directory(c->store().has_sqlite() ? c->store().sqlite().path() + ".attachments"
                                              : "attachments");
   }
-  if (a->orphan_grace_seconds() <= 0) a->set_orphan_grace_seconds(86400);
-  if (a->cleanup_interval_seconds() <= 0) a->set_cleanup_interval_seconds(3600);
-  constexpr int64_t kTenYears = 10LL * 365 * 86400;  // beyond this, timer arithmetic overflows
-  if (a->orphan_grace_seconds() > kTenYears || a->cleanup_interval_seconds() > kTenYears) {
-    return absl::InvalidArgumentError(
-        "attachments.orphan_grace_seconds and cleanup_interval_seconds must be at most 10 years");
-  }
-  if (c->shutdown_grace_ms() <= 0) c->set_shutdown_grace_ms(5000);
-  if (c->health_check_interval_ms() <= 0) c->set_health_check_interval_ms(2000);
   return absl::OkStatus();
 }
 
@@ -288,8 +250,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     if (!text.ok()) return text.status();
     v1::Organisation org;
     if (absl::Status s = ParseText(*text, &org, config.organisation_file()); !s.ok()) return s;
-    auto lines = service::LoadOrganisation(impl->store.get(), api::FromProto(org), config.demo(),
-                                           clock->NowMicros());
+    auto lines = service::LoadOrganisation(impl->store.get(), impl->store.get(),
+                                           api::FromProto(org), config.demo(), clock->NowMicros());
     if (!lines.ok()) {
       return absl::Status(lines.status().code(),
                           absl::StrCat(config.organisation_file(), ": ", lines.status().message()));
@@ -319,10 +281,11 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   hub_options.clock = clock;
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
-  impl->cases = std::make_unique<service::CaseService>(impl->store.get(), clock,
+  store::Store* s = impl->store.get();
+  impl->cases = std::make_unique<service::CaseService>(s, s, s, clock,
                                                        config.evaluation().utc_offset_minutes());
   impl->attachments = std::make_unique<service::AttachmentService>(
-      impl->store.get(), impl->blobs.get(), config.attachments().max_bytes(),
+      s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000, clock);
 
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};

@@ -11,7 +11,7 @@ namespace {
 constexpr int kHeartbeatPhases = 16;
 }  // namespace
 
-EventHub::EventHub(store::Store* store, Options options) : store_(store), options_(options) {}
+EventHub::EventHub(store::FeedStore* store, Options options) : store_(store), options_(options) {}
 
 EventHub::~EventHub() {
   BeginShutdown();

@@ -65,7 +65,7 @@ class EventHub {
     int reauth_interval_ms = 30000;
   };
 
-  EventHub(store::Store* store, Options options);
+  EventHub(store::FeedStore* store, Options options);
   ~EventHub();
 
   // Reads the current head of the log and starts the poller.
@@ -107,7 +107,7 @@ class EventHub {
   // Moves the feed's horizon every 5 minutes, on its own thread.
   void Housekeep();
 
-  store::Store* store_;
+  store::FeedStore* store_;
   const Options options_;
 
  public:

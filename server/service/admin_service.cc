@@ -139,7 +139,7 @@ class InUse {
     }
   }
   // Cases are history: a code any case uses stays.
-  absl::Status CheckCases(store::Store* store, OrgKind kind, const std::string& code) {
+  absl::Status CheckCases(store::OrganisationStore* store, OrgKind kind, const std::string& code) {
     auto n = store->CountCasesReferencing({kind, code});
     if (!n.ok()) return n.status();
     if (*n > 0) {
@@ -217,9 +217,9 @@ absl::Status AdminService::WriteOrganisation(OrgKind kind, const std::string& ke
                                              const std::string& other_field, const EditFn& edit) {
   for (int attempt = 1;; ++attempt) {
     // The version first: a change between the two reads makes the write abort, never lose.
-    auto version = store_->OrganisationVersion();
+    auto version = org_->OrganisationVersion();
     if (!version.ok()) return version.status();
-    auto org = store_->LoadOrganisation();
+    auto org = org_->LoadOrganisation();
     if (!org.ok()) return org.status();
     std::set<std::string> before;
     for (const OrgViolation& v : CheckOrganisation(*org).violations) before.insert(Signature(v));
@@ -241,7 +241,7 @@ absl::Status AdminService::WriteOrganisation(OrgKind kind, const std::string& ke
     }
     if (!violations.empty()) return violations.ToStatus(absl::StrCat("invalid ", prefix));
 
-    absl::Status s = store_->ChangeOrganisation(out.upserts, out.deletes, *version);
+    absl::Status s = org_->ChangeOrganisation(out.upserts, out.deletes, *version);
     if (s.code() == absl::StatusCode::kAborted && attempt < kWriteAttempts) continue;
     return s;
   }
@@ -266,7 +266,7 @@ absl::StatusOr<Grid> AdminService::CreateGrid(const Grid& grid) {
 
 absl::StatusOr<Grid> AdminService::GetGrid(const std::string& code) {
   if (absl::Status s = RequireKey("code", code); !s.ok()) return s;
-  auto g = store_->FindGrid(code);
+  auto g = org_->FindGrid(code);
   if (!g.ok()) return g.status();
   if (!g->has_value()) return NotFound(OrgKind::kGrid, code);
   return **g;
@@ -274,7 +274,7 @@ absl::StatusOr<Grid> AdminService::GetGrid(const std::string& code) {
 
 absl::StatusOr<std::vector<Grid>> AdminService::ListGrids(const std::string& parent_code,
                                                           GridLevel level) {
-  auto grids = store_->ListGrids();
+  auto grids = org_->ListGrids();
   if (!grids.ok()) return grids.status();
   if (!parent_code.empty() && std::none_of(grids->begin(), grids->end(),
                                            [&](const Grid& g) { return g.code == parent_code; })) {
@@ -335,7 +335,7 @@ absl::Status AdminService::DeleteGrid(const std::string& code) {
         use.Check(
             "users", org->users, [&](const User& u) { return u.grid_code == code; },
             [](const User& u) { return u.user_id; });
-        if (absl::Status s = use.CheckCases(store_, OrgKind::kGrid, code); !s.ok()) return s;
+        if (absl::Status s = use.CheckCases(org_, OrgKind::kGrid, code); !s.ok()) return s;
         if (absl::Status s = use.ToStatus(OrgKind::kGrid, code); !s.ok()) return s;
         org->grids.erase(it);
         out->deletes.push_back({OrgKind::kGrid, code});
@@ -362,7 +362,7 @@ absl::StatusOr<Department> AdminService::CreateDepartment(const Department& depa
 
 absl::StatusOr<Department> AdminService::GetDepartment(const std::string& code) {
   if (absl::Status s = RequireKey("code", code); !s.ok()) return s;
-  auto d = store_->FindDepartment(code);
+  auto d = org_->FindDepartment(code);
   if (!d.ok()) return d.status();
   if (!d->has_value()) return NotFound(OrgKind::kDepartment, code);
   return **d;
@@ -370,7 +370,7 @@ absl::StatusOr<Department> AdminService::GetDepartment(const std::string& code) 
 
 absl::StatusOr<std::vector<Department>> AdminService::ListDepartments(
     const std::string& parent_code, const std::string& grid_code) {
-  auto depts = store_->ListDepartments();
+  auto depts = org_->ListDepartments();
   if (!depts.ok()) return depts.status();
   std::vector<Department> out;
   for (Department& d : *depts) {
@@ -429,7 +429,7 @@ absl::Status AdminService::DeleteDepartment(const std::string& code) {
         use.Check(
             "users", org->users, [&](const User& u) { return u.department_code == code; },
             [](const User& u) { return u.user_id; });
-        if (absl::Status s = use.CheckCases(store_, OrgKind::kDepartment, code); !s.ok()) {
+        if (absl::Status s = use.CheckCases(org_, OrgKind::kDepartment, code); !s.ok()) {
           return s;
         }
         if (absl::Status s = use.ToStatus(OrgKind::kDepartment, code); !s.ok()) return s;
@@ -458,14 +458,14 @@ absl::StatusOr<Category> AdminService::CreateCategory(const Category& category) 
 
 absl::StatusOr<Category> AdminService::GetCategory(const std::string& code) {
   if (absl::Status s = RequireKey("code", code); !s.ok()) return s;
-  auto k = store_->FindCategory(code);
+  auto k = org_->FindCategory(code);
   if (!k.ok()) return k.status();
   if (!k->has_value()) return NotFound(OrgKind::kCategory, code);
   return **k;
 }
 
 absl::StatusOr<std::vector<Category>> AdminService::ListCategories(CategoryKind kind) {
-  auto cats = store_->ListCategories();
+  auto cats = org_->ListCategories();
   if (!cats.ok()) return cats.status();
   std::vector<Category> out;
   for (Category& k : *cats) {
@@ -526,7 +526,7 @@ absl::Status AdminService::DeleteCategory(const std::string& code) {
             "routing_rules", org->routing_rules,
             [&](const RoutingRule& r) { return r.category_code == code; },
             [](const RoutingRule& r) { return r.rule_id; });
-        if (absl::Status s = use.CheckCases(store_, OrgKind::kCategory, code); !s.ok()) return s;
+        if (absl::Status s = use.CheckCases(org_, OrgKind::kCategory, code); !s.ok()) return s;
         if (absl::Status s = use.ToStatus(OrgKind::kCategory, code); !s.ok()) return s;
         org->categories.erase(it);
         out->deletes.push_back({OrgKind::kCategory, code});
@@ -557,7 +557,7 @@ absl::StatusOr<RoutingRule> AdminService::CreateRoutingRule(const RoutingRule& r
 
 absl::StatusOr<std::vector<RoutingRule>> AdminService::ListRoutingRules(
     const RoutingRuleFilter& filter) {
-  auto org = store_->LoadOrganisation();
+  auto org = org_->LoadOrganisation();
   if (!org.ok()) return org.status();
   std::vector<RoutingRule> out;
   for (RoutingRule& r : org->routing_rules) {
@@ -634,7 +634,7 @@ absl::StatusOr<RouteDecision> AdminService::ResolveRoute(const std::string& cate
   if (category_code.empty()) {
     v.Add("category_code", "is required");
   } else {
-    auto k = store_->FindCategory(category_code);
+    auto k = org_->FindCategory(category_code);
     if (!k.ok()) return k.status();
     if (!k->has_value()) v.Add("category_code", absl::StrCat("unknown category ", category_code));
   }
@@ -642,7 +642,7 @@ absl::StatusOr<RouteDecision> AdminService::ResolveRoute(const std::string& cate
   if (grid_code.empty()) {
     v.Add("grid_code", "is required");
   } else {
-    auto g = store_->FindGrid(grid_code);
+    auto g = org_->FindGrid(grid_code);
     if (!g.ok()) return g.status();
     if (g->has_value()) {
       grid = *std::move(*g);
@@ -651,7 +651,7 @@ absl::StatusOr<RouteDecision> AdminService::ResolveRoute(const std::string& cate
     }
   }
   if (!v.empty()) return v.ToStatus("cannot resolve the route");
-  return service::ResolveRoute(store_, category_code, *grid);
+  return service::ResolveRoute(org_, category_code, *grid);
 }
 
 // ---- Users ------------------------------------------------------------------------------------
@@ -674,14 +674,14 @@ absl::StatusOr<User> AdminService::CreateUser(const User& user) {
 
 absl::StatusOr<User> AdminService::GetUser(const std::string& user_id) {
   if (absl::Status s = RequireKey("user_id", user_id); !s.ok()) return s;
-  auto u = store_->FindUser(user_id);
+  auto u = org_->FindUser(user_id);
   if (!u.ok()) return u.status();
   if (!u->has_value()) return NotFound(OrgKind::kUser, user_id);
   return **u;
 }
 
 absl::StatusOr<std::vector<User>> AdminService::ListUsers(const UserFilter& filter) {
-  auto org = store_->LoadOrganisation();
+  auto org = org_->LoadOrganisation();
   if (!org.ok()) return org.status();
   std::string subtree;  // path prefix of the filter grid
   std::map<std::string, std::string> path_of;
@@ -752,7 +752,7 @@ absl::StatusOr<User> AdminService::DisableUser(const Caller& caller, const std::
   }
   auto user = GetUser(user_id);
   if (!user.ok() || user->disabled) return user;
-  if (absl::Status s = store_->DisableUser(user_id, clock_->NowMicros()); !s.ok()) return s;
+  if (absl::Status s = tokens_->DisableUser(user_id, clock_->NowMicros()); !s.ok()) return s;
   return GetUser(user_id);
 }
 
@@ -801,18 +801,18 @@ absl::StatusOr<IssuedToken> AdminService::IssueToken(const Caller& caller,
   info.create_time = now;
   info.expire_time = expire_time;
   info.issued_by_user_id = caller.user.user_id;
-  if (absl::Status s = store_->CreateToken(info, HashToken(issued.token)); !s.ok()) return s;
+  if (absl::Status s = tokens_->CreateToken(info, HashToken(issued.token)); !s.ok()) return s;
   return issued;
 }
 
 absl::StatusOr<std::vector<TokenInfo>> AdminService::ListTokens(const std::string& user_id,
                                                                 bool include_inactive) {
-  return store_->ListTokens(user_id, include_inactive, clock_->NowMicros());
+  return tokens_->ListTokens(user_id, include_inactive, clock_->NowMicros());
 }
 
 absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id) {
   if (absl::Status s = RequireKey("token_id", token_id); !s.ok()) return s;
-  auto info = store_->RevokeToken(token_id, clock_->NowMicros());
+  auto info = tokens_->RevokeToken(token_id, clock_->NowMicros());
   if (!info.ok()) return info.status();
   if (!info->has_value())
     return absl::NotFoundError(absl::StrCat("token ", token_id, " not found"));
@@ -830,14 +830,14 @@ absl::Status AdminService::RecordAudit(AuditEntry entry) {
   CutUtf8(&entry.request_summary, 8000);
   if (entry.event_time == 0) entry.event_time = clock_->NowMicros();
   if (entry.audit_entry_id.empty()) entry.audit_entry_id = absl::StrCat("a-", util::RandomHex(8));
-  return store_->AppendAudit(entry);
+  return audit_->AppendAudit(entry);
 }
 
 absl::StatusOr<std::vector<AuditEntry>> AdminService::ListAudit(const store::AuditQuery& query) {
   if (query.start_time != 0 && query.end_time != 0 && query.start_time >= query.end_time) {
     return InvalidField("start_time", "must be before end_time");
   }
-  return store_->ListAudit(query);
+  return audit_->ListAudit(query);
 }
 
 }  // namespace gridline::service

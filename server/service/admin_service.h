@@ -63,8 +63,10 @@ class AdminService {
   // Tokens may be issued for at most this long.
   static constexpr domain::Micros kMaxTokenLifetime = 2LL * 366 * 24 * 3600 * 1000000;
 
-  explicit AdminService(store::Store* store, const util::Clock* clock)
-      : store_(store), clock_(clock) {}
+  // The storage it uses: the organisation, tokens and the audit log (not owned).
+  AdminService(store::OrganisationStore* org, store::TokenStore* tokens, store::AuditStore* audit,
+               const util::Clock* clock)
+      : org_(org), tokens_(tokens), audit_(audit), clock_(clock) {}
 
   // Update methods take the mutable fields to change as FieldMask paths ("name", ...).
   absl::StatusOr<domain::Grid> CreateGrid(const domain::Grid& grid);
@@ -141,7 +143,9 @@ class AdminService {
                                  const std::string& prefix, const std::string& other_field,
                                  const EditFn& edit);
 
-  store::Store* store_;
+  store::OrganisationStore* org_;
+  store::TokenStore* tokens_;
+  store::AuditStore* audit_;
   const util::Clock* clock_;
 };
 

@@ -105,10 +105,10 @@ absl::StatusOr<Attachment> AttachmentService::Upload(const Caller& caller,
   // The bytes first: metadata must never name bytes that are not on disk. If writing the
   // metadata fails, the bytes stay for a retry (or for Cleanup's sweep).
   if (absl::Status s = blobs_->Put(a.attachment_id, bytes); !s.ok()) return s;
-  if (absl::Status s = store_->PutAttachment(a); !s.ok()) return s;
+  if (absl::Status s = attachments_->PutAttachment(a); !s.ok()) return s;
   // Put is idempotent on the id: answer with what is stored, which for a repeat is the first
   // upload's metadata.
-  auto stored = store_->FindAttachments({a.attachment_id});
+  auto stored = attachments_->FindAttachments({a.attachment_id});
   if (!stored.ok()) return stored.status();
   for (auto& found : *stored) {
     if (found.attachment_id == a.attachment_id) return std::move(found);
@@ -123,7 +123,7 @@ absl::StatusOr<AttachmentContent> AttachmentService::Open(const Caller& caller,
   }
   const absl::Status not_found =
       absl::NotFoundError(absl::StrCat("attachment ", attachment_id, " not found"));
-  auto found = store_->FindAttachments({attachment_id});
+  auto found = attachments_->FindAttachments({attachment_id});
   if (!found.ok()) return found.status();
   AttachmentContent out;
   bool known = false;
@@ -137,10 +137,10 @@ absl::StatusOr<AttachmentContent> AttachmentService::Open(const Caller& caller,
 
   bool allowed = out.attachment.uploaded_by_user_id == caller.user.user_id;
   if (!allowed) {
-    auto cases = store_->CasesUsingAttachment(attachment_id, kMaxCasesChecked);
+    auto cases = attachments_->CasesUsingAttachment(attachment_id, kMaxCasesChecked);
     if (!cases.ok()) return cases.status();
     for (const auto& case_id : *cases) {
-      auto c = store_->GetCase(case_id);
+      auto c = cases_->GetCase(case_id);
       if (!c.ok()) return c.status();
       if (c->has_value() && CanSee(caller.user, **c)) {
         allowed = true;
@@ -167,7 +167,7 @@ absl::StatusOr<int> AttachmentService::Cleanup(Micros now) {
   bool sweep = false;
   {
     std::unique_lock<std::shared_mutex> lock(delete_mu_);
-    auto ids = store_->PruneUnreferencedAttachments(cutoff);
+    auto ids = attachments_->PruneUnreferencedAttachments(cutoff);
     if (!ids.ok()) return ids.status();
     absl::Status first_error;
     for (const auto& id : *ids) {
@@ -203,7 +203,7 @@ absl::StatusOr<int> AttachmentService::SweepStrayBlobs(Micros written_before) {
                                    ids->begin() + std::min(ids->size(), start + kSweepBatch));
     // Under the lock, so that an upload cannot write the metadata of bytes being deleted.
     std::unique_lock<std::shared_mutex> lock(delete_mu_);
-    auto known = store_->FindAttachments(batch);
+    auto known = attachments_->FindAttachments(batch);
     if (!known.ok()) return known.status();
     std::set<std::string> with_metadata;
     for (const auto& a : *known) with_metadata.insert(a.attachment_id);

@@ -31,9 +31,12 @@ class AttachmentService {
  public:
   // `max_bytes`: the largest photo accepted. `orphan_grace`: how old a photo no case uses must be
   // before Cleanup deletes it.
-  AttachmentService(store::Store* store, store::BlobStore* blobs, int64_t max_bytes,
-                    domain::Micros orphan_grace, const util::Clock* clock)
-      : store_(store),
+  // `attachments` holds the photos' metadata, `cases` says who may see a photo (not owned).
+  AttachmentService(store::AttachmentStore* attachments, store::CaseStore* cases,
+                    store::BlobStore* blobs, int64_t max_bytes, domain::Micros orphan_grace,
+                    const util::Clock* clock)
+      : attachments_(attachments),
+        cases_(cases),
         blobs_(blobs),
         max_bytes_(max_bytes),
         orphan_grace_(orphan_grace),
@@ -71,7 +74,8 @@ class AttachmentService {
  private:
   absl::StatusOr<int> SweepStrayBlobs(domain::Micros written_before);
 
-  store::Store* store_;
+  store::AttachmentStore* attachments_;
+  store::CaseStore* cases_;
   store::BlobStore* blobs_;
   const int64_t max_bytes_;
   const domain::Micros orphan_grace_;

@@ -78,7 +78,7 @@ void Collect(FieldViolations& v, const absl::Status& status) {
 
 // One page of `q`. `v` holds what the caller found wrong with the other filters; the page's own
 // problems join them, so that a request learns all of them at once.
-absl::StatusOr<Page<Case>> RunCaseQuery(store::Store* store, store::CaseQuery q,
+absl::StatusOr<Page<Case>> RunCaseQuery(store::CaseStore* store, store::CaseQuery q,
                                         const PageRequest& page, FieldViolations v = {}) {
   auto size = PageSize(page);
   if (!size.ok()) Collect(v, size.status());
@@ -103,7 +103,7 @@ absl::StatusOr<Page<Case>> RunCaseQuery(store::Store* store, store::CaseQuery q,
 // The grid subtree a case list covers: `scope`, the caller's own grid (empty: the whole
 // platform), narrowed to `grid_code` when one is given. A `grid_code` that is unknown or outside
 // `scope` is a violation of "grid_code".
-absl::StatusOr<std::string> ListSubtree(store::Store* store, FieldViolations& v,
+absl::StatusOr<std::string> ListSubtree(store::OrganisationStore* store, FieldViolations& v,
                                         const std::string& scope, const std::string& grid_code) {
   if (grid_code.empty()) return scope;
   auto g = store->FindGrid(grid_code);
@@ -119,7 +119,7 @@ absl::StatusOr<std::string> ListSubtree(store::Store* store, FieldViolations& v,
 }
 
 // A violation of "category_codes" for each unknown category among `codes`.
-absl::Status CheckCategories(store::Store* store, FieldViolations& v,
+absl::Status CheckCategories(store::OrganisationStore* store, FieldViolations& v,
                              const std::vector<std::string>& codes) {
   for (const auto& k : codes) {
     auto cat = store->FindCategory(k);
@@ -129,7 +129,7 @@ absl::Status CheckCategories(store::Store* store, FieldViolations& v,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> DepartmentExists(store::Store* store, const std::string& code) {
+absl::StatusOr<bool> DepartmentExists(store::OrganisationStore* store, const std::string& code) {
   auto d = store->FindDepartment(code);
   if (!d.ok()) return d.status();
   return d->has_value();
@@ -180,8 +180,8 @@ void EnterState(Case& c, CaseState s, Micros now) {
 }
 
 // The route for a case of `category_code` at the case's grid; NO_ROUTE is FAILED_PRECONDITION.
-absl::StatusOr<RouteDecision> RouteOrFail(store::Store* store, const std::string& category_code,
-                                          const Case& c) {
+absl::StatusOr<RouteDecision> RouteOrFail(store::OrganisationStore* store,
+                                          const std::string& category_code, const Case& c) {
   auto grid = store->FindGrid(c.grid_code);
   if (!grid.ok()) return grid.status();
   if (!grid->has_value()) return absl::FailedPreconditionError("the case's grid no longer exists");
@@ -224,7 +224,7 @@ absl::StatusOr<Page<Case>> CaseService::ListMyCases(const Caller& caller,
   q.subtree_grid_code = caller.user.grid_code;
   q.or_reporter_user_id = caller.user.user_id;
   q.order = store::CaseQuery::Order::kNewestFirst;
-  return RunCaseQuery(store_, q, page);
+  return RunCaseQuery(cases_, q, page);
 }
 
 absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
@@ -241,9 +241,9 @@ absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
             absl::StrCat("only PENDING_TRIAGE and RETURNED are queued, not ", CaseStateName(s)));
     }
   }
-  auto subtree = ListSubtree(store_, v, caller.user.grid_code, grid_code);
+  auto subtree = ListSubtree(org_, v, caller.user.grid_code, grid_code);
   if (!subtree.ok()) return subtree.status();
-  if (auto s = CheckCategories(store_, v, category_codes); !s.ok()) return s;
+  if (auto s = CheckCategories(org_, v, category_codes); !s.ok()) return s;
   store::CaseQuery q;
   q.states = states.empty()
                  ? std::vector<CaseState>{CaseState::kPendingTriage, CaseState::kReturned}
@@ -251,7 +251,7 @@ absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
   q.subtree_grid_code = *subtree;
   q.category_codes = category_codes;
   q.order = store::CaseQuery::Order::kQueueOldest;
-  return RunCaseQuery(store_, q, page, std::move(v));
+  return RunCaseQuery(cases_, q, page, std::move(v));
 }
 
 absl::StatusOr<Page<Case>> CaseService::ListCases(const Caller& caller,
@@ -280,11 +280,11 @@ absl::StatusOr<Page<Case>> CaseService::ListCases(const Caller& caller,
       v.Add("states", absl::StrCat("unknown case state ", static_cast<int>(s)));
     }
   }
-  auto subtree = ListSubtree(store_, v, scope, filter.grid_code);
+  auto subtree = ListSubtree(org_, v, scope, filter.grid_code);
   if (!subtree.ok()) return subtree.status();
-  if (auto s = CheckCategories(store_, v, filter.category_codes); !s.ok()) return s;
+  if (auto s = CheckCategories(org_, v, filter.category_codes); !s.ok()) return s;
   if (!filter.lead_department_code.empty()) {
-    auto known = DepartmentExists(store_, filter.lead_department_code);
+    auto known = DepartmentExists(org_, filter.lead_department_code);
     if (!known.ok()) return known.status();
     if (!*known) v.Add("lead_department_code", "unknown department " + filter.lead_department_code);
   }
@@ -301,7 +301,7 @@ absl::StatusOr<Page<Case>> CaseService::ListCases(const Caller& caller,
   q.observed_from = filter.observe_start_time;
   q.observed_to = filter.observe_end_time;
   q.order = store::CaseQuery::Order::kNewestFirst;
-  return RunCaseQuery(store_, q, page, std::move(v));
+  return RunCaseQuery(cases_, q, page, std::move(v));
 }
 
 absl::StatusOr<Page<Case>> CaseService::ListAssignedCases(const Caller& caller,
@@ -318,7 +318,7 @@ absl::StatusOr<Page<Case>> CaseService::ListAssignedCases(const Caller& caller,
   q.department_code = caller.user.department_code;
   q.include_assisting = include_assisting;
   q.order = store::CaseQuery::Order::kDeadlineSoonest;
-  return RunCaseQuery(store_, q, page);
+  return RunCaseQuery(cases_, q, page);
 }
 
 absl::StatusOr<Page<ExtensionRequest>> CaseService::ListExtensionRequests(
@@ -340,7 +340,7 @@ absl::StatusOr<Page<ExtensionRequest>> CaseService::ListExtensionRequests(
     q.has_after = true;
   }
   q.limit = *size + 1;
-  auto rows = store_->ListExtensionRequests(q);
+  auto rows = cases_->ListExtensionRequests(q);
   if (!rows.ok()) return rows.status();
   Page<ExtensionRequest> out;
   out.items = *std::move(rows);
@@ -357,7 +357,7 @@ absl::StatusOr<Page<Category>> CaseService::ListReportCategories(const Caller& c
   (void)caller;  // any authenticated user
   auto size = PageSize(page);
   if (!size.ok()) return size.status();
-  auto all = store_->ListCategories();
+  auto all = org_->ListCategories();
   if (!all.ok()) return all.status();
   Page<Category> out;
   for (const auto& k : *all) {
@@ -376,7 +376,7 @@ absl::StatusOr<Page<Category>> CaseService::ListReportCategories(const Caller& c
 absl::StatusOr<Case> CaseService::LoadForAction(const Caller& caller, const ActionInput& in,
                                                 int action) {
   if (in.case_id.empty()) return InvalidField("case_id", "is required");
-  auto c = store_->GetCase(in.case_id);
+  auto c = cases_->GetCase(in.case_id);
   if (!c.ok()) return c.status();
   // Role first, so that a wrong role gets PERMISSION_DENIED even for unknown ids.
   Case probe;
@@ -403,7 +403,7 @@ absl::Status CaseService::CheckAttachments(FieldViolations& v, const std::string
   if (ids.empty()) return absl::OkStatus();
   std::set<std::string> unique(ids.begin(), ids.end());
   if (unique.size() != ids.size()) v.Add(field, "lists a photo twice");
-  auto found = store_->FindAttachments(ids);
+  auto found = attachments_->FindAttachments(ids);
   if (!found.ok()) return found.status();
   std::set<std::string> known;
   for (const auto& a : *found) known.insert(a.attachment_id);
@@ -415,18 +415,18 @@ absl::Status CaseService::CheckAttachments(FieldViolations& v, const std::string
 
 absl::Status CaseService::FileAndRoute(const Caller* caller, Case& c, store::CaseWrite& w,
                                        Micros now, const std::string& note) {
-  auto category = store_->FindCategory(c.category_code);
+  auto category = org_->FindCategory(c.category_code);
   if (!category.ok()) return category.status();
   if (!category->has_value()) {
     return absl::FailedPreconditionError("the case's category no longer exists: correct it");
   }
-  auto route = RouteOrFail(store_, c.category_code, c);
+  auto route = RouteOrFail(org_, c.category_code, c);
   if (!route.ok()) return route.status();
   // The district (or, failing that, the root) names the case-number series. The case's grid path
   // follows grid moves, so it is the tree as it stands.
   std::string district;
   for (const auto& code : PathCodes(c.grid_path)) {
-    auto g = store_->FindGrid(code);
+    auto g = org_->FindGrid(code);
     if (!g.ok()) return g.status();
     if (district.empty()) district = code;  // the root, as a fallback
     if (g->has_value() && (*g)->level == GridLevel::kDistrict) {
@@ -457,7 +457,7 @@ absl::Status CaseService::CancelPendingExtension(const Case& c, store::CaseWrite
   store::ExtensionQuery q;
   q.case_id = c.case_id;
   q.states = {ExtensionState::kPending};
-  auto pending = store_->ListExtensionRequests(q);
+  auto pending = cases_->ListExtensionRequests(q);
   if (!pending.ok()) return pending.status();
   for (auto x : *pending) {
     x.state = ExtensionState::kCancelled;
@@ -475,7 +475,7 @@ absl::StatusOr<CaseChange> CaseService::Commit(Case c, store::CaseWrite w, Micro
 
 absl::StatusOr<CaseChange> CaseService::Write(store::CaseWrite w) {
   Finish(w.c, w.events);
-  auto r = store_->UpdateCase(w);
+  auto r = cases_->UpdateCase(w);
   if (!r.ok()) return r.status();
   return CaseChange{r->stored, r->events};
 }
@@ -543,7 +543,7 @@ absl::StatusOr<std::vector<DuplicateCandidate>> CaseService::SuggestDuplicates(
   q.observed_from = c->observe_time - time_window;
   q.observed_to = c->observe_time + time_window;
   q.limit = 2000;
-  auto near = store_->ListCases(q);
+  auto near = cases_->ListCases(q);
   if (!near.ok()) return near.status();
   std::vector<DuplicateCandidate> out;
   for (const auto& other : *near) {
@@ -607,7 +607,7 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
   } else if (category_code == c->category_code) {
     v.Add("category_code", "is already the case's category");
   } else {
-    auto k = store_->FindCategory(category_code);
+    auto k = org_->FindCategory(category_code);
     if (!k.ok()) return k.status();
     if (!k->has_value()) v.Add("category_code", "unknown category " + category_code);
   }
@@ -621,7 +621,7 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
       in.note.empty() ? absl::StrCat(before.category_code, " -> ", category_code) : in.note));
   if (c->state != CaseState::kPendingTriage) {
     // Already filed: re-route by the rules for the new category, keeping the deadline.
-    auto route = RouteOrFail(store_, category_code, *c);
+    auto route = RouteOrFail(org_, category_code, *c);
     if (!route.ok()) return route.status();
     if (route->lead_department_code != c->lead_department_code) {
       if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
@@ -645,7 +645,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, true);
-  auto known = [&](const std::string& code) { return DepartmentExists(store_, code); };
+  auto known = [&](const std::string& code) { return DepartmentExists(org_, code); };
   if (lead.empty()) {
     v.Add("lead_department_code", "is required");
   } else {
@@ -690,7 +690,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
     return absl::PermissionDeniedError("extension requests are decided by the acceptance center");
   }
   if (extension_request_id.empty()) return InvalidField("extension_request_id", "is required");
-  auto x = store_->GetExtensionRequest(extension_request_id);
+  auto x = cases_->GetExtensionRequest(extension_request_id);
   if (!x.ok()) return x.status();
   if (!x->has_value()) {
     return absl::NotFoundError(absl::StrCat("extension request ", extension_request_id));
@@ -699,7 +699,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
   in.case_id = (*x)->case_id;
   in.expected_version = expected_version;
   in.note = note;
-  auto c = store_->GetCase(in.case_id);
+  auto c = cases_->GetCase(in.case_id);
   if (!c.ok()) return c.status();
   if (!c->has_value() || !CanSee(caller.user, **c)) {
     return absl::NotFoundError(absl::StrCat("extension request ", extension_request_id));
@@ -790,7 +790,7 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& cal
   store::ExtensionQuery q;
   q.case_id = c->case_id;
   q.states = {ExtensionState::kPending};
-  auto pending = store_->ListExtensionRequests(q);
+  auto pending = cases_->ListExtensionRequests(q);
   if (!pending.ok()) return pending.status();
   if (!pending->empty()) {
     return Precondition("EXTENSION_PENDING", pending->front().extension_request_id,
@@ -886,7 +886,7 @@ absl::StatusOr<int> CaseService::WarnDeadlines(Micros now, Micros warn_before) {
     q.warning_level_below = level;
     q.order = store::CaseQuery::Order::kDeadlineSoonest;
     q.limit = 500;
-    auto due = store_->ListCases(q);
+    auto due = cases_->ListCases(q);
     if (!due.ok()) return due.status();
     for (Case c : *due) {
       store::CaseWrite w = StartWrite(c);

@@ -89,7 +89,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   if (in.grid_code.empty()) {
     v.Add("location.grid_code", "is required");
   } else {
-    auto g = store_->FindGrid(in.grid_code);
+    auto g = org_->FindGrid(in.grid_code);
     if (!g.ok()) return g.status();
     if (!g->has_value()) v.Add("location.grid_code", "unknown grid " + in.grid_code);
     grid = *std::move(g);
@@ -97,7 +97,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   if (in.category_code.empty()) {
     v.Add("category_code", "is required");
   } else {
-    auto k = store_->FindCategory(in.category_code);
+    auto k = org_->FindCategory(in.category_code);
     if (!k.ok()) return k.status();
     if (!k->has_value()) v.Add("category_code", "unknown category " + in.category_code);
     if (k->has_value()) auto_accept = (*k)->auto_accept;
@@ -142,7 +142,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   e.reporter_user_id = c.reporter_user_id;
   e.case_version = c.version;
 
-  auto result = store_->CreateCase(c, e);
+  auto result = cases_->CreateCase(c, e);
   if (!result.ok()) return result.status();
   if (!result->created && result->stored.request_digest != c.request_digest) {
     return absl::AlreadyExistsError(absl::StrCat("request_id ", in.request_id,
@@ -174,7 +174,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
         out.stored = written->c;
         out.filed = true;
       } else if (absl::IsAborted(written.status())) {
-        auto again = store_->GetCase(filed.case_id);  // a concurrent retry filed it
+        auto again = cases_->GetCase(filed.case_id);  // a concurrent retry filed it
         if (!again.ok()) return retry_later(again.status());
         if (!again->has_value()) return retry_later(written.status());
         out.stored = **again;
@@ -190,7 +190,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
 
 absl::StatusOr<Case> CaseService::GetCase(const Caller& caller, const std::string& case_id) {
   if (case_id.empty()) return InvalidField("case_id", "is required");
-  auto c = store_->GetCase(case_id);
+  auto c = cases_->GetCase(case_id);
   if (!c.ok()) return c.status();
   if (!c->has_value() || !CanSee(caller.user, **c)) {
     return absl::NotFoundError(absl::StrCat("case ", case_id, " not found"));
@@ -202,7 +202,7 @@ absl::StatusOr<std::vector<CaseEvent>> CaseService::ListCaseEvents(const Caller&
                                                                    const std::string& case_id) {
   auto c = GetCase(caller, case_id);
   if (!c.ok()) return c.status();
-  return store_->ListCaseEvents(case_id);
+  return cases_->ListCaseEvents(case_id);
 }
 
 }  // namespace gridline::service

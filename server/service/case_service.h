@@ -92,8 +92,16 @@ class CaseService {
  public:
   // `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts). `clock`
   // (not owned) gives the time of every write.
-  CaseService(store::Store* store, const util::Clock* clock, int utc_offset_minutes = 480)
-      : store_(store), zone_(absl::FixedTimeZone(utc_offset_minutes * 60)), clock_(clock) {}
+  // The storage it uses: cases, the organisation (routing, validation) and photos' metadata (not
+  // owned).
+  CaseService(store::CaseStore* cases, store::OrganisationStore* org,
+              store::AttachmentStore* attachments, const util::Clock* clock,
+              int utc_offset_minutes = 480)
+      : cases_(cases),
+        org_(org),
+        attachments_(attachments),
+        zone_(absl::FixedTimeZone(utc_offset_minutes * 60)),
+        clock_(clock) {}
 
   // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
   // caller's request id.
@@ -191,7 +199,9 @@ class CaseService {
   absl::Status CheckAttachments(domain::FieldViolations& v, const std::string& field,
                                 const std::vector<std::string>& ids);
 
-  store::Store* store_;
+  store::CaseStore* cases_;
+  store::OrganisationStore* org_;
+  store::AttachmentStore* attachments_;
   absl::TimeZone zone_;
   const util::Clock* clock_;
 };

@@ -19,8 +19,8 @@ using ::gridline::domain::CheckOrganisation;
 using ::gridline::domain::Department;
 using ::gridline::domain::FieldViolations;
 using ::gridline::domain::Grid;
-using ::gridline::domain::Micros;
 using ::gridline::domain::HashToken;
+using ::gridline::domain::Micros;
 using ::gridline::domain::Organisation;
 using ::gridline::domain::OrgCheckOptions;
 using ::gridline::domain::OrgCheckResult;
@@ -129,8 +129,8 @@ void ParentsFirst(std::vector<T>* items, const std::vector<T>& all) {
 
 }  // namespace
 
-absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token, bool demo_mode,
-                                    Micros now) {
+absl::StatusOr<Caller> Authenticate(store::TokenStore* store, absl::string_view token,
+                                    bool demo_mode, Micros now) {
   if (token.empty()) {
     return absl::UnauthenticatedError("missing bearer token in 'authorization' metadata");
   }
@@ -147,7 +147,7 @@ absl::StatusOr<Caller> Authenticate(store::Store* store, absl::string_view token
   return **caller;
 }
 
-absl::StatusOr<ImportPlan> PlanImport(store::Store* store, const Organisation& incoming,
+absl::StatusOr<ImportPlan> PlanImport(store::OrganisationStore* store, const Organisation& incoming,
                                       const ImportProgressFn& progress) {
   // The version first: if the organisation moves between the two reads, applying aborts.
   auto version = store->OrganisationVersion();
@@ -227,7 +227,8 @@ absl::StatusOr<ImportPlan> PlanImport(store::Store* store, const Organisation& i
   return plan;
 }
 
-absl::Status ApplyImport(store::Store* store, const ImportPlan& plan, Micros now) {
+absl::Status ApplyImport(store::OrganisationStore* org, store::TokenStore* tokens,
+                         const ImportPlan& plan, Micros now) {
   if (!plan.violations.empty()) {
     return absl::FailedPreconditionError("an import with violations cannot be applied");
   }
@@ -236,14 +237,14 @@ absl::Status ApplyImport(store::Store* store, const ImportPlan& plan, Micros now
       u.users.empty()) {
     return absl::OkStatus();  // nothing changes: nothing to write, nothing to race
   }
-  if (absl::Status s = store->ChangeOrganisation(u, {}, plan.version); !s.ok()) return s;
+  if (absl::Status s = org->ChangeOrganisation(u, {}, plan.version); !s.ok()) return s;
   for (const std::string& user_id : plan.users_to_disable) {
-    if (absl::Status s = store->DisableUser(user_id, now); !s.ok()) return s;
+    if (absl::Status s = tokens->DisableUser(user_id, now); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> StoreDemoTokens(store::Store* store,
+absl::StatusOr<std::vector<std::string>> StoreDemoTokens(store::TokenStore* store,
                                                          const Organisation& org) {
   std::vector<std::string> lines;
   std::map<std::string, const User*> by_id;
@@ -260,7 +261,8 @@ absl::StatusOr<std::vector<std::string>> StoreDemoTokens(store::Store* store,
   return lines;
 }
 
-absl::StatusOr<std::vector<std::string>> LoadOrganisation(store::Store* store,
+absl::StatusOr<std::vector<std::string>> LoadOrganisation(store::OrganisationStore* store,
+                                                          store::TokenStore* tokens,
                                                           const Organisation& org, bool demo,
                                                           Micros now) {
   constexpr int kAttempts = 5;
@@ -277,13 +279,13 @@ absl::StatusOr<std::vector<std::string>> LoadOrganisation(store::Store* store,
       }
       return v.ToStatus("the organisation is invalid");
     }
-    absl::Status s = ApplyImport(store, *plan, now);
+    absl::Status s = ApplyImport(store, tokens, *plan, now);
     if (s.code() == absl::StatusCode::kAborted && attempt < kAttempts) continue;
     if (!s.ok()) return s;
     break;
   }
   if (!demo) return std::vector<std::string>{};
-  return StoreDemoTokens(store, org);
+  return StoreDemoTokens(tokens, org);
 }
 
 }  // namespace gridline::service

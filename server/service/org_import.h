@@ -20,7 +20,7 @@
 namespace gridline::service {
 
 // Demo tokens (Caller.demo_token) are refused unless `demo_mode` (ServerConfig.demo).
-absl::StatusOr<domain::Caller> Authenticate(store::Store* store, absl::string_view token,
+absl::StatusOr<domain::Caller> Authenticate(store::TokenStore* store, absl::string_view token,
                                             bool demo_mode, domain::Micros now);
 
 // ---- Writing a whole organisation (import) ----------------------------------------------------
@@ -60,22 +60,25 @@ struct ImportPlan {
 // same code or id; nothing is deleted) and counts what would change. Only violations the import
 // causes are reported: problems the stored organisation already had elsewhere are not its
 // fault. Errors are the store's.
-absl::StatusOr<ImportPlan> PlanImport(store::Store* store, const domain::Organisation& incoming,
+absl::StatusOr<ImportPlan> PlanImport(store::OrganisationStore* store,
+                                      const domain::Organisation& incoming,
                                       const ImportProgressFn& progress = nullptr);
 
 // Writes a plan that has no violations in one transaction. ABORTED when the organisation changed
 // since the plan was made (nothing is written then).
-absl::Status ApplyImport(store::Store* store, const ImportPlan& plan, domain::Micros now);
+absl::Status ApplyImport(store::OrganisationStore* org, store::TokenStore* tokens,
+                         const ImportPlan& plan, domain::Micros now);
 
 // Stores `org`'s demo tokens (hashed) and returns them as "user_id  role  scope  token" lines.
-absl::StatusOr<std::vector<std::string>> StoreDemoTokens(store::Store* store,
+absl::StatusOr<std::vector<std::string>> StoreDemoTokens(store::TokenStore* store,
                                                          const domain::Organisation& org);
 
 // The organisation file at start: the same plan-validate-apply path as an import (retried when a
 // replica starting at the same time wins the race). In demo mode it also stores the demo tokens
 // and returns the lines to print. INVALID_ARGUMENT with "grids[3].parent_code"-style field
 // violations when the file would make the organisation invalid.
-absl::StatusOr<std::vector<std::string>> LoadOrganisation(store::Store* store,
+absl::StatusOr<std::vector<std::string>> LoadOrganisation(store::OrganisationStore* store,
+                                                          store::TokenStore* tokens,
                                                           const domain::Organisation& org,
                                                           bool demo, domain::Micros now);
 

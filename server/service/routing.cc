@@ -4,7 +4,7 @@
 
 namespace gridline::service {
 
-absl::StatusOr<domain::RouteDecision> ResolveRoute(store::Store* store,
+absl::StatusOr<domain::RouteDecision> ResolveRoute(store::OrganisationStore* store,
                                                    const std::string& category_code,
                                                    const domain::Grid& grid) {
   auto rules = store->ListRoutingRulesForCategory(category_code);

@@ -12,7 +12,7 @@
 namespace gridline::service {
 
 // The route of a case of `category_code` in `grid`: by rule, else to the street office.
-absl::StatusOr<domain::RouteDecision> ResolveRoute(store::Store* store,
+absl::StatusOr<domain::RouteDecision> ResolveRoute(store::OrganisationStore* store,
                                                    const std::string& category_code,
                                                    const domain::Grid& grid);
 

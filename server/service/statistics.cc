@@ -13,6 +13,16 @@
 
 namespace gridline::service {
 
+using ::gridline::domain::FieldViolations;
+using ::gridline::domain::FigureDay;
+using ::gridline::domain::FigureDayStart;
+using ::gridline::domain::FigureFacts;
+using ::gridline::domain::FigureNodes;
+using ::gridline::domain::FigureSums;
+using ::gridline::domain::FigureTerm;
+using ::gridline::domain::FigureTerms;
+using ::gridline::domain::GridLevel;
+using ::gridline::domain::InvalidField;
 using ::gridline::domain::kFigClosed;
 using ::gridline::domain::kFigDue;
 using ::gridline::domain::kFigFound;
@@ -25,16 +35,6 @@ using ::gridline::domain::kFigResolved;
 using ::gridline::domain::kFigReworked;
 using ::gridline::domain::kFigSolved;
 using ::gridline::domain::kFigureColumns;
-using ::gridline::domain::FieldViolations;
-using ::gridline::domain::FigureDay;
-using ::gridline::domain::FigureDayStart;
-using ::gridline::domain::FigureFacts;
-using ::gridline::domain::FigureNodes;
-using ::gridline::domain::FigureSums;
-using ::gridline::domain::FigureTerm;
-using ::gridline::domain::FigureTerms;
-using ::gridline::domain::GridLevel;
-using ::gridline::domain::InvalidField;
 using ::gridline::domain::Micros;
 using ::gridline::domain::SumTerms;
 namespace {
@@ -72,8 +72,9 @@ Statistics Assemble(const StatisticsQuery& q, const FigureSums& sums,
 
 }  // namespace
 
-absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuery q, Micros now,
-                                             const std::function<bool()>& gone) {
+absl::StatusOr<Statistics> ComputeStatistics(store::OrganisationStore* org,
+                                             store::FigureStore* figures, StatisticsQuery q,
+                                             Micros now, const std::function<bool()>& gone) {
   if (q.end_time == 0) q.end_time = now;
   FieldViolations v;
   if (q.start_time == 0) {
@@ -86,7 +87,7 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
   store::FigureScope scope;
   store::FigureQuery sums_query;
   if (!q.grid_code.empty()) {
-    auto g = store->FindGrid(q.grid_code);
+    auto g = org->FindGrid(q.grid_code);
     if (!g.ok()) return g.status();
     if (!g->has_value()) {
       v.Add("grid_code", "unknown grid " + q.grid_code);
@@ -96,7 +97,7 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
     }
   }
   if (!q.department_code.empty()) {
-    auto d = store->FindDepartment(q.department_code);
+    auto d = org->FindDepartment(q.department_code);
     if (!d.ok()) return d.status();
     if (!d->has_value()) v.Add("department_code", "unknown department " + q.department_code);
     scope.department_code = q.department_code;
@@ -106,13 +107,13 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
 
   // The whole days the range covers come pre-added from the store: [day_start, day_end) with
   // day_start <= start and day_end <= end, the days that start and end fall in.
-  const int offset = store->FiguresUtcOffsetMinutes();
+  const int offset = figures->FiguresUtcOffsetMinutes();
   sums_query.first_day = FigureDay(q.start_time, offset);
   sums_query.end_day = FigureDay(q.end_time, offset);
   const Micros day_start = FigureDayStart(sums_query.first_day, offset);
   const Micros day_end = FigureDayStart(sums_query.end_day, offset);
   if (gone && gone()) return Gone();
-  auto summed = store->SumFigures(sums_query);
+  auto summed = figures->SumFigures(sums_query);
   if (!summed.ok()) return summed.status();
   FigureSums sums = *summed;
   // Exact ends: the cases with a time in [day_start, start) or [day_end, end) are the only ones
@@ -122,7 +123,7 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
   if (day_end < q.end_time) edges.emplace_back(day_end, q.end_time);
   if (!edges.empty()) {
     if (gone && gone()) return Gone();
-    auto touching = store->FigureFactsWithin(scope, edges);
+    auto touching = figures->FigureFactsWithin(scope, edges);
     if (!touching.ok()) return touching.status();
     for (const FigureFacts& f : *touching) {
       const std::vector<FigureTerm> terms = FigureTerms(f);
@@ -133,7 +134,7 @@ absl::StatusOr<Statistics> ComputeStatistics(store::Store* store, StatisticsQuer
   }
   // What depends on the present: open cases past their deadline.
   if (gone && gone()) return Gone();
-  auto overdue = store->CountOpenOverdue(scope, now, q.start_time, q.end_time);
+  auto overdue = figures->CountOpenOverdue(scope, now, q.start_time, q.end_time);
   if (!overdue.ok()) return overdue.status();
   std::vector<const store::OverdueGroup*> in_scope;
   for (const store::OverdueGroup& g : *overdue) in_scope.push_back(&g);
@@ -190,8 +191,10 @@ Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanat
   return Flag::kYellow;
 }
 
-absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int year, int month,
-                                                      const FlagThresholds& t, Micros now,
+absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* org,
+                                                      store::FigureStore* figures, int year,
+                                                      int month, const FlagThresholds& t,
+                                                      Micros now,
                                                       const std::function<bool()>& gone) {
   if (month < 1 || month > 12) return InvalidField("month", "must be within 1..12");
   const absl::TimeZone zone = absl::FixedTimeZone(t.utc_offset_minutes * 60);
@@ -201,7 +204,7 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
     return InvalidField("month", "has not ended yet; months are evaluated once they are over");
   }
   std::vector<std::tuple<UnitKind, std::string, std::string>> units;
-  auto grids = store->ListGrids();
+  auto grids = org->ListGrids();
   if (!grids.ok()) return grids.status();
   for (const auto& g : *grids) {
     if (g.level == GridLevel::kStreet || g.level == GridLevel::kCommunity ||
@@ -209,7 +212,7 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
       units.emplace_back(UnitKind::kGrid, g.code, g.name);
     }
   }
-  auto depts = store->ListDepartments();
+  auto depts = org->ListDepartments();
   if (!depts.ok()) return depts.status();
   for (const auto& d : *depts) units.emplace_back(UnitKind::kDepartment, d.code, d.name);
   // When the store's days are days of this zone, a month is whole days: every unit's sums come
@@ -217,7 +220,7 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
   // computed alone (exact, slower).
   const Micros month_start = absl::ToUnixMicros(start);
   const Micros month_end = absl::ToUnixMicros(end);
-  const int offset = store->FiguresUtcOffsetMinutes();
+  const int offset = figures->FiguresUtcOffsetMinutes();
   const bool whole_days = offset == t.utc_offset_minutes;
   std::map<std::string, FigureSums> by_node, by_department;
   std::map<std::string, std::vector<const store::OverdueGroup*>> overdue_by_node,
@@ -228,15 +231,15 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
     const int64_t end_day = FigureDay(month_end, offset);
     if (gone && gone()) return Gone();
     auto nodes =
-        store->SumFiguresGrouped(store::Store::FigureGrouping::kByNode, first_day, end_day);
+        figures->SumFiguresGrouped(store::FigureStore::FigureGrouping::kByNode, first_day, end_day);
     if (!nodes.ok()) return nodes.status();
     by_node = *std::move(nodes);
-    auto departments =
-        store->SumFiguresGrouped(store::Store::FigureGrouping::kByDepartment, first_day, end_day);
+    auto departments = figures->SumFiguresGrouped(store::FigureStore::FigureGrouping::kByDepartment,
+                                                  first_day, end_day);
     if (!departments.ok()) return departments.status();
     by_department = *std::move(departments);
     if (gone && gone()) return Gone();
-    auto open = store->CountOpenOverdue(store::FigureScope(), now, month_start, month_end);
+    auto open = figures->CountOpenOverdue(store::FigureScope(), now, month_start, month_end);
     if (!open.ok()) return open.status();
     overdue = *std::move(open);
     for (const store::OverdueGroup& g : overdue) {
@@ -258,7 +261,7 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::Store* store, int y
       auto& open = kind == UnitKind::kGrid ? overdue_by_node : overdue_by_department;
       s = Assemble(q, sums[code], open[code]);
     } else {
-      s = ComputeStatistics(store, q, now, gone);
+      s = ComputeStatistics(org, figures, q, now, gone);
     }
     if (!s.ok()) return s.status();
     if (s->found_count == 0 && s->due_count == 0 && s->resolved_count == 0) continue;

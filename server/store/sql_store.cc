@@ -211,6 +211,24 @@ const std::vector<Migration>& Migrations() {
            {"cases", "ix_cases_open_overdue",
             "state, deadline_time, first_deadline_time, grid_path, lead_department_code", false},
        }},
+      {7,
+       {
+           // The departments assisting each case, as rows an index serves ("cases assisted by
+           // X"). cases.assisting keeps the ordered list the case shows; this table is what
+           // queries by department use, and it is written in the same transaction.
+           "CREATE TABLE IF NOT EXISTS case_assisting (department_code VARCHAR(64) NOT NULL, "
+           "case_id VARCHAR(64) NOT NULL, PRIMARY KEY (department_code, case_id)){OPTS}",
+       },
+       {
+           {"case_assisting", "ix_assisting_case", "case_id", false},
+       },
+       {},
+       {
+           // The cases written before this table (departments are never deleted).
+           "{INSERT_IGNORE} INTO case_assisting (department_code, case_id) "
+           "SELECT d.code, c.case_id FROM cases c JOIN departments d "
+           "ON INSTR(c.assisting, {FENCED_DEPARTMENT_CODE}) > 0 WHERE c.assisting <> ''",
+       }},
   };
   return *migrations;
 }
@@ -220,7 +238,9 @@ std::string Expand(Dialect d, absl::string_view sql) {
       sql,
       {{"{OPTS}",
         d == Dialect::kMysql ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin" : ""},
-       {"{INSERT_IGNORE}", d == Dialect::kMysql ? "INSERT IGNORE" : "INSERT OR IGNORE"}});
+       {"{INSERT_IGNORE}", d == Dialect::kMysql ? "INSERT IGNORE" : "INSERT OR IGNORE"},
+       {"{FENCED_DEPARTMENT_CODE}",
+        d == Dialect::kMysql ? "CONCAT(',', d.code, ',')" : "(',' || d.code || ',')"}});
 }
 
 // INSERT that updates every non-key column when the key exists (only the first `update_until`
@@ -673,8 +693,9 @@ class SqlStore final : public Store {
       case domain::OrgKind::kDepartment:
         rows = Read(
             "SELECT COUNT(*) FROM cases WHERE lead_department_code = ? OR "
-            "returned_by_department = ? OR assisting LIKE ? ESCAPE '!'",
-            {key.code, key.code, absl::StrCat("%,", LikeEscape(key.code), ",%")});
+            "returned_by_department = ? OR case_id IN "
+            "(SELECT case_id FROM case_assisting WHERE department_code = ?)",
+            {key.code, key.code, key.code});
         break;
       case domain::OrgKind::kUser:
         rows = Read("SELECT COUNT(*) FROM cases WHERE reporter_user_id = ?", {key.code});
@@ -1028,6 +1049,9 @@ class SqlStore final : public Store {
         return ins.status();
       }
       if (auto st = MarkReferenced(conn, c.before_photo_ids); !st.ok()) return st;
+      if (auto st = WriteAssisting(conn, c.case_id, c.assisting_department_codes); !st.ok()) {
+        return st;
+      }
       const domain::FigureFacts facts = FactsOf(c, {first});
       if (auto st = figures_.Apply(conn, nullptr, &facts); !st.ok()) return st;
       auto ev = AppendEvent(conn, first);
@@ -1058,9 +1082,12 @@ class SqlStore final : public Store {
              if (top->empty()) return absl::InternalError("event_sequence row missing");
              int64_t seq = top->front().Int(0) - static_cast<int64_t>(events);
              // Many rows per INSERT: a round trip per row is most of the time on MySQL.
-             std::vector<SqlParams> case_rows, event_rows;
+             std::vector<SqlParams> case_rows, event_rows, assisting_rows;
              for (const auto& b : cases) {
                case_rows.push_back(CaseParams(b.c));
+               for (const auto& d : AssistingSet(b.c.assisting_department_codes)) {
+                 assisting_rows.push_back({d, b.c.case_id});
+               }
                for (const auto& e : b.events) {
                  CaseEvent numbered = e;
                  numbered.seq = ++seq;
@@ -1072,12 +1099,52 @@ class SqlStore final : public Store {
              for (const auto& b : cases) facts.push_back(FactsOf(b.c, b.events));
              if (auto st = figures_.AddAll(conn, facts); !st.ok()) return st;
              if (auto st = InsertRows(conn, "cases", kCaseColumns, case_rows); !st.ok()) return st;
+             if (auto st =
+                     InsertRows(conn, "case_assisting", "department_code, case_id", assisting_rows);
+                 !st.ok()) {
+               return st;
+             }
              if (auto st = InsertRows(conn, "case_events", kEventColumns, event_rows); !st.ok()) {
                return st;
              }
              return true;
            })
         .status();
+  }
+
+  // The distinct codes of an assisting list.
+  static std::set<std::string> AssistingSet(const std::vector<std::string>& codes) {
+    std::set<std::string> out;
+    for (const auto& d : codes) {
+      if (!d.empty()) out.insert(d);
+    }
+    return out;
+  }
+
+  // Makes the case's rows in case_assisting equal `codes`: reads them (no lock), then deletes
+  // and inserts by primary key only what differs, so a write that keeps the departments (most
+  // do) writes nothing here and takes no range lock.
+  static absl::Status WriteAssisting(SqlConnection& conn, const std::string& case_id,
+                                     const std::vector<std::string>& codes) {
+    const std::set<std::string> want = AssistingSet(codes);
+    auto rows =
+        conn.Query("SELECT department_code FROM case_assisting WHERE case_id = ?", {case_id});
+    if (!rows.ok()) return rows.status();
+    std::set<std::string> have;
+    for (const auto& r : *rows) have.insert(r.Str(0));
+    for (const auto& d : have) {
+      if (want.count(d)) continue;
+      auto st = conn.Execute("DELETE FROM case_assisting WHERE department_code = ? AND case_id = ?",
+                             {d, case_id});
+      if (!st.ok()) return st.status();
+    }
+    for (const auto& d : want) {
+      if (have.count(d)) continue;
+      auto st = conn.Execute("INSERT INTO case_assisting (department_code, case_id) VALUES (?, ?)",
+                             {d, case_id});
+      if (!st.ok()) return st.status();
+    }
+    return absl::OkStatus();
   }
 
   // INSERT of `rows` (each in the order of `columns`), up to 4,000 values per statement.
@@ -1164,6 +1231,9 @@ class SqlStore final : public Store {
         used.insert(used.end(), e.attachment_ids.begin(), e.attachment_ids.end());
       }
       if (auto st = MarkReferenced(conn, used); !st.ok()) return st;
+      if (auto st = WriteAssisting(conn, next.case_id, next.assisting_department_codes); !st.ok()) {
+        return st;
+      }
       // The path as it stands now that the row is locked by this write (a grid move may have
       // committed since the caller read the case): the answer and the events carry it.
       auto path = conn.Query("SELECT grid_path FROM cases WHERE case_id = ?", {next.case_id});
@@ -1226,9 +1296,11 @@ class SqlStore final : public Store {
     }
     if (!q.department_code.empty()) {
       if (q.include_assisting) {
-        sql += " AND (lead_department_code = ? OR assisting LIKE ? ESCAPE '!')";
+        sql +=
+            " AND (lead_department_code = ? OR case_id IN "
+            "(SELECT case_id FROM case_assisting WHERE department_code = ?))";
         params.push_back(q.department_code);
-        params.push_back(absl::StrCat("%,", LikeEscape(q.department_code), ",%"));
+        params.push_back(q.department_code);
       } else {
         sql += " AND lead_department_code = ?";
         params.push_back(q.department_code);

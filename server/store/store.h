@@ -132,12 +132,15 @@ struct OrgKey {
   std::string code;  // grid/department/category code, rule id or user id
 };
 
-class Store {
- public:
-  virtual ~Store() = default;
+// The storage is one database behind narrow interfaces, one per aggregate, so that each service
+// declares exactly what it reads and writes (its constructor takes those interfaces). SqlStore
+// implements them all for SQLite and MySQL/MariaDB; tests/store_conformance_test.cc runs each on
+// both engines.
 
-  // Cheap round trip to the database; the health service reports SERVING only while it is OK.
-  virtual absl::Status Ping() = 0;
+// The organisation: grids, departments, categories, routing rules, users.
+class OrganisationStore {
+ public:
+  virtual ~OrganisationStore() = default;
 
   // Upserts every grid, department, category, rule and user of `org` in one transaction.
   // Demo tokens are stored hashed. Validation is the caller's job (domain::ValidateOrganisation).
@@ -166,6 +169,12 @@ class Store {
       const std::string& code) = 0;
   virtual absl::StatusOr<std::vector<domain::RoutingRule>> ListRoutingRulesForCategory(
       const std::string& category_code) = 0;
+};
+
+// Bearer tokens, and disabling users (which revokes their tokens).
+class TokenStore {
+ public:
+  virtual ~TokenStore() = default;
 
   // Tokens are stored as SHA-256 hex digests only. A demo token (label "demo", TokenInfo.demo)
   // is stored once: one an operator revoked stays revoked when the demo file is loaded again.
@@ -187,9 +196,21 @@ class Store {
                                                                        domain::Micros now) = 0;
   // Disables the user and revokes all their tokens, in one transaction.
   virtual absl::Status DisableUser(const std::string& user_id, domain::Micros now) = 0;
+};
+
+// The operators' audit log (append only).
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
 
   virtual absl::Status AppendAudit(const domain::AuditEntry& entry) = 0;
   virtual absl::StatusOr<std::vector<domain::AuditEntry>> ListAudit(const AuditQuery& query) = 0;
+};
+
+// Photos' metadata.
+class AttachmentStore {
+ public:
+  virtual ~AttachmentStore() = default;
 
   // Photos' metadata; the bytes live in the blob directory. Put is idempotent on the id.
   virtual absl::Status PutAttachment(const domain::Attachment& a) = 0;
@@ -203,6 +224,12 @@ class Store {
   // `uploaded_before`, and returns their ids so the caller can delete the bytes.
   virtual absl::StatusOr<std::vector<std::string>> PruneUnreferencedAttachments(
       domain::Micros uploaded_before) = 0;
+};
+
+// Cases with their history (events) and extension requests: the case aggregate.
+class CaseStore {
+ public:
+  virtual ~CaseStore() = default;
 
   // Stores a new case and its first event in one transaction, idempotently on
   // (reporter_user_id, request_id): if that pair exists, nothing is written and the stored case
@@ -223,6 +250,20 @@ class Store {
   // NOT_FOUND if the case is missing. Attachments named by the case or events become referenced.
   virtual absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) = 0;
   virtual absl::StatusOr<std::vector<domain::Case>> ListCases(const CaseQuery& query) = 0;
+
+  virtual absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
+      const std::string& extension_request_id) = 0;
+  virtual absl::StatusOr<std::vector<domain::ExtensionRequest>> ListExtensionRequests(
+      const ExtensionQuery& query) = 0;
+  // One case's history, oldest first.
+  virtual absl::StatusOr<std::vector<domain::CaseEvent>> ListCaseEvents(
+      const std::string& case_id) = 0;
+};
+
+// The evaluation figures' sums.
+class FigureStore {
+ public:
+  virtual ~FigureStore() = default;
 
   // The evaluation figures (domain/figures.h), kept by every case write in the same transaction.
   // Days are counted at FiguresUtcOffsetMinutes() (the store's option).
@@ -248,19 +289,18 @@ class Store {
                                                                      domain::Micros now,
                                                                      domain::Micros start,
                                                                      domain::Micros end) = 0;
+};
 
-  virtual absl::StatusOr<std::optional<domain::ExtensionRequest>> GetExtensionRequest(
-      const std::string& extension_request_id) = 0;
-  virtual absl::StatusOr<std::vector<domain::ExtensionRequest>> ListExtensionRequests(
-      const ExtensionQuery& query) = 0;
+// The global event log as a feed, for the watch streams.
+class FeedStore {
+ public:
+  virtual ~FeedStore() = default;
 
   // The global event log, in seq order. Sequence numbers are dense and become visible in order:
   // once a reader has seen seq N, no event with seq < N can appear later. That makes
   // "everything after my cursor" exact across replicas.
   virtual absl::StatusOr<std::vector<domain::CaseEvent>> ListEventsAfter(int64_t after_seq,
                                                                          int limit) = 0;
-  virtual absl::StatusOr<std::vector<domain::CaseEvent>> ListCaseEvents(
-      const std::string& case_id) = 0;
   virtual absl::StatusOr<int64_t> LastEventSeq() = 0;
 
   // The watch feed's window (ServerConfig.watch.retention_days). Events are the case history
@@ -270,7 +310,21 @@ class Store {
   // it. (Versions before issue 11 deleted the events up to the horizon.)
   virtual absl::StatusOr<int64_t> AdvanceFeedHorizon(domain::Micros before) = 0;
   virtual absl::StatusOr<int64_t> FeedHorizonSeq() = 0;
+};
 
+// All of it, over one database.
+class Store : public OrganisationStore,
+              public TokenStore,
+              public AuditStore,
+              public AttachmentStore,
+              public CaseStore,
+              public FigureStore,
+              public FeedStore {
+ public:
+  ~Store() override = default;
+
+  // Cheap round trip to the database; the health service reports SERVING only while it is OK.
+  virtual absl::Status Ping() = 0;
   // The schema version this store is at, after migrations.
   virtual absl::StatusOr<int> SchemaVersion() = 0;
 };

@@ -1,0 +1,121 @@
+// Issue 12: the configuration's defaults and bounds are written once, as options in
+// server_config.proto, and applied from there. `gridline-server --print_config` shows what is in
+// effect; a value out of its bounds stops the server naming the field; `optional` fields keep an
+// explicit 0.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "google/protobuf/descriptor.h"
+#include "gridline/config/v1/server_config.pb.h"
+#include "server/app/config_defaults.h"
+#include "server/app/server.h"
+#include "tests/test_support.h"
+
+namespace gridline {
+namespace {
+
+namespace pb = ::google::protobuf;
+using config::v1::ServerConfig;
+
+// Runs gridline-server with `args`; its exit code, with stdout and stderr in `output`.
+int RunServer(const testing::TempDir& dir, std::vector<std::string> args, std::string* output) {
+  static int n = 0;
+  const std::string log = dir.path() + "/run" + std::to_string(++n) + ".log";
+  testing::ServerProcess p(std::move(args), log);
+  const int rc = p.RunToExit(std::chrono::seconds(30));
+  *output = p.Log();
+  return rc;
+}
+
+std::string WriteConfig(const testing::TempDir& dir, const std::string& name,
+                        const std::string& text) {
+  const std::string path = dir.path() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Every field of `d` (recursively) with a (default_value) is set after ApplyConfigDefaults on an
+// empty message: no default in the schema is left unapplied.
+void ExpectDefaultsApplied(const pb::Message& m, const std::string& prefix) {
+  const pb::Descriptor* d = m.GetDescriptor();
+  const pb::Reflection* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    const std::string path = prefix + f->name();
+    if (!f->options().HasExtension(config::v1::default_value)) continue;
+    EXPECT_TRUE(r->HasField(m, f)) << path << " has a default in the schema but is unset";
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE && r->HasField(m, f)) {
+      ExpectDefaultsApplied(r->GetMessage(m, f), path + ".");
+    }
+  }
+}
+
+TEST(ConfigTest, EveryDefaultOfTheSchemaIsApplied) {
+  ServerConfig c;
+  ASSERT_TRUE(app::FinalizeServerConfig(&c).ok());
+  ExpectDefaultsApplied(c, "");
+  EXPECT_EQ(c.worker_threads(), 8);
+  EXPECT_EQ(c.max_queued_calls(), 64 * 8) << "computed from worker_threads";
+  EXPECT_EQ(c.watch().poll_interval_ms(), 200);
+  EXPECT_EQ(c.evaluation().utc_offset_minutes(), 480);
+  EXPECT_DOUBLE_EQ(c.evaluation().red_on_time_rate(), 0.95);
+  EXPECT_EQ(c.attachments().max_bytes(), 10 << 20);
+  EXPECT_EQ(c.attachments().directory(), "gridline.db.attachments");
+  EXPECT_FALSE(c.has_tls()) << "an absent section without a \"{}\" default stays absent";
+}
+
+TEST(ConfigTest, PrintConfigShowsTheDefaultsAndKeepsAnExplicitZero) {
+  testing::TempDir dir;
+  std::string out;
+  const std::string empty = WriteConfig(dir, "empty.textproto", "");
+  ASSERT_EQ(RunServer(dir, {"--config", empty, "--print_config"}, &out), 0) << out;
+  for (const char* want :
+       {"poll_interval_ms: 200", "worker_threads: 8", "max_queued_calls: 512",
+        "warn_before_minutes: 120", "utc_offset_minutes: 480", "path: \"gridline.db\""}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << " missing from:\n" << out;
+  }
+  // Zero is meaningful for these `optional` fields: it is kept, not replaced by the default.
+  const std::string zeros = WriteConfig(dir, "zeros.textproto",
+                                        "deadline_warnings { warn_before_minutes: 0 }\n"
+                                        "evaluation { red_rework_rate: 0 utc_offset_minutes: 0 }\n"
+                                        "attachments { orphan_grace_seconds: 0 }\n");
+  ASSERT_EQ(RunServer(dir, {"--config", zeros, "--print_config"}, &out), 0) << out;
+  for (const char* want : {"warn_before_minutes: 0", "red_rework_rate: 0", "utc_offset_minutes: 0",
+                           "orphan_grace_seconds: 0"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << " missing from:\n" << out;
+  }
+  // The MySQL password is never printed.
+  const std::string mysql = WriteConfig(
+      dir, "mysql.textproto", "store { mysql { user: \"u\" password: \"s3cret-pw\" } }\n");
+  ASSERT_EQ(RunServer(dir, {"--config", mysql, "--print_config"}, &out), 0) << out;
+  EXPECT_EQ(out.find("s3cret-pw"), std::string::npos) << out;
+  EXPECT_NE(out.find("port: 3306"), std::string::npos) << out;
+}
+
+TEST(ConfigTest, AValueOutOfItsBoundsStopsTheServerNamingTheField) {
+  testing::TempDir dir;
+  std::string out;
+  const std::string negative =
+      WriteConfig(dir, "negative.textproto", "watch { poll_interval_ms: -5 }\n");
+  EXPECT_EQ(RunServer(dir, {"--config", negative, "--print_config"}, &out), 2) << out;
+  EXPECT_NE(out.find("watch.poll_interval_ms is -5; it must be from 10 to 60000"),
+            std::string::npos)
+      << out;
+  const std::string zone =
+      WriteConfig(dir, "zone.textproto", "evaluation { utc_offset_minutes: 900 }\n");
+  EXPECT_EQ(RunServer(dir, {"--config", zone, "--listen", "127.0.0.1:1"}, &out), 2) << out;
+  EXPECT_NE(out.find("evaluation.utc_offset_minutes is 900; it must be from -720 to 840"),
+            std::string::npos)
+      << out;
+  const std::string rate =
+      WriteConfig(dir, "rate.textproto", "evaluation { black_rework_rate: 1.5 }\n");
+  EXPECT_EQ(RunServer(dir, {"--config", rate, "--print_config"}, &out), 2) << out;
+  EXPECT_NE(out.find("evaluation.black_rework_rate is 1.5; it must be from 0 to 1"),
+            std::string::npos)
+      << out;
+}
+
+}  // namespace
+}  // namespace gridline
