@@ -1,7 +1,8 @@
-// Issue 12: the services take their time from an injected clock, so a test moves time instead of
-// sleeping or rewriting rows with SQL. CaseService over a real store (SQLite and MariaDB) and a
-// util::ManualClock: every time it writes is the clock's, and the deadline warnings follow the
-// clock as it is advanced past the warning point and then past the deadline.
+// Issue 12: the services read no clock; each call's time comes in its RequestContext (the handlers
+// fill it from the server's injected clock), so a test moves time instead of sleeping or
+// rewriting rows with SQL. CaseService over a real store (SQLite and MariaDB), called at the
+// times of a util::ManualClock: every time it writes is the clock's, and the deadline warnings
+// follow the clock as it is advanced past the warning point and then past the deadline.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -66,19 +67,21 @@ class ServiceClockTest : public ::testing::TestWithParam<Backend> {
 
 TEST_P(ServiceClockTest, WritesAndDeadlineWarningsFollowTheInjectedClock) {
   if (!store_) return;  // no MariaDB configured (skipped or failed in SetUp)
-  service::CaseService cases(store_.get(), store_.get(), store_.get(), &clock_);
+  service::CaseService cases(store_.get(), store_.get(), store_.get());
+  // Every call is made at the clock's time, as the handlers do.
+  auto at_now = [&] { return service::RequestContext{leader_, clock_.NowMicros(), "test", {}}; };
   service::ReportInput in;
   in.request_id = "clock-1";
   in.category_code = "ROAD";
   in.description = "路面塌陷";
   in.grid_code = "G111";
-  auto submitted = cases.SubmitReport(leader_, in);
+  auto submitted = cases.SubmitReport(at_now(), in);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
   ASSERT_TRUE(submitted->filed) << "the category is auto-accepted and has a rule";
   const domain::Case& c = submitted->stored;
   EXPECT_EQ(submitted->first_event.event_time, kStart);
 
-  auto filed = cases.GetCase(leader_, c.case_id);
+  auto filed = cases.GetCase(at_now(), c.case_id);
   ASSERT_TRUE(filed.ok()) << filed.status();
   EXPECT_EQ(filed->create_time, kStart);
   EXPECT_EQ(filed->observe_time, kStart) << "no observe time given: now, by the clock";
@@ -105,7 +108,7 @@ TEST_P(ServiceClockTest, WritesAndDeadlineWarningsFollowTheInjectedClock) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, 0);
 
-  auto events = cases.ListCaseEvents(leader_, c.case_id);
+  auto events = cases.ListCaseEvents(at_now(), c.case_id);
   ASSERT_TRUE(events.ok()) << events.status();
   std::vector<Micros> warning_times;
   for (const auto& e : *events) {

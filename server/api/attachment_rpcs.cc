@@ -24,7 +24,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
  public:
   UploadReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                 v1::Attachment* response)
-      : deps_(deps), response_(response) {
+      : deps_(deps), response_(response), peer_(context->peer()) {
     std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
@@ -90,7 +90,8 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
 
   // On the pool, once the client has sent everything.
   void Store() {
-    auto stored = deps_.attachments->Upload(caller_, sha256_, declared_size_, std::move(data_));
+    const service::RequestContext rc{caller_, deps_.clock->NowMicros(), peer_, {}};
+    auto stored = deps_.attachments->Upload(rc, sha256_, declared_size_, std::move(data_));
     if (stored.ok()) ToProto(*stored, response_);
     std::unique_lock<std::mutex> lock(mu_);
     busy_ = false;
@@ -165,6 +166,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
 
   const ServiceContext deps_;
   v1::Attachment* const response_;
+  const std::string peer_;
   std::mutex mu_;
   bool busy_ = false;  // a pool task (authentication or storing) is running
   bool reading_ = false;
@@ -190,8 +192,8 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
       return;
     }
     busy_ = true;
-    deps_.pool->Submit(
-        [this, token = BearerToken(context), id = std::move(attachment_id)] { Load(token, id); });
+    deps_.pool->Submit([this, token = BearerToken(context), peer = context->peer(),
+                        id = std::move(attachment_id)] { Load(token, peer, id); });
   }
 
   void OnWriteDone(bool ok) override {
@@ -211,10 +213,13 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
 
  private:
   // On the pool.
-  void Load(const std::string& token, const std::string& attachment_id) {
-    auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+  void Load(const std::string& token, const std::string& peer, const std::string& attachment_id) {
+    const domain::Micros now = deps_.clock->NowMicros();
+    auto caller = service::Authenticate(deps_.store, token, deps_.demo, now);
     absl::StatusOr<service::AttachmentContent> content =
-        caller.ok() ? deps_.attachments->Open(*caller, attachment_id) : caller.status();
+        caller.ok() ? deps_.attachments->Open(service::RequestContext{*caller, now, peer, {}},
+                                              attachment_id)
+                    : caller.status();
     std::unique_lock<std::mutex> lock(mu_);
     busy_ = false;
     if (content.ok()) {

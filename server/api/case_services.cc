@@ -33,12 +33,12 @@ std::vector<domain::CaseState> States(const google::protobuf::RepeatedField<int>
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
     grpc::CallbackServerContext* context, const v1::ListTriageQueueRequest* request,
     v1::ListTriageQueueResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
     response->set_feed_cursor(*feed);
     auto page = deps_.cases->ListTriageQueue(
-        caller, States(request->states()),
+        rc, States(request->states()),
         {request->category_codes().begin(), request->category_codes().end()}, request->grid_code(),
         {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
@@ -60,7 +60,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerContext* context,
                                                          const v1::ListCasesRequest* request,
                                                          v1::ListCasesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     service::CaseListFilter filter;
     filter.states = States(request->states());
     filter.category_codes.assign(request->category_codes().begin(),
@@ -79,8 +79,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerCon
     }
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
-    auto page =
-        deps_.cases->ListCases(caller, filter, {request->page_size(), request->page_token()});
+    auto page = deps_.cases->ListCases(rc, filter, {request->page_size(), request->page_token()});
     return CasePageReply(page, response, deps_.store, *feed);
   });
 }
@@ -88,10 +87,10 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerContext* context,
                                                           const v1::AcceptCaseRequest* request,
                                                           v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->AcceptCase(
-            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            rc, Input(request->case_id(), request->note(), request->expected_version()),
             request->urgency()),
         response, deps_.store, deps_.hub);
   });
@@ -100,9 +99,9 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DispatchServiceImpl::RejectCase(grpc::CallbackServerContext* context,
                                                           const v1::RejectCaseRequest* request,
                                                           v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
-    return CaseReply(deps_.cases->RejectCase(caller, Input(request->case_id(), request->reason(),
-                                                           request->expected_version())),
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    return CaseReply(deps_.cases->RejectCase(rc, Input(request->case_id(), request->reason(),
+                                                       request->expected_version())),
                      response, deps_.store, deps_.hub);
   });
 }
@@ -110,7 +109,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RejectCase(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
     grpc::CallbackServerContext* context, const v1::SuggestDuplicatesRequest* request,
     v1::SuggestDuplicatesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     domain::Micros window = 0;
     if (request->has_time_window()) {
       auto w = DurationMicros(request->time_window(), "time_window");
@@ -118,8 +117,8 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
       window = *w;
       if (window <= 0) return domain::InvalidField("time_window", "must be positive");
     }
-    auto found = deps_.cases->SuggestDuplicates(
-        caller, request->case_id(), request->radius_metres(), window, request->max_results());
+    auto found = deps_.cases->SuggestDuplicates(rc, request->case_id(), request->radius_metres(),
+                                                window, request->max_results());
     if (!found.ok()) return found.status();
     for (const auto& d : *found) {
       auto* out = response->add_candidates();
@@ -134,10 +133,10 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
 grpc::ServerUnaryReactor* DispatchServiceImpl::MarkDuplicate(
     grpc::CallbackServerContext* context, const v1::MarkDuplicateRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->MarkDuplicate(
-            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            rc, Input(request->case_id(), request->note(), request->expected_version()),
             request->duplicate_of_case_id()),
         response, deps_.store, deps_.hub);
   });
@@ -146,10 +145,10 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::MarkDuplicate(
 grpc::ServerUnaryReactor* DispatchServiceImpl::CorrectCategory(
     grpc::CallbackServerContext* context, const v1::CorrectCategoryRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->CorrectCategory(
-            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            rc, Input(request->case_id(), request->note(), request->expected_version()),
             request->category_code()),
         response, deps_.store, deps_.hub);
   });
@@ -158,10 +157,10 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::CorrectCategory(
 grpc::ServerUnaryReactor* DispatchServiceImpl::RouteCase(grpc::CallbackServerContext* context,
                                                          const v1::RouteCaseRequest* request,
                                                          v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->RouteCase(
-            caller, Input(request->case_id(), request->note(), request->expected_version()),
+            rc, Input(request->case_id(), request->note(), request->expected_version()),
             request->lead_department_code(),
             {request->assisting_department_codes().begin(),
              request->assisting_department_codes().end()}),
@@ -172,7 +171,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RouteCase(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
     grpc::CallbackServerContext* context, const v1::DecideExtensionRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     domain::Micros approved = 0;
     if (auto s = ReadTime(request->has_approved_deadline_time(), request->approved_deadline_time(),
                           "approved_deadline_time", &approved);
@@ -180,7 +179,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
       return s;
     }
     return CaseReply(
-        deps_.cases->DecideExtension(caller, request->extension_request_id(), request->approve(),
+        deps_.cases->DecideExtension(rc, request->extension_request_id(), request->approve(),
                                      request->note(), approved, request->expected_version()),
         response, deps_.store, deps_.hub);
   });
@@ -189,12 +188,12 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
 grpc::ServerUnaryReactor* DispatchServiceImpl::VerifyCase(grpc::CallbackServerContext* context,
                                                           const v1::VerifyCaseRequest* request,
                                                           v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
-    if (caller.user.role != domain::Role::kDispatcher) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    if (rc.caller.user.role != domain::Role::kDispatcher) {
       return absl::PermissionDeniedError("DispatchService is the acceptance center's");
     }
     return CaseReply(
-        deps_.cases->VerifyCase(caller,
+        deps_.cases->VerifyCase(rc,
                                 Input(request->case_id(), request->note(),
                                       request->expected_version(), &request->attachment_ids()),
                                 request->passed()),
@@ -205,13 +204,13 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::VerifyCase(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListExtensionRequests(
     grpc::CallbackServerContext* context, const v1::ListExtensionRequestsRequest* request,
     v1::ListExtensionRequestsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     std::vector<domain::ExtensionState> states;
     for (int s : request->states()) states.push_back(static_cast<domain::ExtensionState>(s));
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
     response->set_feed_cursor(*feed);
-    auto page = deps_.cases->ListExtensionRequests(caller, states, request->case_id(),
+    auto page = deps_.cases->ListExtensionRequests(rc, states, request->case_id(),
                                                    {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
     for (const auto& x : page->items) ToProto(x, response->add_extension_requests());
@@ -270,12 +269,12 @@ grpc::ServerWriteReactor<v1::WatchEvent>* DepartmentServiceImpl::WatchAssignment
 grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
     grpc::CallbackServerContext* context, const v1::ListAssignedCasesRequest* request,
     v1::ListAssignedCasesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
-    auto page = deps_.cases->ListAssignedCases(caller, States(request->states()),
-                                               request->include_assisting(),
-                                               {request->page_size(), request->page_token()});
+    auto page =
+        deps_.cases->ListAssignedCases(rc, States(request->states()), request->include_assisting(),
+                                       {request->page_size(), request->page_token()});
     return CasePageReply(page, response, deps_.store, *feed);
   });
 }
@@ -283,20 +282,19 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::AcceptAssignment(
     grpc::CallbackServerContext* context, const v1::AcceptAssignmentRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
-    return CaseReply(
-        deps_.cases->AcceptAssignment(
-            caller, Input(request->case_id(), request->note(), request->expected_version())),
-        response, deps_.store, deps_.hub);
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    return CaseReply(deps_.cases->AcceptAssignment(rc, Input(request->case_id(), request->note(),
+                                                             request->expected_version())),
+                     response, deps_.store, deps_.hub);
   });
 }
 
 grpc::ServerUnaryReactor* DepartmentServiceImpl::ReturnCase(grpc::CallbackServerContext* context,
                                                             const v1::ReturnCaseRequest* request,
                                                             v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
-    return CaseReply(deps_.cases->ReturnCase(caller, Input(request->case_id(), request->reason(),
-                                                           request->expected_version())),
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    return CaseReply(deps_.cases->ReturnCase(rc, Input(request->case_id(), request->reason(),
+                                                       request->expected_version())),
                      response, deps_.store, deps_.hub);
   });
 }
@@ -304,7 +302,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ReturnCase(grpc::CallbackServer
 grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
     grpc::CallbackServerContext* context, const v1::RequestExtensionRequest* request,
     v1::ExtensionRequest* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     domain::Micros requested = 0;
     if (auto s =
             ReadTime(request->has_requested_deadline_time(), request->requested_deadline_time(),
@@ -314,8 +312,8 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
     }
     service::CaseChange change;
     auto x = deps_.cases->RequestExtension(
-        caller, Input(request->case_id(), request->reason(), request->expected_version()),
-        requested, &change);
+        rc, Input(request->case_id(), request->reason(), request->expected_version()), requested,
+        &change);
     if (!x.ok()) return x.status();
     deps_.hub->Notify();
     ToProto(*x, response);
@@ -326,10 +324,10 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::AddProgress(grpc::CallbackServerContext* context,
                                                              const v1::AddProgressRequest* request,
                                                              v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->AddProgress(
-                         caller, Input(request->case_id(), request->note(),
-                                       request->expected_version(), &request->attachment_ids())),
+                         rc, Input(request->case_id(), request->note(), request->expected_version(),
+                                   &request->attachment_ids())),
                      response, deps_.store, deps_.hub);
   });
 }
@@ -337,10 +335,10 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AddProgress(grpc::CallbackServe
 grpc::ServerUnaryReactor* DepartmentServiceImpl::ResolveCase(grpc::CallbackServerContext* context,
                                                              const v1::ResolveCaseRequest* request,
                                                              v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->ResolveCase(
-                         caller, Input(request->case_id(), request->result(),
-                                       request->expected_version(), &request->attachment_ids())),
+                         rc, Input(request->case_id(), request->result(),
+                                   request->expected_version(), &request->attachment_ids())),
                      response, deps_.store, deps_.hub);
   });
 }

@@ -10,22 +10,26 @@
 
 namespace gridline::api {
 
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const ServiceContext& deps,
-                                   std::function<absl::Status(const domain::Caller&)> work) {
+grpc::ServerUnaryReactor* RunUnary(
+    grpc::CallbackServerContext* context, const ServiceContext& deps,
+    std::function<absl::Status(const service::RequestContext&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = deps.pool->TrySubmit([reactor, store = deps.store, demo = deps.demo,
-                                            clock = deps.clock, token = BearerToken(context),
-                                            gone = CallGone(context), work = std::move(work)] {
-    // Queued behind other work while the client gave up (or the server began to shut
-    // down): nobody waits for the answer, so none of the work is done.
-    if (gone()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
-      return;
-    }
-    auto caller = service::Authenticate(store, token, demo, clock->NowMicros());
-    absl::Status status = caller.ok() ? work(*caller) : caller.status();
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  const bool queued =
+      deps.pool->TrySubmit([reactor, store = deps.store, demo = deps.demo, clock = deps.clock,
+                            token = BearerToken(context), peer = context->peer(),
+                            gone = CallGone(context), work = std::move(work)] {
+        // Queued behind other work while the client gave up (or the server began to shut
+        // down): nobody waits for the answer, so none of the work is done.
+        if (gone()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
+          return;
+        }
+        const domain::Micros now = clock->NowMicros();
+        auto caller = service::Authenticate(store, token, demo, now);
+        absl::Status status =
+            caller.ok() ? work(service::RequestContext{*caller, now, peer, gone}) : caller.status();
+        reactor->Finish(ToGrpcStatus(status));
+      });
   if (!queued) reactor->Finish(ToGrpcStatus(Overloaded()));
   return reactor;
 }
@@ -33,10 +37,10 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, const S
 grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerContext* context,
                                                           const v1::SubmitReportRequest* request,
                                                           v1::SubmitReportResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     auto input = FromProto(*request);
     if (!input.ok()) return input.status();
-    auto outcome = deps_.cases->SubmitReport(caller, *input);
+    auto outcome = deps_.cases->SubmitReport(rc, *input);
     if (!outcome.ok()) return outcome.status();
     if (outcome->created || outcome->filed) deps_.hub->Notify();
     ToProto(outcome->stored, response->mutable_case_());
@@ -49,10 +53,10 @@ grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ReportServiceImpl::GetCase(grpc::CallbackServerContext* context,
                                                      const v1::GetCaseRequest* request,
                                                      v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
-    auto c = deps_.cases->GetCase(caller, request->case_id());
+    auto c = deps_.cases->GetCase(rc, request->case_id());
     if (!c.ok()) return c.status();
     ToProto(*c, response);
     response->set_feed_cursor(*feed);
@@ -63,7 +67,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::GetCase(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
     grpc::CallbackServerContext* context, const v1::ListCaseEventsRequest* request,
     v1::ListCaseEventsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     int64_t after = 0;
     if (!request->page_token().empty()) {
       auto seq = DecodeCursor(request->page_token());
@@ -75,7 +79,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
     response->set_feed_cursor(*feed);
-    auto events = deps_.cases->ListCaseEvents(caller, request->case_id());
+    auto events = deps_.cases->ListCaseEvents(rc, request->case_id());
     if (!events.ok()) return events.status();
     for (const auto& e : *events) {
       if (e.seq <= after) continue;
@@ -93,13 +97,12 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
 grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerContext* context,
                                                          const v1::ListMyCasesRequest* request,
                                                          v1::ListMyCasesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     std::vector<domain::CaseState> states;
     for (int s : request->states()) states.push_back(static_cast<domain::CaseState>(s));
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
-    auto page =
-        deps_.cases->ListMyCases(caller, states, {request->page_size(), request->page_token()});
+    auto page = deps_.cases->ListMyCases(rc, states, {request->page_size(), request->page_token()});
     return CasePageReply(page, response, deps_.store, *feed);
   });
 }
@@ -107,8 +110,8 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerContext* context,
                                                         const v1::VerifyCaseRequest* request,
                                                         v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
-    if (caller.user.role != domain::Role::kGridLeader) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    if (rc.caller.user.role != domain::Role::kGridLeader) {
       return absl::PermissionDeniedError(
           "ReportService.VerifyCase is the grid leader's; the center uses DispatchService");
     }
@@ -117,7 +120,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerCont
     in.note = request->note();
     in.expected_version = request->expected_version();
     in.attachment_ids.assign(request->attachment_ids().begin(), request->attachment_ids().end());
-    return CaseReply(deps_.cases->VerifyCase(caller, in, request->passed()), response, deps_.store,
+    return CaseReply(deps_.cases->VerifyCase(rc, in, request->passed()), response, deps_.store,
                      deps_.hub);
   });
 }
@@ -125,9 +128,9 @@ grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ReportServiceImpl::ListReportCategories(
     grpc::CallbackServerContext* context, const v1::ListReportCategoriesRequest* request,
     v1::ListReportCategoriesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const domain::Caller& caller) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     auto page =
-        deps_.cases->ListReportCategories(caller, {request->page_size(), request->page_token()});
+        deps_.cases->ListReportCategories(rc, {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
     for (const auto& k : page->items) ToProto(k, response->add_categories());
     response->set_next_page_token(page->next_page_token);

@@ -282,11 +282,11 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   store::Store* s = impl->store.get();
-  impl->cases = std::make_unique<service::CaseService>(s, s, s, clock,
-                                                       config.evaluation().utc_offset_minutes());
+  impl->cases =
+      std::make_unique<service::CaseService>(s, s, s, config.evaluation().utc_offset_minutes());
   impl->attachments = std::make_unique<service::AttachmentService>(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
-      config.attachments().orphan_grace_seconds() * 1000000, clock);
+      config.attachments().orphan_grace_seconds() * 1000000);
 
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.attachments = impl->attachments.get();

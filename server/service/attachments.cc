@@ -66,10 +66,10 @@ absl::Status AttachmentService::CheckMetadata(absl::string_view sha256,
   return absl::OkStatus();
 }
 
-absl::StatusOr<Attachment> AttachmentService::Upload(const Caller& caller,
+absl::StatusOr<Attachment> AttachmentService::Upload(const RequestContext& rc,
                                                      const std::string& claimed_sha256,
                                                      int64_t declared_size, std::string bytes) {
-  if (absl::Status s = CheckMayUpload(caller); !s.ok()) return s;
+  if (absl::Status s = CheckMayUpload(rc.caller); !s.ok()) return s;
   if (absl::Status s = CheckMetadata(claimed_sha256, declared_size); !s.ok()) return s;
   const int64_t size = static_cast<int64_t>(bytes.size());
   if (size > max_bytes_) {
@@ -98,8 +98,8 @@ absl::StatusOr<Attachment> AttachmentService::Upload(const Caller& caller,
   a.attachment_id = std::move(actual);
   a.content_type = image->content_type;
   a.size_bytes = size;
-  a.create_time = clock_->NowMicros();
-  a.uploaded_by_user_id = caller.user.user_id;
+  a.create_time = rc.now;
+  a.uploaded_by_user_id = rc.caller.user.user_id;
 
   std::shared_lock<std::shared_mutex> lock(delete_mu_);
   // The bytes first: metadata must never name bytes that are not on disk. If writing the
@@ -116,7 +116,7 @@ absl::StatusOr<Attachment> AttachmentService::Upload(const Caller& caller,
   return absl::InternalError("the photo's metadata was not found right after it was written");
 }
 
-absl::StatusOr<AttachmentContent> AttachmentService::Open(const Caller& caller,
+absl::StatusOr<AttachmentContent> AttachmentService::Open(const RequestContext& rc,
                                                           const std::string& attachment_id) {
   if (!IsSha256Hex(attachment_id)) {
     return InvalidField("attachment_id", "must be 64 lowercase hex digits (a SHA-256)");
@@ -133,16 +133,16 @@ absl::StatusOr<AttachmentContent> AttachmentService::Open(const Caller& caller,
       known = true;
     }
   }
-  if (!known || caller.user.disabled) return not_found;
+  if (!known || rc.caller.user.disabled) return not_found;
 
-  bool allowed = out.attachment.uploaded_by_user_id == caller.user.user_id;
+  bool allowed = out.attachment.uploaded_by_user_id == rc.caller.user.user_id;
   if (!allowed) {
     auto cases = attachments_->CasesUsingAttachment(attachment_id, kMaxCasesChecked);
     if (!cases.ok()) return cases.status();
     for (const auto& case_id : *cases) {
       auto c = cases_->GetCase(case_id);
       if (!c.ok()) return c.status();
-      if (c->has_value() && CanSee(caller.user, **c)) {
+      if (c->has_value() && CanSee(rc.caller.user, **c)) {
         allowed = true;
         break;
       }

@@ -12,9 +12,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/types.h"
+#include "server/service/request_context.h"
 #include "server/store/blob_store.h"
 #include "server/store/store.h"
-#include "server/util/clock.h"
 
 namespace gridline::service {
 
@@ -29,18 +29,16 @@ struct AttachmentContent {
 
 class AttachmentService {
  public:
+  // `attachments` holds the photos' metadata, `cases` says who may see a photo (not owned).
   // `max_bytes`: the largest photo accepted. `orphan_grace`: how old a photo no case uses must be
   // before Cleanup deletes it.
-  // `attachments` holds the photos' metadata, `cases` says who may see a photo (not owned).
   AttachmentService(store::AttachmentStore* attachments, store::CaseStore* cases,
-                    store::BlobStore* blobs, int64_t max_bytes, domain::Micros orphan_grace,
-                    const util::Clock* clock)
+                    store::BlobStore* blobs, int64_t max_bytes, domain::Micros orphan_grace)
       : attachments_(attachments),
         cases_(cases),
         blobs_(blobs),
         max_bytes_(max_bytes),
-        orphan_grace_(orphan_grace),
-        clock_(clock) {}
+        orphan_grace_(orphan_grace) {}
 
   int64_t max_bytes() const { return max_bytes_; }
 
@@ -55,14 +53,14 @@ class AttachmentService {
   // the limit and the declared size, the SHA-256, and the type from the bytes. Nothing is stored
   // unless every check passes; the bytes are durable before the metadata is written. The same
   // bytes again give the same attachment. Blocking (store and disk).
-  absl::StatusOr<domain::Attachment> Upload(const domain::Caller& caller,
+  absl::StatusOr<domain::Attachment> Upload(const RequestContext& rc,
                                             const std::string& claimed_sha256,
                                             int64_t declared_size, std::string bytes);
 
   // A photo for download, if the caller uploaded it or may see a case whose photos or events
   // use it; NOT_FOUND otherwise (also when it exists), INVALID_ARGUMENT for a malformed id,
   // DATA_LOSS when the metadata exists but the bytes are gone. Blocking.
-  absl::StatusOr<AttachmentContent> Open(const domain::Caller& caller,
+  absl::StatusOr<AttachmentContent> Open(const RequestContext& rc,
                                          const std::string& attachment_id);
 
   // Deletes photos no case or event uses that are older than the grace period at `now`: first
@@ -79,7 +77,6 @@ class AttachmentService {
   store::BlobStore* blobs_;
   const int64_t max_bytes_;
   const domain::Micros orphan_grace_;
-  const util::Clock* clock_;
   // Uploads (shared) against deletions (exclusive): an upload that finds the bytes on disk and
   // then writes the metadata must not interleave with Cleanup deleting those bytes.
   std::shared_mutex delete_mu_;

@@ -213,25 +213,25 @@ int DeadlineHours(const Category& k, Urgency u) {
 
 // ---- Lists -----------------------------------------------------------------------------------
 
-absl::StatusOr<Page<Case>> CaseService::ListMyCases(const Caller& caller,
+absl::StatusOr<Page<Case>> CaseService::ListMyCases(const RequestContext& rc,
                                                     const std::vector<CaseState>& states,
                                                     const PageRequest& page) {
-  if (caller.user.role != Role::kGridLeader) {
+  if (rc.caller.user.role != Role::kGridLeader) {
     return absl::PermissionDeniedError("ListMyCases is the grid leader's list");
   }
   store::CaseQuery q;
   q.states = states;
-  q.subtree_grid_code = caller.user.grid_code;
-  q.or_reporter_user_id = caller.user.user_id;
+  q.subtree_grid_code = rc.caller.user.grid_code;
+  q.or_reporter_user_id = rc.caller.user.user_id;
   q.order = store::CaseQuery::Order::kNewestFirst;
   return RunCaseQuery(cases_, q, page);
 }
 
 absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
-    const Caller& caller, const std::vector<CaseState>& states,
+    const RequestContext& rc, const std::vector<CaseState>& states,
     const std::vector<std::string>& category_codes, const std::string& grid_code,
     const PageRequest& page) {
-  if (caller.user.role != Role::kDispatcher) {
+  if (rc.caller.user.role != Role::kDispatcher) {
     return absl::PermissionDeniedError("the triage queue is the acceptance center's");
   }
   FieldViolations v;
@@ -241,7 +241,7 @@ absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
             absl::StrCat("only PENDING_TRIAGE and RETURNED are queued, not ", CaseStateName(s)));
     }
   }
-  auto subtree = ListSubtree(org_, v, caller.user.grid_code, grid_code);
+  auto subtree = ListSubtree(org_, v, rc.caller.user.grid_code, grid_code);
   if (!subtree.ok()) return subtree.status();
   if (auto s = CheckCategories(org_, v, category_codes); !s.ok()) return s;
   store::CaseQuery q;
@@ -254,18 +254,18 @@ absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
   return RunCaseQuery(cases_, q, page, std::move(v));
 }
 
-absl::StatusOr<Page<Case>> CaseService::ListCases(const Caller& caller,
+absl::StatusOr<Page<Case>> CaseService::ListCases(const RequestContext& rc,
                                                   const CaseListFilter& filter,
                                                   const PageRequest& page) {
   std::string scope;  // empty: the whole platform
-  switch (caller.user.role) {
+  switch (rc.caller.user.role) {
     case Role::kDispatcher:
     case Role::kSupervisor:
       // Never widen a grid-scoped user without a grid to the whole platform.
-      if (caller.user.grid_code.empty()) {
+      if (rc.caller.user.grid_code.empty()) {
         return absl::PermissionDeniedError("your account has no grid to list cases in");
       }
-      scope = caller.user.grid_code;
+      scope = rc.caller.user.grid_code;
       break;
     case Role::kOperator:
       break;
@@ -304,27 +304,27 @@ absl::StatusOr<Page<Case>> CaseService::ListCases(const Caller& caller,
   return RunCaseQuery(cases_, q, page, std::move(v));
 }
 
-absl::StatusOr<Page<Case>> CaseService::ListAssignedCases(const Caller& caller,
+absl::StatusOr<Page<Case>> CaseService::ListAssignedCases(const RequestContext& rc,
                                                           const std::vector<CaseState>& states,
                                                           bool include_assisting,
                                                           const PageRequest& page) {
-  if (caller.user.role != Role::kDepartmentStaff || caller.user.department_code.empty()) {
+  if (rc.caller.user.role != Role::kDepartmentStaff || rc.caller.user.department_code.empty()) {
     return absl::PermissionDeniedError("ListAssignedCases is for department staff");
   }
   store::CaseQuery q;
   q.states = states.empty() ? std::vector<CaseState>{CaseState::kDispatched, CaseState::kInProgress,
                                                      CaseState::kResolved}
                             : states;
-  q.department_code = caller.user.department_code;
+  q.department_code = rc.caller.user.department_code;
   q.include_assisting = include_assisting;
   q.order = store::CaseQuery::Order::kDeadlineSoonest;
   return RunCaseQuery(cases_, q, page);
 }
 
 absl::StatusOr<Page<ExtensionRequest>> CaseService::ListExtensionRequests(
-    const Caller& caller, const std::vector<ExtensionState>& states, const std::string& case_id,
+    const RequestContext& rc, const std::vector<ExtensionState>& states, const std::string& case_id,
     const PageRequest& page) {
-  if (caller.user.role != Role::kDispatcher) {
+  if (rc.caller.user.role != Role::kDispatcher) {
     return absl::PermissionDeniedError("extension requests are decided by the acceptance center");
   }
   auto size = PageSize(page);
@@ -332,7 +332,7 @@ absl::StatusOr<Page<ExtensionRequest>> CaseService::ListExtensionRequests(
   store::ExtensionQuery q;
   q.case_id = case_id;
   q.states = states.empty() ? std::vector<ExtensionState>{ExtensionState::kPending} : states;
-  q.subtree_grid_code = caller.user.grid_code;
+  q.subtree_grid_code = rc.caller.user.grid_code;
   if (!page.page_token.empty()) {
     if (auto s = ParseToken(page.page_token, &q.after_create_time, &q.after_id); !s.ok()) {
       return s;
@@ -352,9 +352,9 @@ absl::StatusOr<Page<ExtensionRequest>> CaseService::ListExtensionRequests(
   return out;
 }
 
-absl::StatusOr<Page<Category>> CaseService::ListReportCategories(const Caller& caller,
+absl::StatusOr<Page<Category>> CaseService::ListReportCategories(const RequestContext& rc,
                                                                  const PageRequest& page) {
-  (void)caller;  // any authenticated user
+  (void)rc.caller;  // any authenticated user
   auto size = PageSize(page);
   if (!size.ok()) return size.status();
   auto all = org_->ListCategories();
@@ -482,9 +482,9 @@ absl::StatusOr<CaseChange> CaseService::Write(store::CaseWrite w) {
 
 // ---- Acceptance center ----------------------------------------------------------------------
 
-absl::StatusOr<CaseChange> CaseService::AcceptCase(const Caller& caller, const ActionInput& in,
+absl::StatusOr<CaseChange> CaseService::AcceptCase(const RequestContext& rc, const ActionInput& in,
                                                    int urgency) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kAcceptCase));
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kAcceptCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, false);
@@ -492,31 +492,32 @@ absl::StatusOr<CaseChange> CaseService::AcceptCase(const Caller& caller, const A
     v.Add("urgency", "is not a known urgency");
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
   if (urgency != 0) c->urgency = static_cast<Urgency>(urgency);
-  if (auto s = FileAndRoute(&caller, *c, w, now, in.note); !s.ok()) return s;
+  if (auto s = FileAndRoute(&rc.caller, *c, w, now, in.note); !s.ok()) return s;
   return Commit(*c, std::move(w), now);
 }
 
-absl::StatusOr<CaseChange> CaseService::RejectCase(const Caller& caller, const ActionInput& in) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kRejectCase));
+absl::StatusOr<CaseChange> CaseService::RejectCase(const RequestContext& rc,
+                                                   const ActionInput& in) {
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kRejectCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "reason", in.note, true);
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
-  w.events.push_back(MakeEvent(&caller, *c, EventType::kRejectedInvalid, now, in.note));
+  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kRejectedInvalid, now, in.note));
   EnterState(*c, RuleFor(CaseAction::kRejectCase).to, now);
   c->closed_time = now;
   return Commit(*c, std::move(w), now);
 }
 
 absl::StatusOr<std::vector<DuplicateCandidate>> CaseService::SuggestDuplicates(
-    const Caller& caller, const std::string& case_id, double radius_metres, Micros time_window,
+    const RequestContext& rc, const std::string& case_id, double radius_metres, Micros time_window,
     int max_results) {
-  if (caller.user.role != Role::kDispatcher) {
+  if (rc.caller.user.role != Role::kDispatcher) {
     return absl::PermissionDeniedError("duplicates are checked by the acceptance center");
   }
   FieldViolations v;
@@ -532,13 +533,13 @@ absl::StatusOr<std::vector<DuplicateCandidate>> CaseService::SuggestDuplicates(
   if (radius_metres == 0) radius_metres = 200;
   if (time_window == 0) time_window = 72 * kHour;
   if (max_results == 0) max_results = 10;
-  auto c = GetCase(caller, case_id);
+  auto c = GetCase(rc, case_id);
   if (!c.ok()) return c.status();
   const bool has_fix = c->latitude != 0 || c->longitude != 0;
   store::CaseQuery q;
   q.states = {CaseState::kPendingTriage, CaseState::kDispatched, CaseState::kInProgress,
               CaseState::kReturned, CaseState::kResolved};
-  q.subtree_grid_code = caller.user.grid_code;
+  q.subtree_grid_code = rc.caller.user.grid_code;
   q.category_codes = {c->category_code};
   q.observed_from = c->observe_time - time_window;
   q.observed_to = c->observe_time + time_window;
@@ -568,9 +569,10 @@ absl::StatusOr<std::vector<DuplicateCandidate>> CaseService::SuggestDuplicates(
   return out;
 }
 
-absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const Caller& caller, const ActionInput& in,
+absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const RequestContext& rc,
+                                                      const ActionInput& in,
                                                       const std::string& duplicate_of_case_id) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kMarkDuplicate));
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kMarkDuplicate));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, false);
@@ -579,16 +581,16 @@ absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const Caller& caller, cons
     v.Add("duplicate_of_case_id", "a case cannot duplicate itself");
   }
   if (!v.empty()) return v.ToStatus();
-  auto target = GetCase(caller, duplicate_of_case_id);
+  auto target = GetCase(rc, duplicate_of_case_id);
   if (!target.ok()) return target.status();
   if (!IsOpen(target->state)) {
     return Precondition("DUPLICATE_TARGET_STATE", CaseStateName(target->state),
                         absl::StrCat("case ", target->case_id, " is ", CaseStateName(target->state),
                                      "; merge only into open cases"));
   }
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
-  w.events.push_back(MakeEvent(&caller, *c, EventType::kMarkedDuplicate, now,
+  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kMarkedDuplicate, now,
                                in.note.empty() ? "duplicate of " + target->case_id : in.note));
   EnterState(*c, RuleFor(CaseAction::kMarkDuplicate).to, now);
   c->duplicate_of_case_id = target->case_id;
@@ -596,9 +598,10 @@ absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const Caller& caller, cons
   return Commit(*c, std::move(w), now);
 }
 
-absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, const ActionInput& in,
+absl::StatusOr<CaseChange> CaseService::CorrectCategory(const RequestContext& rc,
+                                                        const ActionInput& in,
                                                         const std::string& category_code) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kCorrectCategory));
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kCorrectCategory));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, false);
@@ -612,12 +615,12 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
     if (!k->has_value()) v.Add("category_code", "unknown category " + category_code);
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
   Case before = *c;
   c->category_code = category_code;
   w.events.push_back(MakeEvent(
-      &caller, before, EventType::kCategoryCorrected, now,
+      &rc.caller, before, EventType::kCategoryCorrected, now,
       in.note.empty() ? absl::StrCat(before.category_code, " -> ", category_code) : in.note));
   if (c->state != CaseState::kPendingTriage) {
     // Already filed: re-route by the rules for the new category, keeping the deadline.
@@ -632,16 +635,16 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const Caller& caller, co
     c->return_reason.clear();
     EnterState(*c, RuleFor(CaseAction::kRouteCase).to, now);
     w.events.push_back(MakeEvent(
-        &caller, before, EventType::kRouted, now,
+        &rc.caller, before, EventType::kRouted, now,
         route->rule ? "routing rule " + route->rule->rule_id : "street office (属地兜底)"));
   }
   return Commit(*c, std::move(w), now);
 }
 
-absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const ActionInput& in,
+absl::StatusOr<CaseChange> CaseService::RouteCase(const RequestContext& rc, const ActionInput& in,
                                                   const std::string& lead,
                                                   const std::vector<std::string>& assisting) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kRouteCase));
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kRouteCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, true);
@@ -662,7 +665,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
     if (!*k) v.Add("assisting_department_codes", "unknown department " + a);
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
   Case before = *c;
   const bool lead_changes = lead != c->lead_department_code;
@@ -677,16 +680,16 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const Caller& caller, const Ac
   if (!(c->state == CaseState::kInProgress && !lead_changes)) {
     EnterState(*c, RuleFor(CaseAction::kRouteCase).to, now);
   }
-  w.events.push_back(MakeEvent(&caller, before, EventType::kRouted, now, in.note));
+  w.events.push_back(MakeEvent(&rc.caller, before, EventType::kRouted, now, in.note));
   return Commit(*c, std::move(w), now);
 }
 
-absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
+absl::StatusOr<CaseChange> CaseService::DecideExtension(const RequestContext& rc,
                                                         const std::string& extension_request_id,
                                                         bool approve, const std::string& note,
                                                         Micros approved_deadline_time,
                                                         int64_t expected_version) {
-  if (caller.user.role != Role::kDispatcher) {
+  if (rc.caller.user.role != Role::kDispatcher) {
     return absl::PermissionDeniedError("extension requests are decided by the acceptance center");
   }
   if (extension_request_id.empty()) return InvalidField("extension_request_id", "is required");
@@ -701,14 +704,14 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
   in.note = note;
   auto c = cases_->GetCase(in.case_id);
   if (!c.ok()) return c.status();
-  if (!c->has_value() || !CanSee(caller.user, **c)) {
+  if (!c->has_value() || !CanSee(rc.caller.user, **c)) {
     return absl::NotFoundError(absl::StrCat("extension request ", extension_request_id));
   }
   if ((*x)->state != ExtensionState::kPending) {
     return Precondition("EXTENSION_STATE", ExtensionStateName((*x)->state),
                         absl::StrCat("the request is ", ExtensionStateName((*x)->state)));
   }
-  auto loaded = LoadForAction(caller, in, static_cast<int>(CaseAction::kDecideExtension));
+  auto loaded = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kDecideExtension));
   if (!loaded.ok()) return loaded.status();
   Case cur = *loaded;
   FieldViolations v;
@@ -719,11 +722,11 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
     v.Add("approved_deadline_time", "must be after the case's current deadline");
   }
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(cur);
   ExtensionRequest decided = **x;
   decided.state = approve ? ExtensionState::kApproved : ExtensionState::kDenied;
-  decided.decided_by_user_id = caller.user.user_id;
+  decided.decided_by_user_id = rc.caller.user.user_id;
   decided.decision_note = note;
   decided.decide_time = now;
   if (approve) {
@@ -732,7 +735,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
     cur.warning_level = 0;  // warnings start over for the new deadline
   }
   w.extension_upserts.push_back(decided);
-  w.events.push_back(MakeEvent(&caller, cur, EventType::kExtensionDecided, now,
+  w.events.push_back(MakeEvent(&rc.caller, cur, EventType::kExtensionDecided, now,
                                absl::StrCat(approve ? "approved " : "denied ", extension_request_id,
                                             note.empty() ? "" : ": ", note)));
   return Commit(cur, std::move(w), now);
@@ -740,30 +743,31 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const Caller& caller,
 
 // ---- Line departments -------------------------------------------------------------------------
 
-absl::StatusOr<CaseChange> CaseService::AcceptAssignment(const Caller& caller,
+absl::StatusOr<CaseChange> CaseService::AcceptAssignment(const RequestContext& rc,
                                                          const ActionInput& in) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kAcceptAssignment));
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kAcceptAssignment));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, false);
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
-  w.events.push_back(MakeEvent(&caller, *c, EventType::kAssignmentAccepted, now, in.note));
+  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kAssignmentAccepted, now, in.note));
   EnterState(*c, RuleFor(CaseAction::kAcceptAssignment).to, now);
   return Commit(*c, std::move(w), now);
 }
 
-absl::StatusOr<CaseChange> CaseService::ReturnCase(const Caller& caller, const ActionInput& in) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kReturnCase));
+absl::StatusOr<CaseChange> CaseService::ReturnCase(const RequestContext& rc,
+                                                   const ActionInput& in) {
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kReturnCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "reason", in.note, true);
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
   if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
-  w.events.push_back(MakeEvent(&caller, *c, EventType::kReturnedNotResponsible, now, in.note));
+  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kReturnedNotResponsible, now, in.note));
   c->returned_by_department_code = c->lead_department_code;
   c->return_reason = in.note;
   c->lead_department_code.clear();
@@ -771,11 +775,11 @@ absl::StatusOr<CaseChange> CaseService::ReturnCase(const Caller& caller, const A
   return Commit(*c, std::move(w), now);
 }
 
-absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& caller,
+absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const RequestContext& rc,
                                                                const ActionInput& in,
                                                                Micros requested_deadline_time,
                                                                CaseChange* change) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kRequestExtension));
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kRequestExtension));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "reason", in.note, true);
@@ -796,12 +800,12 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& cal
     return Precondition("EXTENSION_PENDING", pending->front().extension_request_id,
                         "an extension request is already pending for this case");
   }
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   ExtensionRequest x;
   x.extension_request_id = absl::StrCat("x", util::RandomHex(12));
   x.case_id = c->case_id;
   x.department_code = c->lead_department_code;
-  x.requested_by_user_id = caller.user.user_id;
+  x.requested_by_user_id = rc.caller.user.user_id;
   x.current_deadline_time = c->deadline_time;
   x.requested_deadline_time = requested_deadline_time;
   x.reason = in.note;
@@ -809,7 +813,7 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& cal
   x.create_time = now;
   store::CaseWrite w = StartWrite(*c);
   w.extension_upserts.push_back(x);
-  w.events.push_back(MakeEvent(&caller, *c, EventType::kExtensionRequested, now,
+  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kExtensionRequested, now,
                                absl::StrCat(x.extension_request_id, ": ", in.note)));
   auto written = Commit(*c, std::move(w), now);
   if (!written.ok()) return written.status();
@@ -817,32 +821,34 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const Caller& cal
   return x;
 }
 
-absl::StatusOr<CaseChange> CaseService::AddProgress(const Caller& caller, const ActionInput& in) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kAddProgress));
+absl::StatusOr<CaseChange> CaseService::AddProgress(const RequestContext& rc,
+                                                    const ActionInput& in) {
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kAddProgress));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, true);
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(
-      MakeEvent(&caller, *c, EventType::kProgressAdded, now, in.note, in.attachment_ids));
+      MakeEvent(&rc.caller, *c, EventType::kProgressAdded, now, in.note, in.attachment_ids));
   return Commit(*c, std::move(w), now);
 }
 
-absl::StatusOr<CaseChange> CaseService::ResolveCase(const Caller& caller, const ActionInput& in) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kResolveCase));
+absl::StatusOr<CaseChange> CaseService::ResolveCase(const RequestContext& rc,
+                                                    const ActionInput& in) {
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kResolveCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "result", in.note, true);
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
   if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
   w.events.push_back(
-      MakeEvent(&caller, *c, EventType::kCaseResolved, now, in.note, in.attachment_ids));
+      MakeEvent(&rc.caller, *c, EventType::kCaseResolved, now, in.note, in.attachment_ids));
   c->resolution_note = in.note;
   c->after_photo_ids = in.attachment_ids;
   EnterState(*c, RuleFor(CaseAction::kResolveCase).to, now);
@@ -851,18 +857,18 @@ absl::StatusOr<CaseChange> CaseService::ResolveCase(const Caller& caller, const 
 
 // ---- Verification -----------------------------------------------------------------------------
 
-absl::StatusOr<CaseChange> CaseService::VerifyCase(const Caller& caller, const ActionInput& in,
+absl::StatusOr<CaseChange> CaseService::VerifyCase(const RequestContext& rc, const ActionInput& in,
                                                    bool passed) {
-  auto c = LoadForAction(caller, in, static_cast<int>(CaseAction::kVerifyCase));
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kVerifyCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
   CheckNote(v, "note", in.note, !passed);
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   store::CaseWrite w = StartWrite(*c);
   w.events.push_back(MakeEvent(
-      &caller, *c, passed ? EventType::kVerificationPassed : EventType::kVerificationFailed, now,
+      &rc.caller, *c, passed ? EventType::kVerificationPassed : EventType::kVerificationFailed, now,
       in.note, in.attachment_ids));
   if (passed) {
     EnterState(*c, RuleFor(CaseAction::kVerifyCase).to, now);

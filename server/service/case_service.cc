@@ -47,9 +47,9 @@ std::string Digest(const ReportInput& in) {
 
 }  // namespace
 
-absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
+absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const RequestContext& rc,
                                                         const ReportInput& in) {
-  if (caller.user.role != Role::kGridLeader) {
+  if (rc.caller.user.role != Role::kGridLeader) {
     return absl::PermissionDeniedError("only grid leaders submit reports");
   }
   FieldViolations v;
@@ -75,7 +75,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
       v.Add("location.coordinates.longitude", "must be within [-180, 180]");
     }
   }
-  const Micros now = clock_->NowMicros();
+  const Micros now = rc.now;
   if (in.observe_time != 0 &&
       (in.observe_time > now + kMaxClockSkew || in.observe_time < kEarliestObserveTime)) {
     v.Add("observe_time", "must not be in the future or before 2000");
@@ -118,7 +118,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   c.address = in.address;
   c.observe_time = in.observe_time != 0 ? in.observe_time : now;
   c.urgency = in.urgency == 0 ? Urgency::kNormal : static_cast<Urgency>(in.urgency);
-  c.reporter_user_id = caller.user.user_id;
+  c.reporter_user_id = rc.caller.user.user_id;
   c.before_photo_ids = in.attachment_ids;
   c.create_time = now;
   c.update_time = now;
@@ -132,8 +132,8 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   e.type = EventType::kReported;
   e.from_state = CaseState::kUnspecified;
   e.to_state = c.state;
-  e.actor_user_id = caller.user.user_id;
-  e.actor_role = caller.user.role;
+  e.actor_user_id = rc.caller.user.user_id;
+  e.actor_role = rc.caller.user.role;
   e.event_time = now;
   e.attachment_ids = in.attachment_ids;
   e.category_code = c.category_code;
@@ -165,7 +165,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
     store::CaseWrite w;
     w.expected_version = filed.version;
     absl::Status routed =
-        FileAndRoute(nullptr, filed, w, clock_->NowMicros(), "auto-accepted: clear-cut category");
+        FileAndRoute(nullptr, filed, w, rc.now, "auto-accepted: clear-cut category");
     if (routed.ok()) {
       filed.update_time = filed.state_time;
       w.c = filed;
@@ -188,19 +188,19 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const Caller& caller,
   return out;
 }
 
-absl::StatusOr<Case> CaseService::GetCase(const Caller& caller, const std::string& case_id) {
+absl::StatusOr<Case> CaseService::GetCase(const RequestContext& rc, const std::string& case_id) {
   if (case_id.empty()) return InvalidField("case_id", "is required");
   auto c = cases_->GetCase(case_id);
   if (!c.ok()) return c.status();
-  if (!c->has_value() || !CanSee(caller.user, **c)) {
+  if (!c->has_value() || !CanSee(rc.caller.user, **c)) {
     return absl::NotFoundError(absl::StrCat("case ", case_id, " not found"));
   }
   return **c;
 }
 
-absl::StatusOr<std::vector<CaseEvent>> CaseService::ListCaseEvents(const Caller& caller,
+absl::StatusOr<std::vector<CaseEvent>> CaseService::ListCaseEvents(const RequestContext& rc,
                                                                    const std::string& case_id) {
-  auto c = GetCase(caller, case_id);
+  auto c = GetCase(rc, case_id);
   if (!c.ok()) return c.status();
   return cases_->ListCaseEvents(case_id);
 }

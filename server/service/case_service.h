@@ -13,8 +13,8 @@
 #include "server/domain/report_checks.h"
 #include "server/domain/types.h"
 #include "server/domain/visibility.h"
+#include "server/service/request_context.h"
 #include "server/store/store.h"
-#include "server/util/clock.h"
 
 namespace gridline::service {
 
@@ -90,88 +90,86 @@ struct SubmitOutcome {
 
 class CaseService {
  public:
-  // `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts). `clock`
-  // (not owned) gives the time of every write.
   // The storage it uses: cases, the organisation (routing, validation) and photos' metadata (not
-  // owned).
+  // owned). `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts).
+  // The service reads no clock: a call's time is its RequestContext's `now`, and WarnDeadlines
+  // is given its `now`.
   CaseService(store::CaseStore* cases, store::OrganisationStore* org,
-              store::AttachmentStore* attachments, const util::Clock* clock,
-              int utc_offset_minutes = 480)
+              store::AttachmentStore* attachments, int utc_offset_minutes = 480)
       : cases_(cases),
         org_(org),
         attachments_(attachments),
-        zone_(absl::FixedTimeZone(utc_offset_minutes * 60)),
-        clock_(clock) {}
+        zone_(absl::FixedTimeZone(utc_offset_minutes * 60)) {}
 
   // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
   // caller's request id.
-  absl::StatusOr<SubmitOutcome> SubmitReport(const domain::Caller& caller, const ReportInput& in);
+  absl::StatusOr<SubmitOutcome> SubmitReport(const RequestContext& rc, const ReportInput& in);
 
   // NOT_FOUND also when the caller may not see the case, so ids cannot be probed.
-  absl::StatusOr<domain::Case> GetCase(const domain::Caller& caller, const std::string& case_id);
-  absl::StatusOr<std::vector<domain::CaseEvent>> ListCaseEvents(const domain::Caller& caller,
+  absl::StatusOr<domain::Case> GetCase(const RequestContext& rc, const std::string& case_id);
+  absl::StatusOr<std::vector<domain::CaseEvent>> ListCaseEvents(const RequestContext& rc,
                                                                 const std::string& case_id);
 
   // ---- Lists ----
   // Grid leader: cases they reported or located in their grid, newest first.
-  absl::StatusOr<Page<domain::Case>> ListMyCases(const domain::Caller& caller,
+  absl::StatusOr<Page<domain::Case>> ListMyCases(const RequestContext& rc,
                                                  const std::vector<domain::CaseState>& states,
                                                  const PageRequest& page);
   // Dispatcher: PENDING_TRIAGE and RETURNED cases in their subtree (or `grid_code` within it),
   // oldest in queue first.
-  absl::StatusOr<Page<domain::Case>> ListTriageQueue(const domain::Caller& caller,
+  absl::StatusOr<Page<domain::Case>> ListTriageQueue(const RequestContext& rc,
                                                      const std::vector<domain::CaseState>& states,
                                                      const std::vector<std::string>& category_codes,
                                                      const std::string& grid_code,
                                                      const PageRequest& page);
   // Dispatchers and supervisors: every case in their subtree (or `grid_code` within it), whatever
   // its state; operators: the whole platform. Newest first.
-  absl::StatusOr<Page<domain::Case>> ListCases(const domain::Caller& caller,
+  absl::StatusOr<Page<domain::Case>> ListCases(const RequestContext& rc,
                                                const CaseListFilter& filter,
                                                const PageRequest& page);
   // Department staff: cases their department leads (and assists), soonest deadline first.
-  absl::StatusOr<Page<domain::Case>> ListAssignedCases(const domain::Caller& caller,
+  absl::StatusOr<Page<domain::Case>> ListAssignedCases(const RequestContext& rc,
                                                        const std::vector<domain::CaseState>& states,
                                                        bool include_assisting,
                                                        const PageRequest& page);
   absl::StatusOr<Page<domain::ExtensionRequest>> ListExtensionRequests(
-      const domain::Caller& caller, const std::vector<domain::ExtensionState>& states,
+      const RequestContext& rc, const std::vector<domain::ExtensionState>& states,
       const std::string& case_id, const PageRequest& page);
-  absl::StatusOr<Page<domain::Category>> ListReportCategories(const domain::Caller& caller,
+  absl::StatusOr<Page<domain::Category>> ListReportCategories(const RequestContext& rc,
                                                               const PageRequest& page);
 
   // ---- Acceptance center: triage, filing, dispatch (steps 2-4) ----
   // `urgency` 0 keeps the reported one.
-  absl::StatusOr<CaseChange> AcceptCase(const domain::Caller& caller, const ActionInput& in,
+  absl::StatusOr<CaseChange> AcceptCase(const RequestContext& rc, const ActionInput& in,
                                         int urgency);
-  absl::StatusOr<CaseChange> RejectCase(const domain::Caller& caller, const ActionInput& in);
-  absl::StatusOr<std::vector<DuplicateCandidate>> SuggestDuplicates(const domain::Caller& caller,
+  absl::StatusOr<CaseChange> RejectCase(const RequestContext& rc, const ActionInput& in);
+  absl::StatusOr<std::vector<DuplicateCandidate>> SuggestDuplicates(const RequestContext& rc,
                                                                     const std::string& case_id,
                                                                     double radius_metres,
                                                                     domain::Micros time_window,
                                                                     int max_results);
-  absl::StatusOr<CaseChange> MarkDuplicate(const domain::Caller& caller, const ActionInput& in,
+  absl::StatusOr<CaseChange> MarkDuplicate(const RequestContext& rc, const ActionInput& in,
                                            const std::string& duplicate_of_case_id);
-  absl::StatusOr<CaseChange> CorrectCategory(const domain::Caller& caller, const ActionInput& in,
+  absl::StatusOr<CaseChange> CorrectCategory(const RequestContext& rc, const ActionInput& in,
                                              const std::string& category_code);
-  absl::StatusOr<CaseChange> RouteCase(const domain::Caller& caller, const ActionInput& in,
+  absl::StatusOr<CaseChange> RouteCase(const RequestContext& rc, const ActionInput& in,
                                        const std::string& lead_department_code,
                                        const std::vector<std::string>& assisting);
-  absl::StatusOr<CaseChange> DecideExtension(const domain::Caller& caller,
+  absl::StatusOr<CaseChange> DecideExtension(const RequestContext& rc,
                                              const std::string& extension_request_id, bool approve,
                                              const std::string& note,
                                              domain::Micros approved_deadline_time,
                                              int64_t expected_version);
 
   // ---- Line departments (step 4-5) ----
-  absl::StatusOr<CaseChange> AcceptAssignment(const domain::Caller& caller, const ActionInput& in);
-  absl::StatusOr<CaseChange> ReturnCase(const domain::Caller& caller, const ActionInput& in);
-  absl::StatusOr<domain::ExtensionRequest> RequestExtension(const domain::Caller& caller,
+  absl::StatusOr<CaseChange> AcceptAssignment(const RequestContext& rc, const ActionInput& in);
+  absl::StatusOr<CaseChange> ReturnCase(const RequestContext& rc, const ActionInput& in);
+  absl::StatusOr<domain::ExtensionRequest> RequestExtension(const RequestContext& rc,
                                                             const ActionInput& in,
                                                             domain::Micros requested_deadline_time,
                                                             CaseChange* change = nullptr);
-  absl::StatusOr<CaseChange> AddProgress(const domain::Caller& caller, const ActionInput& in);
-  absl::StatusOr<CaseChange> ResolveCase(const domain::Caller& caller, const ActionInput& in);
+  absl::StatusOr<CaseChange> AddProgress(const RequestContext& rc, const ActionInput& in);
+  absl::StatusOr<CaseChange> ResolveCase(const RequestContext& rc, const ActionInput& in);
 
   // ---- Deadline warnings (效能监察) ----
   // Writes an OVERDUE_WARNING event for each filed, open case whose deadline is within
@@ -180,7 +178,7 @@ class CaseService {
   absl::StatusOr<int> WarnDeadlines(domain::Micros now, domain::Micros warn_before);
 
   // ---- Verification (step 6) ----
-  absl::StatusOr<CaseChange> VerifyCase(const domain::Caller& caller, const ActionInput& in,
+  absl::StatusOr<CaseChange> VerifyCase(const RequestContext& rc, const ActionInput& in,
                                         bool passed);
 
  private:
@@ -203,7 +201,6 @@ class CaseService {
   store::OrganisationStore* org_;
   store::AttachmentStore* attachments_;
   absl::TimeZone zone_;
-  const util::Clock* clock_;
 };
 
 }  // namespace gridline::service
