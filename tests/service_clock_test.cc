@@ -67,7 +67,7 @@ class ServiceClockTest : public ::testing::TestWithParam<Backend> {
 
 TEST_P(ServiceClockTest, WritesAndDeadlineWarningsFollowTheInjectedClock) {
   if (!store_) return;  // no MariaDB configured (skipped or failed in SetUp)
-  service::CaseService cases(store_.get(), store_.get(), store_.get());
+  service::CaseService cases(store_.get(), store_.get(), store_.get(), nullptr);
   // Every call is made at the clock's time, as the handlers do.
   auto at_now = [&] { return service::RequestContext{leader_, clock_.NowMicros(), "test", {}}; };
   service::ReportInput in;

@@ -145,7 +145,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   void Authorize() {
     auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
     absl::Status status =
-        caller.ok() ? AdminServiceImpl::RequireOperator(*caller) : caller.status();
+        caller.ok() ? service::AdminService::RequireOperator(*caller) : caller.status();
     if (caller.ok()) caller_ = *caller;
     if (!status.ok()) {
       Fail(status);
@@ -419,31 +419,12 @@ std::string AuditSummary(const google::protobuf::Message& message) {
   return out;
 }
 
-absl::Status AdminServiceImpl::RequireOperator(const domain::Caller& caller) {
-  if (caller.user.role == domain::Role::kOperator) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat("AdminService is for operators; ",
-                                                  caller.user.user_id, " is ",
-                                                  domain::RoleName(caller.user.role)));
-}
-
 void AdminServiceImpl::Audit(const domain::Caller& caller, const char* method,
                              const std::string& kind, const std::string& id,
                              const absl::Status& status, std::string summary,
                              const std::string& peer) {
-  domain::AuditEntry entry;
-  entry.actor_user_id = caller.user.user_id;
-  entry.actor_token_id = caller.token_id;
-  entry.method = method;
-  entry.resource_kind = kind;
-  entry.resource_id = id;
-  entry.status_code = static_cast<int>(status.code());
-  entry.status_message = std::string(status.message());
-  entry.request_summary = std::move(summary);
-  entry.peer = peer;
-  if (absl::Status s = admin_.RecordAudit(std::move(entry)); !s.ok()) {
-    std::fprintf(stderr, "gridline: cannot record the audit entry of %s by %s: %s\n", method,
-                 caller.user.user_id.c_str(), std::string(s.message()).c_str());
-  }
+  admin_.RecordCall(service::RequestContext{caller, deps_.clock->NowMicros(), peer, {}}, method,
+                    {kind, id}, status, std::move(summary));
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* context,
@@ -458,15 +439,17 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* con
           reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
           return;
         }
-        auto caller =
-            service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
-        absl::Status status = caller.ok() ? RequireOperator(*caller) : caller.status();
-        if (status.ok()) status = work(*caller, &target.id);
+        const domain::Micros now = deps_.clock->NowMicros();
+        auto caller = service::Authenticate(deps_.store, token, deps_.demo, now);
         // Unauthenticated calls are not recorded: there is nobody to attribute them to, and
         // anyone could fill the log with them.
-        if (audited != nullptr && caller.ok()) {
-          Audit(*caller, method, target.kind, target.id, status, AuditSummary(*audited), peer);
-        }
+        absl::Status status = caller.ok()
+                                  ? admin_.RunOperatorCall(
+                                        service::RequestContext{*caller, now, peer, gone}, method,
+                                        audited != nullptr, {target.kind, target.id},
+                                        audited != nullptr ? AuditSummary(*audited) : std::string(),
+                                        [&](std::string* id) { return work(*caller, id); })
+                                  : caller.status();
         reactor->Finish(ToGrpcStatus(status));
       });
   if (!queued) reactor->Finish(ToGrpcStatus(Overloaded()));

@@ -115,10 +115,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                          const v1::ListAuditLogRequest* request,
                                          v1::ListAuditLogResponse* response) override;
 
-  // The OPERATOR check shared by every RPC here (PERMISSION_DENIED for other roles).
-  static absl::Status RequireOperator(const domain::Caller& caller);
-  // Records one write call; a failure to record is logged, not returned: the call's outcome
-  // stands either way.
+  // Records one write call through the service (service::AdminService::RecordCall), for the
+  // streaming import, which cannot use Run.
   void Audit(const domain::Caller& caller, const char* method, const std::string& kind,
              const std::string& id, const absl::Status& status, std::string summary,
              const std::string& peer);
@@ -126,7 +124,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
  private:
   // Where a write's audit entry points; the work may fill in an id the server assigned.
   struct Target {
-    const char* kind;
+    std::string kind;
     std::string id;
   };
   using Work = std::function<absl::Status(const domain::Caller& caller, std::string* id)>;

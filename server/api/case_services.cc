@@ -5,6 +5,7 @@
 #include "server/api/report_service.h"
 #include "server/api/watch_stream.h"
 #include "server/domain/errors.h"
+#include "server/service/streams.h"
 
 namespace gridline::api {
 namespace {
@@ -92,7 +93,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerCo
         deps_.cases->AcceptCase(
             rc, Input(request->case_id(), request->note(), request->expected_version()),
             request->urgency()),
-        response, deps_.store, deps_.hub);
+        response, deps_.store);
   });
 }
 
@@ -102,7 +103,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RejectCase(grpc::CallbackServerCo
   return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->RejectCase(rc, Input(request->case_id(), request->reason(),
                                                        request->expected_version())),
-                     response, deps_.store, deps_.hub);
+                     response, deps_.store);
   });
 }
 
@@ -138,7 +139,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::MarkDuplicate(
         deps_.cases->MarkDuplicate(
             rc, Input(request->case_id(), request->note(), request->expected_version()),
             request->duplicate_of_case_id()),
-        response, deps_.store, deps_.hub);
+        response, deps_.store);
   });
 }
 
@@ -150,7 +151,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::CorrectCategory(
         deps_.cases->CorrectCategory(
             rc, Input(request->case_id(), request->note(), request->expected_version()),
             request->category_code()),
-        response, deps_.store, deps_.hub);
+        response, deps_.store);
   });
 }
 
@@ -164,7 +165,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RouteCase(grpc::CallbackServerCon
             request->lead_department_code(),
             {request->assisting_department_codes().begin(),
              request->assisting_department_codes().end()}),
-        response, deps_.store, deps_.hub);
+        response, deps_.store);
   });
 }
 
@@ -181,7 +182,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
     return CaseReply(
         deps_.cases->DecideExtension(rc, request->extension_request_id(), request->approve(),
                                      request->note(), approved, request->expected_version()),
-        response, deps_.store, deps_.hub);
+        response, deps_.store);
   });
 }
 
@@ -189,15 +190,12 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::VerifyCase(grpc::CallbackServerCo
                                                           const v1::VerifyCaseRequest* request,
                                                           v1::Case* response) {
   return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    if (rc.caller.user.role != domain::Role::kDispatcher) {
-      return absl::PermissionDeniedError("DispatchService is the acceptance center's");
-    }
     return CaseReply(
         deps_.cases->VerifyCase(rc,
                                 Input(request->case_id(), request->note(),
                                       request->expected_version(), &request->attachment_ids()),
-                                request->passed()),
-        response, deps_.store, deps_.hub);
+                                request->passed(), service::CaseService::VerifyDoor::kCenter),
+        response, deps_.store);
   });
 }
 
@@ -223,45 +221,17 @@ grpc::ServerWriteReactor<v1::WatchEvent>* DispatchServiceImpl::WatchQueue(
     grpc::CallbackServerContext* context, const v1::WatchQueueRequest* request) {
   return new WatchStream(
       context, deps_, request->after_cursor(),
-      [store = deps_.store, narrow = request->grid_code()](
-          const domain::Caller& caller) -> absl::StatusOr<WatchStream::Visibility> {
-        if (caller.user.role != domain::Role::kDispatcher) {
-          return absl::PermissionDeniedError("WatchQueue is the acceptance center's stream");
-        }
-        std::string grid = caller.user.grid_code;
-        if (!narrow.empty()) {
-          auto g = store->FindGrid(narrow);
-          if (!g.ok()) return g.status();
-          if (!g->has_value() ||
-              (*g)->path.find(absl::StrCat("/", grid, "/")) == std::string::npos) {
-            return domain::InvalidField("grid_code",
-                                        absl::StrCat("grid ", narrow, " is not in your subtree"));
-          }
-          grid = narrow;
-        }
-        domain::User user = caller.user;
-        return WatchStream::Visibility{[user, grid](const domain::CaseEvent& e) {
-                                         return domain::QueueStreamShows(user, grid, e);
-                                       },
-                                       {"g:" + grid}};
+      [store = deps_.store, narrow = request->grid_code()](const domain::Caller& caller) {
+        return service::QueueStreamFor(store, caller, narrow);
       });
 }
 
 grpc::ServerWriteReactor<v1::WatchEvent>* DepartmentServiceImpl::WatchAssignments(
     grpc::CallbackServerContext* context, const v1::WatchAssignmentsRequest* request) {
-  return new WatchStream(
-      context, deps_, request->after_cursor(),
-      [assisting = request->include_assisting()](
-          const domain::Caller& caller) -> absl::StatusOr<WatchStream::Visibility> {
-        if (caller.user.role != domain::Role::kDepartmentStaff) {
-          return absl::PermissionDeniedError("WatchAssignments is the departments' stream");
-        }
-        domain::User user = caller.user;
-        return WatchStream::Visibility{[user, assisting](const domain::CaseEvent& e) {
-                                         return domain::AssignmentStreamShows(user, assisting, e);
-                                       },
-                                       {"d:" + user.department_code}};
-      });
+  return new WatchStream(context, deps_, request->after_cursor(),
+                         [assisting = request->include_assisting()](const domain::Caller& caller) {
+                           return service::AssignmentStreamFor(caller, assisting);
+                         });
 }
 
 // ---- DepartmentService --------------------------------------------------------------------------
@@ -285,7 +255,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AcceptAssignment(
   return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->AcceptAssignment(rc, Input(request->case_id(), request->note(),
                                                              request->expected_version())),
-                     response, deps_.store, deps_.hub);
+                     response, deps_.store);
   });
 }
 
@@ -295,7 +265,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ReturnCase(grpc::CallbackServer
   return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->ReturnCase(rc, Input(request->case_id(), request->reason(),
                                                        request->expected_version())),
-                     response, deps_.store, deps_.hub);
+                     response, deps_.store);
   });
 }
 
@@ -315,7 +285,6 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
         rc, Input(request->case_id(), request->reason(), request->expected_version()), requested,
         &change);
     if (!x.ok()) return x.status();
-    deps_.hub->Notify();
     ToProto(*x, response);
     return absl::OkStatus();
   });
@@ -328,7 +297,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AddProgress(grpc::CallbackServe
     return CaseReply(deps_.cases->AddProgress(
                          rc, Input(request->case_id(), request->note(), request->expected_version(),
                                    &request->attachment_ids())),
-                     response, deps_.store, deps_.hub);
+                     response, deps_.store);
   });
 }
 
@@ -339,7 +308,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ResolveCase(grpc::CallbackServe
     return CaseReply(deps_.cases->ResolveCase(
                          rc, Input(request->case_id(), request->result(),
                                    request->expected_version(), &request->attachment_ids())),
-                     response, deps_.store, deps_.hub);
+                     response, deps_.store);
   });
 }
 

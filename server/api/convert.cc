@@ -181,9 +181,8 @@ absl::StatusOr<std::string> FeedCursorBeforeRead(store::FeedStore* store) {
 }
 
 absl::Status CaseReply(absl::StatusOr<service::CaseChange> change, v1::Case* out,
-                       store::Store* store, runtime::EventHub* hub) {
+                       store::AttachmentStore* store) {
   if (!change.ok()) return change.status();
-  if (hub != nullptr && !change->events.empty()) hub->Notify();
   ToProto(change->c, out);
   if (!change->events.empty()) out->set_feed_cursor(EncodeCursor(change->events.back().seq));
   return FillPhotos(store, {out});

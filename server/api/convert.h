@@ -76,10 +76,10 @@ absl::Status CasePageReply(const absl::StatusOr<service::Page<domain::Case>>& pa
 }
 
 // The result of a case write as the RPC answer: the case after the change, with its photos, and
-// as its feed_cursor the cursor of the last event the change appended. Wakes the local event
-// hub so that watchers on this replica see the events at once.
+// as its feed_cursor the cursor of the last event the change appended. (The service has told the
+// event hub already: service::EventPublisher.)
 absl::Status CaseReply(absl::StatusOr<service::CaseChange> change, v1::Case* out,
-                       store::Store* store, runtime::EventHub* hub);
+                       store::AttachmentStore* store);
 domain::Organisation FromProto(const v1::Organisation& in);
 
 // Cursors are opaque to clients: "g1-<seq>".

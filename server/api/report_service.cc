@@ -7,6 +7,7 @@
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/service/org_import.h"
+#include "server/service/streams.h"
 
 namespace gridline::api {
 
@@ -42,7 +43,6 @@ grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerCo
     if (!input.ok()) return input.status();
     auto outcome = deps_.cases->SubmitReport(rc, *input);
     if (!outcome.ok()) return outcome.status();
-    if (outcome->created || outcome->filed) deps_.hub->Notify();
     ToProto(outcome->stored, response->mutable_case_());
     if (auto s = FillPhotos(deps_.store, {response->mutable_case_()}); !s.ok()) return s;
     response->set_event_cursor(EncodeCursor(outcome->first_event.seq));
@@ -111,17 +111,14 @@ grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerCont
                                                         const v1::VerifyCaseRequest* request,
                                                         v1::Case* response) {
   return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    if (rc.caller.user.role != domain::Role::kGridLeader) {
-      return absl::PermissionDeniedError(
-          "ReportService.VerifyCase is the grid leader's; the center uses DispatchService");
-    }
     service::ActionInput in;
     in.case_id = request->case_id();
     in.note = request->note();
     in.expected_version = request->expected_version();
     in.attachment_ids.assign(request->attachment_ids().begin(), request->attachment_ids().end());
-    return CaseReply(deps_.cases->VerifyCase(rc, in, request->passed()), response, deps_.store,
-                     deps_.hub);
+    return CaseReply(deps_.cases->VerifyCase(rc, in, request->passed(),
+                                             service::CaseService::VerifyDoor::kGridLeader),
+                     response, deps_.store);
   });
 }
 
@@ -140,17 +137,9 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListReportCategories(
 
 grpc::ServerWriteReactor<v1::WatchEvent>* ReportServiceImpl::WatchCases(
     grpc::CallbackServerContext* context, const v1::WatchCasesRequest* request) {
-  return new WatchStream(
-      context, deps_, request->after_cursor(),
-      [](const domain::Caller& caller) -> absl::StatusOr<WatchStream::Visibility> {
-        if (caller.user.role != domain::Role::kGridLeader) {
-          return absl::PermissionDeniedError("WatchCases is the grid leader's stream");
-        }
-        domain::User user = caller.user;
-        return WatchStream::Visibility{
-            [user](const domain::CaseEvent& e) { return domain::CanSee(user, e); },
-            {"u:" + user.user_id, "g:" + user.grid_code}};
-      });
+  return new WatchStream(context, deps_, request->after_cursor(), [](const domain::Caller& caller) {
+    return service::CaseStreamFor(caller);
+  });
 }
 
 grpc::ServerReadReactor<v1::UploadAttachmentRequest>* ReportServiceImpl::UploadAttachment(

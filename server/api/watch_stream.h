@@ -15,20 +15,16 @@
 
 #include "gridline/v1/common.pb.h"
 #include "server/api/context.h"
+#include "server/service/streams.h"
 
 namespace gridline::api {
 
 class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
                           public runtime::EventWatcher {
  public:
-  // Which events the caller may see, built once the caller is authenticated, and the interest
-  // keys (domain::EventInterestKeys) that cover them, so the hub wakes the stream only for
-  // events that may concern it.
-  struct Visibility {
-    std::function<bool(const domain::CaseEvent&)> shows;
-    std::vector<std::string> keys;
-  };
-  // Authenticates and decides visibility (called on a worker thread).
+  // Which events the caller may see, built once the caller is authenticated (service/streams.h).
+  using Visibility = service::StreamFilter;
+  // Decides the authenticated caller's visibility (called on a worker thread).
   using Authorize = std::function<absl::StatusOr<Visibility>(const domain::Caller&)>;
 
   WatchStream(grpc::CallbackServerContext* context, const ServiceContext& deps,

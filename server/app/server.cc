@@ -186,8 +186,6 @@ void GridlineServer::Impl::DeadlineLoop() {
     if (!written.ok()) {
       std::fprintf(stderr, "gridline: deadline warnings failed: %s\n",
                    std::string(written.status().message()).c_str());
-    } else if (*written > 0) {
-      hub->Notify();
     }
     lock.lock();
   }
@@ -282,8 +280,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   store::Store* s = impl->store.get();
-  impl->cases =
-      std::make_unique<service::CaseService>(s, s, s, config.evaluation().utc_offset_minutes());
+  impl->cases = std::make_unique<service::CaseService>(s, s, s, impl->hub.get(),
+                                                       config.evaluation().utc_offset_minutes());
   impl->attachments = std::make_unique<service::AttachmentService>(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);

@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "server/domain/types.h"
+#include "server/service/publisher.h"
 #include "server/store/store.h"
 #include "server/util/clock.h"
 
@@ -51,7 +52,7 @@ class EventWatcher {
 
 using EventPtr = std::shared_ptr<const domain::CaseEvent>;
 
-class EventHub {
+class EventHub : public service::EventPublisher {
  public:
   struct Options {
     int poll_interval_ms = 200;
@@ -77,6 +78,7 @@ class EventHub {
 
   // A local transaction committed events: poll now.
   void Notify();
+  void EventsCommitted() override { Notify(); }
 
   int64_t head() const;
   int64_t pruned_through() const;

@@ -1,6 +1,7 @@
 #include "server/service/admin_service.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -820,6 +821,41 @@ absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id)
 }
 
 // ---- Audit ------------------------------------------------------------------------------------
+
+absl::Status AdminService::RequireOperator(const Caller& caller) {
+  if (caller.user.role == Role::kOperator) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "AdminService is for operators; ", caller.user.user_id, " is ", RoleName(caller.user.role)));
+}
+
+absl::Status AdminService::RunOperatorCall(
+    const RequestContext& rc, const char* method, bool audited, AuditTarget target,
+    std::string summary, const std::function<absl::Status(std::string* id)>& work) {
+  absl::Status status = RequireOperator(rc.caller);
+  if (status.ok()) status = work(&target.id);
+  if (audited) RecordCall(rc, method, target, status, std::move(summary));
+  return status;
+}
+
+void AdminService::RecordCall(const RequestContext& rc, const char* method,
+                              const AuditTarget& target, const absl::Status& status,
+                              std::string summary) {
+  AuditEntry entry;
+  entry.actor_user_id = rc.caller.user.user_id;
+  entry.actor_token_id = rc.caller.token_id;
+  entry.method = method;
+  entry.resource_kind = target.kind;
+  entry.resource_id = target.id;
+  entry.status_code = static_cast<int>(status.code());
+  entry.status_message = std::string(status.message());
+  entry.request_summary = std::move(summary);
+  entry.peer = rc.peer;
+  entry.event_time = rc.now;
+  if (absl::Status s = RecordAudit(std::move(entry)); !s.ok()) {
+    std::fprintf(stderr, "gridline: cannot record the audit entry of %s by %s: %s\n", method,
+                 rc.caller.user.user_id.c_str(), std::string(s.message()).c_str());
+  }
+}
 
 absl::Status AdminService::RecordAudit(AuditEntry entry) {
   // A bad request may name a resource by a very long "code"; the entry must still fit.

@@ -477,6 +477,7 @@ absl::StatusOr<CaseChange> CaseService::Write(store::CaseWrite w) {
   Finish(w.c, w.events);
   auto r = cases_->UpdateCase(w);
   if (!r.ok()) return r.status();
+  if (publisher_ != nullptr && !r->events.empty()) publisher_->EventsCommitted();
   return CaseChange{r->stored, r->events};
 }
 
@@ -858,7 +859,14 @@ absl::StatusOr<CaseChange> CaseService::ResolveCase(const RequestContext& rc,
 // ---- Verification -----------------------------------------------------------------------------
 
 absl::StatusOr<CaseChange> CaseService::VerifyCase(const RequestContext& rc, const ActionInput& in,
-                                                   bool passed) {
+                                                   bool passed, VerifyDoor door) {
+  if (door == VerifyDoor::kGridLeader && rc.caller.user.role != Role::kGridLeader) {
+    return absl::PermissionDeniedError(
+        "ReportService.VerifyCase is the grid leader's; the center uses DispatchService");
+  }
+  if (door == VerifyDoor::kCenter && rc.caller.user.role != Role::kDispatcher) {
+    return absl::PermissionDeniedError("DispatchService is the acceptance center's");
+  }
   auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kVerifyCase));
   if (!c.ok()) return c.status();
   FieldViolations v;

@@ -144,6 +144,7 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const RequestContext& rc
 
   auto result = cases_->CreateCase(c, e);
   if (!result.ok()) return result.status();
+  if (result->created && publisher_ != nullptr) publisher_->EventsCommitted();
   if (!result->created && result->stored.request_digest != c.request_digest) {
     return absl::AlreadyExistsError(absl::StrCat("request_id ", in.request_id,
                                                  " was already used for a different report (",

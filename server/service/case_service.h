@@ -13,6 +13,7 @@
 #include "server/domain/report_checks.h"
 #include "server/domain/types.h"
 #include "server/domain/visibility.h"
+#include "server/service/publisher.h"
 #include "server/service/request_context.h"
 #include "server/store/store.h"
 
@@ -91,14 +92,17 @@ struct SubmitOutcome {
 class CaseService {
  public:
   // The storage it uses: cases, the organisation (routing, validation) and photos' metadata (not
-  // owned). `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts).
-  // The service reads no clock: a call's time is its RequestContext's `now`, and WarnDeadlines
-  // is given its `now`.
+  // owned). `publisher` (not owned, may be null) is told after every commit that appended events.
+  // `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts). The
+  // service reads no clock: a call's time is its RequestContext's `now`, and WarnDeadlines is
+  // given its `now`.
   CaseService(store::CaseStore* cases, store::OrganisationStore* org,
-              store::AttachmentStore* attachments, int utc_offset_minutes = 480)
+              store::AttachmentStore* attachments, EventPublisher* publisher,
+              int utc_offset_minutes = 480)
       : cases_(cases),
         org_(org),
         attachments_(attachments),
+        publisher_(publisher),
         zone_(absl::FixedTimeZone(utc_offset_minutes * 60)) {}
 
   // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
@@ -178,8 +182,12 @@ class CaseService {
   absl::StatusOr<int> WarnDeadlines(domain::Micros now, domain::Micros warn_before);
 
   // ---- Verification (step 6) ----
+  // Two front doors verify: the grid leader's (ReportService.VerifyCase) and the center's
+  // (DispatchService.VerifyCase). `door` is the role the door serves; another caller gets
+  // PERMISSION_DENIED.
+  enum class VerifyDoor { kGridLeader, kCenter };
   absl::StatusOr<CaseChange> VerifyCase(const RequestContext& rc, const ActionInput& in,
-                                        bool passed);
+                                        bool passed, VerifyDoor door);
 
  private:
   // Loads the case and runs the workflow gate and the optimistic version check.
@@ -200,6 +208,7 @@ class CaseService {
   store::CaseStore* cases_;
   store::OrganisationStore* org_;
   store::AttachmentStore* attachments_;
+  EventPublisher* publisher_;
   absl::TimeZone zone_;
 };
 
