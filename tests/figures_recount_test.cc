@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/domain/types.h"
+#include "server/service/evaluations.h"
 #include "server/service/statistics.h"
 #include "server/store/store.h"
 #include "tests/test_support.h"
@@ -449,6 +450,72 @@ TEST_P(FiguresRecountTest, FiguresEqualABruteForceRecountOverRandomHistories) {
   ASSERT_TRUE(Reopen(-300));
   EXPECT_EQ(store_->FiguresUtcOffsetMinutes(), -300);
   Compare("reopened at UTC-5", 150);
+}
+
+// Issue 12: ListEvaluations rates the month once per listing: the later pages read the first
+// page's snapshot (the same units, flags and compute time) instead of rating the month again.
+TEST_P(FiguresRecountTest, EvaluationPagesReadTheFirstPagesSnapshot) {
+  if (!store_) return;  // no MariaDB configured (skipped or failed in SetUp)
+  std::vector<store::BulkCase> bulk;
+  for (int i = 0; i < 80; ++i) {
+    Live l;
+    l.t = kBase + static_cast<Micros>(rng_() % (90 * kDay));
+    l.c = NewCase(2000 + i, l.t);
+    store::BulkCase b;
+    b.events.push_back(Event(l.c, EventType::kReported, l.t));
+    l.c.state = CaseState::kClosed;
+    l.c.filed_time = l.t + kHour;
+    l.c.first_deadline_time = l.c.deadline_time = l.t + 3 * kDay;
+    l.c.lead_department_code = Dept();
+    const Micros resolved = l.t + static_cast<Micros>(rng_() % (5 * kDay));
+    b.events.push_back(Event(l.c, EventType::kCaseResolved, resolved));
+    l.c.closed_time = resolved + kHour;
+    b.c = l.c;
+    bulk.push_back(b);
+  }
+  ASSERT_TRUE(store_->BulkLoadCases(bulk).ok());
+  const Micros now = kBase + 200 * kDay;
+  service::FlagThresholds t;
+  auto expected = service::EvaluateMonth(store_.get(), store_.get(), 2026, 2, t, now);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  ASSERT_GT(expected->size(), 3u);
+
+  service::EvaluationService evaluations(store_.get(), store_.get(), t);
+  service::RequestContext rc{{}, now, "test", {}};
+  service::EvaluationQuery q;
+  q.year = 2026;
+  q.month = 2;
+  q.page_size = 2;
+  std::vector<std::string> seen;
+  for (int pages = 0; pages < 50; ++pages) {
+    rc.now += 1000000;  // a second between pages: the compute time stays the first page's
+    auto page = evaluations.List(rc, q);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->compute_time, now + 1000000);
+    for (const auto& e : page->evaluations) {
+      seen.push_back(absl::StrCat(static_cast<int>(e.unit_kind), ":", e.unit_code, ":",
+                                  static_cast<int>(e.flag)));
+    }
+    if (page->next_page_token.empty()) break;
+    q.page_token = page->next_page_token;
+  }
+  std::vector<std::string> want;
+  for (const auto& e : *expected) {
+    want.push_back(absl::StrCat(static_cast<int>(e.unit_kind), ":", e.unit_code, ":",
+                                static_cast<int>(e.flag)));
+  }
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(evaluations.ratings(), 1) << "later pages rated the month again";
+
+  // A malformed token is refused; a token whose snapshot has expired rates the month again.
+  q.page_token = "e1.x";
+  EXPECT_EQ(evaluations.List(rc, q).status().code(), absl::StatusCode::kInvalidArgument);
+  q.page_token = "e1.2";
+  rc.now += 601LL * 1000000;
+  auto late = evaluations.List(rc, q);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(evaluations.ratings(), 2);
+  EXPECT_EQ(late->compute_time, rc.now);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FiguresRecountTest,

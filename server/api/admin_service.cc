@@ -19,6 +19,7 @@
 #include "server/api/convert.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
+#include "server/service/evaluations.h"
 #include "server/service/org_import.h"
 #include "server/service/statistics.h"
 #include "server/util/text.h"
@@ -956,54 +957,19 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
     grpc::CallbackServerContext* context, const v1::ListEvaluationsRequest* request,
     v1::ListEvaluationsResponse* response) {
   return Read(context, GRIDLINE_ADMIN_METHOD(ListEvaluations),
-              [this, context, request, response](const auto&) {
-                domain::FieldViolations v;
-                std::string subtree;
-                if (!request->grid_code().empty()) {
-                  auto g = deps_.store->FindGrid(request->grid_code());
-                  if (!g.ok()) return g.status();
-                  if (!g->has_value()) v.Add("grid_code", "unknown grid " + request->grid_code());
-                  if (g->has_value()) subtree = absl::StrCat("/", request->grid_code(), "/");
-                }
-                size_t offset = 0;
-                if (!request->page_token().empty() &&
-                    (request->page_token()[0] != 'o' ||
-                     !absl::SimpleAtoi(request->page_token().substr(1), &offset))) {
-                  v.Add("page_token", "is not a token from this RPC");
-                }
-                if (request->page_size() < 0) v.Add("page_size", "must not be negative");
-                if (!v.empty()) return v.ToStatus();
-                auto all = service::EvaluateMonth(deps_.store, deps_.store, request->year(),
-                                                  request->month(), deps_.flags,
-                                                  deps_.clock->NowMicros(), CallGone(context));
-                if (!all.ok()) return all.status();
-                std::map<std::string, std::string> paths;
-                if (!subtree.empty()) {
-                  auto grids = deps_.store->ListGrids();
-                  if (!grids.ok()) return grids.status();
-                  for (const auto& g : *grids) paths[g.code] = g.path;
-                }
-                std::vector<const service::Evaluation*> kept;
-                for (const auto& e : *all) {
-                  if (request->unit_kind() != v1::EVALUATION_UNIT_KIND_UNSPECIFIED &&
-                      static_cast<int>(e.unit_kind) != static_cast<int>(request->unit_kind())) {
-                    continue;
-                  }
-                  if (!subtree.empty() && (e.unit_kind != service::UnitKind::kGrid ||
-                                           paths[e.unit_code].find(subtree) == std::string::npos)) {
-                    continue;
-                  }
-                  if (request->flag() != v1::EVALUATION_FLAG_UNSPECIFIED &&
-                      static_cast<int>(e.flag) != static_cast<int>(request->flag())) {
-                    continue;
-                  }
-                  kept.push_back(&e);
-                }
-                const size_t size =
-                    request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
-                const auto now = deps_.clock->NowMicros();
-                for (size_t i = offset; i < kept.size() && i < offset + size; ++i) {
-                  const service::Evaluation& e = *kept[i];
+              [this, context, request, response](const domain::Caller& caller) {
+                service::EvaluationQuery q;
+                q.year = request->year();
+                q.month = request->month();
+                q.unit_kind = static_cast<service::UnitKind>(request->unit_kind());
+                q.grid_code = request->grid_code();
+                q.flag = static_cast<service::Flag>(request->flag());
+                q.page_size = request->page_size();
+                q.page_token = request->page_token();
+                auto page = deps_.evaluations->List(
+                    {caller, deps_.clock->NowMicros(), context->peer(), CallGone(context)}, q);
+                if (!page.ok()) return page.status();
+                for (const auto& e : page->evaluations) {
                   auto* out = response->add_evaluations();
                   out->set_unit_kind(static_cast<v1::EvaluationUnitKind>(e.unit_kind));
                   out->set_unit_code(e.unit_code);
@@ -1013,10 +979,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
                   out->set_flag(static_cast<v1::EvaluationFlag>(e.flag));
                   StatisticsToProto(e.statistics, out->mutable_statistics());
                   out->set_explanation(e.explanation);
-                  SetTimestamp(now, out->mutable_compute_time());
+                  SetTimestamp(page->compute_time, out->mutable_compute_time());
                 }
-                if (offset + size < kept.size())
-                  response->set_next_page_token(absl::StrCat("o", offset + size));
+                response->set_next_page_token(page->next_page_token);
                 return absl::OkStatus();
               });
 }

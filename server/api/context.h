@@ -5,6 +5,7 @@
 #include "server/runtime/worker_pool.h"
 #include "server/service/attachments.h"
 #include "server/service/case_service.h"
+#include "server/service/evaluations.h"
 #include "server/service/statistics.h"
 #include "server/store/store.h"
 #include "server/util/clock.h"
@@ -18,6 +19,7 @@ struct ServiceContext {
   runtime::EventHub* hub = nullptr;
   service::CaseService* cases = nullptr;
   service::AttachmentService* attachments = nullptr;
+  service::EvaluationService* evaluations = nullptr;
   // Demo mode: ImportOrganisation stores the users' demo tokens too, and demo tokens
   // authenticate (outside demo mode they are refused).
   bool demo = false;

@@ -124,6 +124,7 @@ struct GridlineServer::Impl {
   std::unique_ptr<service::CaseService> cases;
   std::unique_ptr<store::BlobStore> blobs;
   std::unique_ptr<service::AttachmentService> attachments;
+  std::unique_ptr<service::EvaluationService> evaluations;
   std::unique_ptr<api::ReportServiceImpl> report_service;
   std::unique_ptr<v1::DispatchService::CallbackService> dispatch_service;
   std::unique_ptr<v1::DepartmentService::CallbackService> department_service;
@@ -295,6 +296,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   deps.flags.red_rework_rate = config.evaluation().red_rework_rate();
   deps.flags.black_rework_rate = config.evaluation().black_rework_rate();
   deps.flags.utc_offset_minutes = config.evaluation().utc_offset_minutes();
+  impl->evaluations = std::make_unique<service::EvaluationService>(s, s, deps.flags);
+  deps.evaluations = impl->evaluations.get();
   impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
   impl->dispatch_service = std::make_unique<api::DispatchServiceImpl>(deps);
   impl->department_service = std::make_unique<api::DepartmentServiceImpl>(deps);

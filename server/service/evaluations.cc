@@ -1,0 +1,114 @@
+#include "server/service/evaluations.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/domain/errors.h"
+
+namespace gridline::service {
+namespace {
+
+constexpr size_t kMaxSnapshots = 16;
+
+// "e<snapshot>.<offset>". (Tokens of the earlier form "o<offset>" are still read: they start a
+// new snapshot at that offset.)
+bool ParseToken(const std::string& token, int64_t* snapshot, size_t* offset) {
+  *snapshot = 0;
+  *offset = 0;
+  if (token.empty()) return true;
+  if (token[0] == 'o') return absl::SimpleAtoi(token.substr(1), offset);
+  if (token[0] != 'e') return false;
+  std::vector<std::string> parts = absl::StrSplit(token.substr(1), absl::MaxSplits('.', 1));
+  return parts.size() == 2 && absl::SimpleAtoi(parts[0], snapshot) &&
+         absl::SimpleAtoi(parts[1], offset);
+}
+
+}  // namespace
+
+int64_t EvaluationService::ratings() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ratings_;
+}
+
+std::shared_ptr<const EvaluationService::Snapshot> EvaluationService::Find(int64_t id,
+                                                                           const EvaluationQuery& q,
+                                                                           domain::Micros now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& s : snapshots_) {
+    if (s->id == id && s->year == q.year && s->month == q.month && now - s->time <= ttl_) return s;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<EvaluationPage> EvaluationService::List(const RequestContext& rc,
+                                                       const EvaluationQuery& q) {
+  domain::FieldViolations v;
+  std::string subtree;
+  if (!q.grid_code.empty()) {
+    auto g = org_->FindGrid(q.grid_code);
+    if (!g.ok()) return g.status();
+    if (g->has_value()) {
+      subtree = absl::StrCat("/", q.grid_code, "/");
+    } else {
+      v.Add("grid_code", "unknown grid " + q.grid_code);
+    }
+  }
+  int64_t snapshot_id = 0;
+  size_t offset = 0;
+  if (!ParseToken(q.page_token, &snapshot_id, &offset)) {
+    v.Add("page_token", "is not a token from this RPC");
+  }
+  if (q.page_size < 0) v.Add("page_size", "must not be negative");
+  if (!v.empty()) return v.ToStatus();
+
+  std::shared_ptr<const Snapshot> snapshot =
+      snapshot_id != 0 ? Find(snapshot_id, q, rc.now) : nullptr;
+  if (snapshot == nullptr) {
+    auto all = EvaluateMonth(org_, figures_, q.year, q.month, thresholds_, rc.now, rc.gone);
+    if (!all.ok()) return all.status();
+    auto made = std::make_shared<Snapshot>();
+    made->year = q.year;
+    made->month = q.month;
+    made->time = rc.now;
+    made->all = *std::move(all);
+    std::lock_guard<std::mutex> lock(mu_);
+    made->id = next_id_++;
+    ++ratings_;
+    snapshots_.push_back(made);
+    if (snapshots_.size() > kMaxSnapshots) snapshots_.pop_front();
+    snapshot = std::move(made);
+  }
+
+  std::map<std::string, std::string> paths;
+  if (!subtree.empty()) {
+    auto grids = org_->ListGrids();
+    if (!grids.ok()) return grids.status();
+    for (const auto& g : *grids) paths[g.code] = g.path;
+  }
+  std::vector<const Evaluation*> kept;
+  for (const auto& e : snapshot->all) {
+    if (q.unit_kind != UnitKind::kUnspecified && e.unit_kind != q.unit_kind) continue;
+    if (!subtree.empty() &&
+        (e.unit_kind != UnitKind::kGrid || paths[e.unit_code].find(subtree) == std::string::npos)) {
+      continue;
+    }
+    if (q.flag != Flag::kUnspecified && e.flag != q.flag) continue;
+    kept.push_back(&e);
+  }
+  const size_t size = q.page_size == 0 ? 50 : std::min(q.page_size, 500);
+  EvaluationPage page;
+  page.compute_time = snapshot->time;
+  for (size_t i = offset; i < kept.size() && i < offset + size; ++i) {
+    page.evaluations.push_back(*kept[i]);
+  }
+  if (offset + size < kept.size()) {
+    page.next_page_token = absl::StrCat("e", snapshot->id, ".", offset + size);
+  }
+  return page;
+}
+
+}  // namespace gridline::service
