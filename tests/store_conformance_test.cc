@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -64,6 +65,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
                  {"410184001", "新建路街道", domain::GridLevel::kStreet, "410184", ""},
                  {"410184001001", "郑韩路社区", domain::GridLevel::kCommunity, "410184001", ""},
                  {"410184001001001", "第一网格", domain::GridLevel::kCell, "410184001001", ""}};
+
     org.departments = {{"CG", "城管局", "", "410184"}};
     domain::Category k;
     k.code = "C01";
@@ -119,6 +121,15 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<store::Store> store_;
 };
 
+// One suite per storage interface (store.h), each on both engines; StoreTest keeps what is about
+// the database as a whole (migrations, reconnects).
+class CaseStoreTest : public StoreTest {};
+class FeedStoreTest : public StoreTest {};
+class OrganisationStoreTest : public StoreTest {};
+class TokenStoreTest : public StoreTest {};
+class AuditStoreTest : public StoreTest {};
+class AttachmentStoreTest : public StoreTest {};
+
 TEST_P(StoreTest, MigrationsAreIdempotentAndRecorded) {
   store_.reset();
   auto again = Open();
@@ -141,7 +152,7 @@ TEST_P(StoreTest, RefusesSchemaNewerThanItKnows) {
   EXPECT_NE(again.status().message().find("newer"), absl::string_view::npos);
 }
 
-TEST_P(StoreTest, CreateCaseStoresCaseAndFirstEventTogether) {
+TEST_P(CaseStoreTest, CreateCaseStoresCaseAndFirstEventTogether) {
   Case c = NewCase("c1", "req-1");
   auto r = store_->CreateCase(c, FirstEvent(c));
   ASSERT_TRUE(r.ok()) << r.status();
@@ -161,7 +172,7 @@ TEST_P(StoreTest, CreateCaseStoresCaseAndFirstEventTogether) {
   EXPECT_EQ((*events)[0].seq, r->first_event.seq);
 }
 
-TEST_P(StoreTest, SameRequestIdCreatesOneCase) {
+TEST_P(CaseStoreTest, SameRequestIdCreatesOneCase) {
   Case c = NewCase("c1", "req-1");
   ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
   Case retry = NewCase("c2", "req-1");  // a retry gets a new id from the service; still one case
@@ -177,7 +188,7 @@ TEST_P(StoreTest, SameRequestIdCreatesOneCase) {
   EXPECT_EQ(events->size(), 1u);
 }
 
-TEST_P(StoreTest, ConcurrentRetriesOfOneRequestCreateOneCase) {
+TEST_P(CaseStoreTest, ConcurrentRetriesOfOneRequestCreateOneCase) {
   std::vector<std::thread> threads;
   std::vector<std::string> ids(8);
   for (int i = 0; i < 8; ++i) {
@@ -194,7 +205,7 @@ TEST_P(StoreTest, ConcurrentRetriesOfOneRequestCreateOneCase) {
   EXPECT_EQ(events->size(), 1u);
 }
 
-TEST_P(StoreTest, EventSequenceIsDenseAndOrderedUnderConcurrentWriters) {
+TEST_P(FeedStoreTest, EventSequenceIsDenseAndOrderedUnderConcurrentWriters) {
   constexpr int kThreads = 6, kPerThread = 15;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -221,7 +232,7 @@ TEST_P(StoreTest, EventSequenceIsDenseAndOrderedUnderConcurrentWriters) {
   EXPECT_EQ(page->front().seq, 41);
 }
 
-TEST_P(StoreTest, UpdateCaseChecksVersionAndAppendsEvent) {
+TEST_P(CaseStoreTest, UpdateCaseChecksVersionAndAppendsEvent) {
   Case c = NewCase("c1", "req-1");
   ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
   Case next = c;
@@ -256,7 +267,7 @@ TEST_P(StoreTest, UpdateCaseChecksVersionAndAppendsEvent) {
   EXPECT_EQ(events->size(), 2u);  // failed updates left nothing behind
 }
 
-TEST_P(StoreTest, OrganisationLookupsAndTokens) {
+TEST_P(TokenStoreTest, OrganisationLookupsAndTokens) {
   auto grid = store_->FindGrid("410184001001001");
   ASSERT_TRUE(grid.ok() && grid->has_value());
   EXPECT_EQ((*grid)->path, "/410184/410184001/410184001001/410184001001001/");
@@ -310,7 +321,7 @@ TEST_P(StoreTest, OrganisationLookupsAndTokens) {
 
 // Issue 11: the feed's retention moves a horizon (how far back a watch may resume) and deletes
 // nothing: the events are the case history.
-TEST_P(StoreTest, TheFeedHorizonMovesButTheHistoryStays) {
+TEST_P(FeedStoreTest, TheFeedHorizonMovesButTheHistoryStays) {
   for (int i = 0; i < 5; ++i) {
     Case c = NewCase(absl::StrCat("c", i), absl::StrCat("r", i));
     ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
@@ -364,7 +375,7 @@ TEST_P(StoreTest, RecoversWhenTheServerDropsItsConnections) {
   ASSERT_TRUE(r.ok()) << r.status();
 }
 
-TEST_P(StoreTest, CaseNumbersAreDenseUnderConcurrentFilings) {
+TEST_P(CaseStoreTest, CaseNumbersAreDenseUnderConcurrentFilings) {
   constexpr int kCases = 12;
   for (int i = 0; i < kCases; ++i) {
     Case c = NewCase(absl::StrCat("n", i), absl::StrCat("rn", i));
@@ -403,7 +414,7 @@ TEST_P(StoreTest, CaseNumbersAreDenseUnderConcurrentFilings) {
   EXPECT_EQ(numbers, expected);
 }
 
-TEST_P(StoreTest, ListCasesFiltersAndPagesWithoutGapsOrRepeats) {
+TEST_P(CaseStoreTest, ListCasesFiltersAndPagesWithoutGapsOrRepeats) {
   for (int i = 0; i < 7; ++i) {
     Case c = NewCase(absl::StrCat("l", i), absl::StrCat("rl", i));
     c.create_time = 1000 + i / 2;  // ties on the sort key exercise the id tie-break
@@ -463,7 +474,7 @@ TEST_P(StoreTest, ListCasesFiltersAndPagesWithoutGapsOrRepeats) {
 
 // Issue 12: assisting departments are rows of case_assisting, written with every case write
 // (create, bulk load, update) and filled by the migration for cases stored before it.
-TEST_P(StoreTest, AssistingDepartmentsFollowEveryWriteAndTheMigration) {
+TEST_P(CaseStoreTest, AssistingDepartmentsFollowEveryWriteAndTheMigration) {
   domain::Organisation more;
   more.departments = {{"AJ", "安监局", "", "410184"}, {"SJ", "市监局", "", "410184"}};
   auto version = store_->OrganisationVersion();
@@ -532,7 +543,7 @@ TEST_P(StoreTest, AssistingDepartmentsFollowEveryWriteAndTheMigration) {
   EXPECT_EQ(assisted_by("SJ"), (Ids{"a1", "a3"}));
 }
 
-TEST_P(StoreTest, OrganisationChangesAreVersionedAndMovesCarryCases) {
+TEST_P(OrganisationStoreTest, OrganisationChangesAreVersionedAndMovesCarryCases) {
   Case c = NewCase("m1", "rm1");
   ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
   auto v = store_->OrganisationVersion();
@@ -560,7 +571,7 @@ TEST_P(StoreTest, OrganisationChangesAreVersionedAndMovesCarryCases) {
 
 // The bulk path (historic migrations, the figures benchmark): cases and their events in one
 // transaction, numbered densely after what is there, readable like any other.
-TEST_P(StoreTest, BulkLoadStoresCasesAndNumbersTheirEventsInOrder) {
+TEST_P(CaseStoreTest, BulkLoadStoresCasesAndNumbersTheirEventsInOrder) {
   Case first = NewCase("k0", "rk0");
   ASSERT_TRUE(store_->CreateCase(first, FirstEvent(first)).ok());  // seq 1
   std::vector<store::BulkCase> batch;
@@ -606,7 +617,7 @@ TEST_P(StoreTest, BulkLoadStoresCasesAndNumbersTheirEventsInOrder) {
 // Issue 10, defect 7: a case write checked only by version used to write every column, so a
 // write from a case read before a grid move put the old path back (the move does not change
 // the version).
-TEST_P(StoreTest, ACaseWriteAfterAGridMoveKeepsTheNewPath) {
+TEST_P(CaseStoreTest, ACaseWriteAfterAGridMoveKeepsTheNewPath) {
   Case c = NewCase("g1", "rg1");
   ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
   auto loaded = store_->GetCase("g1");  // read before the move
@@ -642,7 +653,7 @@ TEST_P(StoreTest, ACaseWriteAfterAGridMoveKeepsTheNewPath) {
 
 // The same race with real concurrency: grid moves back and forth while case writes run, each
 // from a fresh read. Whatever interleaving the database picks, the case ends on its grid's path.
-TEST_P(StoreTest, GridMovesRacingCaseWritesLoseNoPath) {
+TEST_P(OrganisationStoreTest, GridMovesRacingCaseWritesLoseNoPath) {
   constexpr int kCases = 4;
   constexpr int kMoves = 30;
   for (int i = 0; i < kCases; ++i) {
@@ -691,7 +702,103 @@ TEST_P(StoreTest, GridMovesRacingCaseWritesLoseNoPath) {
   }
 }
 
+TEST_P(AuditStoreTest, EntriesListNewestFirstFilteredAndPaged) {
+  for (int i = 0; i < 5; ++i) {
+    domain::AuditEntry e;
+    e.audit_entry_id = absl::StrCat("a", i);
+    e.actor_user_id = i % 2 == 0 ? "op1" : "op2";
+    e.actor_token_id = "t1";
+    e.method = "/gridline.v1.AdminService/CreateGrid";
+    e.resource_kind = "grid";
+    e.resource_id = absl::StrCat("g", i);
+    e.event_time = 1000 + i;
+    e.status_code = i == 4 ? 7 : 0;
+    e.status_message = i == 4 ? "denied" : "";
+    e.request_summary = "grid { code: \"g\" }";
+    e.peer = "ipv4:127.0.0.1:1";
+    ASSERT_TRUE(store_->AppendAudit(e).ok());
+  }
+  store::AuditQuery q;
+  q.limit = 2;
+  auto first = store_->ListAudit(q);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].audit_entry_id, "a4");
+  EXPECT_EQ((*first)[0].status_code, 7);
+  EXPECT_EQ((*first)[0].status_message, "denied");
+  EXPECT_EQ((*first)[1].audit_entry_id, "a3");
+  q.has_after = true;
+  q.after_time = (*first)[1].event_time;
+  q.after_id = (*first)[1].audit_entry_id;
+  q.limit = 10;
+  auto rest = store_->ListAudit(q);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->size(), 3u);
+  EXPECT_EQ((*rest)[0].audit_entry_id, "a2");
+  store::AuditQuery by;
+  by.actor_user_id = "op2";
+  auto op2 = store_->ListAudit(by);
+  ASSERT_TRUE(op2.ok()) << op2.status();
+  EXPECT_EQ(op2->size(), 2u);
+  store::AuditQuery window;
+  window.start_time = 1001;
+  window.end_time = 1003;
+  auto in = store_->ListAudit(window);
+  ASSERT_TRUE(in.ok()) << in.status();
+  EXPECT_EQ(in->size(), 2u) << "start inclusive, end exclusive";
+}
+
+TEST_P(AttachmentStoreTest, PhotosAreFoundReferencedByCasesAndOnlyUnusedOnesArePruned) {
+  for (const char* id : {"p-used", "p-unused"}) {
+    domain::Attachment a;
+    a.attachment_id = std::string(id) + std::string(64 - std::strlen(id), '0');
+    a.content_type = "image/jpeg";
+    a.size_bytes = 1234;
+    a.create_time = 1000;
+    a.uploaded_by_user_id = "u1";
+    ASSERT_TRUE(store_->PutAttachment(a).ok());
+    ASSERT_TRUE(store_->PutAttachment(a).ok()) << "idempotent on the id";
+  }
+  const std::string used = "p-used" + std::string(58, '0');
+  const std::string unused = "p-unused" + std::string(56, '0');
+  auto found = store_->FindAttachments({used, unused, "nope"});
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->size(), 2u);
+  Case c = NewCase("ph1", "rph1");
+  c.before_photo_ids = {used};
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  auto cases = store_->CasesUsingAttachment(used, 10);
+  ASSERT_TRUE(cases.ok()) << cases.status();
+  EXPECT_EQ(*cases, std::vector<std::string>{"ph1"});
+  auto pruned = store_->PruneUnreferencedAttachments(util::WallClock().NowMicros() + 1000000);
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, std::vector<std::string>{unused});
+  found = store_->FindAttachments({used, unused});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].attachment_id, used);
+  EXPECT_TRUE((*found)[0].referenced);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Backends, CaseStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Backends, FeedStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Backends, OrganisationStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Backends, TokenStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Backends, AuditStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Backends, AttachmentStoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
                          [](const auto& info) { return testing::BackendName(info.param); });
 
