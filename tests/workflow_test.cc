@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -167,6 +168,26 @@ TEST(WorkflowTest, EveryActionHasOneTableRowAndAnRpc) {
       EXPECT_TRUE(to >= S::kPendingTriage && to <= S::kMerged) << rule.name;
     }
   }
+}
+
+// Issue 12: each row also says what the action writes: its event, its text field and when that
+// is required, its photos and whether it cancels a pending extension. The services read these.
+TEST(WorkflowTest, EveryRowSaysWhatTheActionWrites) {
+  std::set<int> events;
+  for (const auto& r : domain::TransitionTable()) {
+    EXPECT_NE(r.record.event, domain::EventType::kUnspecified) << r.name;
+    EXPECT_TRUE(events.insert(static_cast<int>(r.record.event)).second)
+        << r.name << " shares its event type with another action";
+    const std::string field = r.record.text_field;
+    EXPECT_TRUE(field == "note" || field == "reason" || field == "result") << r.name;
+  }
+  // Spot checks against the API's documented requirements.
+  using T = domain::ActionRecord::Text;
+  EXPECT_EQ(domain::RuleFor(domain::CaseAction::kReturnCase).record.text, T::kRequired);
+  EXPECT_EQ(domain::RuleFor(domain::CaseAction::kVerifyCase).record.text, T::kRequiredWhenNegative);
+  EXPECT_TRUE(domain::RuleFor(domain::CaseAction::kResolveCase).record.takes_photos);
+  EXPECT_EQ(domain::RuleFor(domain::CaseAction::kResolveCase).record.cancels_extension,
+            domain::CancelsExtension::kAlways);
 }
 
 TEST(WorkflowTest, DisabledUsersAndTerminalStates) {

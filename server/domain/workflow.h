@@ -35,8 +35,25 @@ enum class ActionRelation {
   kReporterOrCenter,  // the grid leader who reported it, or the acceptance center
 };
 
+// When an action cancels the case's pending extension request (it is moot once the department
+// no longer holds the case).
+enum class CancelsExtension { kNever, kAlways, kWhenRerouted };
+
+// What an action writes: the event it appends, the text it takes and whether it is required,
+// the photos it takes, and its side effects.
+struct ActionRecord {
+  EventType event;  // the positive outcome's (VerifyCase failed: VERIFICATION_FAILED)
+  // The request field of its text (note, reason or result). Required: always (kAlways), never,
+  // or only for the negative outcome (a denied extension, a failed verification).
+  const char* text_field;
+  enum class Text { kOptional, kRequired, kRequiredWhenNegative } text;
+  bool takes_photos;  // attachment_ids, checked to exist and be the caller's to use
+  CancelsExtension cancels_extension;
+};
+
 // One row of the state machine. Adding a case action is: a proto RPC, one row here, one
-// service method (case_lifecycle.cc), one handler, and tests.
+// service method (case_lifecycle.cc; a plain action is one call of CaseService::Act), one
+// handler, and tests.
 struct ActionRule {
   CaseAction action;
   const char* name;  // the RPC that takes it
@@ -46,6 +63,7 @@ struct ActionRule {
   // The state it enters; kUnspecified when the case stays where it is (progress, extension
   // requests and decisions, a category correction that does not re-route).
   CaseState to;
+  ActionRecord record;
   // The state it enters when the outcome is negative (VerifyCase failed: IN_PROGRESS again).
   CaseState to_otherwise = CaseState::kUnspecified;
 };

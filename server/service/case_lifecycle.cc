@@ -18,7 +18,10 @@
 
 namespace gridline::service {
 
+using ::gridline::domain::ActionRecord;
+using ::gridline::domain::ActionRule;
 using ::gridline::domain::Caller;
+using ::gridline::domain::CancelsExtension;
 using ::gridline::domain::CanSee;
 using ::gridline::domain::Case;
 using ::gridline::domain::CaseAction;
@@ -138,6 +141,16 @@ absl::StatusOr<bool> DepartmentExists(store::OrganisationStore* store, const std
 void CheckNote(FieldViolations& v, const std::string& field, const std::string& text,
                bool required) {
   CheckText(v, field, text, required, kMaxNoteChars);
+}
+
+// The text of `action` as its row of the transition table says: which field, and whether it is
+// required (`negative`: the outcome is the negative one, a denial or a failed verification).
+void CheckActionText(FieldViolations& v, CaseAction action, const std::string& text,
+                     bool negative = false) {
+  const ActionRecord& r = RuleFor(action).record;
+  const bool required = r.text == ActionRecord::Text::kRequired ||
+                        (r.text == ActionRecord::Text::kRequiredWhenNegative && negative);
+  CheckNote(v, r.text_field, text, required);
 }
 
 CaseEvent MakeEvent(const Caller* caller, const Case& before, EventType type, Micros now,
@@ -481,6 +494,31 @@ absl::StatusOr<CaseChange> CaseService::Write(store::CaseWrite w) {
   return CaseChange{r->stored, r->events};
 }
 
+absl::StatusOr<CaseChange> CaseService::Act(const RequestContext& rc, const ActionInput& in,
+                                            CaseAction action,
+                                            const std::function<void(Case&, Micros)>& edit) {
+  const ActionRule& rule = RuleFor(action);
+  auto c = LoadForAction(rc.caller, in, static_cast<int>(action));
+  if (!c.ok()) return c.status();
+  FieldViolations v;
+  CheckActionText(v, action, in.note);
+  if (rule.record.takes_photos) {
+    if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
+  }
+  if (!v.empty()) return v.ToStatus();
+  const Micros now = rc.now;
+  store::CaseWrite w = StartWrite(*c);
+  if (rule.record.cancels_extension == CancelsExtension::kAlways) {
+    if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
+  }
+  w.events.push_back(
+      MakeEvent(&rc.caller, *c, rule.record.event, now, in.note,
+                rule.record.takes_photos ? in.attachment_ids : std::vector<std::string>{}));
+  if (edit) edit(*c, now);
+  if (rule.to != CaseState::kUnspecified) EnterState(*c, rule.to, now);
+  return Commit(*c, std::move(w), now);
+}
+
 // ---- Acceptance center ----------------------------------------------------------------------
 
 absl::StatusOr<CaseChange> CaseService::AcceptCase(const RequestContext& rc, const ActionInput& in,
@@ -488,7 +526,7 @@ absl::StatusOr<CaseChange> CaseService::AcceptCase(const RequestContext& rc, con
   auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kAcceptCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
-  CheckNote(v, "note", in.note, false);
+  CheckActionText(v, CaseAction::kAcceptCase, in.note);
   if (urgency < 0 || urgency > static_cast<int>(Urgency::kEmergency)) {
     v.Add("urgency", "is not a known urgency");
   }
@@ -502,17 +540,7 @@ absl::StatusOr<CaseChange> CaseService::AcceptCase(const RequestContext& rc, con
 
 absl::StatusOr<CaseChange> CaseService::RejectCase(const RequestContext& rc,
                                                    const ActionInput& in) {
-  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kRejectCase));
-  if (!c.ok()) return c.status();
-  FieldViolations v;
-  CheckNote(v, "reason", in.note, true);
-  if (!v.empty()) return v.ToStatus();
-  const Micros now = rc.now;
-  store::CaseWrite w = StartWrite(*c);
-  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kRejectedInvalid, now, in.note));
-  EnterState(*c, RuleFor(CaseAction::kRejectCase).to, now);
-  c->closed_time = now;
-  return Commit(*c, std::move(w), now);
+  return Act(rc, in, CaseAction::kRejectCase, [](Case& c, Micros now) { c.closed_time = now; });
 }
 
 absl::StatusOr<std::vector<DuplicateCandidate>> CaseService::SuggestDuplicates(
@@ -576,7 +604,7 @@ absl::StatusOr<CaseChange> CaseService::MarkDuplicate(const RequestContext& rc,
   auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kMarkDuplicate));
   if (!c.ok()) return c.status();
   FieldViolations v;
-  CheckNote(v, "note", in.note, false);
+  CheckActionText(v, CaseAction::kMarkDuplicate, in.note);
   if (duplicate_of_case_id.empty()) v.Add("duplicate_of_case_id", "is required");
   if (duplicate_of_case_id == in.case_id) {
     v.Add("duplicate_of_case_id", "a case cannot duplicate itself");
@@ -605,7 +633,7 @@ absl::StatusOr<CaseChange> CaseService::CorrectCategory(const RequestContext& rc
   auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kCorrectCategory));
   if (!c.ok()) return c.status();
   FieldViolations v;
-  CheckNote(v, "note", in.note, false);
+  CheckActionText(v, CaseAction::kCorrectCategory, in.note);
   if (category_code.empty()) {
     v.Add("category_code", "is required");
   } else if (category_code == c->category_code) {
@@ -648,7 +676,7 @@ absl::StatusOr<CaseChange> CaseService::RouteCase(const RequestContext& rc, cons
   auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kRouteCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
-  CheckNote(v, "note", in.note, true);
+  CheckActionText(v, CaseAction::kRouteCase, in.note);
   auto known = [&](const std::string& code) { return DepartmentExists(org_, code); };
   if (lead.empty()) {
     v.Add("lead_department_code", "is required");
@@ -716,7 +744,7 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const RequestContext& rc
   if (!loaded.ok()) return loaded.status();
   Case cur = *loaded;
   FieldViolations v;
-  CheckNote(v, "note", note, !approve);
+  CheckActionText(v, CaseAction::kDecideExtension, note, /*negative=*/!approve);
   Micros new_deadline =
       approved_deadline_time != 0 ? approved_deadline_time : (*x)->requested_deadline_time;
   if (approve && new_deadline <= cur.deadline_time) {
@@ -746,34 +774,16 @@ absl::StatusOr<CaseChange> CaseService::DecideExtension(const RequestContext& rc
 
 absl::StatusOr<CaseChange> CaseService::AcceptAssignment(const RequestContext& rc,
                                                          const ActionInput& in) {
-  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kAcceptAssignment));
-  if (!c.ok()) return c.status();
-  FieldViolations v;
-  CheckNote(v, "note", in.note, false);
-  if (!v.empty()) return v.ToStatus();
-  const Micros now = rc.now;
-  store::CaseWrite w = StartWrite(*c);
-  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kAssignmentAccepted, now, in.note));
-  EnterState(*c, RuleFor(CaseAction::kAcceptAssignment).to, now);
-  return Commit(*c, std::move(w), now);
+  return Act(rc, in, CaseAction::kAcceptAssignment);
 }
 
 absl::StatusOr<CaseChange> CaseService::ReturnCase(const RequestContext& rc,
                                                    const ActionInput& in) {
-  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kReturnCase));
-  if (!c.ok()) return c.status();
-  FieldViolations v;
-  CheckNote(v, "reason", in.note, true);
-  if (!v.empty()) return v.ToStatus();
-  const Micros now = rc.now;
-  store::CaseWrite w = StartWrite(*c);
-  if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
-  w.events.push_back(MakeEvent(&rc.caller, *c, EventType::kReturnedNotResponsible, now, in.note));
-  c->returned_by_department_code = c->lead_department_code;
-  c->return_reason = in.note;
-  c->lead_department_code.clear();
-  EnterState(*c, RuleFor(CaseAction::kReturnCase).to, now);
-  return Commit(*c, std::move(w), now);
+  return Act(rc, in, CaseAction::kReturnCase, [&in](Case& c, Micros) {
+    c.returned_by_department_code = c.lead_department_code;
+    c.return_reason = in.note;
+    c.lead_department_code.clear();
+  });
 }
 
 absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const RequestContext& rc,
@@ -783,7 +793,7 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const RequestCont
   auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kRequestExtension));
   if (!c.ok()) return c.status();
   FieldViolations v;
-  CheckNote(v, "reason", in.note, true);
+  CheckActionText(v, CaseAction::kRequestExtension, in.note);
   if (requested_deadline_time == 0) {
     v.Add("requested_deadline_time", "is required");
   } else if (requested_deadline_time <= c->deadline_time) {
@@ -824,36 +834,15 @@ absl::StatusOr<ExtensionRequest> CaseService::RequestExtension(const RequestCont
 
 absl::StatusOr<CaseChange> CaseService::AddProgress(const RequestContext& rc,
                                                     const ActionInput& in) {
-  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kAddProgress));
-  if (!c.ok()) return c.status();
-  FieldViolations v;
-  CheckNote(v, "note", in.note, true);
-  if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
-  if (!v.empty()) return v.ToStatus();
-  const Micros now = rc.now;
-  store::CaseWrite w = StartWrite(*c);
-  w.events.push_back(
-      MakeEvent(&rc.caller, *c, EventType::kProgressAdded, now, in.note, in.attachment_ids));
-  return Commit(*c, std::move(w), now);
+  return Act(rc, in, CaseAction::kAddProgress);
 }
 
 absl::StatusOr<CaseChange> CaseService::ResolveCase(const RequestContext& rc,
                                                     const ActionInput& in) {
-  auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kResolveCase));
-  if (!c.ok()) return c.status();
-  FieldViolations v;
-  CheckNote(v, "result", in.note, true);
-  if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
-  if (!v.empty()) return v.ToStatus();
-  const Micros now = rc.now;
-  store::CaseWrite w = StartWrite(*c);
-  if (auto s = CancelPendingExtension(*c, w, now); !s.ok()) return s;
-  w.events.push_back(
-      MakeEvent(&rc.caller, *c, EventType::kCaseResolved, now, in.note, in.attachment_ids));
-  c->resolution_note = in.note;
-  c->after_photo_ids = in.attachment_ids;
-  EnterState(*c, RuleFor(CaseAction::kResolveCase).to, now);
-  return Commit(*c, std::move(w), now);
+  return Act(rc, in, CaseAction::kResolveCase, [&in](Case& c, Micros) {
+    c.resolution_note = in.note;
+    c.after_photo_ids = in.attachment_ids;
+  });
 }
 
 // ---- Verification -----------------------------------------------------------------------------
@@ -870,7 +859,7 @@ absl::StatusOr<CaseChange> CaseService::VerifyCase(const RequestContext& rc, con
   auto c = LoadForAction(rc.caller, in, static_cast<int>(CaseAction::kVerifyCase));
   if (!c.ok()) return c.status();
   FieldViolations v;
-  CheckNote(v, "note", in.note, !passed);
+  CheckActionText(v, CaseAction::kVerifyCase, in.note, /*negative=*/!passed);
   if (auto s = CheckAttachments(v, "attachment_ids", in.attachment_ids); !s.ok()) return s;
   if (!v.empty()) return v.ToStatus();
   const Micros now = rc.now;

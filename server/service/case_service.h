@@ -2,6 +2,7 @@
 #ifndef GRIDLINE_SERVER_SERVICE_CASE_SERVICE_H_
 #define GRIDLINE_SERVER_SERVICE_CASE_SERVICE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "server/domain/report_checks.h"
 #include "server/domain/types.h"
 #include "server/domain/visibility.h"
+#include "server/domain/workflow.h"
 #include "server/service/publisher.h"
 #include "server/service/request_context.h"
 #include "server/store/store.h"
@@ -190,6 +192,12 @@ class CaseService {
                                         bool passed, VerifyDoor door);
 
  private:
+  // A plain action, as its row of the transition table (domain/workflow.h) describes it: load and
+  // gate, check its text and photos, cancel a pending extension if it does, append its event,
+  // let `edit` change the case, enter its state, commit.
+  absl::StatusOr<CaseChange> Act(
+      const RequestContext& rc, const ActionInput& in, domain::CaseAction action,
+      const std::function<void(domain::Case&, domain::Micros)>& edit = nullptr);
   // Loads the case and runs the workflow gate and the optimistic version check.
   absl::StatusOr<domain::Case> LoadForAction(const domain::Caller& caller, const ActionInput& in,
                                              int action);
