@@ -96,25 +96,32 @@ TEST(ConfigTest, PrintConfigShowsTheDefaultsAndKeepsAnExplicitZero) {
 
 TEST(ConfigTest, AValueOutOfItsBoundsStopsTheServerNamingTheField) {
   testing::TempDir dir;
-  std::string out;
-  const std::string negative =
-      WriteConfig(dir, "negative.textproto", "watch { poll_interval_ms: -5 }\n");
-  EXPECT_EQ(RunServer(dir, {"--config", negative, "--print_config"}, &out), 2) << out;
-  EXPECT_NE(out.find("watch.poll_interval_ms is -5; it must be from 10 to 60000"),
-            std::string::npos)
-      << out;
-  const std::string zone =
-      WriteConfig(dir, "zone.textproto", "evaluation { utc_offset_minutes: 900 }\n");
-  EXPECT_EQ(RunServer(dir, {"--config", zone, "--listen", "127.0.0.1:1"}, &out), 2) << out;
-  EXPECT_NE(out.find("evaluation.utc_offset_minutes is 900; it must be from -720 to 840"),
-            std::string::npos)
-      << out;
-  const std::string rate =
-      WriteConfig(dir, "rate.textproto", "evaluation { black_rework_rate: 1.5 }\n");
-  EXPECT_EQ(RunServer(dir, {"--config", rate, "--print_config"}, &out), 2) << out;
-  EXPECT_NE(out.find("evaluation.black_rework_rate is 1.5; it must be from 0 to 1"),
-            std::string::npos)
-      << out;
+  struct Case {
+    const char* config;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"watch { poll_interval_ms: -5 }",
+       "watch.poll_interval_ms is -5; it must be from 10 to 60000"},
+      {"evaluation { utc_offset_minutes: 900 }",
+       "evaluation.utc_offset_minutes is 900; it must be from -720 to 840"},
+      {"evaluation { black_rework_rate: 1.5 }",
+       "evaluation.black_rework_rate is 1.5; it must be from 0 to 1"},
+      {"worker_threads: 300", "worker_threads is 300; it must be from 1 to 256"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string path =
+        WriteConfig(dir, "bad" + std::to_string(++n) + ".textproto", std::string(c.config) + "\n");
+    std::string out;
+    // Refused the same whether the server would print its config or start serving.
+    for (const char* mode : {"--print_config", "--demo"}) {
+      EXPECT_EQ(RunServer(dir, {"--config", path, mode, "--listen", "127.0.0.1:1"}, &out), 2)
+          << c.config << " " << mode << "\n"
+          << out;
+      EXPECT_NE(out.find(c.message), std::string::npos) << c.config << "\n" << out;
+    }
+  }
 }
 
 }  // namespace

@@ -160,6 +160,27 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
     int steps_left = 0;  // a life may stop anywhere: open cases stay open
   };
 
+  // A finished history reported at `t`, for the bulk path: filed, resolved (with `reworked`, a
+  // failed verification first), closed.
+  store::BulkCase FinishedCase(int i, Micros t, bool reworked) {
+    Case c = NewCase(i, t);
+    store::BulkCase b;
+    b.events.push_back(Event(c, EventType::kReported, t));
+    c.state = CaseState::kClosed;
+    c.filed_time = t + kHour;
+    c.first_deadline_time = c.deadline_time = t + 3 * kDay;
+    c.lead_department_code = Dept();
+    const Micros resolved = t + static_cast<Micros>(rng_() % (5 * kDay));
+    if (reworked) {
+      b.events.push_back(Event(c, EventType::kCaseResolved, resolved - kDay));
+      b.events.push_back(Event(c, EventType::kVerificationFailed, resolved - 12 * kHour));
+    }
+    b.events.push_back(Event(c, EventType::kCaseResolved, resolved));
+    c.closed_time = resolved + kHour;
+    b.c = c;
+    return b;
+  }
+
   CaseEvent Event(const Case& c, EventType type, Micros at) {
     CaseEvent e;
     e.case_id = c.case_id;
@@ -413,25 +434,8 @@ TEST_P(FiguresRecountTest, FiguresEqualABruteForceRecountOverRandomHistories) {
   {
     std::vector<store::BulkCase> bulk;
     for (int i = 0; i < 60; ++i) {
-      Live l;
-      l.t = kBase + static_cast<Micros>(rng_() % (120 * kDay));
-      l.c = NewCase(1000 + i, l.t);
-      store::BulkCase b;
-      b.events.push_back(Event(l.c, EventType::kReported, l.t));
-      // A finished history: filed, resolved (some twice), closed.
-      l.c.state = CaseState::kClosed;
-      l.c.filed_time = l.t + kHour;
-      l.c.first_deadline_time = l.c.deadline_time = l.t + 3 * kDay;
-      l.c.lead_department_code = Dept();
-      const Micros resolved = l.t + static_cast<Micros>(rng_() % (5 * kDay));
-      if (i % 3 == 0) {
-        b.events.push_back(Event(l.c, EventType::kCaseResolved, resolved - kDay));
-        b.events.push_back(Event(l.c, EventType::kVerificationFailed, resolved - 12 * kHour));
-      }
-      b.events.push_back(Event(l.c, EventType::kCaseResolved, resolved));
-      l.c.closed_time = resolved + kHour;
-      b.c = l.c;
-      bulk.push_back(b);
+      bulk.push_back(FinishedCase(1000 + i, kBase + static_cast<Micros>(rng_() % (120 * kDay)),
+                                  /*reworked=*/i % 3 == 0));
     }
     ASSERT_TRUE(store_->BulkLoadCases(bulk).ok());
   }
@@ -458,20 +462,8 @@ TEST_P(FiguresRecountTest, EvaluationPagesReadTheFirstPagesSnapshot) {
   if (!store_) return;  // no MariaDB configured (skipped or failed in SetUp)
   std::vector<store::BulkCase> bulk;
   for (int i = 0; i < 80; ++i) {
-    Live l;
-    l.t = kBase + static_cast<Micros>(rng_() % (90 * kDay));
-    l.c = NewCase(2000 + i, l.t);
-    store::BulkCase b;
-    b.events.push_back(Event(l.c, EventType::kReported, l.t));
-    l.c.state = CaseState::kClosed;
-    l.c.filed_time = l.t + kHour;
-    l.c.first_deadline_time = l.c.deadline_time = l.t + 3 * kDay;
-    l.c.lead_department_code = Dept();
-    const Micros resolved = l.t + static_cast<Micros>(rng_() % (5 * kDay));
-    b.events.push_back(Event(l.c, EventType::kCaseResolved, resolved));
-    l.c.closed_time = resolved + kHour;
-    b.c = l.c;
-    bulk.push_back(b);
+    bulk.push_back(FinishedCase(2000 + i, kBase + static_cast<Micros>(rng_() % (90 * kDay)),
+                                /*reworked=*/false));
   }
   ASSERT_TRUE(store_->BulkLoadCases(bulk).ok());
   const Micros now = kBase + 200 * kDay;

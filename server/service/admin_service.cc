@@ -16,35 +16,11 @@
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 #include "server/service/case_service.h"
+#include "server/service/domain_names.h"
 #include "server/util/sha256.h"
 
 namespace gridline::service {
 
-using ::gridline::domain::AuditEntry;
-using ::gridline::domain::Caller;
-using ::gridline::domain::Category;
-using ::gridline::domain::CategoryKind;
-using ::gridline::domain::CheckOrganisation;
-using ::gridline::domain::Department;
-using ::gridline::domain::FieldViolations;
-using ::gridline::domain::Grid;
-using ::gridline::domain::GridLevel;
-using ::gridline::domain::HashToken;
-using ::gridline::domain::InvalidField;
-using ::gridline::domain::IsValidUtf8;
-using ::gridline::domain::Micros;
-using ::gridline::domain::Organisation;
-using ::gridline::domain::OrgCheckOptions;
-using ::gridline::domain::OrgKind;
-using ::gridline::domain::OrgViolation;
-using ::gridline::domain::Precondition;
-using ::gridline::domain::PreconditionFailed;
-using ::gridline::domain::PreconditionViolation;
-using ::gridline::domain::Role;
-using ::gridline::domain::RouteDecision;
-using ::gridline::domain::RoutingRule;
-using ::gridline::domain::TokenInfo;
-using ::gridline::domain::User;
 namespace {
 
 // A write that loses the race for the organisation version reloads and tries again; each round

@@ -10,19 +10,11 @@
 #include "server/domain/errors.h"
 #include "server/domain/image_check.h"
 #include "server/service/case_service.h"
+#include "server/service/domain_names.h"
 #include "server/util/sha256.h"
 
 namespace gridline::service {
 
-using ::gridline::domain::Attachment;
-using ::gridline::domain::Caller;
-using ::gridline::domain::CanSee;
-using ::gridline::domain::CheckImage;
-using ::gridline::domain::FieldViolations;
-using ::gridline::domain::InvalidField;
-using ::gridline::domain::Micros;
-using ::gridline::domain::Role;
-using ::gridline::domain::RoleName;
 namespace {
 
 // Download checks at most this many cases using a photo (a photo is normally used by one).

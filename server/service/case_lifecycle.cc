@@ -13,42 +13,12 @@
 #include "server/domain/errors.h"
 #include "server/domain/workflow.h"
 #include "server/service/case_service.h"
+#include "server/service/domain_names.h"
 #include "server/service/routing.h"
 #include "server/util/sha256.h"
 
 namespace gridline::service {
 
-using ::gridline::domain::ActionRecord;
-using ::gridline::domain::ActionRule;
-using ::gridline::domain::Caller;
-using ::gridline::domain::CancelsExtension;
-using ::gridline::domain::CanSee;
-using ::gridline::domain::Case;
-using ::gridline::domain::CaseAction;
-using ::gridline::domain::CaseEvent;
-using ::gridline::domain::CaseState;
-using ::gridline::domain::CaseStateName;
-using ::gridline::domain::Category;
-using ::gridline::domain::CheckAllowed;
-using ::gridline::domain::CheckText;
-using ::gridline::domain::DistanceMetres;
-using ::gridline::domain::EventType;
-using ::gridline::domain::ExtensionRequest;
-using ::gridline::domain::ExtensionState;
-using ::gridline::domain::ExtensionStateName;
-using ::gridline::domain::FieldViolations;
-using ::gridline::domain::GetFieldViolations;
-using ::gridline::domain::GridLevel;
-using ::gridline::domain::InvalidField;
-using ::gridline::domain::IsOpen;
-using ::gridline::domain::kMaxAttachments;
-using ::gridline::domain::Micros;
-using ::gridline::domain::PathCodes;
-using ::gridline::domain::Precondition;
-using ::gridline::domain::Role;
-using ::gridline::domain::RouteDecision;
-using ::gridline::domain::RuleFor;
-using ::gridline::domain::Urgency;
 namespace {
 
 constexpr int kDefaultPageSize = 50;

@@ -7,26 +7,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
+#include "server/service/domain_names.h"
 #include "server/util/sha256.h"
 
 namespace gridline::service {
 
-using ::gridline::domain::Caller;
-using ::gridline::domain::CanSee;
-using ::gridline::domain::Case;
-using ::gridline::domain::CaseEvent;
-using ::gridline::domain::CaseState;
-using ::gridline::domain::CheckText;
-using ::gridline::domain::EventType;
-using ::gridline::domain::FieldViolations;
-using ::gridline::domain::Grid;
-using ::gridline::domain::InvalidField;
-using ::gridline::domain::kMaxAddressChars;
-using ::gridline::domain::kMaxDescriptionChars;
-using ::gridline::domain::kMaxRequestIdChars;
-using ::gridline::domain::Micros;
-using ::gridline::domain::Role;
-using ::gridline::domain::Urgency;
 namespace {
 
 constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;

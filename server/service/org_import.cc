@@ -10,26 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/domain/errors.h"
+#include "server/service/domain_names.h"
 
 namespace gridline::service {
 
-using ::gridline::domain::Caller;
-using ::gridline::domain::Category;
-using ::gridline::domain::CheckOrganisation;
-using ::gridline::domain::Department;
-using ::gridline::domain::FieldViolations;
-using ::gridline::domain::Grid;
-using ::gridline::domain::HashToken;
-using ::gridline::domain::Micros;
-using ::gridline::domain::Organisation;
-using ::gridline::domain::OrgCheckOptions;
-using ::gridline::domain::OrgCheckResult;
-using ::gridline::domain::OrgKind;
-using ::gridline::domain::OrgKindPlural;
-using ::gridline::domain::OrgViolation;
-using ::gridline::domain::RoleName;
-using ::gridline::domain::RoutingRule;
-using ::gridline::domain::User;
 namespace {
 
 bool SameGrid(const Grid& a, const Grid& b) {

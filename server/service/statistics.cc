@@ -10,33 +10,10 @@
 #include "absl/time/time.h"
 #include "server/domain/errors.h"
 #include "server/domain/figures.h"
+#include "server/service/domain_names.h"
 
 namespace gridline::service {
 
-using ::gridline::domain::FieldViolations;
-using ::gridline::domain::FigureDay;
-using ::gridline::domain::FigureDayStart;
-using ::gridline::domain::FigureFacts;
-using ::gridline::domain::FigureNodes;
-using ::gridline::domain::FigureSums;
-using ::gridline::domain::FigureTerm;
-using ::gridline::domain::FigureTerms;
-using ::gridline::domain::GridLevel;
-using ::gridline::domain::InvalidField;
-using ::gridline::domain::kFigClosed;
-using ::gridline::domain::kFigDue;
-using ::gridline::domain::kFigFound;
-using ::gridline::domain::kFigHandled;
-using ::gridline::domain::kFigHandlingSum;
-using ::gridline::domain::kFigLateClosed;
-using ::gridline::domain::kFigOnTime;
-using ::gridline::domain::kFigPostponed;
-using ::gridline::domain::kFigResolved;
-using ::gridline::domain::kFigReworked;
-using ::gridline::domain::kFigSolved;
-using ::gridline::domain::kFigureColumns;
-using ::gridline::domain::Micros;
-using ::gridline::domain::SumTerms;
 namespace {
 constexpr Micros kDay = 86400LL * 1000 * 1000;
 
