@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "server/api/admin_convert.h"
 #include "server/api/convert.h"
+#include "server/api/pool_reactor.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/service/evaluations.h"
@@ -67,93 +68,61 @@ void Append(std::vector<T>* to, std::vector<T>* from) {
 }
 
 // ImportOrganisation: a bidirectional stream in the callback API. Reactions only move messages
-// and flags; authentication, conversion, validation and the write run on the worker pool. One
-// read and one write are in flight at most; progress messages queue behind the write.
-class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisationRequest,
-                                                           v1::ImportOrganisationResponse> {
+// and flags; authentication, conversion, validation and the write run on the worker pool, one
+// task after the other: the next read starts only when a task is done with the message. Progress
+// messages queue behind the one write in flight.
+class ImportReactor final
+    : public PoolReactor<
+          grpc::ServerBidiReactor<v1::ImportOrganisationRequest, v1::ImportOrganisationResponse>> {
  public:
   ImportReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                 AdminServiceImpl* service)
-      : context_(context),
+      : PoolReactor(deps.pool),
+        context_(context),
         deps_(deps),
         service_(service),
         token_(BearerToken(context)),
         peer_(context->peer()) {
-    tasks_ = 1;
-    deps_.pool->Submit([this] { Authorize(); });
-  }
-
-  void OnReadDone(bool ok) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (finish_) {
-      Pump(lock);
-      return;
-    }
-    ++tasks_;
-    if (ok) {
-      deps_.pool->Submit([this] { TakeMessage(); });
-    } else {
-      deps_.pool->Submit([this] { Complete(); });  // the client half-closed (or went away)
-    }
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    writing_ = false;
-    if (!ok) {
-      cancelled_ = true;
-      RequestFinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-    }
-    Pump(lock);
-  }
-
-  void OnCancel() override {
-    cancelled_ = true;
-    bool audit = false;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      RequestFinishLocked(grpc::Status::CANCELLED);
-      // Idle between reads: no task will come to record the call, so one is started for it.
-      if (tasks_ == 0 && !audited_) {
-        ++tasks_;
-        audit = true;
-      } else {
-        Pump(lock);  // may finish: then this reaction must touch nothing more
-        return;
-      }
-    }
-    if (audit) {
-      deps_.pool->Submit([this] {
-        AuditCancelled();
-        EndTask();
-      });
-    }
-  }
-
-  void OnDone() override {
-    bool idle;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-      idle = tasks_ == 0;
-    }
-    if (idle) delete this;
+    SubmitTask([this] { Authorize(); });
   }
 
  private:
-  // ---- worker-pool tasks; each ends with EndTask()
+  void OnReadLocked(bool ok) override {
+    if (ok) {
+      SubmitLocked([this] { TakeMessage(); });
+    } else {
+      SubmitLocked([this] { Complete(); });  // the client half-closed (or went away)
+    }
+  }
+
+  // Writes out the queue, also after the final status is set, unless the client is gone.
+  const v1::ImportOrganisationResponse* NextWriteLocked() override {
+    if (queue_.empty() || ClientGone()) return nullptr;
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    return &current_;
+  }
+
+  // A call that ends with nobody having recorded it (cancelled, or the client went away) is
+  // recorded by one last task.
+  bool BeforeFinishLocked() override {
+    if (audited_) return false;
+    return SubmitLocked([this] {
+      Audit(absl::CancelledError("the client cancelled the import; nothing was written"));
+    });
+  }
+
+  // ---- worker-pool tasks
 
   void Authorize() {
     auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
-    absl::Status status =
-        caller.ok() ? service::AdminService::RequireOperator(*caller) : caller.status();
+    absl::Status status = caller.ok() ? service::RequireOperator(*caller) : caller.status();
     if (caller.ok()) caller_ = *caller;
     if (!status.ok()) {
       Fail(status);
     } else {
       ReadNext();
     }
-    EndTask();
   }
 
   void TakeMessage() {
@@ -163,17 +132,11 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     } else {
       ReadNext();
     }
-    EndTask();
   }
 
-  // Called from a task, so Finish cannot happen meanwhile (it waits for tasks_ == 0).
   void ReadNext() {
-    bool read;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      read = !finish_;
-    }
-    if (read) StartRead(&request_);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!FinishingLocked()) ReadLocked(&request_);
   }
 
   absl::Status Take() {
@@ -218,7 +181,6 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
       std::lock_guard<std::mutex> lock(mu_);
       RequestFinishLocked(grpc::Status::OK);
     }
-    EndTask();
   }
 
   absl::Status Run() {
@@ -280,7 +242,7 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
 
   // A half-close and a cancellation both end the reads; the call's own flag tells them apart
   // even before OnCancel has run.
-  bool Cancelled() const { return cancelled_ || context_->IsCancelled(); }
+  bool Cancelled() const { return ClientGone() || context_->IsCancelled(); }
 
   void Progress(service::ImportPhase phase, domain::OrgKind kind, int64_t done, int64_t total) {
     v1::ImportOrganisationResponse response;
@@ -292,12 +254,13 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
     Queue(std::move(response));
   }
 
-  // Called from a task, so Pump only writes here: it cannot finish while tasks_ > 0.
+  // Called from a task, so Advance only starts a write here: the call cannot finish while a
+  // task runs.
   void Queue(v1::ImportOrganisationResponse response) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (finish_) return;
+    if (FinishingLocked()) return;
     queue_.push_back(std::move(response));
-    Pump(lock);
+    Advance(lock);
   }
 
   void Fail(const absl::Status& status) {
@@ -325,66 +288,11 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
                     std::move(text), peer_);
   }
 
-  void AuditCancelled() {
-    Audit(absl::CancelledError("the client cancelled the import; nothing was written"));
-  }
-
-  void EndTask() {
-    bool audit = false;
-    bool idle_and_done = false;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      --tasks_;
-      // The last task of a cancelled call that nothing recorded yet records it. No other task
-      // can start any more (the call is finishing), so this one keeps running for it.
-      if (tasks_ == 0 && cancelled_ && finish_ && !audited_) {
-        ++tasks_;
-        audit = true;
-      } else if (done_ && tasks_ == 0) {
-        idle_and_done = true;  // OnDone ran while this task did: the last task deletes
-      } else {
-        Pump(lock);  // may finish: then this task must touch nothing more
-        return;
-      }
-    }
-    if (audit) {
-      AuditCancelled();
-      EndTask();
-      return;
-    }
-    if (idle_and_done) delete this;
-  }
-
-  void RequestFinishLocked(grpc::Status status) {
-    if (!finish_) finish_ = std::move(status);
-  }
-
-  // Starts the next write, or finishes once nothing is in flight. Finish is called after `lock`
-  // is released, since gRPC may then run OnDone (and delete this reactor) on another thread:
-  // the caller must return right after Pump and touch nothing of the reactor.
-  void Pump(std::unique_lock<std::mutex>& lock) {
-    if (finished_) return;
-    if (!writing_ && !queue_.empty() && !cancelled_) {
-      current_ = std::move(queue_.front());
-      queue_.pop_front();
-      writing_ = true;
-      StartWrite(&current_);
-      return;
-    }
-    if (finish_ && !writing_ && tasks_ == 0 && (queue_.empty() || cancelled_)) {
-      finished_ = true;
-      grpc::Status status = *std::move(finish_);
-      lock.unlock();
-      Finish(std::move(status));
-    }
-  }
-
   grpc::CallbackServerContext* const context_;  // valid until OnDone
   const ServiceContext deps_;
   AdminServiceImpl* const service_;
   const std::string token_;
   const std::string peer_;
-  std::atomic<bool> cancelled_{false};
 
   // Touched only by pool tasks, which run one after the other: the next read (and so the next
   // task) starts only when a task is done with these.
@@ -396,13 +304,8 @@ class ImportReactor final : public grpc::ServerBidiReactor<v1::ImportOrganisatio
   int64_t parts_ = 0;
   v1::ImportResult result_;
 
-  std::mutex mu_;
-  int tasks_ = 0;  // pool tasks queued or running
-  bool writing_ = false;
-  bool finished_ = false;
-  bool done_ = false;
+  // Under mu_.
   bool audited_ = false;
-  std::optional<grpc::Status> finish_;
   std::deque<v1::ImportOrganisationResponse> queue_;
   v1::ImportOrganisationResponse current_;
 };
@@ -424,37 +327,28 @@ void AdminServiceImpl::Audit(const domain::Caller& caller, const char* method,
                              const std::string& kind, const std::string& id,
                              const absl::Status& status, std::string summary,
                              const std::string& peer) {
-  admin_.RecordCall(service::RequestContext{caller, deps_.clock->NowMicros(), peer, {}}, method,
-                    {kind, id}, status, std::move(summary));
+  service::OperatorCall call{method, true, {kind, id}, std::move(summary)};
+  service::RecordOperatorCall(deps_.store, deps_.clock,
+                              service::RequestContext{caller, deps_.clock->NowMicros(), peer, {}},
+                              call, status);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* context,
                                                 const char* method,
                                                 const google::protobuf::Message* audited,
                                                 Target target, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = deps_.pool->TrySubmit(
-      [this, reactor, method, audited, target = std::move(target), token = BearerToken(context),
-       peer = context->peer(), gone = CallGone(context), work = std::move(work)]() mutable {
-        if (gone()) {  // nobody waits for the answer: do none of the work
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
-          return;
-        }
-        const domain::Micros now = deps_.clock->NowMicros();
-        auto caller = service::Authenticate(deps_.store, token, deps_.demo, now);
-        // Unauthenticated calls are not recorded: there is nobody to attribute them to, and
-        // anyone could fill the log with them.
-        absl::Status status = caller.ok()
-                                  ? admin_.RunOperatorCall(
-                                        service::RequestContext{*caller, now, peer, gone}, method,
-                                        audited != nullptr, {target.kind, target.id},
-                                        audited != nullptr ? AuditSummary(*audited) : std::string(),
-                                        [&](std::string* id) { return work(*caller, id); })
-                                  : caller.status();
-        reactor->Finish(ToGrpcStatus(status));
+  // Unauthenticated calls are not recorded (RunUnary refuses them before the stack): there is
+  // nobody to attribute them to, and anyone could fill the log with them.
+  return RunUnary(
+      context, deps_,
+      [this, method, audited, target = std::move(target),
+       work = std::move(work)](const service::RequestContext& rc) {
+        service::OperatorCall call{method,
+                                   audited != nullptr,
+                                   {target.kind, target.id},
+                                   audited != nullptr ? AuditSummary(*audited) : std::string()};
+        return calls_->Run(rc, call, [&](std::string* id) { return work(rc.caller, id); });
       });
-  if (!queued) reactor->Finish(ToGrpcStatus(Overloaded()));
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Read(

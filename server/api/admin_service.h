@@ -4,11 +4,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "server/api/context.h"
 #include "server/service/admin_service.h"
+#include "server/service/operator_calls.h"
 
 namespace gridline::api {
 
@@ -18,7 +20,9 @@ namespace gridline::api {
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
   explicit AdminServiceImpl(ServiceContext deps)
-      : deps_(deps), admin_(deps.store, deps.store, deps.store, deps.clock) {}
+      : deps_(deps),
+        admin_(deps.store, deps.store, deps.store, deps.clock),
+        calls_(service::MakeOperatorCalls(deps.store, deps.clock)) {}
 
   grpc::ServerUnaryReactor* CreateGrid(grpc::CallbackServerContext* context,
                                        const v1::CreateGridRequest* request,
@@ -115,8 +119,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                          const v1::ListAuditLogRequest* request,
                                          v1::ListAuditLogResponse* response) override;
 
-  // Records one write call through the service (service::AdminService::RecordCall), for the
-  // streaming import, which cannot use Run.
+  // Records one write call (service::RecordOperatorCall), for the streaming import, which
+  // cannot use Run.
   void Audit(const domain::Caller& caller, const char* method, const std::string& kind,
              const std::string& id, const absl::Status& status, std::string summary,
              const std::string& peer);
@@ -148,6 +152,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
   ServiceContext deps_;
   service::AdminService admin_;
+  // The operator check and the audit log around every call (service/operator_calls.h).
+  std::unique_ptr<service::OperatorCalls> calls_;
 };
 
 // Protobuf text format on one line, for the audit log; long summaries are cut.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
+#include "server/api/pool_reactor.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/service/attachments.h"
@@ -20,72 +21,48 @@ grpc::Status Unimplemented() {
   return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "photos are not configured on this server");
 }
 
-class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentRequest> {
+class UploadReactor final
+    : public PoolReactor<grpc::ServerReadReactor<v1::UploadAttachmentRequest>> {
  public:
   UploadReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                 v1::Attachment* response)
-      : deps_(deps), response_(response), peer_(context->peer()) {
+      : PoolReactor(deps.pool), deps_(deps), response_(response), peer_(context->peer()) {
     std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
-      FinishIfIdle(lock);
-      return;
+    } else {
+      SubmitLocked([this, token = BearerToken(context)] { Authenticate(token); });
     }
-    busy_ = true;
-    deps_.pool->Submit([this, token = BearerToken(context)] { Authenticate(token); });
+    Advance(lock);
   }
-
-  void OnReadDone(bool ok) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    reading_ = false;
-    if (finish_) {
-      FinishIfIdle(lock);
-      return;
-    }
-    if (!ok) {  // the client has sent everything (or is gone: then the checks fail)
-      if (!have_metadata_) {
-        Fail(lock, domain::InvalidField("metadata", "the upload ended without metadata"));
-        return;
-      }
-      busy_ = true;
-      deps_.pool->Submit([this] { Store(); });
-      return;
-    }
-    if (absl::Status s = TakeLocked(); !s.ok()) {
-      Fail(lock, s);
-      return;
-    }
-    reading_ = true;
-    StartRead(&request_);
-  }
-
-  void OnCancel() override {
-    std::unique_lock<std::mutex> lock(mu_);
-    RequestFinishLocked(grpc::Status::CANCELLED);
-    FinishIfIdle(lock);
-  }
-
-  void OnDone() override { delete this; }
 
  private:
+  void OnReadLocked(bool ok) override {
+    if (!ok) {  // the client has sent everything (or is gone: then the checks fail)
+      if (!have_metadata_) {
+        Fail(domain::InvalidField("metadata", "the upload ended without metadata"));
+      } else {
+        SubmitLocked([this] { Store(); });
+      }
+    } else if (absl::Status s = TakeLocked(); !s.ok()) {
+      Fail(s);
+    } else {
+      ReadLocked(&request_);
+    }
+  }
+
   // On the pool.
   void Authenticate(const std::string& token) {
     auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
     absl::Status status =
         caller.ok() ? service::AttachmentService::CheckMayUpload(*caller) : caller.status();
-    std::unique_lock<std::mutex> lock(mu_);
-    busy_ = false;
+    std::lock_guard<std::mutex> lock(mu_);
     if (!status.ok()) {
-      Fail(lock, status);
-      return;
+      Fail(status);
+    } else if (!FinishingLocked()) {  // not cancelled meanwhile
+      caller_ = *std::move(caller);
+      ReadLocked(&request_);
     }
-    if (finish_) {  // cancelled meanwhile
-      FinishIfIdle(lock);
-      return;
-    }
-    caller_ = *std::move(caller);
-    reading_ = true;
-    StartRead(&request_);
   }
 
   // On the pool, once the client has sent everything.
@@ -93,10 +70,8 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
     const service::RequestContext rc{caller_, deps_.clock->NowMicros(), peer_, {}};
     auto stored = deps_.attachments->Upload(rc, sha256_, declared_size_, std::move(data_));
     if (stored.ok()) ToProto(*stored, response_);
-    std::unique_lock<std::mutex> lock(mu_);
-    busy_ = false;
+    std::lock_guard<std::mutex> lock(mu_);
     RequestFinishLocked(ToGrpcStatus(stored.status()));
-    FinishIfIdle(lock);
   }
 
   // Takes the message just read.
@@ -142,36 +117,11 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
     return domain::InvalidField("part", "a message must carry metadata or a chunk");
   }
 
-  // Ends the call with `status` (see FinishIfIdle: the caller must return right after).
-  void Fail(std::unique_lock<std::mutex>& lock, const absl::Status& status) {
-    RequestFinishLocked(ToGrpcStatus(status));
-    FinishIfIdle(lock);
-  }
-
-  void RequestFinishLocked(grpc::Status status) {
-    if (!finish_) finish_ = std::move(status);
-  }
-
-  // Finishes exactly once, and only when no read and no pool task is in flight: both use this
-  // reactor and `response_`. Finish is called after `lock` is released, because gRPC may run
-  // OnDone (which deletes this reactor) on another thread as soon as Finish is called: the
-  // caller must return right after this and touch nothing of the reactor, not even `mu_`.
-  void FinishIfIdle(std::unique_lock<std::mutex>& lock) {
-    if (!finish_ || finished_ || busy_ || reading_) return;
-    finished_ = true;
-    grpc::Status status = *std::move(finish_);
-    lock.unlock();
-    Finish(std::move(status));
-  }
+  void Fail(const absl::Status& status) { RequestFinishLocked(ToGrpcStatus(status)); }
 
   const ServiceContext deps_;
   v1::Attachment* const response_;
   const std::string peer_;
-  std::mutex mu_;
-  bool busy_ = false;  // a pool task (authentication or storing) is running
-  bool reading_ = false;
-  bool finished_ = false;
-  std::optional<grpc::Status> finish_;
   domain::Caller caller_;
   v1::UploadAttachmentRequest request_;
   bool have_metadata_ = false;
@@ -180,36 +130,21 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAttachmentR
   std::string data_;
 };
 
-class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttachmentResponse> {
+class DownloadReactor final
+    : public PoolReactor<grpc::ServerWriteReactor<v1::DownloadAttachmentResponse>> {
  public:
   DownloadReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                   std::string attachment_id)
-      : deps_(deps) {
+      : PoolReactor(deps.pool), deps_(deps) {
     std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
-      Pump(lock);
-      return;
+    } else {
+      SubmitLocked([this, token = BearerToken(context), peer = context->peer(),
+                    id = std::move(attachment_id)] { Load(token, peer, id); });
     }
-    busy_ = true;
-    deps_.pool->Submit([this, token = BearerToken(context), peer = context->peer(),
-                        id = std::move(attachment_id)] { Load(token, peer, id); });
+    Advance(lock);
   }
-
-  void OnWriteDone(bool ok) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    writing_ = false;
-    if (!ok) RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-    Pump(lock);
-  }
-
-  void OnCancel() override {
-    std::unique_lock<std::mutex> lock(mu_);
-    RequestFinishLocked(grpc::Status::CANCELLED);
-    Pump(lock);
-  }
-
-  void OnDone() override { delete this; }
 
  private:
   // On the pool.
@@ -220,34 +155,21 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
         caller.ok() ? deps_.attachments->Open(service::RequestContext{*caller, now, peer, {}},
                                               attachment_id)
                     : caller.status();
-    std::unique_lock<std::mutex> lock(mu_);
-    busy_ = false;
+    std::lock_guard<std::mutex> lock(mu_);
     if (content.ok()) {
       content_ = *std::move(content);
+      loaded_ = true;
     } else {
       RequestFinishLocked(ToGrpcStatus(content.status()));
     }
-    Pump(lock);
   }
 
-  void RequestFinishLocked(grpc::Status status) {
-    if (!finish_) finish_ = std::move(status);
-  }
-
-  // Starts the next write, or finishes; one write in flight at a time. Finish is called after
-  // `lock` is released (OnDone may delete this reactor at once): the caller must return right
-  // after this and touch nothing of the reactor.
-  void Pump(std::unique_lock<std::mutex>& lock) {
-    if (finished_ || writing_ || busy_) return;
-    if (!finish_ && sent_metadata_ && offset_ >= content_.bytes.size()) {
-      finish_ = grpc::Status::OK;
-    }
-    if (finish_) {
-      finished_ = true;
-      grpc::Status status = *std::move(finish_);
-      lock.unlock();
-      Finish(std::move(status));
-      return;
+  // The metadata, then the chunks; then the call finishes OK.
+  const v1::DownloadAttachmentResponse* NextWriteLocked() override {
+    if (!loaded_ || FinishingLocked()) return nullptr;
+    if (sent_metadata_ && offset_ >= content_.bytes.size()) {
+      RequestFinishLocked(grpc::Status::OK);
+      return nullptr;
     }
     message_.Clear();
     if (!sent_metadata_) {
@@ -258,16 +180,11 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadAttach
       message_.set_chunk(content_.bytes.substr(offset_, n));
       offset_ += n;
     }
-    writing_ = true;
-    StartWrite(&message_);
+    return &message_;
   }
 
   const ServiceContext deps_;
-  std::mutex mu_;
-  bool busy_ = false;  // the pool task loading the photo is running
-  bool writing_ = false;
-  bool finished_ = false;
-  std::optional<grpc::Status> finish_;
+  bool loaded_ = false;
   service::AttachmentContent content_;
   bool sent_metadata_ = false;
   size_t offset_ = 0;

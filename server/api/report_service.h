@@ -4,6 +4,7 @@
 #include "gridline/v1/report_service.grpc.pb.h"
 #include "server/api/attachment_rpcs.h"
 #include "server/api/context.h"
+#include "server/api/pool_reactor.h"
 #include "server/service/request_context.h"
 
 namespace gridline::api {
@@ -41,13 +42,6 @@ class ReportServiceImpl final : public v1::ReportService::CallbackService {
  private:
   ServiceContext deps_;
 };
-
-// Runs `work(request context)` on the worker pool after authenticating the call, then finishes
-// the reactor with its status. The context carries the caller, the clock's time, the peer and
-// whether the client is gone. The request and response stay alive until Finish.
-grpc::ServerUnaryReactor* RunUnary(
-    grpc::CallbackServerContext* context, const ServiceContext& deps,
-    std::function<absl::Status(const service::RequestContext&)> work);
 
 }  // namespace gridline::api
 

@@ -14,8 +14,8 @@ constexpr int kStoreBatch = 256;
 
 WatchStream::WatchStream(grpc::CallbackServerContext* context, const ServiceContext& deps,
                          std::string after_cursor, Authorize authorize)
-    : deps_(deps), context_(context), token_(BearerToken(context)) {
-  deps_.pool->Submit(
+    : PoolReactor(deps.pool), deps_(deps), context_(context), token_(BearerToken(context)) {
+  SubmitTask(
       [this, after_cursor = std::move(after_cursor), authorize = std::move(authorize)]() mutable {
         Init(token_, std::move(after_cursor), std::move(authorize));
       });
@@ -62,9 +62,7 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
   }
   std::unique_lock<std::mutex> lock(mu_);
   if (!error.ok()) {
-    busy_ = false;
     RequestFinishLocked(error);
-    Pump(lock);
     return;
   }
   visible_ = std::move(visible.shows);
@@ -73,17 +71,15 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
   cursor_ = start;
   greeting_due_ = true;
   // Registered without our lock held (the hub calls us with its own lock released, and takes
-  // it to register). busy_ keeps the stream alive meanwhile; calls from the hub until then
-  // only find it busy.
+  // it to register). This task keeps the stream alive meanwhile; calls from the hub until then
+  // find a task running and write nothing.
   lock.unlock();
   const bool registered = deps_.hub->Register(this, std::move(visible.keys));
   lock.lock();
-  busy_ = false;
   registered_ = registered;
   if (!registered_) {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
-  Pump(lock);
 }
 
 void WatchStream::ReadFromStore() {
@@ -93,8 +89,7 @@ void WatchStream::ReadFromStore() {
     after = cursor_;
   }
   auto events = deps_.store->ListEventsAfter(after, kStoreBatch);
-  std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
   if (!events.ok()) {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "cannot read events; resume from your last cursor"));
@@ -111,13 +106,11 @@ void WatchStream::ReadFromStore() {
       if (visible_(e)) pending_.push_back(std::make_shared<const domain::CaseEvent>(std::move(e)));
     }
   }
-  Pump(lock);
 }
 
 void WatchStream::Reauthenticate() {
   auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
-  std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  std::lock_guard<std::mutex> lock(mu_);
   authenticated_ = std::chrono::steady_clock::now();
   if (!caller.ok()) {
     if (absl::IsUnauthenticated(caller.status())) {
@@ -129,18 +122,10 @@ void WatchStream::Reauthenticate() {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "your role or scope changed; reconnect to watch under it"));
   }
-  Pump(lock);
 }
 
-void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
-  if (finished_ || writing_ || busy_) return;
-  if (finish_) {
-    finished_ = true;
-    grpc::Status status = *std::move(finish_);
-    lock.unlock();
-    Finish(std::move(status));  // OnDone may delete this stream from here on
-    return;
-  }
+const v1::WatchEvent* WatchStream::NextWriteLocked() {
+  if (TasksRunningLocked() || FinishingLocked()) return nullptr;
   if (greeting_due_) {
     // The first message, at once: a heartbeat with the cursor the stream starts from, so the
     // client knows it is live (and from where) without waiting for an event or a tick.
@@ -148,10 +133,8 @@ void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
     message_.Clear();
     message_.mutable_heartbeat()->set_cursor(EncodeCursor(cursor_));
     SetTimestamp(deps_.clock->NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
-    writing_ = true;
     write_started_ = std::chrono::steady_clock::now();
-    StartWrite(&message_);
-    return;
+    return &message_;
   }
   while (pending_.empty()) {
     // Nothing routed since the cursor concerned this stream: skip to the routed head unread.
@@ -162,9 +145,9 @@ void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
     }
     std::vector<runtime::EventPtr> batch;
     if (!deps_.hub->FetchFromRing(cursor_, kRingBatch, &batch)) {
-      busy_ = true;  // behind the ring: catch up from the store on a worker thread
-      deps_.pool->Submit([this] { ReadFromStore(); });
-      return;
+      // Behind the ring: catch up from the store on a worker thread.
+      SubmitLocked([this] { ReadFromStore(); });
+      return nullptr;
     }
     for (auto& e : batch) {
       cursor_ = e->seq;
@@ -180,29 +163,11 @@ void WatchStream::Pump(std::unique_lock<std::mutex>& lock) {
     message_.mutable_heartbeat()->set_cursor(EncodeCursor(cursor_));
     SetTimestamp(deps_.clock->NowMicros(), message_.mutable_heartbeat()->mutable_server_time());
   } else {
-    return;
+    return nullptr;
   }
   heartbeat_due_ = false;
-  writing_ = true;
   write_started_ = std::chrono::steady_clock::now();
-  StartWrite(&message_);
-}
-
-void WatchStream::RequestFinishLocked(grpc::Status status) {
-  if (!finish_) finish_ = std::move(status);
-}
-
-void WatchStream::OnWriteDone(bool ok) {
-  std::unique_lock<std::mutex> lock(mu_);
-  writing_ = false;
-  if (!ok) RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-  Pump(lock);
-}
-
-void WatchStream::OnCancel() {
-  std::unique_lock<std::mutex> lock(mu_);
-  RequestFinishLocked(grpc::Status::CANCELLED);
-  Pump(lock);
+  return &message_;
 }
 
 void WatchStream::OnDone() {
@@ -212,12 +177,12 @@ void WatchStream::OnDone() {
     registered = registered_;
   }
   if (registered) deps_.hub->Unregister(this);
-  delete this;
+  PoolReactor::OnDone();  // deletes this stream
 }
 
 void WatchStream::OnEventsAvailable() {
   std::unique_lock<std::mutex> lock(mu_);
-  Pump(lock);
+  Advance(lock);
 }
 
 void WatchStream::OnHeartbeatTick() {
@@ -225,7 +190,7 @@ void WatchStream::OnHeartbeatTick() {
   heartbeat_due_ = true;
   const auto now = std::chrono::steady_clock::now();
   const auto& options = deps_.hub->options();
-  if (writing_ && !finished_) {
+  if (WritingLocked()) {
     // A client that takes nothing leaves one message in flight and its buffers full: end the
     // stream, and cancel it if even the status cannot get through.
     const auto stuck = now - write_started_;
@@ -236,24 +201,18 @@ void WatchStream::OnHeartbeatTick() {
           absl::StrCat("the client did not read for ", options.slow_consumer_timeout_ms / 1000,
                        " s; reconnect and resume from your last cursor")));
     }
-    if (stuck > 2 * limit && !busy_) {
-      busy_ = true;  // keeps the stream (and context_) alive until the task is done
-      deps_.pool->Submit([this] {
-        context_->TryCancel();
-        std::unique_lock<std::mutex> lock(mu_);
-        busy_ = false;
-        Pump(lock);
-      });
+    if (stuck > 2 * limit && !TasksRunningLocked()) {
+      // The task keeps the stream (and context_) alive until it is done.
+      SubmitLocked([this] { context_->TryCancel(); });
       return;
     }
   }
-  if (!busy_ && !finish_ && registered_ &&
+  if (!TasksRunningLocked() && !FinishingLocked() && registered_ &&
       now - authenticated_ > std::chrono::milliseconds(options.reauth_interval_ms)) {
-    busy_ = true;
-    deps_.pool->Submit([this] { Reauthenticate(); });
+    SubmitLocked([this] { Reauthenticate(); });
     return;
   }
-  Pump(lock);
+  Advance(lock);
 }
 
 void WatchStream::OnShutdown() {
@@ -261,7 +220,7 @@ void WatchStream::OnShutdown() {
   RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                    "server shutting down; reconnect and resume from your last "
                                    "cursor"));
-  Pump(lock);
+  Advance(lock);
 }
 
 }  // namespace gridline::api

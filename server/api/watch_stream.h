@@ -15,11 +15,12 @@
 
 #include "gridline/v1/common.pb.h"
 #include "server/api/context.h"
+#include "server/api/pool_reactor.h"
 #include "server/service/streams.h"
 
 namespace gridline::api {
 
-class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
+class WatchStream final : public PoolReactor<grpc::ServerWriteReactor<v1::WatchEvent>>,
                           public runtime::EventWatcher {
  public:
   // Which events the caller may see, built once the caller is authenticated (service/streams.h).
@@ -30,8 +31,6 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
   WatchStream(grpc::CallbackServerContext* context, const ServiceContext& deps,
               std::string after_cursor, Authorize authorize);
 
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
   void OnDone() override;
 
   void OnEventsAvailable() override;
@@ -43,30 +42,22 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
   void ReadFromStore();
   // Re-checks the token and the user on a worker thread (see WatchConfig.reauth_interval_ms).
   void Reauthenticate();
-  // Starts the next write, or finishes once nothing is in flight. Called with `lock` held on
-  // `mu_`. Finish is called after `lock` is released, since gRPC may then run OnDone (which
-  // deletes this stream) on another thread: the caller must return right after Pump and touch
-  // nothing of the stream.
-  void Pump(std::unique_lock<std::mutex>& lock);
-  void RequestFinishLocked(grpc::Status status);
+  // The greeting, the next visible event or a due heartbeat; nothing while a task runs (it may
+  // move the cursor) or the stream is finishing. Catching up from the store starts a task.
+  const v1::WatchEvent* NextWriteLocked() override;
 
   ServiceContext deps_;
   grpc::CallbackServerContext* const context_;
   std::string token_;
   domain::User user_;  // as authenticated when the stream opened
-  std::mutex mu_;
   std::function<bool(const domain::CaseEvent&)> visible_;
   int64_t cursor_ = 0;  // every event up to here is either queued, written, or not visible
   std::deque<runtime::EventPtr> pending_;
   bool registered_ = false;
-  bool busy_ = true;  // a worker task (init or store read) is running
-  bool writing_ = false;
   bool heartbeat_due_ = false;
   bool greeting_due_ = false;  // the first message (a heartbeat with the start cursor) is owed
   std::chrono::steady_clock::time_point write_started_;
   std::chrono::steady_clock::time_point authenticated_;
-  bool finished_ = false;
-  std::optional<grpc::Status> finish_;
   v1::WatchEvent message_;
 };
 

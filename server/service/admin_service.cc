@@ -161,14 +161,6 @@ absl::Status CheckRuleSlot(const std::vector<RoutingRule>& rules, const RoutingR
   return absl::OkStatus();
 }
 
-// Cuts `s` to at most `max_bytes` without splitting a UTF-8 sequence.
-void CutUtf8(std::string* s, size_t max_bytes) {
-  if (s->size() <= max_bytes) return;
-  size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>((*s)[cut]) & 0xC0) == 0x80) --cut;
-  s->resize(cut);
-}
-
 }  // namespace
 
 absl::Status PageBounds(const PageRequest& request, size_t total, size_t* begin, size_t* end,
@@ -797,53 +789,6 @@ absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id)
 }
 
 // ---- Audit ------------------------------------------------------------------------------------
-
-absl::Status AdminService::RequireOperator(const Caller& caller) {
-  if (caller.user.role == Role::kOperator) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(
-      "AdminService is for operators; ", caller.user.user_id, " is ", RoleName(caller.user.role)));
-}
-
-absl::Status AdminService::RunOperatorCall(
-    const RequestContext& rc, const char* method, bool audited, AuditTarget target,
-    std::string summary, const std::function<absl::Status(std::string* id)>& work) {
-  absl::Status status = RequireOperator(rc.caller);
-  if (status.ok()) status = work(&target.id);
-  if (audited) RecordCall(rc, method, target, status, std::move(summary));
-  return status;
-}
-
-void AdminService::RecordCall(const RequestContext& rc, const char* method,
-                              const AuditTarget& target, const absl::Status& status,
-                              std::string summary) {
-  AuditEntry entry;
-  entry.actor_user_id = rc.caller.user.user_id;
-  entry.actor_token_id = rc.caller.token_id;
-  entry.method = method;
-  entry.resource_kind = target.kind;
-  entry.resource_id = target.id;
-  entry.status_code = static_cast<int>(status.code());
-  entry.status_message = std::string(status.message());
-  entry.request_summary = std::move(summary);
-  entry.peer = rc.peer;
-  entry.event_time = rc.now;
-  if (absl::Status s = RecordAudit(std::move(entry)); !s.ok()) {
-    std::fprintf(stderr, "gridline: cannot record the audit entry of %s by %s: %s\n", method,
-                 rc.caller.user.user_id.c_str(), std::string(s.message()).c_str());
-  }
-}
-
-absl::Status AdminService::RecordAudit(AuditEntry entry) {
-  // A bad request may name a resource by a very long "code"; the entry must still fit.
-  CutUtf8(&entry.resource_id, 64);
-  CutUtf8(&entry.method, 200);
-  CutUtf8(&entry.peer, 200);
-  CutUtf8(&entry.status_message, 4000);
-  CutUtf8(&entry.request_summary, 8000);
-  if (entry.event_time == 0) entry.event_time = clock_->NowMicros();
-  if (entry.audit_entry_id.empty()) entry.audit_entry_id = absl::StrCat("a-", util::RandomHex(8));
-  return audit_->AppendAudit(entry);
-}
 
 absl::StatusOr<std::vector<AuditEntry>> AdminService::ListAudit(const store::AuditQuery& query) {
   if (query.start_time != 0 && query.end_time != 0 && query.start_time >= query.end_time) {

@@ -126,26 +126,7 @@ class AdminService {
                                                             bool include_inactive);
   absl::StatusOr<domain::TokenInfo> RevokeToken(const std::string& token_id);
 
-  // ---- Who may call, and the audit log, for every front door ----
-  // AdminService is the operators': PERMISSION_DENIED for anyone else.
-  static absl::Status RequireOperator(const domain::Caller& caller);
-  // Where a write's audit entry points; the work may fill in an id the server assigned.
-  struct AuditTarget {
-    std::string kind;
-    std::string id;
-  };
-  // An operator's call as every front door runs it: the operator check, then `work`; then, for a
-  // write (`audited`), one audit entry whatever the outcome, naming the caller, `method`, the
-  // target, the status, `summary` (the request, as the door renders it) and the peer.
-  absl::Status RunOperatorCall(const RequestContext& rc, const char* method, bool audited,
-                               AuditTarget target, std::string summary,
-                               const std::function<absl::Status(std::string* id)>& work);
-  // Records one write call; a failure to record is logged, not returned: the call's outcome
-  // stands either way.
-  void RecordCall(const RequestContext& rc, const char* method, const AuditTarget& target,
-                  const absl::Status& status, std::string summary);
-  // Stores one audit entry (assigning its id and time when unset).
-  absl::Status RecordAudit(domain::AuditEntry entry);
+  // ---- The audit log (written through operator_calls.h) ----
   absl::StatusOr<std::vector<domain::AuditEntry>> ListAudit(const store::AuditQuery& query);
 
  private:
