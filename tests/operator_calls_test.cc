@@ -22,18 +22,8 @@ constexpr domain::Micros kNow = 1772413200LL * 1000000;
 class OperatorCallsTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<store::Store>> s;
-    if (GetParam() == Backend::kMariaDb) {
-      auto opts = testing::MysqlForTest(GetParam());
-      if (!opts) return;  // skipped or failed
-      s = store::OpenMysqlStore(*opts);
-    } else {
-      store::SqliteOptions o;
-      o.path = dir_.path() + "/store.db";
-      s = store::OpenSqliteStore(o);
-    }
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = *std::move(s);
+    store_ = testing::OpenStoreForTest(GetParam(), dir_);
+    if (!store_) return;  // skipped, or a failure recorded
     calls_ = service::MakeOperatorCalls(store_.get(), &clock_);
     op_.user = {"op", "运维", domain::Role::kOperator, "", "", false};
     op_.token_id = "tok-op";

@@ -27,18 +27,8 @@ constexpr Micros kStart = 1772413200LL * 1000000;
 class ServiceClockTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<store::Store>> s;
-    if (GetParam() == Backend::kMariaDb) {
-      auto opts = testing::MysqlForTest(GetParam());
-      if (!opts) return;  // skipped or failed
-      s = store::OpenMysqlStore(*opts);
-    } else {
-      store::SqliteOptions o;
-      o.path = dir_.path() + "/store.db";
-      s = store::OpenSqliteStore(o);
-    }
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = *std::move(s);
+    store_ = testing::OpenStoreForTest(GetParam(), dir_);
+    if (!store_) return;  // skipped, or a failure recorded
     domain::Organisation org;
     using L = domain::GridLevel;
     org.grids = {{"D", "区", L::kDistrict, "", ""},

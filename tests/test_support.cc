@@ -64,6 +64,24 @@ std::optional<store::MysqlOptions> MysqlForTest(Backend backend) {
   return opts;
 }
 
+std::unique_ptr<store::Store> OpenStoreForTest(Backend backend, const TempDir& dir) {
+  absl::StatusOr<std::unique_ptr<store::Store>> s;
+  if (backend == Backend::kMariaDb) {
+    auto opts = MysqlForTest(backend);
+    if (!opts) return nullptr;
+    s = store::OpenMysqlStore(*opts);
+  } else {
+    store::SqliteOptions o;
+    o.path = dir.path() + "/store.db";
+    s = store::OpenSqliteStore(o);
+  }
+  if (!s.ok()) {
+    ADD_FAILURE() << "cannot open the " << BackendName(backend) << " store: " << s.status();
+    return nullptr;
+  }
+  return *std::move(s);
+}
+
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "gridline-test-XXXXXX").string();
   char* made = mkdtemp(tmpl.data());

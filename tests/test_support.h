@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -44,6 +45,10 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// For a fixture's SetUp: a fresh store on `backend`, SQLite in `dir` or a fresh MariaDB database.
+// nullptr when MysqlForTest gave nullopt or the store did not open (a failure is recorded).
+std::unique_ptr<store::Store> OpenStoreForTest(Backend backend, const TempDir& dir);
 
 int FreePort();
 
