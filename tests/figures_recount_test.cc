@@ -18,6 +18,8 @@
 #include "server/domain/types.h"
 #include "server/service/evaluations.h"
 #include "server/service/statistics.h"
+#include "server/store/mysql_driver.h"
+#include "server/store/sql.h"
 #include "server/store/store.h"
 #include "tests/test_support.h"
 
@@ -353,7 +355,11 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
         q.end_time =
             q.start_time + 1 + static_cast<Micros>(rng_() % (rng_() % 2 ? kDay : 366 * kDay - 1));
       }
-      Micros now = kBase + 150 * kDay + static_cast<Micros>(rng_() % (100 * kDay));
+      // Mostly after the histories; a third of the time among their deadlines, so that open
+      // cases fall due on the query's day and the day before.
+      Micros now = rng_() % 3 == 0
+                       ? kBase + static_cast<Micros>(rng_() % (130 * kDay))
+                       : kBase + 150 * kDay + static_cast<Micros>(rng_() % (100 * kDay));
       if (rng_() % 4 == 0) {
         q.end_time = 0;  // "until now"
         now = std::max(now, q.start_time + 1 + static_cast<Micros>(rng_() % kDay));
@@ -454,6 +460,25 @@ TEST_P(FiguresRecountTest, FiguresEqualABruteForceRecountOverRandomHistories) {
   ASSERT_TRUE(Reopen(-300));
   EXPECT_EQ(store_->FiguresUtcOffsetMinutes(), -300);
   Compare("reopened at UTC-5", 150);
+
+  // A store from before schema 8 has no counts of open cases by deadline day: they are built
+  // from the open cases when it opens (here: emptied, with a stray row, and unmarked).
+  {
+    std::unique_ptr<store::SqlDatabase> db = GetParam() == Backend::kMariaDb
+                                                 ? *store::MakeMysqlDatabase(mysql_)
+                                                 : store::MakeSqliteDatabase(sqlite_.path);
+    auto raw = db->Connect();
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    for (const char* sql :
+         {"DELETE FROM case_open_deadlines",
+          "INSERT INTO case_open_deadlines (node, dept, day_d, day_f, extended, n) "
+          "VALUES ('', '*', 1, 1, 0, 1000)",
+          "DELETE FROM store_meta WHERE name = 'open_deadlines_utc_offset'"}) {
+      ASSERT_TRUE((*raw)->Execute(sql).ok()) << sql;
+    }
+  }
+  ASSERT_TRUE(Reopen(-300));
+  Compare("open counts rebuilt", 100);
 }
 
 // Issue 12: ListEvaluations rates the month once per listing: the later pages read the first

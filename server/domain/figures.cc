@@ -119,6 +119,24 @@ void AddFigureBuckets(const FigureFacts& facts, int utc_offset_minutes, int sign
   }
 }
 
+OpenOverdueCounts OpenOverdueOf(const FigureFacts& f, Micros start, Micros end, Micros now) {
+  OpenOverdueCounts out;
+  if (!IsOpenForFigures(f.state) || f.deadline_time <= 0 || f.deadline_time >= now) return out;
+  out.overdue = 1;
+  const bool due = f.first_deadline_time >= start && f.first_deadline_time < end;
+  const bool postponed = f.deadline_time >= end && f.deadline_time != f.first_deadline_time;
+  out.late = due && !postponed ? 1 : 0;
+  return out;
+}
+
+bool OpenDeadlineKeyOf(const FigureFacts& f, int utc_offset_minutes, OpenDeadlineKey* key) {
+  if (!IsOpenForFigures(f.state) || f.deadline_time <= 0) return false;
+  key->deadline_day = FigureDay(f.deadline_time, utc_offset_minutes);
+  key->first_day = FigureDay(f.first_deadline_time, utc_offset_minutes);
+  key->extended = f.deadline_time != f.first_deadline_time;
+  return true;
+}
+
 std::vector<std::string> FigureNodes(const std::string& grid_path) {
   std::vector<std::string> nodes = {""};
   for (absl::string_view code : absl::StrSplit(grid_path, '/', absl::SkipEmpty())) {

@@ -5,9 +5,12 @@
 // Every figure of a case over a range [S, E) is a sum of terms. A term adds `value` to one
 // column when its time `a` lies in [S, E) and, for a pair term, its second time `b` is at or
 // after E. (Conditions like "closed before E" become a single term minus a pair term; "has a
-// resolution in the range" over a list of times becomes one term per gap, see figures.cc.) The
-// figures that depend on the current time (open cases past their deadline) are not terms: they
-// are counted from the few open, overdue cases at query time.
+// resolution in the range" over a list of times becomes one term per gap, see figures.cc.)
+//
+// The figures that depend on the current time (open cases past their deadline, and those of them
+// late in the range) are not terms. A store keeps the open cases counted by the days of their
+// deadline and first deadline (OpenDeadlineKey); a query adds the days before today from those
+// counts and counts only today's open overdue cases one by one.
 //
 // A store keeps, per grid node (every ancestor of the case's grid, and "" for the platform) and
 // lead department, the sums of the terms by (day of a, day of b). Days are local days at a fixed
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -99,6 +103,35 @@ using FigureBuckets = std::map<FigureBucketKey, FigureSums>;
 // left out.
 void AddFigureBuckets(const FigureFacts& facts, int utc_offset_minutes, int sign,
                       FigureBuckets* out);
+
+// The figures of an open case that depend on the present: open and past its deadline at `now`
+// (open_overdue_count), and also late in [start, end): its first deadline lies in the range and
+// it is not postponed (its deadline extended to `end` or later). Zero for a case that is not open.
+struct OpenOverdueCounts {
+  int64_t overdue = 0;
+  int64_t late = 0;
+  OpenOverdueCounts& operator+=(const OpenOverdueCounts& o) {
+    overdue += o.overdue;
+    late += o.late;
+    return *this;
+  }
+};
+OpenOverdueCounts OpenOverdueOf(const FigureFacts& facts, Micros start, Micros end, Micros now);
+
+// What a store keeps of an open case with a deadline: the days of its deadline and of its first
+// deadline, and whether the deadline was extended. OpenOverdueOf over whole days (start, end and
+// now at day starts) depends on nothing else. False for a case that is not open or has no
+// deadline.
+struct OpenDeadlineKey {
+  int64_t deadline_day = 0;
+  int64_t first_day = 0;
+  bool extended = false;
+  bool operator<(const OpenDeadlineKey& o) const {
+    return std::make_tuple(deadline_day, first_day, extended) <
+           std::make_tuple(o.deadline_day, o.first_day, o.extended);
+  }
+};
+bool OpenDeadlineKeyOf(const FigureFacts& facts, int utc_offset_minutes, OpenDeadlineKey* key);
 
 // The grid nodes a case's sums are kept under: "" (the platform) and every code in its path.
 std::vector<std::string> FigureNodes(const std::string& grid_path);

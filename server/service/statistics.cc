@@ -22,9 +22,9 @@ absl::Status Gone() {
 }
 
 // The figures of a scope from its sums over [start, end) and its open cases past their deadline
-// (counted by the store, with those late in the range).
+// (with those late in the range).
 Statistics Assemble(const StatisticsQuery& q, const FigureSums& sums,
-                    const std::vector<const store::OverdueGroup*>& overdue) {
+                    const OpenOverdueCounts& overdue) {
   Statistics s;
   s.scope = q;
   s.found_count = sums[kFigFound];
@@ -33,17 +33,14 @@ Statistics Assemble(const StatisticsQuery& q, const FigureSums& sums,
   s.postponed_count = sums[kFigPostponed];
   s.closed_count = sums[kFigClosed];
   s.closed_on_time_count = sums[kFigOnTime];
-  s.late_count = sums[kFigLateClosed];
+  s.late_count = sums[kFigLateClosed] + overdue.late;
   s.resolved_count = sums[kFigResolved];
   s.reworked_count = sums[kFigReworked];
   s.mean_handling_sample_count = sums[kFigHandled];
   if (s.mean_handling_sample_count > 0) {
     s.mean_handling_time = sums[kFigHandlingSum] / s.mean_handling_sample_count;
   }
-  for (const store::OverdueGroup* g : overdue) {
-    s.open_overdue_count += g->overdue;
-    s.late_count += g->late;
-  }
+  s.open_overdue_count = overdue.overdue;
   return s;
 }
 
@@ -89,12 +86,20 @@ absl::StatusOr<Statistics> ComputeStatistics(store::OrganisationStore* org,
   sums_query.end_day = FigureDay(q.end_time, offset);
   const Micros day_start = FigureDayStart(sums_query.first_day, offset);
   const Micros day_end = FigureDayStart(sums_query.end_day, offset);
+  // Open cases past their deadline: those due before today from the store's counts by day, the
+  // ones due today so far counted one by one.
+  const int64_t today = FigureDay(now, offset);
+  const Micros today_start = FigureDayStart(today, offset);
   if (gone && gone()) return Gone();
   auto summed = figures->SumFigures(sums_query);
   if (!summed.ok()) return summed.status();
   FigureSums sums = *summed;
+  auto open = figures->SumOpenOverdue(sums_query, today);
+  if (!open.ok()) return open.status();
+  OpenOverdueCounts overdue = *open;
   // Exact ends: the cases with a time in [day_start, start) or [day_end, end) are the only ones
-  // whose terms differ between the two ranges; recount them.
+  // whose terms (and, of those due before today, whose lateness) differ between the two ranges;
+  // recount them.
   std::vector<std::pair<Micros, Micros>> edges;
   if (day_start < q.start_time) edges.emplace_back(day_start, q.start_time);
   if (day_end < q.end_time) edges.emplace_back(day_end, q.end_time);
@@ -107,15 +112,17 @@ absl::StatusOr<Statistics> ComputeStatistics(store::OrganisationStore* org,
       const FigureSums exact = SumTerms(terms, q.start_time, q.end_time);
       const FigureSums whole_days = SumTerms(terms, day_start, day_end);
       for (int i = 0; i < kFigureColumns; ++i) sums[i] += exact[i] - whole_days[i];
+      if (f.deadline_time < today_start) {
+        overdue.late += OpenOverdueOf(f, q.start_time, q.end_time, now).late -
+                        OpenOverdueOf(f, day_start, day_end, today_start).late;
+      }
     }
   }
-  // What depends on the present: open cases past their deadline.
   if (gone && gone()) return Gone();
-  auto overdue = figures->CountOpenOverdue(scope, now, q.start_time, q.end_time);
-  if (!overdue.ok()) return overdue.status();
-  std::vector<const store::OverdueGroup*> in_scope;
-  for (const store::OverdueGroup& g : *overdue) in_scope.push_back(&g);
-  return Assemble(q, sums, in_scope);
+  auto due_today = figures->CountOpenOverdue(scope, today_start, now, q.start_time, q.end_time);
+  if (!due_today.ok()) return due_today.status();
+  for (const store::OverdueGroup& g : *due_today) overdue += {g.overdue, g.late};
+  return Assemble(q, sums, overdue);
 }
 
 namespace {
@@ -200,30 +207,35 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
   const int offset = figures->FiguresUtcOffsetMinutes();
   const bool whole_days = offset == t.utc_offset_minutes;
   std::map<std::string, FigureSums> by_node, by_department;
-  std::map<std::string, std::vector<const store::OverdueGroup*>> overdue_by_node,
-      overdue_by_department;
-  std::vector<store::OverdueGroup> overdue;
+  std::map<std::string, OpenOverdueCounts> overdue_by_node, overdue_by_department;
   if (whole_days) {
+    using Grouping = store::FigureStore::FigureGrouping;
     const int64_t first_day = FigureDay(month_start, offset);
     const int64_t end_day = FigureDay(month_end, offset);
+    const int64_t today = FigureDay(now, offset);
     if (gone && gone()) return Gone();
-    auto nodes =
-        figures->SumFiguresGrouped(store::FigureStore::FigureGrouping::kByNode, first_day, end_day);
+    auto nodes = figures->SumFiguresGrouped(Grouping::kByNode, first_day, end_day);
     if (!nodes.ok()) return nodes.status();
     by_node = *std::move(nodes);
-    auto departments = figures->SumFiguresGrouped(store::FigureStore::FigureGrouping::kByDepartment,
-                                                  first_day, end_day);
+    auto departments = figures->SumFiguresGrouped(Grouping::kByDepartment, first_day, end_day);
     if (!departments.ok()) return departments.status();
     by_department = *std::move(departments);
     if (gone && gone()) return Gone();
-    auto open = figures->CountOpenOverdue(store::FigureScope(), now, month_start, month_end);
-    if (!open.ok()) return open.status();
-    overdue = *std::move(open);
-    for (const store::OverdueGroup& g : overdue) {
+    auto open_nodes = figures->SumOpenOverdueGrouped(Grouping::kByNode, first_day, end_day, today);
+    if (!open_nodes.ok()) return open_nodes.status();
+    overdue_by_node = *std::move(open_nodes);
+    auto open_departments =
+        figures->SumOpenOverdueGrouped(Grouping::kByDepartment, first_day, end_day, today);
+    if (!open_departments.ok()) return open_departments.status();
+    overdue_by_department = *std::move(open_departments);
+    auto due_today = figures->CountOpenOverdue(store::FigureScope(), FigureDayStart(today, offset),
+                                               now, month_start, month_end);
+    if (!due_today.ok()) return due_today.status();
+    for (const store::OverdueGroup& g : *due_today) {
       for (const std::string& node : FigureNodes(g.grid_path)) {
-        overdue_by_node[node].push_back(&g);
+        overdue_by_node[node] += {g.overdue, g.late};
       }
-      overdue_by_department[g.lead_department_code].push_back(&g);
+      overdue_by_department[g.lead_department_code] += {g.overdue, g.late};
     }
   }
   std::vector<Evaluation> out;

@@ -84,95 +84,110 @@ absl::StatusOr<std::vector<FigureFacts>> FigureTable::LoadFacts(SqlConnection& c
   return out;
 }
 
-void FigureTable::Spread(const domain::FigureBuckets& buckets, const std::string& path,
-                         const std::string& dept, int sign, std::map<Key, FigureSums>* rows) {
+void FigureTable::Add(const FigureFacts& facts, const std::string& path, int sign,
+                      Changes* changes) const {
+  domain::FigureBuckets buckets;
+  domain::AddFigureBuckets(facts, offset_, 1, &buckets);
+  domain::OpenDeadlineKey open;
+  const bool is_open = domain::OpenDeadlineKeyOf(facts, offset_, &open);
   // Each node keeps the sums per lead department and for any department ("*"), so that a query
   // without a department reads one row per day, not one per department and day.
   for (const std::string& node : domain::FigureNodes(path)) {
-    for (const std::string* d : {&dept, &kAnyDepartment}) {
+    for (const std::string* d : {&facts.lead_department_code, &kAnyDepartment}) {
       for (const auto& [key, sums] : buckets) {
-        FigureSums& row = (*rows)[Key{node, *d, key}];
+        FigureSums& row = changes->sums[Key{node, *d, key}];
         for (int i = 0; i < domain::kFigureColumns; ++i) row[i] += sign * sums[i];
       }
+      if (is_open) changes->open[OpenKey{node, *d, open}] += sign;
     }
   }
 }
 
 absl::Status FigureTable::Apply(SqlConnection& conn, const FigureFacts* before,
                                 const FigureFacts* after) const {
-  std::map<Key, FigureSums> rows;
-  if (before) {
-    domain::FigureBuckets b;
-    domain::AddFigureBuckets(*before, offset_, 1, &b);
-    Spread(b, before->grid_path, before->lead_department_code, -1, &rows);
-  }
-  if (after) {
-    domain::FigureBuckets b;
-    domain::AddFigureBuckets(*after, offset_, 1, &b);
-    Spread(b, after->grid_path, after->lead_department_code, 1, &rows);
-  }
-  return Write(conn, rows);
+  Changes changes;
+  if (before) Add(*before, before->grid_path, -1, &changes);
+  if (after) Add(*after, after->grid_path, 1, &changes);
+  return Write(conn, changes);
 }
 
 absl::Status FigureTable::AddAll(SqlConnection& conn, const std::vector<FigureFacts>& cases) const {
-  std::map<Key, FigureSums> rows;
-  for (const FigureFacts& f : cases) {
-    domain::FigureBuckets b;
-    domain::AddFigureBuckets(f, offset_, 1, &b);
-    Spread(b, f.grid_path, f.lead_department_code, 1, &rows);
-  }
-  return Write(conn, rows);
+  Changes changes;
+  for (const FigureFacts& f : cases) Add(f, f.grid_path, 1, &changes);
+  return Write(conn, changes);
 }
 
 absl::Status FigureTable::Move(
     SqlConnection& conn, const std::vector<std::pair<FigureFacts, std::string>>& moved) const {
-  std::map<Key, FigureSums> rows;
+  Changes changes;
   for (const auto& [f, new_path] : moved) {
-    domain::FigureBuckets b;
-    domain::AddFigureBuckets(f, offset_, 1, &b);
-    Spread(b, f.grid_path, f.lead_department_code, -1, &rows);
-    Spread(b, new_path, f.lead_department_code, 1, &rows);
+    Add(f, f.grid_path, -1, &changes);
+    Add(f, new_path, 1, &changes);
   }
-  return Write(conn, rows);
+  return Write(conn, changes);
 }
 
-absl::Status FigureTable::Write(SqlConnection& conn, const std::map<Key, FigureSums>& rows) const {
-  std::vector<std::string> cols = {"node", "dept", "kind", "day_a", "day_b"};
+absl::Status FigureTable::Upsert(SqlConnection& conn, const std::string& table,
+                                 const std::vector<std::string>& keys,
+                                 const std::vector<std::string>& sums,
+                                 const std::vector<SqlParams>& rows) const {
+  std::vector<std::string> cols = keys;
+  cols.insert(cols.end(), sums.begin(), sums.end());
   std::vector<std::string> sets;
-  for (const char* c : kSumColumns) {
-    cols.push_back(c);
+  for (const std::string& c : sums) {
     sets.push_back(dialect_ == Dialect::kMysql ? absl::StrCat(c, " = ", c, " + VALUES(", c, ")")
                                                : absl::StrCat(c, " = ", c, " + excluded.", c));
   }
   const std::string row_marks = absl::StrCat("(", Marks(cols.size()), ")");
-  auto flush = [&](size_t count, const SqlParams& params) -> absl::Status {
-    if (count == 0) return absl::OkStatus();
-    std::vector<std::string> all(count, row_marks);
-    std::string sql = absl::StrCat("INSERT INTO case_figures (", absl::StrJoin(cols, ", "),
+  constexpr size_t kRowsPerStatement = 100;
+  for (size_t from = 0; from < rows.size(); from += kRowsPerStatement) {
+    const size_t n = std::min(kRowsPerStatement, rows.size() - from);
+    SqlParams params;
+    for (size_t i = from; i < from + n; ++i) {
+      params.insert(params.end(), rows[i].begin(), rows[i].end());
+    }
+    std::vector<std::string> all(n, row_marks);
+    std::string sql = absl::StrCat("INSERT INTO ", table, " (", absl::StrJoin(cols, ", "),
                                    ") VALUES ", absl::StrJoin(all, ", "));
     if (dialect_ == Dialect::kMysql) {
       absl::StrAppend(&sql, " ON DUPLICATE KEY UPDATE ", absl::StrJoin(sets, ", "));
     } else {
-      absl::StrAppend(&sql, " ON CONFLICT(node, dept, kind, day_a, day_b) DO UPDATE SET ",
+      absl::StrAppend(&sql, " ON CONFLICT(", absl::StrJoin(keys, ", "), ") DO UPDATE SET ",
                       absl::StrJoin(sets, ", "));
     }
-    return conn.Execute(sql, params).status();
-  };
-  constexpr size_t kRowsPerStatement = 100;
-  SqlParams params;
-  size_t count = 0;
-  for (const auto& [key, sums] : rows) {
+    if (auto st = conn.Execute(sql, params); !st.ok()) return st.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FigureTable::Write(SqlConnection& conn, const Changes& changes) const {
+  std::vector<SqlParams> rows;
+  for (const auto& [key, sums] : changes.sums) {
     if (AllZero(sums)) continue;  // changes that cancel out (most columns of most writes)
     const auto& [node, dept, days] = key;
-    params.insert(params.end(), {node, dept, KindOf(days), days.day_a, days.day_b});
-    params.insert(params.end(), sums.begin(), sums.end());
-    if (++count == kRowsPerStatement) {
-      if (auto s = flush(count, params); !s.ok()) return s;
-      params.clear();
-      count = 0;
-    }
+    SqlParams row = {node, dept, KindOf(days), days.day_a, days.day_b};
+    row.insert(row.end(), sums.begin(), sums.end());
+    rows.push_back(std::move(row));
   }
-  return flush(count, params);
+  if (auto s = Upsert(conn, "case_figures", {"node", "dept", "kind", "day_a", "day_b"},
+                      {std::begin(kSumColumns), std::end(kSumColumns)}, rows);
+      !s.ok()) {
+    return s;
+  }
+  return WriteOpen(conn, changes.open);
+}
+
+absl::Status FigureTable::WriteOpen(SqlConnection& conn,
+                                    const std::map<OpenKey, int64_t>& open) const {
+  // Rows that reach 0 stay (a day's count may rise again); a rebuild drops them.
+  std::vector<SqlParams> rows;
+  for (const auto& [key, n] : open) {
+    if (n == 0) continue;
+    const auto& [node, dept, k] = key;
+    rows.push_back({node, dept, k.deadline_day, k.first_day, int64_t{k.extended ? 1 : 0}, n});
+  }
+  return Upsert(conn, "case_open_deadlines", {"node", "dept", "day_d", "day_f", "extended"}, {"n"},
+                rows);
 }
 
 absl::StatusOr<bool> FigureTable::Current(SqlConnection& conn) const {
@@ -183,6 +198,7 @@ absl::StatusOr<bool> FigureTable::Current(SqlConnection& conn) const {
 
 absl::Status FigureTable::Rebuild(SqlConnection& conn) const {
   if (auto s = conn.Execute("DELETE FROM case_figures"); !s.ok()) return s.status();
+  if (auto s = conn.Execute("DELETE FROM case_open_deadlines"); !s.ok()) return s.status();
   // Page through every case by id, adding each page's sums (the writes add up).
   std::string after;
   constexpr int64_t kPage = 2000;
@@ -198,12 +214,94 @@ absl::Status FigureTable::Rebuild(SqlConnection& conn) const {
     if (!facts.ok()) return facts.status();
     if (auto s = AddAll(conn, *facts); !s.ok()) return s;
   }
-  auto del = conn.Execute("DELETE FROM store_meta WHERE name = 'figures_utc_offset_minutes'");
+  for (const char* name : {"figures_utc_offset_minutes", "open_deadlines_utc_offset"}) {
+    auto del = conn.Execute("DELETE FROM store_meta WHERE name = ?", {std::string(name)});
+    if (!del.ok()) return del.status();
+    auto ins = conn.Execute("INSERT INTO store_meta (name, value) VALUES (?, ?)",
+                            {std::string(name), static_cast<int64_t>(offset_)});
+    if (!ins.ok()) return ins.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> FigureTable::OpenCurrent(SqlConnection& conn) const {
+  auto rows = conn.Query("SELECT value FROM store_meta WHERE name = 'open_deadlines_utc_offset'");
+  if (!rows.ok()) return rows.status();
+  return !rows->empty() && rows->front().Int(0) == offset_;
+}
+
+absl::Status FigureTable::RebuildOpen(SqlConnection& conn) const {
+  if (auto s = conn.Execute("DELETE FROM case_open_deadlines"); !s.ok()) return s.status();
+  // The open cases only, from the index that covers the open overdue count.
+  std::vector<std::string> states;
+  for (int st = 0; st <= static_cast<int>(domain::CaseState::kMerged); ++st) {
+    if (domain::IsOpenForFigures(static_cast<domain::CaseState>(st))) {
+      states.push_back(std::to_string(st));
+    }
+  }
+  auto rows = conn.Query(absl::StrCat("SELECT ", kFactColumns, " FROM cases WHERE state IN (",
+                                      absl::StrJoin(states, ", "), ") AND deadline_time > 0"));
+  if (!rows.ok()) return rows.status();
+  std::map<OpenKey, int64_t> open;
+  for (const SqlRow& r : *rows) {
+    const FigureFacts f = FactsFromRow(r);
+    domain::OpenDeadlineKey key;
+    if (!domain::OpenDeadlineKeyOf(f, offset_, &key)) continue;
+    for (const std::string& node : domain::FigureNodes(f.grid_path)) {
+      for (const std::string* d : {&f.lead_department_code, &kAnyDepartment}) {
+        open[OpenKey{node, *d, key}] += 1;
+      }
+    }
+  }
+  if (auto s = WriteOpen(conn, open); !s.ok()) return s;
+  auto del = conn.Execute("DELETE FROM store_meta WHERE name = 'open_deadlines_utc_offset'");
   if (!del.ok()) return del.status();
   return conn
-      .Execute("INSERT INTO store_meta (name, value) VALUES ('figures_utc_offset_minutes', ?)",
+      .Execute("INSERT INTO store_meta (name, value) VALUES ('open_deadlines_utc_offset', ?)",
                {static_cast<int64_t>(offset_)})
       .status();
+}
+
+absl::StatusOr<std::map<std::string, domain::OpenOverdueCounts>> FigureTable::SumOpenRows(
+    SqlConnection& conn, const std::string& group, const std::string& where,
+    const SqlParams& params, int64_t first_day, int64_t end_day, int64_t before_day) const {
+  // domain::OpenOverdueOf over whole days: late when the first deadline's day is in the range
+  // and the case is not postponed (extended, with its deadline's day at or after the end).
+  SqlParams all = {first_day, end_day, end_day};
+  all.insert(all.end(), params.begin(), params.end());
+  all.push_back(before_day);
+  auto rows =
+      conn.Query(absl::StrCat("SELECT ", group,
+                              ", SUM(n), SUM(CASE WHEN day_f >= ? AND day_f < ? AND (day_d < ? OR "
+                              "extended = 0) THEN n ELSE 0 END) FROM case_open_deadlines WHERE ",
+                              where, " AND day_d < ? GROUP BY ", group),
+                 all);
+  if (!rows.ok()) return rows.status();
+  std::map<std::string, domain::OpenOverdueCounts> out;
+  for (const SqlRow& r : *rows) out[r.Str(0)] = {r.Int(1), r.Int(2)};
+  return out;
+}
+
+absl::StatusOr<domain::OpenOverdueCounts> FigureTable::SumOpen(SqlConnection& conn,
+                                                               const std::string& node,
+                                                               const std::string& department_code,
+                                                               int64_t first_day, int64_t end_day,
+                                                               int64_t before_day) const {
+  auto rows = SumOpenRows(conn, "node", "node = ? AND dept = ?",
+                          {node, department_code.empty() ? kAnyDepartment : department_code},
+                          first_day, end_day, before_day);
+  if (!rows.ok()) return rows.status();
+  return rows->empty() ? domain::OpenOverdueCounts{} : rows->begin()->second;
+}
+
+absl::StatusOr<std::map<std::string, domain::OpenOverdueCounts>> FigureTable::SumOpenGrouped(
+    SqlConnection& conn, const std::string& column, int64_t first_day, int64_t end_day,
+    int64_t before_day) const {
+  if (column == "node") {
+    return SumOpenRows(conn, "node", "dept = ?", {kAnyDepartment}, first_day, end_day, before_day);
+  }
+  return SumOpenRows(conn, "dept", "node = '' AND dept <> ?", {kAnyDepartment}, first_day, end_day,
+                     before_day);
 }
 
 absl::StatusOr<std::map<std::string, FigureSums>> FigureTable::SumRows(

@@ -43,6 +43,10 @@ class FigureTable {
   // offset changed), Rebuild adds them again from every case.
   absl::StatusOr<bool> Current(SqlConnection& conn) const;
   absl::Status Rebuild(SqlConnection& conn) const;
+  // The same for the counts of open cases by deadline day (case_open_deadlines, schema 8): a
+  // rebuild reads only the open cases, from an index.
+  absl::StatusOr<bool> OpenCurrent(SqlConnection& conn) const;
+  absl::Status RebuildOpen(SqlConnection& conn) const;
 
   // The sums for grid node `node` ("" for the platform) and lead department (empty: any) over
   // the days [first_day, end_day).
@@ -55,6 +59,15 @@ class FigureTable {
                                                                        const std::string& column,
                                                                        int64_t first_day,
                                                                        int64_t end_day) const;
+  // The open overdue figures before the day `before_day` (FigureStore::SumOpenOverdue), for one
+  // node and department (empty: any), or grouped by `column` as SumGrouped.
+  absl::StatusOr<domain::OpenOverdueCounts> SumOpen(SqlConnection& conn, const std::string& node,
+                                                    const std::string& department_code,
+                                                    int64_t first_day, int64_t end_day,
+                                                    int64_t before_day) const;
+  absl::StatusOr<std::map<std::string, domain::OpenOverdueCounts>> SumOpenGrouped(
+      SqlConnection& conn, const std::string& column, int64_t first_day, int64_t end_day,
+      int64_t before_day) const;
   // The columns of `cases` the figures read, and a row of them as facts (no event times).
   static const char* FactColumns();
   static domain::FigureFacts FactsFromRow(const SqlRow& row);
@@ -65,9 +78,24 @@ class FigureTable {
       SqlConnection& conn, const std::string& group, const std::string& where,
       const SqlParams& params, int64_t first_day, int64_t end_day) const;
   using Key = std::tuple<std::string, std::string, domain::FigureBucketKey>;  // node, dept, days
-  absl::Status Write(SqlConnection& conn, const std::map<Key, domain::FigureSums>& rows) const;
-  static void Spread(const domain::FigureBuckets& buckets, const std::string& path,
-                     const std::string& dept, int sign, std::map<Key, domain::FigureSums>* rows);
+  using OpenKey = std::tuple<std::string, std::string, domain::OpenDeadlineKey>;
+  // What one write changes in both tables.
+  struct Changes {
+    std::map<Key, domain::FigureSums> sums;
+    std::map<OpenKey, int64_t> open;
+  };
+  // Adds sign × the case's terms and open count, under `path` (its own grid path unless moved).
+  void Add(const domain::FigureFacts& facts, const std::string& path, int sign,
+           Changes* changes) const;
+  absl::Status Write(SqlConnection& conn, const Changes& changes) const;
+  absl::Status WriteOpen(SqlConnection& conn, const std::map<OpenKey, int64_t>& rows) const;
+  absl::StatusOr<std::map<std::string, domain::OpenOverdueCounts>> SumOpenRows(
+      SqlConnection& conn, const std::string& group, const std::string& where,
+      const SqlParams& params, int64_t first_day, int64_t end_day, int64_t before_day) const;
+  // Upserts rows of `table` keyed by `keys`, adding to `sums` (both dialects).
+  absl::Status Upsert(SqlConnection& conn, const std::string& table,
+                      const std::vector<std::string>& keys, const std::vector<std::string>& sums,
+                      const std::vector<SqlParams>& rows) const;
 
   const Dialect dialect_;
   const int offset_;

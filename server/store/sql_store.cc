@@ -229,6 +229,25 @@ const std::vector<Migration>& Migrations() {
            "SELECT d.code, c.case_id FROM cases c JOIN departments d "
            "ON INSTR(c.assisting, {FENCED_DEPARTMENT_CODE}) > 0 WHERE c.assisting <> ''",
        }},
+      {8,
+       {
+           // The open counted cases by the days of their deadline and first deadline
+           // (domain::OpenDeadlineKey), per grid node and lead department like case_figures,
+           // so that the open overdue figures add up days instead of reading every open case.
+           // Filled from the open cases when the store opens (FigureTable::RebuildOpen).
+           "CREATE TABLE IF NOT EXISTS case_open_deadlines (node VARCHAR(64) NOT NULL, "
+           "dept VARCHAR(64) NOT NULL, day_d BIGINT NOT NULL, day_f BIGINT NOT NULL, "
+           "extended INT NOT NULL, n BIGINT NOT NULL, "
+           "PRIMARY KEY (node, dept, day_d, day_f, extended)){OPTS}",
+       },
+       {
+           // Every node's counts at once (the monthly ratings).
+           {"case_open_deadlines", "ix_open_deadlines_dept", "dept, day_d", false},
+           // A grid without children (a grid leader's cell) lists its cases newest first from
+           // one range of this index; "has it children?" is a lookup in the next.
+           {"cases", "ix_cases_path_created", "grid_path, create_time, case_id", false},
+           {"grids", "ix_grids_parent", "parent_code", false},
+       }},
   };
   return *migrations;
 }
@@ -575,11 +594,14 @@ class SqlStore final : public Store {
   absl::Status RefreshFiguresLocked(SqlConnection& conn) {
     auto current = figures_.Current(conn);
     if (!current.ok()) return current.status();
-    if (*current) return absl::OkStatus();
-    if (dialect_ == Dialect::kSqlite)
-      return figures_.Rebuild(conn);  // inside Migrate's transaction
+    auto open_current = figures_.OpenCurrent(conn);
+    if (!open_current.ok()) return open_current.status();
+    if (*current && *open_current) return absl::OkStatus();
+    // A full rebuild adds the open counts too; a store from before schema 8 needs only those.
+    auto rebuild = [&] { return *current ? figures_.RebuildOpen(conn) : figures_.Rebuild(conn); };
+    if (dialect_ == Dialect::kSqlite) return rebuild();  // inside Migrate's transaction
     if (auto s = conn.Begin(true); !s.ok()) return s;
-    absl::Status s = figures_.Rebuild(conn);
+    absl::Status s = rebuild();
     if (s.ok()) return conn.Commit();
     conn.Rollback().IgnoreError();
     return s;
@@ -1263,6 +1285,30 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::vector<Case>> ListCases(const CaseQuery& q) override {
+    if (q.states.size() > 1 && q.order == CaseQuery::Order::kQueueOldest) {
+      // Oldest first over several states (the triage queue): one read per state, which
+      // ix_cases_state (state, state_time) serves in order, merged here, instead of reading every
+      // case in those states and sorting them.
+      std::vector<Case> merged;
+      for (const domain::CaseState st : q.states) {
+        CaseQuery one = q;
+        one.states = {st};
+        auto part = ListCasesIn(one);
+        if (!part.ok()) return part.status();
+        merged.insert(merged.end(), std::make_move_iterator(part->begin()),
+                      std::make_move_iterator(part->end()));
+      }
+      std::sort(merged.begin(), merged.end(), [&](const Case& a, const Case& b) {
+        const int64_t ka = SortKey(a, q.order), kb = SortKey(b, q.order);
+        return ka != kb ? ka < kb : a.case_id < b.case_id;
+      });
+      if (merged.size() > static_cast<size_t>(q.limit)) merged.resize(q.limit);
+      return merged;
+    }
+    return ListCasesIn(q);
+  }
+
+  absl::StatusOr<std::vector<Case>> ListCasesIn(const CaseQuery& q) {
     std::string sql = absl::StrCat("SELECT ", kCaseColumns, " FROM cases WHERE 1 = 1");
     SqlParams params;
     if (!q.states.empty()) {
@@ -1281,15 +1327,26 @@ class SqlStore final : public Store {
       const std::string path =
           dialect_ == Dialect::kSqlite && q.order == CaseQuery::Order::kNewestFirst ? "+grid_path"
                                                                                     : "grid_path";
-      if (q.or_reporter_user_id.empty()) {
+      bool leaf = false;  // a grid without children: its cases all have its path
+      if (g->has_value() && q.or_reporter_user_id.empty()) {
+        auto child = Read("SELECT code FROM grids WHERE parent_code = ? LIMIT 1", {(*g)->code});
+        if (!child.ok()) return child.status();
+        leaf = child->empty();
+      }
+      if (leaf) {
+        sql += " AND grid_path = ?";  // ix_cases_path_created: in order, no sort
+        params.push_back(prefix);
+      } else if (q.or_reporter_user_id.empty()) {
         absl::StrAppend(&sql, " AND ", path, " >= ? AND ", path, " < ?");
       } else {
         absl::StrAppend(&sql, " AND ((", path, " >= ? AND ", path,
                         " < ?) OR reporter_user_id = ?)");
       }
-      params.push_back(prefix);
-      params.push_back(PathRangeEnd(prefix));
-      if (!q.or_reporter_user_id.empty()) params.push_back(q.or_reporter_user_id);
+      if (!leaf) {
+        params.push_back(prefix);
+        params.push_back(PathRangeEnd(prefix));
+        if (!q.or_reporter_user_id.empty()) params.push_back(q.or_reporter_user_id);
+      }
     } else if (!q.or_reporter_user_id.empty()) {
       sql += " AND reporter_user_id = ?";
       params.push_back(q.or_reporter_user_id);
@@ -1418,7 +1475,23 @@ class SqlStore final : public Store {
     return out;
   }
 
+  absl::StatusOr<domain::OpenOverdueCounts> SumOpenOverdue(const FigureQuery& q,
+                                                           int64_t before_day) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return figures_.SumOpen(**lease, q.node, q.department_code, q.first_day, q.end_day, before_day);
+  }
+
+  absl::StatusOr<std::map<std::string, domain::OpenOverdueCounts>> SumOpenOverdueGrouped(
+      FigureGrouping grouping, int64_t first_day, int64_t end_day, int64_t before_day) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return figures_.SumOpenGrouped(**lease, grouping == FigureGrouping::kByNode ? "node" : "dept",
+                                   first_day, end_day, before_day);
+  }
+
   absl::StatusOr<std::vector<OverdueGroup>> CountOpenOverdue(const FigureScope& scope,
+                                                             domain::Micros deadline_from,
                                                              domain::Micros now,
                                                              domain::Micros start,
                                                              domain::Micros end) override {
@@ -1434,8 +1507,9 @@ class SqlStore final : public Store {
         "SELECT grid_path, lead_department_code, COUNT(*), SUM(CASE WHEN "
         "first_deadline_time >= ? AND first_deadline_time < ? AND NOT (deadline_time >= ? AND "
         "deadline_time <> first_deadline_time) THEN 1 ELSE 0 END) FROM cases WHERE state IN (",
-        Marks(open.size()), ") AND deadline_time > 0 AND deadline_time < ?");
+        Marks(open.size()), ") AND deadline_time > 0 AND deadline_time >= ? AND deadline_time < ?");
     for (auto st : open) params.push_back(static_cast<int64_t>(st));
+    params.push_back(deadline_from);
     params.push_back(now);
     if (!scope.grid_path.empty()) {
       sql += " AND grid_path >= ? AND grid_path < ?";

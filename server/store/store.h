@@ -281,14 +281,26 @@ class FigureStore {
   virtual absl::StatusOr<std::vector<domain::FigureFacts>> FigureFactsWithin(
       const FigureScope& scope,
       const std::vector<std::pair<domain::Micros, domain::Micros>>& windows) = 0;
-  // The figures that depend on the present, for the open counted cases in scope whose deadline
-  // is before `now`, by grid path and lead department: how many (open_overdue_count), and how
-  // many of them count as late in [start, end): first deadline in the range, and not postponed
-  // (a deadline extended to end or later). Counted in the database from one covering index.
+  // The figures that depend on the present (domain::OpenOverdueOf), for the open counted cases
+  // in scope whose deadline is in [deadline_from, now), by grid path and lead department: how
+  // many (open_overdue_count), and how many of them count as late in [start, end). Counted in
+  // the database from one covering index; callers pass the start of today as `deadline_from`
+  // and take the days before from SumOpenOverdue.
   virtual absl::StatusOr<std::vector<OverdueGroup>> CountOpenOverdue(const FigureScope& scope,
+                                                                     domain::Micros deadline_from,
                                                                      domain::Micros now,
                                                                      domain::Micros start,
                                                                      domain::Micros end) = 0;
+  // The same figures from the stored counts of open cases by deadline day
+  // (domain::OpenDeadlineKey), for the open counted cases under a grid node and lead department
+  // whose deadline lies before the day `before_day`, late in the days [first_day, end_day):
+  // OpenOverdueOf with start, end and now at the starts of those days. Kept in the same
+  // transaction as every case write, like the sums; a few hundred rows per node.
+  virtual absl::StatusOr<domain::OpenOverdueCounts> SumOpenOverdue(const FigureQuery& query,
+                                                                   int64_t before_day) = 0;
+  // The same for every grid node (any department) or every lead department at once.
+  virtual absl::StatusOr<std::map<std::string, domain::OpenOverdueCounts>> SumOpenOverdueGrouped(
+      FigureGrouping grouping, int64_t first_day, int64_t end_day, int64_t before_day) = 0;
 };
 
 // The global event log as a feed, for the watch streams.
