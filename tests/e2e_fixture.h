@@ -123,11 +123,23 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
   // `organisation_file` (default: the demo organisation).
   std::unique_ptr<ServerProcess> StartServerAt(int port, std::string organisation_file = "") {
     if (organisation_file.empty()) organisation_file = testing::DemoOrganisationFile();
-    std::vector<std::string> args = {"--config",       dir_.path() + "/server.textproto",
-                                     "--listen",       absl::StrCat("127.0.0.1:", port),
-                                     "--organisation", organisation_file,
-                                     "--demo"};
+    return StartServerWith(port, {"--organisation", organisation_file, "--demo"});
+  }
+
+  // A server as a real installation runs it: no demo mode, no organisation file.
+  std::unique_ptr<ServerProcess> StartRealServerAt(int port) { return StartServerWith(port, {}); }
+
+  // The config and store arguments every server of the test shares, `port`, and `extra`.
+  std::vector<std::string> ServerArgs(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"--config", dir_.path() + "/server.textproto"};
+    args.insert(args.end(), extra.begin(), extra.end());
     for (auto& a : StoreArgs()) args.push_back(a);
+    return args;
+  }
+
+  std::unique_ptr<ServerProcess> StartServerWith(int port, std::vector<std::string> extra) {
+    extra.insert(extra.begin(), {"--listen", absl::StrCat("127.0.0.1:", port)});
+    std::vector<std::string> args = ServerArgs(extra);
     auto server = std::make_unique<ServerProcess>(
         args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
     server->set_tls_root_certificates(tls_root_certificates_);

@@ -67,13 +67,14 @@ std::ostream& operator<<(std::ostream& os, const Result& r) {
 // environment is ours without any GRIDLINE_* variable, plus `env`.
 class Gridctl {
  public:
-  Gridctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  Gridctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+          const std::string& binary = kGridctl) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
       ADD_FAILURE() << "pipe2 failed";
       return;
     }
-    std::vector<std::string> argv_strings = {kGridctl};
+    std::vector<std::string> argv_strings = {binary};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
@@ -100,7 +101,7 @@ class Gridctl {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(&pid_, kGridctl, &actions, &attr, argv.data(), envp.data());
+    int rc = posix_spawn(&pid_, binary.c_str(), &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     close(out[1]);
@@ -108,7 +109,7 @@ class Gridctl {
     out_fd_ = out[0];
     err_fd_ = err[0];
     if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << kGridctl << ": " << strerror(rc);
+      ADD_FAILURE() << "cannot start " << binary << ": " << strerror(rc);
       pid_ = -1;
     }
   }
@@ -159,7 +160,7 @@ class Gridctl {
       if (done == pid_) {
         result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       } else {
-        ADD_FAILURE() << "gridctl did not finish in time; killed";
+        ADD_FAILURE() << "the child did not finish in time; killed";
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
       }
@@ -533,6 +534,69 @@ class GridctlTest : public E2eTest {
   std::unique_ptr<ServerProcess> server_;
   std::string endpoint_;
 };
+
+// Issue 13: a real install, without demo mode. From an empty store: `gridline-server bootstrap`
+// makes the first operator and their token, the operator loads the organisation and issues a
+// grid leader's and a dispatcher's token, and a report reaches the triage queue.
+TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
+  if (HasFatalFailure()) return;
+  const std::string token_file = dir_.path() + "/operator.token";
+  auto bootstrap = [&](const std::string& user, const std::string& file) {
+    std::vector<std::string> args = {"bootstrap", "--operator",   user, "--display_name",
+                                     "市运维",    "--token_file", file};
+    for (const auto& a : ServerArgs({})) args.push_back(a);
+    return Gridctl(args, {}, ServerBinary()).Finish();
+  };
+  Result made = bootstrap("u-city-operator", token_file);
+  ASSERT_EQ(made.exit_code, 0) << made;
+  struct stat st {};
+  ASSERT_EQ(stat(token_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string op_token;
+  std::getline(std::ifstream(token_file), op_token);
+  EXPECT_TRUE(absl::StartsWith(op_token, "gl_")) << op_token;
+  EXPECT_FALSE(absl::StrContains(made.out + made.err, op_token)) << "the token is only in the file";
+
+  // Only the first operator: a second bootstrap is refused and leaves no file behind.
+  Result second = bootstrap("u-another", dir_.path() + "/second.token");
+  EXPECT_EQ(second.exit_code, 2) << second;
+  EXPECT_TRUE(absl::StrContains(second.err, "operator already")) << second;
+  EXPECT_NE(access((dir_.path() + "/second.token").c_str(), F_OK), 0);
+  // Nor does it write over a token file.
+  EXPECT_EQ(bootstrap("u-city-operator", token_file).exit_code, 2);
+
+  const int port = FreePort();
+  server_ = StartRealServerAt(port);
+  ASSERT_TRUE(server_);
+  endpoint_ = absl::StrCat("127.0.0.1:", port);
+
+  Result whoami = Run(op_token, {"tokens", "list", "u-city-operator"});
+  ASSERT_EQ(whoami.exit_code, 0) << whoami;
+  Result load = Run(op_token, {"org", "load", DemoOrganisationFile()});
+  ASSERT_EQ(load.exit_code, 0) << load;
+  // Outside demo mode the file's demo tokens are not stored: nobody but the operator gets in.
+  EXPECT_EQ(Run(kDispatcher1, {"triage", "list"}).exit_code, 4);
+
+  auto issue = [&](const std::string& user) {
+    Result r = Run(op_token, {"tokens", "issue", user, "--label", "handset"});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return std::string(absl::StripAsciiWhitespace(r.out));
+  };
+  const std::string leader = issue("u-leader-001");
+  const std::string dispatcher = issue("u-dispatcher-001");
+  ASSERT_FALSE(leader.empty());
+
+  gc::ReportClient client(gc::MakeReportConnection(gc::Options{}
+                                                       .set<gc::EndpointOption>(endpoint_)
+                                                       .set<gc::InsecureChannelOption>(true)
+                                                       .set<gc::AuthTokenOption>(leader)));
+  auto submitted = client.SubmitReport(Report("", "井盖缺失"));
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  const std::string id = submitted->case_().case_id();
+  Result queue = Run(dispatcher, {"triage", "list"});
+  ASSERT_EQ(queue.exit_code, 0) << queue;
+  EXPECT_EQ(TableLine(queue.out, id).at(1), "PENDING_TRIAGE") << queue;
+}
 
 TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) {
   // A platform that knows only its operator.

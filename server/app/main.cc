@@ -16,6 +16,8 @@ namespace {
 
 constexpr char kUsage[] =
     R"(usage: gridline-server [--config FILE] [flags]
+       gridline-server bootstrap --operator USER_ID [--display_name NAME] --token_file FILE
+                                 [--config FILE] [store flags]
 
 Serves the gridline.v1 API (ReportService, DispatchService, DepartmentService, AdminService),
 grpc.health.v1 and server reflection, in plain text or, with `tls` set in the config file, TLS.
@@ -38,6 +40,14 @@ flags (override the config file):
                          in proto/gridline/config/v1/server_config.proto
   --version              print the version and schema version
   --help
+
+bootstrap: the first step of a real install (without --demo). Creates the first operator in the
+configured store (migrating it first) and one token for them, written to FILE with mode 0600,
+then exits. It refuses (exit 2) when an operator exists already, or when FILE exists. Then start
+the server and load the organisation with `gridctl org load` using that token.
+  --operator USER_ID     the operator's user id
+  --display_name NAME    the operator's name (default: the user id)
+  --token_file FILE      where to write the token (a new file)
 )";
 
 bool TakeValue(int argc, char** argv, int* i, const char* name, std::string* out) {
@@ -75,8 +85,15 @@ int main(int argc, char** argv) {
   ServerConfig overrides;
   bool demo = false, create_db = false, print_config = false;
   std::string v;
-  for (int i = 1; i < argc; ++i) {
+  const bool bootstrap = argc > 1 && std::string(argv[1]) == "bootstrap";
+  std::string operator_id, display_name, token_file;
+  for (int i = bootstrap ? 2 : 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (bootstrap && (TakeValue(argc, argv, &i, "--operator", &operator_id) ||
+                      TakeValue(argc, argv, &i, "--display_name", &display_name) ||
+                      TakeValue(argc, argv, &i, "--token_file", &token_file))) {
+      continue;
+    }
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -132,6 +149,21 @@ int main(int argc, char** argv) {
   config.MergeFrom(overrides);
   if (create_db) config.mutable_store()->mutable_mysql()->set_create_database(true);
   if (demo) config.set_demo(true);
+  if (bootstrap) {
+    absl::Status s = gridline::app::Bootstrap(
+        config, operator_id, display_name.empty() ? operator_id : display_name, token_file);
+    if (!s.ok()) {
+      std::fprintf(stderr, "gridline-server bootstrap: %s\n", std::string(s.message()).c_str());
+      return s.code() == absl::StatusCode::kInvalidArgument ||
+                     s.code() == absl::StatusCode::kFailedPrecondition ||
+                     s.code() == absl::StatusCode::kAlreadyExists
+                 ? 2
+                 : 1;
+    }
+    std::printf("gridline-server bootstrap: created operator %s; the token is in %s\n",
+                operator_id.c_str(), token_file.c_str());
+    return 0;
+  }
   if (print_config) {
     if (absl::Status s = gridline::app::FinalizeServerConfig(&config); !s.ok()) {
       std::fprintf(stderr, "gridline-server: %s\n", std::string(s.message()).c_str());

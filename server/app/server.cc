@@ -1,11 +1,15 @@
 #include "server/app/server.h"
 
+#include <fcntl.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -24,6 +28,7 @@
 #include "server/domain/organisation.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
+#include "server/service/admin_service.h"
 #include "server/service/attachments.h"
 #include "server/service/org_import.h"
 #include "server/store/blob_store.h"
@@ -192,6 +197,78 @@ void GridlineServer::Impl::DeadlineLoop() {
   }
 }
 
+absl::StatusOr<OpenedStore> OpenConfiguredStore(const ServerConfig& config) {
+  OpenedStore out;
+  if (config.store().has_mysql()) {
+    const auto& m = config.store().mysql();
+    store::MysqlOptions o;
+    o.host = m.host();
+    o.port = m.port();
+    o.user = m.user();
+    o.password = m.password();
+    o.database = m.database();
+    o.pool_size = m.pool_size();
+    o.create_database = m.create_database();
+    o.connect_timeout_seconds = m.connect_timeout_seconds();
+    o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
+    auto store = store::OpenMysqlStore(o);
+    if (!store.ok()) return store.status();
+    out.store = *std::move(store);
+    out.description =
+        absl::StrCat("mysql ", m.user(), "@", m.host(), ":", m.port(), "/", m.database());
+  } else {
+    store::SqliteOptions o;
+    o.path = config.store().sqlite().path();
+    o.pool_size = config.worker_threads() + 2;
+    o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
+    auto store = store::OpenSqliteStore(o);
+    if (!store.ok()) return store.status();
+    out.store = *std::move(store);
+    out.description = absl::StrCat("sqlite ", o.path);
+  }
+  return out;
+}
+
+absl::Status Bootstrap(const ServerConfig& config_in, const std::string& operator_id,
+                       const std::string& display_name, const std::string& token_file) {
+  ServerConfig config = config_in;
+  if (absl::Status s = FinalizeServerConfig(&config); !s.ok()) return s;
+  if (token_file.empty()) return absl::InvalidArgumentError("--token_file is required");
+  if (operator_id.empty()) return absl::InvalidArgumentError("--operator is required");
+  // The file first, so that a token is never created that nobody can read; never over another.
+  const int fd =
+      ::open(token_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create ", token_file, ": ", std::strerror(errno),
+        errno == EEXIST ? " (it exists; bootstrap never overwrites a token file)" : ""));
+  }
+  auto fail = [&](absl::Status s) {
+    ::close(fd);
+    ::unlink(token_file.c_str());
+    return s;
+  };
+  auto opened = OpenConfiguredStore(config);
+  if (!opened.ok()) return fail(opened.status());
+  util::SystemClock clock(config.test_clock_offset_seconds() * 1000000);
+  service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(),
+                              &clock);
+  auto issued = admin.Bootstrap(operator_id, display_name);
+  if (!issued.ok()) return fail(issued.status());
+  const std::string line = issued->token + "\n";
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    return absl::DataLossError(
+        absl::StrCat("the operator ", operator_id, " and token ", issued->info.token_id,
+                     " were created, but writing ", token_file, " failed (", why,
+                     "): revoke that token from the store and issue another"));
+  }
+  ::close(fd);
+  return absl::OkStatus();
+}
+
 GridlineServer::GridlineServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 GridlineServer::~GridlineServer() { Shutdown(); }
@@ -214,34 +291,10 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   auto credentials = MakeServerCredentials(config);
   if (!credentials.ok()) return credentials.status();
 
-  std::string store_description;
-  if (config.store().has_mysql()) {
-    const auto& m = config.store().mysql();
-    store::MysqlOptions o;
-    o.host = m.host();
-    o.port = m.port();
-    o.user = m.user();
-    o.password = m.password();
-    o.database = m.database();
-    o.pool_size = m.pool_size();
-    o.create_database = m.create_database();
-    o.connect_timeout_seconds = m.connect_timeout_seconds();
-    o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
-    auto store = store::OpenMysqlStore(o);
-    if (!store.ok()) return store.status();
-    impl->store = *std::move(store);
-    store_description =
-        absl::StrCat("mysql ", m.user(), "@", m.host(), ":", m.port(), "/", m.database());
-  } else {
-    store::SqliteOptions o;
-    o.path = config.store().sqlite().path();
-    o.pool_size = config.worker_threads() + 2;
-    o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
-    auto store = store::OpenSqliteStore(o);
-    if (!store.ok()) return store.status();
-    impl->store = *std::move(store);
-    store_description = absl::StrCat("sqlite ", o.path);
-  }
+  auto opened = OpenConfiguredStore(config);
+  if (!opened.ok()) return opened.status();
+  impl->store = std::move(opened->store);
+  const std::string store_description = opened->description;
 
   std::vector<std::string> token_lines;
   if (!config.organisation_file().empty()) {

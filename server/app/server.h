@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "gridline/config/v1/server_config.pb.h"
+#include "server/store/store.h"
 
 namespace gridline::app {
 
@@ -25,6 +26,19 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text);
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 // Fills unset fields with their documented defaults and checks the rest.
 absl::Status FinalizeServerConfig(ServerConfig* config);
+
+// The store the config names (SQLite or MySQL), opened and migrated; `config` is finalized.
+struct OpenedStore {
+  std::unique_ptr<store::Store> store;
+  std::string description;  // "sqlite PATH" or "mysql USER@HOST:PORT/DB"
+};
+absl::StatusOr<OpenedStore> OpenConfiguredStore(const ServerConfig& config);
+
+// `gridline-server bootstrap`: creates the first operator of an installation in the configured
+// store and one token for them, written to `token_file` (created with mode 0600; an existing
+// file is refused). FAILED_PRECONDITION when an operator exists already.
+absl::Status Bootstrap(const ServerConfig& config, const std::string& operator_id,
+                       const std::string& display_name, const std::string& token_file);
 
 class GridlineServer {
  public:

@@ -779,6 +779,30 @@ absl::StatusOr<std::vector<TokenInfo>> AdminService::ListTokens(const std::strin
   return tokens_->ListTokens(user_id, include_inactive, clock_->NowMicros());
 }
 
+absl::StatusOr<IssuedToken> AdminService::Bootstrap(const std::string& user_id,
+                                                    const std::string& display_name) {
+  if (absl::Status s = RequireKey("operator", user_id); !s.ok()) return s;
+  UserFilter operators;
+  operators.role = Role::kOperator;
+  operators.include_disabled = true;
+  auto existing = ListUsers(operators);
+  if (!existing.ok()) return existing.status();
+  if (!existing->empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this installation has an operator already (", existing->front().user_id,
+        "); bootstrap only creates the first one: issue tokens with `gridctl token issue`"));
+  }
+  User op;
+  op.user_id = user_id;
+  op.display_name = display_name;
+  op.role = Role::kOperator;
+  auto created = CreateUser(op);
+  if (!created.ok()) return created.status();
+  Caller self;
+  self.user = *created;
+  return IssueToken(self, created->user_id, "bootstrap", "", 0);
+}
+
 absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id) {
   if (absl::Status s = RequireKey("token_id", token_id); !s.ok()) return s;
   auto info = tokens_->RevokeToken(token_id, clock_->NowMicros());

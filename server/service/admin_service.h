@@ -126,6 +126,12 @@ class AdminService {
                                                             bool include_inactive);
   absl::StatusOr<domain::TokenInfo> RevokeToken(const std::string& token_id);
 
+  // The first operator of an installation and one token for them: FAILED_PRECONDITION when any
+  // operator exists already (enabled or not; then tokens come from IssueToken). Not an RPC:
+  // `gridline-server bootstrap` calls it against the configured store.
+  absl::StatusOr<IssuedToken> Bootstrap(const std::string& user_id,
+                                        const std::string& display_name);
+
   // ---- The audit log (written through operator_calls.h) ----
   absl::StatusOr<std::vector<domain::AuditEntry>> ListAudit(const store::AuditQuery& query);
 
