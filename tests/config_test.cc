@@ -124,5 +124,41 @@ TEST(ConfigTest, AValueOutOfItsBoundsStopsTheServerNamingTheField) {
   }
 }
 
+// Issue 13: --check_config, for systemd's ExecStartPre: what --print_config checks, plus the
+// files the config names (the TLS key pair, the organisation), without contacting the store.
+TEST(ConfigTest, CheckConfigChecksTheFilesTheConfigNamesAndRedactsThePassword) {
+  testing::TempDir dir;
+  std::string out;
+  const std::string pw = WriteConfig(dir, "pw", "s3cret-pw\n");
+  const std::string good = WriteConfig(
+      dir, "good.textproto",
+      "store { mysql { user: \"u\" password_file: \"" + pw + "\" host: \"db.invalid\" } }\n");
+  ASSERT_EQ(RunServer(dir, {"--config", good, "--check_config"}, &out), 0) << out;
+  EXPECT_EQ(out.find("s3cret-pw"), std::string::npos) << out;
+  EXPECT_NE(out.find("host: \"db.invalid\""), std::string::npos) << out;
+
+  struct Case {
+    std::string config;
+    std::string message;
+  };
+  const std::string org = WriteConfig(dir, "org.textproto", "grids { grid { code: 1 } }\n");
+  const Case cases[] = {
+      {"store { mysql { user: \"u\" password_file: \"" + dir.path() + "/none\" } }",
+       dir.path() + "/none"},
+      {"tls { cert_chain_file: \"" + dir.path() + "/no.crt\" private_key_file: \"" + dir.path() +
+           "/no.key\" }",
+       "no.crt"},
+      {"organisation_file: \"" + org + "\"", "org.textproto"},
+      {"watch { poll_interval_ms: -5 }", "watch.poll_interval_ms is -5"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string path =
+        WriteConfig(dir, "bad" + std::to_string(++n) + ".textproto", c.config + "\n");
+    EXPECT_EQ(RunServer(dir, {"--config", path, "--check_config"}, &out), 2) << c.config << out;
+    EXPECT_NE(out.find(c.message), std::string::npos) << c.config << "\n" << out;
+  }
+}
+
 }  // namespace
 }  // namespace gridline

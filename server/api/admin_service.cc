@@ -117,7 +117,10 @@ class ImportReactor final
   void Authorize() {
     auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
     absl::Status status = caller.ok() ? service::RequireOperator(*caller) : caller.status();
-    if (caller.ok()) caller_ = *caller;
+    if (caller.ok()) {
+      caller_ = *caller;
+      deps_.NoteCaller(context_, *caller);
+    }
     if (!status.ok()) {
       Fail(status);
     } else {

@@ -26,7 +26,11 @@ class UploadReactor final
  public:
   UploadReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                 v1::Attachment* response)
-      : PoolReactor(deps.pool), deps_(deps), response_(response), peer_(context->peer()) {
+      : PoolReactor(deps.pool),
+        context_(context),
+        deps_(deps),
+        response_(response),
+        peer_(context->peer()) {
     std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
@@ -54,6 +58,7 @@ class UploadReactor final
   // On the pool.
   void Authenticate(const std::string& token) {
     auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+    if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::Status status =
         caller.ok() ? service::AttachmentService::CheckMayUpload(*caller) : caller.status();
     std::lock_guard<std::mutex> lock(mu_);
@@ -119,6 +124,7 @@ class UploadReactor final
 
   void Fail(const absl::Status& status) { RequestFinishLocked(ToGrpcStatus(status)); }
 
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
   const ServiceContext deps_;
   v1::Attachment* const response_;
   const std::string peer_;
@@ -135,7 +141,7 @@ class DownloadReactor final
  public:
   DownloadReactor(grpc::CallbackServerContext* context, const ServiceContext& deps,
                   std::string attachment_id)
-      : PoolReactor(deps.pool), deps_(deps) {
+      : PoolReactor(deps.pool), context_(context), deps_(deps) {
     std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
@@ -151,6 +157,7 @@ class DownloadReactor final
   void Load(const std::string& token, const std::string& peer, const std::string& attachment_id) {
     const domain::Micros now = deps_.clock->NowMicros();
     auto caller = service::Authenticate(deps_.store, token, deps_.demo, now);
+    if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::StatusOr<service::AttachmentContent> content =
         caller.ok() ? deps_.attachments->Open(service::RequestContext{*caller, now, peer, {}},
                                               attachment_id)
@@ -183,6 +190,7 @@ class DownloadReactor final
     return &message_;
   }
 
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
   const ServiceContext deps_;
   bool loaded_ = false;
   service::AttachmentContent content_;

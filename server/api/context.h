@@ -1,6 +1,7 @@
 #ifndef GRIDLINE_SERVER_API_CONTEXT_H_
 #define GRIDLINE_SERVER_API_CONTEXT_H_
 
+#include "server/api/call_log.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
 #include "server/service/attachments.h"
@@ -27,6 +28,13 @@ struct ServiceContext {
   service::FlagThresholds flags;
   // The time of every call (not owned).
   const util::Clock* clock = &util::WallClock();
+  // Who made each call, for its log line (null: calls are not logged).
+  CallLog* call_log = nullptr;
+
+  // Notes the authenticated caller of the call on `context` for its log line.
+  void NoteCaller(const grpc::ServerContextBase* context, const domain::Caller& caller) const {
+    if (call_log != nullptr) call_log->NoteCaller(context, caller);
+  }
 };
 
 }  // namespace gridline::api

@@ -9,22 +9,22 @@ grpc::ServerUnaryReactor* RunUnary(
     grpc::CallbackServerContext* context, const ServiceContext& deps,
     std::function<absl::Status(const service::RequestContext&)> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued =
-      deps.pool->TrySubmit([reactor, store = deps.store, demo = deps.demo, clock = deps.clock,
-                            token = BearerToken(context), peer = context->peer(),
-                            gone = CallGone(context), work = std::move(work)] {
-        // Queued behind other work while the client gave up (or the server began to shut
-        // down): nobody waits for the answer, so none of the work is done.
-        if (gone()) {
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
-          return;
-        }
-        const domain::Micros now = clock->NowMicros();
-        auto caller = service::Authenticate(store, token, demo, now);
-        absl::Status status =
-            caller.ok() ? work(service::RequestContext{*caller, now, peer, gone}) : caller.status();
-        reactor->Finish(ToGrpcStatus(status));
-      });
+  const bool queued = deps.pool->TrySubmit([reactor, context, deps, token = BearerToken(context),
+                                            peer = context->peer(), gone = CallGone(context),
+                                            work = std::move(work)] {
+    // Queued behind other work while the client gave up (or the server began to shut
+    // down): nobody waits for the answer, so none of the work is done.
+    if (gone()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call ended while queued"));
+      return;
+    }
+    const domain::Micros now = deps.clock->NowMicros();
+    auto caller = service::Authenticate(deps.store, token, deps.demo, now);
+    if (caller.ok()) deps.NoteCaller(context, *caller);
+    absl::Status status =
+        caller.ok() ? work(service::RequestContext{*caller, now, peer, gone}) : caller.status();
+    reactor->Finish(ToGrpcStatus(status));
+  });
   if (!queued) reactor->Finish(ToGrpcStatus(Overloaded()));
   return reactor;
 }

@@ -24,6 +24,7 @@ WatchStream::WatchStream(grpc::CallbackServerContext* context, const ServiceCont
 void WatchStream::Init(std::string token, std::string after_cursor, Authorize authorize) {
   grpc::Status error;
   auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+  if (caller.ok()) deps_.NoteCaller(context_, *caller);
   Visibility visible;
   int64_t start = 0;
   if (!caller.ok()) {

@@ -35,6 +35,10 @@ flags (override the config file):
   --organisation FILE    load an organisation (gridline.v1.Organisation, text format) at start
   --demo                 demo mode: honour the organisation file's demo tokens and print them
   --worker_threads N     threads for store work
+  --check_config         check the configuration (bounds, the MySQL password file, the TLS
+                         certificate and key, the organisation file), print it as
+                         --print_config does, and exit 0, or 2 naming what is wrong; the store
+                         is not contacted (for systemd's ExecStartPre)
   --print_config         print the configuration in effect (every default filled in, the
                          password left out) and exit; the defaults and bounds are written once,
                          in proto/gridline/config/v1/server_config.proto
@@ -83,7 +87,7 @@ int main(int argc, char** argv) {
   using gridline::app::ServerConfig;
   std::string config_path;
   ServerConfig overrides;
-  bool demo = false, create_db = false, print_config = false;
+  bool demo = false, create_db = false, print_config = false, check_config = false;
   std::string v;
   const bool bootstrap = argc > 1 && std::string(argv[1]) == "bootstrap";
   std::string operator_id, display_name, token_file;
@@ -103,6 +107,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (arg == "--print_config") {
       print_config = true;
+    } else if (arg == "--check_config") {
+      check_config = true;
     } else if (arg == "--demo") {
       demo = true;
     } else if (arg == "--mysql_create_database") {
@@ -164,8 +170,10 @@ int main(int argc, char** argv) {
                 operator_id.c_str(), token_file.c_str());
     return 0;
   }
-  if (print_config) {
-    if (absl::Status s = gridline::app::FinalizeServerConfig(&config); !s.ok()) {
+  if (print_config || check_config) {
+    absl::Status s = gridline::app::FinalizeServerConfig(&config);
+    if (s.ok() && check_config) s = gridline::app::CheckServerConfig(config);
+    if (!s.ok()) {
       std::fprintf(stderr, "gridline-server: %s\n", std::string(s.message()).c_str());
       return 2;
     }

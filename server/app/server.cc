@@ -32,6 +32,7 @@
 #include "server/service/attachments.h"
 #include "server/service/org_import.h"
 #include "server/store/blob_store.h"
+#include "server/util/log.h"
 
 namespace gridline::app {
 namespace {
@@ -148,10 +149,18 @@ struct GridlineServer::Impl {
   void HealthLoop() {
     auto* health_service = server->GetHealthCheckService();
     std::unique_lock<std::mutex> lock(mu);
+    bool was_ok = true;  // SERVING since the start
     while (!stopping) {
       lock.unlock();
-      bool ok = store->Ping().ok();
+      const absl::Status ping = store->Ping();
+      const bool ok = ping.ok();
       health_service->SetServingStatus(ok);
+      if (ok != was_ok) {
+        util::Log(ok ? util::LogLevel::kInfo : util::LogLevel::kError, "health",
+                  {{"status", ok ? "SERVING" : "NOT_SERVING"},
+                   {"detail", ok ? "the store answers again" : std::string(ping.message())}});
+        was_ok = ok;
+      }
       lock.lock();
       cv.wait_for(lock, std::chrono::milliseconds(config.health_check_interval_ms()),
                   [&] { return stopping; });
@@ -195,6 +204,19 @@ void GridlineServer::Impl::DeadlineLoop() {
     }
     lock.lock();
   }
+}
+
+absl::Status CheckServerConfig(const ServerConfig& config) {
+  if (auto credentials = MakeServerCredentials(config); !credentials.ok()) {
+    return credentials.status();
+  }
+  if (!config.organisation_file().empty()) {
+    auto text = ReadFile(config.organisation_file());
+    if (!text.ok()) return text.status();
+    v1::Organisation org;
+    if (absl::Status s = ParseText(*text, &org, config.organisation_file()); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<OpenedStore> OpenConfiguredStore(const ServerConfig& config) {
@@ -279,6 +301,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->config = config_in;
   if (absl::Status s = FinalizeServerConfig(&impl->config); !s.ok()) return s;
   const ServerConfig& config = impl->config;
+  util::SetLogLevel(static_cast<util::LogLevel>(config.log().level()));
   // Tests only (see ServerConfig.test_clock_offset_seconds): every time the server takes
   // follows this clock.
   impl->clock = std::make_unique<util::SystemClock>(config.test_clock_offset_seconds() * 1000000);
@@ -340,7 +363,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);
 
+  auto call_log = std::make_unique<api::CallLog>();
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
+  if (config.log().calls()) deps.call_log = call_log.get();
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
   deps.clock = clock;
@@ -375,6 +400,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     creators.push_back(api::MakeParseErrorInterceptor(
         {"gridline.v1.ReportService", "gridline.v1.DispatchService",
          "gridline.v1.DepartmentService", "gridline.v1.AdminService"}));
+    if (config.log().calls()) creators.push_back(std::move(call_log));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   builder.RegisterService(impl->report_service.get());
@@ -395,6 +421,13 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->attachment_cleanup = std::thread([raw] { raw->AttachmentCleanupLoop(); });
   impl->deadline_warnings = std::thread([raw] { raw->DeadlineLoop(); });
 
+  util::Log(util::LogLevel::kInfo, "start",
+            {{"listen", config.listen_address()},
+             {"port", port},
+             {"tls", config.has_tls() ? "on" : "off"},
+             {"store", store_description},
+             {"schema_version", store::LatestSchemaVersion()},
+             {"demo", config.demo() ? "on" : "off"}});
   auto server = std::unique_ptr<GridlineServer>(new GridlineServer(std::move(impl)));
   server->port_ = port;
   server->store_description_ = store_description;
@@ -421,6 +454,7 @@ void GridlineServer::Shutdown() {
                      std::chrono::milliseconds(s.config.shutdown_grace_ms()));
   s.pool->Shutdown();
   s.hub->Stop();
+  util::Log(util::LogLevel::kInfo, "stop", {{"listen", s.config.listen_address()}});
 }
 
 }  // namespace gridline::app

@@ -27,6 +27,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 // Fills unset fields with their documented defaults and checks the rest.
 absl::Status FinalizeServerConfig(ServerConfig* config);
 
+// What `--check_config` checks beyond FinalizeServerConfig, on a finalized config: the TLS
+// certificate and key load, and the organisation file reads and parses. (The store is not
+// contacted.)
+absl::Status CheckServerConfig(const ServerConfig& config);
+
 // The store the config names (SQLite or MySQL), opened and migrated; `config` is finalized.
 struct OpenedStore {
   std::unique_ptr<store::Store> store;

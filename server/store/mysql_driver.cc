@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
+#include "server/util/log.h"
 
 namespace gridline::store {
 namespace {
@@ -174,6 +175,9 @@ class MysqlConnection final : public SqlConnection {
   absl::Status Fail(const sql::SQLException& e, absl::string_view sql) {
     if (IsConnectionLost(e.getErrorCode())) {
       broken_ = true;  // statements die with the connection; the pool replaces both
+      util::Log(util::LogLevel::kWarning, "store_reconnect",
+                {{"error", static_cast<int64_t>(e.getErrorCode())},
+                 {"detail", "the connection to MySQL was lost; it is replaced on the next use"}});
     }
     return MysqlError(e, sql.substr(0, 80));
   }

@@ -27,6 +27,7 @@
 #include "server/store/sql.h"
 #include "server/store/store.h"
 #include "server/util/clock.h"
+#include "server/util/log.h"
 #include "server/util/sha256.h"
 
 namespace gridline::store {
@@ -1840,6 +1841,9 @@ class SqlStore final : public Store {
                                      "(version, applied_time) VALUES (?, ?)"),
                               {static_cast<int64_t>(m.version), util::WallClock().NowMicros()});
       if (!rec.ok()) return rec.status();
+      util::Log(util::LogLevel::kInfo, "migration",
+                {{"schema_version", m.version},
+                 {"dialect", dialect_ == Dialect::kMysql ? "mysql" : "sqlite"}});
     }
     return absl::OkStatus();
   }

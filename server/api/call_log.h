@@ -1,0 +1,42 @@
+// One log line per call (ServerConfig.log.calls): a gRPC server interceptor that takes the
+// method, the peer, the status code and the latency, the case id from the request (a `case_id`
+// field) or the answer (its `case`), and who called from the handler, which notes the caller
+// once it is authenticated (NoteCaller). Nothing else of the messages is logged: never a token,
+// never a report's text.
+#ifndef GRIDLINE_SERVER_API_CALL_LOG_H_
+#define GRIDLINE_SERVER_API_CALL_LOG_H_
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/server_interceptor.h>
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "server/domain/types.h"
+
+namespace gridline::api {
+
+class CallLog final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+
+  // Who made the call on `context` (kept until the call's line is written).
+  void NoteCaller(const grpc::ServerContextBase* context, const domain::Caller& caller);
+
+ private:
+  friend class CallLogInterceptor;
+  struct Who {
+    std::string user_id;
+    std::string role;
+  };
+  Who Take(const grpc::ServerContextBase* context);
+
+  std::mutex mu_;
+  std::unordered_map<const grpc::ServerContextBase*, Who> callers_;
+};
+
+}  // namespace gridline::api
+
+#endif  // GRIDLINE_SERVER_API_CALL_LOG_H_
