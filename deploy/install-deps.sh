@@ -13,11 +13,11 @@ set -euo pipefail
 BUILD_PACKAGES=(
   build-essential cmake pkg-config
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
-  libsqlite3-dev libmysqlcppconn-dev libssl-dev
+  libsqlite3-dev libmysqlcppconn-dev libssl-dev libboost-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev zlib1g-dev
   libgtest-dev libgmock-dev
 )
-TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl)
+TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl curl)
 
 usage() {
   echo "usage: $0 [--test]" >&2

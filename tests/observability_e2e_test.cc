@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gridline/v1/report_service.grpc.pb.h"
 #include "tests/e2e_fixture.h"
@@ -113,6 +116,88 @@ TEST_P(ObservabilityTest, EveryCallLogsOneJsonLineWithoutTokensOrReportText) {
   }
   EXPECT_EQ(starts, 1) << log;
   EXPECT_EQ(stops, 1) << log;
+}
+
+// The scrape endpoint, scraped with curl as Prometheus would: the families named in the config's
+// documentation, and the counters moving with a workload.
+TEST_P(ObservabilityTest, AScrapeShowsTheCountersMovingAfterAWorkload) {
+  if (HasFatalFailure()) return;
+  std::ofstream(dir_.path() + "/server.textproto", std::ios::app)
+      << "metrics_listen_address: \"127.0.0.1:0\"\n";
+  int port = 0;
+  auto server = StartServer(&port);
+  ASSERT_TRUE(server);
+  int metrics_port = 0;
+  for (const Struct& s : JsonLines(server->Log())) {
+    if (Str(s, "event") == "start") metrics_port = static_cast<int>(Num(s, "metrics_port"));
+  }
+  ASSERT_GT(metrics_port, 0) << server->Log();
+  auto scrape = [&] {
+    const std::string out = dir_.path() + "/scrape.txt";
+    const std::string cmd = absl::StrCat("curl -sS --max-time 20 -o ", out,
+                                         " http://127.0.0.1:", metrics_port, "/metrics");
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream in(out);
+    std::map<std::string, double> samples;  // "name{labels}" -> value
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      const size_t space = line.rfind(' ');
+      double v = 0;
+      EXPECT_TRUE(absl::SimpleAtod(line.substr(space + 1), &v)) << line;
+      samples[line.substr(0, space)] = v;
+    }
+    return samples;
+  };
+  auto before = scrape();
+  EXPECT_EQ(before["gridline_health_serving"], 1);
+  EXPECT_EQ(before["gridline_build_info{version=\"0.1.0\",schema_version=\"8\"}"], 1);
+  EXPECT_EQ(before.count("gridline_worker_queue_depth"), 1u);
+  EXPECT_EQ(before.count("gridline_hub_lag_events"), 1u);
+
+  auto stub = v1::ReportService::NewStub(Channel(port));
+  // A watch stays open while the workload runs.
+  grpc::ClientContext watch_ctx;
+  Authorize(&watch_ctx, kLeader1, 60000);
+  v1::WatchCasesRequest watch_req;
+  auto watch = stub->WatchCases(&watch_ctx, watch_req);
+  v1::WatchEvent first;
+  ASSERT_TRUE(watch->Read(&first));  // the greeting: the stream is open
+  for (int i = 0; i < 3; ++i) {
+    v1::SubmitReportResponse r;
+    ASSERT_TRUE(Submit(stub.get(), Report(absl::StrCat("m-", i)), &r).ok());
+  }
+  v1::Case missing;
+  EXPECT_EQ(GetCase(stub.get(), "no-such-case", &missing).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  auto after = scrape();
+  const std::string submit = "method=\"/gridline.v1.ReportService/SubmitReport\"";
+  EXPECT_EQ(after[absl::StrCat("gridline_rpc_requests_total{", submit, ",code=\"OK\"}")], 3);
+  EXPECT_EQ(after["gridline_rpc_requests_total{method=\"/gridline.v1.ReportService/GetCase\","
+                  "code=\"NOT_FOUND\"}"],
+            1);
+  EXPECT_EQ(after[absl::StrCat("gridline_rpc_duration_seconds_count{", submit, "}")], 3);
+  EXPECT_EQ(after[absl::StrCat("gridline_rpc_duration_seconds_bucket{", submit, ",le=\"+Inf\"}")],
+            3);
+  EXPECT_EQ(after["gridline_open_streams{service=\"gridline.v1.ReportService\"}"], 1);
+  const std::string dialect = GetParam() == Backend::kMariaDb ? "mysql" : "sqlite";
+  const std::string tx =
+      absl::StrCat("gridline_store_transaction_duration_seconds_count{dialect=\"", dialect, "\"}");
+  EXPECT_GE(after[tx] - before[tx], 3) << "each report is one write transaction at least";
+
+  watch_ctx.TryCancel();
+  v1::WatchEvent ignored;
+  while (watch->Read(&ignored)) {
+  }
+  (void)watch->Finish();
+  // Other paths are not served.
+  const std::string cmd =
+      absl::StrCat("curl -s -o /dev/null -w '%{http_code}' --max-time 20 ",
+                   "http://127.0.0.1:", metrics_port, "/other > ", dir_.path(), "/code.txt");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::string code;
+  std::getline(std::ifstream(dir_.path() + "/code.txt"), code);
+  EXPECT_EQ(code, "404");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ObservabilityTest,

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "server/util/log.h"
+#include "server/util/metrics.h"
 
 namespace gridline::api {
 namespace {
@@ -29,6 +30,34 @@ std::string CaseIdOf(const pb::Message& m) {
   return "";
 }
 
+const char* CodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
+}
+
+// "/gridline.v1.ReportService/SubmitReport" -> "gridline.v1.ReportService".
+std::string ServiceOf(const std::string& method) {
+  const size_t slash = method.find('/', 1);
+  return slash == std::string::npos ? method : method.substr(1, slash - 1);
+}
+
 }  // namespace
 
 class CallLogInterceptor final : public grpc::experimental::Interceptor {
@@ -39,8 +68,14 @@ class CallLogInterceptor final : public grpc::experimental::Interceptor {
         start_(std::chrono::steady_clock::now()),
         // Only gridline's own services are known to pass protobuf messages: grpc.health.v1's
         // default service, for one, passes raw byte buffers.
-        ours_(absl::StartsWith(info->method(), "/gridline.v1.")) {}
-  ~CallLogInterceptor() override { log_->Take(info_->server_context()); }
+        ours_(absl::StartsWith(info->method(), "/gridline.v1.")),
+        streaming_(info->type() != grpc::experimental::ServerRpcInfo::Type::UNARY) {
+    if (streaming_) log_->StreamOpened(ServiceOf(info_->method()), 1);
+  }
+  ~CallLogInterceptor() override {
+    log_->Take(info_->server_context());
+    if (streaming_) log_->StreamOpened(ServiceOf(info_->method()), -1);
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
@@ -63,14 +98,20 @@ class CallLogInterceptor final : public grpc::experimental::Interceptor {
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
               .count();
       const CallLog::Who who = log_->Take(info_->server_context());
-      util::Log(util::LogLevel::kInfo, "call",
-                {{"method", info_->method()},
-                 {"user_id", who.user_id},
-                 {"role", who.role},
-                 {"peer", info_->server_context()->peer()},
-                 {"code", static_cast<int>(status.error_code())},
-                 {"latency_ms", ms},
-                 {"case_id", case_id_}});
+      util::Metrics& metrics = util::DefaultMetrics();
+      metrics.Add("gridline_rpc_requests_total",
+                  {{"method", info_->method()}, {"code", CodeName(status.error_code())}});
+      metrics.Observe("gridline_rpc_duration_seconds", {{"method", info_->method()}}, ms / 1000);
+      if (log_->log_lines_) {
+        util::Log(util::LogLevel::kInfo, "call",
+                  {{"method", info_->method()},
+                   {"user_id", who.user_id},
+                   {"role", who.role},
+                   {"peer", info_->server_context()->peer()},
+                   {"code", static_cast<int>(status.error_code())},
+                   {"latency_ms", ms},
+                   {"case_id", case_id_}});
+      }
     }
     methods->Proceed();
   }
@@ -80,8 +121,21 @@ class CallLogInterceptor final : public grpc::experimental::Interceptor {
   grpc::experimental::ServerRpcInfo* const info_;
   const std::chrono::steady_clock::time_point start_;
   const bool ours_;
+  const bool streaming_;
   std::string case_id_;
 };
+
+CallLog::CallLog(bool log_lines) : log_lines_(log_lines) {}
+
+void CallLog::StreamOpened(const std::string& service, int delta) {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_streams_[service] += delta;
+}
+
+std::map<std::string, int64_t> CallLog::OpenStreams() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_streams_;
+}
 
 grpc::experimental::Interceptor* CallLog::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {

@@ -1,4 +1,4 @@
-// One log line per call (ServerConfig.log.calls): a gRPC server interceptor that takes the
+// One log line and the metrics of every call: a gRPC server interceptor that takes the
 // method, the peer, the status code and the latency, the case id from the request (a `case_id`
 // field) or the answer (its `case`), and who called from the handler, which notes the caller
 // once it is authenticated (NoteCaller). Nothing else of the messages is logged: never a token,
@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -19,6 +20,13 @@ namespace gridline::api {
 
 class CallLog final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  // `log_lines`: write the line per call (ServerConfig.log.calls); the metrics of every call
+  // (util::DefaultMetrics: gridline_rpc_*) are counted either way.
+  explicit CallLog(bool log_lines);
+
+  // The open streaming calls by service (gridline_open_streams).
+  std::map<std::string, int64_t> OpenStreams();
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
 
@@ -33,8 +41,12 @@ class CallLog final : public grpc::experimental::ServerInterceptorFactoryInterfa
   };
   Who Take(const grpc::ServerContextBase* context);
 
+  void StreamOpened(const std::string& service, int delta);
+
+  const bool log_lines_;
   std::mutex mu_;
   std::unordered_map<const grpc::ServerContextBase*, Who> callers_;
+  std::map<std::string, int64_t> open_streams_;
 };
 
 }  // namespace gridline::api

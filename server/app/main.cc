@@ -25,6 +25,7 @@ grpc.health.v1 and server reflection, in plain text or, with `tls` set in the co
 flags (override the config file):
   --config FILE          ServerConfig in protobuf text format (see deploy/*.textproto)
   --listen HOST:PORT     listen address
+  --metrics_listen HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
   --sqlite PATH          use the embedded SQLite store at PATH (the default store: gridline.db)
   --mysql_host HOST      use MySQL/MariaDB at HOST (with --mysql_user etc.)
   --mysql_port PORT
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (arg == "--version") {
-      std::printf("gridline-server 0.1.0 (schema version %d)\n",
+      std::printf("gridline-server %s (schema version %d)\n", gridline::app::kVersion,
                   gridline::store::LatestSchemaVersion());
       return 0;
     } else if (arg == "--print_config") {
@@ -116,6 +117,8 @@ int main(int argc, char** argv) {
     } else if (TakeValue(argc, argv, &i, "--config", &config_path)) {
     } else if (TakeValue(argc, argv, &i, "--listen", &v)) {
       overrides.set_listen_address(v);
+    } else if (TakeValue(argc, argv, &i, "--metrics_listen", &v)) {
+      overrides.set_metrics_listen_address(v);
     } else if (TakeValue(argc, argv, &i, "--sqlite", &v)) {
       overrides.mutable_store()->mutable_sqlite()->set_path(v);
     } else if (TakeValue(argc, argv, &i, "--mysql_host", &v)) {

@@ -24,6 +24,7 @@
 #include "server/api/parse_errors.h"
 #include "server/api/report_service.h"
 #include "server/app/config_defaults.h"
+#include "server/app/metrics_server.h"
 #include "server/app/tls.h"
 #include "server/domain/organisation.h"
 #include "server/runtime/event_hub.h"
@@ -33,6 +34,7 @@
 #include "server/service/org_import.h"
 #include "server/store/blob_store.h"
 #include "server/util/log.h"
+#include "server/util/metrics.h"
 
 namespace gridline::app {
 namespace {
@@ -123,6 +125,9 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
 
 struct GridlineServer::Impl {
   ServerConfig config;
+  api::CallLog* call_log = nullptr;  // owned by the gRPC server
+  std::atomic<bool> serving{true};
+  std::unique_ptr<MetricsServer> metrics;
   std::unique_ptr<util::SystemClock> clock;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<runtime::WorkerPool> pool;
@@ -155,6 +160,7 @@ struct GridlineServer::Impl {
       const absl::Status ping = store->Ping();
       const bool ok = ping.ok();
       health_service->SetServingStatus(ok);
+      serving = ok;
       if (ok != was_ok) {
         util::Log(ok ? util::LogLevel::kInfo : util::LogLevel::kError, "health",
                   {{"status", ok ? "SERVING" : "NOT_SERVING"},
@@ -204,6 +210,68 @@ void GridlineServer::Impl::DeadlineLoop() {
     }
     lock.lock();
   }
+}
+
+namespace {
+// The gauges read the parts of one server; ForgetMetrics drops them when it stops.
+constexpr const char* kGauges[] = {"gridline_open_streams", "gridline_worker_queue_depth",
+                                   "gridline_hub_lag_events", "gridline_health_serving",
+                                   "gridline_build_info"};
+}  // namespace
+
+void GridlineServer::DeclareMetrics(Impl* s) {
+  util::Metrics& m = util::DefaultMetrics();
+  m.DeclareCounter("gridline_rpc_requests_total",
+                   "Calls finished, by full method name and gRPC status code.");
+  m.DeclareHistogram("gridline_rpc_duration_seconds",
+                     "Time from a call's start to its status, by full method name.",
+                     util::LatencyBuckets());
+  m.DeclareHistogram("gridline_store_transaction_duration_seconds",
+                     "Time of a store write transaction, retries included.",
+                     util::LatencyBuckets());
+  m.DeclareCounter("gridline_store_transaction_conflicts_total",
+                   "Store transactions that met a deadlock, a lock wait timeout or a lost "
+                   "connection.");
+  m.DeclareCounter("gridline_store_transaction_retries_total",
+                   "Store transactions run again after a conflict.");
+  m.DeclareGauge("gridline_open_streams", "Streaming calls open, by service.", [s] {
+    std::vector<std::pair<util::MetricLabels, double>> out;
+    for (const auto& [service, n] : s->call_log->OpenStreams()) {
+      out.push_back({{{"service", service}}, static_cast<double>(n)});
+    }
+    return out;
+  });
+  m.DeclareGauge("gridline_worker_queue_depth", "Tasks waiting for a worker thread.", [s] {
+    return std::vector<std::pair<util::MetricLabels, double>>{
+        {{}, static_cast<double>(s->pool->queued())}};
+  });
+  m.DeclareGauge(
+      "gridline_hub_lag_events",
+      "Events committed to the store but not yet routed to the streams (newest committed "
+      "sequence number minus newest delivered); absent while the store does not answer.",
+      [s] {
+        std::vector<std::pair<util::MetricLabels, double>> out;
+        auto last = s->store->LastEventSeq();
+        if (last.ok()) {
+          out.push_back(
+              {{}, static_cast<double>(std::max<int64_t>(0, *last - s->hub->routed_head()))});
+        }
+        return out;
+      });
+  m.DeclareGauge(
+      "gridline_health_serving", "1 while grpc.health.v1 says SERVING (the store answers), else 0.",
+      [s] {
+        return std::vector<std::pair<util::MetricLabels, double>>{{{}, s->serving ? 1.0 : 0.0}};
+      });
+  m.DeclareGauge("gridline_build_info", "The server's version and schema version (always 1).", [] {
+    return std::vector<std::pair<util::MetricLabels, double>>{
+        {{{"version", kVersion}, {"schema_version", std::to_string(store::LatestSchemaVersion())}},
+         1.0}};
+  });
+}
+
+void GridlineServer::ForgetMetrics() {
+  for (const char* name : kGauges) util::DefaultMetrics().DeclareGauge(name, "", nullptr);
 }
 
 absl::Status CheckServerConfig(const ServerConfig& config) {
@@ -363,9 +431,10 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);
 
-  auto call_log = std::make_unique<api::CallLog>();
+  auto call_log = std::make_unique<api::CallLog>(config.log().calls());
+  impl->call_log = call_log.get();
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
-  if (config.log().calls()) deps.call_log = call_log.get();
+  deps.call_log = call_log.get();
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
   deps.clock = clock;
@@ -400,7 +469,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     creators.push_back(api::MakeParseErrorInterceptor(
         {"gridline.v1.ReportService", "gridline.v1.DispatchService",
          "gridline.v1.DepartmentService", "gridline.v1.AdminService"}));
-    if (config.log().calls()) creators.push_back(std::move(call_log));
+    creators.push_back(std::move(call_log));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   builder.RegisterService(impl->report_service.get());
@@ -421,18 +490,31 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->attachment_cleanup = std::thread([raw] { raw->AttachmentCleanupLoop(); });
   impl->deadline_warnings = std::thread([raw] { raw->DeadlineLoop(); });
 
+  if (!config.metrics_listen_address().empty()) {
+    auto metrics = MetricsServer::Start(config.metrics_listen_address());
+    if (!metrics.ok()) {
+      impl->server->Shutdown();
+      impl->hub->BeginShutdown();
+      impl->hub->Stop();
+      return metrics.status();
+    }
+    impl->metrics = *std::move(metrics);
+  }
+  DeclareMetrics(impl.get());
   util::Log(util::LogLevel::kInfo, "start",
             {{"listen", config.listen_address()},
              {"port", port},
              {"tls", config.has_tls() ? "on" : "off"},
              {"store", store_description},
              {"schema_version", store::LatestSchemaVersion()},
-             {"demo", config.demo() ? "on" : "off"}});
+             {"demo", config.demo() ? "on" : "off"},
+             {"metrics_port", impl->metrics ? impl->metrics->port() : 0}});
   auto server = std::unique_ptr<GridlineServer>(new GridlineServer(std::move(impl)));
   server->port_ = port;
   server->store_description_ = store_description;
   server->demo_token_lines_ = std::move(token_lines);
   server->disabled_demo_tokens_ = disabled_demo_tokens;
+  server->metrics_port_ = server->impl_->metrics ? server->impl_->metrics->port() : 0;
   return server;
 }
 
@@ -445,6 +527,8 @@ void GridlineServer::Shutdown() {
     s.stopping = true;
   }
   s.cv.notify_all();
+  s.metrics.reset();
+  ForgetMetrics();  // the gauges read this server's parts
   if (s.health.joinable()) s.health.join();
   if (s.attachment_cleanup.joinable()) s.attachment_cleanup.join();
   if (s.deadline_warnings.joinable()) s.deadline_warnings.join();

@@ -58,6 +58,8 @@ class GridlineServer {
   // Outside demo mode: how many stored demo tokens (active, from an earlier demo start) are
   // refused.
   int64_t disabled_demo_tokens() const { return disabled_demo_tokens_; }
+  // The port of the metrics endpoint (ServerConfig.metrics_listen_address), 0 without one.
+  int metrics_port() const { return metrics_port_; }
 
   // Ends open streams with UNAVAILABLE, lets in-flight calls finish within the grace period,
   // then stops. Idempotent.
@@ -66,13 +68,20 @@ class GridlineServer {
  private:
   struct Impl;
   explicit GridlineServer(std::unique_ptr<Impl> impl);
+  // The metric families (util::DefaultMetrics) and the gauges that read this server's parts.
+  static void DeclareMetrics(Impl* s);
+  static void ForgetMetrics();
 
   std::unique_ptr<Impl> impl_;
   int port_ = 0;
   std::string store_description_;
   std::vector<std::string> demo_token_lines_;
   int64_t disabled_demo_tokens_ = 0;
+  int metrics_port_ = 0;
 };
+
+// The server's version, as --version and gridline_build_info say it.
+inline constexpr char kVersion[] = "0.1.0";
 
 }  // namespace gridline::app
 

@@ -28,6 +28,7 @@
 #include "server/store/store.h"
 #include "server/util/clock.h"
 #include "server/util/log.h"
+#include "server/util/metrics.h"
 #include "server/util/sha256.h"
 
 namespace gridline::store {
@@ -1861,9 +1862,28 @@ class SqlStore final : public Store {
   // fresh attempt can fix: deadlock, busy database, lost connection.
   template <typename T>
   absl::StatusOr<T> InTx(const std::function<absl::StatusOr<T>(SqlConnection&)>& fn) {
+    // gridline_store_transaction_*: the time of the whole call (retries included), the
+    // conflicts met (deadlocks, lock waits, a lost connection) and the retries they caused.
+    const auto started = std::chrono::steady_clock::now();
+    util::Metrics& metrics = util::DefaultMetrics();
+    const util::MetricLabels dialect = {
+        {"dialect", dialect_ == Dialect::kMysql ? "mysql" : "sqlite"}};
+    struct Timer {
+      util::Metrics& metrics;
+      const util::MetricLabels& labels;
+      std::chrono::steady_clock::time_point started;
+      ~Timer() {
+        metrics.Observe(
+            "gridline_store_transaction_duration_seconds", labels,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
+    } timer{metrics, dialect, started};
     absl::Status last;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
+      if (attempt > 0) {
+        metrics.Add("gridline_store_transaction_retries_total", dialect);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
+      }
       auto lease = pool_.Acquire();
       if (!lease.ok()) return lease.status();
       SqlConnection& conn = **lease;
@@ -1877,6 +1897,7 @@ class SqlStore final : public Store {
       conn.Rollback().IgnoreError();
       last = result.status();
       if (!domain::IsRetryable(last)) return last;
+      metrics.Add("gridline_store_transaction_conflicts_total", dialect);
     }
     return last;
   }

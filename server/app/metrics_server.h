@@ -1,0 +1,29 @@
+// The Prometheus scrape endpoint (ServerConfig.metrics_listen_address): GET /metrics answers
+// util::DefaultMetrics() in the text exposition format. HTTP/1.1 from Boost.Beast on one thread
+// of its own, apart from the gRPC port; every other path is 404.
+#ifndef GRIDLINE_SERVER_APP_METRICS_SERVER_H_
+#define GRIDLINE_SERVER_APP_METRICS_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace gridline::app {
+
+class MetricsServer {
+ public:
+  // Listens on `address` ("host:port"; port 0 picks one) and serves until destroyed.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address);
+  ~MetricsServer();
+  int port() const;
+
+ private:
+  struct Impl;
+  explicit MetricsServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gridline::app
+
+#endif  // GRIDLINE_SERVER_APP_METRICS_SERVER_H_
