@@ -198,6 +198,14 @@ TEST_P(ObservabilityTest, AScrapeShowsTheCountersMovingAfterAWorkload) {
   std::string code;
   std::getline(std::ifstream(dir_.path() + "/code.txt"), code);
   EXPECT_EQ(code, "404");
+  // The health as a balancer checks it over HTTP/1.1.
+  const std::string health =
+      absl::StrCat("curl -sS --max-time 20 -o ", dir_.path(),
+                   "/healthz.txt http://127.0.0.1:", metrics_port, "/healthz");
+  ASSERT_EQ(std::system(health.c_str()), 0);
+  std::string serving;
+  std::getline(std::ifstream(dir_.path() + "/healthz.txt"), serving);
+  EXPECT_EQ(serving, "SERVING");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ObservabilityTest,

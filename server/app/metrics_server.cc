@@ -19,7 +19,8 @@ using tcp = asio::ip::tcp;
 // One connection: reads requests and answers them, one at a time, until the peer closes.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  explicit Session(tcp::socket socket) : stream_(std::move(socket)) {}
+  Session(tcp::socket socket, const std::function<bool()>* serving)
+      : stream_(std::move(socket)), serving_(serving) {}
   void Start() { Read(); }
 
  private:
@@ -42,10 +43,15 @@ class Session : public std::enable_shared_from_this<Session> {
       response->result(http::status::ok);
       response->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       if (request_.method() == http::verb::get) response->body() = util::DefaultMetrics().Expose();
+    } else if (request_.target() == "/healthz" && get) {
+      const bool ok = (*serving_)();
+      response->result(ok ? http::status::ok : http::status::service_unavailable);
+      response->set(http::field::content_type, "text/plain; charset=utf-8");
+      response->body() = ok ? "SERVING\n" : "NOT_SERVING\n";
     } else {
       response->result(get ? http::status::not_found : http::status::method_not_allowed);
       response->set(http::field::content_type, "text/plain; charset=utf-8");
-      response->body() = "gridline-server serves only GET /metrics here\n";
+      response->body() = "gridline-server serves only GET /metrics and GET /healthz here\n";
     }
     response->prepare_payload();
     http::async_write(stream_, *response,
@@ -60,6 +66,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  const std::function<bool()>* const serving_;  // the server's, alive while it runs
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
 };
@@ -70,18 +77,20 @@ struct MetricsServer::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   int port = 0;
+  std::function<bool()> serving;
   std::thread thread;
 
   void Accept() {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;  // closed: the server is stopping
-      std::make_shared<Session>(std::move(socket))->Start();
+      std::make_shared<Session>(std::move(socket), &serving)->Start();
       Accept();
     });
   }
 };
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address) {
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
+                                                                    std::function<bool()> serving) {
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
@@ -94,6 +103,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
     host = host.substr(1, host.size() - 2);
   }
   auto impl = std::make_unique<Impl>();
+  impl->serving = std::move(serving);
   beast::error_code ec;
   const auto ip = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {

@@ -491,7 +491,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->deadline_warnings = std::thread([raw] { raw->DeadlineLoop(); });
 
   if (!config.metrics_listen_address().empty()) {
-    auto metrics = MetricsServer::Start(config.metrics_listen_address());
+    Impl* raw_impl = impl.get();
+    auto metrics = MetricsServer::Start(config.metrics_listen_address(),
+                                        [raw_impl] { return raw_impl->serving.load(); });
     if (!metrics.ok()) {
       impl->server->Shutdown();
       impl->hub->BeginShutdown();
