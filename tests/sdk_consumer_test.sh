@@ -102,7 +102,12 @@ for lib in gridline_client gridline_protos; do
 done
 check_file "$prefix/include/gridline/client/report_client.h"
 check_file "$prefix/include/gridline/client/mocks/mock_report_connection.h"
-check_file "$prefix/include/gridline/v1/report_service.pb.h"
+check_file "$prefix/include/gridline/proto/gridline/v1/report_service.pb.h"
+check_file "$prefix/share/gridline/proto/gridline/v1/report_service.proto"
+# Nothing in the shared include directories other packages use.
+for shared in google grpc; do
+  [[ ! -e "$prefix/include/$shared" ]] || fail "the install wrote $prefix/include/$shared"
+done
 check_file "$libdir/cmake/gridline_client/gridline_client-config.cmake"
 check_file "$libdir/cmake/gridline_client/gridline_client-config-version.cmake"
 check_file "$libdir/pkgconfig/gridline_client.pc"
