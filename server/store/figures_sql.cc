@@ -190,10 +190,28 @@ absl::Status FigureTable::WriteOpen(SqlConnection& conn,
                 rows);
 }
 
-absl::StatusOr<bool> FigureTable::Current(SqlConnection& conn) const {
-  auto rows = conn.Query("SELECT value FROM store_meta WHERE name = 'figures_utc_offset_minutes'");
+namespace {
+// The markers in store_meta that say which UTC offset the stored sums and counts were made with.
+constexpr char kSumsMarker[] = "figures_utc_offset_minutes";
+constexpr char kOpenMarker[] = "open_deadlines_utc_offset";
+
+absl::StatusOr<bool> Marked(SqlConnection& conn, const char* marker, int64_t offset) {
+  auto rows = conn.Query("SELECT value FROM store_meta WHERE name = ?", {std::string(marker)});
   if (!rows.ok()) return rows.status();
-  return !rows->empty() && rows->front().Int(0) == offset_;
+  return !rows->empty() && rows->front().Int(0) == offset;
+}
+
+absl::Status Mark(SqlConnection& conn, const char* marker, int64_t offset) {
+  auto del = conn.Execute("DELETE FROM store_meta WHERE name = ?", {std::string(marker)});
+  if (!del.ok()) return del.status();
+  return conn
+      .Execute("INSERT INTO store_meta (name, value) VALUES (?, ?)", {std::string(marker), offset})
+      .status();
+}
+}  // namespace
+
+absl::StatusOr<bool> FigureTable::Current(SqlConnection& conn) const {
+  return Marked(conn, kSumsMarker, offset_);
 }
 
 absl::Status FigureTable::Rebuild(SqlConnection& conn) const {
@@ -214,20 +232,12 @@ absl::Status FigureTable::Rebuild(SqlConnection& conn) const {
     if (!facts.ok()) return facts.status();
     if (auto s = AddAll(conn, *facts); !s.ok()) return s;
   }
-  for (const char* name : {"figures_utc_offset_minutes", "open_deadlines_utc_offset"}) {
-    auto del = conn.Execute("DELETE FROM store_meta WHERE name = ?", {std::string(name)});
-    if (!del.ok()) return del.status();
-    auto ins = conn.Execute("INSERT INTO store_meta (name, value) VALUES (?, ?)",
-                            {std::string(name), static_cast<int64_t>(offset_)});
-    if (!ins.ok()) return ins.status();
-  }
-  return absl::OkStatus();
+  if (auto s = Mark(conn, kSumsMarker, offset_); !s.ok()) return s;
+  return Mark(conn, kOpenMarker, offset_);
 }
 
 absl::StatusOr<bool> FigureTable::OpenCurrent(SqlConnection& conn) const {
-  auto rows = conn.Query("SELECT value FROM store_meta WHERE name = 'open_deadlines_utc_offset'");
-  if (!rows.ok()) return rows.status();
-  return !rows->empty() && rows->front().Int(0) == offset_;
+  return Marked(conn, kOpenMarker, offset_);
 }
 
 absl::Status FigureTable::RebuildOpen(SqlConnection& conn) const {
@@ -254,12 +264,7 @@ absl::Status FigureTable::RebuildOpen(SqlConnection& conn) const {
     }
   }
   if (auto s = WriteOpen(conn, open); !s.ok()) return s;
-  auto del = conn.Execute("DELETE FROM store_meta WHERE name = 'open_deadlines_utc_offset'");
-  if (!del.ok()) return del.status();
-  return conn
-      .Execute("INSERT INTO store_meta (name, value) VALUES ('open_deadlines_utc_offset', ?)",
-               {static_cast<int64_t>(offset_)})
-      .status();
+  return Mark(conn, kOpenMarker, offset_);
 }
 
 absl::StatusOr<std::map<std::string, domain::OpenOverdueCounts>> FigureTable::SumOpenRows(
