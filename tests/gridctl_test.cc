@@ -32,6 +32,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client_sdk/gridctl/output.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gridline/client/options.h"
 #include "gridline/client/report_client.h"
 #include "tests/e2e_fixture.h"
@@ -596,6 +598,17 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   Result queue = Run(dispatcher, {"triage", "list"});
   ASSERT_EQ(queue.exit_code, 0) << queue;
   EXPECT_EQ(TableLine(queue.out, id).at(1), "PENDING_TRIAGE") << queue;
+
+  // The same queue for a program: JSON, one object per case, the values CSV has.
+  Result json = Run(dispatcher, {"triage", "list", "--output", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json;
+  google::protobuf::ListValue cases;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &cases).ok()) << json;
+  ASSERT_EQ(cases.values_size(), 1) << json;
+  const auto& fields = cases.values(0).struct_value().fields();
+  EXPECT_EQ(fields.at("case_id").string_value(), id) << json;
+  EXPECT_EQ(fields.at("state").string_value(), "PENDING_TRIAGE") << json;
+  EXPECT_EQ(fields.at("description").string_value(), "井盖缺失") << json;
 }
 
 TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) {

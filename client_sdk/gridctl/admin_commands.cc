@@ -109,7 +109,7 @@ int TokensRevoke(Context& ctx, const Args& args) {
   if (int code = ctx.Connect()) return code;
   auto revoked = ctx.Admin().RevokeToken(request);
   if (!revoked.ok()) return ctx.Fail(revoked.status());
-  TokenFields(*revoked).PrintText(ctx.out());
+  ctx.PrintDetails(TokenFields(*revoked));
   return kExitOk;
 }
 
@@ -148,8 +148,8 @@ int Audit(Context& ctx, const Args& args) {
       request, limit, [&](const v1::ListAuditLogRequest& r) { return client.ListAuditLog(r); },
       [](const v1::ListAuditLogResponse& r) -> const auto& { return r.entries(); },
       [&](const v1::AuditEntry& e) {
-        std::string time = ctx.format() == OutputFormat::kCsv ? Rfc3339(e.event_time())
-                                                              : LocalTime(e.event_time(), true);
+        std::string time =
+            ctx.machine() ? Rfc3339(e.event_time()) : LocalTime(e.event_time(), true);
         table.AddRow({time, e.actor_user_id(), e.actor_token_id(), MethodName(e.method()),
                       e.resource_kind(), e.resource_id(),
                       absl::StatusCodeToString(static_cast<absl::StatusCode>(e.status_code())),

@@ -60,8 +60,7 @@ std::string PhotoList(const google::protobuf::RepeatedPtrField<v1::Attachment>& 
 Table HistoryTable(Context& ctx, const std::vector<v1::CaseEvent>& events) {
   Table table({"time", "event", "from", "to", "actor", "role", "department", "note"});
   for (const auto& e : events) {
-    std::string time = ctx.format() == OutputFormat::kCsv ? Rfc3339(e.event_time())
-                                                          : LocalTime(e.event_time(), true);
+    std::string time = ctx.machine() ? Rfc3339(e.event_time()) : LocalTime(e.event_time(), true);
     table.AddRow({time, v1::CaseEventType_Name(e.type()), StateName(e.from_state()),
                   StateName(e.to_state()), e.actor_user_id(),
                   e.actor_role() == v1::ROLE_UNSPECIFIED ? "" : v1::Role_Name(e.actor_role()),
@@ -283,7 +282,7 @@ int CasesFollow(Context& ctx, const Args& args) {
     return true;
   };
 
-  const bool csv = ctx.format() == OutputFormat::kCsv;
+  const bool csv = ctx.machine();
   std::string start_cursor = options.after_cursor;
   // Prints the queue and follows from where it was read. CANCELLED when interrupted meanwhile.
   const auto list_and_watch = [&]() -> gc::Status {
@@ -456,7 +455,7 @@ int TriageCategory(Context& ctx, const Args& args) {
 
 // "+2d 03h 05m" (later) or "-0d 00h 30m" (earlier) for people; seconds for CSV.
 std::string OffsetCell(const Context& ctx, const google::protobuf::Duration& d) {
-  if (ctx.format() == OutputFormat::kCsv) return absl::StrCat(d.seconds());
+  if (ctx.machine()) return absl::StrCat(d.seconds());
   const int64_t minutes = (d.seconds() < 0 ? -d.seconds() : d.seconds()) / 60;
   return absl::StrFormat("%c%dd %02dh %02dm", d.seconds() < 0 ? '-' : '+', minutes / (24 * 60),
                          minutes / 60 % 24, minutes % 60);
@@ -579,7 +578,7 @@ bool ParseLimit(Context& ctx, const Args& args, int64_t fallback, int64_t* limit
 }
 
 void PrintList(Context& ctx, const Table& table, bool more, const std::string& what) {
-  if (table.rows() > 0 || ctx.format() == OutputFormat::kCsv) ctx.Print(table);
+  if (table.rows() > 0 || ctx.machine()) ctx.Print(table);
   if (more) {
     ctx.Note(absl::StrCat("showing the first ", table.rows(), " ", what,
                           "; raise --limit (0 for all) to see more"));
@@ -642,7 +641,7 @@ bool CaseFilterRequest(Context& ctx, const Args& args, v1::ListCasesRequest* req
 }
 
 std::string TimeCell(const Context& ctx, const google::protobuf::Timestamp& ts) {
-  return ctx.format() == OutputFormat::kCsv ? Rfc3339(ts) : LocalTime(ts);
+  return ctx.machine() ? Rfc3339(ts) : LocalTime(ts);
 }
 
 void PrintCaseOutcome(Context& ctx, const v1::Case& c) {
@@ -661,7 +660,7 @@ void PrintCaseOutcome(Context& ctx, const v1::Case& c) {
   if (c.rework_count() > 0) table.AddRow({"rework_count", absl::StrCat(c.rework_count())});
   if (!c.duplicate_of_case_id().empty()) table.AddRow({"duplicate_of", c.duplicate_of_case_id()});
   table.AddRow({"version", absl::StrCat(c.version())});
-  table.PrintText(ctx.out());
+  ctx.PrintDetails(table);
 }
 
 void AddCaseCommands(std::vector<Command>* commands) {

@@ -54,7 +54,7 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"timeout", "SECONDS", "deadline of each call (default 30; imports and photos: 300)"},
       {"token-file", "FILE",
        "read the bearer token from FILE (default: $GRIDLINE_TOKEN, else $GRIDLINE_TOKEN_FILE)"},
-      {"output", "FORMAT", "table (default) or csv"},
+      {"output", "FORMAT", "table (default), csv or json"},
       {"help", "", "show help"},
   };
   return kFlags;
@@ -93,8 +93,10 @@ bool Context::ParseFormat() {
     format_ = OutputFormat::kTable;
   } else if (format == "csv") {
     format_ = OutputFormat::kCsv;
+  } else if (format == "json") {
+    format_ = OutputFormat::kJson;
   } else {
-    Usage("--output must be table or csv, not '" + format + "'");
+    Usage("--output must be table, csv or json, not '" + format + "'");
     return false;
   }
   return true;
@@ -223,6 +225,16 @@ void Context::Note(const std::string& text) { err_ << "gridctl: " << text << '\n
 void Context::Print(const Table& table) {
   if (format_ == OutputFormat::kCsv) {
     table.PrintCsv(out_);
+  } else if (format_ == OutputFormat::kJson) {
+    table.PrintJson(out_);
+  } else {
+    table.PrintText(out_);
+  }
+}
+
+void Context::PrintDetails(const Table& table) {
+  if (format_ == OutputFormat::kJson) {
+    table.PrintJson(out_);
   } else {
     table.PrintText(out_);
   }

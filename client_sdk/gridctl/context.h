@@ -24,7 +24,7 @@ namespace v1 = ::gridline::v1;
 
 inline constexpr char kDefaultEndpoint[] = "localhost:50051";
 
-enum class OutputFormat { kTable, kCsv };
+enum class OutputFormat { kTable, kCsv, kJson };
 
 // The flags every command takes.
 const std::vector<FlagSpec>& GlobalFlags();
@@ -38,10 +38,12 @@ class Context {
 
   const Command& command() const { return command_; }
   OutputFormat format() const { return format_; }
+  // CSV and JSON: values for programs (RFC 3339 times, seconds, enum names), not for people.
+  bool machine() const { return format_ != OutputFormat::kTable; }
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
 
-  // Checks --output; false (after printing) when it is not table or csv.
+  // Checks --output; false (after printing) when it is not table, csv or json.
   bool ParseFormat();
   // Turns the connection settings (endpoint, TLS, timeout, token) into SDK options. Prints what
   // is wrong and returns its exit status; 0 when the clients are ready to use.
@@ -66,6 +68,8 @@ class Context {
   void Note(const std::string& text);
   // `table` on stdout as --output says.
   void Print(const Table& table);
+  // A key-value listing (one item's fields) on stdout: text, or with --output json an object.
+  void PrintDetails(const Table& table);
 
  private:
   const Command& command_;

@@ -134,7 +134,7 @@ int DeptExtend(Context& ctx, const Args& args) {
   table.AddRow({"state", ExtensionStateName(extension->state())});
   table.AddRow({"current_deadline", LocalTime(extension->current_deadline_time())});
   table.AddRow({"requested_deadline", LocalTime(extension->requested_deadline_time())});
-  table.PrintText(ctx.out());
+  ctx.PrintDetails(table);
   return kExitOk;
 }
 

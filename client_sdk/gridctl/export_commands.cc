@@ -200,7 +200,7 @@ int Stats(Context& ctx, const Args& args) {
   if (int code = ctx.Connect()) return code;
   auto s = ctx.Admin().GetStatistics(requests[0]);
   if (!s.ok()) return ctx.Fail(s.status());
-  if (ctx.format() == OutputFormat::kCsv) {
+  if (ctx.machine()) {
     Table table(StatisticsColumns());
     table.AddRow(StatisticsRow(*s));
     ctx.Print(table);
@@ -254,7 +254,7 @@ bool ParseFlag(const std::string& text, v1::EvaluationFlag* out) {
 
 // For people: "红旗 RED"; for CSV the enum name.
 std::string FlagCell(const Context& ctx, v1::EvaluationFlag flag) {
-  if (ctx.format() == OutputFormat::kCsv) return v1::EvaluationFlag_Name(flag);
+  if (ctx.machine()) return v1::EvaluationFlag_Name(flag);
   switch (flag) {
     case v1::RED_FLAG:
       return "红旗 RED";
@@ -309,7 +309,7 @@ int Evaluations(Context& ctx, const Args& args) {
   auto client = ctx.Admin();
 
   // People get the flag, the rates that usually decide it and why; CSV every figure.
-  const bool csv = ctx.format() == OutputFormat::kCsv;
+  const bool csv = ctx.machine();
   std::vector<std::string> columns = {"unit_kind", "unit_code", "unit_name", "flag"};
   if (csv) {
     for (const char* c : {"year", "month", "explanation", "compute_time"}) columns.push_back(c);

@@ -1,7 +1,10 @@
 // gridctl: the command-line tool of gridline's operators, dispatchers and department staff,
 // built on the client SDK (libgridline_client) only.
+#include <grpc/support/log.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -297,6 +300,9 @@ int Run(int argc, char** argv) {
 }  // namespace gridctl
 
 int main(int argc, char** argv) {
+  // gRPC's own log lines (failed connections, TLS handshakes) are for gRPC's developers, and
+  // would come before gridctl's own explanation; GRPC_VERBOSITY=debug brings them back.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function([](gpr_log_func_args*) {});
   try {
     return gridctl::Run(argc, argv);
   } catch (const std::exception& e) {

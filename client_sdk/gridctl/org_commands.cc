@@ -259,7 +259,7 @@ int OrgRoute(Context& ctx, const Args& args) {
   std::vector<std::string> shadowed;
   for (const auto& r : route->shadowed_rules()) shadowed.push_back(r.rule_id());
   if (!shadowed.empty()) table.AddRow({"shadowed_rules", absl::StrJoin(shadowed, ", ")});
-  table.PrintText(ctx.out());
+  ctx.PrintDetails(table);
   return route->source() == v1::NO_ROUTE ? kExitConflict : kExitOk;
 }
 

@@ -9,6 +9,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/stubs/common.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace gridctl {
 namespace {
@@ -281,6 +284,40 @@ void Table::PrintText(std::ostream& os) const {
 void Table::PrintCsv(std::ostream& os) const {
   os << CsvRecord(columns_);
   for (const auto& row : rows_) os << CsvRecord(row);
+}
+
+namespace {
+// JSON strings must be UTF-8: a cell that is not (never from the server) is sanitized.
+std::string SanitizeUtf8(const std::string& s) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()))
+             ? s
+             : SanitizeCell(s);
+}
+}  // namespace
+
+void Table::PrintJson(std::ostream& os) const {
+  // google.protobuf.Struct and its JSON printer do the quoting and escaping.
+  auto object = [&](const std::vector<std::string>& row) {
+    google::protobuf::Struct s;
+    for (size_t i = 0; i < columns_.size() && i < row.size(); ++i) {
+      (*s.mutable_fields())[columns_[i]].set_string_value(SanitizeUtf8(row[i]));
+    }
+    return s;
+  };
+  google::protobuf::Value out;
+  if (hide_header_ && columns_.size() == 2) {
+    auto* fields = out.mutable_struct_value()->mutable_fields();
+    for (const auto& row : rows_) (*fields)[row[0]].set_string_value(SanitizeUtf8(row[1]));
+  } else {
+    auto* list = out.mutable_list_value();
+    for (const auto& row : rows_) *list->add_values()->mutable_struct_value() = object(row);
+  }
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(out, &json, options).ok()) json = "null";
+  os << json << '\n';
 }
 
 bool IsSet(const google::protobuf::Timestamp& ts) { return ts.seconds() != 0 || ts.nanos() != 0; }

@@ -52,6 +52,9 @@ class Table {
   size_t rows() const { return rows_.size(); }
   void PrintText(std::ostream& os) const;
   void PrintCsv(std::ostream& os) const;
+  // JSON: an array of objects keyed by the column names, the cells as strings (the values CSV
+  // has). A key-value listing (HideHeader, two columns) is one object instead.
+  void PrintJson(std::ostream& os) const;
 
  private:
   std::vector<std::string> columns_;
