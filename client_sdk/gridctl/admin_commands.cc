@@ -161,9 +161,51 @@ int Audit(Context& ctx, const Args& args) {
   return kExitOk;
 }
 
+// ---- whoami ---------------------------------------------------------------------------------
+
+int Whoami(Context& ctx, const Args&) {
+  if (int code = ctx.Connect()) return code;
+  auto me = ctx.Admin().GetCurrentUser();
+  if (!me.ok()) return ctx.Fail(me.status());
+  const v1::User& u = me->user();
+  Table table({"field", "value"});
+  table.HideHeader();
+  table.AddRow({"user_id", u.user_id()});
+  table.AddRow({"display_name", u.display_name()});
+  table.AddRow({"role", v1::Role_Name(u.role())});
+  if (!u.grid_code().empty()) {
+    table.AddRow({"grid_code", u.grid_code()});
+    table.AddRow({"grid_name", me->grid_name()});
+  }
+  if (!u.department_code().empty()) {
+    table.AddRow({"department_code", u.department_code()});
+    table.AddRow({"department_name", me->department_name()});
+  }
+  const v1::TokenInfo& t = me->token();
+  table.AddRow({"token_id", t.token_id()});
+  if (!t.label().empty()) table.AddRow({"token_label", t.label()});
+  if (!t.device_id().empty()) table.AddRow({"token_device", t.device_id()});
+  table.AddRow({"token_expires", IsSet(t.expire_time()) ? TimeCell(ctx, t.expire_time())
+                                                        : (ctx.machine() ? "" : "never")});
+  if (t.demo()) table.AddRow({"demo_token", "true"});
+  table.AddRow({"endpoint", ctx.endpoint()});
+  ctx.PrintDetails(table);
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddAdminCommands(std::vector<Command>* commands) {
+  commands->push_back({{"whoami"},
+                       "",
+                       "Show who the token belongs to: user, role, grid or department, the token",
+                       "Any role may ask. Useful to check a token file before other commands.",
+                       {},
+                       0,
+                       0,
+                       false,
+                       false,
+                       Whoami});
   commands->push_back(
       {{"tokens", "issue"},
        "USER_ID [--ttl DURATION] [--label TEXT] [--device ID]",

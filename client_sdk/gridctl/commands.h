@@ -23,6 +23,8 @@ void AddDeptCommands(std::vector<Command>* commands);
 void AddAdminCommands(std::vector<Command>* commands);
 // export, stats and evaluations: CSV exports and evaluation figures.
 void AddExportCommands(std::vector<Command>* commands);
+// report and `cases mine`: grid leaders (reports through the offline outbox).
+void AddReportCommands(std::vector<Command>* commands);
 
 // The largest page the API serves.
 inline constexpr int32_t kMaxPageSize = 500;

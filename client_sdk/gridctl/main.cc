@@ -22,11 +22,13 @@ namespace {
 const std::vector<Group>& Groups() {
   static const std::vector<Group> kGroups = {
       {"org", "The organisation: load a file, list what is configured (operators)."},
+      {"report",
+       "Report problems found on patrol, through an offline outbox (grid leaders)."},
       {"tokens", "The users' bearer tokens: issue, list, revoke (operators)."},
       {"triage", "The acceptance center's triage queue (dispatchers)."},
       {"cases",
        "Cases in your scope: list, show, route, verify, follow live (dispatchers; "
-       "`cases list` also supervisors and operators)."},
+       "`cases list` also supervisors and operators; `cases mine` grid leaders)."},
       {"extensions", "The departments' extension requests (延期): list and decide (dispatchers)."},
       {"dept", "A line department's cases (department staff)."},
       {"export",
@@ -53,6 +55,7 @@ const std::vector<Command>& Commands() {
     AddCaseCommands(&c);
     AddDeptCommands(&c);
     AddExportCommands(&c);
+    AddReportCommands(&c);
     c.push_back({{"help"},
                  "[COMMAND...]",
                  "Show help for gridctl or for a command",

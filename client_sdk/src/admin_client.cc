@@ -68,6 +68,9 @@ StatusOr<v1::Organisation> AdminClient::ReadOrganisationFile(const std::string& 
   return organisation;
 }
 
+StatusOr<v1::CurrentUser> AdminClient::GetCurrentUser() {
+  return connection_->GetCurrentUser(v1::GetCurrentUserRequest());
+}
 StatusOr<v1::Statistics> AdminClient::GetStatistics(const v1::GetStatisticsRequest& request) {
   return connection_->GetStatistics(request);
 }

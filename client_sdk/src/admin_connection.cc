@@ -10,6 +10,9 @@ using internal::Unimplemented;
 StatusOr<v1::ImportResult> AdminConnection::ImportOrganisation(const ImportRequest&) {
   return Unimplemented("ImportOrganisation");
 }
+StatusOr<v1::CurrentUser> AdminConnection::GetCurrentUser(const v1::GetCurrentUserRequest&) {
+  return Unimplemented("GetCurrentUser");
+}
 StatusOr<v1::Statistics> AdminConnection::GetStatistics(const v1::GetStatisticsRequest&) {
   return Unimplemented("GetStatistics");
 }
@@ -92,6 +95,9 @@ class GrpcAdminConnection final : public AdminConnection {
     if (!status.ok()) return status;
     if (!result) return absl::InternalError("the import stream ended without a result");
     return *std::move(result);
+  }
+  StatusOr<v1::CurrentUser> GetCurrentUser(const v1::GetCurrentUserRequest& r) override {
+    return stubs_->Unary(stubs_->admin(), &S::GetCurrentUser, r, kIdempotent);
   }
   StatusOr<v1::Statistics> GetStatistics(const v1::GetStatisticsRequest& r) override {
     return stubs_->Unary(stubs_->admin(), &S::GetStatistics, r, kIdempotent);

@@ -339,28 +339,40 @@ void AdminServiceImpl::Audit(const domain::Caller& caller, const char* method,
 grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* context,
                                                 const char* method,
                                                 const google::protobuf::Message* audited,
-                                                Target target, Work work) {
+                                                Target target, Work work,
+                                                service::Audience audience) {
   // Unauthenticated calls are not recorded (RunUnary refuses them before the stack): there is
   // nobody to attribute them to, and anyone could fill the log with them.
   return RunUnary(
       context, deps_,
-      [this, method, audited, target = std::move(target),
+      [this, method, audited, audience, target = std::move(target),
        work = std::move(work)](const service::RequestContext& rc) {
         service::OperatorCall call{method,
                                    audited != nullptr,
                                    {target.kind, target.id},
-                                   audited != nullptr ? AuditSummary(*audited) : std::string()};
+                                   audited != nullptr ? AuditSummary(*audited) : std::string(),
+                                   audience};
         return calls_->Run(rc, call, [&](std::string* id) { return work(rc.caller, id); });
       });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::Read(
     grpc::CallbackServerContext* context, const char* method,
-    std::function<absl::Status(const domain::Caller&)> work) {
-  return Run(context, method, nullptr, {"", ""},
-             [work = std::move(work)](const domain::Caller& caller, std::string*) {
-               return work(caller);
-             });
+    std::function<absl::Status(const domain::Caller&)> work, service::Audience audience) {
+  return Run(
+      context, method, nullptr, {"", ""},
+      [work = std::move(work)](const domain::Caller& caller, std::string*) { return work(caller); },
+      audience);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ReadAs(
+    grpc::CallbackServerContext* context, const char* method, service::Audience audience,
+    std::function<absl::Status(const service::RequestContext&)> work) {
+  return RunUnary(context, deps_,
+                  [this, method, audience, work = std::move(work)](const service::RequestContext& rc) {
+                    service::OperatorCall call{method, false, {}, {}, audience};
+                    return calls_->Run(rc, call, [&](std::string*) { return work(rc); });
+                  });
 }
 
 // ---- Grids ------------------------------------------------------------------------------------
@@ -824,11 +836,27 @@ void StatisticsToProto(const service::Statistics& s, v1::Statistics* out) {
 
 }  // namespace
 
+grpc::ServerUnaryReactor* AdminServiceImpl::GetCurrentUser(grpc::CallbackServerContext* context,
+                                                           const v1::GetCurrentUserRequest*,
+                                                           v1::CurrentUser* response) {
+  return ReadAs(context, GRIDLINE_ADMIN_METHOD(GetCurrentUser), service::Audience::kAnyone,
+                [this, response](const service::RequestContext& rc) {
+                  auto me = admin_.DescribeCaller(rc.caller, rc.now);
+                  if (!me.ok()) return me.status();
+                  ToProto(me->user, response->mutable_user());
+                  ToProto(me->token, response->mutable_token());
+                  response->set_grid_name(me->grid_name);
+                  response->set_department_name(me->department_name);
+                  return absl::OkStatus();
+                });
+}
+
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
                                                           const v1::GetStatisticsRequest* request,
                                                           v1::Statistics* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(GetStatistics),
-              [this, context, request, response](const auto&) {
+  return ReadAs(context, GRIDLINE_ADMIN_METHOD(GetStatistics),
+                service::Audience::kOperatorsAndSupervisors,
+              [this, request, response](const service::RequestContext& rc) {
                 service::StatisticsQuery q;
                 q.grid_code = request->grid_code();
                 q.department_code = request->department_code();
@@ -842,8 +870,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerCo
                     !s.ok()) {
                   return s;
                 }
-                auto s = service::ComputeStatistics(deps_.store, deps_.store, q,
-                                                    deps_.clock->NowMicros(), CallGone(context));
+                auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q);
                 if (!s.ok()) return s.status();
                 StatisticsToProto(*s, response);
                 return absl::OkStatus();
@@ -853,8 +880,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
     grpc::CallbackServerContext* context, const v1::ListEvaluationsRequest* request,
     v1::ListEvaluationsResponse* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(ListEvaluations),
-              [this, context, request, response](const domain::Caller& caller) {
+  return ReadAs(context, GRIDLINE_ADMIN_METHOD(ListEvaluations),
+                service::Audience::kOperatorsAndSupervisors,
+              [this, request, response](const service::RequestContext& rc) {
                 service::EvaluationQuery q;
                 q.year = request->year();
                 q.month = request->month();
@@ -863,8 +891,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
                 q.flag = static_cast<service::Flag>(request->flag());
                 q.page_size = request->page_size();
                 q.page_token = request->page_token();
-                auto page = deps_.evaluations->List(
-                    {caller, deps_.clock->NowMicros(), context->peer(), CallGone(context)}, q);
+                auto page = deps_.evaluations->List(rc, q);
                 if (!page.ok()) return page.status();
                 for (const auto& e : page->evaluations) {
                   auto* out = response->add_evaluations();

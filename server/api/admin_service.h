@@ -134,6 +134,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   using Work = std::function<absl::Status(const domain::Caller& caller, std::string* id)>;
 
  public:
+  grpc::ServerUnaryReactor* GetCurrentUser(grpc::CallbackServerContext* context,
+                                           const v1::GetCurrentUserRequest* request,
+                                           v1::CurrentUser* response) override;
   grpc::ServerUnaryReactor* GetStatistics(grpc::CallbackServerContext* context,
                                           const v1::GetStatisticsRequest* request,
                                           v1::Statistics* response) override;
@@ -142,13 +145,19 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                             v1::ListEvaluationsResponse* response) override;
 
  private:
-  // Authenticates, requires OPERATOR and runs `work` on the worker pool. With `audited` set,
+  // Authenticates, requires OPERATOR (or the given audience) and runs `work` on the worker pool. With `audited` set,
   // records the call with its text-format summary afterwards (the request and response stay
   // alive until Finish).
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
-                                const google::protobuf::Message* audited, Target target, Work work);
+                                const google::protobuf::Message* audited, Target target, Work work,
+                                service::Audience audience = service::Audience::kOperators);
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* context, const char* method,
-                                 std::function<absl::Status(const domain::Caller&)> work);
+                                 std::function<absl::Status(const domain::Caller&)> work,
+                                 service::Audience audience = service::Audience::kOperators);
+  // Read, for calls whose service takes the whole request context (the figures).
+  grpc::ServerUnaryReactor* ReadAs(grpc::CallbackServerContext* context, const char* method,
+                                   service::Audience audience,
+                                   std::function<absl::Status(const service::RequestContext&)> work);
 
   ServiceContext deps_;
   service::AdminService admin_;

@@ -821,4 +821,31 @@ absl::StatusOr<std::vector<AuditEntry>> AdminService::ListAudit(const store::Aud
   return audit_->ListAudit(query);
 }
 
+absl::StatusOr<CallerView> AdminService::DescribeCaller(const domain::Caller& caller,
+                                                        domain::Micros now) {
+  CallerView view;
+  view.user = caller.user;
+  auto tokens = tokens_->ListTokens(caller.user.user_id, /*include_inactive=*/false, now);
+  if (!tokens.ok()) return tokens.status();
+  for (auto& t : *tokens) {
+    if (t.token_id == caller.token_id) view.token = std::move(t);
+  }
+  if (view.token.token_id.empty()) {  // revoked between authentication and now
+    view.token.token_id = caller.token_id;
+    view.token.user_id = caller.user.user_id;
+    view.token.demo = caller.demo_token;
+  }
+  if (!caller.user.grid_code.empty()) {
+    auto g = org_->FindGrid(caller.user.grid_code);
+    if (!g.ok()) return g.status();
+    if (g->has_value()) view.grid_name = (*g)->name;
+  }
+  if (!caller.user.department_code.empty()) {
+    auto d = org_->FindDepartment(caller.user.department_code);
+    if (!d.ok()) return d.status();
+    if (d->has_value()) view.department_name = (*d)->name;
+  }
+  return view;
+}
+
 }  // namespace gridline::service

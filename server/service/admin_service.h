@@ -54,6 +54,14 @@ struct UserFilter {
   bool include_disabled = false;
 };
 
+// GetCurrentUser: who calls, with which token, and the names of their grid and department.
+struct CallerView {
+  domain::User user;
+  domain::TokenInfo token;
+  std::string grid_name;
+  std::string department_name;
+};
+
 struct IssuedToken {
   std::string token;  // shown once
   domain::TokenInfo info;
@@ -125,6 +133,9 @@ class AdminService {
   absl::StatusOr<std::vector<domain::TokenInfo>> ListTokens(const std::string& user_id,
                                                             bool include_inactive);
   absl::StatusOr<domain::TokenInfo> RevokeToken(const std::string& token_id);
+
+  // The caller as GetCurrentUser shows them (any role may ask).
+  absl::StatusOr<CallerView> DescribeCaller(const domain::Caller& caller, domain::Micros now);
 
   // The first operator of an installation and one token for them: FAILED_PRECONDITION when any
   // operator exists already (enabled or not; then tokens come from IssueToken). Not an RPC:

@@ -15,6 +15,7 @@
 #include "server/service/case_service.h"
 #include "server/service/domain_names.h"
 #include "server/service/routing.h"
+#include "server/service/scope.h"
 #include "server/util/sha256.h"
 
 namespace gridline::service {
@@ -71,24 +72,6 @@ absl::StatusOr<Page<Case>> RunCaseQuery(store::CaseStore* store, store::CaseQuer
     out.next_page_token = MakeToken(store::SortKey(last, q.order), last.case_id);
   }
   return out;
-}
-
-// The grid subtree a case list covers: `scope`, the caller's own grid (empty: the whole
-// platform), narrowed to `grid_code` when one is given. A `grid_code` that is unknown or outside
-// `scope` is a violation of "grid_code".
-absl::StatusOr<std::string> ListSubtree(store::OrganisationStore* store, FieldViolations& v,
-                                        const std::string& scope, const std::string& grid_code) {
-  if (grid_code.empty()) return scope;
-  auto g = store->FindGrid(grid_code);
-  if (!g.ok()) return g.status();
-  if (!g->has_value()) {
-    v.Add("grid_code", scope.empty() ? "unknown grid " + grid_code
-                                     : absl::StrCat("grid ", grid_code, " is not in your subtree"));
-  } else if (!scope.empty() &&
-             (*g)->path.find(absl::StrCat("/", scope, "/")) == std::string::npos) {
-    v.Add("grid_code", absl::StrCat("grid ", grid_code, " is not in your subtree"));
-  }
-  return grid_code;
 }
 
 // A violation of "category_codes" for each unknown category among `codes`.

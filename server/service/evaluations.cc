@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/domain/errors.h"
+#include "server/service/scope.h"
 
 namespace gridline::service {
 namespace {
@@ -46,15 +47,18 @@ std::shared_ptr<const EvaluationService::Snapshot> EvaluationService::Find(int64
 
 absl::StatusOr<EvaluationPage> EvaluationService::List(const RequestContext& rc,
                                                        const EvaluationQuery& q) {
+  // Operators: the grid asked for (empty: all units); supervisors: their own subtree.
+  auto grid_code = FiguresSubtree(org_, rc.caller, q.grid_code);
+  if (!grid_code.ok()) return grid_code.status();
   domain::FieldViolations v;
   std::string subtree;
-  if (!q.grid_code.empty()) {
-    auto g = org_->FindGrid(q.grid_code);
+  if (!grid_code->empty()) {
+    auto g = org_->FindGrid(*grid_code);
     if (!g.ok()) return g.status();
     if (g->has_value()) {
-      subtree = absl::StrCat("/", q.grid_code, "/");
+      subtree = absl::StrCat("/", *grid_code, "/");
     } else {
-      v.Add("grid_code", "unknown grid " + q.grid_code);
+      v.Add("grid_code", "unknown grid " + *grid_code);
     }
   }
   int64_t snapshot_id = 0;

@@ -43,7 +43,8 @@ class EvaluationService {
       : org_(org), figures_(figures), thresholds_(thresholds), ttl_(snapshot_ttl) {}
 
   // INVALID_ARGUMENT for a month out of 1..12 or not ended, an unknown grid, a malformed page
-  // token or a negative page size. Anyone the caller's door lets through may list.
+  // token or a negative page size; a supervisor gets only their subtree (FiguresSubtree), other
+  // roles but operators PERMISSION_DENIED.
   absl::StatusOr<EvaluationPage> List(const RequestContext& rc, const EvaluationQuery& q);
 
   // How many times a month was rated (for tests: later pages must not rate again).

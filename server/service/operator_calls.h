@@ -4,7 +4,7 @@
 // the check or forget the audit entry, and a new concern (metrics, say) is one more layer.
 //
 //   AuditingOperatorCalls        records every write, whatever its outcome
-//     -> OperatorCheck           PERMISSION_DENIED for anyone but an OPERATOR
+//     -> OperatorCheck           PERMISSION_DENIED for anyone outside the call's audience
 //       -> RunOperatorWork       runs the work
 #ifndef GRIDLINE_SERVER_SERVICE_OPERATOR_CALLS_H_
 #define GRIDLINE_SERVER_SERVICE_OPERATOR_CALLS_H_
@@ -26,12 +26,20 @@ struct AuditTarget {
   std::string id;
 };
 
+// Who may make a call (the work itself narrows what a non-operator sees).
+enum class Audience {
+  kOperators,                // AdminService's rule
+  kOperatorsAndSupervisors,  // the figures: supervisors within their subtree
+  kAnyone,                   // any authenticated user (GetCurrentUser)
+};
+
 // One call, as the door describes it.
 struct OperatorCall {
   const char* method = "";  // the full RPC name, "/gridline.v1.AdminService/CreateGrid"
   bool write = false;       // writes are audited; reads are not
   AuditTarget target;
   std::string summary;  // the request, as the door renders it, for the audit entry
+  Audience audience = Audience::kOperators;
 };
 
 // The work; it may set the id of what it created.
@@ -50,7 +58,7 @@ class RunOperatorWork final : public OperatorCalls {
   absl::Status Run(const RequestContext& rc, OperatorCall& call, const OperatorWork& work) override;
 };
 
-// Lets only operators through.
+// Lets only the call's audience through (operators, unless the call says otherwise).
 class OperatorCheck final : public OperatorCalls {
  public:
   explicit OperatorCheck(std::unique_ptr<OperatorCalls> next) : next_(std::move(next)) {}

@@ -11,6 +11,7 @@
 #include "server/domain/errors.h"
 #include "server/domain/figures.h"
 #include "server/service/domain_names.h"
+#include "server/service/scope.h"
 
 namespace gridline::service {
 
@@ -265,6 +266,14 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
     out.push_back(std::move(e));
   }
   return out;
+}
+
+absl::StatusOr<Statistics> StatisticsFor(const RequestContext& rc, store::OrganisationStore* org,
+                                         store::FigureStore* figures, StatisticsQuery query) {
+  auto grid_code = FiguresSubtree(org, rc.caller, query.grid_code);
+  if (!grid_code.ok()) return grid_code.status();
+  query.grid_code = *std::move(grid_code);
+  return ComputeStatistics(org, figures, std::move(query), rc.now, rc.gone);
 }
 
 }  // namespace gridline::service

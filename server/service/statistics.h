@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/domain/types.h"
+#include "server/service/request_context.h"
 #include "server/store/store.h"
 
 namespace gridline::service {
@@ -87,6 +88,11 @@ absl::StatusOr<Statistics> ComputeStatistics(store::OrganisationStore* org,
                                              store::FigureStore* figures, StatisticsQuery query,
                                              domain::Micros now,
                                              const std::function<bool()>& gone = {});
+
+// GetStatistics as `rc.caller` asks for it: ComputeStatistics over the subtree FiguresSubtree
+// allows them (a supervisor's own grid when `query.grid_code` is empty).
+absl::StatusOr<Statistics> StatisticsFor(const RequestContext& rc, store::OrganisationStore* org,
+                                         store::FigureStore* figures, StatisticsQuery query);
 
 }  // namespace gridline::service
 

@@ -25,6 +25,8 @@ class AdminClient {
   // Reads an organisation file in protobuf text format (deploy/demo/organisation.textproto).
   static StatusOr<v1::Organisation> ReadOrganisationFile(const std::string& path);
 
+  // Who the token belongs to (any role may ask).
+  StatusOr<v1::CurrentUser> GetCurrentUser();
   StatusOr<v1::Statistics> GetStatistics(const v1::GetStatisticsRequest& request);
   StatusOr<v1::ListEvaluationsResponse> ListEvaluations(const v1::ListEvaluationsRequest& request);
   StatusOr<v1::ResolveRouteResponse> ResolveRoute(const v1::ResolveRouteRequest& request);

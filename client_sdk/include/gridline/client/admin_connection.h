@@ -33,6 +33,7 @@ class AdminConnection {
 
   // Not retried: an import is all-or-nothing, and the server answers a concurrent one ABORTED.
   virtual StatusOr<v1::ImportResult> ImportOrganisation(const ImportRequest& request);
+  virtual StatusOr<v1::CurrentUser> GetCurrentUser(const v1::GetCurrentUserRequest& request);
   virtual StatusOr<v1::Statistics> GetStatistics(const v1::GetStatisticsRequest& request);
   virtual StatusOr<v1::ListEvaluationsResponse> ListEvaluations(
       const v1::ListEvaluationsRequest& request);
