@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client_sdk/gridctl/output.h"
@@ -345,7 +346,10 @@ TEST(GridctlCli, HelpExitsZeroForEveryCommandAndDocumentsTheExitStatuses) {
                                "tokens list",     "tokens revoke",
                                "export cases",    "export statistics",
                                "stats",           "evaluations",
-                               "audit",           "help"}) {
+                               "audit",           "help",
+                               "whoami",          "report submit",
+                               "report flush",    "report outbox",
+                               "cases mine"}) {
     EXPECT_NE(std::find(commands.begin(), commands.end(), expected), commands.end())
         << expected << " is not listed:\n"
         << top.out;
@@ -572,8 +576,14 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   ASSERT_TRUE(server_);
   endpoint_ = absl::StrCat("127.0.0.1:", port);
 
-  Result whoami = Run(op_token, {"tokens", "list", "u-city-operator"});
+  Result whoami = Run(op_token, {"whoami", "--output", "json"});
   ASSERT_EQ(whoami.exit_code, 0) << whoami;
+  google::protobuf::Struct me;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(whoami.out, &me).ok()) << whoami;
+  EXPECT_EQ(me.fields().at("user_id").string_value(), "u-city-operator") << whoami;
+  EXPECT_EQ(me.fields().at("role").string_value(), "OPERATOR") << whoami;
+  EXPECT_EQ(me.fields().at("display_name").string_value(), "市运维") << whoami;
+  EXPECT_FALSE(absl::StrContains(whoami.out, op_token)) << "never the token itself";
   Result load = Run(op_token, {"org", "load", DemoOrganisationFile()});
   ASSERT_EQ(load.exit_code, 0) << load;
   // Outside demo mode the file's demo tokens are not stored: nobody but the operator gets in.
@@ -588,13 +598,26 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   const std::string dispatcher = issue("u-dispatcher-001");
   ASSERT_FALSE(leader.empty());
 
-  gc::ReportClient client(gc::MakeReportConnection(gc::Options{}
-                                                       .set<gc::EndpointOption>(endpoint_)
-                                                       .set<gc::InsecureChannelOption>(true)
-                                                       .set<gc::AuthTokenOption>(leader)));
-  auto submitted = client.SubmitReport(Report("", "井盖缺失"));
-  ASSERT_TRUE(submitted.ok()) << submitted.status();
-  const std::string id = submitted->case_().case_id();
+  // The leader reports with gridctl, with a photo, through the outbox, for their own grid.
+  const std::string photo = dir_.path() + "/photo.png";
+  std::ofstream(photo, std::ios::binary) << TestPng(20000, "gridctl report");
+  Result submitted = Run(leader, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
+                                  "--description", "井盖缺失", "--photo", photo, "--outbox",
+                                  dir_.path() + "/outbox.db", "--output", "json"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted;
+  google::protobuf::Struct report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(submitted.out, &report).ok())
+      << submitted;
+  EXPECT_EQ(report.fields().at("outbox").string_value(), "sent") << submitted;
+  EXPECT_EQ(report.fields().at("state").string_value(), "PENDING_TRIAGE") << submitted;
+  EXPECT_EQ(report.fields().at("grid").string_value(), "410184001001001") << submitted;
+  EXPECT_EQ(report.fields().at("photos").string_value(), "1") << submitted;
+  const std::string id = report.fields().at("case_id").string_value();
+  ASSERT_FALSE(id.empty()) << submitted;
+  Result mine = Run(leader, {"cases", "mine", "--output", "csv"});
+  ASSERT_EQ(mine.exit_code, 0) << mine;
+  EXPECT_TRUE(absl::StrContains(mine.out, absl::StrCat(id, ",,PENDING_TRIAGE,C01_ROAD_DAMAGE,")))
+      << mine;
   Result queue = Run(dispatcher, {"triage", "list"});
   ASSERT_EQ(queue.exit_code, 0) << queue;
   EXPECT_EQ(TableLine(queue.out, id).at(1), "PENDING_TRIAGE") << queue;
@@ -609,6 +632,92 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   EXPECT_EQ(fields.at("case_id").string_value(), id) << json;
   EXPECT_EQ(fields.at("state").string_value(), "PENDING_TRIAGE") << json;
   EXPECT_EQ(fields.at("description").string_value(), "井盖缺失") << json;
+}
+
+TEST_P(GridctlTest, ALeadersReportWaitsInTheOutboxUntilTheServerIsReachable) {
+  // No server yet: the report is queued, durable, and the command says so (exit 6).
+  endpoint_ = absl::StrCat("127.0.0.1:", FreePort());
+  const std::string outbox = dir_.path() + "/outbox.db";
+  Result offline = Run(kLeader1, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
+                                  "--description", "地下室积水", "--grid", "410184001001001",
+                                  "--outbox", outbox, "--timeout", "2"});
+  EXPECT_EQ(offline.exit_code, 6) << offline;
+  EXPECT_TRUE(absl::StrContains(offline.err, "report flush")) << offline;
+  Result waiting = Run("", {"report", "outbox", "--outbox", outbox, "--output", "csv"});
+  ASSERT_EQ(waiting.exit_code, 0) << waiting;
+  EXPECT_TRUE(absl::StrContains(waiting.out, ",pending,")) << waiting;
+
+  // The server comes up: a flush files it once; the outbox records the case.
+  ASSERT_TRUE(Start(DemoOrganisationFile()));
+  Result flushed = Run(kLeader1, {"report", "flush", "--outbox", outbox, "--output", "json"});
+  ASSERT_EQ(flushed.exit_code, 0) << flushed;
+  google::protobuf::Struct counts;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(flushed.out, &counts).ok()) << flushed;
+  EXPECT_EQ(counts.fields().at("sent").string_value(), "1") << flushed;
+  EXPECT_EQ(counts.fields().at("pending").string_value(), "0") << flushed;
+  Result sent = Run("", {"report", "outbox", "--outbox", outbox, "--output", "json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent;
+  google::protobuf::ListValue entries;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(sent.out, &entries).ok()) << sent;
+  ASSERT_EQ(entries.values_size(), 1) << sent;
+  const auto& entry = entries.values(0).struct_value().fields();
+  EXPECT_EQ(entry.at("state").string_value(), "sent") << sent;
+  const std::string id = entry.at("case_id").string_value();
+  Result mine = Run(kLeader1, {"cases", "mine", "--state", "pending-triage", "--output", "csv"});
+  ASSERT_EQ(mine.exit_code, 0) << mine;
+  EXPECT_TRUE(absl::StrContains(mine.out, absl::StrCat(id, ",,PENDING_TRIAGE,C01_ROAD_DAMAGE,")))
+      << mine;
+  Result closed = Run(kLeader1, {"cases", "mine", "--state", "closed", "--output", "csv"});
+  ASSERT_EQ(closed.exit_code, 0) << closed;
+  EXPECT_FALSE(absl::StrContains(closed.out, id)) << closed;
+  // A second flush has nothing left to send.
+  Result again = Run(kLeader1, {"report", "flush", "--outbox", outbox, "--output", "json"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(again.out, &counts).ok()) << again;
+  EXPECT_EQ(counts.fields().at("sent").string_value(), "0") << again;
+
+  // A dispatcher may not report: the server's refusal marks the entry failed (exit 4).
+  Result refused = Run(kDispatcher1, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
+                                      "--description", "x", "--grid", "410184001001001",
+                                      "--outbox", dir_.path() + "/other.db"});
+  EXPECT_EQ(refused.exit_code, 4) << refused;
+}
+
+TEST_P(GridctlTest, SupervisorsReadTheFiguresOfTheirSubtreeAndWhoamiNamesTheirGrid) {
+  ASSERT_TRUE(Start(DemoOrganisationFile()));
+  SubmitReport("路面塌陷");
+  Result me = Run(kSupervisor, {"whoami"});
+  ASSERT_EQ(me.exit_code, 0) << me;
+  EXPECT_EQ(TableLine(me.out, "role").at(1), "SUPERVISOR") << me;
+  EXPECT_EQ(TableLine(me.out, "grid_code").at(1), "410184") << me;
+  EXPECT_EQ(TableLine(me.out, "grid_name").at(1), "新郑市") << me;
+
+  const std::string from = absl::FormatTime("%Y-%m-%d", absl::Now() - absl::Hours(48),
+                                            absl::LocalTimeZone());
+  // Their own subtree by default, and a grid inside it.
+  Result own = Run(kSupervisor, {"stats", "--from", from, "--output", "json"});
+  ASSERT_EQ(own.exit_code, 0) << own;
+  EXPECT_TRUE(absl::StrContains(own.out, "410184")) << own;
+  Result inside = Run(kSupervisor, {"stats", "--from", from, "--grid", "410184001"});
+  EXPECT_EQ(inside.exit_code, 0) << inside;
+  // Not the city above them (exit 2: INVALID_ARGUMENT on grid_code), and not for dispatchers.
+  Result above = Run(kSupervisor, {"stats", "--from", from, "--grid", "410100"});
+  EXPECT_EQ(above.exit_code, 2) << above;
+  EXPECT_TRUE(absl::StrContains(above.err, "not in your subtree")) << above;
+  EXPECT_EQ(Run(kDispatcher1, {"stats", "--from", from}).exit_code, 4);
+
+  // The 三色旗 (with data: history_e2e_test): supervisors may list, grid leaders may not.
+  const absl::CivilMonth last_month =
+      absl::ToCivilMonth(absl::Now(), absl::LocalTimeZone()) - 1;
+  const std::string month = absl::FormatCivilTime(last_month).substr(0, 7);
+  Result flags = Run(kSupervisor, {"evaluations", "--month", month});
+  EXPECT_EQ(flags.exit_code, 0) << flags;
+  EXPECT_EQ(Run(kLeader1, {"evaluations", "--month", month}).exit_code, 4);
+
+  // Anyone may ask who they are.
+  Result leader = Run(kLeader1, {"whoami"});
+  ASSERT_EQ(leader.exit_code, 0) << leader;
+  EXPECT_EQ(TableLine(leader.out, "role").at(1), "GRID_LEADER") << leader;
 }
 
 TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) {

@@ -14,7 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
@@ -228,6 +231,31 @@ TEST_P(HistoryTest, ACaseWalkedFortyFiveDaysAgoKeepsItsHistoryFiguresAndPhotos) 
   a.clear_open_overdue_count();  // "open now" depends on the present, not on the range
   b.clear_open_overdue_count();
   EXPECT_EQ(a.DebugString(), b.DebugString());
+
+  // That month's 三色旗: a supervisor sees the grid units of their subtree only (the
+  // operator also the departments); a grid leader may not list them.
+  const absl::CivilSecond filed_local =
+      absl::ToCivilSecond(absl::FromUnixSeconds(filed_at), absl::FixedTimeZone(8 * 3600));
+  v1::ListEvaluationsRequest month;
+  month.set_year(static_cast<int>(filed_local.year()));
+  month.set_month(filed_local.month());
+  month.set_page_size(500);
+  auto units = [&](const char* token, v1::ListEvaluationsResponse* out) {
+    return Call(admin_.get(), &v1::AdminService::Stub::ListEvaluations, token, month, out);
+  };
+  v1::ListEvaluationsResponse supervised, everything, none;
+  ASSERT_OK(units(kSupervisor, &supervised));
+  ASSERT_OK(units(kOperator, &everything));
+  ASSERT_GT(supervised.evaluations_size(), 0);
+  int departments = 0;
+  for (const auto& e : everything.evaluations()) departments += e.unit_kind() == v1::DEPARTMENT_UNIT;
+  EXPECT_GT(departments, 0);
+  for (const auto& e : supervised.evaluations()) {
+    EXPECT_EQ(e.unit_kind(), v1::GRID_UNIT) << e.unit_code();
+    EXPECT_TRUE(absl::StartsWith(e.unit_code(), "410184")) << e.unit_code();
+  }
+  EXPECT_LT(supervised.evaluations_size(), everything.evaluations_size());
+  EXPECT_EQ(units(kLeader1, &none).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 
   // The unused photo goes once the clean-up runs; the case's photo stays downloadable.
   const std::string canary_path = absl::StrCat(photos_, "/", canary.substr(0, 2), "/", canary);

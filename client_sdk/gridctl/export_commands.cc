@@ -357,6 +357,12 @@ std::vector<FlagSpec> StatisticsFlags() {
       {"department", "CODE", "only cases this department led", true}};
 }
 
+// `flags` with --grid and --department taken once (stats shows one scope).
+std::vector<FlagSpec> SingleScopeFlags(std::vector<FlagSpec> flags) {
+  for (auto& f : flags) f.repeated = false;
+  return flags;
+}
+
 }  // namespace
 
 std::vector<std::string> CaseExportColumns() {
@@ -410,8 +416,9 @@ void AddExportCommands(std::vector<Command>* commands) {
       {{"export", "statistics"},
        "--from DATE [--to DATE] [--grid CODE]... [--department CODE]... [--out FILE]",
        "Export evaluation figures (考核) as CSV, one row per grid and department given",
-       "Operators only. Rates are fractions in [0, 1] and 0 when their denominator is 0;\n"
-       "see proto/gridline/v1/admin_service.proto (Statistics) for each figure.",
+       "Operators, and supervisors within their subtree. Rates are fractions in [0, 1], and\n"
+       "blank when their denominator is 0 (no figure); see proto/gridline/v1/admin_service.proto\n"
+       "(Statistics) for each figure.",
        stats_flags,
        0,
        0,
@@ -422,8 +429,9 @@ void AddExportCommands(std::vector<Command>* commands) {
       {{"stats"},
        "--from DATE [--to DATE] [--grid CODE] [--department CODE]",
        "Show evaluation figures (考核) for a time range as a table",
-       "Operators only. Dates are in the local time zone (TZ); the range is [from, to).",
-       StatisticsFlags(),
+       "Operators; supervisors within their subtree (default: their grid). Dates are in the\n"
+       "local time zone (TZ); the range is [from, to).",
+       SingleScopeFlags(StatisticsFlags()),
        0,
        0,
        false,
@@ -433,8 +441,9 @@ void AddExportCommands(std::vector<Command>* commands) {
       {{"evaluations"},
        "--month YYYY-MM [--kind KIND] [--grid CODE] [--flag FLAG]",
        "Show the monthly 三色旗 ratings: each unit's red, yellow or black flag and why",
-       "Operators only. A month is rated once it has ended (in the server's time zone); the\n"
-       "current or a future month is an argument error (exit 2). Units are grids (块) and line\n"
+       "Operators; supervisors get the grids of their subtree. A month is rated once it has\n"
+       "ended (in the server's time zone); the current or a future month is an argument error\n"
+       "(exit 2). Units are grids (块) and line\n"
        "departments (条), by kind, then code. With --output csv every figure behind each flag\n"
        "follows (the columns of `gridctl export statistics`).",
        {{"month", "YYYY-MM", "the month (required)"},

@@ -33,7 +33,7 @@ const std::vector<Group>& Groups() {
       {"dept", "A line department's cases (department staff)."},
       {"export",
        "CSV exports of cases (dispatchers, supervisors, operators) and evaluation "
-       "figures (operators)."},
+       "figures (operators; supervisors in their subtree)."},
   };
   return kGroups;
 }
