@@ -469,6 +469,28 @@ TEST(GridctlOutput, TablesAlignMixedChineseAndLatinText) {
   for (const auto& line : lines) EXPECT_EQ(gridctl::DisplayWidth(line), 41) << line;
 }
 
+TEST(GridctlOutput, TablesFitTheTerminalByCuttingTheWidestCellsNotTheId) {
+  gridctl::Table table({"case_id", "state", "description", "address"});
+  table.AddRow({"c-7f3a9e21b4d05c68", "DISPATCHED", "路面塌陷，深约30厘米，影响车辆通行，请尽快处理",
+                "新郑市郑韩路18号东侧人行道"});
+  table.AddRow({"c-2", "CLOSED", "x", "y"});
+  std::ostringstream whole, fitted, tiny;
+  table.PrintText(whole);
+  table.PrintText(fitted, 60);
+  table.PrintText(tiny, 10);
+  std::vector<std::string> lines = absl::StrSplit(fitted.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << fitted.str();
+  for (const auto& line : lines) EXPECT_LE(gridctl::DisplayWidth(line), 60) << line;
+  EXPECT_GT(gridctl::DisplayWidth(absl::StrSplit(whole.str(), '\n').begin()->data()), 60);
+  EXPECT_TRUE(absl::StartsWith(lines[1], "c-7f3a9e21b4d05c68  DISPATCHED  ")) << lines[1];
+  EXPECT_TRUE(absl::StrContains(lines[1], "…")) << lines[1];
+  // Too narrow for even the floors: each column keeps its header's width (and the whole id).
+  std::vector<std::string> narrow = absl::StrSplit(tiny.str(), '\n', absl::SkipEmpty());
+  EXPECT_TRUE(absl::StartsWith(narrow[0], "CASE_ID             STATE   DESCRIPTION  ADDRESS"))
+      << narrow[0];
+  EXPECT_TRUE(absl::StartsWith(narrow[1], "c-7f3a9e21b4d05c68")) << narrow[1];
+}
+
 TEST(GridctlOutput, CsvQuotesCommasQuotesAndLineBreaks) {
   EXPECT_EQ(gridctl::CsvField("plain"), "plain");
   EXPECT_EQ(gridctl::CsvField("路面塌陷"), "路面塌陷");
@@ -621,6 +643,9 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   Result queue = Run(dispatcher, {"triage", "list"});
   ASSERT_EQ(queue.exit_code, 0) << queue;
   EXPECT_EQ(TableLine(queue.out, id).at(1), "PENDING_TRIAGE") << queue;
+  // For people the codes carry their names; for programs (below) the bare codes.
+  EXPECT_TRUE(absl::StrContains(queue.out, "C01_ROAD_DAMAGE（路面破损/塌陷）")) << queue;
+  EXPECT_TRUE(absl::StrContains(queue.out, "410184001001001（")) << queue;
 
   // The same queue for a program: JSON, one object per case, the values CSV has.
   Result json = Run(dispatcher, {"triage", "list", "--output", "json"});
@@ -632,6 +657,7 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   EXPECT_EQ(fields.at("case_id").string_value(), id) << json;
   EXPECT_EQ(fields.at("state").string_value(), "PENDING_TRIAGE") << json;
   EXPECT_EQ(fields.at("description").string_value(), "井盖缺失") << json;
+  EXPECT_EQ(fields.at("category").string_value(), "C01_ROAD_DAMAGE") << json;
 }
 
 TEST_P(GridctlTest, ALeadersReportWaitsInTheOutboxUntilTheServerIsReachable) {

@@ -37,8 +37,9 @@ int CasesList(Context& ctx, const Args& args) {
       request, limit, [&](const v1::ListCasesRequest& r) { return client.ListCases(r); },
       [](const v1::ListCasesResponse& r) -> const auto& { return r.cases(); },
       [&](const v1::Case& c) {
-        table.AddRow({c.case_id(), c.case_number(), StateName(c.state()), c.category_code(),
-                      c.location().grid_code(), c.lead_department_code(), UrgencyName(c.urgency()),
+        table.AddRow({c.case_id(), c.case_number(), StateName(c.state()),
+                      ctx.CategoryCell(c.category_code()), ctx.GridCell(c.location().grid_code()),
+                      ctx.DepartmentCell(c.lead_department_code()), UrgencyName(c.urgency()),
                       TimeCell(ctx, c.observe_time()), TimeCell(ctx, c.deadline_time()),
                       c.description()});
       },
@@ -84,17 +85,17 @@ int CasesShow(Context& ctx, const Args& args) {
   add("case_id", c->case_id());
   add("case_number", c->case_number());
   add("state", StateName(c->state()));
-  add("category", c->category_code());
+  add("category", ctx.CategoryCell(c->category_code()));
   add("urgency", UrgencyName(c->urgency()));
   add("description", c->description());
-  add("grid", c->location().grid_code());
+  add("grid", ctx.GridCell(c->location().grid_code()));
   add("address", c->location().address());
   const auto& ll = c->location().coordinates();
   add("coordinates", ll.latitude() == 0 && ll.longitude() == 0
                          ? ""
                          : absl::StrCat(ll.latitude(), ", ", ll.longitude()));
   add("reporter", c->reporter_user_id());
-  add("lead_department", c->lead_department_code());
+  add("lead_department", ctx.DepartmentCell(c->lead_department_code()));
   add("assisting", absl::StrJoin(c->assisting_department_codes(), ", "));
   add("observed", LocalTime(c->observe_time()));
   add("created", LocalTime(c->create_time()));
@@ -397,8 +398,9 @@ int TriageList(Context& ctx, const Args& args) {
       [&](const v1::TriageItem& item) {
         const v1::Case& c = item.case_();
         table.AddRow({c.case_id(), StateName(c.state()), TimeCell(ctx, item.queue_time()),
-                      c.category_code(), c.location().grid_code(), UrgencyName(c.urgency()),
-                      c.reporter_user_id(), c.description(), item.returned_by_department_code(),
+                      ctx.CategoryCell(c.category_code()), ctx.GridCell(c.location().grid_code()),
+                      UrgencyName(c.urgency()), c.reporter_user_id(), c.description(),
+                      ctx.DepartmentCell(item.returned_by_department_code()),
                       item.return_reason()});
       },
       &more);

@@ -222,13 +222,75 @@ int Context::Usage(const std::string& message) {
 
 void Context::Note(const std::string& text) { err_ << "gridctl: " << text << '\n'; }
 
+namespace {
+
+// Every item of a paged Admin listing, up to `max_items`; stops quietly at the first error
+// (names are a courtesy: a server that refuses them leaves the codes alone).
+template <typename Request, typename Fetch, typename Each>
+void ReadAll(Fetch fetch, Each each, int max_items) {
+  Request request;
+  request.set_page_size(500);
+  int seen = 0;
+  for (;;) {
+    auto page = fetch(request);
+    if (!page.ok()) return;
+    seen += each(*page);
+    if (page->next_page_token().empty() || seen >= max_items) return;
+    request.set_page_token(page->next_page_token());
+  }
+}
+
+}  // namespace
+
+std::string Context::Named(const std::string& kind, const std::string& code) {
+  if (machine() || code.empty()) return code;
+  auto [it, fresh] = names_.try_emplace(kind);
+  std::map<std::string, std::string>& names = it->second;
+  if (fresh) {
+    auto admin = Admin();
+    if (kind == "category") {
+      ReadAll<v1::ListCategoriesRequest>(
+          [&](const auto& r) { return admin.ListCategories(r); },
+          [&](const v1::ListCategoriesResponse& p) {
+            for (const auto& c : p.categories()) names[c.code()] = c.name();
+            return p.categories_size();
+          },
+          kMaxNamedGrids);
+    } else if (kind == "department") {
+      ReadAll<v1::ListDepartmentsRequest>(
+          [&](const auto& r) { return admin.ListDepartments(r); },
+          [&](const v1::ListDepartmentsResponse& p) {
+            for (const auto& d : p.departments()) names[d.code()] = d.name();
+            return p.departments_size();
+          },
+          kMaxNamedGrids);
+    } else {
+      ReadAll<v1::ListGridsRequest>(
+          [&](const auto& r) { return admin.ListGrids(r); },
+          [&](const v1::ListGridsResponse& p) {
+            for (const auto& g : p.grids()) names[g.code()] = g.name();
+            return p.grids_size();
+          },
+          kMaxNamedGrids);
+    }
+  }
+  auto name = names.find(code);
+  if (name == names.end() || name->second.empty()) return code;
+  return absl::StrCat(code, "（", name->second, "）");
+}
+
+std::string Context::CategoryCell(const std::string& code) { return Named("category", code); }
+std::string Context::GridCell(const std::string& code) { return Named("grid", code); }
+std::string Context::DepartmentCell(const std::string& code) { return Named("department", code); }
+
 void Context::Print(const Table& table) {
   if (format_ == OutputFormat::kCsv) {
     table.PrintCsv(out_);
   } else if (format_ == OutputFormat::kJson) {
     table.PrintJson(out_);
   } else {
-    table.PrintText(out_);
+    // On a terminal, lines as wide as it is; into a pipe or file, whole lines.
+    table.PrintText(out_, &out_ == &std::cout ? TerminalWidth(STDOUT_FILENO) : 0);
   }
 }
 

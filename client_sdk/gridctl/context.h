@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -66,6 +67,15 @@ class Context {
   int Usage(const std::string& message);
   // A line on stderr: "gridctl: <text>".
   void Note(const std::string& text);
+  // Cells for people's tables: the code with its name beside it, "SZ（新郑市市政工程管理处）".
+  // With --output csv or json, and for a code whose name cannot be read, the code alone. Names
+  // are read from the server once per command, on first use (categories and departments whole,
+  // grids up to kMaxNamedGrids).
+  std::string CategoryCell(const std::string& code);
+  std::string GridCell(const std::string& code);
+  std::string DepartmentCell(const std::string& code);
+  static constexpr int kMaxNamedGrids = 10000;
+
   // `table` on stdout as --output says.
   void Print(const Table& table);
   // A key-value listing (one item's fields) on stdout: text, or with --output json an object.
@@ -79,6 +89,9 @@ class Context {
   OutputFormat format_ = OutputFormat::kTable;
   gc::Options options_;
   std::string endpoint_;
+  // Names by code, per kind ("category", "department", "grid"); a kind is loaded on first use.
+  std::map<std::string, std::map<std::string, std::string>> names_;
+  std::string Named(const std::string& kind, const std::string& code);
 };
 
 // Where a command writes a file it produces (--out): "-" or empty is stdout; a path is written

@@ -49,8 +49,9 @@ int DeptList(Context& ctx, const Args& args) {
       [](const v1::ListAssignedCasesResponse& r) -> const auto& { return r.cases(); },
       [&](const v1::Case& c) {
         table.AddRow({c.case_id(), c.case_number(), StateName(c.state()),
-                      TimeCell(ctx, c.deadline_time()), c.category_code(), c.location().grid_code(),
-                      UrgencyName(c.urgency()), c.lead_department_code(), c.description()});
+                      TimeCell(ctx, c.deadline_time()), ctx.CategoryCell(c.category_code()),
+                      ctx.GridCell(c.location().grid_code()), UrgencyName(c.urgency()),
+                      ctx.DepartmentCell(c.lead_department_code()), c.description()});
       },
       &more);
   if (!status.ok()) return ctx.Fail(status);

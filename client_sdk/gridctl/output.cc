@@ -1,7 +1,11 @@
 #include "output.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <sstream>
 #include <utility>
 
@@ -250,7 +254,7 @@ void Table::AlignRight(size_t column) {
   if (column < right_.size()) right_[column] = true;
 }
 
-void Table::PrintText(std::ostream& os) const {
+void Table::PrintText(std::ostream& os, int max_line_width) const {
   std::vector<std::vector<std::string>> lines;
   if (!hide_header_) {
     std::vector<std::string> header;
@@ -268,6 +272,30 @@ void Table::PrintText(std::ostream& os) const {
   for (const auto& line : lines) {
     for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], DisplayWidth(line[i]));
   }
+  if (max_line_width > 0 && !width.empty()) {
+    // Narrow the widest cuttable column, one terminal column at a time, until the line fits.
+    std::vector<int> floor(width.size());
+    for (size_t i = 0; i < width.size(); ++i) {
+      floor[i] = i == 0 ? width[i]
+                        : std::min(width[i], std::max(6, DisplayWidth(columns_[i])));
+    }
+    int total = 2 * static_cast<int>(width.size() - 1);
+    for (int w : width) total += w;
+    while (total > max_line_width) {
+      size_t widest = 0;
+      for (size_t i = 1; i < width.size(); ++i) {
+        if (width[i] > floor[i] && (widest == 0 || width[i] > width[widest])) widest = i;
+      }
+      if (widest == 0) break;  // everything is at its floor: longer lines it is
+      --width[widest];
+      --total;
+    }
+    for (auto& line : lines) {
+      for (size_t i = 0; i < line.size(); ++i) {
+        if (DisplayWidth(line[i]) > width[i]) line[i] = TruncateToWidth(line[i], width[i]);
+      }
+    }
+  }
   for (const auto& line : lines) {
     std::ostringstream buffer;
     for (size_t i = 0; i < line.size(); ++i) {
@@ -279,6 +307,17 @@ void Table::PrintText(std::ostream& os) const {
     }
     os << TrimTrailingSpaces(buffer.str()) << '\n';
   }
+}
+
+int TerminalWidth(int fd) {
+  if (isatty(fd) == 0) return 0;
+  struct winsize ws {};
+  if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  int columns = 0;
+  if (const char* env = std::getenv("COLUMNS"); env != nullptr && absl::SimpleAtoi(env, &columns)) {
+    return columns > 0 ? columns : 0;
+  }
+  return 0;
 }
 
 void Table::PrintCsv(std::ostream& os) const {

@@ -50,7 +50,10 @@ class Table {
   void HideHeader() { hide_header_ = true; }
 
   size_t rows() const { return rows_.size(); }
-  void PrintText(std::ostream& os) const;
+  // `max_line_width` > 0: the table is fitted to that many columns by cutting the widest cells
+  // ("…") first, down to their header's width (and at least 6); the first column (the id) is
+  // never cut. 0: no limit.
+  void PrintText(std::ostream& os, int max_line_width = 0) const;
   void PrintCsv(std::ostream& os) const;
   // JSON: an array of objects keyed by the column names, the cells as strings (the values CSV
   // has). A key-value listing (HideHeader, two columns) is one object instead.
@@ -71,6 +74,10 @@ std::string Rfc3339(const google::protobuf::Timestamp& ts);
 // For people: local time to the minute, e.g. "2026-03-01 16:30" (with `seconds`,
 // "2026-03-01 16:30:05"); "" when unset.
 std::string LocalTime(const google::protobuf::Timestamp& ts, bool seconds = false);
+
+// The width of the terminal on file descriptor `fd` (ioctl TIOCGWINSZ), else $COLUMNS when
+// `fd` is a terminal; 0 when it is not a terminal (a pipe or file gets whole lines).
+int TerminalWidth(int fd);
 
 // Parses a time argument: a date "YYYY-MM-DD" (midnight at its start in the local time zone, or
 // with `end_of_day` the midnight at its end) or an RFC 3339 time ("2026-03-01T08:00:00+08:00").

@@ -240,8 +240,9 @@ int CasesMine(Context& ctx, const Args& args) {
       request, limit, [&](const v1::ListMyCasesRequest& r) { return client.ListMyCases(r); },
       [](const v1::ListMyCasesResponse& r) -> const auto& { return r.cases(); },
       [&](const v1::Case& c) {
-        table.AddRow({c.case_id(), c.case_number(), StateName(c.state()), c.category_code(),
-                      c.location().grid_code(), UrgencyName(c.urgency()),
+        table.AddRow({c.case_id(), c.case_number(), StateName(c.state()),
+                      ctx.CategoryCell(c.category_code()), ctx.GridCell(c.location().grid_code()),
+                      UrgencyName(c.urgency()),
                       TimeCell(ctx, c.observe_time()), TimeCell(ctx, c.deadline_time()),
                       c.description()});
       },

@@ -397,7 +397,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetGrid(grpc::CallbackServerContext*
     if (!g.ok()) return g.status();
     ToProto(*g, response);
     return absl::OkStatus();
-  });
+  },
+              service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListGrids(grpc::CallbackServerContext* context,
@@ -413,7 +414,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListGrids(grpc::CallbackServerContex
     for (const auto& g : page->items) ToProto(g, response->add_grids());
     response->set_next_page_token(page->next_page_token);
     return absl::OkStatus();
-  });
+  },
+              service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateGrid(grpc::CallbackServerContext* context,
@@ -462,7 +464,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetDepartment(grpc::CallbackServerCo
                 if (!d.ok()) return d.status();
                 ToProto(*d, response);
                 return absl::OkStatus();
-              });
+              },
+              service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListDepartments(
@@ -478,7 +481,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListDepartments(
         for (const auto& d : page->items) ToProto(d, response->add_departments());
         response->set_next_page_token(page->next_page_token);
         return absl::OkStatus();
-      });
+      },
+              service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateDepartment(
@@ -527,7 +531,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetCategory(grpc::CallbackServerCont
     if (!k.ok()) return k.status();
     ToProto(*k, response);
     return absl::OkStatus();
-  });
+  },
+              service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(grpc::CallbackServerContext* context,
@@ -543,7 +548,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(grpc::CallbackServerC
         for (const auto& k : page->items) ToProto(k, response->add_categories());
         response->set_next_page_token(page->next_page_token);
         return absl::OkStatus();
-      });
+      },
+              service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateCategory(grpc::CallbackServerContext* context,
