@@ -606,8 +606,12 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   EXPECT_EQ(me.fields().at("role").string_value(), "OPERATOR") << whoami;
   EXPECT_EQ(me.fields().at("display_name").string_value(), "市运维") << whoami;
   EXPECT_FALSE(absl::StrContains(whoami.out, op_token)) << "never the token itself";
-  Result load = Run(op_token, {"org", "load", DemoOrganisationFile()});
+  Result load = Run(op_token, {"org", "load", DemoOrganisationFile(), "--output", "json"});
   ASSERT_EQ(load.exit_code, 0) << load;
+  google::protobuf::Struct loaded;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(load.out, &loaded).ok()) << load;
+  EXPECT_GT(loaded.fields().at("counts").list_value().values_size(), 0) << load;
+  EXPECT_EQ(loaded.fields().at("violations").list_value().values_size(), 0) << load;
   // Outside demo mode the file's demo tokens are not stored: nobody but the operator gets in.
   EXPECT_EQ(Run(kDispatcher1, {"triage", "list"}).exit_code, 4);
 
@@ -616,6 +620,12 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
     EXPECT_EQ(r.exit_code, 0) << r;
     return std::string(absl::StripAsciiWhitespace(r.out));
   };
+  Result as_json = Run(op_token, {"tokens", "issue", "u-staff-sz-001", "--output", "json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json;
+  google::protobuf::Struct issued;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(as_json.out, &issued).ok()) << as_json;
+  EXPECT_TRUE(absl::StartsWith(issued.fields().at("token").string_value(), "gl_")) << as_json;
+  EXPECT_EQ(issued.fields().at("user_id").string_value(), "u-staff-sz-001") << as_json;
   const std::string leader = issue("u-leader-001");
   const std::string dispatcher = issue("u-dispatcher-001");
   ASSERT_FALSE(leader.empty());
@@ -658,6 +668,13 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   EXPECT_EQ(fields.at("state").string_value(), "PENDING_TRIAGE") << json;
   EXPECT_EQ(fields.at("description").string_value(), "井盖缺失") << json;
   EXPECT_EQ(fields.at("category").string_value(), "C01_ROAD_DAMAGE") << json;
+  Result shown = Run(dispatcher, {"cases", "show", id, "--output", "json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown;
+  google::protobuf::Struct one;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(shown.out, &one).ok()) << shown;
+  EXPECT_EQ(one.fields().at("case").struct_value().fields().at("case_id").string_value(), id)
+      << shown;
+  EXPECT_EQ(one.fields().at("history").list_value().values_size(), 1) << shown;
 }
 
 TEST_P(GridctlTest, ALeadersReportWaitsInTheOutboxUntilTheServerIsReachable) {
@@ -973,6 +990,28 @@ TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) 
   EXPECT_EQ(Count(followed.out, second), 1) << followed;
   EXPECT_TRUE(absl::StrContains(followed.err, "resume with: gridctl cases follow --after "))
       << followed;
+
+  // The same for a program: JSON Lines, one object per event, the CSV's column names.
+  Gridctl follow_json({"cases", "follow", "--after", submitted.event_cursor(), "--grid",
+                       "410184001001", "--output", "json"},
+                      Env(kDispatcher1));
+  EXPECT_TRUE(follow_json.WaitForOutput(
+      [](const std::string& out) {
+        return Count(out, "\"event\":\"ROUTED\"") >= 2 &&
+               Count(out, "\"event\":\"REPORTED\"") >= 1;
+      },
+      seconds(30)));
+  follow_json.Signal(SIGTERM);
+  Result json = follow_json.Finish(seconds(30));
+  EXPECT_EQ(json.exit_code, 0) << json;
+  std::vector<std::string> lines = absl::StrSplit(json.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << json;
+  for (const auto& line : lines) {
+    google::protobuf::Struct event;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &event).ok()) << line;
+    EXPECT_FALSE(event.fields().at("cursor").string_value().empty()) << line;
+    EXPECT_TRUE(event.fields().count("case_id")) << line;
+  }
 }
 
 TEST_P(GridctlTest, FailuresMapToTheDocumentedExitStatuses) {

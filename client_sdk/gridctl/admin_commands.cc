@@ -69,9 +69,16 @@ int TokensIssue(Context& ctx, const Args& args) {
   if (int code = ctx.Connect()) return code;
   auto issued = ctx.Admin().IssueToken(request);
   if (!issued.ok()) return ctx.Fail(issued.status());
-  // stdout holds the token alone, so that it can go straight into a file or a variable.
-  ctx.out() << issued->token() << '\n' << std::flush;
-  TokenFields(issued->token_info()).PrintText(ctx.err());
+  if (ctx.format() == OutputFormat::kJson) {
+    // One object: the token's fields and "token".
+    Table fields = TokenFields(issued->token_info());
+    fields.AddRow({"token", issued->token()});
+    ctx.PrintDetails(fields);
+  } else {
+    // stdout holds the token alone, so that it can go straight into a file or a variable.
+    ctx.out() << issued->token() << '\n' << std::flush;
+    TokenFields(issued->token_info()).PrintText(ctx.err());
+  }
   ctx.Note(
       "warning: the token is shown only once, here; store it now (e.g. in a chmod 600 file for "
       "--token-file). The server keeps only a hash: if it is lost, revoke it and issue another.");

@@ -107,6 +107,17 @@ int CasesShow(Context& ctx, const Args& args) {
   add("before_photos", PhotoList(c->before_photos()));
   add("after_photos", PhotoList(c->after_photos()));
   add("version", absl::StrCat(c->version()));
+  if (ctx.format() == OutputFormat::kJson) {
+    // One object: {"case": {...}, "history": [...]} (without history with --no-history).
+    ctx.out() << "{\"case\":" << fields.ToJson();
+    if (!args.Has("no-history")) {
+      auto events = client.ListCaseEvents(id);
+      if (!events.ok()) return ctx.Fail(events.status());
+      ctx.out() << ",\"history\":" << HistoryTable(ctx, *events).ToJson();
+    }
+    ctx.out() << "}\n";
+    return kExitOk;
+  }
   ctx.Print(fields);
   if (args.Has("no-history")) return kExitOk;
 
@@ -154,6 +165,12 @@ int CasesVerify(Context& ctx, const Args& args) {
 }
 
 // ---- cases follow ----------------------------------------------------------------------------
+
+// The columns of `cases follow --output csv|json`.
+std::vector<std::string> FollowColumns() {
+  return {"time",     "event", "case_id",         "from_state", "to_state", "category",
+          "grid",     "lead_department", "actor", "case_version", "note",  "cursor"};
+}
 
 std::vector<std::string> EventRecord(const v1::CaseEvent& e) {
   return {Rfc3339(e.event_time()),
@@ -283,7 +300,10 @@ int CasesFollow(Context& ctx, const Args& args) {
     return true;
   };
 
-  const bool csv = ctx.machine();
+  // csv: a header, then a record per line; json: an object per line (JSON Lines) with the
+  // CSV's column names.
+  const bool json = ctx.format() == OutputFormat::kJson;
+  const bool csv = ctx.format() == OutputFormat::kCsv;
   std::string start_cursor = options.after_cursor;
   // Prints the queue and follows from where it was read. CANCELLED when interrupted meanwhile.
   const auto list_and_watch = [&]() -> gc::Status {
@@ -293,7 +313,9 @@ int CasesFollow(Context& ctx, const Args& args) {
     auto listed = client.ListAndWatchQueue(request, options);
     if (!listed.ok()) return listed.status();
     for (const v1::TriageItem& item : listed->items) {
-      if (csv) {
+      if (json) {
+        ctx.out() << JsonObject(FollowColumns(), QueuedRecord(item, listed->feed_cursor)) << '\n';
+      } else if (csv) {
         ctx.out() << CsvRecord(QueuedRecord(item, listed->feed_cursor));
       } else {
         ctx.out() << QueuedLine(item) << '\n';
@@ -309,11 +331,7 @@ int CasesFollow(Context& ctx, const Args& args) {
     return gc::Status();
   };
 
-  if (csv) {
-    ctx.out() << CsvRecord({"time", "event", "case_id", "from_state", "to_state", "category",
-                            "grid", "lead_department", "actor", "case_version", "note", "cursor"})
-              << std::flush;
-  }
+  if (csv) ctx.out() << CsvRecord(FollowColumns()) << std::flush;
   int rc = kExitOk;
   gc::Status started = list_first ? list_and_watch()
                                   : (install(client.WatchQueue(options, args.Value("grid")))
@@ -350,7 +368,9 @@ int CasesFollow(Context& ctx, const Args& args) {
       }
       continue;
     }
-    if (csv) {
+    if (json) {
+      ctx.out() << JsonObject(FollowColumns(), EventRecord(update->event)) << '\n';
+    } else if (csv) {
       ctx.out() << CsvRecord(EventRecord(update->event));
     } else {
       ctx.out() << EventLine(update->event) << '\n';

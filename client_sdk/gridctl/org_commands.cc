@@ -107,18 +107,23 @@ int OrgLoad(Context& ctx, const Args& args) {
     counts.AddRow({KindName(c.kind()), absl::StrCat(c.created()), absl::StrCat(c.updated()),
                    absl::StrCat(c.unchanged())});
   }
-  ctx.Print(counts);
-
-  if (!result->violations().empty()) {
-    Table violations({"kind", "key", "index", "field", "description"});
-    violations.AlignRight(2);
-    for (const auto& v : result->violations()) {
-      violations.AddRow(
-          {KindName(v.kind()), v.key(), absl::StrCat(v.index()), v.field(), v.description()});
+  Table violations({"kind", "key", "index", "field", "description"});
+  violations.AlignRight(2);
+  for (const auto& v : result->violations()) {
+    violations.AddRow(
+        {KindName(v.kind()), v.key(), absl::StrCat(v.index()), v.field(), v.description()});
+  }
+  if (ctx.format() == OutputFormat::kJson) {
+    // One object: {"counts": [...], "violations": [...], "dry_run": "true"|"false"}.
+    ctx.out() << "{\"counts\":" << counts.ToJson() << ",\"violations\":" << violations.ToJson()
+              << ",\"dry_run\":\"" << (dry_run ? "true" : "false") << "\"}\n";
+  } else {
+    ctx.Print(counts);
+    if (violations.rows() > 0) {
+      ctx.out() << "\nViolations:\n";
+      ctx.Print(violations);
+      ctx.out() << '\n';
     }
-    ctx.out() << "\nViolations:\n";
-    ctx.Print(violations);
-    ctx.out() << '\n';
   }
   if (result->violations_truncated()) {
     ctx.Note("only the first violations are listed; fix these and load again");

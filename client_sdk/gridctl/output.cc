@@ -334,7 +334,30 @@ std::string SanitizeUtf8(const std::string& s) {
 }
 }  // namespace
 
-void Table::PrintJson(std::ostream& os) const {
+namespace {
+std::string ToJsonText(const google::protobuf::Value& value) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(value, &json, options).ok()) json = "null";
+  return json;
+}
+}  // namespace
+
+std::string JsonObject(const std::vector<std::string>& keys,
+                       const std::vector<std::string>& values) {
+  google::protobuf::Value out;
+  auto* fields = out.mutable_struct_value()->mutable_fields();
+  for (size_t i = 0; i < keys.size() && i < values.size(); ++i) {
+    (*fields)[keys[i]].set_string_value(SanitizeUtf8(values[i]));
+  }
+  return ToJsonText(out);
+}
+
+void Table::PrintJson(std::ostream& os) const { os << ToJson() << '\n'; }
+
+std::string Table::ToJson() const {
   // google.protobuf.Struct and its JSON printer do the quoting and escaping.
   auto object = [&](const std::vector<std::string>& row) {
     google::protobuf::Struct s;
@@ -351,12 +374,7 @@ void Table::PrintJson(std::ostream& os) const {
     auto* list = out.mutable_list_value();
     for (const auto& row : rows_) *list->add_values()->mutable_struct_value() = object(row);
   }
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = false;
-  options.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(out, &json, options).ok()) json = "null";
-  os << json << '\n';
+  return ToJsonText(out);
 }
 
 bool IsSet(const google::protobuf::Timestamp& ts) { return ts.seconds() != 0 || ts.nanos() != 0; }

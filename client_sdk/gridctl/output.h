@@ -58,6 +58,8 @@ class Table {
   // JSON: an array of objects keyed by the column names, the cells as strings (the values CSV
   // has). A key-value listing (HideHeader, two columns) is one object instead.
   void PrintJson(std::ostream& os) const;
+  // PrintJson's text, without the line end (to nest in a larger object).
+  std::string ToJson() const;
 
  private:
   std::vector<std::string> columns_;
@@ -66,6 +68,9 @@ class Table {
   std::vector<bool> right_;
   bool hide_header_ = false;
 };
+
+// One JSON object on one line (no line end): `keys[i]` to the string `values[i]`.
+std::string JsonObject(const std::vector<std::string>& keys, const std::vector<std::string>& values);
 
 // True when `ts` is set (the API leaves unset timestamps at the epoch).
 bool IsSet(const google::protobuf::Timestamp& ts);
