@@ -103,6 +103,32 @@ TEST_P(OperatorCallsTest, AFailedWriteIsRecordedWithItsStatusAndReadsAreNotRecor
   EXPECT_EQ(log[0].status_message, "grid G9 not found");
 }
 
+TEST_P(OperatorCallsTest, ACallsAudienceDecidesWhoGetsPastTheCheck) {
+  if (!store_) return;
+  domain::Caller supervisor, dispatcher;
+  supervisor.user = {"u-s", "王五", domain::Role::kSupervisor, "G1", "", false};
+  dispatcher.user = {"u-d", "赵六", domain::Role::kDispatcher, "G1", "", false};
+  const auto run = [&](const domain::Caller& who, service::Audience audience) {
+    service::OperatorCall call{"/gridline.v1.AdminService/GetStatistics", false, {}, "", audience};
+    bool ran = false;
+    absl::Status s = calls_->Run({who, kNow, "peer", {}}, call, [&](std::string*) {
+      ran = true;
+      return absl::OkStatus();
+    });
+    EXPECT_EQ(ran, s.ok());
+    return s.code();
+  };
+  using service::Audience;
+  EXPECT_EQ(run(op_, Audience::kOperators), absl::StatusCode::kOk);
+  EXPECT_EQ(run(supervisor, Audience::kOperators), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(run(supervisor, Audience::kOperatorsAndSupervisors), absl::StatusCode::kOk);
+  EXPECT_EQ(run(dispatcher, Audience::kOperatorsAndSupervisors),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(run(leader_, Audience::kAnyone), absl::StatusCode::kOk);
+  EXPECT_EQ(run(op_, Audience::kOperatorsAndSupervisors), absl::StatusCode::kOk);
+  EXPECT_TRUE(Log().empty()) << "reads are not recorded";
+}
+
 TEST_P(OperatorCallsTest, OverLongFieldsAreCutOnACharacterBoundary) {
   if (!store_) return;
   std::string code;
