@@ -471,8 +471,8 @@ TEST(GridctlOutput, TablesAlignMixedChineseAndLatinText) {
 
 TEST(GridctlOutput, TablesFitTheTerminalByCuttingTheWidestCellsNotTheId) {
   gridctl::Table table({"case_id", "state", "description", "address"});
-  table.AddRow({"c-7f3a9e21b4d05c68", "DISPATCHED", "路面塌陷，深约30厘米，影响车辆通行，请尽快处理",
-                "新郑市郑韩路18号东侧人行道"});
+  table.AddRow({"c-7f3a9e21b4d05c68", "DISPATCHED",
+                "路面塌陷，深约30厘米，影响车辆通行，请尽快处理", "新郑市郑韩路18号东侧人行道"});
   table.AddRow({"c-2", "CLOSED", "x", "y"});
   std::ostringstream whole, fitted, tiny;
   table.PrintText(whole);
@@ -633,9 +633,9 @@ TEST_P(GridctlTest, ARealInstallStartsWithBootstrapWithoutDemoMode) {
   // The leader reports with gridctl, with a photo, through the outbox, for their own grid.
   const std::string photo = dir_.path() + "/photo.png";
   std::ofstream(photo, std::ios::binary) << TestPng(20000, "gridctl report");
-  Result submitted = Run(leader, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
-                                  "--description", "井盖缺失", "--photo", photo, "--outbox",
-                                  dir_.path() + "/outbox.db", "--output", "json"});
+  Result submitted =
+      Run(leader, {"report", "submit", "--category", "C01_ROAD_DAMAGE", "--description", "井盖缺失",
+                   "--photo", photo, "--outbox", dir_.path() + "/outbox.db", "--output", "json"});
   ASSERT_EQ(submitted.exit_code, 0) << submitted;
   google::protobuf::Struct report;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(submitted.out, &report).ok())
@@ -681,9 +681,9 @@ TEST_P(GridctlTest, ALeadersReportWaitsInTheOutboxUntilTheServerIsReachable) {
   // No server yet: the report is queued, durable, and the command says so (exit 6).
   endpoint_ = absl::StrCat("127.0.0.1:", FreePort());
   const std::string outbox = dir_.path() + "/outbox.db";
-  Result offline = Run(kLeader1, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
-                                  "--description", "地下室积水", "--grid", "410184001001001",
-                                  "--outbox", outbox, "--timeout", "2"});
+  Result offline = Run(
+      kLeader1, {"report", "submit", "--category", "C01_ROAD_DAMAGE", "--description", "地下室积水",
+                 "--grid", "410184001001001", "--outbox", outbox, "--timeout", "2"});
   EXPECT_EQ(offline.exit_code, 6) << offline;
   EXPECT_TRUE(absl::StrContains(offline.err, "report flush")) << offline;
   Result waiting = Run("", {"report", "outbox", "--outbox", outbox, "--output", "csv"});
@@ -720,9 +720,9 @@ TEST_P(GridctlTest, ALeadersReportWaitsInTheOutboxUntilTheServerIsReachable) {
   EXPECT_EQ(counts.fields().at("sent").string_value(), "0") << again;
 
   // A dispatcher may not report: the server's refusal marks the entry failed (exit 4).
-  Result refused = Run(kDispatcher1, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
-                                      "--description", "x", "--grid", "410184001001001",
-                                      "--outbox", dir_.path() + "/other.db"});
+  Result refused =
+      Run(kDispatcher1, {"report", "submit", "--category", "C01_ROAD_DAMAGE", "--description", "x",
+                         "--grid", "410184001001001", "--outbox", dir_.path() + "/other.db"});
   EXPECT_EQ(refused.exit_code, 4) << refused;
 }
 
@@ -735,8 +735,8 @@ TEST_P(GridctlTest, SupervisorsReadTheFiguresOfTheirSubtreeAndWhoamiNamesTheirGr
   EXPECT_EQ(TableLine(me.out, "grid_code").at(1), "410184") << me;
   EXPECT_EQ(TableLine(me.out, "grid_name").at(1), "新郑市") << me;
 
-  const std::string from = absl::FormatTime("%Y-%m-%d", absl::Now() - absl::Hours(48),
-                                            absl::LocalTimeZone());
+  const std::string from =
+      absl::FormatTime("%Y-%m-%d", absl::Now() - absl::Hours(48), absl::LocalTimeZone());
   // Their own subtree by default, and a grid inside it.
   Result own = Run(kSupervisor, {"stats", "--from", from, "--output", "json"});
   ASSERT_EQ(own.exit_code, 0) << own;
@@ -750,8 +750,7 @@ TEST_P(GridctlTest, SupervisorsReadTheFiguresOfTheirSubtreeAndWhoamiNamesTheirGr
   EXPECT_EQ(Run(kDispatcher1, {"stats", "--from", from}).exit_code, 4);
 
   // The 三色旗 (with data: history_e2e_test): supervisors may list, grid leaders may not.
-  const absl::CivilMonth last_month =
-      absl::ToCivilMonth(absl::Now(), absl::LocalTimeZone()) - 1;
+  const absl::CivilMonth last_month = absl::ToCivilMonth(absl::Now(), absl::LocalTimeZone()) - 1;
   const std::string month = absl::FormatCivilTime(last_month).substr(0, 7);
   Result flags = Run(kSupervisor, {"evaluations", "--month", month});
   EXPECT_EQ(flags.exit_code, 0) << flags;
@@ -997,8 +996,7 @@ TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) 
                       Env(kDispatcher1));
   EXPECT_TRUE(follow_json.WaitForOutput(
       [](const std::string& out) {
-        return Count(out, "\"event\":\"ROUTED\"") >= 2 &&
-               Count(out, "\"event\":\"REPORTED\"") >= 1;
+        return Count(out, "\"event\":\"ROUTED\"") >= 2 && Count(out, "\"event\":\"REPORTED\"") >= 1;
       },
       seconds(30)));
   follow_json.Signal(SIGTERM);

@@ -248,7 +248,8 @@ TEST_P(HistoryTest, ACaseWalkedFortyFiveDaysAgoKeepsItsHistoryFiguresAndPhotos) 
   ASSERT_OK(units(kOperator, &everything));
   ASSERT_GT(supervised.evaluations_size(), 0);
   int departments = 0;
-  for (const auto& e : everything.evaluations()) departments += e.unit_kind() == v1::DEPARTMENT_UNIT;
+  for (const auto& e : everything.evaluations())
+    departments += e.unit_kind() == v1::DEPARTMENT_UNIT;
   EXPECT_GT(departments, 0);
   for (const auto& e : supervised.evaluations()) {
     EXPECT_EQ(e.unit_kind(), v1::GRID_UNIT) << e.unit_code();

@@ -168,8 +168,8 @@ int CasesVerify(Context& ctx, const Args& args) {
 
 // The columns of `cases follow --output csv|json`.
 std::vector<std::string> FollowColumns() {
-  return {"time",     "event", "case_id",         "from_state", "to_state", "category",
-          "grid",     "lead_department", "actor", "case_version", "note",  "cursor"};
+  return {"time", "event",           "case_id", "from_state",   "to_state", "category",
+          "grid", "lead_department", "actor",   "case_version", "note",     "cursor"};
 }
 
 std::vector<std::string> EventRecord(const v1::CaseEvent& e) {

@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "commands.h"
 #include "gridline/client/retry_policy.h"
 #include "gridline/client/version.h"
 
@@ -224,20 +225,15 @@ void Context::Note(const std::string& text) { err_ << "gridctl: " << text << '\n
 
 namespace {
 
-// Every item of a paged Admin listing, up to `max_items`; stops quietly at the first error
-// (names are a courtesy: a server that refuses them leaves the codes alone).
-template <typename Request, typename Fetch, typename Each>
-void ReadAll(Fetch fetch, Each each, int max_items) {
-  Request request;
-  request.set_page_size(500);
-  int seen = 0;
-  for (;;) {
-    auto page = fetch(request);
-    if (!page.ok()) return;
-    seen += each(*page);
-    if (page->next_page_token().empty() || seen >= max_items) return;
-    request.set_page_token(page->next_page_token());
-  }
+// Names by code from a paged listing, up to Context::kMaxNamedGrids; stops quietly at the first
+// error (names are a courtesy: a server that refuses them leaves the codes alone).
+template <typename Request, typename Fetch, typename ItemsOf>
+void ReadNames(Fetch fetch, ItemsOf items_of, std::map<std::string, std::string>* names) {
+  bool more = false;
+  ForEachItem(
+      Request(), Context::kMaxNamedGrids, fetch, items_of,
+      [&](const auto& item) { (*names)[item.code()] = item.name(); }, &more)
+      .IgnoreError();
 }
 
 }  // namespace
@@ -249,29 +245,19 @@ std::string Context::Named(const std::string& kind, const std::string& code) {
   if (fresh) {
     auto admin = Admin();
     if (kind == "category") {
-      ReadAll<v1::ListCategoriesRequest>(
+      ReadNames<v1::ListCategoriesRequest>(
           [&](const auto& r) { return admin.ListCategories(r); },
-          [&](const v1::ListCategoriesResponse& p) {
-            for (const auto& c : p.categories()) names[c.code()] = c.name();
-            return p.categories_size();
-          },
-          kMaxNamedGrids);
+          [](const v1::ListCategoriesResponse& r) -> const auto& { return r.categories(); },
+          &names);
     } else if (kind == "department") {
-      ReadAll<v1::ListDepartmentsRequest>(
+      ReadNames<v1::ListDepartmentsRequest>(
           [&](const auto& r) { return admin.ListDepartments(r); },
-          [&](const v1::ListDepartmentsResponse& p) {
-            for (const auto& d : p.departments()) names[d.code()] = d.name();
-            return p.departments_size();
-          },
-          kMaxNamedGrids);
+          [](const v1::ListDepartmentsResponse& r) -> const auto& { return r.departments(); },
+          &names);
     } else {
-      ReadAll<v1::ListGridsRequest>(
+      ReadNames<v1::ListGridsRequest>(
           [&](const auto& r) { return admin.ListGrids(r); },
-          [&](const v1::ListGridsResponse& p) {
-            for (const auto& g : p.grids()) names[g.code()] = g.name();
-            return p.grids_size();
-          },
-          kMaxNamedGrids);
+          [](const v1::ListGridsResponse& r) -> const auto& { return r.grids(); }, &names);
     }
   }
   auto name = names.find(code);

@@ -22,8 +22,7 @@ namespace {
 const std::vector<Group>& Groups() {
   static const std::vector<Group> kGroups = {
       {"org", "The organisation: load a file, list what is configured (operators)."},
-      {"report",
-       "Report problems found on patrol, through an offline outbox (grid leaders)."},
+      {"report", "Report problems found on patrol, through an offline outbox (grid leaders)."},
       {"tokens", "The users' bearer tokens: issue, list, revoke (operators)."},
       {"triage", "The acceptance center's triage queue (dispatchers)."},
       {"cases",

@@ -276,8 +276,7 @@ void Table::PrintText(std::ostream& os, int max_line_width) const {
     // Narrow the widest cuttable column, one terminal column at a time, until the line fits.
     std::vector<int> floor(width.size());
     for (size_t i = 0; i < width.size(); ++i) {
-      floor[i] = i == 0 ? width[i]
-                        : std::min(width[i], std::max(6, DisplayWidth(columns_[i])));
+      floor[i] = i == 0 ? width[i] : std::min(width[i], std::max(6, DisplayWidth(columns_[i])));
     }
     int total = 2 * static_cast<int>(width.size() - 1);
     for (int w : width) total += w;

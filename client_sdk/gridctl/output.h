@@ -70,7 +70,8 @@ class Table {
 };
 
 // One JSON object on one line (no line end): `keys[i]` to the string `values[i]`.
-std::string JsonObject(const std::vector<std::string>& keys, const std::vector<std::string>& values);
+std::string JsonObject(const std::vector<std::string>& keys,
+                       const std::vector<std::string>& values);
 
 // True when `ts` is set (the API leaves unset timestamps at the epoch).
 bool IsSet(const google::protobuf::Timestamp& ts);

@@ -113,7 +113,8 @@ int ReportSubmit(Context& ctx, const Args& args) {
   if (photo_files.size() > kMaxPhotos) return ctx.Usage("at most 9 --photo per report");
   for (const auto& file : photo_files) {
     auto photo = gc::Photo::FromFile(file);
-    if (!photo.ok()) return ctx.Usage(absl::StrCat("--photo ", file, ": ", photo.status().message()));
+    if (!photo.ok())
+      return ctx.Usage(absl::StrCat("--photo ", file, ": ", photo.status().message()));
     photos.push_back(*std::move(photo));
   }
   if (int code = ctx.Connect()) return code;
@@ -201,14 +202,14 @@ int ReportOutbox(Context& ctx, const Args& args) {
   if (outbox == nullptr) return rc;
   auto entries = outbox->List();
   if (!entries.ok()) return ctx.Fail(entries.status());
-  Table table({"request_id", "state", "attempts", "case_id", "category", "grid", "photos",
-               "queued", "error", "description"});
+  Table table({"request_id", "state", "attempts", "case_id", "category", "grid", "photos", "queued",
+               "error", "description"});
   table.SetMaxWidth(9, 30);
   for (const auto& e : *entries) {
     google::protobuf::Timestamp queued;
-    queued.set_seconds(std::chrono::duration_cast<std::chrono::seconds>(
-                           e.enqueue_time.time_since_epoch())
-                           .count());
+    queued.set_seconds(
+        std::chrono::duration_cast<std::chrono::seconds>(e.enqueue_time.time_since_epoch())
+            .count());
     table.AddRow({e.request_id, OutboxStateName(e.state), std::to_string(e.attempts), e.case_id,
                   e.report.category_code(), e.report.location().grid_code(),
                   std::to_string(e.photo_count), TimeCell(ctx, queued),
@@ -242,9 +243,8 @@ int CasesMine(Context& ctx, const Args& args) {
       [&](const v1::Case& c) {
         table.AddRow({c.case_id(), c.case_number(), StateName(c.state()),
                       ctx.CategoryCell(c.category_code()), ctx.GridCell(c.location().grid_code()),
-                      UrgencyName(c.urgency()),
-                      TimeCell(ctx, c.observe_time()), TimeCell(ctx, c.deadline_time()),
-                      c.description()});
+                      UrgencyName(c.urgency()), TimeCell(ctx, c.observe_time()),
+                      TimeCell(ctx, c.deadline_time()), c.description()});
       },
       &more);
   if (!status.ok()) return ctx.Fail(status);

@@ -368,11 +368,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Read(
 grpc::ServerUnaryReactor* AdminServiceImpl::ReadAs(
     grpc::CallbackServerContext* context, const char* method, service::Audience audience,
     std::function<absl::Status(const service::RequestContext&)> work) {
-  return RunUnary(context, deps_,
-                  [this, method, audience, work = std::move(work)](const service::RequestContext& rc) {
-                    service::OperatorCall call{method, false, {}, {}, audience};
-                    return calls_->Run(rc, call, [&](std::string*) { return work(rc); });
-                  });
+  return RunUnary(
+      context, deps_,
+      [this, method, audience, work = std::move(work)](const service::RequestContext& rc) {
+        service::OperatorCall call{method, false, {}, {}, audience};
+        return calls_->Run(rc, call, [&](std::string*) { return work(rc); });
+      });
 }
 
 // ---- Grids ------------------------------------------------------------------------------------
@@ -392,30 +393,34 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateGrid(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* AdminServiceImpl::GetGrid(grpc::CallbackServerContext* context,
                                                     const v1::GetGridRequest* request,
                                                     v1::Grid* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(GetGrid), [this, request, response](const auto&) {
-    auto g = admin_.GetGrid(request->code());
-    if (!g.ok()) return g.status();
-    ToProto(*g, response);
-    return absl::OkStatus();
-  },
-              service::Audience::kAnyone);
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(GetGrid),
+      [this, request, response](const auto&) {
+        auto g = admin_.GetGrid(request->code());
+        if (!g.ok()) return g.status();
+        ToProto(*g, response);
+        return absl::OkStatus();
+      },
+      service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListGrids(grpc::CallbackServerContext* context,
                                                       const v1::ListGridsRequest* request,
                                                       v1::ListGridsResponse* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(ListGrids), [this, request, response](const auto&) {
-    auto all =
-        admin_.ListGrids(request->parent_code(), static_cast<domain::GridLevel>(request->level()));
-    if (!all.ok()) return all.status();
-    auto page =
-        service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
-    if (!page.ok()) return page.status();
-    for (const auto& g : page->items) ToProto(g, response->add_grids());
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  },
-              service::Audience::kAnyone);
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(ListGrids),
+      [this, request, response](const auto&) {
+        auto all = admin_.ListGrids(request->parent_code(),
+                                    static_cast<domain::GridLevel>(request->level()));
+        if (!all.ok()) return all.status();
+        auto page =
+            service::PageOf(*std::move(all), PageOf(request->page_size(), request->page_token()));
+        if (!page.ok()) return page.status();
+        for (const auto& g : page->items) ToProto(g, response->add_grids());
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      },
+      service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateGrid(grpc::CallbackServerContext* context,
@@ -458,21 +463,23 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateDepartment(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetDepartment(grpc::CallbackServerContext* context,
                                                           const v1::GetDepartmentRequest* request,
                                                           v1::Department* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(GetDepartment),
-              [this, request, response](const auto&) {
-                auto d = admin_.GetDepartment(request->code());
-                if (!d.ok()) return d.status();
-                ToProto(*d, response);
-                return absl::OkStatus();
-              },
-              service::Audience::kAnyone);
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(GetDepartment),
+      [this, request, response](const auto&) {
+        auto d = admin_.GetDepartment(request->code());
+        if (!d.ok()) return d.status();
+        ToProto(*d, response);
+        return absl::OkStatus();
+      },
+      service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListDepartments(
     grpc::CallbackServerContext* context, const v1::ListDepartmentsRequest* request,
     v1::ListDepartmentsResponse* response) {
   return Read(
-      context, GRIDLINE_ADMIN_METHOD(ListDepartments), [this, request, response](const auto&) {
+      context, GRIDLINE_ADMIN_METHOD(ListDepartments),
+      [this, request, response](const auto&) {
         auto all = admin_.ListDepartments(request->parent_code(), request->grid_code());
         if (!all.ok()) return all.status();
         auto page =
@@ -482,7 +489,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListDepartments(
         response->set_next_page_token(page->next_page_token);
         return absl::OkStatus();
       },
-              service::Audience::kAnyone);
+      service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateDepartment(
@@ -526,20 +533,23 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateCategory(grpc::CallbackServerC
 grpc::ServerUnaryReactor* AdminServiceImpl::GetCategory(grpc::CallbackServerContext* context,
                                                         const v1::GetCategoryRequest* request,
                                                         v1::Category* response) {
-  return Read(context, GRIDLINE_ADMIN_METHOD(GetCategory), [this, request, response](const auto&) {
-    auto k = admin_.GetCategory(request->code());
-    if (!k.ok()) return k.status();
-    ToProto(*k, response);
-    return absl::OkStatus();
-  },
-              service::Audience::kAnyone);
+  return Read(
+      context, GRIDLINE_ADMIN_METHOD(GetCategory),
+      [this, request, response](const auto&) {
+        auto k = admin_.GetCategory(request->code());
+        if (!k.ok()) return k.status();
+        ToProto(*k, response);
+        return absl::OkStatus();
+      },
+      service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(grpc::CallbackServerContext* context,
                                                            const v1::ListCategoriesRequest* request,
                                                            v1::ListCategoriesResponse* response) {
   return Read(
-      context, GRIDLINE_ADMIN_METHOD(ListCategories), [this, request, response](const auto&) {
+      context, GRIDLINE_ADMIN_METHOD(ListCategories),
+      [this, request, response](const auto&) {
         auto all = admin_.ListCategories(static_cast<domain::CategoryKind>(request->kind()));
         if (!all.ok()) return all.status();
         auto page =
@@ -549,7 +559,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListCategories(grpc::CallbackServerC
         response->set_next_page_token(page->next_page_token);
         return absl::OkStatus();
       },
-              service::Audience::kAnyone);
+      service::Audience::kAnyone);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::UpdateCategory(grpc::CallbackServerContext* context,
@@ -860,27 +870,27 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetCurrentUser(grpc::CallbackServerC
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
                                                           const v1::GetStatisticsRequest* request,
                                                           v1::Statistics* response) {
-  return ReadAs(context, GRIDLINE_ADMIN_METHOD(GetStatistics),
-                service::Audience::kOperatorsAndSupervisors,
-              [this, request, response](const service::RequestContext& rc) {
-                service::StatisticsQuery q;
-                q.grid_code = request->grid_code();
-                q.department_code = request->department_code();
-                if (auto s = ReadTime(request->has_start_time(), request->start_time(),
-                                      "start_time", &q.start_time);
-                    !s.ok()) {
-                  return s;
-                }
-                if (auto s = ReadTime(request->has_end_time(), request->end_time(), "end_time",
-                                      &q.end_time);
-                    !s.ok()) {
-                  return s;
-                }
-                auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q);
-                if (!s.ok()) return s.status();
-                StatisticsToProto(*s, response);
-                return absl::OkStatus();
-              });
+  return ReadAs(
+      context, GRIDLINE_ADMIN_METHOD(GetStatistics), service::Audience::kOperatorsAndSupervisors,
+      [this, request, response](const service::RequestContext& rc) {
+        service::StatisticsQuery q;
+        q.grid_code = request->grid_code();
+        q.department_code = request->department_code();
+        if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
+                              &q.start_time);
+            !s.ok()) {
+          return s;
+        }
+        if (auto s =
+                ReadTime(request->has_end_time(), request->end_time(), "end_time", &q.end_time);
+            !s.ok()) {
+          return s;
+        }
+        auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q);
+        if (!s.ok()) return s.status();
+        StatisticsToProto(*s, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
@@ -888,32 +898,32 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
     v1::ListEvaluationsResponse* response) {
   return ReadAs(context, GRIDLINE_ADMIN_METHOD(ListEvaluations),
                 service::Audience::kOperatorsAndSupervisors,
-              [this, request, response](const service::RequestContext& rc) {
-                service::EvaluationQuery q;
-                q.year = request->year();
-                q.month = request->month();
-                q.unit_kind = static_cast<service::UnitKind>(request->unit_kind());
-                q.grid_code = request->grid_code();
-                q.flag = static_cast<service::Flag>(request->flag());
-                q.page_size = request->page_size();
-                q.page_token = request->page_token();
-                auto page = deps_.evaluations->List(rc, q);
-                if (!page.ok()) return page.status();
-                for (const auto& e : page->evaluations) {
-                  auto* out = response->add_evaluations();
-                  out->set_unit_kind(static_cast<v1::EvaluationUnitKind>(e.unit_kind));
-                  out->set_unit_code(e.unit_code);
-                  out->set_unit_name(e.unit_name);
-                  out->set_year(e.year);
-                  out->set_month(e.month);
-                  out->set_flag(static_cast<v1::EvaluationFlag>(e.flag));
-                  StatisticsToProto(e.statistics, out->mutable_statistics());
-                  out->set_explanation(e.explanation);
-                  SetTimestamp(page->compute_time, out->mutable_compute_time());
-                }
-                response->set_next_page_token(page->next_page_token);
-                return absl::OkStatus();
-              });
+                [this, request, response](const service::RequestContext& rc) {
+                  service::EvaluationQuery q;
+                  q.year = request->year();
+                  q.month = request->month();
+                  q.unit_kind = static_cast<service::UnitKind>(request->unit_kind());
+                  q.grid_code = request->grid_code();
+                  q.flag = static_cast<service::Flag>(request->flag());
+                  q.page_size = request->page_size();
+                  q.page_token = request->page_token();
+                  auto page = deps_.evaluations->List(rc, q);
+                  if (!page.ok()) return page.status();
+                  for (const auto& e : page->evaluations) {
+                    auto* out = response->add_evaluations();
+                    out->set_unit_kind(static_cast<v1::EvaluationUnitKind>(e.unit_kind));
+                    out->set_unit_code(e.unit_code);
+                    out->set_unit_name(e.unit_name);
+                    out->set_year(e.year);
+                    out->set_month(e.month);
+                    out->set_flag(static_cast<v1::EvaluationFlag>(e.flag));
+                    StatisticsToProto(e.statistics, out->mutable_statistics());
+                    out->set_explanation(e.explanation);
+                    SetTimestamp(page->compute_time, out->mutable_compute_time());
+                  }
+                  response->set_next_page_token(page->next_page_token);
+                  return absl::OkStatus();
+                });
 }
 
 }  // namespace gridline::api

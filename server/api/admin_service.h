@@ -145,9 +145,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                             v1::ListEvaluationsResponse* response) override;
 
  private:
-  // Authenticates, requires OPERATOR (or the given audience) and runs `work` on the worker pool. With `audited` set,
-  // records the call with its text-format summary afterwards (the request and response stay
-  // alive until Finish).
+  // Authenticates, requires OPERATOR (or the given audience) and runs `work` on the worker pool.
+  // With `audited` set, records the call with its text-format summary afterwards (the request and
+  // response stay alive until Finish).
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
                                 const google::protobuf::Message* audited, Target target, Work work,
                                 service::Audience audience = service::Audience::kOperators);
@@ -155,9 +155,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                  std::function<absl::Status(const domain::Caller&)> work,
                                  service::Audience audience = service::Audience::kOperators);
   // Read, for calls whose service takes the whole request context (the figures).
-  grpc::ServerUnaryReactor* ReadAs(grpc::CallbackServerContext* context, const char* method,
-                                   service::Audience audience,
-                                   std::function<absl::Status(const service::RequestContext&)> work);
+  grpc::ServerUnaryReactor* ReadAs(
+      grpc::CallbackServerContext* context, const char* method, service::Audience audience,
+      std::function<absl::Status(const service::RequestContext&)> work);
 
   ServiceContext deps_;
   service::AdminService admin_;

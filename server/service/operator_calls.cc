@@ -17,9 +17,9 @@ absl::Status RunOperatorWork::Run(const RequestContext&, OperatorCall& call,
 absl::Status OperatorCheck::Run(const RequestContext& rc, OperatorCall& call,
                                 const OperatorWork& work) {
   const domain::Role role = rc.caller.user.role;
-  const bool admitted = call.audience == Audience::kAnyone ||
-                        (call.audience == Audience::kOperatorsAndSupervisors &&
-                         role == domain::Role::kSupervisor);
+  const bool admitted =
+      call.audience == Audience::kAnyone ||
+      (call.audience == Audience::kOperatorsAndSupervisors && role == domain::Role::kSupervisor);
   if (!admitted) {
     if (absl::Status s = RequireOperator(rc.caller); !s.ok()) return s;
   }

@@ -13,8 +13,8 @@ class MockAdminConnection : public AdminConnection {
   MOCK_METHOD(Options, options, (), (const, override));
   MOCK_METHOD(StatusOr<v1::ImportResult>, ImportOrganisation, (const ImportRequest& request),
               (override));
-  MOCK_METHOD(StatusOr<v1::CurrentUser>, GetCurrentUser,
-              (const v1::GetCurrentUserRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::CurrentUser>, GetCurrentUser, (const v1::GetCurrentUserRequest& request),
+              (override));
   MOCK_METHOD(StatusOr<v1::Statistics>, GetStatistics, (const v1::GetStatisticsRequest& request),
               (override));
   MOCK_METHOD(StatusOr<v1::ListEvaluationsResponse>, ListEvaluations,
