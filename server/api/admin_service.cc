@@ -796,16 +796,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditLog(grpc::CallbackServerCon
     query.actor_user_id = request->actor_user_id();
     query.resource_kind = request->resource_kind();
     query.resource_id = request->resource_id();
-    if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
-                          &query.start_time);
-        !s.ok()) {
-      return s;
-    }
-    if (auto s =
-            ReadTime(request->has_end_time(), request->end_time(), "end_time", &query.end_time);
-        !s.ok()) {
-      return s;
-    }
+    if (auto s = ReadTimeRange(*request, &query.start_time, &query.end_time); !s.ok()) return s;
     if (request->page_size() < 0) return domain::InvalidField("page_size", "must not be negative");
     int size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 500);
     if (!request->page_token().empty() && !DecodeAuditToken(request->page_token(), &query)) {
@@ -870,27 +861,19 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetCurrentUser(grpc::CallbackServerC
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerContext* context,
                                                           const v1::GetStatisticsRequest* request,
                                                           v1::Statistics* response) {
-  return ReadAs(
-      context, GRIDLINE_ADMIN_METHOD(GetStatistics), service::Audience::kOperatorsAndSupervisors,
-      [this, request, response](const service::RequestContext& rc) {
-        service::StatisticsQuery q;
-        q.grid_code = request->grid_code();
-        q.department_code = request->department_code();
-        if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
-                              &q.start_time);
-            !s.ok()) {
-          return s;
-        }
-        if (auto s =
-                ReadTime(request->has_end_time(), request->end_time(), "end_time", &q.end_time);
-            !s.ok()) {
-          return s;
-        }
-        auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q);
-        if (!s.ok()) return s.status();
-        StatisticsToProto(*s, response);
-        return absl::OkStatus();
-      });
+  return ReadAs(context, GRIDLINE_ADMIN_METHOD(GetStatistics),
+                service::Audience::kOperatorsAndSupervisors,
+                [this, request, response](const service::RequestContext& rc) {
+                  service::StatisticsQuery q;
+                  q.grid_code = request->grid_code();
+                  q.department_code = request->department_code();
+                  if (auto s = ReadTimeRange(*request, &q.start_time, &q.end_time); !s.ok())
+                    return s;
+                  auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q);
+                  if (!s.ok()) return s.status();
+                  StatisticsToProto(*s, response);
+                  return absl::OkStatus();
+                });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(

@@ -102,6 +102,17 @@ void SetDuration(domain::Micros d, google::protobuf::Duration* out);
 absl::Status ReadTime(bool present, const google::protobuf::Timestamp& t, absl::string_view field,
                       domain::Micros* out);
 
+// ReadTime of a request's `start_time` and `end_time` (the time ranges of the figures and the
+// audit log).
+template <typename Request>
+absl::Status ReadTimeRange(const Request& request, domain::Micros* start, domain::Micros* end) {
+  if (auto s = ReadTime(request.has_start_time(), request.start_time(), "start_time", start);
+      !s.ok()) {
+    return s;
+  }
+  return ReadTime(request.has_end_time(), request.end_time(), "end_time", end);
+}
+
 // Codes map one to one (they are numerically equal); field violations become
 // google.rpc.BadRequest, a wrong case state and domain::PreconditionFailed violations a
 // google.rpc.PreconditionFailure, and `reason` (if given) a google.rpc.ErrorInfo.
