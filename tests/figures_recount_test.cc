@@ -499,6 +499,7 @@ TEST_P(FiguresRecountTest, EvaluationPagesReadTheFirstPagesSnapshot) {
 
   service::EvaluationService evaluations(store_.get(), store_.get(), t);
   service::RequestContext rc{{}, now, "test", {}};
+  rc.caller.user.role = domain::Role::kOperator;  // the whole platform's units
   service::EvaluationQuery q;
   q.year = 2026;
   q.month = 2;

@@ -349,7 +349,7 @@ TEST(GridctlCli, HelpExitsZeroForEveryCommandAndDocumentsTheExitStatuses) {
                                "audit",           "help",
                                "whoami",          "report submit",
                                "report flush",    "report outbox",
-                               "cases mine"}) {
+                               "cases mine",      "cases register"}) {
     EXPECT_NE(std::find(commands.begin(), commands.end(), expected), commands.end())
         << expected << " is not listed:\n"
         << top.out;
@@ -726,6 +726,42 @@ TEST_P(GridctlTest, ALeadersReportWaitsInTheOutboxUntilTheServerIsReachable) {
   EXPECT_EQ(refused.exit_code, 4) << refused;
 }
 
+TEST_P(GridctlTest, TheCenterRegistersAHotlineReportWithItsSource) {
+  ASSERT_TRUE(Start(DemoOrganisationFile()));
+  const std::string photo = dir_.path() + "/hotline.png";
+  std::ofstream(photo, std::ios::binary) << TestPng(20000, "hotline");
+  const std::vector<std::string> args = {
+      "cases",        "register",        "--source",      "public",
+      "--category",   "C01_ROAD_DAMAGE", "--description", "12345：路面塌陷",
+      "--grid",       "410184001001001", "--photo",       photo,
+      "--request-id", "hotline-7",       "--output",      "json"};
+  Result registered = Run(kDispatcher1, args);
+  ASSERT_EQ(registered.exit_code, 0) << registered;
+  google::protobuf::Struct fields;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(registered.out, &fields).ok())
+      << registered;
+  EXPECT_EQ(fields.fields().at("source").string_value(), "PUBLIC") << registered;
+  EXPECT_EQ(fields.fields().at("state").string_value(), "PENDING_TRIAGE") << registered;
+  EXPECT_EQ(fields.fields().at("photos").string_value(), "1") << registered;
+  const std::string id = fields.fields().at("case_id").string_value();
+  // The same request id again: the same case.
+  Result again = Run(kDispatcher1, args);
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_TRUE(absl::StrContains(again.out, id)) << again;
+  Result shown = Run(kDispatcher1, {"cases", "show", id, "--no-history"});
+  ASSERT_EQ(shown.exit_code, 0) << shown;
+  EXPECT_EQ(TableLine(shown.out, "source").at(1), "PUBLIC") << shown;
+  // Not a handset's, and not a grid leader's to do.
+  Result handset =
+      Run(kDispatcher1, {"cases", "register", "--source", "handset", "--category",
+                         "C01_ROAD_DAMAGE", "--description", "x", "--grid", "410184001001001"});
+  EXPECT_EQ(handset.exit_code, 2) << handset;
+  Result leader =
+      Run(kLeader1, {"cases", "register", "--source", "media", "--category", "C01_ROAD_DAMAGE",
+                     "--description", "x", "--grid", "410184001001001"});
+  EXPECT_EQ(leader.exit_code, 4) << leader;
+}
+
 TEST_P(GridctlTest, SupervisorsReadTheFiguresOfTheirSubtreeAndWhoamiNamesTheirGrid) {
   ASSERT_TRUE(Start(DemoOrganisationFile()));
   SubmitReport("路面塌陷");
@@ -907,11 +943,12 @@ TEST_P(GridctlTest, OperatorLoadsTheOrganisationAndACaseGoesFromTriageToClosed) 
             (std::vector<std::string>{"case_id", "case_number", "state", "category", "grid",
                                       "lead_department", "urgency", "reporter", "observe_time",
                                       "create_time", "deadline_time", "update_time", "rework_count",
-                                      "description", "address"}));
+                                      "description", "address", "source"}));
   auto rows = CsvRows(csv);
   ASSERT_EQ(rows.size(), 2u) << csv;
   EXPECT_EQ(rows[0]["case_id"], second);
   EXPECT_EQ(rows[0]["state"], "PENDING_TRIAGE");
+  EXPECT_EQ(rows[0]["source"], "HANDSET");
   EXPECT_EQ(rows[0]["case_number"], "");
   EXPECT_EQ(rows[0]["deadline_time"], "");
   auto& row = rows[1];

@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gridline/v1/report_service.grpc.pb.h"
+#include "server/store/store.h"
 #include "tests/e2e_fixture.h"
 #include "tests/test_support.h"
 
@@ -150,7 +151,9 @@ TEST_P(ObservabilityTest, AScrapeShowsTheCountersMovingAfterAWorkload) {
   };
   auto before = scrape();
   EXPECT_EQ(before["gridline_health_serving"], 1);
-  EXPECT_EQ(before["gridline_build_info{version=\"0.1.0\",schema_version=\"8\"}"], 1);
+  EXPECT_EQ(before[absl::StrCat("gridline_build_info{version=\"0.1.0\",schema_version=\"",
+                                store::LatestSchemaVersion(), "\"}")],
+            1);
   EXPECT_EQ(before.count("gridline_worker_queue_depth"), 1u);
   EXPECT_EQ(before.count("gridline_hub_lag_events"), 1u);
 

@@ -154,6 +154,7 @@ TEST_P(StoreTest, RefusesSchemaNewerThanItKnows) {
 
 TEST_P(CaseStoreTest, CreateCaseStoresCaseAndFirstEventTogether) {
   Case c = NewCase("c1", "req-1");
+  c.source = domain::CaseSource::kMedia;
   auto r = store_->CreateCase(c, FirstEvent(c));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->created);
@@ -165,6 +166,7 @@ TEST_P(CaseStoreTest, CreateCaseStoresCaseAndFirstEventTogether) {
   EXPECT_DOUBLE_EQ((*got)->latitude, c.latitude);
   EXPECT_DOUBLE_EQ((*got)->longitude, c.longitude);
   EXPECT_EQ((*got)->grid_path, c.grid_path);
+  EXPECT_EQ((*got)->source, domain::CaseSource::kMedia);
   auto events = store_->ListCaseEvents("c1");
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
@@ -237,6 +239,7 @@ TEST_P(CaseStoreTest, UpdateCaseChecksVersionAndAppendsEvent) {
   ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
   Case next = c;
   next.state = CaseState::kDispatched;
+  next.source = domain::CaseSource::kLeader;  // not a column a write changes
   CaseEvent e = FirstEvent(c);
   e.type = domain::EventType::kRouted;
   e.from_state = CaseState::kPendingTriage;
@@ -258,6 +261,7 @@ TEST_P(CaseStoreTest, UpdateCaseChecksVersionAndAppendsEvent) {
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->state, CaseState::kDispatched);
   EXPECT_EQ((*got)->version, 2);
+  EXPECT_EQ((*got)->source, domain::CaseSource::kHandset) << "a case's source never changes";
   auto again = write(next, 1);  // the loser of a race
   EXPECT_EQ(again.status().code(), absl::StatusCode::kAborted);
   auto missing = write(NewCase("nope", "x"), 1);

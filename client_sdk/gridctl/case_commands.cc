@@ -95,6 +95,7 @@ int CasesShow(Context& ctx, const Args& args) {
                          ? ""
                          : absl::StrCat(ll.latitude(), ", ", ll.longitude()));
   add("reporter", c->reporter_user_id());
+  add("source", c->source() == v1::CASE_SOURCE_UNSPECIFIED ? "" : v1::CaseSource_Name(c->source()));
   add("lead_department", ctx.DepartmentCell(c->lead_department_code()));
   add("assisting", absl::StrJoin(c->assisting_department_codes(), ", "));
   add("observed", LocalTime(c->observe_time()));

@@ -366,9 +366,10 @@ std::vector<FlagSpec> SingleScopeFlags(std::vector<FlagSpec> flags) {
 }  // namespace
 
 std::vector<std::string> CaseExportColumns() {
-  return {"case_id",         "case_number", "state",        "category",     "grid",
-          "lead_department", "urgency",     "reporter",     "observe_time", "create_time",
-          "deadline_time",   "update_time", "rework_count", "description",  "address"};
+  return {"case_id",      "case_number",     "state",         "category",
+          "grid",         "lead_department", "urgency",       "reporter",
+          "observe_time", "create_time",     "deadline_time", "update_time",
+          "rework_count", "description",     "address",       "source"};
 }
 
 std::vector<std::string> CaseExportRow(const v1::Case& c) {
@@ -386,7 +387,8 @@ std::vector<std::string> CaseExportRow(const v1::Case& c) {
           Rfc3339(c.update_time()),
           absl::StrCat(c.rework_count()),
           c.description(),
-          c.location().address()};
+          c.location().address(),
+          c.source() == v1::CASE_SOURCE_UNSPECIFIED ? "" : v1::CaseSource_Name(c.source())};
 }
 
 void AddExportCommands(std::vector<Command>* commands) {

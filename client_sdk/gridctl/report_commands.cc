@@ -1,6 +1,7 @@
 // report and `cases mine`: a grid leader's commands. Reports go through the SDK's offline outbox
 // (gridline/client/outbox.h), as on a handset: queued in a local SQLite file first, then sent;
 // without signal they wait there for `gridctl report flush`.
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -173,6 +174,60 @@ int ReportSubmit(Context& ctx, const Args& args) {
                          : flushed->stopped_by.code());
 }
 
+// ---- cases register --------------------------------------------------------------------------
+
+// "public" or "PUBLIC", and so on; never HANDSET (that is `report submit`).
+bool ParseSource(const std::string& text, v1::CaseSource* out) {
+  std::string name = text;
+  for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (!v1::CaseSource_Parse(name, out)) return false;
+  return *out != v1::HANDSET && *out != v1::CASE_SOURCE_UNSPECIFIED;
+}
+
+int CasesRegister(Context& ctx, const Args& args) {
+  int rc = 0;
+  v1::RegisterCaseRequest request;
+  v1::CaseSource source;
+  if (!ParseSource(args.Value("source"), &source)) {
+    return ctx.Usage("--source must be public, media, leader or inspection");
+  }
+  request.set_source(source);
+  if (!ReportRequest(ctx, args, request.mutable_report(), &rc)) return rc;
+  if (request.report().request_id().empty()) {
+    request.mutable_report()->set_request_id(gc::NewRequestId());
+  }
+  const auto photo_files = args.Values("photo");
+  if (photo_files.size() > kMaxPhotos) return ctx.Usage("at most 9 --photo per report");
+  std::vector<gc::Photo> photos;
+  for (const auto& file : photo_files) {
+    auto photo = gc::Photo::FromFile(file);
+    if (!photo.ok())
+      return ctx.Usage(absl::StrCat("--photo ", file, ": ", photo.status().message()));
+    photos.push_back(*std::move(photo));
+  }
+  if (int code = ctx.Connect()) return code;
+  auto uploader = Report(ctx);
+  for (const auto& photo : photos) {
+    auto stored = uploader.UploadPhoto(photo);
+    if (!stored.ok()) return ctx.Fail(stored.status());
+    request.mutable_report()->add_attachment_ids(stored->attachment_id());
+  }
+  auto registered = ctx.Dispatch().RegisterCase(request);
+  if (!registered.ok()) return ctx.Fail(registered.status());
+  const v1::Case& c = registered->case_();
+  Table fields({"field", "value"});
+  fields.HideHeader();
+  fields.AddRow({"case_id", c.case_id()});
+  fields.AddRow({"request_id", request.report().request_id()});
+  fields.AddRow({"source", v1::CaseSource_Name(c.source())});
+  fields.AddRow({"state", StateName(c.state())});
+  fields.AddRow({"case_number", c.case_number()});
+  fields.AddRow({"grid", ctx.GridCell(c.location().grid_code())});
+  fields.AddRow({"photos", std::to_string(c.before_photos_size())});
+  ctx.PrintDetails(fields);
+  return kExitOk;
+}
+
 // ---- report flush / outbox -------------------------------------------------------------------
 
 int ReportFlush(Context& ctx, const Args& args) {
@@ -299,6 +354,30 @@ void AddReportCommands(std::vector<Command>* commands) {
                        true,
                        true,
                        ReportOutbox});
+  commands->push_back(
+      {{"cases", "register"},
+       "--source SOURCE --category CODE --description TEXT --grid CODE [--photo FILE]... [flags]",
+       "Register a report of the public, the media, a leader or an inspection (dispatchers)",
+       "The acceptance center files what did not come from a handset: a 12345 call or an app\n"
+       "report (public), a media exposure (media), a leader's assignment (leader), or an\n"
+       "inspection's finding (inspection). The case enters triage like a grid leader's report,\n"
+       "with its source recorded. Give --request-id to make a retry of this command safe.",
+       {{"source", "SOURCE", "public, media, leader or inspection (required)"},
+        {"category", "CODE", "the problem category (`gridctl org categories`)"},
+        {"description", "TEXT", "what was reported, 1..2000 characters"},
+        {"grid", "CODE", "the grid the problem is in, inside your subtree (required)"},
+        {"address", "TEXT", "a free-text address"},
+        {"lat", "DEGREES", "latitude (with --lng)"},
+        {"lng", "DEGREES", "longitude (with --lat)"},
+        {"urgency", "LEVEL", "normal, urgent or emergency (default normal)"},
+        {"observed", "TIME", "when it was seen (default now): YYYY-MM-DD or RFC 3339"},
+        {"photo", "FILE", "a JPEG, PNG or WebP photo; up to 9", true},
+        {"request-id", "ID", "the idempotency key (default: a new one)"}},
+       0,
+       0,
+       false,
+       false,
+       CasesRegister});
   commands->push_back({{"cases", "mine"},
                        "[--state STATE]... [--limit N]",
                        "List the cases you reported, newest first (grid leaders)",

@@ -232,6 +232,10 @@ StatusOr<v1::ListTriageQueueResponse> DispatchClient::ListTriageQueue(
     const v1::ListTriageQueueRequest& request) {
   return connection_->ListTriageQueue(request);
 }
+StatusOr<v1::SubmitReportResponse> DispatchClient::RegisterCase(
+    const v1::RegisterCaseRequest& request) {
+  return connection_->RegisterCase(request);
+}
 StatusOr<v1::ListCasesResponse> DispatchClient::ListCases(const v1::ListCasesRequest& request) {
   return connection_->ListCases(request);
 }

@@ -11,6 +11,10 @@ StatusOr<v1::ListTriageQueueResponse> DispatchConnection::ListTriageQueue(
     const v1::ListTriageQueueRequest&) {
   return Unimplemented("ListTriageQueue");
 }
+StatusOr<v1::SubmitReportResponse> DispatchConnection::RegisterCase(
+    const v1::RegisterCaseRequest&) {
+  return Unimplemented("RegisterCase");
+}
 StatusOr<v1::ListCasesResponse> DispatchConnection::ListCases(const v1::ListCasesRequest&) {
   return Unimplemented("ListCases");
 }
@@ -70,6 +74,9 @@ class GrpcDispatchConnection final : public DispatchConnection {
   StatusOr<v1::ListTriageQueueResponse> ListTriageQueue(
       const v1::ListTriageQueueRequest& r) override {
     return stubs_->Unary(stubs_->dispatch(), &S::ListTriageQueue, r, kIdempotent);
+  }
+  StatusOr<v1::SubmitReportResponse> RegisterCase(const v1::RegisterCaseRequest& r) override {
+    return stubs_->Unary(stubs_->dispatch(), &S::RegisterCase, r, kIdempotent);
   }
   StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& r) override {
     return stubs_->Unary(stubs_->dispatch(), &S::ListCases, r, kIdempotent);

@@ -58,6 +58,19 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
   });
 }
 
+grpc::ServerUnaryReactor* DispatchServiceImpl::RegisterCase(grpc::CallbackServerContext* context,
+                                                            const v1::RegisterCaseRequest* request,
+                                                            v1::SubmitReportResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    auto input = FromProto(request->report());
+    if (!input.ok()) return input.status();
+    auto outcome =
+        deps_.cases->RegisterCase(rc, *input, static_cast<domain::CaseSource>(request->source()));
+    if (!outcome.ok()) return outcome.status();
+    return SubmitOutcomeToProto(deps_.store, *outcome, response);
+  });
+}
+
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerContext* context,
                                                          const v1::ListCasesRequest* request,
                                                          v1::ListCasesResponse* response) {

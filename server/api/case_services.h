@@ -19,6 +19,9 @@ class DispatchServiceImpl final : public v1::DispatchService::CallbackService {
   grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context,
                                       const v1::ListCasesRequest* request,
                                       v1::ListCasesResponse* response) override;
+  grpc::ServerUnaryReactor* RegisterCase(grpc::CallbackServerContext* context,
+                                         const v1::RegisterCaseRequest* request,
+                                         v1::SubmitReportResponse* response) override;
   grpc::ServerUnaryReactor* AcceptCase(grpc::CallbackServerContext* context,
                                        const v1::AcceptCaseRequest* request,
                                        v1::Case* response) override;

@@ -72,6 +72,7 @@ void SetDuration(domain::Micros d, google::protobuf::Duration* out) {
 void ToProto(const domain::Case& in, v1::Case* out) {
   out->set_case_id(in.case_id);
   out->set_case_number(in.case_number);
+  out->set_source(static_cast<v1::CaseSource>(in.source));
   out->set_state(static_cast<v1::CaseState>(in.state));
   out->set_category_code(in.category_code);
   out->set_description(in.description);
@@ -186,6 +187,15 @@ absl::Status CaseReply(absl::StatusOr<service::CaseChange> change, v1::Case* out
   ToProto(change->c, out);
   if (!change->events.empty()) out->set_feed_cursor(EncodeCursor(change->events.back().seq));
   return FillPhotos(store, {out});
+}
+
+absl::Status SubmitOutcomeToProto(store::AttachmentStore* store,
+                                  const service::SubmitOutcome& outcome,
+                                  v1::SubmitReportResponse* out) {
+  ToProto(outcome.stored, out->mutable_case_());
+  if (auto s = FillPhotos(store, {out->mutable_case_()}); !s.ok()) return s;
+  out->set_event_cursor(EncodeCursor(outcome.first_event.seq));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<service::ReportInput> FromProto(const v1::SubmitReportRequest& in) {

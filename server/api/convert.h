@@ -34,6 +34,11 @@ void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out);
 void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out);
 void ToProto(const domain::Category& in, v1::Category* out);
 absl::StatusOr<service::ReportInput> FromProto(const v1::SubmitReportRequest& in);
+// The answer of SubmitReport and RegisterCase: the case (with its photos) and the cursor of its
+// REPORTED event.
+absl::Status SubmitOutcomeToProto(store::AttachmentStore* store,
+                                  const service::SubmitOutcome& outcome,
+                                  v1::SubmitReportResponse* out);
 
 void ToProto(const domain::Attachment& in, v1::Attachment* out);
 

@@ -19,10 +19,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerCo
     if (!input.ok()) return input.status();
     auto outcome = deps_.cases->SubmitReport(rc, *input);
     if (!outcome.ok()) return outcome.status();
-    ToProto(outcome->stored, response->mutable_case_());
-    if (auto s = FillPhotos(deps_.store, {response->mutable_case_()}); !s.ok()) return s;
-    response->set_event_cursor(EncodeCursor(outcome->first_event.seq));
-    return absl::OkStatus();
+    return SubmitOutcomeToProto(deps_.store, *outcome, response);
   });
 }
 

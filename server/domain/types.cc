@@ -29,6 +29,24 @@ const char* CaseStateName(CaseState s) {
   return "CASE_STATE_UNSPECIFIED";
 }
 
+const char* CaseSourceName(CaseSource s) {
+  switch (s) {
+    case CaseSource::kHandset:
+      return "HANDSET";
+    case CaseSource::kPublic:
+      return "PUBLIC";
+    case CaseSource::kMedia:
+      return "MEDIA";
+    case CaseSource::kLeader:
+      return "LEADER";
+    case CaseSource::kInspection:
+      return "INSPECTION";
+    case CaseSource::kUnspecified:
+      break;
+  }
+  return "CASE_SOURCE_UNSPECIFIED";
+}
+
 const char* RoleName(Role r) {
   switch (r) {
     case Role::kGridLeader:

@@ -24,6 +24,19 @@ enum class CaseState : int {
 
 enum class Urgency : int { kUnspecified = 0, kNormal = 1, kUrgent = 2, kEmergency = 3 };
 
+// Where a case came from (gridline.v1.CaseSource): a grid leader's handset, or a report the
+// acceptance center registered for the public (12345 hotline, apps), the media, a leader
+// (领导交办) or a supervising inspection. The 三责 rules turn on it.
+enum class CaseSource : int {
+  kUnspecified = 0,
+  kHandset = 1,
+  kPublic = 2,
+  kMedia = 3,
+  kLeader = 4,
+  kInspection = 5,
+};
+const char* CaseSourceName(CaseSource s);
+
 enum class Role : int {
   kUnspecified = 0,
   kGridLeader = 1,
@@ -82,6 +95,7 @@ struct Case {
   double latitude = 0;
   double longitude = 0;
   std::string address;
+  CaseSource source = CaseSource::kHandset;
   Micros observe_time = 0;
   Urgency urgency = Urgency::kNormal;
   std::string reporter_user_id;

@@ -23,11 +23,14 @@ bool IsIdChar(char c) {
 }
 
 // What identifies the content of a report, so a reused request id with other content is caught.
-std::string Digest(const ReportInput& in) {
+// (A handset report's digest is what it was before cases had a source, so that a retry across
+// an upgrade still matches.)
+std::string Digest(const ReportInput& in, CaseSource source) {
   return util::Sha256Hex(absl::StrCat(
       in.category_code, "\x1f", in.description, "\x1f", in.grid_code, "\x1f",
       in.has_coordinates ? absl::StrCat(in.latitude, ",", in.longitude) : "", "\x1f", in.address,
-      "\x1f", in.observe_time, "\x1f", in.urgency, "\x1f", absl::StrJoin(in.attachment_ids, ",")));
+      "\x1f", in.observe_time, "\x1f", in.urgency, "\x1f", absl::StrJoin(in.attachment_ids, ","),
+      source == CaseSource::kHandset ? "" : absl::StrCat("\x1f", static_cast<int>(source))));
 }
 
 }  // namespace
@@ -37,6 +40,26 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const RequestContext& rc
   if (rc.caller.user.role != Role::kGridLeader) {
     return absl::PermissionDeniedError("only grid leaders submit reports");
   }
+  // A grid leader may report in any grid (不论分属网格).
+  return Report(rc, in, CaseSource::kHandset, "");
+}
+
+absl::StatusOr<SubmitOutcome> CaseService::RegisterCase(const RequestContext& rc,
+                                                        const ReportInput& in, CaseSource source) {
+  if (rc.caller.user.role != Role::kDispatcher) {
+    return absl::PermissionDeniedError(
+        "only the acceptance center (DISPATCHER) registers reports from other sources");
+  }
+  if (source == CaseSource::kUnspecified || source == CaseSource::kHandset ||
+      static_cast<int>(source) > static_cast<int>(CaseSource::kInspection)) {
+    return domain::InvalidField(
+        "source", "must be PUBLIC, MEDIA, LEADER or INSPECTION (handset reports use SubmitReport)");
+  }
+  return Report(rc, in, source, rc.caller.user.grid_code);
+}
+
+absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, const ReportInput& in,
+                                                  CaseSource source, const std::string& scope) {
   FieldViolations v;
   if (in.request_id.empty()) {
     v.Add("request_id", "is required: generate one per report and reuse it on retries");
@@ -76,7 +99,12 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const RequestContext& rc
   } else {
     auto g = org_->FindGrid(in.grid_code);
     if (!g.ok()) return g.status();
-    if (!g->has_value()) v.Add("location.grid_code", "unknown grid " + in.grid_code);
+    if (!g->has_value()) {
+      v.Add("location.grid_code", "unknown grid " + in.grid_code);
+    } else if (!scope.empty() &&
+               (*g)->path.find(absl::StrCat("/", scope, "/")) == std::string::npos) {
+      v.Add("location.grid_code", absl::StrCat("grid ", in.grid_code, " is not in your subtree"));
+    }
     grid = *std::move(g);
   }
   if (in.category_code.empty()) {
@@ -110,7 +138,8 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const RequestContext& rc
   c.state_time = now;
   c.version = 1;
   c.request_id = in.request_id;
-  c.request_digest = Digest(in);
+  c.request_digest = Digest(in, source);
+  c.source = source;
 
   CaseEvent e;
   e.case_id = c.case_id;

@@ -111,6 +111,13 @@ class CaseService {
   // caller's request id.
   absl::StatusOr<SubmitOutcome> SubmitReport(const RequestContext& rc, const ReportInput& in);
 
+  // Step 1 for the reports that do not come from a handset: the acceptance center (DISPATCHER)
+  // registers a report of the public, the media, a leader or an inspection (`source`, not
+  // HANDSET) in its subtree, with SubmitReport's validation, idempotency and photos. The
+  // dispatcher is the case's reporter.
+  absl::StatusOr<SubmitOutcome> RegisterCase(const RequestContext& rc, const ReportInput& in,
+                                             domain::CaseSource source);
+
   // NOT_FOUND also when the caller may not see the case, so ids cannot be probed.
   absl::StatusOr<domain::Case> GetCase(const RequestContext& rc, const std::string& case_id);
   absl::StatusOr<std::vector<domain::CaseEvent>> ListCaseEvents(const RequestContext& rc,
@@ -192,6 +199,11 @@ class CaseService {
                                         bool passed, VerifyDoor door);
 
  private:
+  // SubmitReport and RegisterCase after their checks of who calls: validate, store, and file a
+  // clear-cut category at once. `scope`: the grid subtree the report must be in ("" anywhere).
+  absl::StatusOr<SubmitOutcome> Report(const RequestContext& rc, const ReportInput& in,
+                                       domain::CaseSource source, const std::string& scope);
+
   // A plain action, as its row of the transition table (domain/workflow.h) describes it: load and
   // gate, check its text and photos, cancel a pending extension if it does, append its event,
   // let `edit` change the case, enter its state, commit.

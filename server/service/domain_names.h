@@ -26,6 +26,7 @@ using ::gridline::domain::CanSee;
 using ::gridline::domain::Case;
 using ::gridline::domain::CaseAction;
 using ::gridline::domain::CaseEvent;
+using ::gridline::domain::CaseSource;
 using ::gridline::domain::CaseState;
 using ::gridline::domain::CaseStateName;
 using ::gridline::domain::Category;

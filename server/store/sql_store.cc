@@ -250,6 +250,14 @@ const std::vector<Migration>& Migrations() {
            {"cases", "ix_cases_path_created", "grid_path, create_time, case_id", false},
            {"grids", "ix_grids_parent", "parent_code", false},
        }},
+      {9,
+       {},
+       {},
+       {
+           // Where each case came from (domain::CaseSource); every case before was a grid
+           // leader's report (1, HANDSET).
+           {"cases", "source", "INTEGER NOT NULL DEFAULT 1"},
+       }},
   };
   return *migrations;
 }
@@ -321,7 +329,7 @@ constexpr char kCaseColumns[] =
     "lead_department_code, assisting, deadline_time, rework_count, duplicate_of, "
     "resolution_note, create_time, update_time, version, request_id, request_digest, state_time, "
     "returned_by_department, return_reason, filed_time, first_deadline_time, closed_time, "
-    "warning_level";
+    "warning_level, source";
 
 SqlParams CaseParams(const Case& c) {
   return {c.case_id,
@@ -356,7 +364,8 @@ SqlParams CaseParams(const Case& c) {
           c.filed_time,
           c.first_deadline_time,
           c.closed_time,
-          static_cast<int64_t>(c.warning_level)};
+          static_cast<int64_t>(c.warning_level),
+          static_cast<int64_t>(c.source)};
 }
 
 Case RowToCase(const SqlRow& r) {
@@ -394,6 +403,7 @@ Case RowToCase(const SqlRow& r) {
   c.first_deadline_time = r.Int(30);
   c.closed_time = r.Int(31);
   c.warning_level = static_cast<int>(r.Int(32));
+  c.source = static_cast<domain::CaseSource>(r.Int(33));
   return c;
 }
 
@@ -1216,8 +1226,8 @@ class SqlStore final : public Store {
       // creation nor grid_path, which grid moves own: a move does not change the version, so a
       // write checked against the version would otherwise put a stale path back.
       static const std::set<std::string> kNotUpdated = {
-          "case_id",     "grid_code",  "grid_path",     "reporter_user_id",
-          "create_time", "request_id", "request_digest"};
+          "case_id",     "grid_code",  "grid_path",      "reporter_user_id",
+          "create_time", "request_id", "request_digest", "source"};
       static const std::vector<std::string> kColumns = Columns(kCaseColumns);
       const SqlParams all = CaseParams(next);
       SqlParams params;

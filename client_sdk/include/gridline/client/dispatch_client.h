@@ -19,6 +19,9 @@ class DispatchClient {
 
   StatusOr<v1::ListTriageQueueResponse> ListTriageQueue(const v1::ListTriageQueueRequest& request);
   StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& request);
+  // A report of the public, the media, a leader or an inspection, registered by the center.
+  // Retried safely: the report's request id makes it idempotent (fill it once, as a handset does).
+  StatusOr<v1::SubmitReportResponse> RegisterCase(const v1::RegisterCaseRequest& request);
   StatusOr<v1::Case> GetCase(const std::string& case_id);
   StatusOr<std::vector<v1::CaseEvent>> ListCaseEvents(const std::string& case_id);
   StatusOr<v1::Case> AcceptCase(const v1::AcceptCaseRequest& request);

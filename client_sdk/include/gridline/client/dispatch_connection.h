@@ -23,6 +23,7 @@ class DispatchConnection {
   virtual StatusOr<v1::ListTriageQueueResponse> ListTriageQueue(
       const v1::ListTriageQueueRequest& request);
   virtual StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& request);
+  virtual StatusOr<v1::SubmitReportResponse> RegisterCase(const v1::RegisterCaseRequest& request);
   // ReportService.GetCase and ListCaseEvents, which serve every role within its scope.
   virtual StatusOr<v1::Case> GetCase(const v1::GetCaseRequest& request);
   virtual StatusOr<v1::ListCaseEventsResponse> ListCaseEvents(

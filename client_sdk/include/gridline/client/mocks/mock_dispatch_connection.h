@@ -15,6 +15,8 @@ class MockDispatchConnection : public DispatchConnection {
   MOCK_METHOD(Options, options, (), (const, override));
   MOCK_METHOD(StatusOr<v1::ListTriageQueueResponse>, ListTriageQueue,
               (const v1::ListTriageQueueRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::SubmitReportResponse>, RegisterCase,
+              (const v1::RegisterCaseRequest& request), (override));
   MOCK_METHOD(StatusOr<v1::ListCasesResponse>, ListCases, (const v1::ListCasesRequest& request),
               (override));
   MOCK_METHOD(StatusOr<v1::Case>, GetCase, (const v1::GetCaseRequest& request), (override));
