@@ -72,6 +72,38 @@ std::string OutboxStateName(gc::OutboxState s) {
 
 // ---- report submit ---------------------------------------------------------------------------
 
+// `own` followed by the flags every report takes (ReportRequest and LoadPhotos read them).
+std::vector<FlagSpec> ReportFlags(std::vector<FlagSpec> own) {
+  std::vector<FlagSpec> common = {
+      {"address", "TEXT", "a free-text address"},
+      {"lat", "DEGREES", "latitude of a GNSS fix (with --lng)"},
+      {"lng", "DEGREES", "longitude of a GNSS fix (with --lat)"},
+      {"urgency", "LEVEL", "normal, urgent or emergency (default normal)"},
+      {"observed", "TIME", "when it was seen (default now): YYYY-MM-DD or RFC 3339"},
+      {"photo", "FILE", "a JPEG, PNG or WebP photo; up to 9", true},
+      {"request-id", "ID", "the idempotency key (default: a new one)"}};
+  own.insert(own.end(), common.begin(), common.end());
+  return own;
+}
+
+// The --photo files, read. Prints a usage error, sets `*rc` and returns false on a bad one.
+bool LoadPhotos(Context& ctx, const Args& args, std::vector<gc::Photo>* photos, int* rc) {
+  const auto files = args.Values("photo");
+  if (files.size() > kMaxPhotos) {
+    *rc = ctx.Usage("at most 9 --photo per report");
+    return false;
+  }
+  for (const auto& file : files) {
+    auto photo = gc::Photo::FromFile(file);
+    if (!photo.ok()) {
+      *rc = ctx.Usage(absl::StrCat("--photo ", file, ": ", photo.status().message()));
+      return false;
+    }
+    photos->push_back(*std::move(photo));
+  }
+  return true;
+}
+
 // The report from the flags; prints a usage error and returns false when one is bad.
 bool ReportRequest(Context& ctx, const Args& args, v1::SubmitReportRequest* r, int* rc) {
   r->set_request_id(args.Value("request-id"));
@@ -110,14 +142,7 @@ int ReportSubmit(Context& ctx, const Args& args) {
   v1::SubmitReportRequest request;
   if (!ReportRequest(ctx, args, &request, &rc)) return rc;
   std::vector<gc::Photo> photos;
-  const auto photo_files = args.Values("photo");
-  if (photo_files.size() > kMaxPhotos) return ctx.Usage("at most 9 --photo per report");
-  for (const auto& file : photo_files) {
-    auto photo = gc::Photo::FromFile(file);
-    if (!photo.ok())
-      return ctx.Usage(absl::StrCat("--photo ", file, ": ", photo.status().message()));
-    photos.push_back(*std::move(photo));
-  }
+  if (!LoadPhotos(ctx, args, &photos, &rc)) return rc;
   if (int code = ctx.Connect()) return code;
   // Without --grid: the leader's own grid, which the server knows.
   if (request.location().grid_code().empty()) {
@@ -196,15 +221,8 @@ int CasesRegister(Context& ctx, const Args& args) {
   if (request.report().request_id().empty()) {
     request.mutable_report()->set_request_id(gc::NewRequestId());
   }
-  const auto photo_files = args.Values("photo");
-  if (photo_files.size() > kMaxPhotos) return ctx.Usage("at most 9 --photo per report");
   std::vector<gc::Photo> photos;
-  for (const auto& file : photo_files) {
-    auto photo = gc::Photo::FromFile(file);
-    if (!photo.ok())
-      return ctx.Usage(absl::StrCat("--photo ", file, ": ", photo.status().message()));
-    photos.push_back(*std::move(photo));
-  }
+  if (!LoadPhotos(ctx, args, &photos, &rc)) return rc;
   if (int code = ctx.Connect()) return code;
   auto uploader = Report(ctx);
   for (const auto& photo : photos) {
@@ -318,17 +336,10 @@ void AddReportCommands(std::vector<Command>* commands) {
        "Prints the new case. Without a connection the report stays queued (exit 6) and\n"
        "`gridctl report flush` sends it later, filed exactly once. Without --grid the report\n"
        "is for your own grid. Grid leaders report; other roles get exit 4.",
-       {{"category", "CODE", "the problem category (`gridctl org categories`)"},
-        {"description", "TEXT", "what was seen, 1..2000 characters"},
-        {"grid", "CODE", "the grid the problem is in (default: your grid)"},
-        {"address", "TEXT", "a free-text address"},
-        {"lat", "DEGREES", "latitude of a GNSS fix (with --lng)"},
-        {"lng", "DEGREES", "longitude of a GNSS fix (with --lat)"},
-        {"urgency", "LEVEL", "normal, urgent or emergency (default normal)"},
-        {"observed", "TIME", "when it was seen (default now): YYYY-MM-DD or RFC 3339"},
-        {"photo", "FILE", "a JPEG, PNG or WebP photo; up to 9", true},
-        {"request-id", "ID", "the idempotency key (default: a new one)"},
-        OutboxFlag()},
+       ReportFlags({{"category", "CODE", "the problem category (`gridctl org categories`)"},
+                    {"description", "TEXT", "what was seen, 1..2000 characters"},
+                    {"grid", "CODE", "the grid the problem is in (default: your grid)"},
+                    OutboxFlag()}),
        0,
        0,
        false,
@@ -362,17 +373,11 @@ void AddReportCommands(std::vector<Command>* commands) {
        "report (public), a media exposure (media), a leader's assignment (leader), or an\n"
        "inspection's finding (inspection). The case enters triage like a grid leader's report,\n"
        "with its source recorded. Give --request-id to make a retry of this command safe.",
-       {{"source", "SOURCE", "public, media, leader or inspection (required)"},
-        {"category", "CODE", "the problem category (`gridctl org categories`)"},
-        {"description", "TEXT", "what was reported, 1..2000 characters"},
-        {"grid", "CODE", "the grid the problem is in, inside your subtree (required)"},
-        {"address", "TEXT", "a free-text address"},
-        {"lat", "DEGREES", "latitude (with --lng)"},
-        {"lng", "DEGREES", "longitude (with --lat)"},
-        {"urgency", "LEVEL", "normal, urgent or emergency (default normal)"},
-        {"observed", "TIME", "when it was seen (default now): YYYY-MM-DD or RFC 3339"},
-        {"photo", "FILE", "a JPEG, PNG or WebP photo; up to 9", true},
-        {"request-id", "ID", "the idempotency key (default: a new one)"}},
+       ReportFlags(
+           {{"source", "SOURCE", "public, media, leader or inspection (required)"},
+            {"category", "CODE", "the problem category (`gridctl org categories`)"},
+            {"description", "TEXT", "what was reported, 1..2000 characters"},
+            {"grid", "CODE", "the grid the problem is in, inside your subtree (required)"}}),
        0,
        0,
        false,
