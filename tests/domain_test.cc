@@ -3,6 +3,7 @@
 
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
+#include "server/domain/patrol.h"
 #include "server/domain/report_checks.h"
 #include "server/domain/visibility.h"
 
@@ -91,6 +92,76 @@ TEST(Visibility, FollowsRoleAndScope) {
   EXPECT_TRUE(CanSee(helper, "x", path, "CG", {"GA"}));
   // A code that is a prefix of another must not match: "/C/" is not inside "/CC/".
   EXPECT_FALSE(CanSee(leader, "someone", "/D/S/CC/", "", {}));
+}
+
+// ---- Patrol tracks -----------------------------------------------------------------------------
+
+constexpr Micros kSecond = 1000 * 1000;
+constexpr Micros kStart = 1790000000LL * kSecond;  // the patrol's start
+// About 111 m per 0.001 degree of latitude.
+TrackPoint At(Micros seconds_after_start, double lat, double lng = 113.739) {
+  return {kStart + seconds_after_start * kSecond, lat, lng};
+}
+
+std::vector<std::string> TrackViolations(const std::vector<TrackPoint>& batch,
+                                         std::optional<TrackPoint> last = std::nullopt) {
+  FieldViolations v;
+  CheckTrackBatch(v, batch, last, kStart, kStart + 3600 * kSecond);
+  std::vector<std::string> fields;
+  for (const auto& f : GetFieldViolations(v.ToStatus())) fields.push_back(f.field);
+  return fields;
+}
+
+TEST(PatrolTrack, BadBatchesNameTheirPoints) {
+  struct Case {
+    const char* name;
+    std::vector<TrackPoint> batch;
+    std::optional<TrackPoint> last;
+    std::vector<std::string> fields;
+  };
+  const std::vector<Case> cases = {
+      {"a walk", {At(0, 34.396), At(60, 34.397), At(120, 34.398)}, std::nullopt, {}},
+      {"empty", {}, std::nullopt, {"points"}},
+      {"before the start", {At(-10, 34.396)}, std::nullopt, {"points[0].time"}},
+      {"an hour and more in the future",
+       {At(3600 + 301, 34.396)},
+       std::nullopt,
+       {"points[0].time"}},
+      {"out of order", {At(60, 34.396), At(30, 34.3965)}, std::nullopt, {"points[1].time"}},
+      {"the same time twice", {At(60, 34.396), At(60, 34.396)}, std::nullopt, {"points[1].time"}},
+      {"not after the stored track", {At(60, 34.396)}, At(60, 34.396), {"points[0].time"}},
+      {"latitude out of range", {At(0, 91)}, std::nullopt, {"points[0].latitude"}},
+      {"longitude out of range", {At(0, 34.396, -180.5)}, std::nullopt, {"points[0].longitude"}},
+      {"not a number", {At(0, std::nan(""))}, std::nullopt, {"points[0].latitude"}},
+      // 11 km in 60 s is 660 km/h.
+      {"too fast", {At(0, 34.396), At(60, 34.496)}, std::nullopt, {"points[1]"}},
+      {"too fast from the stored track", {At(60, 34.496)}, At(0, 34.396), {"points[0]"}},
+      // 1 km in one second: the jump fails although the gap is under the minimum interval.
+      {"a jump within a second", {At(0, 34.396), At(1, 34.405)}, std::nullopt, {"points[1]"}},
+      // 20 m in one second: jitter passes.
+      {"jitter within a second", {At(0, 34.396), At(1, 34.39618)}, std::nullopt, {}},
+      // 1.1 km in 60 s (66 km/h, a car) passes; a bad point does not become the reference.
+      {"a car", {At(0, 34.396), At(60, 34.406)}, std::nullopt, {}},
+      {"after a bad point, the good one before is the reference",
+       {At(0, 34.396), At(30, 95), At(60, 34.397)},
+       std::nullopt,
+       {"points[1].latitude"}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(TrackViolations(c.batch, c.last), c.fields) << c.name;
+  }
+  std::vector<TrackPoint> big(1001, At(0, 34.396));
+  for (size_t i = 0; i < big.size(); ++i) big[i].time += static_cast<Micros>(i) * kSecond;
+  EXPECT_EQ(TrackViolations(big), std::vector<std::string>{"points"});
+}
+
+TEST(PatrolTrack, LengthAndDurationFollowThePoints) {
+  EXPECT_EQ(TrackLengthMetres({}), 0);
+  EXPECT_EQ(TrackDuration({At(0, 34.396)}), 0);
+  const std::vector<TrackPoint> walk = {At(0, 34.396), At(600, 34.406), At(1200, 34.396)};
+  // 0.01 degree of latitude is 1,111.95 m on the WGS-84 mean radius; there and back.
+  EXPECT_NEAR(TrackLengthMetres(walk), 2 * 1111.95, 1.0);
+  EXPECT_EQ(TrackDuration(walk), 1200 * kSecond);
 }
 
 }  // namespace
