@@ -7,6 +7,7 @@
 #include "server/service/attachments.h"
 #include "server/service/case_service.h"
 #include "server/service/evaluations.h"
+#include "server/service/patrols.h"
 #include "server/service/statistics.h"
 #include "server/store/store.h"
 #include "server/util/clock.h"
@@ -21,6 +22,7 @@ struct ServiceContext {
   service::CaseService* cases = nullptr;
   service::AttachmentService* attachments = nullptr;
   service::EvaluationService* evaluations = nullptr;
+  service::PatrolService* patrols = nullptr;
   // Demo mode: ImportOrganisation stores the users' demo tokens too, and demo tokens
   // authenticate (outside demo mode they are refused).
   bool demo = false;

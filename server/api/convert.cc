@@ -73,6 +73,7 @@ void ToProto(const domain::Case& in, v1::Case* out) {
   out->set_case_id(in.case_id);
   out->set_case_number(in.case_number);
   out->set_source(static_cast<v1::CaseSource>(in.source));
+  out->set_patrol_id(in.patrol_id);
   out->set_state(static_cast<v1::CaseState>(in.state));
   out->set_category_code(in.category_code);
   out->set_description(in.description);
@@ -217,6 +218,7 @@ absl::StatusOr<service::ReportInput> FromProto(const v1::SubmitReportRequest& in
   }
   r.urgency = static_cast<int>(in.urgency());
   r.attachment_ids.assign(in.attachment_ids().begin(), in.attachment_ids().end());
+  r.patrol_id = in.patrol_id();
   return r;
 }
 

@@ -22,6 +22,7 @@
 #include "server/api/case_services.h"
 #include "server/api/convert.h"
 #include "server/api/parse_errors.h"
+#include "server/api/patrol_service.h"
 #include "server/api/report_service.h"
 #include "server/app/config_defaults.h"
 #include "server/app/metrics_server.h"
@@ -136,7 +137,9 @@ struct GridlineServer::Impl {
   std::unique_ptr<store::BlobStore> blobs;
   std::unique_ptr<service::AttachmentService> attachments;
   std::unique_ptr<service::EvaluationService> evaluations;
+  std::unique_ptr<service::PatrolService> patrols;
   std::unique_ptr<api::ReportServiceImpl> report_service;
+  std::unique_ptr<api::PatrolServiceImpl> patrol_service;
   std::unique_ptr<v1::DispatchService::CallbackService> dispatch_service;
   std::unique_ptr<v1::DepartmentService::CallbackService> department_service;
   std::unique_ptr<v1::AdminService::CallbackService> admin_service;
@@ -425,8 +428,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   store::Store* s = impl->store.get();
-  impl->cases = std::make_unique<service::CaseService>(s, s, s, impl->hub.get(),
-                                                       config.evaluation().utc_offset_minutes());
+  impl->cases = std::make_unique<service::CaseService>(
+      s, s, s, impl->hub.get(), config.evaluation().utc_offset_minutes(), s);
+  impl->patrols = std::make_unique<service::PatrolService>(s, s, s);
   impl->attachments = std::make_unique<service::AttachmentService>(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);
@@ -445,7 +449,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   deps.flags.utc_offset_minutes = config.evaluation().utc_offset_minutes();
   impl->evaluations = std::make_unique<service::EvaluationService>(s, s, deps.flags);
   deps.evaluations = impl->evaluations.get();
+  deps.patrols = impl->patrols.get();
   impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
+  impl->patrol_service = std::make_unique<api::PatrolServiceImpl>(deps);
   impl->dispatch_service = std::make_unique<api::DispatchServiceImpl>(deps);
   impl->department_service = std::make_unique<api::DepartmentServiceImpl>(deps);
   impl->admin_service = std::make_unique<api::AdminServiceImpl>(deps);
@@ -468,7 +474,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(api::MakeParseErrorInterceptor(
         {"gridline.v1.ReportService", "gridline.v1.DispatchService",
-         "gridline.v1.DepartmentService", "gridline.v1.AdminService"}));
+         "gridline.v1.DepartmentService", "gridline.v1.AdminService",
+         "gridline.v1.PatrolService"}));
     creators.push_back(std::move(call_log));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
@@ -476,6 +483,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   builder.RegisterService(impl->dispatch_service.get());
   builder.RegisterService(impl->department_service.get());
   builder.RegisterService(impl->admin_service.get());
+  builder.RegisterService(impl->patrol_service.get());
   impl->server = builder.BuildAndStart();
   if (!impl->server || port == 0) {
     impl->hub->BeginShutdown();

@@ -21,6 +21,66 @@ struct TrackPoint {
   double longitude = 0;
 };
 
+enum class PatrolState : int { kUnspecified = 0, kActive = 1, kEnded = 2 };
+enum class VisitKind : int { kUnspecified = 0, kHousehold = 1, kShop = 2, kSite = 3 };
+
+// One patrol: who, where, when, and its track summed up (the points themselves are stored
+// apart, in batches).
+struct Patrol {
+  std::string patrol_id;  // chosen by the handset; the idempotency key of StartPatrol
+  std::string user_id;
+  Role role = Role::kUnspecified;
+  std::string department_code;  // the staff member's department; empty for a grid leader
+  std::string grid_code;
+  std::string grid_path;
+  PatrolState state = PatrolState::kUnspecified;
+  Micros start_time = 0;
+  Micros end_time = 0;  // 0 while active
+  // The local day of start_time (the figures' days: FigureDay), for "days with a patrol".
+  int64_t start_day = 0;
+  int64_t point_count = 0;
+  double length_metres = 0;
+  std::optional<TrackPoint> last_point;
+  int64_t visit_count = 0;
+  int64_t report_count = 0;
+  Micros last_visit_time = 0;
+  int64_t version = 0;
+  Micros create_time = 0;
+  Micros update_time = 0;
+};
+
+// A visit (走访) made on a patrol.
+struct Visit {
+  std::string visit_id;  // chosen by the handset; the idempotency key
+  std::string patrol_id;
+  std::string user_id;
+  std::string grid_code;
+  std::string grid_path;
+  VisitKind kind = VisitKind::kUnspecified;
+  std::string subject;
+  std::string note;
+  bool has_position = false;
+  double latitude = 0;
+  double longitude = 0;
+  Micros visit_time = 0;
+  std::vector<std::string> attachment_ids;
+  // A digest of the request, to tell a retry from a different visit under the same id.
+  std::string request_digest;
+  Micros create_time = 0;
+};
+
+// The patrol figures of one grid and person over a period (PatrolService.GetPatrolStatistics).
+struct PatrolFigures {
+  std::string grid_code;
+  std::string user_id;
+  int64_t patrol_count = 0;
+  Micros duration = 0;  // ended: end - start; active: last point - start
+  double length_metres = 0;
+  int64_t patrol_days = 0;
+  int64_t visit_count = 0;
+  int64_t report_count = 0;
+};
+
 struct TrackLimits {
   // Faster than this between two points is not a walk, a bicycle or a scooter: a bad fix or a
   // forged track. 120 km/h leaves room for a patrol car.
@@ -43,6 +103,30 @@ struct TrackLimits {
 void CheckTrackBatch(FieldViolations& v, const std::vector<TrackPoint>& batch,
                      const std::optional<TrackPoint>& last, Micros start_time, Micros now,
                      const TrackLimits& limits = {});
+
+// Who may patrol: a grid leader, or a department staff member stationed in a grid (one with a
+// grid code). The grid a patrol may be in is then the caller's own or one below it.
+bool MayPatrol(const User& user);
+
+// Whether `user` may read `patrol`: the patroller; department staff their department's patrols;
+// a dispatcher or supervisor those in their grid's subtree; an operator all.
+bool CanSeePatrol(const User& user, const Patrol& patrol);
+
+// The violations of a visit, recorded on `patrol` at `now`: "kind", "subject" (1..200
+// characters), "note" (at most 2000), "position", "visit_time" (before the patrol's start or
+// in the future), "attachment_ids" (at most 9).
+void CheckVisit(FieldViolations& v, const Visit& visit, const Patrol& patrol, Micros now);
+
+// The violations of ending `patrol` at `end_time`: before its start, its last track point or its
+// last visit, or in the future.
+void CheckPatrolEnd(FieldViolations& v, const Patrol& patrol, Micros end_time, Micros now);
+
+// `patrol` after `batch` (already checked) is appended: point count, length, last point.
+void ApplyTrackBatch(Patrol& patrol, const std::vector<TrackPoint>& batch);
+
+// The patrol's time on patrol: ended, end - start; active, its last point - start (0 without
+// points).
+Micros PatrolDuration(const Patrol& patrol);
 
 // The length of a track in metres (the sum of great-circle distances between consecutive
 // points), and its duration (last time minus first).

@@ -16,6 +16,26 @@ void CheckText(FieldViolations& v, const std::string& field, const std::string& 
   }
 }
 
+void CheckClientId(FieldViolations& v, const std::string& field, const std::string& id,
+                   const std::string& when_missing) {
+  if (id.empty()) {
+    v.Add(field, when_missing);
+    return;
+  }
+  if (id.size() > static_cast<size_t>(kMaxRequestIdChars)) {
+    v.Add(field, absl::StrCat("must be at most ", kMaxRequestIdChars, " characters"));
+    return;
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) {
+      v.Add(field, "may only contain A-Z a-z 0-9 _ -");
+      return;
+    }
+  }
+}
+
 bool IsValidUtf8(absl::string_view s, int* chars) {
   int n = 0;
   size_t i = 0;

@@ -23,6 +23,11 @@ double DistanceMetres(double lat1, double lng1, double lat2, double lng2);
 void CheckText(FieldViolations& v, const std::string& field, const std::string& text, bool required,
                int max_chars);
 
+// Adds a violation for `field` unless `id` is a client-chosen id: 1..64 characters of
+// [A-Za-z0-9_-]. `when_missing` is the description when it is empty.
+void CheckClientId(FieldViolations& v, const std::string& field, const std::string& id,
+                   const std::string& when_missing);
+
 // True if `s` is valid UTF-8; `chars` receives its length in code points.
 bool IsValidUtf8(absl::string_view s, int* chars);
 

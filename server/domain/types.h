@@ -96,6 +96,8 @@ struct Case {
   double longitude = 0;
   std::string address;
   CaseSource source = CaseSource::kHandset;
+  // The reporter's patrol the report was found on, if it named one.
+  std::string patrol_id;
   Micros observe_time = 0;
   Urgency urgency = Urgency::kNormal;
   std::string reporter_user_id;

@@ -14,6 +14,7 @@
 #include "server/domain/workflow.h"
 #include "server/service/case_service.h"
 #include "server/service/domain_names.h"
+#include "server/service/paging.h"
 #include "server/service/routing.h"
 #include "server/service/scope.h"
 #include "server/util/sha256.h"
@@ -30,19 +31,11 @@ constexpr Micros kMaxExtension = 90LL * 24 * kHour;
 constexpr char kSystemActor[] = "gridline";
 
 absl::StatusOr<int> PageSize(const PageRequest& p) {
-  if (p.page_size < 0) return InvalidField("page_size", "must not be negative");
-  return p.page_size == 0 ? kDefaultPageSize : std::min(p.page_size, kMaxPageSize);
+  return PageSizeOf(p.page_size, kDefaultPageSize, kMaxPageSize);
 }
-
-// Page tokens: "<sort key>.<id>", the position of the last item returned.
-std::string MakeToken(int64_t key, const std::string& id) { return absl::StrCat(key, ".", id); }
+std::string MakeToken(int64_t key, const std::string& id) { return MakePageToken(key, id); }
 absl::Status ParseToken(const std::string& token, int64_t* key, std::string* id) {
-  std::pair<std::string, std::string> parts = absl::StrSplit(token, absl::MaxSplits('.', 1));
-  if (parts.second.empty() || !absl::SimpleAtoi(parts.first, key)) {
-    return InvalidField("page_token", "is not a token from this RPC");
-  }
-  *id = parts.second;
-  return absl::OkStatus();
+  return ParsePageToken(token, key, id);
 }
 
 // Adds the field violations that `status` carries to `v`.

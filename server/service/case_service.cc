@@ -17,11 +17,6 @@ namespace {
 constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;
 constexpr Micros kEarliestObserveTime = 946684800LL * 1000 * 1000;  // 2000-01-01
 
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-';
-}
-
 // What identifies the content of a report, so a reused request id with other content is caught.
 // (A handset report's digest is what it was before cases had a source, so that a retry across
 // an upgrade still matches.)
@@ -30,7 +25,8 @@ std::string Digest(const ReportInput& in, CaseSource source) {
       in.category_code, "\x1f", in.description, "\x1f", in.grid_code, "\x1f",
       in.has_coordinates ? absl::StrCat(in.latitude, ",", in.longitude) : "", "\x1f", in.address,
       "\x1f", in.observe_time, "\x1f", in.urgency, "\x1f", absl::StrJoin(in.attachment_ids, ","),
-      source == CaseSource::kHandset ? "" : absl::StrCat("\x1f", static_cast<int>(source))));
+      source == CaseSource::kHandset ? "" : absl::StrCat("\x1f", static_cast<int>(source)),
+      in.patrol_id.empty() ? "" : absl::StrCat("\x1fpatrol=", in.patrol_id)));
 }
 
 }  // namespace
@@ -61,18 +57,8 @@ absl::StatusOr<SubmitOutcome> CaseService::RegisterCase(const RequestContext& rc
 absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, const ReportInput& in,
                                                   CaseSource source, const std::string& scope) {
   FieldViolations v;
-  if (in.request_id.empty()) {
-    v.Add("request_id", "is required: generate one per report and reuse it on retries");
-  } else if (in.request_id.size() > kMaxRequestIdChars) {
-    v.Add("request_id", absl::StrCat("must be at most ", kMaxRequestIdChars, " characters"));
-  } else {
-    for (char c : in.request_id) {
-      if (!IsIdChar(c)) {
-        v.Add("request_id", "may only contain A-Z a-z 0-9 _ -");
-        break;
-      }
-    }
-  }
+  CheckClientId(v, "request_id", in.request_id,
+                "is required: generate one per report and reuse it on retries");
   CheckText(v, "description", in.description, true, kMaxDescriptionChars);
   CheckText(v, "location.address", in.address, false, kMaxAddressChars);
   if (in.has_coordinates) {
@@ -115,6 +101,20 @@ absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, cons
     if (!k->has_value()) v.Add("category_code", "unknown category " + in.category_code);
     if (k->has_value()) auto_accept = (*k)->auto_accept;
   }
+  if (!in.patrol_id.empty()) {
+    std::optional<domain::Patrol> patrol;
+    if (patrols_ != nullptr) {
+      auto p = patrols_->GetPatrol(in.patrol_id);
+      if (!p.ok()) return p.status();
+      patrol = *std::move(p);
+    }
+    const Micros observed = in.observe_time != 0 ? in.observe_time : now;
+    if (!patrol || patrol->user_id != rc.caller.user.user_id) {
+      v.Add("patrol_id", "is not a patrol of yours");
+    } else if (patrol->state == domain::PatrolState::kEnded && observed > patrol->end_time) {
+      v.Add("patrol_id", "the patrol ended before the problem was seen");
+    }
+  }
   if (!v.empty()) return v.ToStatus("the report is invalid");
 
   Case c;
@@ -138,6 +138,7 @@ absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, cons
   c.state_time = now;
   c.version = 1;
   c.request_id = in.request_id;
+  c.patrol_id = in.patrol_id;
   c.request_digest = Digest(in, source);
   c.source = source;
 

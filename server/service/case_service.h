@@ -34,6 +34,8 @@ struct ReportInput {
   domain::Micros observe_time = 0;  // 0: now
   int urgency = 0;                  // raw, validated here
   std::vector<std::string> attachment_ids;
+  // The caller's patrol the report was found on (PatrolService), or empty.
+  std::string patrol_id;
 };
 
 // One page of a list. Tokens are opaque to clients; an empty next_page_token means the end.
@@ -93,19 +95,20 @@ struct SubmitOutcome {
 
 class CaseService {
  public:
-  // The storage it uses: cases, the organisation (routing, validation) and photos' metadata (not
-  // owned). `publisher` (not owned, may be null) is told after every commit that appended events.
+  // The storage it uses: cases, the organisation (routing, validation), photos' metadata and
+  // the patrols reports name (not owned). `publisher` (not owned, may be null) is told after every commit that appended events.
   // `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts). The
   // service reads no clock: a call's time is its RequestContext's `now`, and WarnDeadlines is
   // given its `now`.
   CaseService(store::CaseStore* cases, store::OrganisationStore* org,
               store::AttachmentStore* attachments, EventPublisher* publisher,
-              int utc_offset_minutes = 480)
+              int utc_offset_minutes = 480, store::PatrolStore* patrols = nullptr)
       : cases_(cases),
         org_(org),
         attachments_(attachments),
         publisher_(publisher),
-        zone_(absl::FixedTimeZone(utc_offset_minutes * 60)) {}
+        zone_(absl::FixedTimeZone(utc_offset_minutes * 60)),
+        patrols_(patrols) {}
 
   // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
   // caller's request id.
@@ -230,6 +233,8 @@ class CaseService {
   store::AttachmentStore* attachments_;
   EventPublisher* publisher_;
   absl::TimeZone zone_;
+  // The patrols a report may name (null: naming one is refused).
+  store::PatrolStore* patrols_;
 };
 
 }  // namespace gridline::service

@@ -34,6 +34,7 @@ using ::gridline::domain::CategoryKind;
 using ::gridline::domain::CheckAllowed;
 using ::gridline::domain::CheckImage;
 using ::gridline::domain::CheckOrganisation;
+using ::gridline::domain::CheckClientId;
 using ::gridline::domain::CheckText;
 using ::gridline::domain::Department;
 using ::gridline::domain::DistanceMetres;

@@ -95,6 +95,13 @@ class ConnectionPool {
 
 std::unique_ptr<SqlDatabase> MakeSqliteDatabase(std::string path);
 
+// The end of the range of paths under `path` ("/a/b/" -> "/a/b0": '0' follows '/'), so that
+// "in the subtree" is path >= "/a/b/" AND path < "/a/b0" (binary collation on both engines).
+inline std::string PathRangeEnd(const std::string& path) {
+  if (path.empty() || path.back() != '/') return path + "\xff";
+  return path.substr(0, path.size() - 1) + "0";
+}
+
 }  // namespace gridline::store
 
 #endif  // GRIDLINE_SERVER_STORE_SQL_H_

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
 #include "server/store/figures_sql.h"
+#include "server/store/patrol_sql.h"
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
 #include "server/store/store.h"
@@ -258,6 +259,44 @@ const std::vector<Migration>& Migrations() {
            // leader's report (1, HANDSET).
            {"cases", "source", "INTEGER NOT NULL DEFAULT 1"},
        }},
+      {10,
+       {
+           // Patrols (巡查) with their track summed up; the points in batches; the visits (走访).
+           "CREATE TABLE IF NOT EXISTS patrols (patrol_id VARCHAR(64) NOT NULL PRIMARY KEY, "
+           "user_id VARCHAR(64) NOT NULL, role INTEGER NOT NULL, "
+           "department_code VARCHAR(64) NOT NULL, grid_code VARCHAR(64) NOT NULL, "
+           "grid_path VARCHAR(400) NOT NULL, state INTEGER NOT NULL, start_time BIGINT NOT NULL, "
+           "end_time BIGINT NOT NULL, point_count BIGINT NOT NULL, length_metres DOUBLE NOT NULL, "
+           "has_last INTEGER NOT NULL, last_time BIGINT NOT NULL, last_latitude DOUBLE NOT NULL, "
+           "last_longitude DOUBLE NOT NULL, visit_count BIGINT NOT NULL, "
+           "report_count BIGINT NOT NULL, last_visit_time BIGINT NOT NULL, "
+           "version BIGINT NOT NULL, create_time BIGINT NOT NULL, update_time BIGINT NOT NULL)"
+           "{OPTS}",
+           "CREATE TABLE IF NOT EXISTS patrol_batches (patrol_id VARCHAR(64) NOT NULL, "
+           "batch_id VARCHAR(64) NOT NULL, digest VARCHAR(64) NOT NULL, "
+           "point_count INTEGER NOT NULL, create_time BIGINT NOT NULL, "
+           "PRIMARY KEY (patrol_id, batch_id)){OPTS}",
+           "CREATE TABLE IF NOT EXISTS patrol_points (patrol_id VARCHAR(64) NOT NULL, "
+           "seq BIGINT NOT NULL, point_time BIGINT NOT NULL, latitude DOUBLE NOT NULL, "
+           "longitude DOUBLE NOT NULL, PRIMARY KEY (patrol_id, seq)){OPTS}",
+           "CREATE TABLE IF NOT EXISTS patrol_visits (visit_id VARCHAR(64) NOT NULL PRIMARY KEY, "
+           "patrol_id VARCHAR(64) NOT NULL, user_id VARCHAR(64) NOT NULL, "
+           "grid_code VARCHAR(64) NOT NULL, grid_path VARCHAR(400) NOT NULL, "
+           "kind INTEGER NOT NULL, subject VARCHAR(800) NOT NULL, note TEXT NOT NULL, "
+           "has_position INTEGER NOT NULL, latitude DOUBLE NOT NULL, longitude DOUBLE NOT NULL, "
+           "visit_time BIGINT NOT NULL, attachment_ids TEXT NOT NULL, "
+           "request_digest VARCHAR(64) NOT NULL, create_time BIGINT NOT NULL){OPTS}",
+       },
+       {
+           {"patrols", "ix_patrols_path_start", "grid_path, start_time, patrol_id", false},
+           {"patrols", "ix_patrols_user_start", "user_id, start_time, patrol_id", false},
+           {"patrols", "ix_patrols_start", "start_time, patrol_id", false},
+           {"patrol_visits", "ix_visits_patrol", "patrol_id, visit_time, visit_id", false},
+       },
+       {
+           // The patrol a report was found on (PatrolService), if it named one.
+           {"cases", "patrol_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
+       }},
   };
   return *migrations;
 }
@@ -312,12 +351,6 @@ std::string FenceList(const std::vector<std::string>& v) {
 std::string LikeEscape(absl::string_view s) {
   return absl::StrReplaceAll(s, {{"!", "!!"}, {"%", "!%"}, {"_", "!_"}});
 }
-// The end of the range of paths under `path` ("/a/b/" -> "/a/b0": '0' follows '/'), so that
-// "in the subtree" is path >= "/a/b/" AND path < "/a/b0" (binary collation on both engines).
-std::string PathRangeEnd(const std::string& path) {
-  if (path.empty() || path.back() != '/') return path + "\xff";
-  return path.substr(0, path.size() - 1) + "0";
-}
 std::string Marks(size_t n) {
   std::vector<std::string> m(n, "?");
   return absl::StrJoin(m, ", ");
@@ -329,7 +362,7 @@ constexpr char kCaseColumns[] =
     "lead_department_code, assisting, deadline_time, rework_count, duplicate_of, "
     "resolution_note, create_time, update_time, version, request_id, request_digest, state_time, "
     "returned_by_department, return_reason, filed_time, first_deadline_time, closed_time, "
-    "warning_level, source";
+    "warning_level, source, patrol_id";
 
 SqlParams CaseParams(const Case& c) {
   return {c.case_id,
@@ -365,7 +398,8 @@ SqlParams CaseParams(const Case& c) {
           c.first_deadline_time,
           c.closed_time,
           static_cast<int64_t>(c.warning_level),
-          static_cast<int64_t>(c.source)};
+          static_cast<int64_t>(c.source),
+          c.patrol_id};
 }
 
 Case RowToCase(const SqlRow& r) {
@@ -404,6 +438,7 @@ Case RowToCase(const SqlRow& r) {
   c.closed_time = r.Int(31);
   c.warning_level = static_cast<int>(r.Int(32));
   c.source = static_cast<domain::CaseSource>(r.Int(33));
+  c.patrol_id = r.Str(34);
   return c;
 }
 
@@ -572,7 +607,8 @@ class SqlStore final : public Store {
   SqlStore(std::unique_ptr<SqlDatabase> db, int pool_size, int figures_utc_offset_minutes)
       : pool_(std::move(db), pool_size),
         dialect_(pool_.dialect()),
-        figures_(dialect_, figures_utc_offset_minutes) {}
+        figures_(dialect_, figures_utc_offset_minutes),
+        patrols_(dialect_, figures_utc_offset_minutes) {}
 
   absl::Status Migrate() {
     auto lease = pool_.Acquire();
@@ -1086,12 +1122,77 @@ class SqlStore final : public Store {
       if (auto st = WriteAssisting(conn, c.case_id, c.assisting_department_codes); !st.ok()) {
         return st;
       }
+      if (!c.patrol_id.empty()) {
+        if (auto st = patrols_.CountReport(conn, c.patrol_id); !st.ok()) return st;
+      }
       const domain::FigureFacts facts = FactsOf(c, {first});
       if (auto st = figures_.Apply(conn, nullptr, &facts); !st.ok()) return st;
       auto ev = AppendEvent(conn, first);
       if (!ev.ok()) return ev.status();
       return CreateCaseResult{c, *ev, true};
     });
+  }
+
+  absl::StatusOr<PatrolWriteResult> StartPatrol(const domain::Patrol& p) override {
+    return InTx<PatrolWriteResult>([&](SqlConnection& c) { return patrols_.Start(c, p); });
+  }
+  absl::StatusOr<std::optional<domain::Patrol>> GetPatrol(const std::string& patrol_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return patrols_.Get(**lease, patrol_id, /*lock=*/false);
+  }
+  absl::StatusOr<std::optional<std::string>> FindTrackBatch(const std::string& patrol_id,
+                                                            const std::string& batch_id) override {
+    auto rows = Read("SELECT digest FROM patrol_batches WHERE patrol_id = ? AND batch_id = ?",
+                     {patrol_id, batch_id});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return std::optional<std::string>();
+    return std::optional<std::string>(rows->front().Str(0));
+  }
+  absl::StatusOr<std::optional<domain::Visit>> GetVisit(const std::string& visit_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return patrols_.GetVisit(**lease, visit_id);
+  }
+  absl::StatusOr<PatrolWriteResult> UpdatePatrol(const PatrolWrite& w) override {
+    return InTx<PatrolWriteResult>([&](SqlConnection& c) -> absl::StatusOr<PatrolWriteResult> {
+      auto result = patrols_.Update(c, w);
+      if (!result.ok() || !result->created || !w.visit) return result;
+      if (auto st = MarkReferenced(c, w.visit->attachment_ids); !st.ok()) return st;
+      return result;
+    });
+  }
+  absl::StatusOr<std::vector<domain::Patrol>> ListPatrols(const PatrolQuery& q) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return patrols_.List(**lease, q);
+  }
+  absl::StatusOr<std::vector<domain::TrackPoint>> ListTrackPoints(const std::string& patrol_id,
+                                                                  int64_t after,
+                                                                  int limit) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return patrols_.ListTrack(**lease, patrol_id, after, limit);
+  }
+  absl::StatusOr<std::vector<domain::Visit>> ListVisits(const std::string& patrol_id,
+                                                        bool has_after, int64_t after_time,
+                                                        const std::string& after_id,
+                                                        int limit) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return patrols_.ListVisits(**lease, patrol_id, has_after, after_time, after_id, limit);
+  }
+  absl::StatusOr<std::vector<domain::PatrolFigures>> SumPatrolFigures(
+      const PatrolQuery& q, domain::Micros start, domain::Micros end) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return patrols_.Sum(**lease, q, start, end);
+  }
+  absl::StatusOr<int64_t> CountPatrolDays(const PatrolQuery& q, domain::Micros start,
+                                          domain::Micros end) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return patrols_.CountDays(**lease, q, start, end);
   }
 
   absl::StatusOr<std::optional<Case>> GetCase(const std::string& case_id) override {
@@ -1227,7 +1328,8 @@ class SqlStore final : public Store {
       // write checked against the version would otherwise put a stale path back.
       static const std::set<std::string> kNotUpdated = {
           "case_id",     "grid_code",  "grid_path",      "reporter_user_id",
-          "create_time", "request_id", "request_digest", "source"};
+          "create_time", "request_id", "request_digest", "source",
+          "patrol_id"};
       static const std::vector<std::string> kColumns = Columns(kCaseColumns);
       const SqlParams all = CaseParams(next);
       SqlParams params;
@@ -1710,6 +1812,7 @@ class SqlStore final : public Store {
       for (auto& f : *facts) moved_cases.emplace_back(std::move(f), path);
       auto moved = c.Execute("UPDATE cases SET grid_path = ? WHERE grid_code = ?", {path, code});
       if (!moved.ok()) return moved.status();
+      if (auto st = patrols_.MoveGrid(c, code, path); !st.ok()) return st;
     }
     return figures_.Move(c, moved_cases);
   }
@@ -1939,6 +2042,7 @@ class SqlStore final : public Store {
   ConnectionPool pool_;
   const Dialect dialect_;
   const FigureTable figures_;
+  const PatrolTables patrols_;
 };
 
 absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db, int pool_size,

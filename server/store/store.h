@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/domain/figures.h"
+#include "server/domain/patrol.h"
 #include "server/domain/types.h"
 
 namespace gridline::store {
@@ -124,6 +125,43 @@ struct FigureQuery {
   std::string department_code;
   int64_t first_day = 0;  // domain::FigureDay
   int64_t end_day = 0;
+};
+
+// Which patrols to list: filters combine with AND, empty ones are ignored. Newest start first.
+struct PatrolQuery {
+  std::string subtree_grid_path;  // patrols in this subtree
+  std::string user_id;
+  std::string department_code;  // patrols of this department's staff
+  std::vector<domain::PatrolState> states;
+  domain::Micros start_from = 0;  // start_time >= (when non-zero)
+  domain::Micros start_to = 0;    // start_time < (when non-zero)
+  // Resume after this (start_time, patrol_id).
+  bool has_after = false;
+  int64_t after_start_time = 0;
+  std::string after_id;
+  int limit = 100;
+};
+
+// A change of one patrol, written atomically if its stored version is still `expected_version`
+// (ABORTED otherwise): the patrol row, and the track batch or the visit it adds.
+struct PatrolWrite {
+  domain::Patrol patrol;
+  int64_t expected_version = 0;
+  // A track batch: idempotent on (patrol_id, batch_id).
+  std::string batch_id;
+  std::string batch_digest;
+  std::vector<domain::TrackPoint> points;
+  // A visit: idempotent on visit_id.
+  std::optional<domain::Visit> visit;
+};
+
+struct PatrolWriteResult {
+  domain::Patrol stored;
+  // False: the batch or visit (or, for StartPatrol, the patrol) was stored already; nothing was
+  // written and `existing_digest` is the digest it was stored with (a batch's digest; a visit's
+  // request_digest).
+  bool created = false;
+  std::string existing_digest;
 };
 
 // An organisation entry to delete.
@@ -303,6 +341,46 @@ class FigureStore {
       FigureGrouping grouping, int64_t first_day, int64_t end_day, int64_t before_day) = 0;
 };
 
+// Patrols (巡查), their tracks and visits (走访).
+class PatrolStore {
+ public:
+  virtual ~PatrolStore() = default;
+
+  // Stores a new patrol (version 1), idempotently on patrol_id: if it exists, nothing is written
+  // and the stored patrol is returned with created=false.
+  virtual absl::StatusOr<PatrolWriteResult> StartPatrol(const domain::Patrol& patrol) = 0;
+  virtual absl::StatusOr<std::optional<domain::Patrol>> GetPatrol(
+      const std::string& patrol_id) = 0;
+  // The digest a track batch was stored with, or nullopt if it is not stored.
+  virtual absl::StatusOr<std::optional<std::string>> FindTrackBatch(const std::string& patrol_id,
+                                                                    const std::string& batch_id) = 0;
+  virtual absl::StatusOr<std::optional<domain::Visit>> GetVisit(const std::string& visit_id) = 0;
+  // Writes `w` (the patrol's version becomes expected_version + 1); a visit's photos become
+  // referenced (kept by the photo cleanup). When the batch or visit it
+  // adds is stored already, writes nothing and answers created=false with its digest, whatever
+  // the version. NOT_FOUND if the patrol is missing.
+  virtual absl::StatusOr<PatrolWriteResult> UpdatePatrol(const PatrolWrite& w) = 0;
+  virtual absl::StatusOr<std::vector<domain::Patrol>> ListPatrols(const PatrolQuery& query) = 0;
+  // A patrol's track points after the `after`-th (0: from the first), oldest first.
+  virtual absl::StatusOr<std::vector<domain::TrackPoint>> ListTrackPoints(
+      const std::string& patrol_id, int64_t after, int limit) = 0;
+  // A patrol's visits, oldest first; resume after this (visit_time, visit_id) when `has_after`.
+  virtual absl::StatusOr<std::vector<domain::Visit>> ListVisits(const std::string& patrol_id,
+                                                                bool has_after,
+                                                                int64_t after_time,
+                                                                const std::string& after_id,
+                                                                int limit) = 0;
+  // The figures of the patrols started in [start, end) matching `query`'s subtree, user and
+  // department (its other fields are ignored), per grid and user, by grid code then user id.
+  // Days are counted at the store's figures offset (FigureStore::FiguresUtcOffsetMinutes).
+  virtual absl::StatusOr<std::vector<domain::PatrolFigures>> SumPatrolFigures(
+      const PatrolQuery& query, domain::Micros start, domain::Micros end) = 0;
+  // The distinct (user, day) pairs with a patrol in scope in [start, end): the total of
+  // patrol_days over many grids.
+  virtual absl::StatusOr<int64_t> CountPatrolDays(const PatrolQuery& query, domain::Micros start,
+                                                  domain::Micros end) = 0;
+};
+
 // The global event log as a feed, for the watch streams.
 class FeedStore {
  public:
@@ -331,7 +409,8 @@ class Store : public OrganisationStore,
               public AttachmentStore,
               public CaseStore,
               public FigureStore,
-              public FeedStore {
+              public FeedStore,
+              public PatrolStore {
  public:
   ~Store() override = default;
 
