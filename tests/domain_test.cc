@@ -1,6 +1,8 @@
 // The domain core on its own: validation rules and visibility. No store, no gRPC.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/domain/patrol.h"
@@ -162,6 +164,117 @@ TEST(PatrolTrack, LengthAndDurationFollowThePoints) {
   // 0.01 degree of latitude is 1,111.95 m on the WGS-84 mean radius; there and back.
   EXPECT_NEAR(TrackLengthMetres(walk), 2 * 1111.95, 1.0);
   EXPECT_EQ(TrackDuration(walk), 1200 * kSecond);
+}
+
+TEST(PatrolTrack, BatchesAddUpToTheWholeTrack) {
+  const std::vector<TrackPoint> walk = {At(0, 34.396), At(600, 34.406), At(1200, 34.396),
+                                        At(1500, 34.398)};
+  Patrol p;
+  p.state = PatrolState::kActive;
+  p.start_time = kStart;
+  ApplyTrackBatch(p, {walk[0], walk[1]});
+  ApplyTrackBatch(p, {walk[2], walk[3]});
+  EXPECT_EQ(p.point_count, 4);
+  EXPECT_NEAR(p.length_metres, TrackLengthMetres(walk), 1e-6);
+  ASSERT_TRUE(p.last_point.has_value());
+  EXPECT_EQ(p.last_point->time, walk[3].time);
+  EXPECT_EQ(PatrolDuration(p), 1500 * kSecond);
+  p.state = PatrolState::kEnded;
+  p.end_time = kStart + 1800 * kSecond;
+  EXPECT_EQ(PatrolDuration(p), 1800 * kSecond);
+}
+
+std::vector<std::string> FieldsOf(const FieldViolations& v) {
+  std::vector<std::string> fields;
+  for (const auto& f : v.items()) fields.push_back(f.field);
+  return fields;
+}
+
+TEST(PatrolRules, VisitsAndEndsAreChecked) {
+  Patrol p;
+  p.state = PatrolState::kActive;
+  p.start_time = kStart;
+  p.last_point = At(600, 34.396);
+  p.last_visit_time = kStart + 900 * kSecond;
+  const Micros now = kStart + 3600 * kSecond;
+  Visit good;
+  good.kind = VisitKind::kHousehold;
+  good.subject = "3号楼2单元101";
+  good.visit_time = kStart + 60 * kSecond;
+  struct Case {
+    const char* name;
+    std::function<void(Visit&)> edit;
+    std::vector<std::string> fields;
+  };
+  const std::vector<Case> cases = {
+      {"a household", [](Visit&) {}, {}},
+      {"no kind", [](Visit& v) { v.kind = VisitKind::kUnspecified; }, {"kind"}},
+      {"no subject", [](Visit& v) { v.subject.clear(); }, {"subject"}},
+      {"a subject of 201 characters", [](Visit& v) { v.subject = std::string(201, 'x'); },
+       {"subject"}},
+      {"a note of 2001 characters", [](Visit& v) { v.note = std::string(2001, 'x'); }, {"note"}},
+      {"bad position",
+       [](Visit& v) {
+         v.has_position = true;
+         v.latitude = 100;
+       },
+       {"position"}},
+      {"before the patrol", [](Visit& v) { v.visit_time = kStart - 1; }, {"visit_time"}},
+      {"in the future", [&](Visit& v) { v.visit_time = now + 301 * kSecond; }, {"visit_time"}},
+      {"ten photos", [](Visit& v) { v.attachment_ids.assign(10, "a"); }, {"attachment_ids"}},
+  };
+  for (const auto& c : cases) {
+    Visit v = good;
+    c.edit(v);
+    FieldViolations violations;
+    CheckVisit(violations, v, p, now);
+    EXPECT_EQ(FieldsOf(violations), c.fields) << c.name;
+  }
+  struct End {
+    const char* name;
+    Micros end;
+    bool ok;
+  };
+  for (const End& e : std::vector<End>{{"after everything", kStart + 1000 * kSecond, true},
+                                       {"before the start", kStart - 1, false},
+                                       {"before the last point", kStart + 599 * kSecond, false},
+                                       {"before the last visit", kStart + 899 * kSecond, false},
+                                       {"in the future", now + 301 * kSecond, false}}) {
+    FieldViolations v;
+    CheckPatrolEnd(v, p, e.end, now);
+    EXPECT_EQ(v.empty(), e.ok) << e.name;
+  }
+}
+
+TEST(PatrolRules, WhoPatrolsAndWhoSees) {
+  User leader{"l1", "", Role::kGridLeader, "C1", "", false};
+  User staff{"s1", "", Role::kDepartmentStaff, "C1", "CG", false};
+  User office_staff{"s2", "", Role::kDepartmentStaff, "", "CG", false};
+  User dispatcher{"d1", "", Role::kDispatcher, "S1", "", false};
+  User other_dispatcher{"d2", "", Role::kDispatcher, "S2", "", false};
+  User supervisor{"v1", "", Role::kSupervisor, "D1", "", false};
+  User operator_{"o1", "", Role::kOperator, "", "", false};
+  User other_leader{"l2", "", Role::kGridLeader, "C1", "", false};
+  EXPECT_TRUE(MayPatrol(leader));
+  EXPECT_TRUE(MayPatrol(staff));
+  EXPECT_FALSE(MayPatrol(office_staff));  // not stationed in a grid
+  EXPECT_FALSE(MayPatrol(dispatcher));
+  Patrol p;
+  p.user_id = "s1";
+  p.department_code = "CG";
+  p.grid_path = "/D1/S1/C1/";
+  EXPECT_TRUE(CanSeePatrol(staff, p));
+  EXPECT_TRUE(CanSeePatrol(office_staff, p));  // the same department
+  EXPECT_TRUE(CanSeePatrol(dispatcher, p));
+  EXPECT_FALSE(CanSeePatrol(other_dispatcher, p));
+  EXPECT_TRUE(CanSeePatrol(supervisor, p));
+  EXPECT_TRUE(CanSeePatrol(operator_, p));
+  EXPECT_FALSE(CanSeePatrol(leader, p));  // a grid leader sees only their own
+  p.user_id = "l1";
+  p.department_code.clear();
+  EXPECT_TRUE(CanSeePatrol(leader, p));
+  EXPECT_FALSE(CanSeePatrol(other_leader, p));
+  EXPECT_FALSE(CanSeePatrol(office_staff, p));
 }
 
 }  // namespace

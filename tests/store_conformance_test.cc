@@ -129,6 +129,22 @@ class OrganisationStoreTest : public StoreTest {};
 class TokenStoreTest : public StoreTest {};
 class AuditStoreTest : public StoreTest {};
 class AttachmentStoreTest : public StoreTest {};
+class PatrolStoreTest : public StoreTest {
+ protected:
+  static domain::Patrol NewPatrol(const std::string& id, const std::string& user,
+                                  domain::Micros start) {
+    domain::Patrol p;
+    p.patrol_id = id;
+    p.user_id = user;
+    p.role = domain::Role::kGridLeader;
+    p.grid_code = "410184001001001";
+    p.grid_path = "/410184/410184001/410184001001/410184001001001/";
+    p.state = domain::PatrolState::kActive;
+    p.start_time = start;
+    p.create_time = p.update_time = start;
+    return p;
+  }
+};
 
 TEST_P(StoreTest, MigrationsAreIdempotentAndRecorded) {
   store_.reset();
@@ -851,6 +867,178 @@ TEST_P(AttachmentStoreTest, PhotosAreFoundReferencedByCasesAndOnlyUnusedOnesAreP
   EXPECT_TRUE((*found)[0].referenced);
 }
 
+// A patrol: started once whatever the retries, written only at its version, batches and visits
+// stored once (a retry answers with the stored digest, whatever the version), points numbered
+// on, reports counted, listed and summed in scope, and following a grid move.
+TEST_P(PatrolStoreTest, PatrolsAreIdempotentVersionedListedAndSummed) {
+  constexpr domain::Micros kDay = 86400LL * 1000000;
+  // 2026-11-02 09:00 at UTC+8 (the store's default figures offset): local day boundaries matter.
+  const domain::Micros t0 = 1793581200LL * 1000000;
+  auto started = store_->StartPatrol(NewPatrol("p1", "u1", t0));
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_TRUE(started->created);
+  EXPECT_EQ(started->stored.version, 1);
+  auto again = store_->StartPatrol(NewPatrol("p1", "u1", t0 + 5));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->stored.start_time, t0);
+
+  store::PatrolWrite w;
+  w.patrol = started->stored;
+  w.expected_version = 1;
+  w.batch_id = "b1";
+  w.batch_digest = "d1";
+  for (int i = 0; i < 450; ++i) {  // more than one multi-row INSERT
+    w.points.push_back({t0 + (i + 1) * 1000000LL, 34.39 + i * 1e-5, 113.73});
+  }
+  domain::ApplyTrackBatch(w.patrol, w.points);
+  auto wrote = store_->UpdatePatrol(w);
+  ASSERT_TRUE(wrote.ok()) << wrote.status();
+  EXPECT_TRUE(wrote->created);
+  EXPECT_EQ(wrote->stored.version, 2);
+  // The same batch again: nothing written, its digest returned, even at a stale version.
+  auto retry = store_->UpdatePatrol(w);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_FALSE(retry->created);
+  EXPECT_EQ(retry->existing_digest, "d1");
+  EXPECT_EQ(retry->stored.version, 2);
+  auto digest = store_->FindTrackBatch("p1", "b1");
+  ASSERT_TRUE(digest.ok() && digest->has_value());
+  EXPECT_EQ(**digest, "d1");
+  // Another batch at the old version: ABORTED, nothing stored.
+  store::PatrolWrite stale = w;
+  stale.batch_id = "b2";
+  auto refused = store_->UpdatePatrol(stale);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted) << refused.status();
+  auto none = store_->FindTrackBatch("p1", "b2");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  auto points = store_->ListTrackPoints("p1", 440, 100);
+  ASSERT_TRUE(points.ok()) << points.status();
+  ASSERT_EQ(points->size(), 10u);
+  EXPECT_EQ(points->front().time, t0 + 441 * 1000000LL);
+  EXPECT_DOUBLE_EQ(points->back().latitude, 34.39 + 449 * 1e-5);
+
+  // A visit, then its retry.
+  store::PatrolWrite vw;
+  vw.patrol = wrote->stored;
+  vw.patrol.visit_count = 1;
+  vw.expected_version = 2;
+  domain::Visit visit;
+  visit.visit_id = "v1";
+  visit.patrol_id = "p1";
+  visit.user_id = "u1";
+  visit.grid_code = vw.patrol.grid_code;
+  visit.grid_path = vw.patrol.grid_path;
+  visit.kind = domain::VisitKind::kShop;
+  visit.subject = "老王烩面馆";
+  visit.note = "灭火器过期";
+  visit.visit_time = t0 + 100 * 1000000LL;
+  visit.request_digest = "vd";
+  vw.visit = visit;
+  ASSERT_TRUE(store_->UpdatePatrol(vw).ok());
+  auto visit_retry = store_->UpdatePatrol(vw);
+  ASSERT_TRUE(visit_retry.ok());
+  EXPECT_FALSE(visit_retry->created);
+  EXPECT_EQ(visit_retry->existing_digest, "vd");
+  auto visits = store_->ListVisits("p1", false, 0, "", 10);
+  ASSERT_TRUE(visits.ok());
+  ASSERT_EQ(visits->size(), 1u);
+  EXPECT_EQ((*visits)[0].subject, "老王烩面馆");
+  EXPECT_EQ((*visits)[0].kind, domain::VisitKind::kShop);
+
+  // A report naming the patrol counts, without moving the version.
+  Case c = NewCase("pc1", "rp1");
+  c.patrol_id = "p1";
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  auto got = store_->GetPatrol("p1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->report_count, 1);
+  EXPECT_EQ((*got)->version, 3);
+  EXPECT_EQ((*got)->visit_count, 1);
+  EXPECT_EQ((*got)->point_count, 450);
+  ASSERT_TRUE((*got)->last_point.has_value());
+  auto stored_case = store_->GetCase("pc1");
+  ASSERT_TRUE(stored_case.ok() && stored_case->has_value());
+  EXPECT_EQ((*stored_case)->patrol_id, "p1");
+
+  // End it an hour after its start; a second patrol of u1 later that day (same local day), one
+  // of u1 at 23:30 local the next day, and one of u2.
+  store::PatrolWrite end;
+  end.patrol = **got;
+  end.patrol.state = domain::PatrolState::kEnded;
+  end.patrol.end_time = t0 + 3600 * 1000000LL;
+  end.expected_version = 3;
+  ASSERT_TRUE(store_->UpdatePatrol(end).ok());
+  ASSERT_TRUE(store_->StartPatrol(NewPatrol("p2", "u1", t0 + 5 * 3600 * 1000000LL)).ok());
+  ASSERT_TRUE(
+      store_->StartPatrol(NewPatrol("p3", "u1", t0 + kDay + 14 * 3600 * 1000000LL + 1800000000))
+          .ok());
+  ASSERT_TRUE(store_->StartPatrol(NewPatrol("p4", "u2", t0 + 60)).ok());
+
+  store::PatrolQuery all;
+  auto figures = store_->SumPatrolFigures(all, t0, t0 + 3 * kDay);
+  ASSERT_TRUE(figures.ok()) << figures.status();
+  ASSERT_EQ(figures->size(), 2u);
+  const domain::PatrolFigures& u1 = (*figures)[0];
+  EXPECT_EQ(u1.user_id, "u1");
+  EXPECT_EQ(u1.patrol_count, 3);
+  EXPECT_EQ(u1.duration, 3600 * 1000000LL);  // the active ones have no points
+  EXPECT_NEAR(u1.length_metres, wrote->stored.length_metres, 1e-6);
+  EXPECT_EQ(u1.patrol_days, 2);
+  EXPECT_EQ(u1.visit_count, 1);
+  EXPECT_EQ(u1.report_count, 1);
+  EXPECT_EQ((*figures)[1].user_id, "u2");
+  auto days = store_->CountPatrolDays(all, t0, t0 + 3 * kDay);
+  ASSERT_TRUE(days.ok());
+  EXPECT_EQ(*days, 3);
+
+  // Lists: newest start first, paged by (start, id), filtered by user and state.
+  store::PatrolQuery q;
+  q.user_id = "u1";
+  q.limit = 2;
+  auto page1 = store_->ListPatrols(q);
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->size(), 2u);
+  EXPECT_EQ((*page1)[0].patrol_id, "p3");
+  EXPECT_EQ((*page1)[1].patrol_id, "p2");
+  q.has_after = true;
+  q.after_start_time = (*page1)[1].start_time;
+  q.after_id = "p2";
+  auto page2 = store_->ListPatrols(q);
+  ASSERT_TRUE(page2.ok());
+  ASSERT_EQ(page2->size(), 1u);
+  EXPECT_EQ((*page2)[0].patrol_id, "p1");
+  EXPECT_EQ((*page2)[0].state, domain::PatrolState::kEnded);
+  store::PatrolQuery ended;
+  ended.states = {domain::PatrolState::kEnded};
+  ended.subtree_grid_path = "/410184/410184001/";
+  auto ended_list = store_->ListPatrols(ended);
+  ASSERT_TRUE(ended_list.ok());
+  ASSERT_EQ(ended_list->size(), 1u);
+
+  // A grid move carries the patrols and visits.
+  auto v = store_->OrganisationVersion();
+  ASSERT_TRUE(v.ok());
+  domain::Organisation up;
+  up.grids = {{"410184002", "新华路街道", domain::GridLevel::kStreet, "410184", ""},
+              {"410184001001", "郑韩路社区", domain::GridLevel::kCommunity, "410184002", ""}};
+  ASSERT_TRUE(store_->ChangeOrganisation(up, {}, *v).ok());
+  auto moved = store_->GetPatrol("p1");
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  EXPECT_EQ((*moved)->grid_path, "/410184/410184002/410184001001/410184001001001/");
+  auto moved_visit = store_->GetVisit("v1");
+  ASSERT_TRUE(moved_visit.ok() && moved_visit->has_value());
+  EXPECT_EQ((*moved_visit)->grid_path, (*moved)->grid_path);
+  auto old_subtree = store_->ListPatrols(ended);
+  ASSERT_TRUE(old_subtree.ok());
+  EXPECT_TRUE(old_subtree->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, PatrolStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
                          [](const auto& info) { return testing::BackendName(info.param); });

@@ -114,6 +114,7 @@ GrpcStubs::GrpcStubs(Options options) : options_(DefaultOptions(std::move(option
   dispatch_ = v1::DispatchService::NewStub(channel_);
   department_ = v1::DepartmentService::NewStub(channel_);
   admin_ = v1::AdminService::NewStub(channel_);
+  patrol_ = v1::PatrolService::NewStub(channel_);
 }
 
 void GrpcStubs::WaitBeforeRetry(std::chrono::milliseconds delay) {

@@ -43,6 +43,23 @@ bool ValidRequestId(const std::string& id) {
   return true;
 }
 
+constexpr int kMaxTrackPoints = 1000;
+
+// INVALID_ARGUMENT naming `bad`, for an entry that cannot be queued.
+Status Refuse(const std::string& what, const std::vector<FieldViolation>& bad) {
+  std::string message = what + " cannot be queued:";
+  for (const auto& v : bad) absl::StrAppend(&message, " ", v.field, " (", v.description, ")");
+  return internal::InvalidArgumentWithFields(message, bad);
+}
+
+// Stamps the time an entry was made on the device: sent later, it must not take the server's
+// time of sending.
+void SetNow(google::protobuf::Timestamp* t) {
+  const int64_t now = NowMicros();
+  t->set_seconds(now / 1000000);
+  t->set_nanos(static_cast<int32_t>(now % 1000000) * 1000);
+}
+
 enum class Outcome { kSent, kFailed, kStop, kStopCounted };
 
 // What a failed upload or submit means for the report.
@@ -140,7 +157,8 @@ CREATE TABLE IF NOT EXISTS outbox_report (
   unexpected_failures INTEGER NOT NULL DEFAULT 0,
   enqueue_time INTEGER NOT NULL,
   last_attempt_time INTEGER NOT NULL DEFAULT 0,
-  photo_count INTEGER NOT NULL DEFAULT 0
+  photo_count INTEGER NOT NULL DEFAULT 0,
+  kind INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS outbox_photo (
   request_id TEXT NOT NULL,
@@ -154,14 +172,32 @@ CREATE TABLE IF NOT EXISTS outbox_photo (
 constexpr char kSelectEntries[] =
     "SELECT sequence, request_id, report, state, case_id, error_code, error_message, "
     "error_details, attempts, enqueue_time, last_attempt_time, "
-    "photo_count "
+    "photo_count, kind "
     "FROM outbox_report r ";
 
 OutboxEntry ReadEntry(Statement& s) {
   OutboxEntry e;
   e.sequence = s.Int(0);
   e.request_id = s.Text(1);
-  e.report.ParseFromString(s.Text(2));
+  e.kind = static_cast<OutboxKind>(s.Int(12));
+  const std::string request = s.Text(2);
+  switch (e.kind) {
+    case OutboxKind::kReport:
+      e.report.ParseFromString(request);
+      break;
+    case OutboxKind::kPatrolStart:
+      e.patrol_start.ParseFromString(request);
+      break;
+    case OutboxKind::kTrack:
+      e.track.ParseFromString(request);
+      break;
+    case OutboxKind::kVisit:
+      e.visit.ParseFromString(request);
+      break;
+    case OutboxKind::kPatrolEnd:
+      e.patrol_end.ParseFromString(request);
+      break;
+  }
   e.state = static_cast<OutboxState>(s.Int(3));
   e.case_id = s.Text(4);
   if (s.Int(5) != 0) {
@@ -182,6 +218,10 @@ class Outbox::Impl {
  public:
   Impl(sqlite3* db, OutboxOptions options) : db_(db), options_(options) {}
   ~Impl() { sqlite3_close_v2(db_); }
+
+  // Stores one entry under `key` (unique in the outbox) with its photos, durably.
+  StatusOr<OutboxEntry> Add(OutboxKind kind, const std::string& key, const std::string& request,
+                            const std::vector<Photo>& photos);
 
   sqlite3* db_;
   OutboxOptions options_;
@@ -209,6 +249,16 @@ StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const std::string& path, OutboxOp
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSchema}) {
     if (auto s = Exec(db, sql); !s.ok()) return s;
   }
+  // An outbox from before patrols held reports only.
+  {
+    Statement has_kind(db, "SELECT 1 FROM pragma_table_info('outbox_report') WHERE name = 'kind'");
+    if (has_kind.Step() != SQLITE_ROW) {
+      if (auto s = Exec(db, "ALTER TABLE outbox_report ADD COLUMN kind INTEGER NOT NULL DEFAULT 0");
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
   return std::unique_ptr<Outbox>(new Outbox(std::move(impl)));
 }
 
@@ -230,14 +280,71 @@ StatusOr<OutboxEntry> Outbox::Enqueue(v1::SubmitReportRequest report, std::vecto
   for (size_t i = 0; i < photos.size(); ++i) {
     if (photos[i].bytes.empty()) bad.push_back({absl::StrCat("photos[", i, "]"), "empty"});
   }
-  if (!bad.empty()) {
-    std::string message = "the report cannot be queued:";
-    for (const auto& v : bad) absl::StrAppend(&message, " ", v.field, " (", v.description, ")");
-    return internal::InvalidArgumentWithFields(message, bad);
-  }
+  if (!bad.empty()) return Refuse("the report", bad);
 
-  std::lock_guard<std::mutex> lock(impl_->mu_);
-  sqlite3* db = impl_->db_;
+  return impl_->Add(OutboxKind::kReport, report.request_id(), report.SerializeAsString(),
+                    photos);
+}
+
+StatusOr<OutboxEntry> Outbox::EnqueuePatrolStart(v1::StartPatrolRequest request) {
+  if (request.patrol_id().empty()) request.set_patrol_id(NewRequestId());
+  std::vector<FieldViolation> bad;
+  if (!ValidRequestId(request.patrol_id())) {
+    bad.push_back({"patrol_id", "1..64 characters of [A-Za-z0-9_-]"});
+  }
+  if (request.grid_code().empty()) bad.push_back({"grid_code", "required"});
+  if (!bad.empty()) return Refuse("the patrol start", bad);
+  if (!request.has_start_time()) SetNow(request.mutable_start_time());
+  return impl_->Add(OutboxKind::kPatrolStart, request.patrol_id(), request.SerializeAsString(),
+                    {});
+}
+
+StatusOr<OutboxEntry> Outbox::EnqueueTrack(v1::AppendTrackRequest request) {
+  if (request.batch_id().empty()) request.set_batch_id(NewRequestId());
+  std::vector<FieldViolation> bad;
+  if (request.patrol_id().empty()) bad.push_back({"patrol_id", "required"});
+  if (!ValidRequestId(request.batch_id())) {
+    bad.push_back({"batch_id", "1..64 characters of [A-Za-z0-9_-]"});
+  }
+  if (request.points().empty() || request.points_size() > kMaxTrackPoints) {
+    bad.push_back({"points", "1..1000 points"});
+  }
+  if (!bad.empty()) return Refuse("the track batch", bad);
+  return impl_->Add(OutboxKind::kTrack, request.batch_id(), request.SerializeAsString(), {});
+}
+
+StatusOr<OutboxEntry> Outbox::EnqueueVisit(v1::RecordVisitRequest request,
+                                           std::vector<Photo> photos) {
+  if (request.visit_id().empty()) request.set_visit_id(NewRequestId());
+  std::vector<FieldViolation> bad;
+  if (request.patrol_id().empty()) bad.push_back({"patrol_id", "required"});
+  if (!ValidRequestId(request.visit_id())) {
+    bad.push_back({"visit_id", "1..64 characters of [A-Za-z0-9_-]"});
+  }
+  if (request.subject().empty()) bad.push_back({"subject", "required"});
+  if (photos.size() + request.attachment_ids_size() > kMaxPhotos) {
+    bad.push_back({"photos", "at most 9 photos"});
+  }
+  if (!bad.empty()) return Refuse("the visit", bad);
+  if (!request.has_visit_time()) SetNow(request.mutable_visit_time());
+  return impl_->Add(OutboxKind::kVisit, request.visit_id(), request.SerializeAsString(), photos);
+}
+
+StatusOr<OutboxEntry> Outbox::EnqueuePatrolEnd(v1::EndPatrolRequest request) {
+  if (request.patrol_id().empty()) {
+    return Refuse("the patrol end", {{"patrol_id", "required"}});
+  }
+  if (!request.has_end_time()) SetNow(request.mutable_end_time());
+  // The entry's key: a patrol ends once.
+  return impl_->Add(OutboxKind::kPatrolEnd, "end:" + request.patrol_id(),
+                    request.SerializeAsString(), {});
+}
+
+StatusOr<OutboxEntry> Outbox::Impl::Add(OutboxKind kind, const std::string& key,
+                                        const std::string& request,
+                                        const std::vector<Photo>& photos) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3* db = db_;
   if (auto s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
   auto fail = [&](Status s) {
     Rollback(db);
@@ -245,25 +352,25 @@ StatusOr<OutboxEntry> Outbox::Enqueue(v1::SubmitReportRequest report, std::vecto
   };
   {
     Statement exists(db, "SELECT 1 FROM outbox_report WHERE request_id = ?");
-    exists.Bind(1, report.request_id());
+    exists.Bind(1, key);
     if (exists.Step() == SQLITE_ROW) {
-      return fail(absl::AlreadyExistsError(
-          absl::StrCat("request id ", report.request_id(), " is already in the outbox")));
+      return fail(absl::AlreadyExistsError(absl::StrCat("id ", key, " is already in the outbox")));
     }
   }
   Statement insert(db,
-                   "INSERT INTO outbox_report (request_id, report, enqueue_time, photo_count) "
-                   "VALUES (?, ?, ?, ?)");
-  insert.Bind(1, report.request_id())
-      .BindBlob(2, report.SerializeAsString())
+                   "INSERT INTO outbox_report (request_id, report, enqueue_time, photo_count, "
+                   "kind) VALUES (?, ?, ?, ?, ?)");
+  insert.Bind(1, key)
+      .BindBlob(2, request)
       .Bind(3, NowMicros())
-      .Bind(4, static_cast<int64_t>(photos.size()));
+      .Bind(4, static_cast<int64_t>(photos.size()))
+      .Bind(5, static_cast<int64_t>(kind));
   if (auto s = insert.Run(); !s.ok()) return fail(s);
   for (size_t i = 0; i < photos.size(); ++i) {
     Statement photo(db,
                     "INSERT INTO outbox_photo (request_id, ordinal, file_name, bytes) "
                     "VALUES (?, ?, ?, ?)");
-    photo.Bind(1, report.request_id())
+    photo.Bind(1, key)
         .Bind(2, static_cast<int64_t>(i))
         .Bind(3, photos[i].file_name)
         .BindBlob(4, photos[i].bytes);
@@ -271,7 +378,7 @@ StatusOr<OutboxEntry> Outbox::Enqueue(v1::SubmitReportRequest report, std::vecto
   }
   if (auto s = Exec(db, "COMMIT"); !s.ok()) return fail(s);
   Statement read(db, (std::string(kSelectEntries) + "WHERE request_id = ?").c_str());
-  read.Bind(1, report.request_id());
+  read.Bind(1, key);
   if (read.Step() != SQLITE_ROW) return read.Error();
   return ReadEntry(read);
 }
@@ -327,27 +434,31 @@ Status Outbox::Remove(const std::string& request_id) {
   return Exec(db, "COMMIT");
 }
 
-StatusOr<FlushResult> Outbox::Flush(ReportClient& client) {
+StatusOr<FlushResult> Outbox::Flush(ReportClient& client) { return Flush(client, nullptr); }
+
+StatusOr<FlushResult> Outbox::Flush(ReportClient& client, PatrolClient* patrols) {
   std::lock_guard<std::mutex> flush_lock(impl_->flush_mu_);
   FlushResult result;
   sqlite3* db = impl_->db_;
   for (;;) {
     // The oldest pending report and its photos.
     std::string request_id;
-    v1::SubmitReportRequest report;
+    std::string request;
+    OutboxKind kind = OutboxKind::kReport;
     std::vector<Photo> photos;
     int unexpected = 0;
     {
       std::lock_guard<std::mutex> lock(impl_->mu_);
       Statement next(db,
-                     "SELECT request_id, report, unexpected_failures FROM outbox_report "
+                     "SELECT request_id, report, unexpected_failures, kind FROM outbox_report "
                      "WHERE state = 0 ORDER BY sequence LIMIT 1");
       int rc = next.Step();
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return next.Error();
       request_id = next.Text(0);
-      report.ParseFromString(next.Text(1));
+      request = next.Text(1);
       unexpected = static_cast<int>(next.Int(2));
+      kind = static_cast<OutboxKind>(next.Int(3));
       Statement p(db,
                   "SELECT file_name, bytes FROM outbox_photo WHERE request_id = ? "
                   "ORDER BY ordinal");
@@ -358,8 +469,14 @@ StatusOr<FlushResult> Outbox::Flush(ReportClient& client) {
 
     // Photos are uploaded on every attempt: an upload is idempotent, and the server forgets
     // photos that no case names after a grace period, so an id from an old attempt may be gone.
-    auto sent = client.SubmitReport(report, photos);
-    Status status = sent.ok() ? Status() : sent.status();
+    if (kind != OutboxKind::kReport && patrols == nullptr) {
+      // Not the entry's fault: it stays pending, untried, for a flush that can send it.
+      result.stopped_by = absl::FailedPreconditionError(
+          "the outbox holds patrol entries: flush it with a PatrolClient too");
+      break;
+    }
+    std::string case_id;
+    Status status = Send(kind, request, photos, client, *patrols, &case_id);
     Outcome outcome = Classify(status);
     if (outcome == Outcome::kStopCounted &&
         unexpected + 1 >= impl_->options_.max_unexpected_failures) {
@@ -391,7 +508,7 @@ StatusOr<FlushResult> Outbox::Flush(ReportClient& client) {
     }
     Statement update(db, sql);
     if (outcome == Outcome::kSent) {
-      update.Bind(1, sent->case_().case_id()).Bind(2, NowMicros()).Bind(3, request_id);
+      update.Bind(1, case_id).Bind(2, NowMicros()).Bind(3, request_id);
     } else {
       auto details = status.GetPayload(internal::kRpcStatusPayloadUrl);
       update.Bind(1, static_cast<int64_t>(status.code()))
@@ -433,11 +550,64 @@ StatusOr<FlushResult> Outbox::Flush(ReportClient& client) {
   return result;
 }
 
+Status Outbox::Send(OutboxKind kind, const std::string& request, const std::vector<Photo>& photos,
+                    ReportClient& client, PatrolClient& patrols, std::string* case_id) {
+  switch (kind) {
+    case OutboxKind::kReport: {
+      v1::SubmitReportRequest report;
+      report.ParseFromString(request);
+      auto sent = client.SubmitReport(report, photos);
+      if (!sent.ok()) return sent.status();
+      *case_id = sent->case_().case_id();
+      return Status();
+    }
+    case OutboxKind::kPatrolStart: {
+      v1::StartPatrolRequest r;
+      r.ParseFromString(request);
+      auto sent = patrols.StartPatrol(r);
+      return sent.ok() ? Status() : sent.status();
+    }
+    case OutboxKind::kTrack: {
+      v1::AppendTrackRequest r;
+      r.ParseFromString(request);
+      auto sent = patrols.AppendTrack(r);
+      return sent.ok() ? Status() : sent.status();
+    }
+    case OutboxKind::kVisit: {
+      v1::RecordVisitRequest r;
+      r.ParseFromString(request);
+      // As for reports, photos are uploaded on every attempt.
+      for (const Photo& photo : photos) {
+        auto uploaded = client.UploadPhoto(photo);
+        if (!uploaded.ok()) return uploaded.status();
+        r.add_attachment_ids(uploaded->attachment_id());
+      }
+      auto sent = patrols.RecordVisit(r);
+      return sent.ok() ? Status() : sent.status();
+    }
+    case OutboxKind::kPatrolEnd: {
+      v1::EndPatrolRequest r;
+      r.ParseFromString(request);
+      auto sent = patrols.EndPatrol(r);
+      return sent.ok() ? Status() : sent.status();
+    }
+  }
+  return absl::InternalError("unknown outbox entry kind");
+}
+
 // ---- OutboxSender --------------------------------------------------------------------------
 
 OutboxSender::OutboxSender(Outbox& outbox, ReportClient client,
                            std::shared_ptr<const BackoffPolicy> backoff)
-    : outbox_(outbox), client_(std::move(client)), backoff_(std::move(backoff)) {
+    : OutboxSender(outbox, std::move(client), std::nullopt, std::move(backoff)) {}
+
+OutboxSender::OutboxSender(Outbox& outbox, ReportClient client,
+                           std::optional<PatrolClient> patrols,
+                           std::shared_ptr<const BackoffPolicy> backoff)
+    : outbox_(outbox),
+      client_(std::move(client)),
+      patrols_(std::move(patrols)),
+      backoff_(std::move(backoff)) {
   if (!backoff_) {
     backoff_ = DefaultOptions(client_.connection()->options()).get<BackoffPolicyOption>();
   }
@@ -479,7 +649,7 @@ void OutboxSender::Loop() {
     if (stop_) return;
     wake_ = false;
     lock.unlock();
-    auto result = outbox_.Flush(client_);
+    auto result = outbox_.Flush(client_, patrols_ ? &*patrols_ : nullptr);
     lock.lock();
     if (result.ok()) last_ = *result;
     if (!result.ok() || (!result->stopped_by.ok() && result->pending > 0)) {

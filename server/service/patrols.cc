@@ -99,6 +99,19 @@ absl::StatusOr<Patrol> PatrolService::StartPatrol(const RequestContext& rc,
       (in.start_time > rc.now + kMaxClockSkew || in.start_time < kEarliestTime)) {
     v.Add("start_time", "must not be in the future or before 2000");
   }
+  // A patrol id in use answers first: a retry gets the patrol, other content a clash.
+  auto same = [&](const Patrol& s) {
+    return s.user_id == user.user_id && s.grid_code == in.grid_code &&
+           (in.start_time == 0 || s.start_time == in.start_time);
+  };
+  if (v.empty()) {
+    auto existing = patrols_->GetPatrol(in.patrol_id);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value()) {
+      if (!same(**existing)) return Clash("patrol_id", "another patrol");
+      return **existing;
+    }
+  }
   std::optional<Grid> grid;
   if (in.grid_code.empty()) {
     v.Add("grid_code", "is required");
@@ -128,13 +141,7 @@ absl::StatusOr<Patrol> PatrolService::StartPatrol(const RequestContext& rc,
   p.update_time = rc.now;
   auto stored = patrols_->StartPatrol(p);
   if (!stored.ok()) return stored.status();
-  if (!stored->created) {
-    const Patrol& s = stored->stored;
-    if (s.user_id != user.user_id || s.grid_code != p.grid_code ||
-        (in.start_time != 0 && s.start_time != in.start_time)) {
-      return Clash("patrol_id", "another patrol");
-    }
-  }
+  if (!stored->created && !same(stored->stored)) return Clash("patrol_id", "another patrol");
   return stored->stored;
 }
 

@@ -1,5 +1,5 @@
-// The offline outbox: reports taken without signal, kept on the device until the server has
-// them. Stable.
+// The offline outbox: reports and patrols made without signal, kept on the device until the
+// server has them. Stable.
 //
 // A grid leader reports from basements, lifts and villages with one bar of signal (不论分属网格、
 // 不限工作时间). The app puts each report and its photos in the outbox, which writes them to an
@@ -13,6 +13,10 @@
 //   report pending for the next one;
 // - UNAUTHENTICATED also stops the flush and leaves everything pending: the app must get a new
 //   token, the reports are not the problem.
+// Patrols go through the same queue, in the same order: a patrol's start, its track batches, its
+// visits (with photos) and its end, each with its id fixed when queued, so that a patrol walked
+// in a basement reaches the server exactly once and in order, with the times of the walk (an
+// unset start, visit or end time is stamped when queued). Flush them with a PatrolClient too.
 // An Outbox object is thread-safe. Two Outbox objects (or processes) must not use one file.
 #ifndef GRIDLINE_CLIENT_OUTBOX_H_
 #define GRIDLINE_CLIENT_OUTBOX_H_
@@ -26,9 +30,13 @@
 #include <thread>
 #include <vector>
 
+#include <optional>
+
+#include "gridline/client/patrol_client.h"
 #include "gridline/client/photo.h"
 #include "gridline/client/report_client.h"
 #include "gridline/client/status.h"
+#include "gridline/v1/patrol_service.pb.h"
 #include "gridline/v1/report_service.pb.h"
 
 namespace gridline::client {
@@ -39,16 +47,31 @@ enum class OutboxState {
   kFailed,   // the server refused it for good: `error` says why
 };
 
+// What an entry sends.
+enum class OutboxKind {
+  kReport = 0,       // ReportService.SubmitReport: `report`
+  kPatrolStart = 1,  // PatrolService.StartPatrol: `patrol_start`
+  kTrack = 2,        // PatrolService.AppendTrack: `track`
+  kVisit = 3,        // PatrolService.RecordVisit: `visit`
+  kPatrolEnd = 4,    // PatrolService.EndPatrol: `patrol_end`
+};
+
 struct OutboxEntry {
-  // Position in the outbox: reports are sent in this order.
+  // Position in the outbox: entries are sent in this order.
   int64_t sequence = 0;
-  // The idempotency key, chosen when queued.
+  // The entry's key, chosen when queued: a report's request id, a patrol start's patrol id, a
+  // track batch's batch id, a visit's visit id, "end:" + the patrol id for a patrol's end.
   std::string request_id;
+  OutboxKind kind = OutboxKind::kReport;
   OutboxState state = OutboxState::kPending;
   v1::SubmitReportRequest report;
+  v1::StartPatrolRequest patrol_start;
+  v1::AppendTrackRequest track;
+  v1::RecordVisitRequest visit;
+  v1::EndPatrolRequest patrol_end;
   // Photos queued with the report. The outbox drops their bytes once the report is sent.
   int photo_count = 0;
-  // For kSent.
+  // For a sent report.
   std::string case_id;
   // For kFailed: the server's refusal (code, message and details). For kPending: the last
   // transient failure, if any.
@@ -59,9 +82,9 @@ struct OutboxEntry {
 };
 
 struct FlushResult {
-  int sent = 0;     // reports the server accepted during this flush
-  int failed = 0;   // reports marked failed during this flush
-  int pending = 0;  // reports still pending afterwards
+  int sent = 0;     // entries the server accepted during this flush
+  int failed = 0;   // entries marked failed during this flush
+  int pending = 0;  // entries still pending afterwards
   // Why the flush stopped early (OK when nothing pending was left to try).
   Status stopped_by;
 };
@@ -85,13 +108,24 @@ class Outbox {
   // grid, description, at most 9 photos); INVALID_ARGUMENT names the fields.
   StatusOr<OutboxEntry> Enqueue(v1::SubmitReportRequest report, std::vector<Photo> photos = {});
 
+  // Queue a patrol's start, a batch of its track, a visit (with photos) or its end. Empty ids
+  // are filled with NewRequestId(), and an unset start, visit or end time with the present. What
+  // can be checked offline is (ids, grid, points, subject, photos): INVALID_ARGUMENT names it.
+  StatusOr<OutboxEntry> EnqueuePatrolStart(v1::StartPatrolRequest request);
+  StatusOr<OutboxEntry> EnqueueTrack(v1::AppendTrackRequest request);
+  StatusOr<OutboxEntry> EnqueueVisit(v1::RecordVisitRequest request,
+                                     std::vector<Photo> photos = {});
+  StatusOr<OutboxEntry> EnqueuePatrolEnd(v1::EndPatrolRequest request);
+
   // Every entry, oldest first.
   StatusOr<std::vector<OutboxEntry>> List() const;
   StatusOr<OutboxEntry> Get(const std::string& request_id) const;
   StatusOr<int> PendingCount() const;
 
-  // Sends pending reports in order until none is left or a transient failure stops it.
+  // Sends pending entries in order until none is left or a transient failure stops it. Patrol
+  // entries need `patrols`: without one, the flush stops at the first with FAILED_PRECONDITION.
   StatusOr<FlushResult> Flush(ReportClient& client);
+  StatusOr<FlushResult> Flush(ReportClient& client, PatrolClient* patrols);
 
   // Removes an entry (e.g. a failed report the user gave up on, or sent ones to save space).
   // Removing a pending entry means it will never be sent. NOT_FOUND when unknown.
@@ -101,6 +135,9 @@ class Outbox {
 
  private:
   explicit Outbox(std::unique_ptr<Impl> impl);
+  // Sends one entry; a sent report's case id goes to `case_id`.
+  static Status Send(OutboxKind kind, const std::string& request, const std::vector<Photo>& photos,
+                     ReportClient& client, PatrolClient& patrols, std::string* case_id);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -109,6 +146,9 @@ class Outbox {
 class OutboxSender {
  public:
   OutboxSender(Outbox& outbox, ReportClient client,
+               std::shared_ptr<const BackoffPolicy> backoff = nullptr);
+  // Also sends patrol entries.
+  OutboxSender(Outbox& outbox, ReportClient client, std::optional<PatrolClient> patrols,
                std::shared_ptr<const BackoffPolicy> backoff = nullptr);
   ~OutboxSender();  // stops and joins
   OutboxSender(const OutboxSender&) = delete;
@@ -122,6 +162,7 @@ class OutboxSender {
   void Loop();
   Outbox& outbox_;
   ReportClient client_;
+  std::optional<PatrolClient> patrols_;
   std::shared_ptr<const BackoffPolicy> backoff_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

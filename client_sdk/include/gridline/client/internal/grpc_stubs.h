@@ -16,6 +16,7 @@
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
+#include "gridline/v1/patrol_service.grpc.pb.h"
 #include "gridline/v1/report_service.grpc.pb.h"
 
 namespace google::protobuf {
@@ -45,6 +46,7 @@ class GrpcStubs {
   v1::DispatchService::Stub& dispatch() { return *dispatch_; }
   v1::DepartmentService::Stub& department() { return *department_; }
   v1::AdminService::Stub& admin() { return *admin_; }
+  v1::PatrolService::Stub& patrol() { return *patrol_; }
 
   // Adds the token and, unless zero, the deadline.
   void Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) const;
@@ -106,6 +108,7 @@ class GrpcStubs {
   std::unique_ptr<v1::DispatchService::Stub> dispatch_;
   std::unique_ptr<v1::DepartmentService::Stub> department_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::PatrolService::Stub> patrol_;
 };
 
 // An EventStream that only reports `status` (a connection that cannot work).
