@@ -36,6 +36,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gridline/client/options.h"
+#include "gridline/client/patrol_client.h"
 #include "gridline/client/report_client.h"
 #include "tests/e2e_fixture.h"
 #include "tests/test_images.h"
@@ -1386,6 +1387,77 @@ TEST_P(GridctlTest, OperatorManagesTokensAndReadsTheAuditLogAndEvaluations) {
                                "red", "--kind", "department"});
   ASSERT_EQ(red.exit_code, 0) << red;
   EXPECT_EQ(red.out, "");
+}
+
+// Issue 14: a patrol walked with the SDK (a report found on it), read with gridctl as the
+// leader, the street's dispatcher and a supervisor: the list, the patrol with its visit, the
+// track as CSV and the figures per grid and person.
+TEST_P(GridctlTest, PatrolsAreListedShownAndCounted) {
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(Start());
+  gc::PatrolClient patrols(gc::MakePatrolConnection(gc::Options{}
+                                                        .set<gc::EndpointOption>(endpoint_)
+                                                        .set<gc::InsecureChannelOption>(true)
+                                                        .set<gc::AuthTokenOption>(kLeader1)));
+  const int64_t start = absl::ToUnixSeconds(absl::Now()) - 3600;
+  v1::StartPatrolRequest s;
+  s.set_patrol_id("patrol-gridctl");
+  s.set_grid_code(kCell1);
+  s.mutable_start_time()->set_seconds(start);
+  ASSERT_TRUE(patrols.StartPatrol(s).ok());
+  v1::AppendTrackRequest t;
+  t.set_patrol_id("patrol-gridctl");
+  for (int i = 0; i < 3; ++i) {
+    v1::TrackPoint* p = t.add_points();
+    p->mutable_time()->set_seconds(start + 60 * (i + 1));
+    p->mutable_position()->set_latitude(34.39 + 0.0009 * i);  // 100 m a minute
+    p->mutable_position()->set_longitude(113.739);
+  }
+  ASSERT_TRUE(patrols.AppendTrack(t).ok());
+  v1::RecordVisitRequest v;
+  v.set_patrol_id("patrol-gridctl");
+  v.set_kind(v1::VISIT_SITE);
+  v.set_subject("郑韩路工地");
+  v.set_note("围挡完好");
+  v.mutable_visit_time()->set_seconds(start + 600);
+  ASSERT_TRUE(patrols.RecordVisit(v).ok());
+  v1::EndPatrolRequest e;
+  e.set_patrol_id("patrol-gridctl");
+  e.mutable_end_time()->set_seconds(start + 1800);
+  ASSERT_TRUE(patrols.EndPatrol(e).ok());
+  Result report = Run(kLeader1, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
+                                 "--description", "巡查发现路面坑槽", "--patrol", "patrol-gridctl",
+                                 "--observed",
+                                 absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                                  absl::FromUnixSeconds(start + 900),
+                                                  absl::UTCTimeZone()),
+                                 "--outbox", dir_.path() + "/outbox.db"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+
+  Result list = Run(kDispatcher1, {"patrols", "list", "--output", "csv"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("patrol-gridctl,u-leader-001,410184001001001,ended,"), std::string::npos)
+      << list.out;
+  EXPECT_EQ(Run(kDispatcher2, {"patrols", "list", "--output", "csv"}).out.find("patrol-gridctl"),
+            std::string::npos);
+  Result show = Run(kLeader1, {"patrols", "show", "patrol-gridctl"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("郑韩路工地"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("3 points, 0.20 km"), std::string::npos) << show.out;
+  Result hidden = Run(kLeader2, {"patrols", "show", "patrol-gridctl"});
+  EXPECT_EQ(hidden.exit_code, 3) << hidden.err;  // NOT_FOUND
+  Result track = Run(kSupervisor, {"patrols", "track", "patrol-gridctl", "--output", "csv"});
+  ASSERT_EQ(track.exit_code, 0) << track.err;
+  EXPECT_NE(track.out.find("time,latitude,longitude\r\n"), std::string::npos) << track.out;
+  EXPECT_NE(track.out.find(",34.391800,113.739000"), std::string::npos) << track.out;
+  const std::string from = absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(start - 86400),
+                                            absl::UTCTimeZone());
+  Result stats = Run(kSupervisor, {"patrols", "stats", "--from", from, "--output", "csv"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_NE(stats.out.find("410184001001001,u-leader-001,1,0.5,0.20,1,1,1"), std::string::npos)
+      << stats.out;
+  Result missing = Run(kSupervisor, {"patrols", "stats"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;  // usage
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, GridctlTest,

@@ -25,6 +25,8 @@ void AddAdminCommands(std::vector<Command>* commands);
 void AddExportCommands(std::vector<Command>* commands);
 // report and `cases mine`: grid leaders (reports through the offline outbox).
 void AddReportCommands(std::vector<Command>* commands);
+// patrols: patrols and visits in your scope and their figures.
+void AddPatrolCommands(std::vector<Command>* commands);
 
 // The largest page the API serves.
 inline constexpr int32_t kMaxPageSize = 500;

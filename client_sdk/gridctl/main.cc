@@ -30,6 +30,8 @@ const std::vector<Group>& Groups() {
        "`cases list` also supervisors and operators; `cases mine` grid leaders)."},
       {"extensions", "The departments' extension requests (延期): list and decide (dispatchers)."},
       {"dept", "A line department's cases (department staff)."},
+      {"patrols",
+       "Patrols (巡查) and visits (走访) in your scope, and their figures per grid and person."},
       {"export",
        "CSV exports of cases (dispatchers, supervisors, operators) and evaluation "
        "figures (operators; supervisors in their subtree)."},
@@ -55,6 +57,7 @@ const std::vector<Command>& Commands() {
     AddDeptCommands(&c);
     AddExportCommands(&c);
     AddReportCommands(&c);
+    AddPatrolCommands(&c);
     c.push_back({{"help"},
                  "[COMMAND...]",
                  "Show help for gridctl or for a command",

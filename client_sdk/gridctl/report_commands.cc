@@ -107,6 +107,7 @@ bool LoadPhotos(Context& ctx, const Args& args, std::vector<gc::Photo>* photos, 
 // The report from the flags; prints a usage error and returns false when one is bad.
 bool ReportRequest(Context& ctx, const Args& args, v1::SubmitReportRequest* r, int* rc) {
   r->set_request_id(args.Value("request-id"));
+  r->set_patrol_id(args.Value("patrol"));
   r->set_category_code(args.Value("category"));
   r->set_description(args.Value("description"));
   r->mutable_location()->set_grid_code(args.Value("grid"));
@@ -338,6 +339,7 @@ void AddReportCommands(std::vector<Command>* commands) {
        "is for your own grid. Grid leaders report; other roles get exit 4.",
        ReportFlags({{"category", "CODE", "the problem category (`gridctl org categories`)"},
                     {"description", "TEXT", "what was seen, 1..2000 characters"},
+                    {"patrol", "PATROL_ID", "the patrol of yours this was found on"},
                     {"grid", "CODE", "the grid the problem is in (default: your grid)"},
                     OutboxFlag()}),
        0,
