@@ -839,6 +839,9 @@ void StatisticsToProto(const service::Statistics& s, v1::Statistics* out) {
   SetDuration(s.mean_handling_time, out->mutable_mean_handling_time());
   out->set_mean_handling_sample_count(s.mean_handling_sample_count);
   out->set_open_overdue_count(s.open_overdue_count);
+  out->set_supervision_order_count(s.supervision.received);
+  out->set_supervision_answered_on_time_count(s.supervision.answered_on_time);
+  out->set_supervision_escalated_count(s.supervision.escalated);
 }
 
 }  // namespace
@@ -869,7 +872,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerCo
                   q.department_code = request->department_code();
                   if (auto s = ReadTimeRange(*request, &q.start_time, &q.end_time); !s.ok())
                     return s;
-                  auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q);
+                  auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q, deps_.store);
                   if (!s.ok()) return s.status();
                   StatisticsToProto(*s, response);
                   return absl::OkStatus();

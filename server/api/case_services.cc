@@ -325,4 +325,62 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ResolveCase(grpc::CallbackServe
   });
 }
 
+// ---- Supervision (督办) ----------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::IssueSupervisionOrder(
+    grpc::CallbackServerContext* context, const v1::IssueSupervisionOrderRequest* request,
+    v1::SupervisionOrder* response) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    service::SupervisionInput in;
+    in.case_id = request->case_id();
+    in.request_id = request->request_id();
+    in.reason = request->reason();
+    in.expected_version = request->expected_version();
+    if (!request->has_respond_by_time()) {
+      return domain::InvalidField("respond_by_time", "is required");
+    }
+    auto t = TimestampMicros(request->respond_by_time(), "respond_by_time");
+    if (!t.ok()) return t.status();
+    in.respond_by_time = *t;
+    return SupervisionReply(deps_.cases->IssueSupervisionOrder(rc, in), response);
+  });
+}
+
+grpc::ServerUnaryReactor* DispatchServiceImpl::ListSupervisionOrders(
+    grpc::CallbackServerContext* context, const v1::ListSupervisionOrdersRequest* request,
+    v1::ListSupervisionOrdersResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    return ListSupervision(deps_.cases, rc, *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::AcknowledgeSupervisionOrder(
+    grpc::CallbackServerContext* context, const v1::AcknowledgeSupervisionOrderRequest* request,
+    v1::SupervisionOrder* response) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    return SupervisionReply(deps_.cases->AcknowledgeSupervisionOrder(rc, request->order_id(),
+                                                                     request->expected_version()),
+                            response);
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::AnswerSupervisionOrder(
+    grpc::CallbackServerContext* context, const v1::AnswerSupervisionOrderRequest* request,
+    v1::SupervisionOrder* response) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    return SupervisionReply(
+        deps_.cases->AnswerSupervisionOrder(rc, request->order_id(), request->note(),
+                                            request->expected_version()),
+        response);
+  });
+}
+
+grpc::ServerUnaryReactor* DepartmentServiceImpl::ListSupervisionOrders(
+    grpc::CallbackServerContext* context, const v1::ListSupervisionOrdersRequest* request,
+    v1::ListSupervisionOrdersResponse* response) {
+  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+    return ListSupervision(deps_.cases, rc, *request, response);
+  });
+}
+
 }  // namespace gridline::api

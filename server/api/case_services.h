@@ -51,6 +51,12 @@ class DispatchServiceImpl final : public v1::DispatchService::CallbackService {
       v1::ListExtensionRequestsResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchEvent>* WatchQueue(
       grpc::CallbackServerContext* context, const v1::WatchQueueRequest* request) override;
+  grpc::ServerUnaryReactor* IssueSupervisionOrder(grpc::CallbackServerContext* context,
+                                                  const v1::IssueSupervisionOrderRequest* request,
+                                                  v1::SupervisionOrder* response) override;
+  grpc::ServerUnaryReactor* ListSupervisionOrders(
+      grpc::CallbackServerContext* context, const v1::ListSupervisionOrdersRequest* request,
+      v1::ListSupervisionOrdersResponse* response) override;
 
  private:
   ServiceContext deps_;
@@ -80,6 +86,15 @@ class DepartmentServiceImpl final : public v1::DepartmentService::CallbackServic
                                         v1::Case* response) override;
   grpc::ServerWriteReactor<v1::WatchEvent>* WatchAssignments(
       grpc::CallbackServerContext* context, const v1::WatchAssignmentsRequest* request) override;
+  grpc::ServerUnaryReactor* AcknowledgeSupervisionOrder(
+      grpc::CallbackServerContext* context, const v1::AcknowledgeSupervisionOrderRequest* request,
+      v1::SupervisionOrder* response) override;
+  grpc::ServerUnaryReactor* AnswerSupervisionOrder(
+      grpc::CallbackServerContext* context, const v1::AnswerSupervisionOrderRequest* request,
+      v1::SupervisionOrder* response) override;
+  grpc::ServerUnaryReactor* ListSupervisionOrders(
+      grpc::CallbackServerContext* context, const v1::ListSupervisionOrdersRequest* request,
+      v1::ListSupervisionOrdersResponse* response) override;
 
  private:
   ServiceContext deps_;

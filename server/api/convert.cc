@@ -98,6 +98,29 @@ void ToProto(const domain::Case& in, v1::Case* out) {
   out->set_version(in.version);
 }
 
+void ToProto(const domain::SupervisionOrder& in, v1::SupervisionOrder* out) {
+  out->set_order_id(in.order_id);
+  out->set_case_id(in.case_id);
+  out->set_issued_by_user_id(in.issued_by_user_id);
+  out->set_issued_by_role(static_cast<v1::Role>(in.issued_by_role));
+  out->set_reason(in.reason);
+  SetTimestamp(in.issue_time, out->mutable_issue_time());
+  SetTimestamp(in.respond_by_time, out->mutable_respond_by_time());
+  out->set_lead_department_code(in.lead_department_code);
+  out->set_holder_grid_code(in.holder_grid_code);
+  out->set_state(static_cast<v1::SupervisionOrderState>(in.state));
+  if (in.acknowledge_time != 0) SetTimestamp(in.acknowledge_time, out->mutable_acknowledge_time());
+  out->set_acknowledged_by_user_id(in.acknowledged_by_user_id);
+  if (in.answer_time != 0) SetTimestamp(in.answer_time, out->mutable_answer_time());
+  out->set_answered_by_user_id(in.answered_by_user_id);
+  out->set_answer(in.answer);
+  out->set_escalation_count(in.escalation_count);
+  if (in.next_escalation_time != 0) {
+    SetTimestamp(in.next_escalation_time, out->mutable_next_escalation_time());
+  }
+  out->set_version(in.version);
+}
+
 void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out) {
   out->set_cursor(EncodeCursor(in.seq));
   out->set_case_id(in.case_id);
@@ -113,6 +136,7 @@ void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out) {
   out->set_grid_code(in.grid_code);
   out->set_lead_department_code(in.lead_department_code);
   out->set_case_version(in.case_version);
+  out->set_related_id(in.related_id);
 }
 
 void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out) {

@@ -31,6 +31,28 @@ namespace v1 = ::gridline::v1;
 
 void ToProto(const domain::Case& in, v1::Case* out);
 void ToProto(const domain::CaseEvent& in, v1::CaseEvent* out);
+void ToProto(const domain::SupervisionOrder& in, v1::SupervisionOrder* out);
+// A supervision call's answer.
+inline absl::Status SupervisionReply(const absl::StatusOr<domain::SupervisionOrder>& order,
+                                     v1::SupervisionOrder* out) {
+  if (!order.ok()) return order.status();
+  ToProto(*order, out);
+  return absl::OkStatus();
+}
+// ListSupervisionOrders of both front doors.
+template <typename Request>
+absl::Status ListSupervision(service::CaseService* cases, const service::RequestContext& rc,
+                             const Request& request, v1::ListSupervisionOrdersResponse* out) {
+  service::SupervisionListFilter filter;
+  filter.case_id = request.case_id();
+  filter.grid_code = request.grid_code();
+  for (int s : request.states()) filter.states.push_back(static_cast<domain::SupervisionState>(s));
+  auto page = cases->ListSupervisionOrders(rc, filter, {request.page_size(), request.page_token()});
+  if (!page.ok()) return page.status();
+  for (const auto& o : page->items) ToProto(o, out->add_orders());
+  out->set_next_page_token(page->next_page_token);
+  return absl::OkStatus();
+}
 void ToProto(const domain::ExtensionRequest& in, v1::ExtensionRequest* out);
 void ToProto(const domain::Category& in, v1::Category* out);
 absl::StatusOr<service::ReportInput> FromProto(const v1::SubmitReportRequest& in);

@@ -211,6 +211,14 @@ void GridlineServer::Impl::DeadlineLoop() {
       std::fprintf(stderr, "gridline: deadline warnings failed: %s\n",
                    std::string(written.status().message()).c_str());
     }
+    auto escalated = cases->EscalateSupervisionOrders(
+        clock->NowMicros(),
+        static_cast<domain::Micros>(config.supervision().escalation_interval_minutes()) * 60 *
+            1000000);
+    if (!escalated.ok()) {
+      std::fprintf(stderr, "gridline: supervision escalation failed: %s\n",
+                   std::string(escalated.status().message()).c_str());
+    }
     lock.lock();
   }
 }
@@ -429,7 +437,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   store::Store* s = impl->store.get();
   impl->cases = std::make_unique<service::CaseService>(
-      s, s, s, impl->hub.get(), config.evaluation().utc_offset_minutes(), s);
+      s, s, s, impl->hub.get(), config.evaluation().utc_offset_minutes(), s, s);
   impl->patrols = std::make_unique<service::PatrolService>(s, s, s);
   impl->attachments = std::make_unique<service::AttachmentService>(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),

@@ -63,6 +63,10 @@ enum class EventType : int {
   kVerificationPassed = 13,
   kVerificationFailed = 14,
   kOverdueWarning = 15,
+  kSupervisionOrdered = 16,
+  kSupervisionAcknowledged = 17,
+  kSupervisionAnswered = 18,
+  kSupervisionEscalated = 19,
 };
 
 enum class GridLevel : int {
@@ -150,6 +154,8 @@ struct CaseEvent {
   std::string previous_lead_department_code;
   std::string reporter_user_id;
   int64_t case_version = 0;
+  // The supervision order of a kSupervision* event.
+  std::string related_id;
 };
 
 struct Grid {

@@ -59,11 +59,24 @@ std::vector<std::string> EventInterestKeys(const CaseEvent& e) {
 }
 
 bool QueueStreamShows(const User& dispatcher, const std::string& grid_code, const CaseEvent& e) {
-  if (dispatcher.role != Role::kDispatcher || dispatcher.disabled || grid_code.empty()) {
+  const bool supervisor = dispatcher.role == Role::kSupervisor;
+  if ((dispatcher.role != Role::kDispatcher && !supervisor) || dispatcher.disabled ||
+      grid_code.empty()) {
     return false;
   }
   if (!CanSee(dispatcher, e)) return false;
   if (e.grid_path.find(absl::StrCat("/", grid_code, "/")) == std::string::npos) return false;
+  switch (e.type) {
+    // Supervision (督办) concerns the center and the supervisors above the case.
+    case EventType::kSupervisionOrdered:
+    case EventType::kSupervisionAcknowledged:
+    case EventType::kSupervisionAnswered:
+    case EventType::kSupervisionEscalated:
+      return true;
+    default:
+      break;
+  }
+  if (supervisor) return e.type == EventType::kOverdueWarning;
   switch (e.type) {
     case EventType::kReported:
     case EventType::kReturnedNotResponsible:

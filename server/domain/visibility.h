@@ -23,7 +23,8 @@ std::vector<std::string> EventInterestKeys(const CaseEvent& e);
 
 // What the acceptance center's stream (DispatchService.WatchQueue) sends a dispatcher: events
 // that put a case in or take it out of the queue, or concern an extension, for cases in
-// `grid_code`'s subtree (the dispatcher's own grid, or one inside it).
+// `grid_code`'s subtree (the dispatcher's own grid, or one inside it), and the supervision
+// events. A supervisor watching it gets the supervision events and the deadline warnings.
 bool QueueStreamShows(const User& dispatcher, const std::string& grid_code, const CaseEvent& e);
 // What a department's stream (DepartmentService.WatchAssignments) sends its staff: every event of
 // the cases it leads (with `include_assisting`, also assists), and the event by which a case it

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "server/domain/errors.h"
 #include "server/domain/workflow.h"
+#include "server/service/case_events.h"
 #include "server/service/case_service.h"
 #include "server/service/domain_names.h"
 #include "server/service/paging.h"
@@ -28,7 +29,6 @@ constexpr int kMaxPageSize = 500;
 constexpr int kMaxNoteChars = 2000;
 constexpr Micros kHour = 3600LL * 1000 * 1000;
 constexpr Micros kMaxExtension = 90LL * 24 * kHour;
-constexpr char kSystemActor[] = "gridline";
 
 absl::StatusOr<int> PageSize(const PageRequest& p) {
   return PageSizeOf(p.page_size, kDefaultPageSize, kMaxPageSize);
@@ -99,21 +99,6 @@ void CheckActionText(FieldViolations& v, CaseAction action, const std::string& t
   CheckNote(v, r.text_field, text, required);
 }
 
-CaseEvent MakeEvent(const Caller* caller, const Case& before, EventType type, Micros now,
-                    const std::string& note, const std::vector<std::string>& attachments = {}) {
-  CaseEvent e;
-  e.case_id = before.case_id;
-  e.type = type;
-  e.from_state = before.state;
-  e.to_state = before.state;  // set by Finish
-  e.actor_user_id = caller ? caller->user.user_id : kSystemActor;
-  e.actor_role = caller ? caller->user.role : Role::kUnspecified;
-  e.event_time = now;
-  e.note = note;
-  e.attachment_ids = attachments;
-  e.previous_lead_department_code = before.lead_department_code;
-  return e;
-}
 
 // Fills every event's "case after the change" fields and to_state.
 void Finish(const Case& after, std::vector<CaseEvent>& events) {
@@ -155,11 +140,6 @@ absl::StatusOr<RouteDecision> RouteOrFail(store::OrganisationStore* store,
 }
 
 // A write of a change to `c`, checked against the version it was loaded at.
-store::CaseWrite StartWrite(const Case& c) {
-  store::CaseWrite w;
-  w.expected_version = c.version;
-  return w;
-}
 
 int DeadlineHours(const Category& k, Urgency u) {
   int h = 0;

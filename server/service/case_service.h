@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "server/domain/errors.h"
 #include "server/domain/report_checks.h"
+#include "server/domain/supervision.h"
 #include "server/domain/types.h"
 #include "server/domain/visibility.h"
 #include "server/domain/workflow.h"
@@ -64,6 +65,21 @@ struct ActionInput {
   int64_t expected_version = 0;
 };
 
+// A supervision order (督办) as the API layer decoded it.
+struct SupervisionInput {
+  std::string case_id;
+  std::string request_id;
+  std::string reason;
+  domain::Micros respond_by_time = 0;
+  int64_t expected_version = 0;  // the case's; 0: no check
+};
+
+struct SupervisionListFilter {
+  std::string case_id;
+  std::vector<domain::SupervisionState> states;
+  std::string grid_code;
+};
+
 // The filters of the acceptance center's and supervisors' case table (DispatchService.ListCases),
 // as the API layer decoded them. Empty ones are ignored; they combine with AND.
 struct CaseListFilter {
@@ -102,13 +118,15 @@ class CaseService {
   // given its `now`.
   CaseService(store::CaseStore* cases, store::OrganisationStore* org,
               store::AttachmentStore* attachments, EventPublisher* publisher,
-              int utc_offset_minutes = 480, store::PatrolStore* patrols = nullptr)
+              int utc_offset_minutes = 480, store::PatrolStore* patrols = nullptr,
+              store::SupervisionStore* supervision = nullptr)
       : cases_(cases),
         org_(org),
         attachments_(attachments),
         publisher_(publisher),
         zone_(absl::FixedTimeZone(utc_offset_minutes * 60)),
-        patrols_(patrols) {}
+        patrols_(patrols),
+        supervision_(supervision) {}
 
   // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
   // caller's request id.
@@ -201,7 +219,32 @@ class CaseService {
   absl::StatusOr<CaseChange> VerifyCase(const RequestContext& rc, const ActionInput& in,
                                         bool passed, VerifyDoor door);
 
+  // ---- Supervision (督办) ----
+  // A supervisor or dispatcher above an open, filed case orders it hurried.
+  absl::StatusOr<domain::SupervisionOrder> IssueSupervisionOrder(const RequestContext& rc,
+                                                                 const SupervisionInput& in);
+  // The lead department's staff acknowledge an order, and answer it (`answer` true, with `note`).
+  absl::StatusOr<domain::SupervisionOrder> AcknowledgeSupervisionOrder(
+      const RequestContext& rc, const std::string& order_id, int64_t expected_version);
+  absl::StatusOr<domain::SupervisionOrder> AnswerSupervisionOrder(const RequestContext& rc,
+                                                                  const std::string& order_id,
+                                                                  const std::string& note,
+                                                                  int64_t expected_version);
+  absl::StatusOr<Page<domain::SupervisionOrder>> ListSupervisionOrders(
+      const RequestContext& rc, const SupervisionListFilter& filter, const PageRequest& page);
+  // Escalates every unanswered order due at `now` one level up (then every `interval`). An
+  // order another replica escalates at the same moment is left to it. Returns how many.
+  absl::StatusOr<int> EscalateSupervisionOrders(domain::Micros now, domain::Micros interval);
+
  private:
+  // An order the caller's department must answer (NOT_FOUND otherwise), with its case, and the
+  // write of `order` moved on by `edit` plus its event of `type` (`note`).
+  absl::StatusOr<domain::SupervisionOrder> MoveOrder(
+      const RequestContext& rc, const std::string& order_id, int64_t expected_version,
+      const std::function<absl::StatusOr<bool>(domain::SupervisionOrder&)>& edit,
+      domain::EventType type, const std::function<std::string(const domain::SupervisionOrder&)>&
+                                  note);
+
   // SubmitReport and RegisterCase after their checks of who calls: validate, store, and file a
   // clear-cut category at once. `scope`: the grid subtree the report must be in ("" anywhere).
   absl::StatusOr<SubmitOutcome> Report(const RequestContext& rc, const ReportInput& in,
@@ -235,6 +278,8 @@ class CaseService {
   absl::TimeZone zone_;
   // The patrols a report may name (null: naming one is refused).
   store::PatrolStore* patrols_;
+  // Supervision orders (null: the supervision calls are UNIMPLEMENTED).
+  store::SupervisionStore* supervision_;
 };
 
 }  // namespace gridline::service

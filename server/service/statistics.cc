@@ -269,11 +269,24 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
 }
 
 absl::StatusOr<Statistics> StatisticsFor(const RequestContext& rc, store::OrganisationStore* org,
-                                         store::FigureStore* figures, StatisticsQuery query) {
+                                         store::FigureStore* figures, StatisticsQuery query,
+                                         store::SupervisionStore* supervision) {
   auto grid_code = FiguresSubtree(org, rc.caller, query.grid_code);
   if (!grid_code.ok()) return grid_code.status();
   query.grid_code = *std::move(grid_code);
-  return ComputeStatistics(org, figures, std::move(query), rc.now, rc.gone);
+  auto s = ComputeStatistics(org, figures, std::move(query), rc.now, rc.gone);
+  if (!s.ok() || supervision == nullptr) return s;
+  std::string path;
+  if (!s->scope.grid_code.empty()) {
+    auto g = org->FindGrid(s->scope.grid_code);
+    if (!g.ok()) return g.status();
+    if (g->has_value()) path = (*g)->path;
+  }
+  auto counts = supervision->CountSupervisionOrders(path, s->scope.department_code,
+                                                    s->scope.start_time, s->scope.end_time);
+  if (!counts.ok()) return counts.status();
+  s->supervision = *counts;
+  return s;
 }
 
 }  // namespace gridline::service

@@ -36,6 +36,8 @@ struct Statistics {
   domain::Micros mean_handling_time = 0;
   int64_t mean_handling_sample_count = 0;
   int64_t open_overdue_count = 0;
+  // Supervision orders issued in the range (GetStatistics only; the monthly ratings leave it 0).
+  domain::SupervisionCounts supervision;
 };
 
 enum class Flag { kUnspecified = 0, kRed = 1, kYellow = 2, kBlack = 3 };
@@ -91,8 +93,10 @@ absl::StatusOr<Statistics> ComputeStatistics(store::OrganisationStore* org,
 
 // GetStatistics as `rc.caller` asks for it: ComputeStatistics over the subtree FiguresSubtree
 // allows them (a supervisor's own grid when `query.grid_code` is empty).
+// With `supervision` (may be null) it also counts the supervision orders of the scope and range.
 absl::StatusOr<Statistics> StatisticsFor(const RequestContext& rc, store::OrganisationStore* org,
-                                         store::FigureStore* figures, StatisticsQuery query);
+                                         store::FigureStore* figures, StatisticsQuery query,
+                                         store::SupervisionStore* supervision = nullptr);
 
 }  // namespace gridline::service
 

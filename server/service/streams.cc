@@ -18,8 +18,10 @@ absl::StatusOr<StreamFilter> CaseStreamFor(const domain::Caller& caller) {
 absl::StatusOr<StreamFilter> QueueStreamFor(store::OrganisationStore* org,
                                             const domain::Caller& caller,
                                             const std::string& grid_code) {
-  if (caller.user.role != domain::Role::kDispatcher) {
-    return absl::PermissionDeniedError("WatchQueue is the acceptance center's stream");
+  if (caller.user.role != domain::Role::kDispatcher &&
+      caller.user.role != domain::Role::kSupervisor) {
+    return absl::PermissionDeniedError(
+        "WatchQueue is the acceptance center's and the supervisors' stream");
   }
   std::string grid = caller.user.grid_code;
   if (!grid_code.empty()) {

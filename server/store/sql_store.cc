@@ -24,6 +24,7 @@
 #include "server/domain/errors.h"
 #include "server/store/figures_sql.h"
 #include "server/store/patrol_sql.h"
+#include "server/store/supervision_sql.h"
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
 #include "server/store/store.h"
@@ -297,6 +298,33 @@ const std::vector<Migration>& Migrations() {
            // The patrol a report was found on (PatrolService), if it named one.
            {"cases", "patrol_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
        }},
+      {11,
+       {
+           // Supervision orders (督办), written with their case.
+           "CREATE TABLE IF NOT EXISTS supervision_orders (order_id VARCHAR(64) NOT NULL "
+           "PRIMARY KEY, case_id VARCHAR(64) NOT NULL, issued_by VARCHAR(64) NOT NULL, "
+           "issued_by_role INTEGER NOT NULL, request_id VARCHAR(64) NOT NULL, "
+           "request_digest VARCHAR(64) NOT NULL, reason TEXT NOT NULL, "
+           "issue_time BIGINT NOT NULL, respond_by_time BIGINT NOT NULL, "
+           "lead_department_code VARCHAR(64) NOT NULL, holder_grid_code VARCHAR(64) NOT NULL, "
+           "grid_path VARCHAR(400) NOT NULL, state INTEGER NOT NULL, "
+           "acknowledge_time BIGINT NOT NULL, acknowledged_by VARCHAR(64) NOT NULL, "
+           "answer_time BIGINT NOT NULL, answered_by VARCHAR(64) NOT NULL, answer TEXT NOT NULL, "
+           "escalation_count INTEGER NOT NULL, next_escalation_time BIGINT NOT NULL, "
+           "version BIGINT NOT NULL, update_time BIGINT NOT NULL){OPTS}",
+       },
+       {
+           {"supervision_orders", "ux_supervision_request", "issued_by, request_id", true},
+           {"supervision_orders", "ix_supervision_case", "case_id", false},
+           {"supervision_orders", "ix_supervision_due", "state, next_escalation_time", false},
+           {"supervision_orders", "ix_supervision_path", "grid_path, issue_time", false},
+           {"supervision_orders", "ix_supervision_dept", "lead_department_code, issue_time",
+            false},
+       },
+       {
+           // The supervision order a SUPERVISION_* event is about.
+           {"case_events", "related_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
+       }},
   };
   return *migrations;
 }
@@ -445,7 +473,7 @@ Case RowToCase(const SqlRow& r) {
 constexpr char kEventColumns[] =
     "seq, case_id, type, from_state, to_state, actor_user_id, actor_role, event_time, note, "
     "attachment_ids, category_code, grid_code, grid_path, lead_department_code, "
-    "reporter_user_id, case_version, assisting, previous_lead";
+    "reporter_user_id, case_version, assisting, previous_lead, related_id";
 // The row of `e` (with its seq) in the order of kEventColumns.
 SqlParams EventParams(const CaseEvent& e) {
   return {e.seq,
@@ -465,7 +493,8 @@ SqlParams EventParams(const CaseEvent& e) {
           e.reporter_user_id,
           e.case_version,
           FenceList(e.assisting_department_codes),
-          e.previous_lead_department_code};
+          e.previous_lead_department_code,
+          e.related_id};
 }
 
 CaseEvent RowToEvent(const SqlRow& r) {
@@ -488,6 +517,7 @@ CaseEvent RowToEvent(const SqlRow& r) {
   e.case_version = r.Int(15);
   e.assisting_department_codes = SplitList(r.Str(16));
   e.previous_lead_department_code = r.Str(17);
+  e.related_id = r.Str(18);
   return e;
 }
 
@@ -608,7 +638,8 @@ class SqlStore final : public Store {
       : pool_(std::move(db), pool_size),
         dialect_(pool_.dialect()),
         figures_(dialect_, figures_utc_offset_minutes),
-        patrols_(dialect_, figures_utc_offset_minutes) {}
+        patrols_(dialect_, figures_utc_offset_minutes),
+        supervision_(dialect_) {}
 
   absl::Status Migrate() {
     auto lease = pool_.Acquire();
@@ -1133,6 +1164,38 @@ class SqlStore final : public Store {
     });
   }
 
+  absl::StatusOr<std::optional<domain::SupervisionOrder>> GetSupervisionOrder(
+      const std::string& order_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return supervision_.Get(**lease, order_id);
+  }
+  absl::StatusOr<std::optional<domain::SupervisionOrder>> FindSupervisionOrder(
+      const std::string& issuer, const std::string& request_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return supervision_.Find(**lease, issuer, request_id);
+  }
+  absl::StatusOr<std::vector<domain::SupervisionOrder>> ListSupervisionOrders(
+      const SupervisionQuery& q) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return supervision_.List(**lease, q);
+  }
+  absl::StatusOr<std::vector<domain::SupervisionOrder>> ListDueSupervisionOrders(
+      domain::Micros now, int limit) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return supervision_.Due(**lease, now, limit);
+  }
+  absl::StatusOr<domain::SupervisionCounts> CountSupervisionOrders(
+      const std::string& grid_path, const std::string& department_code, domain::Micros start,
+      domain::Micros end) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return supervision_.Count(**lease, grid_path, department_code, start, end);
+  }
+
   absl::StatusOr<PatrolWriteResult> StartPatrol(const domain::Patrol& p) override {
     return InTx<PatrolWriteResult>([&](SqlConnection& c) { return patrols_.Start(c, p); });
   }
@@ -1361,6 +1424,9 @@ class SqlStore final : public Store {
       for (const auto& x : w.extension_upserts) {
         auto st = conn.Execute(kExtUpsert, ExtensionParams(x));
         if (!st.ok()) return st.status();
+      }
+      for (const auto& o : w.supervision_writes) {
+        if (auto st = supervision_.Write(conn, o); !st.ok()) return st;
       }
       std::vector<std::string> used = next.after_photo_ids;
       for (const auto& e : w.events) {
@@ -1813,6 +1879,7 @@ class SqlStore final : public Store {
       auto moved = c.Execute("UPDATE cases SET grid_path = ? WHERE grid_code = ?", {path, code});
       if (!moved.ok()) return moved.status();
       if (auto st = patrols_.MoveGrid(c, code, path); !st.ok()) return st;
+      if (auto st = supervision_.MoveGrid(c, code, path); !st.ok()) return st;
     }
     return figures_.Move(c, moved_cases);
   }
@@ -2043,6 +2110,7 @@ class SqlStore final : public Store {
   const Dialect dialect_;
   const FigureTable figures_;
   const PatrolTables patrols_;
+  const SupervisionTables supervision_;
 };
 
 absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db, int pool_size,

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "server/domain/figures.h"
 #include "server/domain/patrol.h"
+#include "server/domain/supervision.h"
 #include "server/domain/types.h"
 
 namespace gridline::store {
@@ -27,8 +28,17 @@ struct CreateCaseResult {
   bool created = false;           // false: the (reporter, request_id) pair existed already
 };
 
+// A supervision order written with a case change: inserted when `expected_version` is 0, else
+// updated if its stored version is still `expected_version` (ABORTED otherwise). Its version
+// becomes expected_version + 1.
+struct SupervisionWrite {
+  domain::SupervisionOrder order;
+  int64_t expected_version = 0;
+};
+
 // A change of one case, written atomically: the case (its version becomes expected_version + 1),
-// then its events in order, plus the extension requests it creates or settles.
+// then its events in order, plus the extension requests it creates or settles and the
+// supervision orders it issues or moves on.
 struct CaseWrite {
   domain::Case c;
   int64_t expected_version = 0;
@@ -38,6 +48,7 @@ struct CaseWrite {
   std::string case_number_prefix;
   // Inserted or updated by extension_request_id.
   std::vector<domain::ExtensionRequest> extension_upserts;
+  std::vector<SupervisionWrite> supervision_writes;
 };
 
 struct CaseWriteResult {
@@ -162,6 +173,19 @@ struct PatrolWriteResult {
   // request_digest).
   bool created = false;
   std::string existing_digest;
+};
+
+// Which supervision orders to list, newest issue first; filters combine with AND.
+struct SupervisionQuery {
+  std::string case_id;
+  std::string subtree_grid_path;
+  std::string lead_department_code;
+  std::vector<domain::SupervisionState> states;
+  // Resume after this (issue_time, order_id).
+  bool has_after = false;
+  int64_t after_issue_time = 0;
+  std::string after_id;
+  int limit = 100;
 };
 
 // An organisation entry to delete.
@@ -341,6 +365,28 @@ class FigureStore {
       FigureGrouping grouping, int64_t first_day, int64_t end_day, int64_t before_day) = 0;
 };
 
+// Supervision orders (督办). They are written with their case (CaseWrite.supervision_writes).
+class SupervisionStore {
+ public:
+  virtual ~SupervisionStore() = default;
+
+  virtual absl::StatusOr<std::optional<domain::SupervisionOrder>> GetSupervisionOrder(
+      const std::string& order_id) = 0;
+  // The order `issuer` made with `request_id`, if any (the idempotency of issuing).
+  virtual absl::StatusOr<std::optional<domain::SupervisionOrder>> FindSupervisionOrder(
+      const std::string& issuer, const std::string& request_id) = 0;
+  virtual absl::StatusOr<std::vector<domain::SupervisionOrder>> ListSupervisionOrders(
+      const SupervisionQuery& query) = 0;
+  // Unanswered orders on open cases whose next escalation is due at `now`, soonest first.
+  virtual absl::StatusOr<std::vector<domain::SupervisionOrder>> ListDueSupervisionOrders(
+      domain::Micros now, int limit) = 0;
+  // The orders issued in [start, end) on cases in the subtree `grid_path` ("" all) that
+  // `department_code` ("" any) must answer: how many, answered on time, escalated.
+  virtual absl::StatusOr<domain::SupervisionCounts> CountSupervisionOrders(
+      const std::string& grid_path, const std::string& department_code, domain::Micros start,
+      domain::Micros end) = 0;
+};
+
 // Patrols (巡查), their tracks and visits (走访).
 class PatrolStore {
  public:
@@ -410,7 +456,8 @@ class Store : public OrganisationStore,
               public CaseStore,
               public FigureStore,
               public FeedStore,
-              public PatrolStore {
+              public PatrolStore,
+              public SupervisionStore {
  public:
   ~Store() override = default;
 
