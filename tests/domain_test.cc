@@ -7,6 +7,7 @@
 #include "server/domain/organisation.h"
 #include "server/domain/patrol.h"
 #include "server/domain/report_checks.h"
+#include "server/domain/supervision.h"
 #include "server/domain/visibility.h"
 
 namespace gridline::domain {
@@ -275,6 +276,63 @@ TEST(PatrolRules, WhoPatrolsAndWhoSees) {
   EXPECT_TRUE(CanSeePatrol(leader, p));
   EXPECT_FALSE(CanSeePatrol(other_leader, p));
   EXPECT_FALSE(CanSeePatrol(office_staff, p));
+}
+
+// ---- Supervision (督办) -------------------------------------------------------------------------
+
+TEST(Supervision, OrdersEscalateUpTheGridPathOncePerLevel) {
+  const std::string path = "/410100/410184/410184001/410184001001/410184001001001/";
+  EXPECT_EQ(EscalationTarget(path, "410184001"), std::optional<std::string>("410184"));
+  EXPECT_EQ(EscalationTarget(path, "410184"), std::optional<std::string>("410100"));
+  EXPECT_EQ(EscalationTarget(path, "410100"), std::nullopt);  // the root
+  EXPECT_EQ(EscalationTarget(path, "410199"), std::nullopt);  // not on the path
+  const Micros due = 1000 * kSecond;
+  const Micros hour = 3600 * kSecond;
+  EXPECT_EQ(NextEscalationTime(due, 0, hour, "410184"), due);
+  EXPECT_EQ(NextEscalationTime(due, 1, hour, "410100"), due + hour);
+  EXPECT_EQ(NextEscalationTime(due, 2, hour, std::nullopt), 0);
+
+  SupervisionOrder o;
+  o.respond_by_time = due;
+  o.state = SupervisionState::kAnswered;
+  o.answer_time = due;  // the boundary counts as on time
+  EXPECT_TRUE(AnsweredOnTime(o));
+  o.answer_time = due + 1;
+  EXPECT_FALSE(AnsweredOnTime(o));
+  o.state = SupervisionState::kAcknowledged;
+  o.answer_time = 0;
+  EXPECT_FALSE(AnsweredOnTime(o));
+}
+
+TEST(Supervision, WhoIssuesAndWhatAnOrderSays) {
+  Case c;
+  c.grid_path = "/410100/410184/410184001/410184001001/410184001001001/";
+  EXPECT_TRUE(MayIssueSupervision({"d1", "", Role::kDispatcher, "410184001", "", false}, c));
+  EXPECT_FALSE(MayIssueSupervision({"d2", "", Role::kDispatcher, "410184002", "", false}, c));
+  EXPECT_TRUE(MayIssueSupervision({"v1", "", Role::kSupervisor, "410184", "", false}, c));
+  EXPECT_FALSE(MayIssueSupervision({"v1", "", Role::kSupervisor, "410184", "", true}, c));
+  EXPECT_FALSE(MayIssueSupervision({"l1", "", Role::kGridLeader, "410184001001001", "", false}, c));
+  EXPECT_FALSE(MayIssueSupervision({"o1", "", Role::kOperator, "410100", "", false}, c));
+  const Micros now = 1790000000LL * kSecond;
+  const Micros minute = 60 * kSecond;
+  struct Row {
+    const char* name;
+    std::string reason;
+    Micros respond_by;
+    std::vector<std::string> fields;
+  };
+  for (const Row& r : std::vector<Row>{
+           {"a minute ahead", "请加快处置", now + minute, {}},
+           {"90 days ahead", "请加快处置", now + 90 * 24 * 60 * minute, {}},
+           {"under a minute", "请加快处置", now + minute - 1, {"respond_by_time"}},
+           {"over 90 days", "请加快处置", now + 90 * 24 * 60 * minute + 1, {"respond_by_time"}},
+           {"no reason", "", now + minute, {"reason"}},
+           {"a reason of 2001 characters", std::string(2001, 'x'), now + minute, {"reason"}},
+       }) {
+    FieldViolations v;
+    CheckSupervisionOrder(v, r.reason, r.respond_by, now);
+    EXPECT_EQ(FieldsOf(v), r.fields) << r.name;
+  }
 }
 
 }  // namespace

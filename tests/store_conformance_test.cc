@@ -129,6 +129,7 @@ class OrganisationStoreTest : public StoreTest {};
 class TokenStoreTest : public StoreTest {};
 class AuditStoreTest : public StoreTest {};
 class AttachmentStoreTest : public StoreTest {};
+class SupervisionStoreTest : public StoreTest {};
 class PatrolStoreTest : public StoreTest {
  protected:
   static domain::Patrol NewPatrol(const std::string& id, const std::string& user,
@@ -1036,6 +1037,123 @@ TEST_P(PatrolStoreTest, PatrolsAreIdempotentVersionedListedAndSummed) {
   EXPECT_TRUE(old_subtree->empty());
 }
 
+// Supervision orders ride on case writes: inserted and moved on only with their case, checked
+// against both versions (two escalations racing: one wins), listed, found due, counted, and
+// following a grid move.
+TEST_P(SupervisionStoreTest, OrdersAreWrittenWithTheirCaseAndCheckedAgainstBothVersions) {
+  const domain::Micros t0 = 1793581200LL * 1000000;
+  Case c = NewCase("sc1", "rs1");
+  c.state = CaseState::kDispatched;
+  c.lead_department_code = "CG";
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  domain::SupervisionOrder o;
+  o.order_id = "o1";
+  o.case_id = "sc1";
+  o.issued_by_user_id = "d1";
+  o.issued_by_role = domain::Role::kDispatcher;
+  o.request_id = "r1";
+  o.request_digest = "dg";
+  o.reason = "请加快处置";
+  o.issue_time = t0;
+  o.respond_by_time = t0 + 3600 * 1000000LL;
+  o.lead_department_code = "CG";
+  o.holder_grid_code = "410184001";
+  o.grid_path = c.grid_path;
+  o.state = domain::SupervisionState::kOpen;
+  o.next_escalation_time = o.respond_by_time;
+  auto event = [&](domain::EventType type, int64_t version) {
+    CaseEvent e = FirstEvent(c);
+    e.type = type;
+    e.related_id = "o1";
+    e.case_version = version;
+    return e;
+  };
+  store::CaseWrite w;
+  w.c = c;
+  w.expected_version = 1;
+  w.events = {event(domain::EventType::kSupervisionOrdered, 2)};
+  w.supervision_writes = {{o, 0}};
+  ASSERT_TRUE(store_->UpdateCase(w).ok());
+  auto stored = store_->GetSupervisionOrder("o1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->version, 1);
+  EXPECT_EQ((*stored)->reason, "请加快处置");
+  auto found = store_->FindSupervisionOrder("d1", "r1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  auto events = store_->ListCaseEvents("sc1");
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->back().related_id, "o1");
+
+  // Due only once its time has come.
+  auto none = store_->ListDueSupervisionOrders(o.respond_by_time - 1, 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto due = store_->ListDueSupervisionOrders(o.respond_by_time, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+
+  // Two escalations from the same read: the second loses on the case version, and with a fresh
+  // case version on the order's.
+  domain::SupervisionOrder up = **stored;
+  up.holder_grid_code = "410184";
+  up.escalation_count = 1;
+  up.next_escalation_time = 0;
+  store::CaseWrite esc;
+  esc.c = c;
+  esc.c.version = 2;
+  esc.expected_version = 2;
+  esc.events = {event(domain::EventType::kSupervisionEscalated, 3)};
+  esc.supervision_writes = {{up, 1}};
+  ASSERT_TRUE(store_->UpdateCase(esc).ok());
+  EXPECT_EQ(store_->UpdateCase(esc).status().code(), absl::StatusCode::kAborted);
+  store::CaseWrite stale = esc;
+  stale.expected_version = 3;
+  EXPECT_EQ(store_->UpdateCase(stale).status().code(), absl::StatusCode::kAborted);
+  auto after = store_->GetSupervisionOrder("o1");
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->version, 2);
+  EXPECT_EQ((*after)->escalation_count, 1);
+  auto history = store_->ListCaseEvents("sc1");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 3u);  // reported, ordered, escalated once
+  auto not_due = store_->ListDueSupervisionOrders(o.respond_by_time + 1, 10);
+  ASSERT_TRUE(not_due.ok());
+  EXPECT_TRUE(not_due->empty());
+
+  // Lists and figures by subtree and department.
+  store::SupervisionQuery q;
+  q.lead_department_code = "CG";
+  auto listed = store_->ListSupervisionOrders(q);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 1u);
+  q.lead_department_code = "SZ";
+  listed = store_->ListSupervisionOrders(q);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  auto counts = store_->CountSupervisionOrders("/410184/410184001/", "", t0, t0 + 1);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->received, 1);
+  EXPECT_EQ(counts->escalated, 1);
+  EXPECT_EQ(counts->answered_on_time, 0);
+  counts = store_->CountSupervisionOrders("", "CG", t0 + 1, t0 + 2);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->received, 0);
+
+  // A grid move carries the order with its case.
+  auto v = store_->OrganisationVersion();
+  ASSERT_TRUE(v.ok());
+  domain::Organisation move;
+  move.grids = {{"410184002", "新华路街道", domain::GridLevel::kStreet, "410184", ""},
+                {"410184001001", "郑韩路社区", domain::GridLevel::kCommunity, "410184002", ""}};
+  ASSERT_TRUE(store_->ChangeOrganisation(move, {}, *v).ok());
+  auto moved = store_->GetSupervisionOrder("o1");
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  EXPECT_EQ((*moved)->grid_path, "/410184/410184002/410184001001/410184001001001/");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SupervisionStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
 INSTANTIATE_TEST_SUITE_P(Backends, PatrolStoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
                          [](const auto& info) { return testing::BackendName(info.param); });
