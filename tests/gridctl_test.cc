@@ -1460,6 +1460,54 @@ TEST_P(GridctlTest, PatrolsAreListedShownAndCounted) {
   EXPECT_EQ(missing.exit_code, 2) << missing.err;  // usage
 }
 
+// Issue 14: a supervision order from the command line: the center orders a case hurried, the
+// lead department lists, acknowledges and answers it, and the supervisor sees it answered.
+TEST_P(GridctlTest, ASupervisionOrderIsIssuedAcknowledgedAndAnswered) {
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(Start());
+  gc::ReportClient client(gc::MakeReportConnection(gc::Options{}
+                                                       .set<gc::EndpointOption>(endpoint_)
+                                                       .set<gc::InsecureChannelOption>(true)
+                                                       .set<gc::AuthTokenOption>(kLeader1)));
+  v1::SubmitReportRequest request = Report("", "路灯不亮");
+  request.set_category_code("C04_STREET_LIGHT_OUT");  // filed and routed to SZ by rule
+  auto submitted = client.SubmitReport(request);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  const std::string id = submitted->case_().case_id();
+  const std::string due = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() + absl::Hours(2),
+                                           absl::UTCTimeZone());
+  Result issued = Run(kDispatcher1, {"cases", "supervise", id, "--reason", "群众多次投诉",
+                                     "--respond-by", due, "--request-id", "gridctl-order-1",
+                                     "--output", "json"});
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  Result again = Run(kDispatcher1, {"cases", "supervise", id, "--reason", "群众多次投诉",
+                                    "--respond-by", due, "--request-id", "gridctl-order-1",
+                                    "--output", "json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  // The retry answers the same order.
+  const size_t at = issued.out.find("\"order\":\"");
+  ASSERT_NE(at, std::string::npos) << issued.out;
+  const std::string order_field = issued.out.substr(at, issued.out.find('"', at + 9) - at + 1);
+  EXPECT_NE(again.out.find(order_field), std::string::npos) << again.out;
+  Result leader = Run(kLeader1, {"cases", "supervise", id, "--reason", "x", "--respond-by", due});
+  EXPECT_EQ(leader.exit_code, 4) << leader.err;
+  Result orders = Run(kStaffSz, {"dept", "orders", "--state", "open", "--output", "csv"});
+  ASSERT_EQ(orders.exit_code, 0) << orders.err;
+  const std::vector<std::string> lines = absl::StrSplit(orders.out, "\r\n", absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << orders.out;
+  const std::string order_id = lines[1].substr(0, lines[1].find(','));
+  ASSERT_EQ(Run(kStaffSz, {"dept", "ack-order", order_id}).exit_code, 0);
+  Result answered = Run(kStaffSz, {"dept", "answer-order", order_id, "--note", "今晚修复"});
+  ASSERT_EQ(answered.exit_code, 0) << answered.err;
+  EXPECT_NE(answered.out.find("answered"), std::string::npos) << answered.out;
+  EXPECT_EQ(Run(kStaffCg, {"dept", "ack-order", order_id}).exit_code, 3);
+  Result listed =
+      Run(kSupervisor, {"supervision", "list", "--state", "answered", "--output", "csv"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find(order_id + "," + id + ",answered,SZ,"), std::string::npos)
+      << listed.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GridctlTest,
                          ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
                          [](const auto& info) { return BackendName(info.param); });

@@ -27,6 +27,8 @@ void AddExportCommands(std::vector<Command>* commands);
 void AddReportCommands(std::vector<Command>* commands);
 // patrols: patrols and visits in your scope and their figures.
 void AddPatrolCommands(std::vector<Command>* commands);
+// cases supervise, supervision list, dept orders|ack-order|answer-order: 督办.
+void AddSupervisionCommands(std::vector<Command>* commands);
 
 // The largest page the API serves.
 inline constexpr int32_t kMaxPageSize = 500;

@@ -30,6 +30,8 @@ const std::vector<Group>& Groups() {
        "`cases list` also supervisors and operators; `cases mine` grid leaders)."},
       {"extensions", "The departments' extension requests (延期): list and decide (dispatchers)."},
       {"dept", "A line department's cases (department staff)."},
+      {"supervision",
+       "Supervision orders (督办) in your subtree (dispatchers, supervisors, operators)."},
       {"patrols",
        "Patrols (巡查) and visits (走访) in your scope, and their figures per grid and person."},
       {"export",
@@ -58,6 +60,7 @@ const std::vector<Command>& Commands() {
     AddExportCommands(&c);
     AddReportCommands(&c);
     AddPatrolCommands(&c);
+    AddSupervisionCommands(&c);
     c.push_back({{"help"},
                  "[COMMAND...]",
                  "Show help for gridctl or for a command",

@@ -348,4 +348,32 @@ StatusOr<ListAndWatchResult<v1::Case>> DepartmentClient::ListAndWatchAssignments
       std::move(opener), std::move(options), connection->options());
 }
 
+StatusOr<v1::SupervisionOrder> DispatchClient::IssueSupervisionOrder(
+    v1::IssueSupervisionOrderRequest request) {
+  if (request.request_id().empty()) request.set_request_id(NewRequestId());
+  return connection_->IssueSupervisionOrder(request);
+}
+StatusOr<v1::ListSupervisionOrdersResponse> DispatchClient::ListSupervisionOrders(
+    const v1::ListSupervisionOrdersRequest& request) {
+  return connection_->ListSupervisionOrders(request);
+}
+
+StatusOr<v1::SupervisionOrder> DepartmentClient::AcknowledgeSupervisionOrder(
+    const std::string& order_id) {
+  v1::AcknowledgeSupervisionOrderRequest request;
+  request.set_order_id(order_id);
+  return connection_->AcknowledgeSupervisionOrder(request);
+}
+StatusOr<v1::SupervisionOrder> DepartmentClient::AnswerSupervisionOrder(
+    const std::string& order_id, const std::string& note) {
+  v1::AnswerSupervisionOrderRequest request;
+  request.set_order_id(order_id);
+  request.set_note(note);
+  return connection_->AnswerSupervisionOrder(request);
+}
+StatusOr<v1::ListSupervisionOrdersResponse> DepartmentClient::ListSupervisionOrders(
+    const v1::ListSupervisionOrdersRequest& request) {
+  return connection_->ListSupervisionOrders(request);
+}
+
 }  // namespace gridline::client

@@ -46,6 +46,19 @@ std::unique_ptr<EventStream> DepartmentConnection::WatchAssignments(
   return internal::MakeFailedEventStream(Unimplemented("WatchAssignments"));
 }
 
+StatusOr<v1::SupervisionOrder> DepartmentConnection::AcknowledgeSupervisionOrder(
+    const v1::AcknowledgeSupervisionOrderRequest&) {
+  return Unimplemented("AcknowledgeSupervisionOrder");
+}
+StatusOr<v1::SupervisionOrder> DepartmentConnection::AnswerSupervisionOrder(
+    const v1::AnswerSupervisionOrderRequest&) {
+  return Unimplemented("AnswerSupervisionOrder");
+}
+StatusOr<v1::ListSupervisionOrdersResponse> DepartmentConnection::ListSupervisionOrders(
+    const v1::ListSupervisionOrdersRequest&) {
+  return Unimplemented("ListSupervisionOrders");
+}
+
 namespace {
 
 using S = v1::DepartmentService::Stub;
@@ -94,6 +107,23 @@ class GrpcDepartmentConnection final : public DepartmentConnection {
     return stubs_->Watch([&](grpc::ClientContext& context) {
       return stubs_->department().WatchAssignments(&context, r);
     });
+  }
+
+  // Acknowledging and answering are idempotent: a repeat returns the order as it stands.
+  StatusOr<v1::SupervisionOrder> AcknowledgeSupervisionOrder(
+      const v1::AcknowledgeSupervisionOrderRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::AcknowledgeSupervisionOrder, r,
+                         Idempotency::kIdempotent);
+  }
+  StatusOr<v1::SupervisionOrder> AnswerSupervisionOrder(
+      const v1::AnswerSupervisionOrderRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::AnswerSupervisionOrder, r,
+                         Idempotency::kIdempotent);
+  }
+  StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
+      const v1::ListSupervisionOrdersRequest& r) override {
+    return stubs_->Unary(stubs_->department(), &S::ListSupervisionOrders, r,
+                         Idempotency::kIdempotent);
   }
 
  private:

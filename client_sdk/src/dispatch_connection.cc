@@ -58,6 +58,15 @@ std::unique_ptr<EventStream> DispatchConnection::WatchQueue(const v1::WatchQueue
   return internal::MakeFailedEventStream(Unimplemented("WatchQueue"));
 }
 
+StatusOr<v1::SupervisionOrder> DispatchConnection::IssueSupervisionOrder(
+    const v1::IssueSupervisionOrderRequest&) {
+  return Unimplemented("IssueSupervisionOrder");
+}
+StatusOr<v1::ListSupervisionOrdersResponse> DispatchConnection::ListSupervisionOrders(
+    const v1::ListSupervisionOrdersRequest&) {
+  return Unimplemented("ListSupervisionOrders");
+}
+
 namespace {
 
 using S = v1::DispatchService::Stub;
@@ -119,6 +128,16 @@ class GrpcDispatchConnection final : public DispatchConnection {
   std::unique_ptr<EventStream> WatchQueue(const v1::WatchQueueRequest& r) override {
     return stubs_->Watch(
         [&](grpc::ClientContext& context) { return stubs_->dispatch().WatchQueue(&context, r); });
+  }
+
+  // Idempotent on the request id.
+  StatusOr<v1::SupervisionOrder> IssueSupervisionOrder(
+      const v1::IssueSupervisionOrderRequest& r) override {
+    return stubs_->Unary(stubs_->dispatch(), &S::IssueSupervisionOrder, r, kIdempotent);
+  }
+  StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
+      const v1::ListSupervisionOrdersRequest& r) override {
+    return stubs_->Unary(stubs_->dispatch(), &S::ListSupervisionOrders, r, kIdempotent);
   }
 
  private:

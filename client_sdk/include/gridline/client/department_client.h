@@ -42,6 +42,13 @@ class DepartmentClient {
   StatusOr<ListAndWatchResult<v1::Case>> ListAndWatchAssignments(
       v1::ListAssignedCasesRequest request = {}, WatchOptions options = {});
 
+  // Supervision (督办): the orders the department must answer, acknowledged and answered.
+  StatusOr<v1::SupervisionOrder> AcknowledgeSupervisionOrder(const std::string& order_id);
+  StatusOr<v1::SupervisionOrder> AnswerSupervisionOrder(const std::string& order_id,
+                                                        const std::string& note);
+  StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
+      const v1::ListSupervisionOrdersRequest& request);
+
   std::shared_ptr<DepartmentConnection> connection() const { return connection_; }
 
  private:

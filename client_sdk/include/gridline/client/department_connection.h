@@ -37,6 +37,12 @@ class DepartmentConnection {
   virtual StatusOr<DownloadedPhoto> DownloadAttachment(
       const v1::DownloadAttachmentRequest& request);
   virtual std::unique_ptr<EventStream> WatchAssignments(const v1::WatchAssignmentsRequest& request);
+  virtual StatusOr<v1::SupervisionOrder> AcknowledgeSupervisionOrder(
+      const v1::AcknowledgeSupervisionOrderRequest& request);
+  virtual StatusOr<v1::SupervisionOrder> AnswerSupervisionOrder(
+      const v1::AnswerSupervisionOrderRequest& request);
+  virtual StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
+      const v1::ListSupervisionOrdersRequest& request);
 };
 
 std::shared_ptr<DepartmentConnection> MakeDepartmentConnection(Options options);

@@ -36,6 +36,12 @@ class DispatchClient {
   StatusOr<v1::ListExtensionRequestsResponse> ListExtensionRequests(
       const v1::ListExtensionRequestsRequest& request);
 
+  // Supervision (督办): order an open case hurried (an empty request id is filled with
+  // NewRequestId()), and the orders in the caller's subtree. Supervisors call these too.
+  StatusOr<v1::SupervisionOrder> IssueSupervisionOrder(v1::IssueSupervisionOrderRequest request);
+  StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
+      const v1::ListSupervisionOrdersRequest& request);
+
   // Live changes of the triage queue and of the cases in the caller's subtree, optionally
   // narrowed to the subtree of `grid_code`.
   std::unique_ptr<Watch> WatchQueue(WatchOptions options = {}, std::string grid_code = "");

@@ -40,6 +40,10 @@ class DispatchConnection {
   virtual StatusOr<v1::ListExtensionRequestsResponse> ListExtensionRequests(
       const v1::ListExtensionRequestsRequest& request);
   virtual std::unique_ptr<EventStream> WatchQueue(const v1::WatchQueueRequest& request);
+  virtual StatusOr<v1::SupervisionOrder> IssueSupervisionOrder(
+      const v1::IssueSupervisionOrderRequest& request);
+  virtual StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
+      const v1::ListSupervisionOrdersRequest& request);
 };
 
 std::shared_ptr<DispatchConnection> MakeDispatchConnection(Options options);

@@ -30,6 +30,12 @@ class MockDepartmentConnection : public DepartmentConnection {
               (const v1::DownloadAttachmentRequest& request), (override));
   MOCK_METHOD(std::unique_ptr<EventStream>, WatchAssignments,
               (const v1::WatchAssignmentsRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::SupervisionOrder>, AcknowledgeSupervisionOrder,
+              (const v1::AcknowledgeSupervisionOrderRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::SupervisionOrder>, AnswerSupervisionOrder,
+              (const v1::AnswerSupervisionOrderRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::ListSupervisionOrdersResponse>, ListSupervisionOrders,
+              (const v1::ListSupervisionOrdersRequest& request), (override));
 };
 
 }  // namespace gridline::client

@@ -38,6 +38,10 @@ class MockDispatchConnection : public DispatchConnection {
               (const v1::ListExtensionRequestsRequest& request), (override));
   MOCK_METHOD(std::unique_ptr<EventStream>, WatchQueue, (const v1::WatchQueueRequest& request),
               (override));
+  MOCK_METHOD(StatusOr<v1::SupervisionOrder>, IssueSupervisionOrder,
+              (const v1::IssueSupervisionOrderRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::ListSupervisionOrdersResponse>, ListSupervisionOrders,
+              (const v1::ListSupervisionOrdersRequest& request), (override));
 };
 
 }  // namespace gridline::client
