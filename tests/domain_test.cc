@@ -3,6 +3,10 @@
 
 #include <functional>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/domain/accountability.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/domain/patrol.h"
@@ -333,6 +337,196 @@ TEST(Supervision, WhoIssuesAndWhatAnOrderSays) {
     CheckSupervisionOrder(v, r.reason, r.respond_by, now);
     EXPECT_EQ(FieldsOf(v), r.fields) << r.name;
   }
+}
+
+// ---- 三责 accountability -------------------------------------------------------------------------
+
+constexpr Micros kHour = 3600 * kSecond;
+constexpr Micros kDay = 24 * kHour;
+// The month of the tests: [kMonth, kMonth + 30 days).
+constexpr Micros kMonth = 1790000000LL * kSecond;
+constexpr Micros kMonthEnd = kMonth + 30 * kDay;
+constexpr char kCell[] = "C1";
+constexpr char kCellPath[] = "/D1/S1/C1/";
+
+AccountabilityOrg TestOrg() {
+  AccountabilityOrg org;
+  org.grids["D1"] = {"D1", "district", GridLevel::kDistrict, "", "/D1/"};
+  org.grids["S1"] = {"S1", "street", GridLevel::kStreet, "D1", "/D1/S1/"};
+  org.grids["C1"] = {"C1", "cell", GridLevel::kCell, "S1", kCellPath};
+  org.departments["CG"] = {"CG", "城管", "", "D1", "cg-leader"};
+  org.users = {{"leader", "", Role::kGridLeader, "C1", "", false},
+               {"sunk", "", Role::kDepartmentStaff, "C1", "CG", false},
+               {"station", "", Role::kDepartmentStaff, "S1", "CG", false},
+               {"hq", "", Role::kDepartmentStaff, "D1", "CG", false},
+               {"center", "", Role::kDispatcher, "S1", "", false}};
+  return org;
+}
+
+AccountabilityCase ACase(const std::string& id, CaseSource source, Micros created) {
+  AccountabilityCase c;
+  c.case_id = id;
+  c.source = source;
+  c.state = CaseState::kInProgress;
+  c.category_code = "K1";
+  c.grid_code = kCell;
+  c.grid_path = kCellPath;
+  c.has_coordinates = true;
+  c.latitude = 34.396;
+  c.longitude = 113.739;
+  c.observe_time = created;
+  c.create_time = created;
+  c.triage_end_time = created + 10 * 60 * kSecond;
+  return c;
+}
+
+// "rule unit user cases weight" per record, for a compact expected set.
+std::vector<std::string> Summaries(const std::vector<AccountabilityRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) {
+    out.push_back(absl::StrCat(AccountabilityRuleName(r.rule), " ", r.unit_code, " ", r.user_id,
+                               " ", absl::StrJoin(r.case_ids, "+"), " ", r.weight));
+  }
+  return out;
+}
+
+TEST(Accountability, TheRulesFindExactlyWhatTheyShould) {
+  const AccountabilityRules rules;  // 200 m, 72 h, 120 min triage, 100 m / 30 days, 3/3/2
+  const Micros t = kMonth + 10 * kDay;
+  // About 111 m per 0.001 degree of latitude.
+  struct Row {
+    const char* name;
+    std::vector<AccountabilityCase> cases;
+    std::vector<std::string> want;
+  };
+  auto x = ACase("X", CaseSource::kPublic, t);
+  auto h = ACase("H", CaseSource::kHandset, t - kHour);
+  auto with = [](AccountabilityCase c, const std::function<void(AccountabilityCase&)>& f) {
+    f(c);
+    return c;
+  };
+  const std::vector<std::string> x_not_found = {"SHOULD_HAVE_FOUND C1 leader X 2",
+                                                "SHOULD_HAVE_FOUND C1 sunk X 2"};
+  const std::vector<Row> rows = {
+      {"a public report nobody found", {x}, x_not_found},
+      {"found by a handset report an hour before", {x, h}, {}},
+      {"found exactly at the window's edge",
+       {x, with(h, [&](auto& c) { c.observe_time = t - rules.find_window; })},
+       {}},
+      {"found a second too early", {x, with(h, [&](auto& c) {
+                                       c.observe_time = t - rules.find_window - kSecond;
+                                     })},
+       x_not_found},
+      {"found after it was reported", {x, with(h, [&](auto& c) { c.observe_time = t + 1; })},
+       x_not_found},
+      {"found 199 m away", {x, with(h, [](auto& c) { c.latitude += 0.00179; })}, {}},
+      {"found 201 m away", {x, with(h, [](auto& c) { c.latitude += 0.00181; })}, x_not_found},
+      {"found in another category", {x, with(h, [](auto& c) { c.category_code = "K2"; })},
+       x_not_found},
+      {"the public case re-categorised to what the handset found",
+       {with(x, [](auto& c) { c.category_code = "K2"; }),
+        with(h, [](auto& c) { c.category_code = "K2"; })},
+       {}},
+      {"a handset report merged as a duplicate still shows it was found",
+       {x, with(h, [](auto& c) { c.state = CaseState::kMerged; })},
+       {}},
+      {"a public report merged as a duplicate is no case of its own",
+       {with(x, [](auto& c) { c.state = CaseState::kMerged; })},
+       {}},
+      {"a leader's assignment weighs 3", {ACase("X", CaseSource::kLeader, t)},
+       {"SHOULD_HAVE_FOUND C1 leader X 3", "SHOULD_HAVE_FOUND C1 sunk X 3"}},
+      {"an inspection's finding weighs 1", {ACase("X", CaseSource::kInspection, t)},
+       {"SHOULD_HAVE_FOUND C1 leader X 1", "SHOULD_HAVE_FOUND C1 sunk X 1"}},
+      {"triage past its limit falls on the street's center",
+       {with(h, [&](auto& c) { c.triage_end_time = c.create_time + rules.triage_limit + 1; })},
+       {"SHOULD_HAVE_REPORTED S1  H 1"}},
+      {"triage just in time",
+       {with(h, [&](auto& c) { c.triage_end_time = c.create_time + rules.triage_limit; })},
+       {}},
+      {"still in triage", {with(h, [&](auto& c) { c.triage_end_time = 0; })},
+       {"SHOULD_HAVE_REPORTED S1  H 1"}},
+      {"overdue at the month's end: the department and its sunk staff (not headquarters)",
+       {with(h,
+             [&](auto& c) {
+               c.lead_department_code = "CG";
+               c.deadline_time = kMonthEnd - 1;
+             })},
+       {"SHOULD_HAVE_HANDLED CG  H 1", "SHOULD_HAVE_HANDLED CG station H 1",
+        "SHOULD_HAVE_HANDLED CG sunk H 1"}},
+      {"due exactly at the month's end is not overdue yet",
+       {with(h,
+             [&](auto& c) {
+               c.lead_department_code = "CG";
+               c.deadline_time = kMonthEnd;
+             })},
+       {}},
+      {"closed late in the month",
+       {with(h,
+             [&](auto& c) {
+               c.lead_department_code = "CG";
+               c.state = CaseState::kClosed;
+               c.deadline_time = t;
+               c.closed_time = t + kHour;
+             })},
+       {"SHOULD_HAVE_HANDLED CG  H 1", "SHOULD_HAVE_HANDLED CG station H 1",
+        "SHOULD_HAVE_HANDLED CG sunk H 1"}},
+      {"closed on time",
+       {with(h,
+             [&](auto& c) {
+               c.lead_department_code = "CG";
+               c.state = CaseState::kClosed;
+               c.deadline_time = t + kHour;
+               c.closed_time = t;
+             })},
+       {}},
+  };
+  for (const auto& r : rows) {
+    EXPECT_EQ(Summaries(ComputeAccountability(rules, TestOrg(), r.cases, 2026, 10, kMonth,
+                                              kMonthEnd)),
+              r.want)
+        << r.name;
+  }
+}
+
+TEST(Accountability, FixedAndBackFallsOnTheClosingDepartmentAndItsLeader) {
+  const AccountabilityRules rules;
+  const Micros t = kMonth + 10 * kDay;
+  auto closed = ACase("Y", CaseSource::kHandset, t - 40 * kDay);
+  closed.state = CaseState::kClosed;
+  closed.lead_department_code = "CG";
+  closed.deadline_time = t - 20 * kDay;
+  closed.closed_time = t - 29 * kDay;
+  auto again = ACase("Z", CaseSource::kHandset, t);
+  auto run = [&](std::vector<AccountabilityCase> cases) {
+    std::vector<std::string> out;
+    for (auto& s : Summaries(
+             ComputeAccountability(rules, TestOrg(), cases, 2026, 10, kMonth, kMonthEnd))) {
+      if (absl::StartsWith(s, "FIXED_AND_BACK")) out.push_back(s);
+    }
+    return out;
+  };
+  const std::vector<std::string> both = {"FIXED_AND_BACK CG  Z+Y 1",
+                                         "FIXED_AND_BACK CG cg-leader Z+Y 1"};
+  EXPECT_EQ(run({closed, again}), both);
+  auto edge = closed;
+  edge.closed_time = t - rules.recurrence_window;  // the window's first instant
+  EXPECT_EQ(run({edge, again}), both);
+  edge.closed_time = t - rules.recurrence_window - 1;
+  EXPECT_TRUE(run({edge, again}).empty());
+  auto far = again;
+  far.latitude += 0.00091;  // 101 m
+  EXPECT_TRUE(run({closed, far}).empty());
+  auto near = again;
+  near.latitude += 0.00089;  // 99 m
+  EXPECT_EQ(run({closed, near}), both);
+  auto merged = again;
+  merged.state = CaseState::kMerged;  // a duplicate is no new case
+  EXPECT_TRUE(run({closed, merged}).empty());
+  auto from_media = again;
+  from_media.source = CaseSource::kMedia;
+  auto weighted = run({closed, from_media});
+  ASSERT_EQ(weighted.size(), 2u);
+  EXPECT_EQ(weighted[0], "FIXED_AND_BACK CG  Z+Y 3");
 }
 
 }  // namespace

@@ -24,10 +24,11 @@ void ToProto(const domain::Department& in, v1::Department* out) {
   out->set_name(in.name);
   out->set_parent_code(in.parent_code);
   out->set_grid_code(in.grid_code);
+  out->set_leader_user_id(in.leader_user_id);
 }
 
 domain::Department FromProto(const v1::Department& in) {
-  return {in.code(), in.name(), in.parent_code(), in.grid_code()};
+  return {in.code(), in.name(), in.parent_code(), in.grid_code(), in.leader_user_id()};
 }
 
 domain::Category FromProto(const v1::Category& in) {

@@ -912,4 +912,87 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
                 });
 }
 
+// ---- 三责 accountability ---------------------------------------------------------------------
+
+namespace {
+
+void ToProto(const domain::AccountabilityRecord& in, v1::AccountabilityRecord* out) {
+  out->set_record_id(in.record_id);
+  out->set_year(in.year);
+  out->set_month(in.month);
+  out->set_rule(static_cast<v1::AccountabilityRule>(in.rule));
+  out->set_unit_kind(static_cast<v1::AccountabilityUnitKind>(in.unit_kind));
+  out->set_unit_code(in.unit_code);
+  out->set_user_id(in.user_id);
+  for (const auto& id : in.case_ids) out->add_case_ids(id);
+  out->set_weight(in.weight);
+  out->set_explanation(in.explanation);
+  out->set_status(static_cast<v1::AccountabilityRecordStatus>(in.status));
+  out->set_dismiss_reason(in.dismiss_reason);
+  out->set_dismissed_by_user_id(in.dismissed_by_user_id);
+  if (in.dismiss_time != 0) SetTimestamp(in.dismiss_time, out->mutable_dismiss_time());
+  SetTimestamp(in.compute_time, out->mutable_compute_time());
+  out->set_version(in.version);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListAccountabilityRecords(
+    grpc::CallbackServerContext* context, const v1::ListAccountabilityRecordsRequest* request,
+    v1::ListAccountabilityRecordsResponse* response) {
+  return ReadAs(context, GRIDLINE_ADMIN_METHOD(ListAccountabilityRecords),
+                service::Audience::kAnyone,
+                [this, request, response](const service::RequestContext& rc) {
+                  service::AccountabilityFilter f;
+                  f.year = request->year();
+                  f.month = request->month();
+                  for (int r : request->rules()) {
+                    f.rules.push_back(static_cast<domain::AccountabilityRule>(r));
+                  }
+                  f.unit_code = request->unit_code();
+                  f.user_id = request->user_id();
+                  f.grid_code = request->grid_code();
+                  f.include_inactive = request->include_inactive();
+                  auto page = deps_.accountability->List(
+                      rc, f, {request->page_size(), request->page_token()});
+                  if (!page.ok()) return page.status();
+                  for (const auto& r : page->items) ToProto(r, response->add_records());
+                  response->set_next_page_token(page->next_page_token);
+                  return absl::OkStatus();
+                });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ComputeAccountability(
+    grpc::CallbackServerContext* context, const v1::ComputeAccountabilityRequest* request,
+    v1::ComputeAccountabilityResponse* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(ComputeAccountability), request,
+             {"accountability", absl::StrCat(request->year(), "-", request->month())},
+             [this, request, response](const domain::Caller& caller, std::string*) {
+               service::RequestContext rc;
+               rc.caller = caller;
+               rc.now = deps_.clock->NowMicros();
+               auto n = deps_.accountability->Compute(rc, request->year(), request->month());
+               if (!n.ok()) return n.status();
+               response->set_record_count(*n);
+               return absl::OkStatus();
+             });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DismissAccountabilityRecord(
+    grpc::CallbackServerContext* context, const v1::DismissAccountabilityRecordRequest* request,
+    v1::AccountabilityRecord* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(DismissAccountabilityRecord), request,
+             {"accountability_record", request->record_id()},
+             [this, request, response](const domain::Caller& caller, std::string*) {
+               service::RequestContext rc;
+               rc.caller = caller;
+               rc.now = deps_.clock->NowMicros();
+               auto r = deps_.accountability->Dismiss(rc, request->record_id(), request->reason(),
+                                                      request->expected_version());
+               if (!r.ok()) return r.status();
+               ToProto(*r, response);
+               return absl::OkStatus();
+             });
+}
+
 }  // namespace gridline::api

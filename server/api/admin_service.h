@@ -143,6 +143,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* ListEvaluations(grpc::CallbackServerContext* context,
                                             const v1::ListEvaluationsRequest* request,
                                             v1::ListEvaluationsResponse* response) override;
+  grpc::ServerUnaryReactor* ListAccountabilityRecords(
+      grpc::CallbackServerContext* context, const v1::ListAccountabilityRecordsRequest* request,
+      v1::ListAccountabilityRecordsResponse* response) override;
+  grpc::ServerUnaryReactor* ComputeAccountability(
+      grpc::CallbackServerContext* context, const v1::ComputeAccountabilityRequest* request,
+      v1::ComputeAccountabilityResponse* response) override;
+  grpc::ServerUnaryReactor* DismissAccountabilityRecord(
+      grpc::CallbackServerContext* context, const v1::DismissAccountabilityRecordRequest* request,
+      v1::AccountabilityRecord* response) override;
 
  private:
   // Authenticates, requires OPERATOR (or the given audience) and runs `work` on the worker pool.

@@ -4,6 +4,7 @@
 #include "server/api/call_log.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
+#include "server/service/accountability.h"
 #include "server/service/attachments.h"
 #include "server/service/case_service.h"
 #include "server/service/evaluations.h"
@@ -23,6 +24,7 @@ struct ServiceContext {
   service::AttachmentService* attachments = nullptr;
   service::EvaluationService* evaluations = nullptr;
   service::PatrolService* patrols = nullptr;
+  service::AccountabilityService* accountability = nullptr;
   // Demo mode: ImportOrganisation stores the users' demo tokens too, and demo tokens
   // authenticate (outside demo mode they are refused).
   bool demo = false;

@@ -253,7 +253,8 @@ domain::Organisation FromProto(const v1::Organisation& in) {
         {g.code(), g.name(), static_cast<domain::GridLevel>(g.level()), g.parent_code(), ""});
   }
   for (const auto& d : in.departments()) {
-    org.departments.push_back({d.code(), d.name(), d.parent_code(), d.grid_code()});
+    org.departments.push_back(
+        {d.code(), d.name(), d.parent_code(), d.grid_code(), d.leader_user_id()});
   }
   for (const auto& k : in.categories()) {
     domain::Category c;

@@ -138,6 +138,7 @@ struct GridlineServer::Impl {
   std::unique_ptr<service::AttachmentService> attachments;
   std::unique_ptr<service::EvaluationService> evaluations;
   std::unique_ptr<service::PatrolService> patrols;
+  std::unique_ptr<service::AccountabilityService> accountability;
   std::unique_ptr<api::ReportServiceImpl> report_service;
   std::unique_ptr<api::PatrolServiceImpl> patrol_service;
   std::unique_ptr<v1::DispatchService::CallbackService> dispatch_service;
@@ -458,6 +459,22 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   impl->evaluations = std::make_unique<service::EvaluationService>(s, s, deps.flags);
   deps.evaluations = impl->evaluations.get();
   deps.patrols = impl->patrols.get();
+  {
+    const auto& a = config.accountability();
+    domain::AccountabilityRules rules;
+    rules.find_radius_metres = a.find_radius_metres();
+    rules.find_window = static_cast<domain::Micros>(a.find_window_hours()) * 3600 * 1000000;
+    rules.triage_limit = static_cast<domain::Micros>(a.triage_limit_minutes()) * 60 * 1000000;
+    rules.recurrence_radius_metres = a.recurrence_radius_metres();
+    rules.recurrence_window =
+        static_cast<domain::Micros>(a.recurrence_window_days()) * 24 * 3600 * 1000000;
+    rules.leader_weight = a.leader_weight();
+    rules.media_weight = a.media_weight();
+    rules.public_weight = a.public_weight();
+    impl->accountability = std::make_unique<service::AccountabilityService>(
+        s, s, rules, config.evaluation().utc_offset_minutes());
+  }
+  deps.accountability = impl->accountability.get();
   impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
   impl->patrol_service = std::make_unique<api::PatrolServiceImpl>(deps);
   impl->dispatch_service = std::make_unique<api::DispatchServiceImpl>(deps);

@@ -379,6 +379,13 @@ OrgCheckResult CheckOrganisation(const Organisation& org, const OrgCheckOptions&
             absl::StrCat("unknown department ", u.department_code));
     }
   }
+  for (size_t i = 0; i < org.departments.size(); ++i) {
+    const Department& d = org.departments[i];
+    if (!d.leader_user_id.empty() && !user_at.count(d.leader_user_id)) {
+      c.Add(OrgKind::kDepartment, d.code, i, "leader_user_id",
+            absl::StrCat("unknown user ", d.leader_user_id));
+    }
+  }
   done += static_cast<int64_t>(org.users.size());
   c.Progress(kU, done, total);
   return c.Take();

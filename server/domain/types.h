@@ -172,6 +172,8 @@ struct Department {
   std::string name;
   std::string parent_code;
   std::string grid_code;
+  // The leader in charge (分管领导), for 连责; may be empty.
+  std::string leader_user_id;
 };
 
 struct Category {

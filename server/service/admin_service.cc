@@ -356,7 +356,9 @@ absl::StatusOr<Department> AdminService::UpdateDepartment(const Department& depa
                                                           const std::vector<std::string>& paths) {
   const Department& in = department;
   if (absl::Status s = RequireKey("department.code", in.code); !s.ok()) return s;
-  if (absl::Status s = CheckMask(paths, {"name", "parent_code", "grid_code"}, "code"); !s.ok()) {
+  if (absl::Status s = CheckMask(paths, {"name", "parent_code", "grid_code", "leader_user_id"},
+                                 "code");
+      !s.ok()) {
     return s;
   }
   absl::Status s =
@@ -367,6 +369,7 @@ absl::StatusOr<Department> AdminService::UpdateDepartment(const Department& depa
                           if (Has(paths, "name")) d->name = in.name;
                           if (Has(paths, "parent_code")) d->parent_code = in.parent_code;
                           if (Has(paths, "grid_code")) d->grid_code = in.grid_code;
+                          if (Has(paths, "leader_user_id")) d->leader_user_id = in.leader_user_id;
                           out->upserts.departments.push_back(*d);
                           return absl::OkStatus();
                         });

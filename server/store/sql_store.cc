@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
+#include "server/store/accountability_sql.h"
 #include "server/store/figures_sql.h"
 #include "server/store/patrol_sql.h"
 #include "server/store/supervision_sql.h"
@@ -324,6 +325,31 @@ const std::vector<Migration>& Migrations() {
        {
            // The supervision order a SUPERVISION_* event is about.
            {"case_events", "related_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
+       }},
+      {12,
+       {
+           // 三责 accountability records, per month, kept for good (dismissed or withdrawn ones
+           // stay); record_key is "yyyymm|rule|unit kind|unit|user|first case".
+           "CREATE TABLE IF NOT EXISTS accountability_records (record_id VARCHAR(64) NOT NULL "
+           "PRIMARY KEY, record_key VARCHAR(400) NOT NULL, year INTEGER NOT NULL, "
+           "month INTEGER NOT NULL, rule INTEGER NOT NULL, unit_kind INTEGER NOT NULL, "
+           "unit_code VARCHAR(64) NOT NULL, user_id VARCHAR(64) NOT NULL, case_ids TEXT NOT NULL, "
+           "weight DOUBLE NOT NULL, explanation TEXT NOT NULL, grid_path VARCHAR(400) NOT NULL, "
+           "department_code VARCHAR(64) NOT NULL, status INTEGER NOT NULL, "
+           "dismiss_reason TEXT NOT NULL, dismissed_by VARCHAR(64) NOT NULL, "
+           "dismiss_time BIGINT NOT NULL, compute_time BIGINT NOT NULL, "
+           "version BIGINT NOT NULL){OPTS}",
+           "CREATE TABLE IF NOT EXISTS accountability_runs (month_key BIGINT NOT NULL PRIMARY KEY, "
+           "compute_time BIGINT NOT NULL){OPTS}",
+       },
+       {
+           {"accountability_records", "ux_accountability_key", "record_key", true},
+           {"accountability_records", "ix_accountability_month", "year, month, record_key",
+            false},
+       },
+       {
+           // The department's leader in charge (分管领导), on whom 连责 falls.
+           {"departments", "leader_user_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
        }},
   };
   return *migrations;
@@ -639,7 +665,8 @@ class SqlStore final : public Store {
         dialect_(pool_.dialect()),
         figures_(dialect_, figures_utc_offset_minutes),
         patrols_(dialect_, figures_utc_offset_minutes),
-        supervision_(dialect_) {}
+        supervision_(dialect_),
+        accountability_(dialect_) {}
 
   absl::Status Migrate() {
     auto lease = pool_.Acquire();
@@ -856,21 +883,25 @@ class SqlStore final : public Store {
 
   absl::StatusOr<std::vector<domain::Department>> ListDepartments() override {
     auto rows =
-        Read("SELECT code, name, parent_code, grid_code FROM departments ORDER BY code", {});
+        Read("SELECT code, name, parent_code, grid_code, leader_user_id FROM departments "
+             "ORDER BY code",
+             {});
     if (!rows.ok()) return rows.status();
     std::vector<domain::Department> out;
-    for (const auto& r : *rows) out.push_back({r.Str(0), r.Str(1), r.Str(2), r.Str(3)});
+    for (const auto& r : *rows) out.push_back({r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)});
     return out;
   }
 
   absl::StatusOr<std::optional<domain::Department>> FindDepartment(
       const std::string& code) override {
     auto rows =
-        Read("SELECT code, name, parent_code, grid_code FROM departments WHERE code = ?", {code});
+        Read("SELECT code, name, parent_code, grid_code, leader_user_id FROM departments "
+             "WHERE code = ?",
+             {code});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
     const SqlRow& r = rows->front();
-    return domain::Department{r.Str(0), r.Str(1), r.Str(2), r.Str(3)};
+    return domain::Department{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)};
   }
 
   absl::StatusOr<std::vector<domain::RoutingRule>> ListRoutingRulesForCategory(
@@ -1161,6 +1192,49 @@ class SqlStore final : public Store {
       auto ev = AppendEvent(conn, first);
       if (!ev.ok()) return ev.status();
       return CreateCaseResult{c, *ev, true};
+    });
+  }
+
+  absl::StatusOr<std::vector<domain::AccountabilityCase>> LoadAccountabilityCases(
+      domain::Micros created_from, domain::Micros start, domain::Micros end) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return accountability_.LoadCases(**lease, created_from, start, end);
+  }
+  absl::Status SaveAccountability(int year, int month,
+                                  const std::vector<domain::AccountabilityRecord>& records,
+                                  domain::Micros compute_time) override {
+    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
+             if (auto st = accountability_.Save(c, year, month, records, compute_time); !st.ok()) {
+               return st;
+             }
+             return true;
+           })
+        .status();
+  }
+  absl::StatusOr<std::optional<domain::Micros>> AccountabilityComputeTime(int year,
+                                                                          int month) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return accountability_.ComputeTime(**lease, year, month);
+  }
+  absl::StatusOr<std::vector<domain::AccountabilityRecord>> ListAccountabilityRecords(
+      const AccountabilityQuery& q) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return accountability_.List(**lease, q);
+  }
+  absl::StatusOr<std::optional<domain::AccountabilityRecord>> GetAccountabilityRecord(
+      const std::string& record_id) override {
+    auto lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return accountability_.Get(**lease, record_id);
+  }
+  absl::StatusOr<domain::AccountabilityRecord> DismissAccountabilityRecord(
+      const std::string& record_id, int64_t expected_version, const std::string& reason,
+      const std::string& by_user_id, domain::Micros time) override {
+    return InTx<domain::AccountabilityRecord>([&](SqlConnection& c) {
+      return accountability_.Dismiss(c, record_id, expected_version, reason, by_user_id, time);
     });
   }
 
@@ -1827,9 +1901,10 @@ class SqlStore final : public Store {
       if (!st.ok()) return st.status();
     }
     const std::string dept_sql =
-        Upsert(dialect_, "departments", {"code", "name", "parent_code", "grid_code"});
+        Upsert(dialect_, "departments",
+               {"code", "name", "parent_code", "grid_code", "leader_user_id"});
     for (const auto& d : org.departments) {
-      auto st = c.Execute(dept_sql, {d.code, d.name, d.parent_code, d.grid_code});
+      auto st = c.Execute(dept_sql, {d.code, d.name, d.parent_code, d.grid_code, d.leader_user_id});
       if (!st.ok()) return st.status();
     }
     const std::string cat_sql = Upsert(dialect_, "categories", Columns(kCategoryColumns));
@@ -2111,6 +2186,7 @@ class SqlStore final : public Store {
   const FigureTable figures_;
   const PatrolTables patrols_;
   const SupervisionTables supervision_;
+  const AccountabilityTables accountability_;
 };
 
 absl::StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<SqlDatabase> db, int pool_size,

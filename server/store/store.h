@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/domain/accountability.h"
 #include "server/domain/figures.h"
 #include "server/domain/patrol.h"
 #include "server/domain/supervision.h"
@@ -173,6 +174,24 @@ struct PatrolWriteResult {
   // request_digest).
   bool created = false;
   std::string existing_digest;
+};
+
+// Which accountability records to list: one month's, filtered (AND), in the order of their keys.
+struct AccountabilityQuery {
+  int year = 0;
+  int month = 0;
+  std::vector<domain::AccountabilityRule> rules;
+  std::string unit_code;
+  std::string user_id;
+  // Records whose case lies in this subtree.
+  std::string subtree_grid_path;
+  // Records naming this department; with `or_user_id`, also the records naming that user.
+  std::string department_code;
+  std::string or_user_id;
+  bool include_inactive = false;  // dismissed and withdrawn ones too
+  // Resume after the record with this key (domain::AccountabilityRecord::Key()).
+  std::string after_key;
+  int limit = 100;
 };
 
 // Which supervision orders to list, newest issue first; filters combine with AND.
@@ -365,6 +384,36 @@ class FigureStore {
       FigureGrouping grouping, int64_t first_day, int64_t end_day, int64_t before_day) = 0;
 };
 
+// 三责 accountability records, computed per month and kept: a recomputation updates them by
+// key, withdraws those no longer found, and never deletes one.
+class AccountabilityStore {
+ public:
+  virtual ~AccountabilityStore() = default;
+
+  // The cases the rules of the month [start, end) need: created in [created_from, end), and
+  // those with a deadline before `end` that are open or were closed at or after `start`; with
+  // the time each left triage.
+  virtual absl::StatusOr<std::vector<domain::AccountabilityCase>> LoadAccountabilityCases(
+      domain::Micros created_from, domain::Micros start, domain::Micros end) = 0;
+  // Stores the month's records in one transaction: new keys are inserted (ids assigned here),
+  // known ones updated (a dismissed one stays dismissed, a withdrawn one is active again), and
+  // the active ones not among `records` are withdrawn. Records when the month was computed.
+  virtual absl::Status SaveAccountability(int year, int month,
+                                          const std::vector<domain::AccountabilityRecord>& records,
+                                          domain::Micros compute_time) = 0;
+  // When the month was last computed, or nullopt.
+  virtual absl::StatusOr<std::optional<domain::Micros>> AccountabilityComputeTime(int year,
+                                                                                   int month) = 0;
+  virtual absl::StatusOr<std::vector<domain::AccountabilityRecord>> ListAccountabilityRecords(
+      const AccountabilityQuery& query) = 0;
+  virtual absl::StatusOr<std::optional<domain::AccountabilityRecord>> GetAccountabilityRecord(
+      const std::string& record_id) = 0;
+  // Dismisses an active record if it is still at `expected_version` (ABORTED otherwise).
+  virtual absl::StatusOr<domain::AccountabilityRecord> DismissAccountabilityRecord(
+      const std::string& record_id, int64_t expected_version, const std::string& reason,
+      const std::string& by_user_id, domain::Micros time) = 0;
+};
+
 // Supervision orders (督办). They are written with their case (CaseWrite.supervision_writes).
 class SupervisionStore {
  public:
@@ -457,7 +506,8 @@ class Store : public OrganisationStore,
               public FigureStore,
               public FeedStore,
               public PatrolStore,
-              public SupervisionStore {
+              public SupervisionStore,
+              public AccountabilityStore {
  public:
   ~Store() override = default;
 
