@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -130,6 +131,7 @@ class TokenStoreTest : public StoreTest {};
 class AuditStoreTest : public StoreTest {};
 class AttachmentStoreTest : public StoreTest {};
 class SupervisionStoreTest : public StoreTest {};
+class AccountabilityStoreTest : public StoreTest {};
 class PatrolStoreTest : public StoreTest {
  protected:
   static domain::Patrol NewPatrol(const std::string& id, const std::string& user,
@@ -1151,6 +1153,141 @@ TEST_P(SupervisionStoreTest, OrdersAreWrittenWithTheirCaseAndCheckedAgainstBothV
   EXPECT_EQ((*moved)->grid_path, "/410184/410184002/410184001001/410184001001001/");
 }
 
+// A month's records: saved with ids from their keys, recomputed (updated, withdrawn, a
+// dismissed one stays dismissed), listed by scope and paged, and the facts the rules read.
+TEST_P(AccountabilityStoreTest, RecordsAreKeptAcrossRecomputationsAndDismissals) {
+  auto record = [](domain::AccountabilityRule rule, const std::string& user,
+                   const std::string& case_id) {
+    domain::AccountabilityRecord r;
+    r.year = 2026;
+    r.month = 10;
+    r.rule = rule;
+    r.unit_kind = domain::AccountabilityUnitKind::kGrid;
+    r.unit_code = "410184001001001";
+    r.user_id = user;
+    r.case_ids = {case_id};
+    r.weight = 2;
+    r.explanation = "应发现未发现";
+    r.grid_path = "/410184/410184001/410184001001/410184001001001/";
+    return r;
+  };
+  const auto kFound = domain::AccountabilityRule::kShouldHaveFound;
+  std::vector<domain::AccountabilityRecord> first = {record(kFound, "u1", "c1"),
+                                                     record(kFound, "u2", "c1"),
+                                                     record(kFound, "u1", "c2")};
+  auto none = store_->AccountabilityComputeTime(2026, 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(store_->SaveAccountability(2026, 10, first, 100).ok());
+  auto when = store_->AccountabilityComputeTime(2026, 10);
+  ASSERT_TRUE(when.ok() && when->has_value());
+  EXPECT_EQ(**when, 100);
+  store::AccountabilityQuery q;
+  q.year = 2026;
+  q.month = 10;
+  q.limit = 2;
+  auto page1 = store_->ListAccountabilityRecords(q);
+  ASSERT_TRUE(page1.ok()) << page1.status();
+  ASSERT_EQ(page1->size(), 2u);
+  q.after_key = page1->back().Key();
+  auto page2 = store_->ListAccountabilityRecords(q);
+  ASSERT_TRUE(page2.ok());
+  ASSERT_EQ(page2->size(), 1u);
+  std::vector<domain::AccountabilityRecord> saved = *page1;
+  saved.push_back(page2->front());
+  std::set<std::string> ids;
+  for (const auto& r : saved) ids.insert(r.record_id);
+  EXPECT_EQ(ids.size(), 3u);
+
+  // Dismiss one (at its version; a stale version is refused).
+  auto target = std::find_if(saved.begin(), saved.end(),
+                             [](const auto& r) { return r.user_id == "u2"; });
+  ASSERT_NE(target, saved.end());
+  EXPECT_EQ(store_->DismissAccountabilityRecord(target->record_id, target->version + 1, "误报",
+                                                "op", 150)
+                .status()
+                .code(),
+            absl::StatusCode::kAborted);
+  auto dismissed =
+      store_->DismissAccountabilityRecord(target->record_id, target->version, "误报", "op", 150);
+  ASSERT_TRUE(dismissed.ok()) << dismissed.status();
+  EXPECT_EQ(dismissed->status, domain::RecordStatus::kDismissed);
+
+  // Recompute: c2's record is gone from the findings (withdrawn), u2's is found again (stays
+  // dismissed), u1/c1 changes weight, and a new one appears.
+  auto again = first;
+  again.pop_back();
+  again[0].weight = 3;
+  again.push_back(record(kFound, "u3", "c1"));
+  ASSERT_TRUE(store_->SaveAccountability(2026, 10, again, 200).ok());
+  store::AccountabilityQuery all;
+  all.year = 2026;
+  all.month = 10;
+  all.include_inactive = true;
+  auto stored = store_->ListAccountabilityRecords(all);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 4u);  // nothing is deleted
+  std::map<std::string, domain::AccountabilityRecord> by;
+  for (const auto& r : *stored) by[r.user_id + "/" + r.case_ids[0]] = r;
+  EXPECT_EQ(by["u1/c1"].status, domain::RecordStatus::kActive);
+  EXPECT_EQ(by["u1/c1"].weight, 3);
+  EXPECT_EQ(by["u1/c1"].record_id, saved[0].record_id);  // the same record, updated
+  EXPECT_EQ(by["u2/c1"].status, domain::RecordStatus::kDismissed);
+  EXPECT_EQ(by["u2/c1"].dismiss_reason, "误报");
+  EXPECT_EQ(by["u1/c2"].status, domain::RecordStatus::kWithdrawn);
+  EXPECT_EQ(by["u3/c1"].status, domain::RecordStatus::kActive);
+  store::AccountabilityQuery only_active;
+  only_active.year = 2026;
+  only_active.month = 10;
+  auto listed = store_->ListAccountabilityRecords(only_active);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2u);
+  // Scope filters: a department or a user, a subtree.
+  store::AccountabilityQuery mine = only_active;
+  mine.user_id = "u3";
+  listed = store_->ListAccountabilityRecords(mine);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 1u);
+  store::AccountabilityQuery elsewhere = only_active;
+  elsewhere.subtree_grid_path = "/410184/410184002/";
+  listed = store_->ListAccountabilityRecords(elsewhere);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  store::AccountabilityQuery dept_or_me = only_active;
+  dept_or_me.department_code = "CG";
+  dept_or_me.or_user_id = "u1";
+  listed = store_->ListAccountabilityRecords(dept_or_me);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 1u);
+
+  // The facts: a case created in the window, and the time it left triage.
+  Case c = NewCase("ac1", "ra1");
+  c.create_time = 1793581200LL * 1000000;
+  ASSERT_TRUE(store_->CreateCase(c, FirstEvent(c)).ok());
+  store::CaseWrite w;
+  w.c = c;
+  w.c.state = CaseState::kDispatched;
+  w.expected_version = 1;
+  CaseEvent accepted = FirstEvent(c);
+  accepted.type = domain::EventType::kAcceptedForFiling;
+  accepted.event_time = c.create_time + 600 * 1000000LL;
+  w.events = {accepted};
+  ASSERT_TRUE(store_->UpdateCase(w).ok());
+  auto facts = store_->LoadAccountabilityCases(c.create_time - 1, c.create_time,
+                                               c.create_time + 1);
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  ASSERT_EQ(facts->size(), 1u);
+  EXPECT_EQ((*facts)[0].triage_end_time, accepted.event_time);
+  EXPECT_TRUE((*facts)[0].has_coordinates);
+  auto outside = store_->LoadAccountabilityCases(c.create_time + 1, c.create_time + 1,
+                                                 c.create_time + 2);
+  ASSERT_TRUE(outside.ok());
+  EXPECT_TRUE(outside->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AccountabilityStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
+                         [](const auto& info) { return testing::BackendName(info.param); });
 INSTANTIATE_TEST_SUITE_P(Backends, SupervisionStoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
                          [](const auto& info) { return testing::BackendName(info.param); });
