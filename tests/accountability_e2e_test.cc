@@ -51,7 +51,7 @@ class AccountabilityTest : public E2eTest {
   }
 
   // A server whose clock reads `at` (seconds since the epoch) when it starts.
-  std::unique_ptr<ServerProcess> StartAt(int64_t at) {
+  std::unique_ptr<ServerProcess> StartAt(int64_t at, const std::string& extra_config = "") {
     const int64_t offset = at - absl::ToUnixSeconds(absl::Now());
     const std::string config = absl::StrCat(dir_.path(), "/at", at, ".textproto");
     std::ofstream(config) << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
@@ -59,7 +59,8 @@ class AccountabilityTest : public E2eTest {
                           << "shutdown_grace_ms: 2000\n"
                           << "deadline_warnings { check_interval_seconds: 1 }\n"
                           << "supervision { escalation_interval_minutes: 60 }\n"
-                          << "test_clock_offset_seconds: " << offset << "\n";
+                          << "test_clock_offset_seconds: " << offset << "\n"
+                          << extra_config;
     std::vector<std::string> args = {"--config", config, "--listen",
                                      absl::StrCat("127.0.0.1:", port_), "--organisation",
                                      DemoOrganisationFile(), "--demo"};
@@ -255,7 +256,10 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
   }
 
   // In the present the month has ended: its records, computed on first read.
-  auto server = StartAt(absl::ToUnixSeconds(absl::Now()));
+  // The ratings count the records and patrol coverage (the thresholds switch them on).
+  auto server = StartAt(absl::ToUnixSeconds(absl::Now()),
+                        "evaluation { black_accountability_weight: 100 "
+                        "red_min_patrol_coverage: 0.5 }\n");
   ASSERT_TRUE(server);
   std::multiset<std::string> got;
   for (const auto& r : Records(kSupervisor)) got.insert(Summary(r, names));
@@ -331,6 +335,26 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
                      e.status_code() == 0;
   }
   EXPECT_EQ(ok_dismissals, 1);
+
+  // The cell's rating of the month counts its active records (all but HW's dismissed one) and
+  // its grid leader's patrol days.
+  v1::ListEvaluationsRequest eval_req;
+  eval_req.set_year(year_);
+  eval_req.set_month(month_);
+  eval_req.set_unit_kind(v1::GRID_UNIT);
+  eval_req.set_page_size(500);
+  v1::ListEvaluationsResponse evals;
+  ASSERT_TRUE(Call(admin_.get(), &Admin::ListEvaluations, kOperator, eval_req, &evals).ok());
+  const v1::Evaluation* cell = nullptr;
+  for (const auto& e : evals.evaluations()) {
+    if (e.unit_code() == kCell1) cell = &e;
+  }
+  ASSERT_NE(cell, nullptr);
+  EXPECT_DOUBLE_EQ(cell->statistics().accountability_weight(), 9);
+  const absl::CivilMonth month_start(year_, month_);
+  const int days = static_cast<int>((absl::CivilDay(month_start + 1) - absl::CivilDay(month_start)));
+  ASSERT_TRUE(cell->statistics().has_patrol_coverage());
+  EXPECT_DOUBLE_EQ(cell->statistics().patrol_coverage(), 1.0 / days);
 
   // The month that has not ended is refused.
   v1::ListAccountabilityRecordsRequest now_req;

@@ -842,6 +842,8 @@ void StatisticsToProto(const service::Statistics& s, v1::Statistics* out) {
   out->set_supervision_order_count(s.supervision.received);
   out->set_supervision_answered_on_time_count(s.supervision.answered_on_time);
   out->set_supervision_escalated_count(s.supervision.escalated);
+  out->set_accountability_weight(s.accountability_weight);
+  if (s.patrol_coverage) out->set_patrol_coverage(*s.patrol_coverage);
 }
 
 }  // namespace

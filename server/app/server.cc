@@ -451,14 +451,6 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
   deps.clock = clock;
-  deps.flags.red_on_time_rate = config.evaluation().red_on_time_rate();
-  deps.flags.black_on_time_rate = config.evaluation().black_on_time_rate();
-  deps.flags.red_rework_rate = config.evaluation().red_rework_rate();
-  deps.flags.black_rework_rate = config.evaluation().black_rework_rate();
-  deps.flags.utc_offset_minutes = config.evaluation().utc_offset_minutes();
-  impl->evaluations = std::make_unique<service::EvaluationService>(s, s, deps.flags);
-  deps.evaluations = impl->evaluations.get();
-  deps.patrols = impl->patrols.get();
   {
     const auto& a = config.accountability();
     domain::AccountabilityRules rules;
@@ -474,6 +466,27 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     impl->accountability = std::make_unique<service::AccountabilityService>(
         s, s, rules, config.evaluation().utc_offset_minutes());
   }
+  deps.flags.red_on_time_rate = config.evaluation().red_on_time_rate();
+  deps.flags.black_on_time_rate = config.evaluation().black_on_time_rate();
+  deps.flags.red_rework_rate = config.evaluation().red_rework_rate();
+  deps.flags.black_rework_rate = config.evaluation().black_rework_rate();
+  deps.flags.utc_offset_minutes = config.evaluation().utc_offset_minutes();
+  deps.flags.black_accountability_weight = config.evaluation().black_accountability_weight();
+  if (config.evaluation().has_red_max_accountability_weight()) {
+    deps.flags.red_max_accountability_weight = config.evaluation().red_max_accountability_weight();
+  }
+  deps.flags.red_min_patrol_coverage = config.evaluation().red_min_patrol_coverage();
+  service::EvaluationExtras extras;
+  extras.patrols = s;
+  service::AccountabilityService* accountability = impl->accountability.get();
+  const util::Clock* eval_clock = clock;
+  extras.records = [accountability, eval_clock](int year, int month) {
+    return accountability->ActiveRecords(year, month, eval_clock->NowMicros());
+  };
+  impl->evaluations = std::make_unique<service::EvaluationService>(
+      s, s, deps.flags, 600LL * 1000000, std::move(extras));
+  deps.evaluations = impl->evaluations.get();
+  deps.patrols = impl->patrols.get();
   deps.accountability = impl->accountability.get();
   impl->report_service = std::make_unique<api::ReportServiceImpl>(deps);
   impl->patrol_service = std::make_unique<api::PatrolServiceImpl>(deps);

@@ -121,6 +121,30 @@ absl::StatusOr<Page<domain::AccountabilityRecord>> AccountabilityService::List(
   return out;
 }
 
+absl::StatusOr<std::vector<domain::AccountabilityRecord>> AccountabilityService::ActiveRecords(
+    int year, int month, Micros now) {
+  Micros start = 0, end = 0;
+  if (auto s = MonthRange(year, month, now, &start, &end); !s.ok()) return s;
+  auto computed = store_->AccountabilityComputeTime(year, month);
+  if (!computed.ok()) return computed.status();
+  if (!computed->has_value()) {
+    auto made = ComputeMonth(year, month, start, end, now);
+    if (!made.ok()) return made.status();
+  }
+  std::vector<domain::AccountabilityRecord> out;
+  store::AccountabilityQuery q;
+  q.year = year;
+  q.month = month;
+  q.limit = 1000;
+  for (;;) {
+    auto rows = store_->ListAccountabilityRecords(q);
+    if (!rows.ok()) return rows.status();
+    for (auto& r : *rows) out.push_back(std::move(r));
+    if (static_cast<int>(rows->size()) < q.limit) return out;
+    q.after_key = out.back().Key();
+  }
+}
+
 absl::StatusOr<domain::AccountabilityRecord> AccountabilityService::Dismiss(
     const RequestContext& rc, const std::string& record_id, const std::string& reason,
     int64_t expected_version) {

@@ -44,6 +44,9 @@ class AccountabilityService {
   absl::StatusOr<Page<domain::AccountabilityRecord>> List(const RequestContext& rc,
                                                           const AccountabilityFilter& filter,
                                                           const PageRequest& page);
+  // Every active record of an ended month (computed first if it never was), for the ratings.
+  absl::StatusOr<std::vector<domain::AccountabilityRecord>> ActiveRecords(int year, int month,
+                                                                          domain::Micros now);
   // Operators: marks an active record dismissed, with a reason. `expected_version` 0: no check.
   absl::StatusOr<domain::AccountabilityRecord> Dismiss(const RequestContext& rc,
                                                        const std::string& record_id,

@@ -39,8 +39,13 @@ class EvaluationService {
  public:
   // Snapshots are kept for `snapshot_ttl` (a page token older than that starts a new rating).
   EvaluationService(store::OrganisationStore* org, store::FigureStore* figures,
-                    FlagThresholds thresholds, domain::Micros snapshot_ttl = 600LL * 1000000)
-      : org_(org), figures_(figures), thresholds_(thresholds), ttl_(snapshot_ttl) {}
+                    FlagThresholds thresholds, domain::Micros snapshot_ttl = 600LL * 1000000,
+                    EvaluationExtras extras = {})
+      : org_(org),
+        figures_(figures),
+        thresholds_(thresholds),
+        ttl_(snapshot_ttl),
+        extras_(std::move(extras)) {}
 
   // INVALID_ARGUMENT for a month out of 1..12 or not ended, an unknown grid, a malformed page
   // token or a negative page size; a supervisor gets only their subtree (FiguresSubtree), other
@@ -62,6 +67,7 @@ class EvaluationService {
 
   store::OrganisationStore* org_;
   store::FigureStore* figures_;
+  EvaluationExtras extras_;
   const FlagThresholds thresholds_;
   const domain::Micros ttl_;
   mutable std::mutex mu_;

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -165,6 +167,27 @@ Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanat
     say(absl::StrFormat("rework_rate %.2f > %.2f (black)", rework, t.black_rework_rate));
     return Flag::kBlack;
   }
+  if (t.black_accountability_weight > 0 &&
+      s.accountability_weight >= t.black_accountability_weight) {
+    say(absl::StrFormat("accountability_weight %.1f >= %.1f (black)", s.accountability_weight,
+                        t.black_accountability_weight));
+    return Flag::kBlack;
+  }
+  // The further conditions of red, each naming its figure when it fails.
+  if (t.red_max_accountability_weight &&
+      s.accountability_weight > *t.red_max_accountability_weight &&
+      on_time >= t.red_on_time_rate && rework <= t.red_rework_rate) {
+    say(absl::StrFormat("accountability_weight %.1f > %.1f (yellow)", s.accountability_weight,
+                        *t.red_max_accountability_weight));
+    return Flag::kYellow;
+  }
+  if (t.red_min_patrol_coverage > 0 && s.patrol_coverage &&
+      *s.patrol_coverage < t.red_min_patrol_coverage && on_time >= t.red_on_time_rate &&
+      rework <= t.red_rework_rate) {
+    say(absl::StrFormat("patrol_coverage %.2f < %.2f (yellow)", *s.patrol_coverage,
+                        t.red_min_patrol_coverage));
+    return Flag::kYellow;
+  }
   if (on_time >= t.red_on_time_rate && rework <= t.red_rework_rate) {
     say(absl::StrFormat("on_time_rate %.2f >= %.2f and rework_rate %.2f <= %.2f (red)", on_time,
                         t.red_on_time_rate, rework, t.red_rework_rate));
@@ -180,7 +203,8 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
                                                       store::FigureStore* figures, int year,
                                                       int month, const FlagThresholds& t,
                                                       Micros now,
-                                                      const std::function<bool()>& gone) {
+                                                      const std::function<bool()>& gone,
+                                                      const EvaluationExtras& extras) {
   if (month < 1 || month > 12) return InvalidField("month", "must be within 1..12");
   const absl::TimeZone zone = absl::FixedTimeZone(t.utc_offset_minutes * 60);
   const absl::Time start = absl::FromCivil(absl::CivilMonth(year, month), zone);
@@ -239,6 +263,27 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
       overdue_by_department[g.lead_department_code] += {g.overdue, g.late};
     }
   }
+  // 三责 and patrols, only when thresholds count them (reading them costs a query per unit).
+  std::vector<domain::AccountabilityRecord> records;
+  if (t.CountsAccountability() && extras.records) {
+    auto r = extras.records(year, month);
+    if (!r.ok()) return r.status();
+    records = *std::move(r);
+  }
+  std::map<std::string, std::string> path_of;
+  std::vector<domain::User> leaders;
+  const bool coverage = t.red_min_patrol_coverage > 0 && extras.patrols != nullptr;
+  if (t.CountsAccountability() || coverage) {
+    for (const auto& g : *grids) path_of[g.code] = g.path;
+  }
+  if (coverage) {
+    auto loaded = org->LoadOrganisation();
+    if (!loaded.ok()) return loaded.status();
+    for (const auto& u : loaded->users) {
+      if (u.role == Role::kGridLeader && !u.disabled) leaders.push_back(u);
+    }
+  }
+  const int64_t days_in_month = (month_end - month_start + kDay / 2) / kDay;
   std::vector<Evaluation> out;
   for (const auto& [kind, code, name] : units) {
     StatisticsQuery q;
@@ -255,6 +300,31 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
     }
     if (!s.ok()) return s.status();
     if (s->found_count == 0 && s->due_count == 0 && s->resolved_count == 0) continue;
+    if (!records.empty()) {
+      const std::string fence = absl::StrCat("/", code, "/");
+      for (const auto& r : records) {
+        const bool mine = kind == UnitKind::kGrid ? r.grid_path.find(fence) != std::string::npos
+                                                  : r.department_code == code;
+        if (mine) s->accountability_weight += r.weight;
+      }
+    }
+    if (coverage && kind == UnitKind::kGrid) {
+      const std::string& path = path_of[code];
+      int64_t unit_leaders = 0;
+      for (const auto& u : leaders) {
+        auto p = path_of.find(u.grid_code);
+        if (p != path_of.end() && absl::StartsWith(p->second, path)) ++unit_leaders;
+      }
+      if (unit_leaders > 0) {
+        store::PatrolQuery pq;
+        pq.subtree_grid_path = path;
+        pq.role = Role::kGridLeader;
+        auto days = extras.patrols->CountPatrolDays(pq, month_start, month_end);
+        if (!days.ok()) return days.status();
+        s->patrol_coverage =
+            static_cast<double>(*days) / static_cast<double>(unit_leaders * days_in_month);
+      }
+    }
     Evaluation e;
     e.unit_kind = kind;
     e.unit_code = code;

@@ -38,6 +38,10 @@ struct Statistics {
   int64_t open_overdue_count = 0;
   // Supervision orders issued in the range (GetStatistics only; the monthly ratings leave it 0).
   domain::SupervisionCounts supervision;
+  // The monthly ratings only, when their thresholds are set (FlagThresholds): the weight of the
+  // unit's active 三责 records, and a grid unit's patrol coverage.
+  double accountability_weight = 0;
+  std::optional<double> patrol_coverage;
 };
 
 enum class Flag { kUnspecified = 0, kRed = 1, kYellow = 2, kBlack = 3 };
@@ -49,6 +53,21 @@ struct FlagThresholds {
   double red_rework_rate = 0.05;
   double black_rework_rate = 0.20;
   int utc_offset_minutes = 480;
+  // 0: not counted. See ServerConfig.evaluation.
+  double black_accountability_weight = 0;
+  std::optional<double> red_max_accountability_weight;
+  double red_min_patrol_coverage = 0;
+  bool CountsAccountability() const {
+    return black_accountability_weight > 0 || red_max_accountability_weight.has_value();
+  }
+};
+
+// What the monthly ratings may count beyond the case figures (EvaluateMonth): the month's active
+// 三责 records and the grid leaders' patrol days in a subtree. Either may be null.
+struct EvaluationExtras {
+  std::function<absl::StatusOr<std::vector<domain::AccountabilityRecord>>(int year, int month)>
+      records;
+  store::PatrolStore* patrols = nullptr;
 };
 
 // One unit's 三色旗 for a month, with the figures behind it.
@@ -81,7 +100,8 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
                                                       store::FigureStore* figures, int year,
                                                       int month, const FlagThresholds& thresholds,
                                                       domain::Micros now,
-                                                      const std::function<bool()>& gone = {});
+                                                      const std::function<bool()>& gone = {},
+                                                      const EvaluationExtras& extras = {});
 
 // INVALID_ARGUMENT for an unknown grid or department, a missing start, start not before end, or a
 // range over 366 days. CANCELLED as soon as `gone` (checked between store reads) says nobody

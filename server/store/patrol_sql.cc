@@ -253,6 +253,10 @@ std::string PatrolTables::ScopeSql(const PatrolQuery& q, SqlParams& params) cons
     sql += " AND department_code = ?";
     params.push_back(q.department_code);
   }
+  if (q.role != domain::Role::kUnspecified) {
+    sql += " AND role = ?";
+    params.push_back(static_cast<int64_t>(q.role));
+  }
   return sql;
 }
 

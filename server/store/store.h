@@ -144,6 +144,7 @@ struct PatrolQuery {
   std::string subtree_grid_path;  // patrols in this subtree
   std::string user_id;
   std::string department_code;  // patrols of this department's staff
+  domain::Role role = domain::Role::kUnspecified;  // patrols by users of this role
   std::vector<domain::PatrolState> states;
   domain::Micros start_from = 0;  // start_time >= (when non-zero)
   domain::Micros start_to = 0;    // start_time < (when non-zero)
@@ -465,8 +466,8 @@ class PatrolStore {
                                                                 int64_t after_time,
                                                                 const std::string& after_id,
                                                                 int limit) = 0;
-  // The figures of the patrols started in [start, end) matching `query`'s subtree, user and
-  // department (its other fields are ignored), per grid and user, by grid code then user id.
+  // The figures of the patrols started in [start, end) matching `query`'s subtree, user,
+  // department and role (its other fields are ignored), per grid and user, by grid code then user id.
   // Days are counted at the store's figures offset (FigureStore::FiguresUtcOffsetMinutes).
   virtual absl::StatusOr<std::vector<domain::PatrolFigures>> SumPatrolFigures(
       const PatrolQuery& query, domain::Micros start, domain::Micros end) = 0;
