@@ -1508,6 +1508,35 @@ TEST_P(GridctlTest, ASupervisionOrderIsIssuedAcknowledgedAndAnswered) {
       << listed.out;
 }
 
+// Issue 14: the 三责 commands against a server: an ended month lists (computed on first read)
+// and exports as CSV, a month not ended is a usage error, and only operators dismiss.
+TEST_P(GridctlTest, AccountabilityRecordsListExportAndRefuse) {
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(Start());
+  const absl::TimeZone zone = absl::FixedTimeZone(8 * 3600);
+  const absl::CivilMonth now_month(absl::ToCivilMonth(absl::Now(), zone));
+  const std::string last = absl::FormatCivilTime(now_month - 1).substr(0, 7);
+  const std::string current = absl::FormatCivilTime(now_month).substr(0, 7);
+  Result list = Run(kSupervisor, {"accountability", "list", "--month", last});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_TRUE(absl::StrContains(list.err, "no accountability records")) << list.err;
+  Result csv = Run(kLeader1, {"export", "accountability", "--month", last, "--rule", "found"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_TRUE(absl::StartsWith(csv.out, "record_id,month,rule,unit_kind,unit,user_id,cases,weight"))
+      << csv.out;
+  EXPECT_EQ(Run(kOperator, {"accountability", "list", "--month", current}).exit_code, 2);
+  EXPECT_EQ(Run(kOperator, {"accountability", "list", "--month", last, "--rule", "nonsense"})
+                .exit_code,
+            2);
+  Result computed = Run(kOperator, {"accountability", "compute", "--month", last, "--output",
+                                    "csv"});
+  ASSERT_EQ(computed.exit_code, 0) << computed.err;
+  EXPECT_TRUE(absl::StrContains(computed.out, last + ",0")) << computed.out;
+  EXPECT_EQ(Run(kSupervisor, {"accountability", "compute", "--month", last}).exit_code, 4);
+  EXPECT_EQ(Run(kLeader1, {"accountability", "dismiss", "a-none", "--reason", "x"}).exit_code, 4);
+  EXPECT_EQ(Run(kOperator, {"accountability", "dismiss", "a-none", "--reason", "x"}).exit_code, 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GridctlTest,
                          ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
                          [](const auto& info) { return BackendName(info.param); });

@@ -29,6 +29,8 @@ void AddReportCommands(std::vector<Command>* commands);
 void AddPatrolCommands(std::vector<Command>* commands);
 // cases supervise, supervision list, dept orders|ack-order|answer-order: 督办.
 void AddSupervisionCommands(std::vector<Command>* commands);
+// accountability list|compute|dismiss and export accountability: 三责.
+void AddAccountabilityCommands(std::vector<Command>* commands);
 
 // The largest page the API serves.
 inline constexpr int32_t kMaxPageSize = 500;

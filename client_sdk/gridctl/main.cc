@@ -30,13 +30,15 @@ const std::vector<Group>& Groups() {
        "`cases list` also supervisors and operators; `cases mine` grid leaders)."},
       {"extensions", "The departments' extension requests (延期): list and decide (dispatchers)."},
       {"dept", "A line department's cases (department staff)."},
+      {"accountability",
+       "三责 accountability records of a month: list in your scope; compute, dismiss (operators)."},
       {"supervision",
        "Supervision orders (督办) in your subtree (dispatchers, supervisors, operators)."},
       {"patrols",
        "Patrols (巡查) and visits (走访) in your scope, and their figures per grid and person."},
       {"export",
-       "CSV exports of cases (dispatchers, supervisors, operators) and evaluation "
-       "figures (operators; supervisors in their subtree)."},
+       "CSV exports of cases (dispatchers, supervisors, operators), evaluation "
+       "figures (operators; supervisors in their subtree) and 三责 records (anyone, in scope)."},
   };
   return kGroups;
 }
@@ -61,6 +63,7 @@ const std::vector<Command>& Commands() {
     AddReportCommands(&c);
     AddPatrolCommands(&c);
     AddSupervisionCommands(&c);
+    AddAccountabilityCommands(&c);
     c.push_back({{"help"},
                  "[COMMAND...]",
                  "Show help for gridctl or for a command",

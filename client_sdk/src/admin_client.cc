@@ -78,6 +78,21 @@ StatusOr<v1::ListEvaluationsResponse> AdminClient::ListEvaluations(
     const v1::ListEvaluationsRequest& request) {
   return connection_->ListEvaluations(request);
 }
+StatusOr<v1::ListAccountabilityRecordsResponse> AdminClient::ListAccountabilityRecords(
+    const v1::ListAccountabilityRecordsRequest& request) {
+  return connection_->ListAccountabilityRecords(request);
+}
+StatusOr<v1::ComputeAccountabilityResponse> AdminClient::ComputeAccountability(int year,
+                                                                              int month) {
+  v1::ComputeAccountabilityRequest request;
+  request.set_year(year);
+  request.set_month(month);
+  return connection_->ComputeAccountability(request);
+}
+StatusOr<v1::AccountabilityRecord> AdminClient::DismissAccountabilityRecord(
+    const v1::DismissAccountabilityRecordRequest& request) {
+  return connection_->DismissAccountabilityRecord(request);
+}
 StatusOr<v1::ResolveRouteResponse> AdminClient::ResolveRoute(
     const v1::ResolveRouteRequest& request) {
   return connection_->ResolveRoute(request);

@@ -20,6 +20,18 @@ StatusOr<v1::ListEvaluationsResponse> AdminConnection::ListEvaluations(
     const v1::ListEvaluationsRequest&) {
   return Unimplemented("ListEvaluations");
 }
+StatusOr<v1::ListAccountabilityRecordsResponse> AdminConnection::ListAccountabilityRecords(
+    const v1::ListAccountabilityRecordsRequest&) {
+  return Unimplemented("ListAccountabilityRecords");
+}
+StatusOr<v1::ComputeAccountabilityResponse> AdminConnection::ComputeAccountability(
+    const v1::ComputeAccountabilityRequest&) {
+  return Unimplemented("ComputeAccountability");
+}
+StatusOr<v1::AccountabilityRecord> AdminConnection::DismissAccountabilityRecord(
+    const v1::DismissAccountabilityRecordRequest&) {
+  return Unimplemented("DismissAccountabilityRecord");
+}
 StatusOr<v1::ResolveRouteResponse> AdminConnection::ResolveRoute(const v1::ResolveRouteRequest&) {
   return Unimplemented("ResolveRoute");
 }
@@ -105,6 +117,20 @@ class GrpcAdminConnection final : public AdminConnection {
   StatusOr<v1::ListEvaluationsResponse> ListEvaluations(
       const v1::ListEvaluationsRequest& r) override {
     return stubs_->Unary(stubs_->admin(), &S::ListEvaluations, r, kIdempotent);
+  }
+  StatusOr<v1::ListAccountabilityRecordsResponse> ListAccountabilityRecords(
+      const v1::ListAccountabilityRecordsRequest& r) override {
+    return stubs_->Unary(stubs_->admin(), &S::ListAccountabilityRecords, r, kIdempotent);
+  }
+  // Computing a month again is idempotent.
+  StatusOr<v1::ComputeAccountabilityResponse> ComputeAccountability(
+      const v1::ComputeAccountabilityRequest& r) override {
+    return stubs_->Unary(stubs_->admin(), &S::ComputeAccountability, r, kIdempotent);
+  }
+  StatusOr<v1::AccountabilityRecord> DismissAccountabilityRecord(
+      const v1::DismissAccountabilityRecordRequest& r) override {
+    return stubs_->Unary(stubs_->admin(), &S::DismissAccountabilityRecord, r,
+                         internal::WriteIdempotency(r));
   }
   StatusOr<v1::ResolveRouteResponse> ResolveRoute(const v1::ResolveRouteRequest& r) override {
     return stubs_->Unary(stubs_->admin(), &S::ResolveRoute, r, kIdempotent);

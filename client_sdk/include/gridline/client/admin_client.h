@@ -29,6 +29,13 @@ class AdminClient {
   StatusOr<v1::CurrentUser> GetCurrentUser();
   StatusOr<v1::Statistics> GetStatistics(const v1::GetStatisticsRequest& request);
   StatusOr<v1::ListEvaluationsResponse> ListEvaluations(const v1::ListEvaluationsRequest& request);
+  // 三责: a month's records in the caller's scope; computing a month again and dismissing a
+  // record (operators).
+  StatusOr<v1::ListAccountabilityRecordsResponse> ListAccountabilityRecords(
+      const v1::ListAccountabilityRecordsRequest& request);
+  StatusOr<v1::ComputeAccountabilityResponse> ComputeAccountability(int year, int month);
+  StatusOr<v1::AccountabilityRecord> DismissAccountabilityRecord(
+      const v1::DismissAccountabilityRecordRequest& request);
   StatusOr<v1::ResolveRouteResponse> ResolveRoute(const v1::ResolveRouteRequest& request);
   StatusOr<v1::ListGridsResponse> ListGrids(const v1::ListGridsRequest& request);
   StatusOr<v1::ListDepartmentsResponse> ListDepartments(const v1::ListDepartmentsRequest& request);

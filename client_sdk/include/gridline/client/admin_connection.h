@@ -37,6 +37,12 @@ class AdminConnection {
   virtual StatusOr<v1::Statistics> GetStatistics(const v1::GetStatisticsRequest& request);
   virtual StatusOr<v1::ListEvaluationsResponse> ListEvaluations(
       const v1::ListEvaluationsRequest& request);
+  virtual StatusOr<v1::ListAccountabilityRecordsResponse> ListAccountabilityRecords(
+      const v1::ListAccountabilityRecordsRequest& request);
+  virtual StatusOr<v1::ComputeAccountabilityResponse> ComputeAccountability(
+      const v1::ComputeAccountabilityRequest& request);
+  virtual StatusOr<v1::AccountabilityRecord> DismissAccountabilityRecord(
+      const v1::DismissAccountabilityRecordRequest& request);
   virtual StatusOr<v1::ResolveRouteResponse> ResolveRoute(const v1::ResolveRouteRequest& request);
   virtual StatusOr<v1::ListGridsResponse> ListGrids(const v1::ListGridsRequest& request);
   virtual StatusOr<v1::ListDepartmentsResponse> ListDepartments(

@@ -19,6 +19,12 @@ class MockAdminConnection : public AdminConnection {
               (override));
   MOCK_METHOD(StatusOr<v1::ListEvaluationsResponse>, ListEvaluations,
               (const v1::ListEvaluationsRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::ListAccountabilityRecordsResponse>, ListAccountabilityRecords,
+              (const v1::ListAccountabilityRecordsRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::ComputeAccountabilityResponse>, ComputeAccountability,
+              (const v1::ComputeAccountabilityRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::AccountabilityRecord>, DismissAccountabilityRecord,
+              (const v1::DismissAccountabilityRecordRequest& request), (override));
   MOCK_METHOD(StatusOr<v1::ResolveRouteResponse>, ResolveRoute,
               (const v1::ResolveRouteRequest& request), (override));
   MOCK_METHOD(StatusOr<v1::ListGridsResponse>, ListGrids, (const v1::ListGridsRequest& request),
