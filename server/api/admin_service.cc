@@ -820,6 +820,7 @@ namespace {
 void StatisticsToProto(const service::Statistics& s, v1::Statistics* out) {
   out->set_grid_code(s.scope.grid_code);
   out->set_department_code(s.scope.department_code);
+  out->set_source(static_cast<v1::CaseSource>(s.scope.source));
   SetTimestamp(s.scope.start_time, out->mutable_start_time());
   SetTimestamp(s.scope.end_time, out->mutable_end_time());
   out->set_found_count(s.found_count);
@@ -872,6 +873,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStatistics(grpc::CallbackServerCo
                   service::StatisticsQuery q;
                   q.grid_code = request->grid_code();
                   q.department_code = request->department_code();
+                  q.source = static_cast<domain::CaseSource>(request->source());
                   if (auto s = ReadTimeRange(*request, &q.start_time, &q.end_time); !s.ok())
                     return s;
                   auto s = service::StatisticsFor(rc, deps_.store, deps_.store, q, deps_.store);
@@ -893,6 +895,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListEvaluations(
                   q.unit_kind = static_cast<service::UnitKind>(request->unit_kind());
                   q.grid_code = request->grid_code();
                   q.flag = static_cast<service::Flag>(request->flag());
+                  q.source = static_cast<domain::CaseSource>(request->source());
                   q.page_size = request->page_size();
                   q.page_token = request->page_token();
                   auto page = deps_.evaluations->List(rc, q);

@@ -40,7 +40,10 @@ std::shared_ptr<const EvaluationService::Snapshot> EvaluationService::Find(int64
                                                                            domain::Micros now) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& s : snapshots_) {
-    if (s->id == id && s->year == q.year && s->month == q.month && now - s->time <= ttl_) return s;
+    if (s->id == id && s->year == q.year && s->month == q.month && s->source == q.source &&
+        now - s->time <= ttl_) {
+      return s;
+    }
   }
   return nullptr;
 }
@@ -72,12 +75,13 @@ absl::StatusOr<EvaluationPage> EvaluationService::List(const RequestContext& rc,
   std::shared_ptr<const Snapshot> snapshot =
       snapshot_id != 0 ? Find(snapshot_id, q, rc.now) : nullptr;
   if (snapshot == nullptr) {
-    auto all =
-        EvaluateMonth(org_, figures_, q.year, q.month, thresholds_, rc.now, rc.gone, extras_);
+    auto all = EvaluateMonth(org_, figures_, q.year, q.month, thresholds_, rc.now, rc.gone,
+                             extras_, q.source);
     if (!all.ok()) return all.status();
     auto made = std::make_shared<Snapshot>();
     made->year = q.year;
     made->month = q.month;
+    made->source = q.source;
     made->time = rc.now;
     made->all = *std::move(all);
     std::lock_guard<std::mutex> lock(mu_);

@@ -25,6 +25,8 @@ struct EvaluationQuery {
   UnitKind unit_kind = UnitKind::kUnspecified;  // unspecified: both
   std::string grid_code;                        // only grid units in this subtree
   Flag flag = Flag::kUnspecified;               // unspecified: any
+  // Rate on the cases from this source only (unspecified: all cases).
+  domain::CaseSource source = domain::CaseSource::kUnspecified;
   int page_size = 0;                            // 0: 50; at most 500
   std::string page_token;
 };
@@ -60,6 +62,7 @@ class EvaluationService {
     int64_t id = 0;
     int year = 0;
     int month = 0;
+    domain::CaseSource source = domain::CaseSource::kUnspecified;
     domain::Micros time = 0;
     std::vector<Evaluation> all;
   };

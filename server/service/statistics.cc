@@ -80,7 +80,29 @@ absl::StatusOr<Statistics> ComputeStatistics(store::OrganisationStore* org,
     scope.department_code = q.department_code;
     sums_query.department_code = q.department_code;
   }
+  if (static_cast<int>(q.source) < 0 ||
+      static_cast<int>(q.source) > static_cast<int>(CaseSource::kInspection)) {
+    v.Add("source", "is not a known case source");
+  }
   if (!v.empty()) return v.ToStatus();
+  if (q.source != CaseSource::kUnspecified) {
+    // By source: every case with a figure time in the range, counted one by one.
+    scope.source = q.source;
+    if (gone && gone()) return Gone();
+    auto facts = figures->FigureFactsWithin(scope, {{q.start_time, q.end_time}});
+    if (!facts.ok()) return facts.status();
+    FigureSums sums{};
+    for (const FigureFacts& f : *facts) {
+      const FigureSums one = SumTerms(FigureTerms(f), q.start_time, q.end_time);
+      for (int i = 0; i < kFigureColumns; ++i) sums[i] += one[i];
+    }
+    if (gone && gone()) return Gone();
+    auto open = figures->CountOpenOverdue(scope, 1, now, q.start_time, q.end_time);
+    if (!open.ok()) return open.status();
+    OpenOverdueCounts overdue;
+    for (const store::OverdueGroup& g : *open) overdue += {g.overdue, g.late};
+    return Assemble(q, sums, overdue);
+  }
 
   // The whole days the range covers come pre-added from the store: [day_start, day_end) with
   // day_start <= start and day_end <= end, the days that start and end fall in.
@@ -204,7 +226,8 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
                                                       int month, const FlagThresholds& t,
                                                       Micros now,
                                                       const std::function<bool()>& gone,
-                                                      const EvaluationExtras& extras) {
+                                                      const EvaluationExtras& extras,
+                                                      CaseSource source) {
   if (month < 1 || month > 12) return InvalidField("month", "must be within 1..12");
   const absl::TimeZone zone = absl::FixedTimeZone(t.utc_offset_minutes * 60);
   const absl::Time start = absl::FromCivil(absl::CivilMonth(year, month), zone);
@@ -230,7 +253,8 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
   const Micros month_start = absl::ToUnixMicros(start);
   const Micros month_end = absl::ToUnixMicros(end);
   const int offset = figures->FiguresUtcOffsetMinutes();
-  const bool whole_days = offset == t.utc_offset_minutes;
+  // By source there are no stored sums: each unit is counted from its cases.
+  const bool whole_days = offset == t.utc_offset_minutes && source == CaseSource::kUnspecified;
   std::map<std::string, FigureSums> by_node, by_department;
   std::map<std::string, OpenOverdueCounts> overdue_by_node, overdue_by_department;
   if (whole_days) {
@@ -290,6 +314,7 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
     (kind == UnitKind::kGrid ? q.grid_code : q.department_code) = code;
     q.start_time = month_start;
     q.end_time = month_end;
+    q.source = source;
     absl::StatusOr<Statistics> s;
     if (whole_days) {
       auto& sums = kind == UnitKind::kGrid ? by_node : by_department;

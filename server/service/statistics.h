@@ -20,6 +20,9 @@ struct StatisticsQuery {
   std::string department_code;  // empty: any; else the case's (last) lead department
   domain::Micros start_time = 0;
   domain::Micros end_time = 0;  // 0: now
+  // Only cases from this source (kUnspecified: any). Counted from the cases of the range rather
+  // than from the stored sums, so slower on a long range.
+  domain::CaseSource source = domain::CaseSource::kUnspecified;
 };
 
 struct Statistics {
@@ -101,7 +104,9 @@ absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* 
                                                       int month, const FlagThresholds& thresholds,
                                                       domain::Micros now,
                                                       const std::function<bool()>& gone = {},
-                                                      const EvaluationExtras& extras = {});
+                                                      const EvaluationExtras& extras = {},
+                                                      domain::CaseSource source =
+                                                          domain::CaseSource::kUnspecified);
 
 // INVALID_ARGUMENT for an unknown grid or department, a missing start, start not before end, or a
 // range over 366 days. CANCELLED as soon as `gone` (checked between store reads) says nobody

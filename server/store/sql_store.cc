@@ -1701,20 +1701,29 @@ class SqlStore final : public Store {
                        static_cast<int>(domain::CaseState::kReturned), ", ",
                        static_cast<int>(domain::CaseState::kResolved), ", ",
                        static_cast<int>(domain::CaseState::kClosed), ") AND ");
+      const bool by_source = scope.source != domain::CaseSource::kUnspecified;
+      const std::string source = by_source ? " AND source = ?" : "";
       for (const char* column :
            {"filed_time", "first_deadline_time", "deadline_time", "closed_time"}) {
         const bool by_state = absl::string_view(column) == "deadline_time";
+        SqlParams params = {from, to};
+        if (by_source) params.push_back(static_cast<int64_t>(scope.source));
         auto rows = Read(absl::StrCat("SELECT case_id FROM cases WHERE ", by_state ? counted : "",
-                                      column, " >= ? AND ", column, " < ?"),
-                         {from, to});
+                                      column, " >= ? AND ", column, " < ?", source),
+                         params);
         if (!rows.ok()) return rows.status();
         for (const auto& r : *rows) ids.insert(r.Str(0));
       }
+      SqlParams params = {static_cast<int64_t>(domain::EventType::kCaseResolved),
+                          static_cast<int64_t>(domain::EventType::kVerificationFailed), from, to};
+      if (by_source) params.push_back(static_cast<int64_t>(scope.source));
       auto rows = Read(
-          "SELECT DISTINCT case_id FROM case_events WHERE type IN (?, ?) AND event_time >= ? AND "
-          "event_time < ?",
-          {static_cast<int64_t>(domain::EventType::kCaseResolved),
-           static_cast<int64_t>(domain::EventType::kVerificationFailed), from, to});
+          by_source ? "SELECT DISTINCT e.case_id FROM case_events e JOIN cases c ON c.case_id = "
+                      "e.case_id WHERE e.type IN (?, ?) AND e.event_time >= ? AND "
+                      "e.event_time < ? AND c.source = ?"
+                    : "SELECT DISTINCT case_id FROM case_events WHERE type IN (?, ?) AND "
+                      "event_time >= ? AND event_time < ?",
+          params);
       if (!rows.ok()) return rows.status();
       for (const auto& r : *rows) ids.insert(r.Str(0));
     }
@@ -1773,6 +1782,10 @@ class SqlStore final : public Store {
     if (!scope.department_code.empty()) {
       sql += " AND lead_department_code = ?";
       params.push_back(scope.department_code);
+    }
+    if (scope.source != domain::CaseSource::kUnspecified) {
+      sql += " AND source = ?";
+      params.push_back(static_cast<int64_t>(scope.source));
     }
     sql += " GROUP BY grid_path, lead_department_code";
     auto rows = Read(sql, params);

@@ -125,6 +125,9 @@ struct AuditQuery {
 struct FigureScope {
   std::string grid_path;
   std::string department_code;
+  // Only cases from this source (domain::CaseSource; kUnspecified: any). The stored sums have no
+  // source, so a figure by source is counted from the cases (FigureFactsWithin over the range).
+  domain::CaseSource source = domain::CaseSource::kUnspecified;
 };
 struct OverdueGroup {
   std::string grid_path;
