@@ -433,6 +433,14 @@ TEST(GridctlCli, UsageErrorsExitTwoBeforeAnyTokenIsNeeded) {
       {{"evaluations", "--month", "2026-13"}, "--month"},
       {{"evaluations", "--month", "2026-02", "--kind", "street"}, "--kind"},
       {{"evaluations", "--month", "2026-02", "--flag", "green"}, "--flag"},
+      {{"evaluations", "--month", "2026-02", "--source", "radio"}, "--source"},
+      {{"stats", "--from", "2026-02-01", "--source", "radio"}, "--source"},
+      {{"accountability", "list"}, "--month"},
+      {{"accountability", "dismiss", "a"}, "--reason"},
+      {{"cases", "supervise", "c"}, "--reason"},
+      {{"cases", "supervise", "c", "--reason", "r", "--respond-by", "soon"}, "--respond-by"},
+      {{"patrols", "stats"}, "--from"},
+      {{"patrols", "list", "--state", "walking"}, "--state"},
   };
   for (const auto& c : cases) {
     Result r = RunGridctl(c.args);
@@ -780,6 +788,10 @@ TEST_P(GridctlTest, SupervisorsReadTheFiguresOfTheirSubtreeAndWhoamiNamesTheirGr
   EXPECT_TRUE(absl::StrContains(own.out, "410184")) << own;
   Result inside = Run(kSupervisor, {"stats", "--from", from, "--grid", "410184001"});
   EXPECT_EQ(inside.exit_code, 0) << inside;
+  Result by_source =
+      Run(kSupervisor, {"stats", "--from", from, "--source", "public", "--output", "json"});
+  EXPECT_EQ(by_source.exit_code, 0) << by_source;
+  EXPECT_TRUE(absl::StrContains(by_source.out, "PUBLIC")) << by_source;
   // Not the city above them (exit 2: INVALID_ARGUMENT on grid_code), and not for dispatchers.
   Result above = Run(kSupervisor, {"stats", "--from", from, "--grid", "410100"});
   EXPECT_EQ(above.exit_code, 2) << above;

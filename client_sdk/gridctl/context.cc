@@ -338,6 +338,15 @@ bool ParseCaseState(const std::string& text, v1::CaseState* out) {
   return true;
 }
 
+bool ParseCaseSource(const std::string& text, v1::CaseSource* out) {
+  v1::CaseSource source;
+  if (!v1::CaseSource_Parse(EnumKey(text), &source) || source == v1::CASE_SOURCE_UNSPECIFIED) {
+    return false;
+  }
+  *out = source;
+  return true;
+}
+
 bool ParseUrgency(const std::string& text, v1::Urgency* out) {
   v1::Urgency urgency;
   if (!v1::Urgency_Parse(EnumKey(text), &urgency) || urgency == v1::URGENCY_UNSPECIFIED) {

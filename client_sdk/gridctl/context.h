@@ -118,6 +118,8 @@ class OutputTarget {
 // Enum arguments: case-insensitive, '-' may stand for '_' ("pending-triage").
 bool ParseCaseState(const std::string& text, v1::CaseState* out);
 bool ParseUrgency(const std::string& text, v1::Urgency* out);
+// "handset", "public", "media", "leader" or "inspection".
+bool ParseCaseSource(const std::string& text, v1::CaseSource* out);
 // "pending" or "EXTENSION_PENDING", and so on.
 bool ParseExtensionState(const std::string& text, v1::ExtensionState* out);
 // A count argument: a whole number >= 0.

@@ -76,6 +76,14 @@ bool StatisticsRequests(Context& ctx, const Args& args,
     ctx.Usage("--to must be a date YYYY-MM-DD (counted whole) or an RFC 3339 time");
     return false;
   }
+  if (args.Has("source")) {
+    v1::CaseSource source;
+    if (!ParseCaseSource(args.Value("source"), &source)) {
+      ctx.Usage("--source must be handset, public, media, leader or inspection");
+      return false;
+    }
+    base.set_source(source);
+  }
   std::vector<std::string> grids = args.Values("grid");
   std::vector<std::string> departments = args.Values("department");
   if (grids.empty()) grids.push_back("");
@@ -121,7 +129,11 @@ std::vector<std::string> StatisticsColumns() {
           "rework_rate",
           "mean_handling_seconds",
           "mean_handling_sample_count",
-          "open_overdue_count"};
+          "open_overdue_count",
+          "supervision_order_count",
+          "supervision_answered_on_time_count",
+          "supervision_escalated_count",
+          "source"};
 }
 
 std::vector<std::string> StatisticsRow(const v1::Statistics& s) {
@@ -144,7 +156,11 @@ std::vector<std::string> StatisticsRow(const v1::Statistics& s) {
           Rate(s.has_rework_rate(), s.rework_rate()),
           HandlingSeconds(s),
           absl::StrCat(s.mean_handling_sample_count()),
-          absl::StrCat(s.open_overdue_count())};
+          absl::StrCat(s.open_overdue_count()),
+          absl::StrCat(s.supervision_order_count()),
+          absl::StrCat(s.supervision_answered_on_time_count()),
+          absl::StrCat(s.supervision_escalated_count()),
+          s.source() == v1::CASE_SOURCE_UNSPECIFIED ? "" : v1::CaseSource_Name(s.source())};
 }
 
 int ExportStatistics(Context& ctx, const Args& args) {
@@ -211,7 +227,11 @@ int Stats(Context& ctx, const Args& args) {
   table.HideHeader();
   table.AddRow({"scope", absl::StrCat(s->grid_code().empty() ? "whole platform" : s->grid_code(),
                                       s->department_code().empty() ? "" : ", department ",
-                                      s->department_code())});
+                                      s->department_code(),
+                                      s->source() == v1::CASE_SOURCE_UNSPECIFIED ? "" : ", from ",
+                                      s->source() == v1::CASE_SOURCE_UNSPECIFIED
+                                          ? ""
+                                          : v1::CaseSource_Name(s->source()))});
   table.AddRow({"range", absl::StrCat(LocalTime(s->start_time()), " .. ", LocalTime(s->end_time()),
                                       " (end excluded)")});
   table.AddRow({"found 发现", absl::StrCat(s->found_count())});
@@ -234,6 +254,10 @@ int Stats(Context& ctx, const Args& args) {
   table.AddRow({"mean handling time 平均处置时长",
                 DurationCell(s->mean_handling_time(), s->mean_handling_sample_count())});
   table.AddRow({"open and overdue now", absl::StrCat(s->open_overdue_count())});
+  table.AddRow({"supervision orders 督办",
+                absl::StrCat(s->supervision_order_count(), " (answered on time ",
+                             s->supervision_answered_on_time_count(), ", escalated ",
+                             s->supervision_escalated_count(), ")")});
   ctx.Print(table);
   return kExitOk;
 }
@@ -305,6 +329,13 @@ int Evaluations(Context& ctx, const Args& args) {
     }
     request.set_flag(flag);
   }
+  if (args.Has("source")) {
+    v1::CaseSource source;
+    if (!ParseCaseSource(args.Value("source"), &source)) {
+      return ctx.Usage("--source must be handset, public, media, leader or inspection");
+    }
+    request.set_source(source);
+  }
   if (int code = ctx.Connect()) return code;
   auto client = ctx.Admin();
 
@@ -354,7 +385,9 @@ std::vector<FlagSpec> StatisticsFlags() {
       {"from", "DATE", "start of the range: YYYY-MM-DD (local midnight) or RFC 3339 (required)"},
       {"to", "DATE", "end of the range, a date counted whole (default: now)"},
       {"grid", "CODE", "only cases in this grid's subtree (default: the whole platform)", true},
-      {"department", "CODE", "only cases this department led", true}};
+      {"department", "CODE", "only cases this department led", true},
+      {"source", "SOURCE",
+       "only cases from this source: handset, public, media, leader or inspection"}};
 }
 
 // `flags` with --grid and --department taken once (stats shows one scope).
@@ -451,7 +484,8 @@ void AddExportCommands(std::vector<Command>* commands) {
        {{"month", "YYYY-MM", "the month (required)"},
         {"kind", "KIND", "only grid or only department units"},
         {"grid", "CODE", "only grids in this grid's subtree (no departments)"},
-        {"flag", "FLAG", "only units with this flag: red, yellow or black"}},
+        {"flag", "FLAG", "only units with this flag: red, yellow or black"},
+        {"source", "SOURCE", "rate on the cases from this source only (e.g. public)"}},
        0,
        0,
        false,

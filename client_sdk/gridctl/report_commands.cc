@@ -204,10 +204,7 @@ int ReportSubmit(Context& ctx, const Args& args) {
 
 // "public" or "PUBLIC", and so on; never HANDSET (that is `report submit`).
 bool ParseSource(const std::string& text, v1::CaseSource* out) {
-  std::string name = text;
-  for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  if (!v1::CaseSource_Parse(name, out)) return false;
-  return *out != v1::HANDSET && *out != v1::CASE_SOURCE_UNSPECIFIED;
+  return ParseCaseSource(text, out) && *out != v1::HANDSET;
 }
 
 int CasesRegister(Context& ctx, const Args& args) {
