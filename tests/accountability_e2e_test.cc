@@ -61,9 +61,10 @@ class AccountabilityTest : public E2eTest {
                           << "supervision { escalation_interval_minutes: 60 }\n"
                           << "test_clock_offset_seconds: " << offset << "\n"
                           << extra_config;
-    std::vector<std::string> args = {"--config", config, "--listen",
-                                     absl::StrCat("127.0.0.1:", port_), "--organisation",
-                                     DemoOrganisationFile(), "--demo"};
+    std::vector<std::string> args = {"--config",       config,
+                                     "--listen",       absl::StrCat("127.0.0.1:", port_),
+                                     "--organisation", DemoOrganisationFile(),
+                                     "--demo"};
     for (auto& a : StoreArgs()) args.push_back(a);
     auto server = std::make_unique<ServerProcess>(
         args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
@@ -184,7 +185,8 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
     start.set_grid_code(kCell1);
     start.mutable_start_time()->set_seconds(t_ - 60);
     v1::Patrol p;
-    ASSERT_TRUE(Call(patrols_.get(), &v1::PatrolService::Stub::StartPatrol, kLeader1, start, &p).ok());
+    ASSERT_TRUE(
+        Call(patrols_.get(), &v1::PatrolService::Stub::StartPatrol, kLeader1, start, &p).ok());
     v1::AppendTrackRequest track;
     track.set_patrol_id("month-patrol");
     track.set_batch_id("b1");
@@ -194,14 +196,16 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
       pt->mutable_position()->set_latitude(kLat + i * 0.00001);
       pt->mutable_position()->set_longitude(kLng);
     }
-    ASSERT_TRUE(Call(patrols_.get(), &v1::PatrolService::Stub::AppendTrack, kLeader1, track, &p).ok());
+    ASSERT_TRUE(
+        Call(patrols_.get(), &v1::PatrolService::Stub::AppendTrack, kLeader1, track, &p).ok());
     v1::RecordVisitRequest visit;
     visit.set_visit_id("month-visit");
     visit.set_patrol_id("month-patrol");
     visit.set_kind(v1::VISIT_HOUSEHOLD);
     visit.set_subject("1号楼101");
     v1::Visit v;
-    ASSERT_TRUE(Call(patrols_.get(), &v1::PatrolService::Stub::RecordVisit, kLeader1, visit, &v).ok());
+    ASSERT_TRUE(
+        Call(patrols_.get(), &v1::PatrolService::Stub::RecordVisit, kLeader1, visit, &v).ok());
     v1::Case h1 = File("H1", "C05_MANHOLE_COVER_MISSING", kLat, kLng, v1::HANDSET, "month-patrol");
     names[h1.case_id()] = "H1";
     ASSERT_EQ(h1.patrol_id(), "month-patrol");
@@ -224,7 +228,8 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
     order.set_reason("井盖缺失危及行人");
     order.mutable_respond_by_time()->set_seconds(t_ + 3600);
     v1::SupervisionOrder o;
-    ASSERT_TRUE(Call(dispatch_.get(), &Dispatch::IssueSupervisionOrder, kDispatcher1, order, &o).ok());
+    ASSERT_TRUE(
+        Call(dispatch_.get(), &Dispatch::IssueSupervisionOrder, kDispatcher1, order, &o).ok());
     h1_order = o.order_id();
   }
   {
@@ -297,22 +302,22 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
                           &dismissed)),
             std::vector<std::string>{"reason"});
   dismiss.set_reason("垃圾箱属物业管理，非环卫职责");
-  EXPECT_EQ(Call(admin_.get(), &Admin::DismissAccountabilityRecord, kSupervisor, dismiss,
-                 &dismissed)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(admin_.get(), &Admin::DismissAccountabilityRecord, kSupervisor, dismiss, &dismissed)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(
       Call(admin_.get(), &Admin::DismissAccountabilityRecord, kOperator, dismiss, &dismissed).ok());
   EXPECT_EQ(dismissed.status(), v1::RECORD_DISMISSED);
-  EXPECT_EQ(Call(admin_.get(), &Admin::DismissAccountabilityRecord, kOperator, dismiss,
-                 &dismissed)
+  EXPECT_EQ(Call(admin_.get(), &Admin::DismissAccountabilityRecord, kOperator, dismiss, &dismissed)
                 .error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   v1::ComputeAccountabilityRequest compute;
   compute.set_year(year_);
   compute.set_month(month_);
   v1::ComputeAccountabilityResponse computed;
-  ASSERT_TRUE(Call(admin_.get(), &Admin::ComputeAccountability, kOperator, compute, &computed).ok());
+  ASSERT_TRUE(
+      Call(admin_.get(), &Admin::ComputeAccountability, kOperator, compute, &computed).ok());
   EXPECT_EQ(computed.record_count(), 8);
   EXPECT_EQ(Records(kOperator).size(), 7u);
   auto all = Records(kOperator, /*include_inactive=*/true);
@@ -331,8 +336,8 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
   ASSERT_TRUE(Call(admin_.get(), &Admin::ListAuditLog, kOperator, audit_req, &audit).ok());
   int ok_dismissals = 0;
   for (const auto& e : audit.entries()) {
-    ok_dismissals += absl::StrContains(e.method(), "DismissAccountabilityRecord") &&
-                     e.status_code() == 0;
+    ok_dismissals +=
+        absl::StrContains(e.method(), "DismissAccountabilityRecord") && e.status_code() == 0;
   }
   EXPECT_EQ(ok_dismissals, 1);
 
@@ -352,7 +357,8 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
   ASSERT_NE(cell, nullptr);
   EXPECT_DOUBLE_EQ(cell->statistics().accountability_weight(), 9);
   const absl::CivilMonth month_start(year_, month_);
-  const int days = static_cast<int>((absl::CivilDay(month_start + 1) - absl::CivilDay(month_start)));
+  const int days =
+      static_cast<int>((absl::CivilDay(month_start + 1) - absl::CivilDay(month_start)));
   ASSERT_TRUE(cell->statistics().has_patrol_coverage());
   EXPECT_DOUBLE_EQ(cell->statistics().patrol_coverage(), 1.0 / days);
 
@@ -362,9 +368,9 @@ TEST_P(AccountabilityTest, AMonthOfPatrolsAndCasesGivesExactlyTheExpectedRecords
   now_req.set_year(static_cast<int>(this_month.year()));
   now_req.set_month(this_month.month());
   v1::ListAccountabilityRecordsResponse none;
-  EXPECT_EQ(FieldsOf(Call(admin_.get(), &Admin::ListAccountabilityRecords, kOperator, now_req,
-                          &none)),
-            std::vector<std::string>{"month"});
+  EXPECT_EQ(
+      FieldsOf(Call(admin_.get(), &Admin::ListAccountabilityRecords, kOperator, now_req, &none)),
+      std::vector<std::string>{"month"});
 
   // The patrol figures of the month count the patrol, its visit and the report found on it.
   v1::GetPatrolStatisticsRequest stats_req;

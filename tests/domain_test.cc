@@ -215,7 +215,8 @@ TEST(PatrolRules, VisitsAndEndsAreChecked) {
       {"a household", [](Visit&) {}, {}},
       {"no kind", [](Visit& v) { v.kind = VisitKind::kUnspecified; }, {"kind"}},
       {"no subject", [](Visit& v) { v.subject.clear(); }, {"subject"}},
-      {"a subject of 201 characters", [](Visit& v) { v.subject = std::string(201, 'x'); },
+      {"a subject of 201 characters",
+       [](Visit& v) { v.subject = std::string(201, 'x'); },
        {"subject"}},
       {"a note of 2001 characters", [](Visit& v) { v.note = std::string(2001, 'x'); }, {"note"}},
       {"bad position",
@@ -339,7 +340,8 @@ TEST(Supervision, WhoIssuesAndWhatAnOrderSays) {
   }
 }
 
-// ---- 三责 accountability -------------------------------------------------------------------------
+// ---- 三责 accountability
+// -------------------------------------------------------------------------
 
 constexpr Micros kHour = 3600 * kSecond;
 constexpr Micros kDay = 24 * kHour;
@@ -413,15 +415,16 @@ TEST(Accountability, TheRulesFindExactlyWhatTheyShould) {
       {"found exactly at the window's edge",
        {x, with(h, [&](auto& c) { c.observe_time = t - rules.find_window; })},
        {}},
-      {"found a second too early", {x, with(h, [&](auto& c) {
-                                       c.observe_time = t - rules.find_window - kSecond;
-                                     })},
+      {"found a second too early",
+       {x, with(h, [&](auto& c) { c.observe_time = t - rules.find_window - kSecond; })},
        x_not_found},
-      {"found after it was reported", {x, with(h, [&](auto& c) { c.observe_time = t + 1; })},
+      {"found after it was reported",
+       {x, with(h, [&](auto& c) { c.observe_time = t + 1; })},
        x_not_found},
       {"found 199 m away", {x, with(h, [](auto& c) { c.latitude += 0.00179; })}, {}},
       {"found 201 m away", {x, with(h, [](auto& c) { c.latitude += 0.00181; })}, x_not_found},
-      {"found in another category", {x, with(h, [](auto& c) { c.category_code = "K2"; })},
+      {"found in another category",
+       {x, with(h, [](auto& c) { c.category_code = "K2"; })},
        x_not_found},
       {"the public case re-categorised to what the handset found",
        {with(x, [](auto& c) { c.category_code = "K2"; }),
@@ -433,9 +436,11 @@ TEST(Accountability, TheRulesFindExactlyWhatTheyShould) {
       {"a public report merged as a duplicate is no case of its own",
        {with(x, [](auto& c) { c.state = CaseState::kMerged; })},
        {}},
-      {"a leader's assignment weighs 3", {ACase("X", CaseSource::kLeader, t)},
+      {"a leader's assignment weighs 3",
+       {ACase("X", CaseSource::kLeader, t)},
        {"SHOULD_HAVE_FOUND C1 leader X 3", "SHOULD_HAVE_FOUND C1 sunk X 3"}},
-      {"an inspection's finding weighs 1", {ACase("X", CaseSource::kInspection, t)},
+      {"an inspection's finding weighs 1",
+       {ACase("X", CaseSource::kInspection, t)},
        {"SHOULD_HAVE_FOUND C1 leader X 1", "SHOULD_HAVE_FOUND C1 sunk X 1"}},
       {"triage past its limit falls on the street's center",
        {with(h, [&](auto& c) { c.triage_end_time = c.create_time + rules.triage_limit + 1; })},
@@ -443,7 +448,8 @@ TEST(Accountability, TheRulesFindExactlyWhatTheyShould) {
       {"triage just in time",
        {with(h, [&](auto& c) { c.triage_end_time = c.create_time + rules.triage_limit; })},
        {}},
-      {"still in triage", {with(h, [&](auto& c) { c.triage_end_time = 0; })},
+      {"still in triage",
+       {with(h, [&](auto& c) { c.triage_end_time = 0; })},
        {"SHOULD_HAVE_REPORTED S1  H 1"}},
       {"overdue at the month's end: the department and its sunk staff (not headquarters)",
        {with(h,
@@ -481,9 +487,9 @@ TEST(Accountability, TheRulesFindExactlyWhatTheyShould) {
        {}},
   };
   for (const auto& r : rows) {
-    EXPECT_EQ(Summaries(ComputeAccountability(rules, TestOrg(), r.cases, 2026, 10, kMonth,
-                                              kMonthEnd)),
-              r.want)
+    EXPECT_EQ(
+        Summaries(ComputeAccountability(rules, TestOrg(), r.cases, 2026, 10, kMonth, kMonthEnd)),
+        r.want)
         << r.name;
   }
 }
@@ -499,8 +505,8 @@ TEST(Accountability, FixedAndBackFallsOnTheClosingDepartmentAndItsLeader) {
   auto again = ACase("Z", CaseSource::kHandset, t);
   auto run = [&](std::vector<AccountabilityCase> cases) {
     std::vector<std::string> out;
-    for (auto& s : Summaries(
-             ComputeAccountability(rules, TestOrg(), cases, 2026, 10, kMonth, kMonthEnd))) {
+    for (auto& s :
+         Summaries(ComputeAccountability(rules, TestOrg(), cases, 2026, 10, kMonth, kMonthEnd))) {
       if (absl::StartsWith(s, "FIXED_AND_BACK")) out.push_back(s);
     }
     return out;

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <map>
 #include <cstdlib>
+#include <map>
 #include <random>
 #include <set>
 
@@ -378,9 +378,9 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
       const std::string got = Describe(*fast), want = Describe(slow);
       if (got != want && ++mismatches <= 5) {
         ADD_FAILURE() << phase << ": grid '" << q.grid_code << "' dept '" << q.department_code
-                    << "' source " << static_cast<int>(q.source)
-                      << "' [" << resolved.start_time << ", " << resolved.end_time << ") now "
-                      << now << "\n  figures: " << got << "\n  recount: " << want;
+                      << "' source " << static_cast<int>(q.source) << "' [" << resolved.start_time
+                      << ", " << resolved.end_time << ") now " << now << "\n  figures: " << got
+                      << "\n  recount: " << want;
       }
     }
     EXPECT_EQ(mismatches, 0) << phase;
@@ -393,8 +393,8 @@ class FiguresRecountTest : public ::testing::TestWithParam<Backend> {
       // Month -2: February again, rated on the public's cases only.
       const auto source =
           month < 0 ? domain::CaseSource::kPublic : domain::CaseSource::kUnspecified;
-      auto rated = service::EvaluateMonth(store_.get(), store_.get(), 2026, std::abs(month), t,
-                                          now, {}, {}, source);
+      auto rated = service::EvaluateMonth(store_.get(), store_.get(), 2026, std::abs(month), t, now,
+                                          {}, {}, source);
       ASSERT_TRUE(rated.ok()) << rated.status();
       EXPECT_FALSE(rated->empty());
       for (const auto& e : *rated) {

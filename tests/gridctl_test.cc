@@ -1437,13 +1437,12 @@ TEST_P(GridctlTest, PatrolsAreListedShownAndCounted) {
   e.set_patrol_id("patrol-gridctl");
   e.mutable_end_time()->set_seconds(start + 1800);
   ASSERT_TRUE(patrols.EndPatrol(e).ok());
-  Result report = Run(kLeader1, {"report", "submit", "--category", "C01_ROAD_DAMAGE",
-                                 "--description", "巡查发现路面坑槽", "--patrol", "patrol-gridctl",
-                                 "--observed",
-                                 absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                                                  absl::FromUnixSeconds(start + 900),
-                                                  absl::UTCTimeZone()),
-                                 "--outbox", dir_.path() + "/outbox.db"});
+  Result report =
+      Run(kLeader1, {"report", "submit", "--category", "C01_ROAD_DAMAGE", "--description",
+                     "巡查发现路面坑槽", "--patrol", "patrol-gridctl", "--observed",
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(start + 900),
+                                      absl::UTCTimeZone()),
+                     "--outbox", dir_.path() + "/outbox.db"});
   ASSERT_EQ(report.exit_code, 0) << report.err;
 
   Result list = Run(kDispatcher1, {"patrols", "list", "--output", "csv"});
@@ -1462,8 +1461,8 @@ TEST_P(GridctlTest, PatrolsAreListedShownAndCounted) {
   ASSERT_EQ(track.exit_code, 0) << track.err;
   EXPECT_NE(track.out.find("time,latitude,longitude\r\n"), std::string::npos) << track.out;
   EXPECT_NE(track.out.find(",34.391800,113.739000"), std::string::npos) << track.out;
-  const std::string from = absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(start - 86400),
-                                            absl::UTCTimeZone());
+  const std::string from =
+      absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(start - 86400), absl::UTCTimeZone());
   Result stats = Run(kSupervisor, {"patrols", "stats", "--from", from, "--output", "csv"});
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
   EXPECT_NE(stats.out.find("410184001001001,u-leader-001,1,0.5,0.20,1,1,1"), std::string::npos)
@@ -1486,15 +1485,15 @@ TEST_P(GridctlTest, ASupervisionOrderIsIssuedAcknowledgedAndAnswered) {
   auto submitted = client.SubmitReport(request);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
   const std::string id = submitted->case_().case_id();
-  const std::string due = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() + absl::Hours(2),
-                                           absl::UTCTimeZone());
-  Result issued = Run(kDispatcher1, {"cases", "supervise", id, "--reason", "群众多次投诉",
-                                     "--respond-by", due, "--request-id", "gridctl-order-1",
-                                     "--output", "json"});
+  const std::string due =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() + absl::Hours(2), absl::UTCTimeZone());
+  Result issued =
+      Run(kDispatcher1, {"cases", "supervise", id, "--reason", "群众多次投诉", "--respond-by", due,
+                         "--request-id", "gridctl-order-1", "--output", "json"});
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
-  Result again = Run(kDispatcher1, {"cases", "supervise", id, "--reason", "群众多次投诉",
-                                    "--respond-by", due, "--request-id", "gridctl-order-1",
-                                    "--output", "json"});
+  Result again =
+      Run(kDispatcher1, {"cases", "supervise", id, "--reason", "群众多次投诉", "--respond-by", due,
+                         "--request-id", "gridctl-order-1", "--output", "json"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   // The retry answers the same order.
   const size_t at = issued.out.find("\"order\":\"");
@@ -1537,11 +1536,11 @@ TEST_P(GridctlTest, AccountabilityRecordsListExportAndRefuse) {
   EXPECT_TRUE(absl::StartsWith(csv.out, "record_id,month,rule,unit_kind,unit,user_id,cases,weight"))
       << csv.out;
   EXPECT_EQ(Run(kOperator, {"accountability", "list", "--month", current}).exit_code, 2);
-  EXPECT_EQ(Run(kOperator, {"accountability", "list", "--month", last, "--rule", "nonsense"})
-                .exit_code,
-            2);
-  Result computed = Run(kOperator, {"accountability", "compute", "--month", last, "--output",
-                                    "csv"});
+  EXPECT_EQ(
+      Run(kOperator, {"accountability", "list", "--month", last, "--rule", "nonsense"}).exit_code,
+      2);
+  Result computed =
+      Run(kOperator, {"accountability", "compute", "--month", last, "--output", "csv"});
   ASSERT_EQ(computed.exit_code, 0) << computed.err;
   EXPECT_TRUE(absl::StrContains(computed.out, last + ",0")) << computed.out;
   EXPECT_EQ(Run(kSupervisor, {"accountability", "compute", "--month", last}).exit_code, 4);

@@ -261,8 +261,8 @@ TEST_P(PatrolTest, APatrolIsWalkedOnceCheckedAndSeenInScope) {
 
   // Scope: the patroller, their department, the subtree above, operators; nobody else.
   const std::vector<std::pair<const char*, bool>> sees_leaders = {
-      {kLeader1, true},    {kLeader2, false},   {kDispatcher1, true}, {kDispatcher2, false},
-      {kSupervisor, true}, {kStaffCg, false},   {kOperator, true},    {kStaffStation, false}};
+      {kLeader1, true},    {kLeader2, false}, {kDispatcher1, true}, {kDispatcher2, false},
+      {kSupervisor, true}, {kStaffCg, false}, {kOperator, true},    {kStaffStation, false}};
   for (const auto& [token, sees] : sees_leaders) {
     v1::GetPatrolRequest req;
     req.set_patrol_id("patrol-e2e-1");
@@ -338,8 +338,10 @@ TEST_P(PatrolTest, TheOutboxCarriesAPatrolMadeOfflineExactlyOnce) {
     t.set_patrol_id("patrol-offline");
     for (const auto& p : Walk(start + 60, 5, 34.39)) *t.add_points() = p;
     ASSERT_TRUE((*outbox)->EnqueueTrack(t).ok());
-    gc::ReportClient reports(gc::MakeReportConnection(OptionsFor(port, kLeader1, milliseconds(200))));
-    gc::PatrolClient patrols(gc::MakePatrolConnection(OptionsFor(port, kLeader1, milliseconds(200))));
+    gc::ReportClient reports(
+        gc::MakeReportConnection(OptionsFor(port, kLeader1, milliseconds(200))));
+    gc::PatrolClient patrols(
+        gc::MakePatrolConnection(OptionsFor(port, kLeader1, milliseconds(200))));
     auto flushed = (*outbox)->Flush(reports, &patrols);
     ASSERT_TRUE(flushed.ok()) << flushed.status();
     EXPECT_EQ(flushed->sent, 0);
@@ -370,7 +372,8 @@ TEST_P(PatrolTest, TheOutboxCarriesAPatrolMadeOfflineExactlyOnce) {
     EXPECT_EQ((*entries)[0].kind, gc::OutboxKind::kPatrolStart);
     EXPECT_EQ((*entries)[4].kind, gc::OutboxKind::kPatrolEnd);
     // Without a patrol client the flush stops at the first patrol entry and tries nothing.
-    gc::ReportClient reports(gc::MakeReportConnection(OptionsFor(port, kLeader1, milliseconds(200))));
+    gc::ReportClient reports(
+        gc::MakeReportConnection(OptionsFor(port, kLeader1, milliseconds(200))));
     auto reports_only = (*outbox)->Flush(reports);
     ASSERT_TRUE(reports_only.ok());
     EXPECT_EQ(reports_only->stopped_by.code(), gc::StatusCode::kFailedPrecondition);
@@ -380,8 +383,10 @@ TEST_P(PatrolTest, TheOutboxCarriesAPatrolMadeOfflineExactlyOnce) {
 
   auto server = StartServerAt(port);
   ASSERT_TRUE(server);
-  gc::ReportClient reports(gc::MakeReportConnection(OptionsFor(port, kLeader1, milliseconds(5000))));
-  gc::PatrolClient patrols(gc::MakePatrolConnection(OptionsFor(port, kLeader1, milliseconds(5000))));
+  gc::ReportClient reports(
+      gc::MakeReportConnection(OptionsFor(port, kLeader1, milliseconds(5000))));
+  gc::PatrolClient patrols(
+      gc::MakePatrolConnection(OptionsFor(port, kLeader1, milliseconds(5000))));
   {
     auto outbox = gc::Outbox::Open(path);
     ASSERT_TRUE(outbox.ok());

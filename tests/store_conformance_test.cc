@@ -1172,9 +1172,8 @@ TEST_P(AccountabilityStoreTest, RecordsAreKeptAcrossRecomputationsAndDismissals)
     return r;
   };
   const auto kFound = domain::AccountabilityRule::kShouldHaveFound;
-  std::vector<domain::AccountabilityRecord> first = {record(kFound, "u1", "c1"),
-                                                     record(kFound, "u2", "c1"),
-                                                     record(kFound, "u1", "c2")};
+  std::vector<domain::AccountabilityRecord> first = {
+      record(kFound, "u1", "c1"), record(kFound, "u2", "c1"), record(kFound, "u1", "c2")};
   auto none = store_->AccountabilityComputeTime(2026, 10);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
@@ -1200,14 +1199,14 @@ TEST_P(AccountabilityStoreTest, RecordsAreKeptAcrossRecomputationsAndDismissals)
   EXPECT_EQ(ids.size(), 3u);
 
   // Dismiss one (at its version; a stale version is refused).
-  auto target = std::find_if(saved.begin(), saved.end(),
-                             [](const auto& r) { return r.user_id == "u2"; });
+  auto target =
+      std::find_if(saved.begin(), saved.end(), [](const auto& r) { return r.user_id == "u2"; });
   ASSERT_NE(target, saved.end());
-  EXPECT_EQ(store_->DismissAccountabilityRecord(target->record_id, target->version + 1, "误报",
-                                                "op", 150)
-                .status()
-                .code(),
-            absl::StatusCode::kAborted);
+  EXPECT_EQ(
+      store_->DismissAccountabilityRecord(target->record_id, target->version + 1, "误报", "op", 150)
+          .status()
+          .code(),
+      absl::StatusCode::kAborted);
   auto dismissed =
       store_->DismissAccountabilityRecord(target->record_id, target->version, "误报", "op", 150);
   ASSERT_TRUE(dismissed.ok()) << dismissed.status();
@@ -1273,14 +1272,13 @@ TEST_P(AccountabilityStoreTest, RecordsAreKeptAcrossRecomputationsAndDismissals)
   accepted.event_time = c.create_time + 600 * 1000000LL;
   w.events = {accepted};
   ASSERT_TRUE(store_->UpdateCase(w).ok());
-  auto facts = store_->LoadAccountabilityCases(c.create_time - 1, c.create_time,
-                                               c.create_time + 1);
+  auto facts = store_->LoadAccountabilityCases(c.create_time - 1, c.create_time, c.create_time + 1);
   ASSERT_TRUE(facts.ok()) << facts.status();
   ASSERT_EQ(facts->size(), 1u);
   EXPECT_EQ((*facts)[0].triage_end_time, accepted.event_time);
   EXPECT_TRUE((*facts)[0].has_coordinates);
-  auto outside = store_->LoadAccountabilityCases(c.create_time + 1, c.create_time + 1,
-                                                 c.create_time + 2);
+  auto outside =
+      store_->LoadAccountabilityCases(c.create_time + 1, c.create_time + 1, c.create_time + 2);
   ASSERT_TRUE(outside.ok());
   EXPECT_TRUE(outside->empty());
 }

@@ -79,7 +79,8 @@ class SupervisionTest : public E2eTest {
   v1::SupervisionOrder Find(const std::string& order_id) {
     v1::ListSupervisionOrdersRequest req;
     v1::ListSupervisionOrdersResponse resp;
-    EXPECT_TRUE(Call(dispatch_.get(), &Dispatch::ListSupervisionOrders, kSupervisor, req, &resp).ok());
+    EXPECT_TRUE(
+        Call(dispatch_.get(), &Dispatch::ListSupervisionOrders, kSupervisor, req, &resp).ok());
     for (const auto& o : resp.orders()) {
       if (o.order_id() == order_id) return o;
     }
@@ -220,11 +221,11 @@ TEST_P(SupervisionTest, AnUnansweredOrderEscalatesOncePerLevelFromTwoReplicas) {
   ASSERT_EQ(all.size(), 7u);
   std::vector<v1::CaseEventType> types;
   for (const auto& e : all) types.push_back(e.type());
-  EXPECT_EQ(types, (std::vector<v1::CaseEventType>{
-                       v1::SUPERVISION_ORDERED, v1::SUPERVISION_ORDERED,
-                       v1::SUPERVISION_ACKNOWLEDGED, v1::SUPERVISION_ACKNOWLEDGED,
-                       v1::SUPERVISION_ANSWERED, v1::SUPERVISION_ESCALATED,
-                       v1::SUPERVISION_ESCALATED}));
+  EXPECT_EQ(types,
+            (std::vector<v1::CaseEventType>{v1::SUPERVISION_ORDERED, v1::SUPERVISION_ORDERED,
+                                            v1::SUPERVISION_ACKNOWLEDGED,
+                                            v1::SUPERVISION_ACKNOWLEDGED, v1::SUPERVISION_ANSWERED,
+                                            v1::SUPERVISION_ESCALATED, v1::SUPERVISION_ESCALATED}));
   v1::SupervisionOrder twice = Find(o1.order_id());
   EXPECT_EQ(twice.escalation_count(), 2);
   EXPECT_EQ(twice.holder_grid_code(), "410100");
@@ -254,7 +255,8 @@ TEST_P(SupervisionTest, AnUnansweredOrderEscalatesOncePerLevelFromTwoReplicas) {
   // Lists in scope, and the figures: two orders, one answered on time, one escalated.
   v1::ListSupervisionOrdersRequest list_req;
   v1::ListSupervisionOrdersResponse list;
-  ASSERT_TRUE(Call(dispatch_.get(), &Dispatch::ListSupervisionOrders, kDispatcher2, list_req, &list).ok());
+  ASSERT_TRUE(
+      Call(dispatch_.get(), &Dispatch::ListSupervisionOrders, kDispatcher2, list_req, &list).ok());
   EXPECT_EQ(list.orders_size(), 0);
   ASSERT_TRUE(Call(dept_.get(), &Dept::ListSupervisionOrders, kStaffSz, list_req, &list).ok());
   EXPECT_EQ(list.orders_size(), 2);
@@ -263,16 +265,16 @@ TEST_P(SupervisionTest, AnUnansweredOrderEscalatesOncePerLevelFromTwoReplicas) {
   v1::GetStatisticsRequest stats_req;
   stats_req.mutable_start_time()->set_seconds(now - 3600);
   v1::Statistics stats;
-  ASSERT_TRUE(Call(admin_.get(), &v1::AdminService::Stub::GetStatistics, kSupervisor, stats_req,
-                   &stats)
-                  .ok());
+  ASSERT_TRUE(
+      Call(admin_.get(), &v1::AdminService::Stub::GetStatistics, kSupervisor, stats_req, &stats)
+          .ok());
   EXPECT_EQ(stats.supervision_order_count(), 2);
   EXPECT_EQ(stats.supervision_answered_on_time_count(), 1);
   EXPECT_EQ(stats.supervision_escalated_count(), 1);
   stats_req.set_department_code("CG");
-  ASSERT_TRUE(Call(admin_.get(), &v1::AdminService::Stub::GetStatistics, kOperator, stats_req,
-                   &stats)
-                  .ok());
+  ASSERT_TRUE(
+      Call(admin_.get(), &v1::AdminService::Stub::GetStatistics, kOperator, stats_req, &stats)
+          .ok());
   EXPECT_EQ(stats.supervision_order_count(), 0);
 }
 

@@ -73,7 +73,7 @@ bool Month(Context& ctx, const Args& args, Request* request, int* rc) {
 }
 
 std::vector<std::string> Columns() {
-  return {"record_id", "month",  "rule",   "unit_kind",   "unit",        "user_id",
+  return {"record_id", "month",  "rule",   "unit_kind",   "unit",          "user_id",
           "cases",     "weight", "status", "explanation", "dismiss_reason"};
 }
 

@@ -225,13 +225,13 @@ int Stats(Context& ctx, const Args& args) {
   const int64_t due = s->due_count() - s->postponed_count();
   Table table({"figure", "value"});
   table.HideHeader();
-  table.AddRow({"scope", absl::StrCat(s->grid_code().empty() ? "whole platform" : s->grid_code(),
-                                      s->department_code().empty() ? "" : ", department ",
-                                      s->department_code(),
-                                      s->source() == v1::CASE_SOURCE_UNSPECIFIED ? "" : ", from ",
-                                      s->source() == v1::CASE_SOURCE_UNSPECIFIED
-                                          ? ""
-                                          : v1::CaseSource_Name(s->source()))});
+  table.AddRow(
+      {"scope",
+       absl::StrCat(
+           s->grid_code().empty() ? "whole platform" : s->grid_code(),
+           s->department_code().empty() ? "" : ", department ", s->department_code(),
+           s->source() == v1::CASE_SOURCE_UNSPECIFIED ? "" : ", from ",
+           s->source() == v1::CASE_SOURCE_UNSPECIFIED ? "" : v1::CaseSource_Name(s->source()))});
   table.AddRow({"range", absl::StrCat(LocalTime(s->start_time()), " .. ", LocalTime(s->end_time()),
                                       " (end excluded)")});
   table.AddRow({"found 发现", absl::StrCat(s->found_count())});

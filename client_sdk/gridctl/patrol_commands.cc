@@ -116,14 +116,14 @@ int PatrolsShow(Context& ctx, const Args& args) {
   facts.AddRow({"patrol", p->patrol_id()});
   facts.AddRow({"by", p->department_code().empty()
                           ? p->user_id()
-                          : absl::StrCat(p->user_id(), " (", ctx.DepartmentCell(p->department_code()),
-                                         ")")});
+                          : absl::StrCat(p->user_id(), " (",
+                                         ctx.DepartmentCell(p->department_code()), ")")});
   facts.AddRow({"grid", ctx.GridCell(p->grid_code())});
   facts.AddRow({"state", PatrolStateName(p->state())});
   facts.AddRow({"start", TimeCell(ctx, p->start_time())});
   facts.AddRow({"end", p->has_end_time() ? TimeCell(ctx, p->end_time()) : ""});
-  facts.AddRow({"track", absl::StrCat(p->point_count(), " points, ", Km(p->length_metres()),
-                                      " km")});
+  facts.AddRow(
+      {"track", absl::StrCat(p->point_count(), " points, ", Km(p->length_metres()), " km")});
   facts.AddRow({"reports found", absl::StrCat(p->report_count())});
   facts.AddRow({"version", absl::StrCat(p->version())});
   ctx.Print(facts);
@@ -184,7 +184,8 @@ int PatrolsStats(Context& ctx, const Args& args) {
 }  // namespace
 
 void AddPatrolCommands(std::vector<Command>* commands) {
-  const FlagSpec from = {"from", "DATE", "patrols started at or after DATE (YYYY-MM-DD or RFC 3339)"};
+  const FlagSpec from = {"from", "DATE",
+                         "patrols started at or after DATE (YYYY-MM-DD or RFC 3339)"};
   const FlagSpec to = {"to", "DATE", "patrols started up to DATE (a date: its end)"};
   const FlagSpec grid = {"grid", "CODE", "patrols in this grid's subtree"};
   commands->push_back({{"patrols", "list"},

@@ -83,7 +83,7 @@ StatusOr<v1::ListAccountabilityRecordsResponse> AdminClient::ListAccountabilityR
   return connection_->ListAccountabilityRecords(request);
 }
 StatusOr<v1::ComputeAccountabilityResponse> AdminClient::ComputeAccountability(int year,
-                                                                              int month) {
+                                                                               int month) {
   v1::ComputeAccountabilityRequest request;
   request.set_year(year);
   request.set_month(month);

@@ -364,8 +364,8 @@ StatusOr<v1::SupervisionOrder> DepartmentClient::AcknowledgeSupervisionOrder(
   request.set_order_id(order_id);
   return connection_->AcknowledgeSupervisionOrder(request);
 }
-StatusOr<v1::SupervisionOrder> DepartmentClient::AnswerSupervisionOrder(
-    const std::string& order_id, const std::string& note) {
+StatusOr<v1::SupervisionOrder> DepartmentClient::AnswerSupervisionOrder(const std::string& order_id,
+                                                                        const std::string& note) {
   v1::AnswerSupervisionOrderRequest request;
   request.set_order_id(order_id);
   request.set_note(note);

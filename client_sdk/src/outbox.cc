@@ -282,8 +282,7 @@ StatusOr<OutboxEntry> Outbox::Enqueue(v1::SubmitReportRequest report, std::vecto
   }
   if (!bad.empty()) return Refuse("the report", bad);
 
-  return impl_->Add(OutboxKind::kReport, report.request_id(), report.SerializeAsString(),
-                    photos);
+  return impl_->Add(OutboxKind::kReport, report.request_id(), report.SerializeAsString(), photos);
 }
 
 StatusOr<OutboxEntry> Outbox::EnqueuePatrolStart(v1::StartPatrolRequest request) {
@@ -295,8 +294,7 @@ StatusOr<OutboxEntry> Outbox::EnqueuePatrolStart(v1::StartPatrolRequest request)
   if (request.grid_code().empty()) bad.push_back({"grid_code", "required"});
   if (!bad.empty()) return Refuse("the patrol start", bad);
   if (!request.has_start_time()) SetNow(request.mutable_start_time());
-  return impl_->Add(OutboxKind::kPatrolStart, request.patrol_id(), request.SerializeAsString(),
-                    {});
+  return impl_->Add(OutboxKind::kPatrolStart, request.patrol_id(), request.SerializeAsString(), {});
 }
 
 StatusOr<OutboxEntry> Outbox::EnqueueTrack(v1::AppendTrackRequest request) {
@@ -601,8 +599,7 @@ OutboxSender::OutboxSender(Outbox& outbox, ReportClient client,
                            std::shared_ptr<const BackoffPolicy> backoff)
     : OutboxSender(outbox, std::move(client), std::nullopt, std::move(backoff)) {}
 
-OutboxSender::OutboxSender(Outbox& outbox, ReportClient client,
-                           std::optional<PatrolClient> patrols,
+OutboxSender::OutboxSender(Outbox& outbox, ReportClient client, std::optional<PatrolClient> patrols,
                            std::shared_ptr<const BackoffPolicy> backoff)
     : outbox_(outbox),
       client_(std::move(client)),

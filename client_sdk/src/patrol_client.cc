@@ -49,13 +49,11 @@ StatusOr<v1::Patrol> PatrolClient::GetPatrol(const std::string& patrol_id) {
   return connection_->GetPatrol(request);
 }
 
-StatusOr<v1::ListPatrolsResponse> PatrolClient::ListPatrols(
-    const v1::ListPatrolsRequest& request) {
+StatusOr<v1::ListPatrolsResponse> PatrolClient::ListPatrols(const v1::ListPatrolsRequest& request) {
   return connection_->ListPatrols(request);
 }
 
-StatusOr<std::vector<v1::TrackPoint>> PatrolClient::ListTrackPoints(
-    const std::string& patrol_id) {
+StatusOr<std::vector<v1::TrackPoint>> PatrolClient::ListTrackPoints(const std::string& patrol_id) {
   std::vector<v1::TrackPoint> points;
   v1::ListTrackPointsRequest request;
   request.set_patrol_id(patrol_id);

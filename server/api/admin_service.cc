@@ -945,26 +945,26 @@ void ToProto(const domain::AccountabilityRecord& in, v1::AccountabilityRecord* o
 grpc::ServerUnaryReactor* AdminServiceImpl::ListAccountabilityRecords(
     grpc::CallbackServerContext* context, const v1::ListAccountabilityRecordsRequest* request,
     v1::ListAccountabilityRecordsResponse* response) {
-  return ReadAs(context, GRIDLINE_ADMIN_METHOD(ListAccountabilityRecords),
-                service::Audience::kAnyone,
-                [this, request, response](const service::RequestContext& rc) {
-                  service::AccountabilityFilter f;
-                  f.year = request->year();
-                  f.month = request->month();
-                  for (int r : request->rules()) {
-                    f.rules.push_back(static_cast<domain::AccountabilityRule>(r));
-                  }
-                  f.unit_code = request->unit_code();
-                  f.user_id = request->user_id();
-                  f.grid_code = request->grid_code();
-                  f.include_inactive = request->include_inactive();
-                  auto page = deps_.accountability->List(
-                      rc, f, {request->page_size(), request->page_token()});
-                  if (!page.ok()) return page.status();
-                  for (const auto& r : page->items) ToProto(r, response->add_records());
-                  response->set_next_page_token(page->next_page_token);
-                  return absl::OkStatus();
-                });
+  return ReadAs(
+      context, GRIDLINE_ADMIN_METHOD(ListAccountabilityRecords), service::Audience::kAnyone,
+      [this, request, response](const service::RequestContext& rc) {
+        service::AccountabilityFilter f;
+        f.year = request->year();
+        f.month = request->month();
+        for (int r : request->rules()) {
+          f.rules.push_back(static_cast<domain::AccountabilityRule>(r));
+        }
+        f.unit_code = request->unit_code();
+        f.user_id = request->user_id();
+        f.grid_code = request->grid_code();
+        f.include_inactive = request->include_inactive();
+        auto page =
+            deps_.accountability->List(rc, f, {request->page_size(), request->page_token()});
+        if (!page.ok()) return page.status();
+        for (const auto& r : page->items) ToProto(r, response->add_records());
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ComputeAccountability(

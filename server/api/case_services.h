@@ -89,9 +89,9 @@ class DepartmentServiceImpl final : public v1::DepartmentService::CallbackServic
   grpc::ServerUnaryReactor* AcknowledgeSupervisionOrder(
       grpc::CallbackServerContext* context, const v1::AcknowledgeSupervisionOrderRequest* request,
       v1::SupervisionOrder* response) override;
-  grpc::ServerUnaryReactor* AnswerSupervisionOrder(
-      grpc::CallbackServerContext* context, const v1::AnswerSupervisionOrderRequest* request,
-      v1::SupervisionOrder* response) override;
+  grpc::ServerUnaryReactor* AnswerSupervisionOrder(grpc::CallbackServerContext* context,
+                                                   const v1::AnswerSupervisionOrderRequest* request,
+                                                   v1::SupervisionOrder* response) override;
   grpc::ServerUnaryReactor* ListSupervisionOrders(
       grpc::CallbackServerContext* context, const v1::ListSupervisionOrdersRequest* request,
       v1::ListSupervisionOrdersResponse* response) override;

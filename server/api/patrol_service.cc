@@ -123,12 +123,11 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::RecordVisit(grpc::CallbackServerCon
     v.kind = static_cast<domain::VisitKind>(request->kind());
     v.subject = request->subject();
     v.note = request->note();
-    v.has_position =
-        request->position().latitude() != 0 || request->position().longitude() != 0;
+    v.has_position = request->position().latitude() != 0 || request->position().longitude() != 0;
     v.latitude = request->position().latitude();
     v.longitude = request->position().longitude();
-    if (auto s = ReadTime(request->has_visit_time(), request->visit_time(), "visit_time",
-                          &v.visit_time);
+    if (auto s =
+            ReadTime(request->has_visit_time(), request->visit_time(), "visit_time", &v.visit_time);
         !s.ok()) {
       return s;
     }
@@ -174,13 +173,13 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::ListPatrols(grpc::CallbackServerCon
         !s.ok()) {
       return s;
     }
-    if (auto s = ReadTime(request->has_end_time(), request->end_time(), "end_time",
-                          &filter.start_to);
+    if (auto s =
+            ReadTime(request->has_end_time(), request->end_time(), "end_time", &filter.start_to);
         !s.ok()) {
       return s;
     }
-    auto page = deps_.patrols->ListPatrols(rc, filter,
-                                           {request->page_size(), request->page_token()});
+    auto page =
+        deps_.patrols->ListPatrols(rc, filter, {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
     for (const auto& p : page->items) ToProto(p, response->add_patrols());
     response->set_next_page_token(page->next_page_token);

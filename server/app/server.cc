@@ -510,10 +510,10 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(api::MakeParseErrorInterceptor(
-        {"gridline.v1.ReportService", "gridline.v1.DispatchService",
-         "gridline.v1.DepartmentService", "gridline.v1.AdminService",
-         "gridline.v1.PatrolService"}));
+    creators.push_back(
+        api::MakeParseErrorInterceptor({"gridline.v1.ReportService", "gridline.v1.DispatchService",
+                                        "gridline.v1.DepartmentService", "gridline.v1.AdminService",
+                                        "gridline.v1.PatrolService"}));
     creators.push_back(std::move(call_log));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }

@@ -62,7 +62,7 @@ class Builder {
     for (auto& id : more_cases) r.case_ids.push_back(std::move(id));
     r.weight = WeightOf(rules_, about.source);
     r.explanation = r.weight != 1 ? absl::StrCat(why, "; 重责 ×", r.weight, " (",
-                                                  CaseSourceName(about.source), ")")
+                                                 CaseSourceName(about.source), ")")
                                   : why;
     r.grid_path = about.grid_path;
     r.department_code = department;
@@ -102,14 +102,13 @@ const char* AccountabilityRuleName(AccountabilityRule r) {
 }
 
 std::string AccountabilityRecord::Key() const {
-  return absl::StrCat(static_cast<int>(rule), "|", static_cast<int>(unit_kind), "|", unit_code,
-                      "|", user_id, "|", case_ids.empty() ? "" : case_ids.front());
+  return absl::StrCat(static_cast<int>(rule), "|", static_cast<int>(unit_kind), "|", unit_code, "|",
+                      user_id, "|", case_ids.empty() ? "" : case_ids.front());
 }
 
 std::vector<AccountabilityRecord> ComputeAccountability(
     const AccountabilityRules& rules, const AccountabilityOrg& org,
-    const std::vector<AccountabilityCase>& cases, int year, int month, Micros start,
-    Micros end) {
+    const std::vector<AccountabilityCase>& cases, int year, int month, Micros start, Micros end) {
   Builder b(rules, year, month);
   auto in_month = [&](Micros t) { return t >= start && t < end; };
 
@@ -148,8 +147,8 @@ std::vector<AccountabilityRecord> ComputeAccountability(
       anyone = true;
     }
     if (!anyone) {
-      b.Add(AccountabilityRule::kShouldHaveFound, AccountabilityUnitKind::kGrid, x.grid_code, "",
-            x, {}, "", why);
+      b.Add(AccountabilityRule::kShouldHaveFound, AccountabilityUnitKind::kGrid, x.grid_code, "", x,
+            {}, "", why);
     }
   }
 
@@ -193,7 +192,8 @@ std::vector<AccountabilityRecord> ComputeAccountability(
     for (const User& u : org.users) {
       if (u.disabled || u.role != Role::kDepartmentStaff || u.department_code != dept) continue;
       auto g = org.grids.find(u.grid_code);
-      if (g == org.grids.end() || static_cast<int>(g->second.level) < static_cast<int>(GridLevel::kStreet)) {
+      if (g == org.grids.end() ||
+          static_cast<int>(g->second.level) < static_cast<int>(GridLevel::kStreet)) {
         continue;
       }
       if (!OnPath(x.grid_path, u.grid_code)) continue;
@@ -221,11 +221,10 @@ std::vector<AccountabilityRecord> ComputeAccountability(
     }
     if (last == nullptr) continue;
     const std::string& dept = last->lead_department_code;
-    const std::string why = absl::StrCat("制而又返: ", x.category_code, " again within ",
-                                         rules.recurrence_radius_metres, " m of case ",
-                                         last->case_id, ", closed ",
-                                         (x.create_time - last->closed_time) / 86400000000,
-                                         " days before");
+    const std::string why =
+        absl::StrCat("制而又返: ", x.category_code, " again within ",
+                     rules.recurrence_radius_metres, " m of case ", last->case_id, ", closed ",
+                     (x.create_time - last->closed_time) / 86400000000, " days before");
     b.Add(AccountabilityRule::kFixedAndBack, AccountabilityUnitKind::kDepartment, dept, "", x,
           {last->case_id}, dept, why);
     auto d = org.departments.find(dept);

@@ -23,7 +23,12 @@ enum class AccountabilityRule : int {
 };
 const char* AccountabilityRuleName(AccountabilityRule r);
 
-enum class AccountabilityUnitKind : int { kUnspecified = 0, kGrid = 1, kCenter = 2, kDepartment = 3 };
+enum class AccountabilityUnitKind : int {
+  kUnspecified = 0,
+  kGrid = 1,
+  kCenter = 2,
+  kDepartment = 3
+};
 
 enum class RecordStatus : int { kUnspecified = 0, kActive = 1, kDismissed = 2, kWithdrawn = 3 };
 
@@ -99,11 +104,9 @@ struct AccountabilityRecord {
 // created in [start - max(find_window, recurrence_window), end) and every case open at `end`
 // with a deadline before it, or closed in [start, end); the rest are ignored. Ordered by rule,
 // unit, person, case.
-std::vector<AccountabilityRecord> ComputeAccountability(const AccountabilityRules& rules,
-                                                        const AccountabilityOrg& org,
-                                                        const std::vector<AccountabilityCase>& cases,
-                                                        int year, int month, Micros start,
-                                                        Micros end);
+std::vector<AccountabilityRecord> ComputeAccountability(
+    const AccountabilityRules& rules, const AccountabilityOrg& org,
+    const std::vector<AccountabilityCase>& cases, int year, int month, Micros start, Micros end);
 
 }  // namespace gridline::domain
 

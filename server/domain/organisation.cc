@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "server/domain/report_checks.h"
 #include "server/domain/errors.h"
+#include "server/domain/report_checks.h"
 #include "server/util/sha256.h"
 
 namespace gridline::domain {

@@ -98,8 +98,7 @@ void CheckVisit(FieldViolations& v, const Visit& visit, const Patrol& patrol, Mi
   }
   CheckText(v, "subject", visit.subject, true, kMaxVisitSubjectChars);
   CheckText(v, "note", visit.note, false, kMaxVisitNoteChars);
-  if (visit.has_position &&
-      (!ValidLatitude(visit.latitude) || !ValidLongitude(visit.longitude))) {
+  if (visit.has_position && (!ValidLatitude(visit.latitude) || !ValidLongitude(visit.longitude))) {
     v.Add("position", "latitude must be within [-90, 90] and longitude within [-180, 180]");
   }
   if (visit.visit_time < patrol.start_time) {

@@ -46,8 +46,7 @@ absl::StatusOr<int> AccountabilityService::ComputeMonth(int year, int month, Mic
   return static_cast<int>(records.size());
 }
 
-absl::StatusOr<int> AccountabilityService::Compute(const RequestContext& rc, int year,
-                                                   int month) {
+absl::StatusOr<int> AccountabilityService::Compute(const RequestContext& rc, int year, int month) {
   if (rc.caller.user.role != Role::kOperator) {
     return absl::PermissionDeniedError("accountability is computed by operators");
   }
@@ -83,7 +82,9 @@ absl::StatusOr<Page<domain::AccountabilityRecord>> AccountabilityService::List(
   FieldViolations v;
   auto subtree = ListSubtree(org_, v, scope, filter.grid_code);
   if (!subtree.ok()) return subtree.status();
-  const int size = page.page_size < 0 ? 0 : page.page_size == 0 ? 50 : std::min(page.page_size, 500);
+  const int size = page.page_size < 0    ? 0
+                   : page.page_size == 0 ? 50
+                                         : std::min(page.page_size, 500);
   if (page.page_size < 0) v.Add("page_size", "must not be negative");
   if (!v.empty()) return v.ToStatus();
   if (!subtree->empty()) {

@@ -356,8 +356,8 @@ absl::StatusOr<Department> AdminService::UpdateDepartment(const Department& depa
                                                           const std::vector<std::string>& paths) {
   const Department& in = department;
   if (absl::Status s = RequireKey("department.code", in.code); !s.ok()) return s;
-  if (absl::Status s = CheckMask(paths, {"name", "parent_code", "grid_code", "leader_user_id"},
-                                 "code");
+  if (absl::Status s =
+          CheckMask(paths, {"name", "parent_code", "grid_code", "leader_user_id"}, "code");
       !s.ok()) {
     return s;
   }

@@ -99,7 +99,6 @@ void CheckActionText(FieldViolations& v, CaseAction action, const std::string& t
   CheckNote(v, r.text_field, text, required);
 }
 
-
 // Fills every event's "case after the change" fields and to_state.
 void Finish(const Case& after, std::vector<CaseEvent>& events) {
   for (auto& e : events) {

@@ -112,10 +112,10 @@ struct SubmitOutcome {
 class CaseService {
  public:
   // The storage it uses: cases, the organisation (routing, validation), photos' metadata and
-  // the patrols reports name (not owned). `publisher` (not owned, may be null) is told after every commit that appended events.
-  // `utc_offset_minutes`: the platform's time zone (case numbers' year, warning texts). The
-  // service reads no clock: a call's time is its RequestContext's `now`, and WarnDeadlines is
-  // given its `now`.
+  // the patrols reports name (not owned). `publisher` (not owned, may be null) is told after every
+  // commit that appended events. `utc_offset_minutes`: the platform's time zone (case numbers'
+  // year, warning texts). The service reads no clock: a call's time is its RequestContext's `now`,
+  // and WarnDeadlines is given its `now`.
   CaseService(store::CaseStore* cases, store::OrganisationStore* org,
               store::AttachmentStore* attachments, EventPublisher* publisher,
               int utc_offset_minutes = 480, store::PatrolStore* patrols = nullptr,
@@ -224,8 +224,9 @@ class CaseService {
   absl::StatusOr<domain::SupervisionOrder> IssueSupervisionOrder(const RequestContext& rc,
                                                                  const SupervisionInput& in);
   // The lead department's staff acknowledge an order, and answer it (`answer` true, with `note`).
-  absl::StatusOr<domain::SupervisionOrder> AcknowledgeSupervisionOrder(
-      const RequestContext& rc, const std::string& order_id, int64_t expected_version);
+  absl::StatusOr<domain::SupervisionOrder> AcknowledgeSupervisionOrder(const RequestContext& rc,
+                                                                       const std::string& order_id,
+                                                                       int64_t expected_version);
   absl::StatusOr<domain::SupervisionOrder> AnswerSupervisionOrder(const RequestContext& rc,
                                                                   const std::string& order_id,
                                                                   const std::string& note,
@@ -242,8 +243,8 @@ class CaseService {
   absl::StatusOr<domain::SupervisionOrder> MoveOrder(
       const RequestContext& rc, const std::string& order_id, int64_t expected_version,
       const std::function<absl::StatusOr<bool>(domain::SupervisionOrder&)>& edit,
-      domain::EventType type, const std::function<std::string(const domain::SupervisionOrder&)>&
-                                  note);
+      domain::EventType type,
+      const std::function<std::string(const domain::SupervisionOrder&)>& note);
 
   // SubmitReport and RegisterCase after their checks of who calls: validate, store, and file a
   // clear-cut category at once. `scope`: the grid subtree the report must be in ("" anywhere).

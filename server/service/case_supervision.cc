@@ -23,8 +23,7 @@ constexpr int kAttempts = 4;
 absl::Status NoOrder() { return absl::NotFoundError("supervision order not found"); }
 
 std::string Digest(const SupervisionInput& in) {
-  return util::Sha256Hex(
-      absl::StrCat(in.case_id, "\x1f", in.reason, "\x1f", in.respond_by_time));
+  return util::Sha256Hex(absl::StrCat(in.case_id, "\x1f", in.reason, "\x1f", in.respond_by_time));
 }
 
 bool OpenAndFiled(const Case& c) {
@@ -267,8 +266,8 @@ absl::StatusOr<int> CaseService::EscalateSupervisionOrders(Micros now, Micros in
     if (auto g = org_->FindGrid(*target); g.ok() && g->has_value()) {
       level = absl::StrCat((*g)->name, "（", *target, "）");
     }
-    const std::string due_at = absl::FormatTime("%Y-%m-%d %H:%M",
-                                                absl::FromUnixMicros(order.respond_by_time), zone_);
+    const std::string due_at =
+        absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixMicros(order.respond_by_time), zone_);
     store::CaseWrite w = StartWrite(**c);
     CaseEvent e = MakeEvent(nullptr, **c, EventType::kSupervisionEscalated, now,
                             absl::StrCat("escalated to ", level, ": unanswered since ", due_at));

@@ -75,8 +75,8 @@ absl::StatusOr<EvaluationPage> EvaluationService::List(const RequestContext& rc,
   std::shared_ptr<const Snapshot> snapshot =
       snapshot_id != 0 ? Find(snapshot_id, q, rc.now) : nullptr;
   if (snapshot == nullptr) {
-    auto all = EvaluateMonth(org_, figures_, q.year, q.month, thresholds_, rc.now, rc.gone,
-                             extras_, q.source);
+    auto all = EvaluateMonth(org_, figures_, q.year, q.month, thresholds_, rc.now, rc.gone, extras_,
+                             q.source);
     if (!all.ok()) return all.status();
     auto made = std::make_shared<Snapshot>();
     made->year = q.year;

@@ -27,7 +27,7 @@ struct EvaluationQuery {
   Flag flag = Flag::kUnspecified;               // unspecified: any
   // Rate on the cases from this source only (unspecified: all cases).
   domain::CaseSource source = domain::CaseSource::kUnspecified;
-  int page_size = 0;                            // 0: 50; at most 500
+  int page_size = 0;  // 0: 50; at most 500
   std::string page_token;
 };
 

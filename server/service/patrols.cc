@@ -40,10 +40,10 @@ std::string BatchDigest(const std::vector<TrackPoint>& points) {
 
 // The same for a visit. An unset visit time is left out: a retry made later must still match.
 std::string VisitDigest(const Visit& v, Micros requested_time) {
-  return util::Sha256Hex(absl::StrCat(
-      v.patrol_id, "\x1f", static_cast<int>(v.kind), "\x1f", v.subject, "\x1f", v.note, "\x1f",
-      v.has_position ? absl::StrCat(v.latitude, ",", v.longitude) : "", "\x1f", requested_time,
-      "\x1f", absl::StrJoin(v.attachment_ids, ",")));
+  return util::Sha256Hex(
+      absl::StrCat(v.patrol_id, "\x1f", static_cast<int>(v.kind), "\x1f", v.subject, "\x1f", v.note,
+                   "\x1f", v.has_position ? absl::StrCat(v.latitude, ",", v.longitude) : "", "\x1f",
+                   requested_time, "\x1f", absl::StrJoin(v.attachment_ids, ",")));
 }
 
 absl::Status Clash(const std::string& field, const std::string& what) {
@@ -386,8 +386,8 @@ absl::StatusOr<Page<Visit>> PatrolService::ListVisits(const RequestContext& rc,
   if (!page.page_token.empty()) {
     if (auto s = ParsePageToken(page.page_token, &after_time, &after_id); !s.ok()) return s;
   }
-  auto visits = patrols_->ListVisits(patrol_id, !page.page_token.empty(), after_time, after_id,
-                                     *size + 1);
+  auto visits =
+      patrols_->ListVisits(patrol_id, !page.page_token.empty(), after_time, after_id, *size + 1);
   if (!visits.ok()) return visits.status();
   Page<Visit> out;
   out.items = *std::move(visits);

@@ -81,8 +81,8 @@ class PatrolService {
                                                  const PageRequest& page);
   // `end` 0: now. Every role, in its scope (see patrol_service.proto).
   absl::StatusOr<PatrolStatistics> Statistics(const RequestContext& rc,
-                                              const std::string& grid_code,
-                                              domain::Micros start, domain::Micros end);
+                                              const std::string& grid_code, domain::Micros start,
+                                              domain::Micros end);
 
  private:
   // The caller's own patrol (NOT_FOUND otherwise: another's patrol does not exist for them).

@@ -197,8 +197,8 @@ Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanat
   }
   // The further conditions of red, each naming its figure when it fails.
   if (t.red_max_accountability_weight &&
-      s.accountability_weight > *t.red_max_accountability_weight &&
-      on_time >= t.red_on_time_rate && rework <= t.red_rework_rate) {
+      s.accountability_weight > *t.red_max_accountability_weight && on_time >= t.red_on_time_rate &&
+      rework <= t.red_rework_rate) {
     say(absl::StrFormat("accountability_weight %.1f > %.1f (yellow)", s.accountability_weight,
                         *t.red_max_accountability_weight));
     return Flag::kYellow;
@@ -224,8 +224,7 @@ Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanat
 absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* org,
                                                       store::FigureStore* figures, int year,
                                                       int month, const FlagThresholds& t,
-                                                      Micros now,
-                                                      const std::function<bool()>& gone,
+                                                      Micros now, const std::function<bool()>& gone,
                                                       const EvaluationExtras& extras,
                                                       CaseSource source) {
   if (month < 1 || month > 12) return InvalidField("month", "must be within 1..12");

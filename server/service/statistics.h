@@ -99,14 +99,11 @@ Flag FlagFor(const Statistics& s, const FlagThresholds& t, std::string* explanat
 // The monthly ratings of every street, community and cell and every department with any case
 // activity in the month (found, due or resolved), ordered by kind, then code. INVALID_ARGUMENT for
 // a month out of 1..12 or one that has not ended.
-absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(store::OrganisationStore* org,
-                                                      store::FigureStore* figures, int year,
-                                                      int month, const FlagThresholds& thresholds,
-                                                      domain::Micros now,
-                                                      const std::function<bool()>& gone = {},
-                                                      const EvaluationExtras& extras = {},
-                                                      domain::CaseSource source =
-                                                          domain::CaseSource::kUnspecified);
+absl::StatusOr<std::vector<Evaluation>> EvaluateMonth(
+    store::OrganisationStore* org, store::FigureStore* figures, int year, int month,
+    const FlagThresholds& thresholds, domain::Micros now, const std::function<bool()>& gone = {},
+    const EvaluationExtras& extras = {},
+    domain::CaseSource source = domain::CaseSource::kUnspecified);
 
 // INVALID_ARGUMENT for an unknown grid or department, a missing start, start not before end, or a
 // range over 366 days. CANCELLED as soon as `gone` (checked between store reads) says nobody

@@ -92,13 +92,13 @@ absl::StatusOr<std::vector<AccountabilityCase>> AccountabilityTables::LoadCases(
       "(?, ?, ?)) FROM cases c WHERE (c.create_time >= ? AND c.create_time < ?) OR "
       "(c.deadline_time > 0 AND c.deadline_time < ? AND (c.state NOT IN (?, ?, ?) OR "
       "c.closed_time >= ?))");
-  auto rows = conn.Query(
-      sql, {static_cast<int64_t>(domain::EventType::kAcceptedForFiling),
-            static_cast<int64_t>(domain::EventType::kRejectedInvalid),
-            static_cast<int64_t>(domain::EventType::kMarkedDuplicate), created_from, end, end,
-            static_cast<int64_t>(domain::CaseState::kClosed),
-            static_cast<int64_t>(domain::CaseState::kRejected),
-            static_cast<int64_t>(domain::CaseState::kMerged), start});
+  auto rows =
+      conn.Query(sql, {static_cast<int64_t>(domain::EventType::kAcceptedForFiling),
+                       static_cast<int64_t>(domain::EventType::kRejectedInvalid),
+                       static_cast<int64_t>(domain::EventType::kMarkedDuplicate), created_from, end,
+                       end, static_cast<int64_t>(domain::CaseState::kClosed),
+                       static_cast<int64_t>(domain::CaseState::kRejected),
+                       static_cast<int64_t>(domain::CaseState::kMerged), start});
   if (!rows.ok()) return rows.status();
   std::vector<AccountabilityCase> out;
   out.reserve(rows->size());
@@ -127,9 +127,10 @@ absl::StatusOr<std::vector<AccountabilityCase>> AccountabilityTables::LoadCases(
 absl::Status AccountabilityTables::Save(SqlConnection& conn, int year, int month,
                                         const std::vector<AccountabilityRecord>& records,
                                         domain::Micros compute_time) const {
-  auto existing = conn.Query(
-      absl::StrCat("SELECT ", kColumns, " FROM accountability_records WHERE year = ? AND month = ?"),
-      {int64_t{year}, int64_t{month}});
+  auto existing =
+      conn.Query(absl::StrCat("SELECT ", kColumns,
+                              " FROM accountability_records WHERE year = ? AND month = ?"),
+                 {int64_t{year}, int64_t{month}});
   if (!existing.ok()) return existing.status();
   std::map<std::string, AccountabilityRecord> stored;
   for (const auto& row : *existing) stored.emplace(row.Str(1), RowToRecord(row));
@@ -161,8 +162,8 @@ absl::Status AccountabilityTables::Save(SqlConnection& conn, int year, int month
     }
     const AccountabilityRecord& old = it->second;
     r.record_id = old.record_id;
-    r.status = old.status == RecordStatus::kDismissed ? RecordStatus::kDismissed
-                                                      : RecordStatus::kActive;
+    r.status =
+        old.status == RecordStatus::kDismissed ? RecordStatus::kDismissed : RecordStatus::kActive;
     r.dismiss_reason = old.dismiss_reason;
     r.dismissed_by_user_id = old.dismissed_by_user_id;
     r.dismiss_time = old.dismiss_time;
@@ -181,16 +182,17 @@ absl::Status AccountabilityTables::Save(SqlConnection& conn, int year, int month
         {static_cast<int64_t>(RecordStatus::kWithdrawn), compute_time, old.record_id});
     if (!st.ok()) return st.status();
   }
-  auto del = conn.Execute("DELETE FROM accountability_runs WHERE month_key = ?",
-                          {MonthKey(year, month)});
+  auto del =
+      conn.Execute("DELETE FROM accountability_runs WHERE month_key = ?", {MonthKey(year, month)});
   if (!del.ok()) return del.status();
   auto run = conn.Execute("INSERT INTO accountability_runs (month_key, compute_time) VALUES (?, ?)",
                           {MonthKey(year, month), compute_time});
   return run.status();
 }
 
-absl::StatusOr<std::optional<domain::Micros>> AccountabilityTables::ComputeTime(
-    SqlConnection& conn, int year, int month) const {
+absl::StatusOr<std::optional<domain::Micros>> AccountabilityTables::ComputeTime(SqlConnection& conn,
+                                                                                int year,
+                                                                                int month) const {
   auto rows = conn.Query("SELECT compute_time FROM accountability_runs WHERE month_key = ?",
                          {MonthKey(year, month)});
   if (!rows.ok()) return rows.status();
@@ -257,8 +259,8 @@ absl::StatusOr<std::optional<AccountabilityRecord>> AccountabilityTables::Get(
 }
 
 absl::StatusOr<AccountabilityRecord> AccountabilityTables::Dismiss(
-    SqlConnection& conn, const std::string& id, int64_t expected_version,
-    const std::string& reason, const std::string& by, domain::Micros time) const {
+    SqlConnection& conn, const std::string& id, int64_t expected_version, const std::string& reason,
+    const std::string& by, domain::Micros time) const {
   auto n = conn.Execute(
       "UPDATE accountability_records SET status = ?, dismiss_reason = ?, dismissed_by = ?, "
       "dismiss_time = ?, version = version + 1 WHERE record_id = ? AND version = ? AND status = ?",

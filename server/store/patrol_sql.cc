@@ -122,8 +122,7 @@ std::string InsertSql(absl::string_view table, absl::string_view columns, size_t
 
 }  // namespace
 
-absl::StatusOr<PatrolWriteResult> PatrolTables::Start(SqlConnection& conn,
-                                                      const Patrol& p) const {
+absl::StatusOr<PatrolWriteResult> PatrolTables::Start(SqlConnection& conn, const Patrol& p) const {
   auto existing = Get(conn, p.patrol_id, /*lock=*/true);
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) return PatrolWriteResult{**existing, false, ""};
@@ -143,10 +142,10 @@ absl::StatusOr<std::optional<Patrol>> PatrolTables::Get(SqlConnection& conn,
                                                         const std::string& patrol_id,
                                                         bool lock) const {
   const bool for_update = lock && dialect_ == Dialect::kMysql;
-  auto rows = conn.Query(absl::StrCat("SELECT ", kPatrolColumns,
-                                      " FROM patrols WHERE patrol_id = ?",
-                                      for_update ? " FOR UPDATE" : ""),
-                         {patrol_id});
+  auto rows =
+      conn.Query(absl::StrCat("SELECT ", kPatrolColumns, " FROM patrols WHERE patrol_id = ?",
+                              for_update ? " FOR UPDATE" : ""),
+                 {patrol_id});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<Patrol>();
   return std::optional<Patrol>(RowToPatrol(rows->front()));
@@ -174,8 +173,8 @@ absl::StatusOr<PatrolWriteResult> PatrolTables::Update(SqlConnection& conn,
     if (!rows->empty()) return PatrolWriteResult{**current, false, rows->front().Str(0)};
   }
   if (w.visit) {
-    auto rows =
-        conn.Query("SELECT request_digest FROM patrol_visits WHERE visit_id = ?", {w.visit->visit_id});
+    auto rows = conn.Query("SELECT request_digest FROM patrol_visits WHERE visit_id = ?",
+                           {w.visit->visit_id});
     if (!rows.ok()) return rows.status();
     if (!rows->empty()) return PatrolWriteResult{**current, false, rows->front().Str(0)};
   }
@@ -202,10 +201,10 @@ absl::StatusOr<PatrolWriteResult> PatrolTables::Update(SqlConnection& conn,
   if (!n.ok()) return n.status();
   if (*n != 1) return absl::AbortedError("the patrol changed meanwhile");
   if (!w.batch_id.empty()) {
-    auto ins = conn.Execute(InsertSql("patrol_batches",
-                                      "patrol_id, batch_id, digest, point_count, create_time"),
-                            {next.patrol_id, w.batch_id, w.batch_digest,
-                             static_cast<int64_t>(w.points.size()), next.update_time});
+    auto ins = conn.Execute(
+        InsertSql("patrol_batches", "patrol_id, batch_id, digest, point_count, create_time"),
+        {next.patrol_id, w.batch_id, w.batch_digest, static_cast<int64_t>(w.points.size()),
+         next.update_time});
     if (!ins.ok()) return ins.status();
     // Points are numbered on from those stored: 1 is the patrol's first.
     int64_t seq = next.point_count - static_cast<int64_t>(w.points.size());
@@ -313,7 +312,8 @@ absl::StatusOr<std::vector<Visit>> PatrolTables::ListVisits(SqlConnection& conn,
                                                             const std::string& after_id,
                                                             int limit) const {
   SqlParams params = {patrol_id};
-  std::string sql = absl::StrCat("SELECT ", kVisitColumns, " FROM patrol_visits WHERE patrol_id = ?");
+  std::string sql =
+      absl::StrCat("SELECT ", kVisitColumns, " FROM patrol_visits WHERE patrol_id = ?");
   if (has_after) {
     sql += " AND (visit_time > ? OR (visit_time = ? AND visit_id > ?))";
     params.insert(params.end(), {after_time, after_time, after_id});
@@ -335,10 +335,12 @@ absl::StatusOr<std::vector<domain::PatrolFigures>> PatrolTables::Sum(SqlConnecti
   SqlParams params = {start, end};
   std::string sql = absl::StrCat(
       "SELECT grid_code, user_id, COUNT(*), "
-      "SUM(CASE WHEN state = ", static_cast<int>(domain::PatrolState::kEnded),
+      "SUM(CASE WHEN state = ",
+      static_cast<int>(domain::PatrolState::kEnded),
       " THEN end_time - start_time WHEN has_last = 1 AND last_time > start_time "
       "THEN last_time - start_time ELSE 0 END), SUM(length_metres), COUNT(DISTINCT ",
-      day, "), SUM(visit_count), SUM(report_count) FROM patrols "
+      day,
+      "), SUM(visit_count), SUM(report_count) FROM patrols "
       "WHERE start_time >= ? AND start_time < ?");
   sql += ScopeSql(q, params);
   sql += " GROUP BY grid_code, user_id ORDER BY grid_code, user_id";

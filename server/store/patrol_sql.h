@@ -24,13 +24,11 @@ class PatrolTables {
   absl::StatusOr<PatrolWriteResult> Start(SqlConnection& conn, const domain::Patrol& p) const;
   // `lock`: lock the row for the caller's transaction (MySQL).
   absl::StatusOr<std::optional<domain::Patrol>> Get(SqlConnection& conn,
-                                                    const std::string& patrol_id,
-                                                    bool lock) const;
+                                                    const std::string& patrol_id, bool lock) const;
   absl::StatusOr<std::optional<domain::Visit>> GetVisit(SqlConnection& conn,
                                                         const std::string& visit_id) const;
   absl::StatusOr<PatrolWriteResult> Update(SqlConnection& conn, const PatrolWrite& w) const;
-  absl::StatusOr<std::vector<domain::Patrol>> List(SqlConnection& conn,
-                                                   const PatrolQuery& q) const;
+  absl::StatusOr<std::vector<domain::Patrol>> List(SqlConnection& conn, const PatrolQuery& q) const;
   absl::StatusOr<std::vector<domain::TrackPoint>> ListTrack(SqlConnection& conn,
                                                             const std::string& patrol_id,
                                                             int64_t after, int limit) const;
@@ -39,12 +37,11 @@ class PatrolTables {
                                                         bool has_after, int64_t after_time,
                                                         const std::string& after_id,
                                                         int limit) const;
-  absl::StatusOr<std::vector<domain::PatrolFigures>> Sum(SqlConnection& conn,
-                                                         const PatrolQuery& q,
+  absl::StatusOr<std::vector<domain::PatrolFigures>> Sum(SqlConnection& conn, const PatrolQuery& q,
                                                          domain::Micros start,
                                                          domain::Micros end) const;
-  absl::StatusOr<int64_t> CountDays(SqlConnection& conn, const PatrolQuery& q,
-                                    domain::Micros start, domain::Micros end) const;
+  absl::StatusOr<int64_t> CountDays(SqlConnection& conn, const PatrolQuery& q, domain::Micros start,
+                                    domain::Micros end) const;
 
   // A report naming the patrol was stored (in the same transaction): counts it. The patrol's
   // version is not moved: it counts the patroller's own writes, which the outbox checks.

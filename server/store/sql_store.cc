@@ -24,11 +24,11 @@
 #include "server/domain/errors.h"
 #include "server/store/accountability_sql.h"
 #include "server/store/figures_sql.h"
-#include "server/store/patrol_sql.h"
-#include "server/store/supervision_sql.h"
 #include "server/store/mysql_driver.h"
+#include "server/store/patrol_sql.h"
 #include "server/store/sql.h"
 #include "server/store/store.h"
+#include "server/store/supervision_sql.h"
 #include "server/util/clock.h"
 #include "server/util/log.h"
 #include "server/util/metrics.h"
@@ -319,8 +319,7 @@ const std::vector<Migration>& Migrations() {
            {"supervision_orders", "ix_supervision_case", "case_id", false},
            {"supervision_orders", "ix_supervision_due", "state, next_escalation_time", false},
            {"supervision_orders", "ix_supervision_path", "grid_path, issue_time", false},
-           {"supervision_orders", "ix_supervision_dept", "lead_department_code, issue_time",
-            false},
+           {"supervision_orders", "ix_supervision_dept", "lead_department_code, issue_time", false},
        },
        {
            // The supervision order a SUPERVISION_* event is about.
@@ -344,8 +343,7 @@ const std::vector<Migration>& Migrations() {
        },
        {
            {"accountability_records", "ux_accountability_key", "record_key", true},
-           {"accountability_records", "ix_accountability_month", "year, month, record_key",
-            false},
+           {"accountability_records", "ix_accountability_month", "year, month, record_key", false},
        },
        {
            // The department's leader in charge (分管领导), on whom 连责 falls.
@@ -882,10 +880,10 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::vector<domain::Department>> ListDepartments() override {
-    auto rows =
-        Read("SELECT code, name, parent_code, grid_code, leader_user_id FROM departments "
-             "ORDER BY code",
-             {});
+    auto rows = Read(
+        "SELECT code, name, parent_code, grid_code, leader_user_id FROM departments "
+        "ORDER BY code",
+        {});
     if (!rows.ok()) return rows.status();
     std::vector<domain::Department> out;
     for (const auto& r : *rows) out.push_back({r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)});
@@ -894,10 +892,10 @@ class SqlStore final : public Store {
 
   absl::StatusOr<std::optional<domain::Department>> FindDepartment(
       const std::string& code) override {
-    auto rows =
-        Read("SELECT code, name, parent_code, grid_code, leader_user_id FROM departments "
-             "WHERE code = ?",
-             {code});
+    auto rows = Read(
+        "SELECT code, name, parent_code, grid_code, leader_user_id FROM departments "
+        "WHERE code = ?",
+        {code});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
     const SqlRow& r = rows->front();
@@ -1319,8 +1317,9 @@ class SqlStore final : public Store {
     if (!lease.ok()) return lease.status();
     return patrols_.ListVisits(**lease, patrol_id, has_after, after_time, after_id, limit);
   }
-  absl::StatusOr<std::vector<domain::PatrolFigures>> SumPatrolFigures(
-      const PatrolQuery& q, domain::Micros start, domain::Micros end) override {
+  absl::StatusOr<std::vector<domain::PatrolFigures>> SumPatrolFigures(const PatrolQuery& q,
+                                                                      domain::Micros start,
+                                                                      domain::Micros end) override {
     auto lease = pool_.Acquire();
     if (!lease.ok()) return lease.status();
     return patrols_.Sum(**lease, q, start, end);
@@ -1464,9 +1463,8 @@ class SqlStore final : public Store {
       // creation nor grid_path, which grid moves own: a move does not change the version, so a
       // write checked against the version would otherwise put a stale path back.
       static const std::set<std::string> kNotUpdated = {
-          "case_id",     "grid_code",  "grid_path",      "reporter_user_id",
-          "create_time", "request_id", "request_digest", "source",
-          "patrol_id"};
+          "case_id",    "grid_code",      "grid_path", "reporter_user_id", "create_time",
+          "request_id", "request_digest", "source",    "patrol_id"};
       static const std::vector<std::string> kColumns = Columns(kCaseColumns);
       const SqlParams all = CaseParams(next);
       SqlParams params;
@@ -1913,9 +1911,8 @@ class SqlStore final : public Store {
           grid_sql, {g.code, g.name, static_cast<int64_t>(g.level), g.parent_code, std::string()});
       if (!st.ok()) return st.status();
     }
-    const std::string dept_sql =
-        Upsert(dialect_, "departments",
-               {"code", "name", "parent_code", "grid_code", "leader_user_id"});
+    const std::string dept_sql = Upsert(
+        dialect_, "departments", {"code", "name", "parent_code", "grid_code", "leader_user_id"});
     for (const auto& d : org.departments) {
       auto st = c.Execute(dept_sql, {d.code, d.name, d.parent_code, d.grid_code, d.leader_user_id});
       if (!st.ok()) return st.status();

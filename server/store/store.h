@@ -146,7 +146,7 @@ struct FigureQuery {
 struct PatrolQuery {
   std::string subtree_grid_path;  // patrols in this subtree
   std::string user_id;
-  std::string department_code;  // patrols of this department's staff
+  std::string department_code;                     // patrols of this department's staff
   domain::Role role = domain::Role::kUnspecified;  // patrols by users of this role
   std::vector<domain::PatrolState> states;
   domain::Micros start_from = 0;  // start_time >= (when non-zero)
@@ -407,7 +407,7 @@ class AccountabilityStore {
                                           domain::Micros compute_time) = 0;
   // When the month was last computed, or nullopt.
   virtual absl::StatusOr<std::optional<domain::Micros>> AccountabilityComputeTime(int year,
-                                                                                   int month) = 0;
+                                                                                  int month) = 0;
   virtual absl::StatusOr<std::vector<domain::AccountabilityRecord>> ListAccountabilityRecords(
       const AccountabilityQuery& query) = 0;
   virtual absl::StatusOr<std::optional<domain::AccountabilityRecord>> GetAccountabilityRecord(
@@ -448,11 +448,10 @@ class PatrolStore {
   // Stores a new patrol (version 1), idempotently on patrol_id: if it exists, nothing is written
   // and the stored patrol is returned with created=false.
   virtual absl::StatusOr<PatrolWriteResult> StartPatrol(const domain::Patrol& patrol) = 0;
-  virtual absl::StatusOr<std::optional<domain::Patrol>> GetPatrol(
-      const std::string& patrol_id) = 0;
+  virtual absl::StatusOr<std::optional<domain::Patrol>> GetPatrol(const std::string& patrol_id) = 0;
   // The digest a track batch was stored with, or nullopt if it is not stored.
-  virtual absl::StatusOr<std::optional<std::string>> FindTrackBatch(const std::string& patrol_id,
-                                                                    const std::string& batch_id) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> FindTrackBatch(
+      const std::string& patrol_id, const std::string& batch_id) = 0;
   virtual absl::StatusOr<std::optional<domain::Visit>> GetVisit(const std::string& visit_id) = 0;
   // Writes `w` (the patrol's version becomes expected_version + 1); a visit's photos become
   // referenced (kept by the photo cleanup). When the batch or visit it
@@ -465,13 +464,12 @@ class PatrolStore {
       const std::string& patrol_id, int64_t after, int limit) = 0;
   // A patrol's visits, oldest first; resume after this (visit_time, visit_id) when `has_after`.
   virtual absl::StatusOr<std::vector<domain::Visit>> ListVisits(const std::string& patrol_id,
-                                                                bool has_after,
-                                                                int64_t after_time,
+                                                                bool has_after, int64_t after_time,
                                                                 const std::string& after_id,
                                                                 int limit) = 0;
   // The figures of the patrols started in [start, end) matching `query`'s subtree, user,
-  // department and role (its other fields are ignored), per grid and user, by grid code then user id.
-  // Days are counted at the store's figures offset (FigureStore::FiguresUtcOffsetMinutes).
+  // department and role (its other fields are ignored), per grid and user, by grid code then user
+  // id. Days are counted at the store's figures offset (FigureStore::FiguresUtcOffsetMinutes).
   virtual absl::StatusOr<std::vector<domain::PatrolFigures>> SumPatrolFigures(
       const PatrolQuery& query, domain::Micros start, domain::Micros end) = 0;
   // The distinct (user, day) pairs with a patrol in scope in [start, end): the total of

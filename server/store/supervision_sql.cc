@@ -96,8 +96,8 @@ absl::Status SupervisionTables::Write(SqlConnection& conn, const SupervisionWrit
   const std::vector<std::string> cols = absl::StrSplit(kColumns, ", ");
   if (w.expected_version == 0) {
     std::vector<std::string> marks(cols.size(), "?");
-    auto ins = conn.Execute(absl::StrCat("INSERT INTO supervision_orders (", kColumns,
-                                         ") VALUES (", absl::StrJoin(marks, ", "), ")"),
+    auto ins = conn.Execute(absl::StrCat("INSERT INTO supervision_orders (", kColumns, ") VALUES (",
+                                         absl::StrJoin(marks, ", "), ")"),
                             Params(o));
     if (!ins.ok() && absl::IsAlreadyExists(ins.status())) {
       // A concurrent retry of the same issue won the key: run again to find it.
@@ -185,12 +185,12 @@ absl::StatusOr<std::vector<SupervisionOrder>> SupervisionTables::Due(SqlConnecti
 absl::StatusOr<domain::SupervisionCounts> SupervisionTables::Count(
     SqlConnection& conn, const std::string& grid_path, const std::string& department_code,
     domain::Micros start, domain::Micros end) const {
-  std::string sql = absl::StrCat(
-      "SELECT COUNT(*), SUM(CASE WHEN state = ",
-      static_cast<int>(domain::SupervisionState::kAnswered),
-      " AND answer_time <= respond_by_time THEN 1 ELSE 0 END), "
-      "SUM(CASE WHEN escalation_count > 0 THEN 1 ELSE 0 END) FROM supervision_orders "
-      "WHERE issue_time >= ? AND issue_time < ?");
+  std::string sql =
+      absl::StrCat("SELECT COUNT(*), SUM(CASE WHEN state = ",
+                   static_cast<int>(domain::SupervisionState::kAnswered),
+                   " AND answer_time <= respond_by_time THEN 1 ELSE 0 END), "
+                   "SUM(CASE WHEN escalation_count > 0 THEN 1 ELSE 0 END) FROM supervision_orders "
+                   "WHERE issue_time >= ? AND issue_time < ?");
   SqlParams params = {start, end};
   if (!grid_path.empty()) {
     sql += " AND grid_path >= ? AND grid_path < ?";

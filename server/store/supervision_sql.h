@@ -23,14 +23,14 @@ class SupervisionTables {
   absl::Status Write(SqlConnection& conn, const SupervisionWrite& w) const;
   absl::StatusOr<std::optional<domain::SupervisionOrder>> Get(SqlConnection& conn,
                                                               const std::string& order_id) const;
-  absl::StatusOr<std::optional<domain::SupervisionOrder>> Find(
-      SqlConnection& conn, const std::string& issuer, const std::string& request_id) const;
+  absl::StatusOr<std::optional<domain::SupervisionOrder>> Find(SqlConnection& conn,
+                                                               const std::string& issuer,
+                                                               const std::string& request_id) const;
   absl::StatusOr<std::vector<domain::SupervisionOrder>> List(SqlConnection& conn,
                                                              const SupervisionQuery& q) const;
-  absl::StatusOr<std::vector<domain::SupervisionOrder>> Due(SqlConnection& conn,
-                                                            domain::Micros now, int limit) const;
-  absl::StatusOr<domain::SupervisionCounts> Count(SqlConnection& conn,
-                                                  const std::string& grid_path,
+  absl::StatusOr<std::vector<domain::SupervisionOrder>> Due(SqlConnection& conn, domain::Micros now,
+                                                            int limit) const;
+  absl::StatusOr<domain::SupervisionCounts> Count(SqlConnection& conn, const std::string& grid_path,
                                                   const std::string& department_code,
                                                   domain::Micros start, domain::Micros end) const;
   // The cases of grid `code` have the new `path`: their orders follow.

@@ -26,11 +26,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <optional>
 
 #include "gridline/client/patrol_client.h"
 #include "gridline/client/photo.h"

@@ -42,8 +42,7 @@ class PatrolClient {
   StatusOr<std::vector<v1::TrackPoint>> ListTrackPoints(const std::string& patrol_id);
   // Every page of a patrol's visits, oldest first.
   StatusOr<std::vector<v1::Visit>> ListVisits(const std::string& patrol_id);
-  StatusOr<v1::PatrolStatistics> GetPatrolStatistics(
-      const v1::GetPatrolStatisticsRequest& request);
+  StatusOr<v1::PatrolStatistics> GetPatrolStatistics(const v1::GetPatrolStatisticsRequest& request);
 
   std::shared_ptr<PatrolConnection> connection() const { return connection_; }
 

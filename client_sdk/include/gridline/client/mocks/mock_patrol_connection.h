@@ -23,8 +23,8 @@ class MockPatrolConnection : public PatrolConnection {
               (const v1::ListPatrolsRequest& request), (override));
   MOCK_METHOD(StatusOr<v1::ListTrackPointsResponse>, ListTrackPoints,
               (const v1::ListTrackPointsRequest& request), (override));
-  MOCK_METHOD(StatusOr<v1::ListVisitsResponse>, ListVisits,
-              (const v1::ListVisitsRequest& request), (override));
+  MOCK_METHOD(StatusOr<v1::ListVisitsResponse>, ListVisits, (const v1::ListVisitsRequest& request),
+              (override));
   MOCK_METHOD(StatusOr<v1::PatrolStatistics>, GetPatrolStatistics,
               (const v1::GetPatrolStatisticsRequest& request), (override));
 };
