@@ -53,24 +53,14 @@ class AccountabilityTest : public E2eTest {
   // A server whose clock reads `at` (seconds since the epoch) when it starts.
   std::unique_ptr<ServerProcess> StartAt(int64_t at, const std::string& extra_config = "") {
     const int64_t offset = at - absl::ToUnixSeconds(absl::Now());
-    const std::string config = absl::StrCat(dir_.path(), "/at", at, ".textproto");
-    std::ofstream(config) << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
-                          << "worker_threads: 4\nhealth_check_interval_ms: 200\n"
-                          << "shutdown_grace_ms: 2000\n"
-                          << "deadline_warnings { check_interval_seconds: 1 }\n"
-                          << "supervision { escalation_interval_minutes: 60 }\n"
-                          << "test_clock_offset_seconds: " << offset << "\n"
-                          << extra_config;
-    std::vector<std::string> args = {"--config",       config,
-                                     "--listen",       absl::StrCat("127.0.0.1:", port_),
-                                     "--organisation", DemoOrganisationFile(),
-                                     "--demo"};
-    for (auto& a : StoreArgs()) args.push_back(a);
-    auto server = std::make_unique<ServerProcess>(
-        args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
-    bool ok = server->Start(port_);
-    EXPECT_TRUE(ok) << server->Log();
-    if (!ok) return nullptr;
+    auto server = StartConfiguredServer(
+        port_, absl::StrCat("watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n",
+                            "worker_threads: 4\nhealth_check_interval_ms: 200\n",
+                            "shutdown_grace_ms: 2000\n",
+                            "deadline_warnings { check_interval_seconds: 1 }\n",
+                            "supervision { escalation_interval_minutes: 60 }\n",
+                            "test_clock_offset_seconds: ", offset, "\n", extra_config));
+    if (!server) return nullptr;
     auto channel = Channel(port_);
     report_ = v1::ReportService::NewStub(channel);
     dispatch_ = v1::DispatchService::NewStub(channel);

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -131,7 +132,10 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
 
   // The config and store arguments every server of the test shares, `port`, and `extra`.
   std::vector<std::string> ServerArgs(const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"--config", dir_.path() + "/server.textproto"};
+    std::vector<std::string> args;
+    if (std::find(extra.begin(), extra.end(), "--config") == extra.end()) {
+      args = {"--config", dir_.path() + "/server.textproto"};
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     for (auto& a : StoreArgs()) args.push_back(a);
     return args;
@@ -147,6 +151,15 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     EXPECT_TRUE(ok) << server->Log();
     if (!ok) return nullptr;
     return server;
+  }
+
+  // A demo server on `port` whose whole config file is `config` (ServerConfig in text format),
+  // e.g. with a test clock offset (test_clock_offset_seconds) to run it in the past.
+  std::unique_ptr<ServerProcess> StartConfiguredServer(int port, const std::string& config) {
+    const std::string path = absl::StrCat(dir_.path(), "/config-", started_ + 1, ".textproto");
+    std::ofstream(path) << config;
+    return StartServerWith(port, {"--config", path, "--organisation",
+                                  testing::DemoOrganisationFile(), "--demo"});
   }
 
   static std::shared_ptr<grpc::Channel> Channel(int port) {

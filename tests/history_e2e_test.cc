@@ -52,24 +52,14 @@ class HistoryTest : public E2eTest {
 
   // Starts a server whose clock is `offset_seconds` off (negative: in the past).
   std::unique_ptr<ServerProcess> StartWithClock(int64_t offset_seconds) {
-    const std::string config = absl::StrCat(dir_.path(), "/clock", offset_seconds, ".textproto");
-    std::ofstream(config) << "watch { heartbeat_interval_ms: " << heartbeat_ms_
-                          << " poll_interval_ms: 50 retention_days: 30 }\n"
-                          << "worker_threads: 4\n"
-                          << "health_check_interval_ms: 200\n"
-                          << "attachments { directory: '" << photos_
-                          << "' orphan_grace_seconds: 3600 cleanup_interval_seconds: 1 }\n"
-                          << "test_clock_offset_seconds: " << offset_seconds << "\n";
-    std::vector<std::string> args = {"--config",       config,
-                                     "--listen",       absl::StrCat("127.0.0.1:", port_),
-                                     "--organisation", DemoOrganisationFile(),
-                                     "--demo"};
-    for (auto& a : StoreArgs()) args.push_back(a);
-    auto server = std::make_unique<ServerProcess>(
-        args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
-    bool ok = server->Start(port_);
-    EXPECT_TRUE(ok) << server->Log();
-    if (!ok) return nullptr;
+    auto server = StartConfiguredServer(
+        port_, absl::StrCat("watch { heartbeat_interval_ms: ", heartbeat_ms_,
+                            " poll_interval_ms: 50 retention_days: 30 }\n",
+                            "worker_threads: 4\nhealth_check_interval_ms: 200\n",
+                            "attachments { directory: '", photos_,
+                            "' orphan_grace_seconds: 3600 cleanup_interval_seconds: 1 }\n",
+                            "test_clock_offset_seconds: ", offset_seconds, "\n"));
+    if (!server) return nullptr;
     auto channel = Channel(port_);
     report_ = v1::ReportService::NewStub(channel);
     dispatch_ = v1::DispatchService::NewStub(channel);

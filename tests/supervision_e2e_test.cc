@@ -37,24 +37,13 @@ class SupervisionTest : public E2eTest {
   // A server on `port` whose clock runs `offset` seconds ahead, checking for due escalations
   // every second, escalating again every minute.
   std::unique_ptr<ServerProcess> StartAt(int port, int64_t offset) {
-    const std::string config = absl::StrCat(dir_.path(), "/clock", offset, "-", port, ".textproto");
-    std::ofstream(config) << "watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n"
-                          << "worker_threads: 4\n"
-                          << "health_check_interval_ms: 200\n"
-                          << "shutdown_grace_ms: 2000\n"
-                          << "deadline_warnings { check_interval_seconds: 1 }\n"
-                          << "supervision { escalation_interval_minutes: 1 }\n"
-                          << "test_clock_offset_seconds: " << offset << "\n";
-    std::vector<std::string> args = {"--config",       config,
-                                     "--listen",       absl::StrCat("127.0.0.1:", port),
-                                     "--organisation", DemoOrganisationFile(),
-                                     "--demo"};
-    for (auto& a : StoreArgs()) args.push_back(a);
-    auto server = std::make_unique<ServerProcess>(
-        args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
-    bool ok = server->Start(port);
-    EXPECT_TRUE(ok) << server->Log();
-    return ok ? std::move(server) : nullptr;
+    return StartConfiguredServer(
+        port, absl::StrCat("watch { heartbeat_interval_ms: 200 poll_interval_ms: 50 }\n",
+                           "worker_threads: 4\nhealth_check_interval_ms: 200\n",
+                           "shutdown_grace_ms: 2000\n",
+                           "deadline_warnings { check_interval_seconds: 1 }\n",
+                           "supervision { escalation_interval_minutes: 1 }\n",
+                           "test_clock_offset_seconds: ", offset, "\n"));
   }
 
   void Connect(int port) {
