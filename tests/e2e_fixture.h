@@ -158,8 +158,8 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<ServerProcess> StartConfiguredServer(int port, const std::string& config) {
     const std::string path = absl::StrCat(dir_.path(), "/config-", started_ + 1, ".textproto");
     std::ofstream(path) << config;
-    return StartServerWith(port, {"--config", path, "--organisation",
-                                  testing::DemoOrganisationFile(), "--demo"});
+    return StartServerWith(
+        port, {"--config", path, "--organisation", testing::DemoOrganisationFile(), "--demo"});
   }
 
   static std::shared_ptr<grpc::Channel> Channel(int port) {
