@@ -137,7 +137,10 @@ bool DeletionWatch::WaitAllGone(std::chrono::milliseconds timeout) {
   }
 }
 
-std::string ServerBinary() { return GRIDLINE_SERVER_BINARY; }
+std::string ServerBinary() {
+  const char* b = std::getenv("GRIDLINE_TEST_SERVER_BINARY");
+  return b && *b ? b : GRIDLINE_SERVER_BINARY;
+}
 std::string DemoOrganisationFile() {
   return GRIDLINE_SOURCE_DIR "/deploy/demo/organisation.textproto";
 }

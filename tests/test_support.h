@@ -103,7 +103,8 @@ class DeletionWatch {
   std::set<std::string> pending_;
 };
 
-// Path of the built server binary.
+// Path of the built server binary, or $GRIDLINE_TEST_SERVER_BINARY if set (deploy/sanitize.sh
+// runs the suites of one build against the sanitized server of another).
 std::string ServerBinary();
 // Path of the demo organisation file.
 std::string DemoOrganisationFile();
