@@ -6,9 +6,12 @@
 #   4. runs ctest: every store test on SQLite and on that MariaDB,
 #   5. runs the independent Python client check against a real gridline-server and checks that
 #      the server shuts down cleanly on SIGTERM,
-#   6. runs deploy/sanitize.sh --quick: the reactor-heavy suites again on SQLite, built with
-#      ASan and UBSan (skip with GRIDLINE_SKIP_SANITIZE=1 for a quicker local run; run
-#      deploy/sanitize.sh alone for both stores).
+#   6. runs deploy/sanitize.sh --quick, the CI subset of the sanitizer run: gridline-server built
+#      with ASan and UBSan, and six end-to-end suites of build/ run against it on SQLite
+#      (streams, attachments, admin and imports, the issue-10 regressions, the case lifecycle,
+#      overload); skip with GRIDLINE_SKIP_SANITIZE=1 for a quicker local run. The whole suite on
+#      both stores is `bash deploy/sanitize.sh`, ThreadSanitizer `bash deploy/tsan.sh`; neither
+#      runs in CI (each takes most of an hour here).
 # MariaDB, the server and the temporary directory are always removed on exit.
 # Exits non-zero if any step fails. Works from any directory.
 set -euo pipefail
@@ -130,6 +133,8 @@ sanitize_rc=0
 if [[ "${GRIDLINE_SKIP_SANITIZE:-0}" == 1 ]]; then
   section "sanitizers: skipped (GRIDLINE_SKIP_SANITIZE=1)"
 else
+  # The CI subset (see the header and deploy/sanitize.sh): only the server is built with the
+  # sanitizers; six end-to-end suites of build/ run against it, SQLite only.
   section "sanitizers (deploy/sanitize.sh --quick)"
   bash deploy/sanitize.sh --quick || sanitize_rc=$?
 fi
