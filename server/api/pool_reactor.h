@@ -95,8 +95,10 @@ class PoolReactor : public Reactor {
   }
 
   void OnCancel() override {
-    gone_ = true;
+    // Set under the lock: gRPC may call this on another thread right after the handler made the
+    // reactor, and only our lock orders that for ThreadSanitizer (gRPC's own is invisible to it).
     std::unique_lock<std::mutex> lock(mu_);
+    gone_ = true;
     RequestFinishLocked(grpc::Status::CANCELLED);
     Advance(lock);
   }
