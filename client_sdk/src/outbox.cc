@@ -474,7 +474,7 @@ StatusOr<FlushResult> Outbox::Flush(ReportClient& client, PatrolClient* patrols)
       break;
     }
     std::string case_id;
-    Status status = Send(kind, request, photos, client, *patrols, &case_id);
+    Status status = Send(kind, request, photos, client, patrols, &case_id);
     Outcome outcome = Classify(status);
     if (outcome == Outcome::kStopCounted &&
         unexpected + 1 >= impl_->options_.max_unexpected_failures) {
@@ -549,7 +549,10 @@ StatusOr<FlushResult> Outbox::Flush(ReportClient& client, PatrolClient* patrols)
 }
 
 Status Outbox::Send(OutboxKind kind, const std::string& request, const std::vector<Photo>& photos,
-                    ReportClient& client, PatrolClient& patrols, std::string* case_id) {
+                    ReportClient& client, PatrolClient* patrols, std::string* case_id) {
+  if (kind != OutboxKind::kReport && patrols == nullptr) {
+    return absl::FailedPreconditionError("a patrol entry needs a PatrolClient");
+  }
   switch (kind) {
     case OutboxKind::kReport: {
       v1::SubmitReportRequest report;
@@ -562,13 +565,13 @@ Status Outbox::Send(OutboxKind kind, const std::string& request, const std::vect
     case OutboxKind::kPatrolStart: {
       v1::StartPatrolRequest r;
       r.ParseFromString(request);
-      auto sent = patrols.StartPatrol(r);
+      auto sent = patrols->StartPatrol(r);
       return sent.ok() ? Status() : sent.status();
     }
     case OutboxKind::kTrack: {
       v1::AppendTrackRequest r;
       r.ParseFromString(request);
-      auto sent = patrols.AppendTrack(r);
+      auto sent = patrols->AppendTrack(r);
       return sent.ok() ? Status() : sent.status();
     }
     case OutboxKind::kVisit: {
@@ -580,13 +583,13 @@ Status Outbox::Send(OutboxKind kind, const std::string& request, const std::vect
         if (!uploaded.ok()) return uploaded.status();
         r.add_attachment_ids(uploaded->attachment_id());
       }
-      auto sent = patrols.RecordVisit(r);
+      auto sent = patrols->RecordVisit(r);
       return sent.ok() ? Status() : sent.status();
     }
     case OutboxKind::kPatrolEnd: {
       v1::EndPatrolRequest r;
       r.ParseFromString(request);
-      auto sent = patrols.EndPatrol(r);
+      auto sent = patrols->EndPatrol(r);
       return sent.ok() ? Status() : sent.status();
     }
   }

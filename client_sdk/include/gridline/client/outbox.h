@@ -134,9 +134,10 @@ class Outbox {
 
  private:
   explicit Outbox(std::unique_ptr<Impl> impl);
-  // Sends one entry; a sent report's case id goes to `case_id`.
+  // Sends one entry; a sent report's case id goes to `case_id`. `patrols` may be null for a
+  // report (a patrol entry needs it).
   static Status Send(OutboxKind kind, const std::string& request, const std::vector<Photo>& photos,
-                     ReportClient& client, PatrolClient& patrols, std::string* case_id);
+                     ReportClient& client, PatrolClient* patrols, std::string* case_id);
   std::unique_ptr<Impl> impl_;
 };
 
