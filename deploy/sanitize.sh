@@ -11,8 +11,9 @@
 #
 # Every server the suites start is the sanitized one (GRIDLINE_TEST_SERVER_BINARY, also when the
 # suites come from another build), and so are gridctl and the SDK's test app in the full run. A
-# report from any process fails the run, even one that no test noticed: reports go to files,
-# one per process, checked at the end. No ASan or UBSan suppressions are needed.
+# report from any process fails the run, even one that no test noticed: ASan's reports go to
+# files, one per process, checked at the end; UBSan's are fatal (halt_on_error) and the suites'
+# output is searched for them. No ASan or UBSan suppressions are needed.
 # The shell-script tests (sdk_consumer, sdk_only_build, packages) and layering_check are not
 # run: they test packaging and the build, not code that a sanitizer sees.
 #
@@ -121,8 +122,11 @@ else
 fi
 
 section "${#suites[@]} suite(s) under ASan/UBSan ($suite_dir)"
-mkdir -p "$tmp/reports"
-# The suites and every process they start inherit these. gRPC and Connector/C++ are not
+mkdir -p "$tmp/reports" "$tmp/output"
+# The suites and every process they start inherit these. GCC's UBSan runtime (libubsan, apart
+# from libasan) ignores log_path: its reports go to stderr, where halt_on_error makes each one
+# fatal (a server that has one dies, and its test fails); the suites' own output is searched
+# for them below. gRPC and Connector/C++ are not
 # instrumented; their one-time allocations at exit are not leaks of ours, so leak checking
 # stays off here (LeakSanitizer runs in the fuzzing issue's harnesses).
 export ASAN_OPTIONS="log_path=$tmp/reports/asan:detect_leaks=0:abort_on_error=0:halt_on_error=1"
@@ -133,7 +137,7 @@ for suite in "${suites[@]}"; do
   start=$SECONDS
   suite_rc=0
   timeout --foreground --kill-after=30 "$SUITE_TIMEOUT" "$suite_dir/$suite" --gtest_filter="$filter" \
-    --gtest_brief=1 || suite_rc=$?
+    --gtest_brief=1 2>&1 | tee "$tmp/output/$suite.log" || suite_rc=$?
   if ((suite_rc == 0)); then
     echo "---- $suite: ok, $((SECONDS - start)) s"
   else
@@ -146,6 +150,7 @@ done
 section "sanitizer reports"
 shopt -s nullglob
 reports=("$tmp"/reports/*)
+while IFS= read -r f; do reports+=("$f"); done < <(grep -l 'runtime error:' "$tmp"/output/*.log)
 if ((${#reports[@]} > 0)); then
   for r in "${reports[@]}"; do
     echo "---- $r"
