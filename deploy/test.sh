@@ -7,9 +7,9 @@
 #   5. runs the independent Python client check against a real gridline-server and checks that
 #      the server shuts down cleanly on SIGTERM,
 #   6. runs deploy/sanitize.sh --quick, the CI subset of the sanitizer run: gridline-server built
-#      with ASan and UBSan, and six end-to-end suites of build/ run against it on SQLite
-#      (streams, attachments, admin and imports, the issue-10 regressions, the case lifecycle,
-#      overload); skip with GRIDLINE_SKIP_SANITIZE=1 for a quicker local run. The whole suite on
+#      with ASan and UBSan (-O1 -g0, nothing else instrumented), and the 14 suites of build/
+#      that start servers (all but gridctl_test, sdk_e2e_test, tls_e2e_test) run against it on
+#      SQLite; skip with GRIDLINE_SKIP_SANITIZE=1 for a quicker local run. The whole suite on
 #      both stores is `bash deploy/sanitize.sh`, ThreadSanitizer `bash deploy/tsan.sh`; neither
 #      runs in CI (each takes most of an hour here).
 # MariaDB, the server and the temporary directory are always removed on exit.
@@ -134,7 +134,7 @@ if [[ "${GRIDLINE_SKIP_SANITIZE:-0}" == 1 ]]; then
   section "sanitizers: skipped (GRIDLINE_SKIP_SANITIZE=1)"
 else
   # The CI subset (see the header and deploy/sanitize.sh): only the server is built with the
-  # sanitizers; six end-to-end suites of build/ run against it, SQLite only.
+  # sanitizers; the 14 server-starting suites of build/ run against it, SQLite only.
   section "sanitizers (deploy/sanitize.sh --quick)"
   bash deploy/sanitize.sh --quick || sanitize_rc=$?
 fi
