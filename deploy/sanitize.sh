@@ -124,7 +124,7 @@ else
 fi
 
 section "${#suites[@]} suite(s) under ASan/UBSan ($suite_dir)"
-mkdir -p "$tmp/reports" "$tmp/output"
+mkdir -p "$tmp/reports" "$tmp/output" "$tmp/cwd"
 # The suites and every process they start inherit these. GCC's UBSan runtime (libubsan, apart
 # from libasan) ignores log_path: its reports go to stderr, where halt_on_error makes each one
 # fatal (a server that has one dies, and its test fails); the suites' own output is searched
@@ -138,8 +138,10 @@ failed=()
 for suite in "${suites[@]}"; do
   start=$SECONDS
   suite_rc=0
-  timeout --foreground --kill-after=30 "$SUITE_TIMEOUT" "$suite_dir/$suite" --gtest_filter="$filter" \
-    --gtest_brief=1 2>&1 | tee "$tmp/output/$suite.log" || suite_rc=$?
+  # From a scratch directory: a server started without --attachments_dir writes into its cwd.
+  (cd "$tmp/cwd" && exec timeout --foreground --kill-after=30 "$SUITE_TIMEOUT" \
+    "$suite_dir/$suite" --gtest_filter="$filter" --gtest_brief=1) 2>&1 |
+    tee "$tmp/output/$suite.log" || suite_rc=$?
   if ((suite_rc == 0)); then
     echo "---- $suite: ok, $((SECONDS - start)) s"
   else

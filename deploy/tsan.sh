@@ -70,17 +70,19 @@ else
 fi
 
 section "suites under ThreadSanitizer"
-mkdir -p "$tmp/reports"
+mkdir -p "$tmp/reports" "$tmp/cwd"
 # The tests and every server they start inherit this: reports go to one file per process.
 # halt_on_error=0: a process goes on after a report, so one run shows them all (each still
 # fails the run). A TSan-built process is 5-15 times slower: the suites' timeouts allow for it.
 export TSAN_OPTIONS="log_path=$tmp/reports/tsan:suppressions=$SUPPRESSIONS:halt_on_error=0:second_deadlock_stack=1:history_size=4"
+tests_dir="$PWD/$BUILD_DIR/tests"
 rc=0
 for suite in "${SUITES[@]}"; do
   start=$SECONDS
   suite_rc=0
-  timeout --foreground --kill-after=30 2400 "$BUILD_DIR/tests/$suite" --gtest_filter="$filter" \
-    --gtest_brief=1 || suite_rc=$?
+  # From a scratch directory: a server started without --attachments_dir writes into its cwd.
+  (cd "$tmp/cwd" && exec timeout --foreground --kill-after=30 2400 \
+    "$tests_dir/$suite" --gtest_filter="$filter" --gtest_brief=1) || suite_rc=$?
   echo "---- $suite: $( ((suite_rc == 0)) && echo ok || echo "FAILED ($suite_rc)"), $((SECONDS - start)) s"
   ((suite_rc == 0)) || rc=1
 done
