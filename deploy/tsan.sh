@@ -19,8 +19,10 @@
 # AddressSanitizer (deploy/sanitize.sh): this is a build directory of its own.
 #
 # The build is -O1 with line tables (-g1). Needs what deploy/install-deps.sh --test installs.
-# Works from any directory, as root or not. Not part of CI (deploy/test.sh): about 40 minutes
-# here, most of it the build.
+# Works from any directory, as root or not. Not part of CI (deploy/test.sh): on this shared
+# 2-core machine under load the build took 47 minutes (560 s of CPU) and the run 8. Under heavy
+# load a TSan-built server can take longer than attachment_test's 30 s upload deadline to
+# decode its largest photos (DEADLINE_EXCEEDED, no report): rerun on a quieter machine.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
