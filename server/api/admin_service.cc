@@ -22,6 +22,7 @@
 #include "server/domain/organisation.h"
 #include "server/service/evaluations.h"
 #include "server/service/org_import.h"
+#include "server/service/paging.h"
 #include "server/service/statistics.h"
 #include "server/util/text.h"
 
@@ -31,7 +32,6 @@ namespace {
 constexpr size_t kMaxSummaryBytes = 4000;
 // An import holding more entries than this gets RESOURCE_EXHAUSTED.
 constexpr int64_t kMaxImportEntries = 200000;
-constexpr char kAuditTokenPrefix[] = "a1.";
 
 #define GRIDLINE_ADMIN_METHOD(name) "/gridline.v1.AdminService/" #name
 
@@ -39,20 +39,14 @@ service::PageRequest PageOf(int page_size, const std::string& page_token) {
   return {page_size, page_token};
 }
 
-// "a1.<event time>.<entry id>": where the next page of the audit log starts.
+// Where the next page of the audit log starts (service::MakeAuditToken).
 std::string EncodeAuditToken(const domain::AuditEntry& last) {
-  return absl::StrCat(kAuditTokenPrefix, last.event_time, ".", last.audit_entry_id);
+  return service::MakeAuditToken(last.event_time, last.audit_entry_id);
 }
 
 bool DecodeAuditToken(const std::string& token, store::AuditQuery* query) {
-  if (!absl::StartsWith(token, kAuditTokenPrefix)) return false;
-  std::pair<std::string, std::string> parts = absl::StrSplit(
-      absl::string_view(token).substr(sizeof(kAuditTokenPrefix) - 1), absl::MaxSplits('.', 1));
-  int64_t time = 0;
-  if (!absl::SimpleAtoi(parts.first, &time) || parts.second.empty()) return false;
+  if (!service::ParseAuditToken(token, &query->after_time, &query->after_id)) return false;
   query->has_after = true;
-  query->after_time = time;
-  query->after_id = parts.second;
   return true;
 }
 

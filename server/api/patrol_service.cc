@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
+#include "server/api/patrol_convert.h"
 #include "server/api/pool_reactor.h"
 #include "server/domain/errors.h"
 #include "server/service/patrols.h"
@@ -89,26 +90,9 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::AppendTrack(grpc::CallbackServerCon
                                                          const v1::AppendTrackRequest* request,
                                                          v1::Patrol* response) {
   return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    service::TrackBatchInput in;
-    in.patrol_id = request->patrol_id();
-    in.batch_id = request->batch_id();
-    in.expected_version = request->expected_version();
-    domain::FieldViolations v;
-    for (int i = 0; i < request->points_size(); ++i) {
-      const v1::TrackPoint& p = request->points(i);
-      domain::TrackPoint point{0, p.position().latitude(), p.position().longitude()};
-      const std::string field = absl::StrCat("points[", i, "].time");
-      if (!p.has_time()) {
-        v.Add(field, "is required");
-      } else if (auto t = TimestampMicros(p.time(), field); t.ok()) {
-        point.time = *t;
-      } else {
-        for (auto& f : domain::GetFieldViolations(t.status())) v.Add(f.field, f.description);
-      }
-      in.points.push_back(point);
-    }
-    if (!v.empty()) return v.ToStatus("the track batch is invalid");
-    return Reply(deps_.patrols->AppendTrack(rc, in), response);
+    auto in = FromProto(*request);
+    if (!in.ok()) return in.status();
+    return Reply(deps_.patrols->AppendTrack(rc, *in), response);
   });
 }
 
@@ -116,24 +100,9 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::RecordVisit(grpc::CallbackServerCon
                                                          const v1::RecordVisitRequest* request,
                                                          v1::Visit* response) {
   return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    service::VisitInput in;
-    domain::Visit& v = in.visit;
-    v.visit_id = request->visit_id();
-    v.patrol_id = request->patrol_id();
-    v.kind = static_cast<domain::VisitKind>(request->kind());
-    v.subject = request->subject();
-    v.note = request->note();
-    v.has_position = request->position().latitude() != 0 || request->position().longitude() != 0;
-    v.latitude = request->position().latitude();
-    v.longitude = request->position().longitude();
-    if (auto s =
-            ReadTime(request->has_visit_time(), request->visit_time(), "visit_time", &v.visit_time);
-        !s.ok()) {
-      return s;
-    }
-    v.attachment_ids.assign(request->attachment_ids().begin(), request->attachment_ids().end());
-    in.expected_version = request->expected_version();
-    return Reply(deps_.patrols->RecordVisit(rc, in), response);
+    auto in = FromProto(*request);
+    if (!in.ok()) return in.status();
+    return Reply(deps_.patrols->RecordVisit(rc, *in), response);
   });
 }
 
