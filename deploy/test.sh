@@ -8,7 +8,10 @@
 #      the server shuts down cleanly on SIGTERM,
 #   6. runs deploy/sanitize.sh --quick: the reactor-heavy suites again on SQLite, built with
 #      ASan and UBSan (skip with GRIDLINE_SKIP_SANITIZE=1 for a quicker local run; run
-#      deploy/sanitize.sh alone for both stores).
+#      deploy/sanitize.sh alone for both stores),
+#   7. runs bench/fuzz.sh --ci: builds the libFuzzer harnesses (build-fuzz/, clang), runs each
+#      over its regression inputs and then 15 s from its seed corpus (skip with
+#      GRIDLINE_SKIP_FUZZ=1; run bench/fuzz.sh --seconds 600 by hand for a real search).
 # MariaDB, the server and the temporary directory are always removed on exit.
 # Exits non-zero if any step fails. Works from any directory.
 set -euo pipefail
@@ -135,13 +138,23 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+fuzz_rc=0
+if [[ "${GRIDLINE_SKIP_FUZZ:-0}" == 1 ]]; then
+  section "fuzzing: skipped (GRIDLINE_SKIP_FUZZ=1)"
+else
+  section "fuzzing (bench/fuzz.sh --ci)"
+  bash bench/fuzz.sh --ci || fuzz_rc=$?
+fi
+
+# ---------------------------------------------------------------------------------------------
 section "summary"
 status() { (($1 == 0)) && echo "ok" || echo "FAILED"; }
 echo "ctest:                $(status "$ctest_rc")"
 echo "python client check:  $(status "$python_rc")"
 echo "clean shutdown:       $(status "$shutdown_rc")"
 echo "sanitizers:           $(status "$sanitize_rc")"
-if ((ctest_rc != 0 || python_rc != 0 || shutdown_rc != 0 || sanitize_rc != 0)); then
+echo "fuzzing:              $(status "$fuzz_rc")"
+if ((ctest_rc != 0 || python_rc != 0 || shutdown_rc != 0 || sanitize_rc != 0 || fuzz_rc != 0)); then
   exit 1
 fi
 echo "gridline tests: all passed"
