@@ -74,8 +74,8 @@ class UploadReactor final
   // On the pool, once the client has sent everything.
   void Store() {
     const service::RequestContext rc{caller_, deps_.clock->NowMicros(), peer_, {}};
-    auto stored =
-        deps_.attachments->Upload(rc, upload_.sha256(), upload_.declared_size(), upload_.TakeData());
+    auto stored = deps_.attachments->Upload(rc, upload_.sha256(), upload_.declared_size(),
+                                            upload_.TakeData());
     if (stored.ok()) ToProto(*stored, response_);
     std::lock_guard<std::mutex> lock(mu_);
     RequestFinishLocked(ToGrpcStatus(stored.status()));

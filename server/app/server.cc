@@ -205,7 +205,8 @@ absl::Status CheckServerConfig(const ServerConfig& config) {
     auto text = ReadWholeFile(config.organisation_file());
     if (!text.ok()) return text.status();
     v1::Organisation org;
-    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok()) return s;
+    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok())
+      return s;
   }
   return absl::OkStatus();
 }
@@ -315,7 +316,8 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     auto text = ReadWholeFile(config.organisation_file());
     if (!text.ok()) return text.status();
     v1::Organisation org;
-    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok()) return s;
+    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok())
+      return s;
     auto lines = service::LoadOrganisation(impl->store.get(), impl->store.get(),
                                            api::FromProto(org), config.demo(), clock->NowMicros());
     if (!lines.ok()) {

@@ -64,8 +64,8 @@ inline std::string MakeAuditToken(int64_t event_time, const std::string& audit_e
 inline bool ParseAuditToken(const std::string& token, int64_t* event_time, std::string* id) {
   constexpr absl::string_view kPrefix = "a1.";
   if (!absl::StartsWith(token, kPrefix)) return false;
-  std::pair<std::string, std::string> parts = absl::StrSplit(
-      absl::string_view(token).substr(kPrefix.size()), absl::MaxSplits('.', 1));
+  std::pair<std::string, std::string> parts =
+      absl::StrSplit(absl::string_view(token).substr(kPrefix.size()), absl::MaxSplits('.', 1));
   int64_t time = 0;
   if (!absl::SimpleAtoi(parts.first, &time) || parts.second.empty()) return false;
   *event_time = time;
