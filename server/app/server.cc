@@ -205,8 +205,9 @@ absl::Status CheckServerConfig(const ServerConfig& config) {
     auto text = ReadWholeFile(config.organisation_file());
     if (!text.ok()) return text.status();
     v1::Organisation org;
-    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok())
+    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok()) {
       return s;
+    }
   }
   return absl::OkStatus();
 }
@@ -316,8 +317,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     auto text = ReadWholeFile(config.organisation_file());
     if (!text.ok()) return text.status();
     v1::Organisation org;
-    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok())
+    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok()) {
       return s;
+    }
     auto lines = service::LoadOrganisation(impl->store.get(), impl->store.get(),
                                            api::FromProto(org), config.demo(), clock->NowMicros());
     if (!lines.ok()) {
