@@ -10,6 +10,7 @@
 #   bash bench/fuzz.sh --ci                   # deploy/test.sh: 15 s each, plus the regressions
 #   bash bench/fuzz.sh --seconds 60 fuzz_upload fuzz_image   # some harnesses only
 #
+# Slow units (inputs that took over 10 s but finished) are listed apart and do not fail the run.
 # Options: --seconds N (default 60), --jobs N harnesses at once (default 2), --work DIR (keep the
 # corpora and logs there; default a temporary directory, removed after a clean run), --no-build.
 # Each harness's working corpus starts from fuzz/corpus/<harness>/ (seeds written by
@@ -141,7 +142,7 @@ done
 wait || true
 
 section "results"
-printf '%-18s %7s %12s %8s %7s %8s %7s %7s\n' harness seconds executions exec/s cov ft corpus crashes
+printf '%-18s %7s %12s %8s %7s %8s %7s %7s %5s\n' harness seconds executions exec/s cov ft corpus crashes slow
 crash_rc=0
 crash_inputs=()
 for h in "${HARNESSES[@]}"; do
@@ -155,16 +156,24 @@ for h in "${HARNESSES[@]}"; do
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$status_line")
   corpus=$(find "$work/corpus/$h" -type f | wc -l)
   shopt -s nullglob
-  found=("$work/crashes/$h/"*)
+  # crash-, leak-, timeout-, oom-: what libFuzzer stops for. slow-unit-: an input that took
+  # more than 10 s (-report_slow_units) but finished; listed, not counted as a crash.
+  found=("$work/crashes/$h/"{crash,leak,timeout,oom}-*)
+  slow=("$work/crashes/$h/"slow-unit-*)
   shopt -u nullglob
   # A timeout counts only if the input is slow again on its own (the machine may have stalled).
   confirmed=()
   for f in "${found[@]}"; do
-    if [[ "$(basename "$f")" == timeout-* ]] &&
-      nice -n "$nice_level" "$BUILD_DIR/fuzz/$h" -timeout=$TIMEOUT "$f" >"$f.recheck.log" 2>&1; then
-      echo "fuzz.sh: $h: $f timed out but runs in time alone: not counted (log $f.recheck.log)" >&2
-      mv "$f" "$f.unconfirmed"
-      continue
+    if [[ "$(basename "$f")" == timeout-* ]]; then
+      aside="$work/unconfirmed/$h"
+      mkdir -p "$aside"
+      if nice -n "$nice_level" "$BUILD_DIR/fuzz/$h" -timeout=$TIMEOUT "$f" \
+        >"$aside/$(basename "$f").recheck.log" 2>&1; then
+        mv "$f" "$aside/"
+        echo "fuzz.sh: $h: $(basename "$f") timed out but runs in time alone: not counted" \
+          "(moved to $aside)" >&2
+        continue
+      fi
     fi
     confirmed+=("$f")
   done
@@ -172,8 +181,9 @@ for h in "${HARNESSES[@]}"; do
   if ((rc != 0 && ${#found[@]} == 0)) && grep -q 'ERROR: libFuzzer: timeout' "$log"; then
     rc=0  # libFuzzer's exit status of the unconfirmed timeout
   fi
-  printf '%-18s %7s %12s %8s %7s %8s %7s %7s\n' "$h" "$took" "${execs:--}" "${rate:--}" \
-    "${cov:--}" "${ft:--}" "$corpus" "${#found[@]}"
+  printf '%-18s %7s %12s %8s %7s %8s %7s %7s %5s\n' "$h" "$took" "${execs:--}" "${rate:--}" \
+    "${cov:--}" "${ft:--}" "$corpus" "${#found[@]}" "${#slow[@]}"
+  for f in "${slow[@]}"; do echo "  slow unit (not a crash): $f" >&2; done
   if ((rc != 0 || ${#found[@]} > 0)); then
     crash_rc=1
     keep_work=1
