@@ -207,6 +207,8 @@ bool ServerProcess::Start(int port, std::chrono::seconds timeout) {
   if (!tls_root_certificates_.empty()) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = tls_root_certificates_;
+    ssl.pem_cert_chain = tls_client_certificate_;
+    ssl.pem_private_key = tls_client_key_;
     credentials = grpc::SslCredentials(ssl);
   }
   auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), credentials, args);

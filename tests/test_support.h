@@ -62,6 +62,12 @@ class ServerProcess {
   // For a server with `tls` in its config: Start probes its health over TLS, trusting these PEM
   // roots (the server's certificate must name 127.0.0.1). Default: plain text.
   void set_tls_root_certificates(std::string pem) { tls_root_certificates_ = std::move(pem); }
+  // A client certificate and key the health probe presents (a server requiring device
+  // certificates).
+  void set_tls_client_certificate(std::string cert_pem, std::string key_pem) {
+    tls_client_certificate_ = std::move(cert_pem);
+    tls_client_key_ = std::move(key_pem);
+  }
   // Starts the process and waits until grpc.health.v1 answers SERVING. False (with the log
   // available) when it exits or does not become healthy in time.
   bool Start(int port, std::chrono::seconds timeout = std::chrono::seconds(30));
@@ -81,6 +87,8 @@ class ServerProcess {
   std::string log_path_;
   std::string binary_;
   std::string tls_root_certificates_;
+  std::string tls_client_certificate_;
+  std::string tls_client_key_;
   pid_t pid_ = -1;
 };
 

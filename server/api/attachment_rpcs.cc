@@ -12,7 +12,6 @@
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/service/attachments.h"
-#include "server/service/org_import.h"
 
 namespace gridline::api {
 namespace {
@@ -35,7 +34,7 @@ class UploadReactor final
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
     } else {
-      SubmitLocked([this, token = BearerToken(context)] { Authenticate(token); });
+      SubmitLocked([this, call = CredentialsOf(context)] { Authenticate(call); });
     }
     Advance(lock);
   }
@@ -56,8 +55,8 @@ class UploadReactor final
   }
 
   // On the pool.
-  void Authenticate(const std::string& token) {
-    auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+  void Authenticate(const service::CallCredentials& call) {
+    auto caller = deps_.guard->Admit(call, service::CallKind::kStream, deps_.clock->NowMicros());
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::Status status =
         caller.ok() ? service::AttachmentService::CheckMayUpload(*caller) : caller.status();
@@ -113,6 +112,12 @@ class UploadReactor final
           return absl::ResourceExhaustedError(
               absl::StrCat("more bytes than metadata.size_bytes (", declared_size_, ") arrived"));
         }
+        // The hourly allowance of photo bytes (rate_limits): counted as the bytes arrive.
+        if (absl::Status s = deps_.guard->ChargeUpload(caller_, peer_, chunk.size(),
+                                                       deps_.clock->NowMicros());
+            !s.ok()) {
+          return s;
+        }
         data_.append(chunk);
         return absl::OkStatus();
       }
@@ -146,17 +151,19 @@ class DownloadReactor final
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
     } else {
-      SubmitLocked([this, token = BearerToken(context), peer = context->peer(),
-                    id = std::move(attachment_id)] { Load(token, peer, id); });
+      SubmitLocked([this, call = CredentialsOf(context), id = std::move(attachment_id)] {
+        Load(call, id);
+      });
     }
     Advance(lock);
   }
 
  private:
   // On the pool.
-  void Load(const std::string& token, const std::string& peer, const std::string& attachment_id) {
+  void Load(const service::CallCredentials& call, const std::string& attachment_id) {
     const domain::Micros now = deps_.clock->NowMicros();
-    auto caller = service::Authenticate(deps_.store, token, deps_.demo, now);
+    const std::string& peer = call.peer;
+    auto caller = deps_.guard->Admit(call, service::CallKind::kStream, now);
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::StatusOr<service::AttachmentContent> content =
         caller.ok() ? deps_.attachments->Open(service::RequestContext{*caller, now, peer, {}},

@@ -34,7 +34,7 @@ std::vector<domain::CaseState> States(const google::protobuf::RepeatedField<int>
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
     grpc::CallbackServerContext* context, const v1::ListTriageQueueRequest* request,
     v1::ListTriageQueueResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListTriageQueue", [this, request, response](const service::RequestContext& rc) {
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
     response->set_feed_cursor(*feed);
@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListTriageQueue(
 grpc::ServerUnaryReactor* DispatchServiceImpl::RegisterCase(grpc::CallbackServerContext* context,
                                                             const v1::RegisterCaseRequest* request,
                                                             v1::SubmitReportResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "RegisterCase", [this, request, response](const service::RequestContext& rc) {
     auto input = FromProto(request->report());
     if (!input.ok()) return input.status();
     auto outcome =
@@ -74,7 +74,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RegisterCase(grpc::CallbackServer
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerContext* context,
                                                          const v1::ListCasesRequest* request,
                                                          v1::ListCasesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListCases", [this, request, response](const service::RequestContext& rc) {
     service::CaseListFilter filter;
     filter.states = States(request->states());
     filter.category_codes.assign(request->category_codes().begin(),
@@ -101,7 +101,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListCases(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerContext* context,
                                                           const v1::AcceptCaseRequest* request,
                                                           v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "AcceptCase", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->AcceptCase(
             rc, Input(request->case_id(), request->note(), request->expected_version()),
@@ -113,7 +113,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::AcceptCase(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DispatchServiceImpl::RejectCase(grpc::CallbackServerContext* context,
                                                           const v1::RejectCaseRequest* request,
                                                           v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "RejectCase", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->RejectCase(rc, Input(request->case_id(), request->reason(),
                                                        request->expected_version())),
                      response, deps_.store);
@@ -123,7 +123,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RejectCase(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
     grpc::CallbackServerContext* context, const v1::SuggestDuplicatesRequest* request,
     v1::SuggestDuplicatesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "SuggestDuplicates", [this, request, response](const service::RequestContext& rc) {
     domain::Micros window = 0;
     if (request->has_time_window()) {
       auto w = DurationMicros(request->time_window(), "time_window");
@@ -147,7 +147,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::SuggestDuplicates(
 grpc::ServerUnaryReactor* DispatchServiceImpl::MarkDuplicate(
     grpc::CallbackServerContext* context, const v1::MarkDuplicateRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "MarkDuplicate", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->MarkDuplicate(
             rc, Input(request->case_id(), request->note(), request->expected_version()),
@@ -159,7 +159,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::MarkDuplicate(
 grpc::ServerUnaryReactor* DispatchServiceImpl::CorrectCategory(
     grpc::CallbackServerContext* context, const v1::CorrectCategoryRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "CorrectCategory", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->CorrectCategory(
             rc, Input(request->case_id(), request->note(), request->expected_version()),
@@ -171,7 +171,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::CorrectCategory(
 grpc::ServerUnaryReactor* DispatchServiceImpl::RouteCase(grpc::CallbackServerContext* context,
                                                          const v1::RouteCaseRequest* request,
                                                          v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "RouteCase", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->RouteCase(
             rc, Input(request->case_id(), request->note(), request->expected_version()),
@@ -185,7 +185,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::RouteCase(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
     grpc::CallbackServerContext* context, const v1::DecideExtensionRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "DecideExtension", [this, request, response](const service::RequestContext& rc) {
     domain::Micros approved = 0;
     if (auto s = ReadTime(request->has_approved_deadline_time(), request->approved_deadline_time(),
                           "approved_deadline_time", &approved);
@@ -202,7 +202,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::DecideExtension(
 grpc::ServerUnaryReactor* DispatchServiceImpl::VerifyCase(grpc::CallbackServerContext* context,
                                                           const v1::VerifyCaseRequest* request,
                                                           v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "VerifyCase", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(
         deps_.cases->VerifyCase(rc,
                                 Input(request->case_id(), request->note(),
@@ -215,7 +215,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::VerifyCase(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListExtensionRequests(
     grpc::CallbackServerContext* context, const v1::ListExtensionRequestsRequest* request,
     v1::ListExtensionRequestsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListExtensionRequests", [this, request, response](const service::RequestContext& rc) {
     std::vector<domain::ExtensionState> states;
     for (int s : request->states()) states.push_back(static_cast<domain::ExtensionState>(s));
     auto feed = FeedCursorBeforeRead(deps_.store);
@@ -252,7 +252,7 @@ grpc::ServerWriteReactor<v1::WatchEvent>* DepartmentServiceImpl::WatchAssignment
 grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
     grpc::CallbackServerContext* context, const v1::ListAssignedCasesRequest* request,
     v1::ListAssignedCasesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListAssignedCases", [this, request, response](const service::RequestContext& rc) {
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
     auto page =
@@ -265,7 +265,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ListAssignedCases(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::AcceptAssignment(
     grpc::CallbackServerContext* context, const v1::AcceptAssignmentRequest* request,
     v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "AcceptAssignment", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->AcceptAssignment(rc, Input(request->case_id(), request->note(),
                                                              request->expected_version())),
                      response, deps_.store);
@@ -275,7 +275,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AcceptAssignment(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::ReturnCase(grpc::CallbackServerContext* context,
                                                             const v1::ReturnCaseRequest* request,
                                                             v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ReturnCase", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->ReturnCase(rc, Input(request->case_id(), request->reason(),
                                                        request->expected_version())),
                      response, deps_.store);
@@ -285,7 +285,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ReturnCase(grpc::CallbackServer
 grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
     grpc::CallbackServerContext* context, const v1::RequestExtensionRequest* request,
     v1::ExtensionRequest* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "RequestExtension", [this, request, response](const service::RequestContext& rc) {
     domain::Micros requested = 0;
     if (auto s =
             ReadTime(request->has_requested_deadline_time(), request->requested_deadline_time(),
@@ -306,7 +306,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::RequestExtension(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::AddProgress(grpc::CallbackServerContext* context,
                                                              const v1::AddProgressRequest* request,
                                                              v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "AddProgress", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->AddProgress(
                          rc, Input(request->case_id(), request->note(), request->expected_version(),
                                    &request->attachment_ids())),
@@ -317,7 +317,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AddProgress(grpc::CallbackServe
 grpc::ServerUnaryReactor* DepartmentServiceImpl::ResolveCase(grpc::CallbackServerContext* context,
                                                              const v1::ResolveCaseRequest* request,
                                                              v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ResolveCase", [this, request, response](const service::RequestContext& rc) {
     return CaseReply(deps_.cases->ResolveCase(
                          rc, Input(request->case_id(), request->result(),
                                    request->expected_version(), &request->attachment_ids())),
@@ -330,7 +330,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::ResolveCase(grpc::CallbackServe
 grpc::ServerUnaryReactor* DispatchServiceImpl::IssueSupervisionOrder(
     grpc::CallbackServerContext* context, const v1::IssueSupervisionOrderRequest* request,
     v1::SupervisionOrder* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "IssueSupervisionOrder", [this, request, response](const service::RequestContext& rc) {
     service::SupervisionInput in;
     in.case_id = request->case_id();
     in.request_id = request->request_id();
@@ -349,7 +349,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::IssueSupervisionOrder(
 grpc::ServerUnaryReactor* DispatchServiceImpl::ListSupervisionOrders(
     grpc::CallbackServerContext* context, const v1::ListSupervisionOrdersRequest* request,
     v1::ListSupervisionOrdersResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListSupervisionOrders", [this, request, response](const service::RequestContext& rc) {
     return ListSupervision(deps_.cases, rc, *request, response);
   });
 }
@@ -357,7 +357,7 @@ grpc::ServerUnaryReactor* DispatchServiceImpl::ListSupervisionOrders(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::AcknowledgeSupervisionOrder(
     grpc::CallbackServerContext* context, const v1::AcknowledgeSupervisionOrderRequest* request,
     v1::SupervisionOrder* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "AcknowledgeSupervisionOrder", [this, request, response](const service::RequestContext& rc) {
     return SupervisionReply(deps_.cases->AcknowledgeSupervisionOrder(rc, request->order_id(),
                                                                      request->expected_version()),
                             response);
@@ -367,7 +367,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AcknowledgeSupervisionOrder(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::AnswerSupervisionOrder(
     grpc::CallbackServerContext* context, const v1::AnswerSupervisionOrderRequest* request,
     v1::SupervisionOrder* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "AnswerSupervisionOrder", [this, request, response](const service::RequestContext& rc) {
     return SupervisionReply(
         deps_.cases->AnswerSupervisionOrder(rc, request->order_id(), request->note(),
                                             request->expected_version()),
@@ -378,7 +378,7 @@ grpc::ServerUnaryReactor* DepartmentServiceImpl::AnswerSupervisionOrder(
 grpc::ServerUnaryReactor* DepartmentServiceImpl::ListSupervisionOrders(
     grpc::CallbackServerContext* context, const v1::ListSupervisionOrdersRequest* request,
     v1::ListSupervisionOrdersResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListSupervisionOrders", [this, request, response](const service::RequestContext& rc) {
     return ListSupervision(deps_.cases, rc, *request, response);
   });
 }

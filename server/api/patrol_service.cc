@@ -72,7 +72,7 @@ absl::Status Reply(const absl::StatusOr<T>& result, P* response) {
 grpc::ServerUnaryReactor* PatrolServiceImpl::StartPatrol(grpc::CallbackServerContext* context,
                                                          const v1::StartPatrolRequest* request,
                                                          v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "StartPatrol", [this, request, response](const service::RequestContext& rc) {
     service::StartPatrolInput in;
     in.patrol_id = request->patrol_id();
     in.grid_code = request->grid_code();
@@ -88,7 +88,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::StartPatrol(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PatrolServiceImpl::AppendTrack(grpc::CallbackServerContext* context,
                                                          const v1::AppendTrackRequest* request,
                                                          v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "AppendTrack", [this, request, response](const service::RequestContext& rc) {
     service::TrackBatchInput in;
     in.patrol_id = request->patrol_id();
     in.batch_id = request->batch_id();
@@ -115,7 +115,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::AppendTrack(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PatrolServiceImpl::RecordVisit(grpc::CallbackServerContext* context,
                                                          const v1::RecordVisitRequest* request,
                                                          v1::Visit* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "RecordVisit", [this, request, response](const service::RequestContext& rc) {
     service::VisitInput in;
     domain::Visit& v = in.visit;
     v.visit_id = request->visit_id();
@@ -140,7 +140,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::RecordVisit(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PatrolServiceImpl::EndPatrol(grpc::CallbackServerContext* context,
                                                        const v1::EndPatrolRequest* request,
                                                        v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "EndPatrol", [this, request, response](const service::RequestContext& rc) {
     service::EndPatrolInput in;
     in.patrol_id = request->patrol_id();
     in.expected_version = request->expected_version();
@@ -155,7 +155,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::EndPatrol(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* PatrolServiceImpl::GetPatrol(grpc::CallbackServerContext* context,
                                                        const v1::GetPatrolRequest* request,
                                                        v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "GetPatrol", [this, request, response](const service::RequestContext& rc) {
     return Reply(deps_.patrols->GetPatrol(rc, request->patrol_id()), response);
   });
 }
@@ -163,7 +163,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::GetPatrol(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* PatrolServiceImpl::ListPatrols(grpc::CallbackServerContext* context,
                                                          const v1::ListPatrolsRequest* request,
                                                          v1::ListPatrolsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListPatrols", [this, request, response](const service::RequestContext& rc) {
     service::PatrolListFilter filter;
     filter.grid_code = request->grid_code();
     filter.user_id = request->user_id();
@@ -190,7 +190,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::ListPatrols(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PatrolServiceImpl::ListTrackPoints(
     grpc::CallbackServerContext* context, const v1::ListTrackPointsRequest* request,
     v1::ListTrackPointsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListTrackPoints", [this, request, response](const service::RequestContext& rc) {
     auto page = deps_.patrols->ListTrackPoints(rc, request->patrol_id(),
                                                {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
@@ -203,7 +203,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::ListTrackPoints(
 grpc::ServerUnaryReactor* PatrolServiceImpl::ListVisits(grpc::CallbackServerContext* context,
                                                         const v1::ListVisitsRequest* request,
                                                         v1::ListVisitsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListVisits", [this, request, response](const service::RequestContext& rc) {
     auto page = deps_.patrols->ListVisits(rc, request->patrol_id(),
                                           {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();
@@ -216,7 +216,7 @@ grpc::ServerUnaryReactor* PatrolServiceImpl::ListVisits(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* PatrolServiceImpl::GetPatrolStatistics(
     grpc::CallbackServerContext* context, const v1::GetPatrolStatisticsRequest* request,
     v1::PatrolStatistics* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "GetPatrolStatistics", [this, request, response](const service::RequestContext& rc) {
     domain::Micros start = 0;
     domain::Micros end = 0;
     if (auto s = ReadTimeRange(*request, &start, &end); !s.ok()) return s;

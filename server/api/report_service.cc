@@ -14,7 +14,7 @@ namespace gridline::api {
 grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerContext* context,
                                                           const v1::SubmitReportRequest* request,
                                                           v1::SubmitReportResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "SubmitReport", [this, request, response](const service::RequestContext& rc) {
     auto input = FromProto(*request);
     if (!input.ok()) return input.status();
     auto outcome = deps_.cases->SubmitReport(rc, *input);
@@ -26,7 +26,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::SubmitReport(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ReportServiceImpl::GetCase(grpc::CallbackServerContext* context,
                                                      const v1::GetCaseRequest* request,
                                                      v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "GetCase", [this, request, response](const service::RequestContext& rc) {
     auto feed = FeedCursorBeforeRead(deps_.store);
     if (!feed.ok()) return feed.status();
     auto c = deps_.cases->GetCase(rc, request->case_id());
@@ -40,7 +40,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::GetCase(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
     grpc::CallbackServerContext* context, const v1::ListCaseEventsRequest* request,
     v1::ListCaseEventsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListCaseEvents", [this, request, response](const service::RequestContext& rc) {
     int64_t after = 0;
     if (!request->page_token().empty()) {
       auto seq = DecodeCursor(request->page_token());
@@ -70,7 +70,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListCaseEvents(
 grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerContext* context,
                                                          const v1::ListMyCasesRequest* request,
                                                          v1::ListMyCasesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListMyCases", [this, request, response](const service::RequestContext& rc) {
     std::vector<domain::CaseState> states;
     for (int s : request->states()) states.push_back(static_cast<domain::CaseState>(s));
     auto feed = FeedCursorBeforeRead(deps_.store);
@@ -83,7 +83,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::ListMyCases(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerContext* context,
                                                         const v1::VerifyCaseRequest* request,
                                                         v1::Case* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "VerifyCase", [this, request, response](const service::RequestContext& rc) {
     service::ActionInput in;
     in.case_id = request->case_id();
     in.note = request->note();
@@ -98,7 +98,7 @@ grpc::ServerUnaryReactor* ReportServiceImpl::VerifyCase(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ReportServiceImpl::ListReportCategories(
     grpc::CallbackServerContext* context, const v1::ListReportCategoriesRequest* request,
     v1::ListReportCategoriesResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
+  return RunUnary(context, deps_, "ListReportCategories", [this, request, response](const service::RequestContext& rc) {
     auto page =
         deps_.cases->ListReportCategories(rc, {request->page_size(), request->page_token()});
     if (!page.ok()) return page.status();

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "gridline/v1/admin_service.grpc.pb.h"
@@ -32,6 +33,7 @@
 #include "server/runtime/worker_pool.h"
 #include "server/service/admin_service.h"
 #include "server/service/attachments.h"
+#include "server/service/guard.h"
 #include "server/service/org_import.h"
 #include "server/store/blob_store.h"
 #include "server/util/log.h"
@@ -39,6 +41,47 @@
 
 namespace gridline::app {
 namespace {
+
+service::TokenPolicy TokenPolicyOf(const ServerConfig& config) {
+  service::TokenPolicy p;
+  p.default_lifetime =
+      static_cast<domain::Micros>(config.tokens().default_lifetime_days()) * 24 * 3600 * 1000000;
+  p.rotation_grace =
+      static_cast<domain::Micros>(config.tokens().rotation_grace_hours()) * 3600 * 1000000;
+  return p;
+}
+
+// The limits of `in` over `base`: only the fields set replace.
+service::CallLimitRules LimitsOf(const config::v1::CallLimits& in, service::CallLimitRules base) {
+  if (in.has_writes_per_second()) base.writes.per_second = in.writes_per_second();
+  if (in.has_write_burst()) base.writes.burst = in.write_burst();
+  if (in.has_upload_bytes_per_hour()) {
+    base.upload_bytes.per_second = static_cast<double>(in.upload_bytes_per_hour()) / 3600;
+    base.upload_bytes.burst = static_cast<double>(in.upload_bytes_per_hour());
+  }
+  if (in.has_stream_opens_per_minute()) base.stream_opens.per_second = in.stream_opens_per_minute() / 60;
+  if (in.has_stream_open_burst()) base.stream_opens.burst = in.stream_open_burst();
+  return base;
+}
+
+service::GuardConfig GuardConfigOf(const ServerConfig& config) {
+  const auto& r = config.rate_limits();
+  service::GuardConfig g;
+  g.enabled = r.enabled();
+  g.demo = config.demo();
+  g.per_token = LimitsOf(r.per_token(), g.per_token);
+  g.per_peer = LimitsOf(r.per_peer(), g.per_peer);
+  for (const auto& role_limits : r.per_role()) {
+    v1::Role role = v1::ROLE_UNSPECIFIED;
+    v1::Role_Parse(role_limits.role(), &role);  // checked by FinalizeServerConfig
+    g.per_role[static_cast<domain::Role>(role)] = LimitsOf(role_limits.limits(), g.per_token);
+  }
+  g.max_streams_per_user = r.max_streams_per_user();
+  g.lockout.failures_before_lockout = r.auth_failures_before_lockout();
+  g.lockout.first_lockout = static_cast<domain::Micros>(r.lockout_seconds()) * 1000000;
+  g.lockout.max_lockout = static_cast<domain::Micros>(r.max_lockout_seconds()) * 1000000;
+  return g;
+}
 
 class CollectErrors : public google::protobuf::io::ErrorCollector {
  public:
@@ -86,6 +129,18 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
   return config;
 }
 
+bool IsLoopbackAddress(const std::string& listen_address) {
+  absl::string_view host = listen_address;
+  if (absl::StartsWith(host, "unix:")) return true;  // a local socket
+  if (absl::StartsWith(host, "[")) {
+    host = host.substr(1, host.find(']') == absl::string_view::npos ? host.size() - 1
+                                                                    : host.find(']') - 1);
+  } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 absl::Status FinalizeServerConfig(ServerConfig* c) {
   // The store first: the defaults of the MySQL section apply only when it is chosen.
   if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
@@ -115,6 +170,33 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
     if (c->tls().private_key_file().empty()) {
       return absl::InvalidArgumentError("tls.private_key_file is empty");
     }
+    const bool asks = c->tls().client_certificates() == config::v1::TlsConfig::OPTIONAL ||
+                      c->tls().client_certificates() == config::v1::TlsConfig::REQUIRED;
+    if (asks && c->tls().client_ca_file().empty()) {
+      return absl::InvalidArgumentError(
+          "tls.client_ca_file is empty: client_certificates OPTIONAL and REQUIRED check device "
+          "certificates against it");
+    }
+    if (!asks && !c->tls().client_ca_file().empty()) {
+      return absl::InvalidArgumentError(
+          "tls.client_ca_file is set but tls.client_certificates is OFF: set it to OPTIONAL or "
+          "REQUIRED, or remove the CA");
+    }
+  }
+  if (!c->has_tls() && !c->insecure_listen() && !IsLoopbackAddress(c->listen_address())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen_address ", c->listen_address(),
+        " is not a loopback address and there is no tls section: bearer tokens would cross the "
+        "network in clear text. Configure tls, listen on 127.0.0.1, or set insecure_listen: true "
+        "when a TLS-terminating proxy on a private network sits in front"));
+  }
+  for (const auto& r : c->rate_limits().per_role()) {
+    v1::Role role;
+    if (!v1::Role_Parse(r.role(), &role) || role == v1::ROLE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "rate_limits.per_role: unknown role '", r.role(),
+          "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR)"));
+    }
   }
   auto* a = c->mutable_attachments();
   if (a->directory().empty()) {
@@ -131,6 +213,8 @@ struct GridlineServer::Impl {
   std::unique_ptr<MetricsServer> metrics;
   std::unique_ptr<util::SystemClock> clock;
   std::unique_ptr<store::Store> store;
+  // Declared before the gRPC server: open streams hold places in it until they end.
+  std::unique_ptr<service::Guard> guard;
   std::unique_ptr<runtime::WorkerPool> pool;
   std::unique_ptr<runtime::EventHub> hub;
   std::unique_ptr<service::CaseService> cases;
@@ -246,6 +330,13 @@ void GridlineServer::DeclareMetrics(Impl* s) {
                    "connection.");
   m.DeclareCounter("gridline_store_transaction_retries_total",
                    "Store transactions run again after a conflict.");
+  m.DeclareCounter("gridline_auth_failures_total",
+                   "Calls refused UNAUTHENTICATED by the token check (missing, unknown, revoked, "
+                   "expired, demo outside demo mode, or without its bound certificate).");
+  m.DeclareCounter("gridline_denied_calls_total",
+                   "Calls that ended UNAUTHENTICATED or PERMISSION_DENIED, by code.");
+  m.DeclareCounter("gridline_rate_limited_total",
+                   "Calls refused RESOURCE_EXHAUSTED by a rate limit or lockout, by limit.");
   m.DeclareGauge("gridline_open_streams", "Streaming calls open, by service.", [s] {
     std::vector<std::pair<util::MetricLabels, double>> out;
     for (const auto& [service, n] : s->call_log->OpenStreams()) {
@@ -354,7 +445,7 @@ absl::Status Bootstrap(const ServerConfig& config_in, const std::string& operato
   if (!opened.ok()) return fail(opened.status());
   util::SystemClock clock(config.test_clock_offset_seconds() * 1000000);
   service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(),
-                              &clock);
+                              &clock, TokenPolicyOf(config));
   auto issued = admin.Bootstrap(operator_id, display_name);
   if (!issued.ok()) return fail(issued.status());
   const std::string line = issued->token + "\n";
@@ -444,10 +535,14 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);
 
-  auto call_log = std::make_unique<api::CallLog>(config.log().calls());
+  impl->guard = std::make_unique<service::Guard>(s, s, GuardConfigOf(config));
+  auto call_log =
+      std::make_unique<api::CallLog>(config.log().calls(), impl->guard.get(), clock);
   impl->call_log = call_log.get();
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.call_log = call_log.get();
+  deps.guard = impl->guard.get();
+  deps.token_policy = TokenPolicyOf(config);
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
   deps.clock = clock;

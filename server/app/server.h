@@ -27,6 +27,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 // Fills unset fields with their documented defaults and checks the rest.
 absl::Status FinalizeServerConfig(ServerConfig* config);
 
+// Whether `listen_address` (host:port) is on loopback (127.0.0.0/8, ::1, localhost) or a unix
+// socket: the only places a server without TLS may listen unless the config says
+// insecure_listen.
+bool IsLoopbackAddress(const std::string& listen_address);
+
 // What `--check_config` checks beyond FinalizeServerConfig, on a finalized config: the TLS
 // certificate and key load, and the organisation file reads and parses. (The store is not
 // contacted.)
