@@ -238,6 +238,41 @@ TEST_P(SecurityE2eTest, StreamOpensAndOpenStreamsPerUserAreLimited) {
   b->reader->Finish().IgnoreError();
 }
 
+TEST_P(SecurityE2eTest, StreamOpensAreLimitedPerTokenAndPerAddress) {
+  int port = 0;
+  auto server = StartWith(
+      "rate_limits { per_token { stream_opens_per_minute: 0.1 stream_open_burst: 2 } "
+      "per_peer { stream_opens_per_minute: 0.1 stream_open_burst: 3 } }\n",
+      &port);
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::ReportService::NewStub(Channel(port));
+  // Opens a watch and closes it again: the status of its open.
+  auto open_and_close = [&](const std::string& token) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    auto reader = stub->WatchCases(&ctx, v1::WatchCasesRequest());
+    v1::WatchEvent greeting;
+    if (reader->Read(&greeting)) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return grpc::Status::OK;
+    }
+    return reader->Finish();
+  };
+  ASSERT_TRUE(open_and_close(kLeader1).ok());
+  ASSERT_TRUE(open_and_close(kLeader1).ok());
+  grpc::Status s = open_and_close(kLeader1);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("stream opens per token"), std::string::npos);
+  EXPECT_GT(RetryDelayMs(s), 60000);  // 0.1 a minute: ten minutes for the next
+  ASSERT_TRUE(open_and_close(kLeader2).ok());  // the address's third
+  s = open_and_close(kLeader3);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("stream opens per address"), std::string::npos);
+  // Unary reads are not stream opens.
+  EXPECT_EQ(GetCaseCall(stub.get(), kLeader3).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_P(SecurityE2eTest, FailedAuthenticationsLockTheAddressOutWithRetryInfo) {
   int port = 0;
   auto server = StartWith(
