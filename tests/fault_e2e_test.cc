@@ -670,6 +670,8 @@ TEST_P(FaultTest, TwoMariaDbRestartsUnderLoadAreOnlyUnavailableAndLoseNothing) {
       << "no progress after the restarts; failed attempts: " << load.FailureSummary();
   clients.Join();
   EXPECT_TRUE(server->Running()) << "gridline must ride out the restarts: " << server->Log();
+  EXPECT_TRUE(absl::StrContains(server->Log(), "\"event\":\"store_reconnect\""))
+      << "the restarts left no pooled connection to replace: the test broke nothing";
   std::cout << "[  faults  ] 2 MariaDB restarts; " << load.acks()
             << " reports acknowledged; failed attempts: " << load.FailureSummary() << "\n";
   EXPECT_TRUE(load.problems().empty()) << absl::StrJoin(load.problems(), "\n");
