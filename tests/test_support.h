@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,7 +77,13 @@ class ServerProcess {
   int Stop(int sig, std::chrono::seconds timeout = std::chrono::seconds(20));
   // Runs to completion (for processes expected to fail fast); exit code or -1 on timeout.
   int RunToExit(std::chrono::seconds timeout);
+  // Starts the process and returns at once (for a program that is not gridline-server, whose
+  // readiness the caller knows how to wait for, e.g. by WaitForFile on its log).
+  void Launch() { Spawn(); }
+  // True while the process started last has not exited.
+  bool Running();
   std::string Log() const;
+  const std::string& log_path() const { return log_path_; }
   pid_t pid() const { return pid_; }
 
  private:
@@ -110,6 +117,11 @@ class DeletionWatch {
   std::set<std::string> watched_dirs_;
   std::set<std::string> pending_;
 };
+
+// Waits until `done` holds for the content of the file at `path` (which may not exist yet), as
+// inotify events on its directory (no polling). False if it does not within `timeout`.
+bool WaitForFile(const std::string& path, const std::function<bool(const std::string&)>& done,
+                 std::chrono::milliseconds timeout);
 
 // Path of the built server binary.
 std::string ServerBinary();
