@@ -8,12 +8,12 @@
 #include <fstream>
 #include <thread>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gridline/client/admin_client.h"
 #include "gridline/client/outbox.h"
 #include "gridline/client/report_client.h"
 #include "gridline/v1/admin_service.grpc.pb.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "tests/e2e_fixture.h"
 #include "tests/sdk_test_data.h"
 
@@ -264,7 +264,7 @@ TEST_P(SecurityE2eTest, StreamOpensAreLimitedPerTokenAndPerAddress) {
   grpc::Status s = open_and_close(kLeader1);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
   EXPECT_NE(s.error_message().find("stream opens per token"), std::string::npos);
-  EXPECT_GT(RetryDelayMs(s), 60000);  // 0.1 a minute: ten minutes for the next
+  EXPECT_GT(RetryDelayMs(s), 60000);           // 0.1 a minute: ten minutes for the next
   ASSERT_TRUE(open_and_close(kLeader2).ok());  // the address's third
   s = open_and_close(kLeader3);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
@@ -275,8 +275,8 @@ TEST_P(SecurityE2eTest, StreamOpensAreLimitedPerTokenAndPerAddress) {
 
 TEST_P(SecurityE2eTest, FailedAuthenticationsLockTheAddressOutWithRetryInfo) {
   int port = 0;
-  auto server = StartWith(
-      "rate_limits { auth_failures_before_lockout: 3 lockout_seconds: 60 }\n", &port);
+  auto server =
+      StartWith("rate_limits { auth_failures_before_lockout: 3 lockout_seconds: 60 }\n", &port);
   ASSERT_NE(server, nullptr);
   auto stub = v1::ReportService::NewStub(Channel(port));
   EXPECT_EQ(GetCaseCall(stub.get(), "gl_guess_1").error_code(), grpc::StatusCode::UNAUTHENTICATED);
@@ -365,8 +365,8 @@ TEST_P(SecurityE2eTest, AHandsetFlushingADayOfReportsIsNotRefusedByTheDefaults) 
 TEST_P(SecurityE2eTest, TheSdkAndTheOutboxWaitAsToldAndDropNothing) {
   int port = 0;
   // Tight: 10 at once, then 40 a second. The flush of 30 must wait twice or more.
-  auto server = StartWith(
-      "rate_limits { per_token { write_burst: 10 writes_per_second: 40 } }\n", &port);
+  auto server =
+      StartWith("rate_limits { per_token { write_burst: 10 writes_per_second: 40 } }\n", &port);
   ASSERT_NE(server, nullptr);
   auto outbox = gc::Outbox::Open(dir_.path() + "/outbox.db");
   ASSERT_TRUE(outbox.ok()) << outbox.status();

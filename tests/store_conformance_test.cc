@@ -359,9 +359,8 @@ TEST_P(TokenStoreTest, BindingsAndRotation) {
   ASSERT_TRUE(caller.ok() && caller->has_value());
   EXPECT_EQ((*caller)->client_cert_sha256, std::string(64, 'e'));
 
-  auto rotated =
-      store_->RotateToken("tok-bound", "tok-new", std::string(64, '2'), "op2", now + 5000, now + 100,
-                          now + 10);
+  auto rotated = store_->RotateToken("tok-bound", "tok-new", std::string(64, '2'), "op2",
+                                     now + 5000, now + 100, now + 10);
   ASSERT_TRUE(rotated.ok()) << rotated.status();
   ASSERT_TRUE(rotated->has_value());
   ASSERT_TRUE((*rotated)->rotated);
@@ -396,9 +395,8 @@ TEST_P(TokenStoreTest, BindingsAndRotation) {
   EXPECT_EQ(seen, 1);
 
   // A second rotation of the same token writes nothing; an unknown token is nullopt.
-  auto again =
-      store_->RotateToken("tok-bound", "tok-other", std::string(64, '3'), "op", now + 5000,
-                          now + 100, now + 20);
+  auto again = store_->RotateToken("tok-bound", "tok-other", std::string(64, '3'), "op", now + 5000,
+                                   now + 100, now + 20);
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_FALSE((*again)->rotated);
   auto none = store_->FindCallerByTokenHash(std::string(64, '3'), now + 20);

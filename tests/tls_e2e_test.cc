@@ -256,25 +256,24 @@ class MutualTlsE2eTest : public TlsE2eTest {
   }
 
   void MakeCa(const std::string& name) {
-    ASSERT_NO_FATAL_FAILURE(Openssl(
-        {"req", "-x509", "-config", Path("openssl.cnf"), "-extensions", "ca", "-subj",
-         "/CN=" + name + " CA", "-days", "2", "-keyout", Path(name + "-ca.key"), "-out",
-         Path(name + "-ca.pem"), "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes"}));
+    ASSERT_NO_FATAL_FAILURE(
+        Openssl({"req", "-x509", "-config", Path("openssl.cnf"), "-extensions", "ca", "-subj",
+                 "/CN=" + name + " CA", "-days", "2", "-keyout", Path(name + "-ca.key"), "-out",
+                 Path(name + "-ca.pem"), "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes"}));
   }
 
   // `name`.pem and `name`.key: a device certificate issued by `ca`, valid for `days` (-1: it
   // expired yesterday).
   void MakeDevice(const std::string& name, const std::string& ca, const std::string& days) {
-    ASSERT_NO_FATAL_FAILURE(Openssl({"req", "-new", "-config", Path("openssl.cnf"), "-subj",
-                                     "/CN=" + name, "-keyout", Path(name + ".key"), "-out",
-                                     Path(name + ".csr"), "-newkey", "ec", "-pkeyopt",
-                                     "ec_paramgen_curve:prime256v1", "-nodes"}));
-    ASSERT_NO_FATAL_FAILURE(Openssl({"x509", "-req", "-in", Path(name + ".csr"), "-CA",
-                                     Path(ca + "-ca.pem"), "-CAkey", Path(ca + "-ca.key"),
-                                     "-set_serial", std::to_string(++serial_), "-days", days,
-                                     "-extfile", Path("openssl.cnf"), "-extensions", "client",
-                                     "-out", Path(name + ".pem")}));
+    ASSERT_NO_FATAL_FAILURE(
+        Openssl({"req", "-new", "-config", Path("openssl.cnf"), "-subj", "/CN=" + name, "-keyout",
+                 Path(name + ".key"), "-out", Path(name + ".csr"), "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes"}));
+    ASSERT_NO_FATAL_FAILURE(Openssl(
+        {"x509", "-req", "-in", Path(name + ".csr"), "-CA", Path(ca + "-ca.pem"), "-CAkey",
+         Path(ca + "-ca.key"), "-set_serial", std::to_string(++serial_), "-days", days, "-extfile",
+         Path("openssl.cnf"), "-extensions", "client", "-out", Path(name + ".pem")}));
   }
 
   // Asks for device certificates in `mode` ("OPTIONAL" or "REQUIRED").

@@ -132,7 +132,8 @@ int Context::Connect() {
       return Usage("--tls-cert and --tls-key go together (a certificate and its private key)");
     }
     std::string cert, key;
-    if (!ReadFile(cert_file, &cert)) return Usage("cannot read --tls-cert file '" + cert_file + "'");
+    if (!ReadFile(cert_file, &cert))
+      return Usage("cannot read --tls-cert file '" + cert_file + "'");
     if (!ReadFile(key_file, &key)) return Usage("cannot read --tls-key file '" + key_file + "'");
     options.set<gc::TlsClientCertificateOption>(std::move(cert));
     options.set<gc::TlsClientKeyOption>(std::move(key));

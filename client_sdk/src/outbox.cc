@@ -657,7 +657,8 @@ void OutboxSender::Loop() {
     if (!result.ok() || (!result->stopped_by.ok() && result->pending > 0)) {
       retry_in = backoff->OnCompletion();
       // Never sooner than the server asked (a rate limit's RetryInfo).
-      if (result.ok()) retry_in = std::max(retry_in, GetErrorDetails(result->stopped_by).retry_delay);
+      if (result.ok())
+        retry_in = std::max(retry_in, GetErrorDetails(result->stopped_by).retry_delay);
       if (retry_in.count() == 0) retry_in = std::chrono::milliseconds(1);
     } else {
       backoff = backoff_->clone();

@@ -1,7 +1,5 @@
 #include "server/api/admin_service.h"
 
-#include "server/util/sha256.h"
-
 #include <google/protobuf/text_format.h>
 
 #include <atomic>
@@ -25,6 +23,7 @@
 #include "server/service/evaluations.h"
 #include "server/service/org_import.h"
 #include "server/service/statistics.h"
+#include "server/util/sha256.h"
 #include "server/util/text.h"
 
 namespace gridline::api {
@@ -743,37 +742,37 @@ grpc::ServerUnaryReactor* AdminServiceImpl::IssueToken(grpc::CallbackServerConte
                                                        const v1::IssueTokenRequest* request,
                                                        v1::IssueTokenResponse* response) {
   // The request holds no secret (the token is in the response), so its summary is complete.
-  return Run(context, GRIDLINE_ADMIN_METHOD(IssueToken), request, {"token", ""},
-             [this, request, response](const domain::Caller& caller, std::string* id) {
-               service::TokenRequest token;
-               token.user_id = request->user_id();
-               token.label = request->label();
-               token.device_id = request->device_id();
-               if (request->has_expire_time()) {
-                 auto t = TimestampMicros(request->expire_time(), "expire_time");
-                 if (!t.ok()) return t.status();
-                 token.expire_time = *t == 0 ? -1 : *t;  // the epoch: past
-               }
-               token.client_cert_sha256 = request->client_certificate_sha256();
-               if (!request->client_certificate_pem().empty()) {
-                 if (!token.client_cert_sha256.empty()) {
-                   return domain::InvalidField("client_certificate_pem",
-                                               "give the certificate or its fingerprint, not both");
-                 }
-                 token.client_cert_sha256 =
-                     util::CertificateSha256(request->client_certificate_pem());
-                 if (token.client_cert_sha256.empty()) {
-                   return domain::InvalidField("client_certificate_pem",
-                                               "holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
-                 }
-               }
-               auto issued = admin_.IssueToken(caller, token);
-               if (!issued.ok()) return issued.status();
-               *id = issued->info.token_id;
-               response->set_token(issued->token);
-               ToProto(issued->info, response->mutable_token_info());
-               return absl::OkStatus();
-             });
+  return Run(
+      context, GRIDLINE_ADMIN_METHOD(IssueToken), request, {"token", ""},
+      [this, request, response](const domain::Caller& caller, std::string* id) {
+        service::TokenRequest token;
+        token.user_id = request->user_id();
+        token.label = request->label();
+        token.device_id = request->device_id();
+        if (request->has_expire_time()) {
+          auto t = TimestampMicros(request->expire_time(), "expire_time");
+          if (!t.ok()) return t.status();
+          token.expire_time = *t == 0 ? -1 : *t;  // the epoch: past
+        }
+        token.client_cert_sha256 = request->client_certificate_sha256();
+        if (!request->client_certificate_pem().empty()) {
+          if (!token.client_cert_sha256.empty()) {
+            return domain::InvalidField("client_certificate_pem",
+                                        "give the certificate or its fingerprint, not both");
+          }
+          token.client_cert_sha256 = util::CertificateSha256(request->client_certificate_pem());
+          if (token.client_cert_sha256.empty()) {
+            return domain::InvalidField("client_certificate_pem",
+                                        "holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+          }
+        }
+        auto issued = admin_.IssueToken(caller, token);
+        if (!issued.ok()) return issued.status();
+        *id = issued->info.token_id;
+        response->set_token(issued->token);
+        ToProto(issued->info, response->mutable_token_info());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::RotateToken(grpc::CallbackServerContext* context,
@@ -781,12 +780,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RotateToken(grpc::CallbackServerCont
                                                         v1::IssueTokenResponse* response) {
   return Run(context, GRIDLINE_ADMIN_METHOD(RotateToken), request, {"token", request->token_id()},
              [this, request, response](const domain::Caller& caller, std::string*) {
-               if (request->grace_seconds() < 0 ||
-                   request->grace_seconds() > 30LL * 24 * 3600) {
+               if (request->grace_seconds() < 0 || request->grace_seconds() > 30LL * 24 * 3600) {
                  return domain::InvalidField("grace_seconds", "must be between 0 and 30 days");
                }
-               auto issued =
-                   admin_.RotateToken(caller, request->token_id(), request->grace_seconds() * 1000000);
+               auto issued = admin_.RotateToken(caller, request->token_id(),
+                                                request->grace_seconds() * 1000000);
                if (!issued.ok()) return issued.status();
                response->set_token(issued->token);
                ToProto(issued->info, response->mutable_token_info());

@@ -113,8 +113,8 @@ class UploadReactor final
               absl::StrCat("more bytes than metadata.size_bytes (", declared_size_, ") arrived"));
         }
         // The hourly allowance of photo bytes (rate_limits): counted as the bytes arrive.
-        if (absl::Status s = deps_.guard->ChargeUpload(caller_, peer_, chunk.size(),
-                                                       deps_.clock->NowMicros());
+        if (absl::Status s =
+                deps_.guard->ChargeUpload(caller_, peer_, chunk.size(), deps_.clock->NowMicros());
             !s.ok()) {
           return s;
         }
@@ -151,9 +151,8 @@ class DownloadReactor final
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
     } else {
-      SubmitLocked([this, call = CredentialsOf(context), id = std::move(attachment_id)] {
-        Load(call, id);
-      });
+      SubmitLocked(
+          [this, call = CredentialsOf(context), id = std::move(attachment_id)] { Load(call, id); });
     }
     Advance(lock);
   }

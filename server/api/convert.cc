@@ -2,8 +2,6 @@
 
 #include <grpc/grpc_security_constants.h>
 
-#include "server/util/sha256.h"
-
 #include <algorithm>
 #include <map>
 
@@ -14,6 +12,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "server/domain/errors.h"
+#include "server/util/sha256.h"
 #include "server/util/text.h"
 
 namespace gridline::api {

@@ -20,9 +20,8 @@ grpc::ServerUnaryReactor* RunUnary(
     const domain::Micros now = deps.clock->NowMicros();
     auto caller = deps.guard->Admit(call, kind, now);
     if (caller.ok()) deps.NoteCaller(context, *caller);
-    absl::Status status = caller.ok()
-                              ? work(service::RequestContext{*caller, now, call.peer, gone})
-                              : caller.status();
+    absl::Status status = caller.ok() ? work(service::RequestContext{*caller, now, call.peer, gone})
+                                      : caller.status();
     reactor->Finish(ToGrpcStatus(status));
   });
   if (!queued) reactor->Finish(ToGrpcStatus(Overloaded()));

@@ -59,7 +59,8 @@ service::CallLimitRules LimitsOf(const config::v1::CallLimits& in, service::Call
     base.upload_bytes.per_second = static_cast<double>(in.upload_bytes_per_hour()) / 3600;
     base.upload_bytes.burst = static_cast<double>(in.upload_bytes_per_hour());
   }
-  if (in.has_stream_opens_per_minute()) base.stream_opens.per_second = in.stream_opens_per_minute() / 60;
+  if (in.has_stream_opens_per_minute())
+    base.stream_opens.per_second = in.stream_opens_per_minute() / 60;
   if (in.has_stream_open_burst()) base.stream_opens.burst = in.stream_open_burst();
   return base;
 }
@@ -133,8 +134,8 @@ bool IsLoopbackAddress(const std::string& listen_address) {
   absl::string_view host = listen_address;
   if (absl::StartsWith(host, "unix:")) return true;  // a local socket
   if (absl::StartsWith(host, "[")) {
-    host = host.substr(1, host.find(']') == absl::string_view::npos ? host.size() - 1
-                                                                    : host.find(']') - 1);
+    host = host.substr(
+        1, host.find(']') == absl::string_view::npos ? host.size() - 1 : host.find(']') - 1);
   } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
     host = host.substr(0, colon);
   }
@@ -193,9 +194,9 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   for (const auto& r : c->rate_limits().per_role()) {
     v1::Role role;
     if (!v1::Role_Parse(r.role(), &role) || role == v1::ROLE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "rate_limits.per_role: unknown role '", r.role(),
-          "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("rate_limits.per_role: unknown role '", r.role(),
+                       "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR)"));
     }
   }
   auto* a = c->mutable_attachments();
@@ -444,8 +445,8 @@ absl::Status Bootstrap(const ServerConfig& config_in, const std::string& operato
   auto opened = OpenConfiguredStore(config);
   if (!opened.ok()) return fail(opened.status());
   util::SystemClock clock(config.test_clock_offset_seconds() * 1000000);
-  service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(),
-                              &clock, TokenPolicyOf(config));
+  service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(), &clock,
+                              TokenPolicyOf(config));
   auto issued = admin.Bootstrap(operator_id, display_name);
   if (!issued.ok()) return fail(issued.status());
   const std::string line = issued->token + "\n";
@@ -536,8 +537,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
       config.attachments().orphan_grace_seconds() * 1000000);
 
   impl->guard = std::make_unique<service::Guard>(s, s, GuardConfigOf(config));
-  auto call_log =
-      std::make_unique<api::CallLog>(config.log().calls(), impl->guard.get(), clock);
+  auto call_log = std::make_unique<api::CallLog>(config.log().calls(), impl->guard.get(), clock);
   impl->call_log = call_log.get();
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.call_log = call_log.get();

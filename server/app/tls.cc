@@ -76,8 +76,7 @@ absl::StatusOr<Certificate> FirstCertificate(const std::string& path, const std:
     ASN1_TIME_print(out.get(), X509_get0_notAfter(first.get()));
     char* text = nullptr;
     long length = BIO_get_mem_data(out.get(), &text);
-    return Bad(field, path,
-               absl::StrCat("the certificate expired on ", std::string(text, length)));
+    return Bad(field, path, absl::StrCat("the certificate expired on ", std::string(text, length)));
   }
   return first;
 }
@@ -124,8 +123,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   }
 
   using Mode = config::v1::TlsConfig;
-  const bool asks = tls.client_certificates() == Mode::OPTIONAL ||
-                    tls.client_certificates() == Mode::REQUIRED;
+  const bool asks =
+      tls.client_certificates() == Mode::OPTIONAL || tls.client_certificates() == Mode::REQUIRED;
   grpc::SslServerCredentialsOptions options(
       tls.client_certificates() == Mode::REQUIRED
           ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY

@@ -13,8 +13,8 @@ void Refill(const BucketRule& rule, Micros now, Bucket* b) {
     b->started = true;
     b->level = rule.burst;
   } else if (now > b->updated) {
-    b->level = std::min(rule.burst, b->level + (now - b->updated) / kMicrosPerSecond *
-                                                   rule.per_second);
+    b->level =
+        std::min(rule.burst, b->level + (now - b->updated) / kMicrosPerSecond * rule.per_second);
   }
   b->updated = std::max(b->updated, now);
 }

@@ -12,7 +12,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -820,14 +819,14 @@ absl::StatusOr<IssuedToken> AdminService::RotateToken(const Caller& caller,
   }
   const TokenInfo& old = (*rotation)->old_token;
   if (!(*rotation)->rotated) {
-    const char* why = old.revoked                          ? "revoked"
+    const char* why = old.revoked                         ? "revoked"
                       : !old.replaced_by_token_id.empty() ? "rotated already; rotate its successor"
-                                                           : "expired";
-    return Precondition("TOKEN_INACTIVE", token_id,
-                        absl::StrCat("token ", token_id, " is ", why,
-                                     old.replaced_by_token_id.empty()
-                                         ? ""
-                                         : absl::StrCat(" ", old.replaced_by_token_id)));
+                                                          : "expired";
+    return Precondition(
+        "TOKEN_INACTIVE", token_id,
+        absl::StrCat(
+            "token ", token_id, " is ", why,
+            old.replaced_by_token_id.empty() ? "" : absl::StrCat(" ", old.replaced_by_token_id)));
   }
   issued.info = (*rotation)->new_token;
   return issued;

@@ -143,12 +143,11 @@ class AdminService {
   absl::StatusOr<domain::User> DisableUser(const domain::Caller& caller,
                                            const std::string& user_id);
 
-  absl::StatusOr<IssuedToken> IssueToken(const domain::Caller& caller,
-                                         const TokenRequest& request);
+  absl::StatusOr<IssuedToken> IssueToken(const domain::Caller& caller, const TokenRequest& request);
   // A new token like `token_id` (same user, label, device, binding); the old one keeps working
   // for `grace` (0: the policy's rotation_grace).
-  absl::StatusOr<IssuedToken> RotateToken(const domain::Caller& caller,
-                                          const std::string& token_id, domain::Micros grace);
+  absl::StatusOr<IssuedToken> RotateToken(const domain::Caller& caller, const std::string& token_id,
+                                          domain::Micros grace);
   // Newest first.
   absl::StatusOr<std::vector<domain::TokenInfo>> ListTokens(const std::string& user_id,
                                                             bool include_inactive);

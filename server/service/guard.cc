@@ -9,8 +9,8 @@
 #include "server/domain/errors.h"
 #include "server/service/org_import.h"
 #include "server/util/log.h"
-#include "server/util/sha256.h"
 #include "server/util/metrics.h"
+#include "server/util/sha256.h"
 #include "server/util/text.h"
 
 namespace gridline::service {
@@ -216,9 +216,9 @@ absl::StatusOr<StreamSlot> Guard::OpenStream(const Caller& caller) {
   if (open >= config_.max_streams_per_user) {
     util::DefaultMetrics().Add("gridline_rate_limited_total", {{"limit", "streams per user"}});
     return domain::WithRetryDelay(
-        absl::ResourceExhaustedError(absl::StrCat(
-            "you hold ", open, " open watch streams, the most one user may (",
-            "rate_limits.max_streams_per_user); close one first")),
+        absl::ResourceExhaustedError(
+            absl::StrCat("you hold ", open, " open watch streams, the most one user may (",
+                         "rate_limits.max_streams_per_user); close one first")),
         10 * kSecond);
   }
   ++open;
@@ -263,8 +263,7 @@ void Guard::NoteDenied(const std::string& method, const std::string& user_id,
       e.status_code = code;
       e.status_message = util::TruncateUtf8(message, 200);
       e.request_summary =
-          left_out > 0 ? absl::StrCat(left_out, " similar denials from this address left out")
-                       : "";
+          left_out > 0 ? absl::StrCat(left_out, " similar denials from this address left out") : "";
       e.peer = peer;
       pending_audit_.push_back(std::move(e));
     }

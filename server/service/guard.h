@@ -55,9 +55,8 @@ struct GuardConfig {
   bool enabled = true;
   CallLimitRules per_token;
   std::map<domain::Role, CallLimitRules> per_role;  // replaces per_token for that role
-  CallLimitRules per_peer{{200, 3000},
-                          {20.0 * 1024 * 1024 * 1024 / 3600, 20.0 * 1024 * 1024 * 1024},
-                          {20, 1200}};
+  CallLimitRules per_peer{
+      {200, 3000}, {20.0 * 1024 * 1024 * 1024 / 3600, 20.0 * 1024 * 1024 * 1024}, {20, 1200}};
   int max_streams_per_user = 32;
   domain::LockoutRule lockout;
   // Demo tokens authenticate only in demo mode.

@@ -1025,8 +1025,8 @@ class SqlStore final : public Store {
 
   absl::StatusOr<std::optional<store::TokenRotation>> RotateToken(
       const std::string& token_id, const std::string& new_token_id, const std::string& new_hash,
-      const std::string& issued_by, domain::Micros new_expire_time,
-      domain::Micros old_expire_time, domain::Micros now) override {
+      const std::string& issued_by, domain::Micros new_expire_time, domain::Micros old_expire_time,
+      domain::Micros now) override {
     static const std::string kInsert = InsertSql("tokens", kTokenColumns);
     const std::string select =
         absl::StrCat("SELECT ", kTokenColumns, " FROM tokens WHERE token_id = ?{FOR_UPDATE}");
@@ -1053,12 +1053,12 @@ class SqlStore final : public Store {
           if (auto st = c.Execute(kInsert, TokenParams(fresh, new_hash)); !st.ok()) {
             return st.status();
           }
-          const domain::Micros expire =
-              old.expire_time != 0 && old.expire_time < old_expire_time ? old.expire_time
-                                                                        : old_expire_time;
-          auto st = c.Execute(
-              "UPDATE tokens SET replaced_by = ?, expire_time = ? WHERE token_id = ?",
-              {new_token_id, expire, token_id});
+          const domain::Micros expire = old.expire_time != 0 && old.expire_time < old_expire_time
+                                            ? old.expire_time
+                                            : old_expire_time;
+          auto st =
+              c.Execute("UPDATE tokens SET replaced_by = ?, expire_time = ? WHERE token_id = ?",
+                        {new_token_id, expire, token_id});
           if (!st.ok()) return st.status();
           out.old_token.replaced_by_token_id = new_token_id;
           out.old_token.expire_time = expire;

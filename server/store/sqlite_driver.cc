@@ -190,9 +190,9 @@ class SqliteDatabase final : public SqlDatabase {
     // Reads through a shared memory map of the file (the OS page cache) rather than a pread
     // per page into each connection's small private cache: the figures and lists at millions
     // of cases read many pages. 1 GiB of address space, not of memory.
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                               "PRAGMA foreign_keys=ON", "PRAGMA mmap_size=1073741824",
-                               "PRAGMA cache_size=-16384"}) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+          "PRAGMA mmap_size=1073741824", "PRAGMA cache_size=-16384"}) {
       absl::Status s = conn->Exec(pragma);
       if (!s.ok()) return absl::UnavailableError(s.message());
     }

@@ -294,8 +294,8 @@ class TokenStore {
   // nothing written) if it is inactive.
   virtual absl::StatusOr<std::optional<TokenRotation>> RotateToken(
       const std::string& token_id, const std::string& new_token_id, const std::string& new_hash,
-      const std::string& issued_by, domain::Micros new_expire_time,
-      domain::Micros old_expire_time, domain::Micros now) = 0;
+      const std::string& issued_by, domain::Micros new_expire_time, domain::Micros old_expire_time,
+      domain::Micros now) = 0;
   // Disables the user and revokes all their tokens, in one transaction.
   virtual absl::Status DisableUser(const std::string& user_id, domain::Micros now) = 0;
 };
