@@ -10,6 +10,8 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gridline/client/admin_client.h"
 #include "gridline/client/outbox.h"
 #include "gridline/client/report_client.h"
@@ -347,9 +349,13 @@ TEST_P(SecurityE2eTest, AHandsetFlushingADayOfReportsIsNotRefusedByTheDefaults) 
   ASSERT_NE(server, nullptr);
   auto outbox = gc::Outbox::Open(dir_.path() + "/outbox.db");
   ASSERT_TRUE(outbox.ok()) << outbox.status();
+  // 100 reports, each with a photo and every tenth with three.
   for (int i = 0; i < 100; ++i) {
-    std::vector<gc::Photo> photos;
-    if (i % 10 == 0) photos.push_back(NumberedPhoto(i, 0));
+    std::vector<gc::Photo> photos = {NumberedPhoto(i, 0)};
+    if (i % 10 == 0) {
+      photos.push_back(NumberedPhoto(i, 1));
+      photos.push_back(NumberedPhoto(i, 2));
+    }
     ASSERT_TRUE((*outbox)->Enqueue(NumberedReport(i), photos).ok()) << i;
   }
   gc::ReportClient handset(gc::MakeReportConnection(

@@ -56,7 +56,7 @@ class UploadReactor final
 
   // On the pool.
   void Authenticate(const service::CallCredentials& call) {
-    auto caller = deps_.guard->Admit(call, service::CallKind::kStream, deps_.clock->NowMicros());
+    auto caller = deps_.guard->Admit(call, service::CallKind::kTransfer, deps_.clock->NowMicros());
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::Status status =
         caller.ok() ? service::AttachmentService::CheckMayUpload(*caller) : caller.status();
@@ -162,7 +162,7 @@ class DownloadReactor final
   void Load(const service::CallCredentials& call, const std::string& attachment_id) {
     const domain::Micros now = deps_.clock->NowMicros();
     const std::string& peer = call.peer;
-    auto caller = deps_.guard->Admit(call, service::CallKind::kStream, now);
+    auto caller = deps_.guard->Admit(call, service::CallKind::kTransfer, now);
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::StatusOr<service::AttachmentContent> content =
         caller.ok() ? deps_.attachments->Open(service::RequestContext{*caller, now, peer, {}},

@@ -24,9 +24,11 @@
 
 namespace gridline::service {
 
-// What a call is, for the limits: reads are free of write limits; a stream open counts against
-// stream_opens (and, for watches, the user's open streams).
-enum class CallKind { kRead, kWrite, kStream };
+// What a call is, for the limits: reads are free of write limits; a stream open (a watch, an
+// import) counts against stream_opens (and a watch against its user's open streams); a photo
+// transfer is limited by its bytes (ChargeUpload), not by its count, since a handset flushing its
+// outbox uploads a photo or more per report.
+enum class CallKind { kRead, kWrite, kStream, kTransfer };
 
 // The kind of a unary method by its name ("ListCases" or "/gridline.v1.DispatchService/ListCases"):
 // Get*, List*, Resolve* and Suggest* read; the rest write.
