@@ -12,7 +12,6 @@
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/service/attachments.h"
-#include "server/service/org_import.h"
 
 namespace gridline::api {
 namespace {
@@ -36,7 +35,7 @@ class UploadReactor final
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
     } else {
-      SubmitLocked([this, token = BearerToken(context)] { Authenticate(token); });
+      SubmitLocked([this, call = CredentialsOf(context)] { Authenticate(call); });
     }
     Advance(lock);
   }
@@ -57,8 +56,8 @@ class UploadReactor final
   }
 
   // On the pool.
-  void Authenticate(const std::string& token) {
-    auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+  void Authenticate(const service::CallCredentials& call) {
+    auto caller = deps_.guard->Admit(call, service::CallKind::kTransfer, deps_.clock->NowMicros());
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::Status status =
         caller.ok() ? service::AttachmentService::CheckMayUpload(*caller) : caller.status();
@@ -86,8 +85,12 @@ class UploadReactor final
     switch (request_.part_case()) {
       case v1::UploadAttachmentRequest::kMetadata:
         return upload_.AddMetadata(request_.metadata().sha256(), request_.metadata().size_bytes());
-      case v1::UploadAttachmentRequest::kChunk:
-        return upload_.AddChunk(request_.chunk());
+      case v1::UploadAttachmentRequest::kChunk: {
+        if (absl::Status s = upload_.AddChunk(request_.chunk()); !s.ok()) return s;
+        // The hourly allowance of photo bytes (rate_limits): counted as the bytes arrive.
+        return deps_.guard->ChargeUpload(caller_, peer_, request_.chunk().size(),
+                                         deps_.clock->NowMicros());
+      }
       case v1::UploadAttachmentRequest::PART_NOT_SET:
         break;
     }
@@ -115,17 +118,18 @@ class DownloadReactor final
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
     } else {
-      SubmitLocked([this, token = BearerToken(context), peer = context->peer(),
-                    id = std::move(attachment_id)] { Load(token, peer, id); });
+      SubmitLocked(
+          [this, call = CredentialsOf(context), id = std::move(attachment_id)] { Load(call, id); });
     }
     Advance(lock);
   }
 
  private:
   // On the pool.
-  void Load(const std::string& token, const std::string& peer, const std::string& attachment_id) {
+  void Load(const service::CallCredentials& call, const std::string& attachment_id) {
     const domain::Micros now = deps_.clock->NowMicros();
-    auto caller = service::Authenticate(deps_.store, token, deps_.demo, now);
+    const std::string& peer = call.peer;
+    auto caller = deps_.guard->Admit(call, service::CallKind::kTransfer, now);
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::StatusOr<service::AttachmentContent> content =
         caller.ok() ? deps_.attachments->Open(service::RequestContext{*caller, now, peer, {}},

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "gridline/v1/common.pb.h"
 #include "server/app/config_defaults.h"
 
 namespace gridline::app {
@@ -59,6 +61,18 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
   return config;
 }
 
+bool IsLoopbackAddress(const std::string& listen_address) {
+  absl::string_view host = listen_address;
+  if (absl::StartsWith(host, "unix:")) return true;  // a local socket
+  if (absl::StartsWith(host, "[")) {
+    host = host.substr(
+        1, host.find(']') == absl::string_view::npos ? host.size() - 1 : host.find(']') - 1);
+  } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 absl::Status FinalizeServerConfig(ServerConfig* c) {
   // The store first: the defaults of the MySQL section apply only when it is chosen.
   if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
@@ -87,6 +101,33 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
     }
     if (c->tls().private_key_file().empty()) {
       return absl::InvalidArgumentError("tls.private_key_file is empty");
+    }
+    const bool asks = c->tls().client_certificates() == config::v1::TlsConfig::OPTIONAL ||
+                      c->tls().client_certificates() == config::v1::TlsConfig::REQUIRED;
+    if (asks && c->tls().client_ca_file().empty()) {
+      return absl::InvalidArgumentError(
+          "tls.client_ca_file is empty: client_certificates OPTIONAL and REQUIRED check device "
+          "certificates against it");
+    }
+    if (!asks && !c->tls().client_ca_file().empty()) {
+      return absl::InvalidArgumentError(
+          "tls.client_ca_file is set but tls.client_certificates is OFF: set it to OPTIONAL or "
+          "REQUIRED, or remove the CA");
+    }
+  }
+  if (!c->has_tls() && !c->insecure_listen() && !IsLoopbackAddress(c->listen_address())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen_address ", c->listen_address(),
+        " is not a loopback address and there is no tls section: bearer tokens would cross the "
+        "network in clear text. Configure tls, listen on 127.0.0.1, or set insecure_listen: true "
+        "when a TLS-terminating proxy on a private network sits in front"));
+  }
+  for (const auto& r : c->rate_limits().per_role()) {
+    v1::Role role;
+    if (!v1::Role_Parse(r.role(), &role) || role == v1::ROLE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rate_limits.per_role: unknown role '", r.role(),
+                       "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR)"));
     }
   }
   auto* a = c->mutable_attachments();

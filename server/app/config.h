@@ -21,6 +21,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 // Fills unset fields with their documented defaults and checks the rest.
 absl::Status FinalizeServerConfig(ServerConfig* config);
 
+// Whether `listen_address` (host:port) is on loopback (127.0.0.0/8, ::1, localhost) or a unix
+// socket: the only places a server without TLS may listen unless the config says
+// insecure_listen.
+bool IsLoopbackAddress(const std::string& listen_address);
+
 // Parses `text` as the text format of `out`'s type; INVALID_ARGUMENT "bad <what>: line L:C: ..."
 // otherwise. (The organisation file is read with it too.)
 absl::Status ParseTextMessage(const std::string& text, google::protobuf::Message* out,

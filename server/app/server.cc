@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
@@ -28,12 +29,58 @@
 #include "server/runtime/worker_pool.h"
 #include "server/service/admin_service.h"
 #include "server/service/attachments.h"
+#include "server/service/guard.h"
 #include "server/service/org_import.h"
 #include "server/store/blob_store.h"
 #include "server/util/log.h"
 #include "server/util/metrics.h"
 
 namespace gridline::app {
+namespace {
+
+service::TokenPolicy TokenPolicyOf(const ServerConfig& config) {
+  service::TokenPolicy p;
+  p.default_lifetime =
+      static_cast<domain::Micros>(config.tokens().default_lifetime_days()) * 24 * 3600 * 1000000;
+  p.rotation_grace =
+      static_cast<domain::Micros>(config.tokens().rotation_grace_hours()) * 3600 * 1000000;
+  return p;
+}
+
+// The limits of `in` over `base`: only the fields set replace.
+service::CallLimitRules LimitsOf(const config::v1::CallLimits& in, service::CallLimitRules base) {
+  if (in.has_writes_per_second()) base.writes.per_second = in.writes_per_second();
+  if (in.has_write_burst()) base.writes.burst = in.write_burst();
+  if (in.has_upload_bytes_per_hour()) {
+    base.upload_bytes.per_second = static_cast<double>(in.upload_bytes_per_hour()) / 3600;
+    base.upload_bytes.burst = static_cast<double>(in.upload_bytes_per_hour());
+  }
+  if (in.has_stream_opens_per_minute())
+    base.stream_opens.per_second = in.stream_opens_per_minute() / 60;
+  if (in.has_stream_open_burst()) base.stream_opens.burst = in.stream_open_burst();
+  return base;
+}
+
+service::GuardConfig GuardConfigOf(const ServerConfig& config) {
+  const auto& r = config.rate_limits();
+  service::GuardConfig g;
+  g.enabled = r.enabled();
+  g.demo = config.demo();
+  g.per_token = LimitsOf(r.per_token(), g.per_token);
+  g.per_peer = LimitsOf(r.per_peer(), g.per_peer);
+  for (const auto& role_limits : r.per_role()) {
+    v1::Role role = v1::ROLE_UNSPECIFIED;
+    v1::Role_Parse(role_limits.role(), &role);  // checked by FinalizeServerConfig
+    g.per_role[static_cast<domain::Role>(role)] = LimitsOf(role_limits.limits(), g.per_token);
+  }
+  g.max_streams_per_user = r.max_streams_per_user();
+  g.lockout.failures_before_lockout = r.auth_failures_before_lockout();
+  g.lockout.first_lockout = static_cast<domain::Micros>(r.lockout_seconds()) * 1000000;
+  g.lockout.max_lockout = static_cast<domain::Micros>(r.max_lockout_seconds()) * 1000000;
+  return g;
+}
+
+}  // namespace
 
 struct GridlineServer::Impl {
   ServerConfig config;
@@ -42,6 +89,8 @@ struct GridlineServer::Impl {
   std::unique_ptr<MetricsServer> metrics;
   std::unique_ptr<util::SystemClock> clock;
   std::unique_ptr<store::Store> store;
+  // Declared before the gRPC server: open streams hold places in it until they end.
+  std::unique_ptr<service::Guard> guard;
   std::unique_ptr<runtime::WorkerPool> pool;
   std::unique_ptr<runtime::EventHub> hub;
   std::unique_ptr<service::CaseService> cases;
@@ -157,6 +206,13 @@ void GridlineServer::DeclareMetrics(Impl* s) {
                    "connection.");
   m.DeclareCounter("gridline_store_transaction_retries_total",
                    "Store transactions run again after a conflict.");
+  m.DeclareCounter("gridline_auth_failures_total",
+                   "Calls refused UNAUTHENTICATED by the token check (missing, unknown, revoked, "
+                   "expired, demo outside demo mode, or without its bound certificate).");
+  m.DeclareCounter("gridline_denied_calls_total",
+                   "Calls that ended UNAUTHENTICATED or PERMISSION_DENIED, by code.");
+  m.DeclareCounter("gridline_rate_limited_total",
+                   "Calls refused RESOURCE_EXHAUSTED by a rate limit or lockout, by limit.");
   m.DeclareGauge("gridline_open_streams", "Streaming calls open, by service.", [s] {
     std::vector<std::pair<util::MetricLabels, double>> out;
     for (const auto& [service, n] : s->call_log->OpenStreams()) {
@@ -266,8 +322,8 @@ absl::Status Bootstrap(const ServerConfig& config_in, const std::string& operato
   auto opened = OpenConfiguredStore(config);
   if (!opened.ok()) return fail(opened.status());
   util::SystemClock clock(config.test_clock_offset_seconds() * 1000000);
-  service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(),
-                              &clock);
+  service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(), &clock,
+                              TokenPolicyOf(config));
   auto issued = admin.Bootstrap(operator_id, display_name);
   if (!issued.ok()) return fail(issued.status());
   const std::string line = issued->token + "\n";
@@ -359,10 +415,13 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);
 
-  auto call_log = std::make_unique<api::CallLog>(config.log().calls());
+  impl->guard = std::make_unique<service::Guard>(s, s, GuardConfigOf(config));
+  auto call_log = std::make_unique<api::CallLog>(config.log().calls(), impl->guard.get(), clock);
   impl->call_log = call_log.get();
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.call_log = call_log.get();
+  deps.guard = impl->guard.get();
+  deps.token_policy = TokenPolicyOf(config);
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
   deps.clock = clock;

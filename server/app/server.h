@@ -23,6 +23,7 @@ namespace gridline::app {
 // ServerConfig, ParseServerConfig, LoadServerConfig, FinalizeServerConfig.
 using ::gridline::app::ServerConfig;
 
+
 // What `--check_config` checks beyond FinalizeServerConfig, on a finalized config: the TLS
 // certificate and key load, and the organisation file reads and parses. (The store is not
 // contacted.)
