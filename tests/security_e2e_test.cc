@@ -8,10 +8,10 @@
 #include <fstream>
 #include <thread>
 
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gridline/client/admin_client.h"
 #include "gridline/client/outbox.h"
 #include "gridline/client/report_client.h"
@@ -36,17 +36,6 @@ int64_t RetryDelayMs(const grpc::Status& status) {
     }
   }
   return -1;
-}
-
-gc::Options OptionsFor(int port, const std::string& token) {
-  return gc::Options{}
-      .set<gc::EndpointOption>(absl::StrCat("127.0.0.1:", port))
-      .set<gc::AuthTokenOption>(token)
-      .set<gc::InsecureChannelOption>(true)
-      .set<gc::TimeoutOption>(milliseconds(10000))
-      .set<gc::RetryPolicyOption>(std::make_shared<gc::LimitedTimeRetryPolicy>(milliseconds(30000)))
-      .set<gc::BackoffPolicyOption>(
-          std::make_shared<gc::ExponentialBackoffPolicy>(milliseconds(5), milliseconds(20)));
 }
 
 class SecurityE2eTest : public E2eTest {
