@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages gridline needs to build, and with --test also those the test
 # suite needs (a throwaway MariaDB server, Debian's python3 with grpcio, and the openssl CLI that
-# makes the TLS test's certificates, curl for the metrics scrape, file for CPack's .deb check).
+# makes the TLS test's certificates, curl for the metrics scrape, file for CPack's .deb check,
+# clang and libFuzzer for the fuzz harnesses of bench/fuzz.sh).
 #
 #   bash deploy/install-deps.sh          # build dependencies
 #   bash deploy/install-deps.sh --test   # build + test dependencies
@@ -17,7 +18,8 @@ BUILD_PACKAGES=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev zlib1g-dev
   libgtest-dev libgmock-dev
 )
-TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl curl file)
+TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl curl file
+  clang-14 libfuzzer-14-dev)
 
 usage() {
   echo "usage: $0 [--test]" >&2

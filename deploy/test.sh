@@ -7,11 +7,14 @@
 #   5. runs the independent Python client check against a real gridline-server and checks that
 #      the server shuts down cleanly on SIGTERM,
 #   6. runs deploy/sanitize.sh --quick, the CI subset of the sanitizer run: gridline-server built
-#      with ASan and UBSan (-O1 -g0, nothing else instrumented), and the 14 suites of build/
+#      with ASan and UBSan (-O1 -g0, nothing else instrumented), and the 15 suites of build/
 #      that start servers (all but gridctl_test, sdk_e2e_test, tls_e2e_test) run against it on
 #      SQLite; skip with GRIDLINE_SKIP_SANITIZE=1 for a quicker local run. The whole suite on
 #      both stores is `bash deploy/sanitize.sh`, ThreadSanitizer `bash deploy/tsan.sh`; neither
-#      runs in CI (each takes most of an hour here).
+#      runs in CI (each takes most of an hour here),
+#   7. runs bench/fuzz.sh --ci: builds the libFuzzer harnesses (build-fuzz/, clang), runs each
+#      over its regression inputs and then 15 s from its seed corpus (skip with
+#      GRIDLINE_SKIP_FUZZ=1; run bench/fuzz.sh --seconds 600 by hand for a real search).
 # MariaDB, the server and the temporary directory are always removed on exit.
 # Exits non-zero if any step fails. Works from any directory.
 set -euo pipefail
@@ -134,9 +137,18 @@ if [[ "${GRIDLINE_SKIP_SANITIZE:-0}" == 1 ]]; then
   section "sanitizers: skipped (GRIDLINE_SKIP_SANITIZE=1)"
 else
   # The CI subset (see the header and deploy/sanitize.sh): only the server is built with the
-  # sanitizers; the 14 server-starting suites of build/ run against it, SQLite only.
+  # sanitizers; the 15 server-starting suites of build/ run against it, SQLite only.
   section "sanitizers (deploy/sanitize.sh --quick)"
   bash deploy/sanitize.sh --quick || sanitize_rc=$?
+fi
+
+# ---------------------------------------------------------------------------------------------
+fuzz_rc=0
+if [[ "${GRIDLINE_SKIP_FUZZ:-0}" == 1 ]]; then
+  section "fuzzing: skipped (GRIDLINE_SKIP_FUZZ=1)"
+else
+  section "fuzzing (bench/fuzz.sh --ci)"
+  bash bench/fuzz.sh --ci || fuzz_rc=$?
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +158,8 @@ echo "ctest:                $(status "$ctest_rc")"
 echo "python client check:  $(status "$python_rc")"
 echo "clean shutdown:       $(status "$shutdown_rc")"
 echo "sanitizers:           $(status "$sanitize_rc")"
-if ((ctest_rc != 0 || python_rc != 0 || shutdown_rc != 0 || sanitize_rc != 0)); then
+echo "fuzzing:              $(status "$fuzz_rc")"
+if ((ctest_rc != 0 || python_rc != 0 || shutdown_rc != 0 || sanitize_rc != 0 || fuzz_rc != 0)); then
   exit 1
 fi
 echo "gridline tests: all passed"

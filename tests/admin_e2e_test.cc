@@ -794,7 +794,10 @@ TEST_P(AdminTest, TokensAreShownOnceStoredHashedAndRevocable) {
   EXPECT_EQ(issued.token_info().user_id(), "u-leader-002");
   EXPECT_EQ(issued.token_info().issued_by_user_id(), "u-operator-001");
   EXPECT_EQ(issued.token_info().label(), "handset of grid 410184001002001");
-  EXPECT_FALSE(issued.token_info().has_expire_time()) << "no expiry unless asked for";
+  // Issue 15: no token lives for ever; without an expiry the server's default (365 days).
+  ASSERT_TRUE(issued.token_info().has_expire_time());
+  EXPECT_NEAR(issued.token_info().expire_time().seconds(),
+              TimeUtil::GetCurrentTime().seconds() + 365 * 86400, 600);
   EXPECT_FALSE(issued.token_info().revoked());
   EXPECT_EQ(ProbeToken(token), grpc::StatusCode::NOT_FOUND) << "the new token authenticates";
 

@@ -10,6 +10,7 @@
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/domain/patrol.h"
+#include "server/domain/rate_limit.h"
 #include "server/domain/report_checks.h"
 #include "server/domain/supervision.h"
 #include "server/domain/visibility.h"
@@ -79,6 +80,48 @@ TEST(Organisation, RejectsCyclesUnknownsAndDuplicates) {
   Organisation level = SmallOrg();
   level.grids[2].level = GridLevel::kDistrict;  // a cell above its street
   EXPECT_FALSE(ValidateOrganisation(level).ok());
+}
+
+// Found with the organisation import's fuzz harness (fuzz/fuzz_organisation.cc: an input of
+// 4,000 grids in one chain took 10-14 s): the cycle check followed the parents from every grid
+// and department in turn, quadratic in the depth of the tree, so an import of the largest size
+// accepted (200,000 entries) in one chain or one cycle took hours of a worker's time. These checks
+// now take about a second.
+TEST(Organisation, ChecksALongChainAndALongCycleInLinearTime) {
+  constexpr int kGrids = 200000;
+  Organisation chain;
+  for (int i = 0; i < kGrids; ++i) {
+    chain.grids.push_back({absl::StrCat("g", i), "g", GridLevel::kCompound,
+                           i == 0 ? "" : absl::StrCat("g", i - 1), ""});
+  }
+  OrgCheckResult checked = CheckOrganisation(chain);
+  ASSERT_EQ(checked.violations.size(), static_cast<size_t>(kGrids - 1));  // the levels
+  EXPECT_EQ(checked.violations[0].field, "level");
+
+  Organisation cycle = chain;
+  cycle.grids[0].parent_code = absl::StrCat("g", kGrids - 1);
+  checked = CheckOrganisation(cycle);
+  int cycles = 0;
+  for (const OrgViolation& v : checked.violations) {
+    if (v.field != "parent_code") continue;
+    ++cycles;
+    if (v.key == "g5") {
+      EXPECT_EQ(v.description,
+                "the grid tree would have a cycle: g5 -> g4 -> g3 -> g2 -> g1 -> g0 -> … -> g5");
+    }
+  }
+  EXPECT_EQ(cycles, kGrids);
+
+  // Departments: a cycle of three, and one department below it.
+  Organisation depts = SmallOrg();
+  depts.departments.insert(
+      depts.departments.end(),
+      {{"A", "a", "B", "D"}, {"B", "b", "C", "D"}, {"C", "c", "A", "D"}, {"X", "x", "A", "D"}});
+  checked = CheckOrganisation(depts);
+  ASSERT_EQ(checked.violations.size(), 3u);
+  EXPECT_EQ(checked.violations[0].description,
+            "the departments would have a cycle: A -> B -> C -> A");
+  EXPECT_EQ(checked.violations[2].key, "C");
 }
 
 TEST(Visibility, FollowsRoleAndScope) {
@@ -533,6 +576,66 @@ TEST(Accountability, FixedAndBackFallsOnTheClosingDepartmentAndItsLeader) {
   auto weighted = run({closed, from_media});
   ASSERT_EQ(weighted.size(), 2u);
   EXPECT_EQ(weighted[0], "FIXED_AND_BACK CG  Z+Y 3");
+}
+
+}  // namespace
+}  // namespace gridline::domain
+
+namespace gridline::domain {
+namespace {
+
+constexpr Micros kSec = 1000000;
+
+TEST(RateLimit, ABucketGivesItsBurstThenRefillsAtItsRate) {
+  const BucketRule rule{2, 3};  // 3 at once, 2 a second
+  Bucket b;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(TakeFromBucket(rule, 1, 10 * kSec, &b), 0) << i;
+  // Empty: one more unit in half a second.
+  EXPECT_EQ(TakeFromBucket(rule, 1, 10 * kSec, &b), kSec / 2);
+  EXPECT_EQ(TakeFromBucket(rule, 1, 10 * kSec + kSec / 4, &b), kSec / 4);
+  EXPECT_EQ(TakeFromBucket(rule, 1, 10 * kSec + kSec / 2, &b), 0);
+  // A long quiet time refills to the burst, not beyond.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(TakeFromBucket(rule, 1, 100 * kSec, &b), 0) << i;
+  EXPECT_GT(TakeFromBucket(rule, 1, 100 * kSec, &b), 0);
+  // A cost above the burst waits for a full bucket, then passes and leaves a debt.
+  Bucket big;
+  EXPECT_EQ(TakeFromBucket(rule, 10, 0, &big), 0);
+  EXPECT_EQ(TakeFromBucket(rule, 1, 0, &big), 4 * kSec);  // from -7 to 1 at 2 a second
+}
+
+TEST(RateLimit, ChargesCountBytesAlreadyReceivedAndSayWhenTheDebtIsPaid) {
+  const BucketRule rule{100, 1000};
+  Bucket b;
+  EXPECT_EQ(ChargeBucket(rule, 600, 0, &b), 0);
+  EXPECT_EQ(ChargeBucket(rule, 600, 0, &b), 2 * kSec);  // 200 over at 100 a second
+  EXPECT_EQ(ChargeBucket(rule, 0, 2 * kSec, &b), 0);
+}
+
+TEST(RateLimit, LockoutComesAfterTheThresholdAndDoublesUntilAQuietWindow) {
+  LockoutRule rule;
+  rule.failures_before_lockout = 3;
+  rule.window = 600 * kSec;
+  rule.first_lockout = 2 * kSec;
+  rule.max_lockout = 10 * kSec;
+  LockoutState s;
+  Micros t = 1000 * kSec;
+  EXPECT_EQ(RecordAuthFailure(rule, t, &s), 0);
+  EXPECT_EQ(RecordAuthFailure(rule, t + 1, &s), 0);
+  EXPECT_EQ(LockedFor(s, t + 1), 0);
+  EXPECT_EQ(RecordAuthFailure(rule, t + 2, &s), 2 * kSec);
+  EXPECT_EQ(LockedFor(s, t + 2 + kSec), kSec);
+  EXPECT_EQ(LockedFor(s, t + 2 + 2 * kSec), 0);
+  // After a lockout, each further failure locks again, twice as long, up to the maximum.
+  t += 3 * kSec;
+  EXPECT_EQ(RecordAuthFailure(rule, t, &s), 4 * kSec);
+  EXPECT_EQ(RecordAuthFailure(rule, t + 5 * kSec, &s), 8 * kSec);
+  EXPECT_EQ(RecordAuthFailure(rule, t + 20 * kSec, &s), 10 * kSec);
+  EXPECT_EQ(RecordAuthFailure(rule, t + 40 * kSec, &s), 10 * kSec);
+  // Ten quiet minutes forget it all: the threshold counts again.
+  t += 40 * kSec + 601 * kSec;
+  EXPECT_EQ(RecordAuthFailure(rule, t, &s), 0);
+  EXPECT_EQ(RecordAuthFailure(rule, t + 1, &s), 0);
+  EXPECT_EQ(RecordAuthFailure(rule, t + 2, &s), 2 * kSec);
 }
 
 }  // namespace

@@ -147,6 +147,7 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
     auto server = std::make_unique<ServerProcess>(
         args, absl::StrCat(dir_.path(), "/server-", ++started_, ".log"));
     server->set_tls_root_certificates(tls_root_certificates_);
+    server->set_tls_client_certificate(tls_client_certificate_, tls_client_key_);
     bool ok = server->Start(port);
     EXPECT_TRUE(ok) << server->Log();
     if (!ok) return nullptr;
@@ -237,6 +238,9 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
   // For a suite that adds `tls { … }` to server.textproto: the PEM roots that sign the servers'
   // certificate, so that StartServerAt can probe their health. Empty: plain text.
   std::string tls_root_certificates_;
+  // With it, a client certificate and key for the probe of a server that requires them.
+  std::string tls_client_certificate_;
+  std::string tls_client_key_;
   int started_ = 0;
 };
 

@@ -24,17 +24,6 @@ namespace {
 namespace gc = ::gridline::client;
 using std::chrono::milliseconds;
 
-gc::Options OptionsFor(int port, const std::string& token) {
-  return gc::Options{}
-      .set<gc::EndpointOption>(absl::StrCat("127.0.0.1:", port))
-      .set<gc::AuthTokenOption>(token)
-      .set<gc::InsecureChannelOption>(true)
-      .set<gc::TimeoutOption>(milliseconds(10000))
-      .set<gc::RetryPolicyOption>(std::make_shared<gc::LimitedTimeRetryPolicy>(milliseconds(5000)))
-      .set<gc::BackoffPolicyOption>(
-          std::make_shared<gc::ExponentialBackoffPolicy>(milliseconds(20), milliseconds(200)));
-}
-
 class SdkE2eTest : public E2eTest {
  protected:
   // Runs the handset app (a separate process) to completion; returns its exit code.

@@ -342,6 +342,78 @@ TEST_P(TokenStoreTest, OrganisationLookupsAndTokens) {
   EXPECT_EQ(all->size(), 4u);
 }
 
+// Issue 15: a binding travels with the token and with its rotation; rotation happens once.
+TEST_P(TokenStoreTest, BindingsAndRotation) {
+  const domain::Micros now = 1'800'000'000'000'000;
+  domain::TokenInfo issued;
+  issued.token_id = "tok-bound";
+  issued.user_id = "u1";
+  issued.label = "handset 7";
+  issued.device_id = "IMEI-7";
+  issued.create_time = now;
+  issued.expire_time = now + 1000;
+  issued.issued_by_user_id = "op";
+  issued.client_cert_sha256 = std::string(64, 'e');
+  ASSERT_TRUE(store_->CreateToken(issued, std::string(64, '1')).ok());
+  auto caller = store_->FindCallerByTokenHash(std::string(64, '1'), now);
+  ASSERT_TRUE(caller.ok() && caller->has_value());
+  EXPECT_EQ((*caller)->client_cert_sha256, std::string(64, 'e'));
+
+  auto rotated = store_->RotateToken("tok-bound", "tok-new", std::string(64, '2'), "op2",
+                                     now + 5000, now + 100, now + 10);
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  ASSERT_TRUE(rotated->has_value());
+  ASSERT_TRUE((*rotated)->rotated);
+  EXPECT_EQ((*rotated)->old_token.replaced_by_token_id, "tok-new");
+  EXPECT_EQ((*rotated)->old_token.expire_time, now + 100);
+  const domain::TokenInfo& fresh = (*rotated)->new_token;
+  EXPECT_EQ(fresh.user_id, "u1");
+  EXPECT_EQ(fresh.label, "handset 7");
+  EXPECT_EQ(fresh.device_id, "IMEI-7");
+  EXPECT_EQ(fresh.client_cert_sha256, std::string(64, 'e'));
+  EXPECT_EQ(fresh.issued_by_user_id, "op2");
+  EXPECT_EQ(fresh.expire_time, now + 5000);
+  // Both work in the grace period; then only the new one.
+  for (char hash : {'1', '2'}) {
+    auto c = store_->FindCallerByTokenHash(std::string(64, hash), now + 50);
+    ASSERT_TRUE(c.ok() && c->has_value()) << hash;
+    EXPECT_EQ((*c)->client_cert_sha256, std::string(64, 'e'));
+  }
+  auto old_later = store_->FindCallerByTokenHash(std::string(64, '1'), now + 200);
+  ASSERT_TRUE(old_later.ok());
+  EXPECT_FALSE(old_later->has_value());
+  auto listed = store_->ListTokens("u1", true, now + 200);
+  ASSERT_TRUE(listed.ok());
+  int seen = 0;
+  for (const auto& t : *listed) {
+    if (t.token_id == "tok-bound") {
+      ++seen;
+      EXPECT_EQ(t.replaced_by_token_id, "tok-new");
+      EXPECT_EQ(t.client_cert_sha256, std::string(64, 'e'));
+    }
+  }
+  EXPECT_EQ(seen, 1);
+
+  // A second rotation of the same token writes nothing; an unknown token is nullopt.
+  auto again = store_->RotateToken("tok-bound", "tok-other", std::string(64, '3'), "op", now + 5000,
+                                   now + 100, now + 20);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_FALSE((*again)->rotated);
+  auto none = store_->FindCallerByTokenHash(std::string(64, '3'), now + 20);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto unknown = store_->RotateToken("tok-nope", "tok-x", std::string(64, '4'), "op", now + 5000,
+                                     now + 100, now);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+  // A revoked token is not rotated either.
+  ASSERT_TRUE(store_->RevokeToken("tok-new", now + 30).ok());
+  auto revoked = store_->RotateToken("tok-new", "tok-y", std::string(64, '5'), "op", now + 5000,
+                                     now + 100, now + 40);
+  ASSERT_TRUE(revoked.ok() && revoked->has_value());
+  EXPECT_FALSE((*revoked)->rotated);
+}
+
 // Issue 11: the feed's retention moves a horizon (how far back a watch may resume) and deletes
 // nothing: the events are the case history.
 TEST_P(FeedStoreTest, TheFeedHorizonMovesButTheHistoryStays) {

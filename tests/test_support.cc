@@ -137,6 +137,39 @@ bool DeletionWatch::WaitAllGone(std::chrono::milliseconds timeout) {
   }
 }
 
+bool WaitForFile(const std::string& path, const std::function<bool(const std::string&)>& done,
+                 std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd < 0 || inotify_add_watch(fd, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+    ADD_FAILURE() << "cannot watch " << dir;
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  bool met = false;
+  for (;;) {  // the watch is in place before each read of the file, so no change is missed
+    std::ifstream in(path);
+    std::stringstream content;
+    content << in.rdbuf();
+    if (done(content.str())) {
+      met = true;
+      break;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) > 0) {
+      alignas(inotify_event) char buf[4096];
+      while (read(fd, buf, sizeof(buf)) > 0) {
+      }
+    }
+  }
+  close(fd);
+  return met;
+}
+
 std::string ServerBinary() {
   const char* b = std::getenv("GRIDLINE_TEST_SERVER_BINARY");
   return b && *b ? b : GRIDLINE_SERVER_BINARY;
@@ -210,6 +243,8 @@ bool ServerProcess::Start(int port, std::chrono::seconds timeout) {
   if (!tls_root_certificates_.empty()) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = tls_root_certificates_;
+    ssl.pem_cert_chain = tls_client_certificate_;
+    ssl.pem_private_key = tls_client_key_;
     credentials = grpc::SslCredentials(ssl);
   }
   auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), credentials, args);
@@ -239,6 +274,8 @@ int ServerProcess::RunToExit(std::chrono::seconds timeout) {
   Spawn();
   return Stop(0, timeout);  // signal 0 sends nothing: just wait
 }
+
+bool ServerProcess::Running() { return pid_ > 0 && WaitExit(std::chrono::milliseconds(0)) == -1; }
 
 int ServerProcess::WaitExit(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -62,6 +63,12 @@ class ServerProcess {
   // For a server with `tls` in its config: Start probes its health over TLS, trusting these PEM
   // roots (the server's certificate must name 127.0.0.1). Default: plain text.
   void set_tls_root_certificates(std::string pem) { tls_root_certificates_ = std::move(pem); }
+  // A client certificate and key the health probe presents (a server requiring device
+  // certificates).
+  void set_tls_client_certificate(std::string cert_pem, std::string key_pem) {
+    tls_client_certificate_ = std::move(cert_pem);
+    tls_client_key_ = std::move(key_pem);
+  }
   // Starts the process and waits until grpc.health.v1 answers SERVING. False (with the log
   // available) when it exits or does not become healthy in time.
   bool Start(int port, std::chrono::seconds timeout = std::chrono::seconds(30));
@@ -70,7 +77,13 @@ class ServerProcess {
   int Stop(int sig, std::chrono::seconds timeout = std::chrono::seconds(20));
   // Runs to completion (for processes expected to fail fast); exit code or -1 on timeout.
   int RunToExit(std::chrono::seconds timeout);
+  // Starts the process and returns at once (for a program that is not gridline-server, whose
+  // readiness the caller knows how to wait for, e.g. by WaitForFile on its log).
+  void Launch() { Spawn(); }
+  // True while the process started last has not exited.
+  bool Running();
   std::string Log() const;
+  const std::string& log_path() const { return log_path_; }
   pid_t pid() const { return pid_; }
 
  private:
@@ -81,6 +94,8 @@ class ServerProcess {
   std::string log_path_;
   std::string binary_;
   std::string tls_root_certificates_;
+  std::string tls_client_certificate_;
+  std::string tls_client_key_;
   pid_t pid_ = -1;
 };
 
@@ -102,6 +117,11 @@ class DeletionWatch {
   std::set<std::string> watched_dirs_;
   std::set<std::string> pending_;
 };
+
+// Waits until `done` holds for the content of the file at `path` (which may not exist yet), as
+// inotify events on its directory (no polling). False if it does not within `timeout`.
+bool WaitForFile(const std::string& path, const std::function<bool(const std::string&)>& done,
+                 std::chrono::milliseconds timeout);
 
 // Path of the built server binary, or $GRIDLINE_TEST_SERVER_BINARY if set (deploy/sanitize.sh
 // runs the suites of one build against the sanitized server of another).

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "gridline/client/admin_client.h"
 #include "gridline/client/report_client.h"
 #include "tests/e2e_fixture.h"
 
@@ -44,6 +45,11 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1, DNS:localhost
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
 authorityKeyIdentifier = keyid
 )";
 
@@ -231,6 +237,166 @@ TEST_P(TlsE2eTest, ServerRefusesToStartWithABadCertificateOrKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, TlsE2eTest, ::testing::Values(Backend::kSqlite),
+                         [](const auto& info) { return BackendName(info.param); });
+
+// Device certificates (mutual TLS): handset certificates issued by a device CA, tokens bound to
+// them, and a server that asks for them (OPTIONAL) or insists (REQUIRED). Bindings are stored,
+// so both stores.
+class MutualTlsE2eTest : public TlsE2eTest {
+ protected:
+  void SetUp() override {
+    TlsE2eTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    ASSERT_NO_FATAL_FAILURE(MakeCa("devices"));
+    ASSERT_NO_FATAL_FAILURE(MakeCa("other"));
+    ASSERT_NO_FATAL_FAILURE(MakeDevice("handset-1", "devices", "2"));
+    ASSERT_NO_FATAL_FAILURE(MakeDevice("handset-2", "devices", "2"));
+    ASSERT_NO_FATAL_FAILURE(MakeDevice("expired", "devices", "-1"));
+    ASSERT_NO_FATAL_FAILURE(MakeDevice("foreign", "other", "2"));
+  }
+
+  void MakeCa(const std::string& name) {
+    ASSERT_NO_FATAL_FAILURE(
+        Openssl({"req", "-x509", "-config", Path("openssl.cnf"), "-extensions", "ca", "-subj",
+                 "/CN=" + name + " CA", "-days", "2", "-keyout", Path(name + "-ca.key"), "-out",
+                 Path(name + "-ca.pem"), "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes"}));
+  }
+
+  // `name`.pem and `name`.key: a device certificate issued by `ca`, valid for `days` (-1: it
+  // expired yesterday).
+  void MakeDevice(const std::string& name, const std::string& ca, const std::string& days) {
+    ASSERT_NO_FATAL_FAILURE(
+        Openssl({"req", "-new", "-config", Path("openssl.cnf"), "-subj", "/CN=" + name, "-keyout",
+                 Path(name + ".key"), "-out", Path(name + ".csr"), "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes"}));
+    ASSERT_NO_FATAL_FAILURE(Openssl(
+        {"x509", "-req", "-in", Path(name + ".csr"), "-CA", Path(ca + "-ca.pem"), "-CAkey",
+         Path(ca + "-ca.key"), "-set_serial", std::to_string(++serial_), "-days", days, "-extfile",
+         Path("openssl.cnf"), "-extensions", "client", "-out", Path(name + ".pem")}));
+  }
+
+  // Asks for device certificates in `mode` ("OPTIONAL" or "REQUIRED").
+  void AskForCertificates(const std::string& mode) {
+    ASSERT_NO_FATAL_FAILURE(AddToTls(absl::StrCat(
+        "client_certificates: ", mode, " client_ca_file: \"", Path("devices-ca.pem"), "\"")));
+    if (mode == "REQUIRED") {
+      tls_client_certificate_ = ReadAll(Path("handset-1.pem"));
+      tls_client_key_ = ReadAll(Path("handset-1.key"));
+    }
+  }
+
+  // Adds `fields` to the tls section of the servers' config.
+  void AddToTls(const std::string& fields) {
+    std::string config = ReadAll(Path("server.textproto"));
+    const size_t end = config.rfind(" }");
+    ASSERT_NE(end, std::string::npos) << config;
+    config.insert(end, " " + fields);
+    std::ofstream(Path("server.textproto"), std::ios::trunc) << config;
+  }
+
+  // A handset presenting the device certificate `device` ("" for none).
+  gc::ReportClient HandsetWith(int port, const std::string& device, const std::string& token) {
+    gc::Options options = FailFast(Handset(port))
+                              .set<gc::TlsRootCertificatesOption>(tls_root_certificates_)
+                              .set<gc::AuthTokenOption>(token);
+    if (!device.empty()) {
+      options.set<gc::TlsClientCertificateOption>(ReadAll(Path(device + ".pem")));
+      options.set<gc::TlsClientKeyOption>(ReadAll(Path(device + ".key")));
+    }
+    return gc::ReportClient(gc::MakeReportConnection(std::move(options)));
+  }
+
+  gc::AdminClient Operator(int port, const std::string& device = "") {
+    gc::Options options = Handset(port)
+                              .set<gc::TlsRootCertificatesOption>(tls_root_certificates_)
+                              .set<gc::AuthTokenOption>(kOperator);
+    if (!device.empty()) {
+      options.set<gc::TlsClientCertificateOption>(ReadAll(Path(device + ".pem")));
+      options.set<gc::TlsClientKeyOption>(ReadAll(Path(device + ".key")));
+    }
+    return gc::AdminClient(gc::MakeAdminConnection(std::move(options)));
+  }
+
+  int serial_ = 10;
+};
+
+// GetCase of a case that does not exist: NOT_FOUND means authenticated.
+absl::StatusCode Probe(gc::ReportClient& handset) {
+  return handset.GetCase("no-such-case").status().code();
+}
+
+TEST_P(MutualTlsE2eTest, ABoundTokenWorksOnlyWithItsDeviceCertificate) {
+  AskForCertificates("OPTIONAL");
+  int port = 0;
+  auto server = StartServer(&port);
+  ASSERT_NE(server, nullptr);
+
+  v1::IssueTokenRequest request;
+  request.set_user_id("u-leader-001");
+  request.set_device_id("handset-1");
+  request.set_client_certificate_pem(ReadAll(Path("handset-1.pem")));
+  auto issued = Operator(port).IssueToken(request);
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  EXPECT_EQ(issued->token_info().client_certificate_sha256().size(), 64u);
+  const std::string bound = issued->token();
+
+  auto with_its_certificate = HandsetWith(port, "handset-1", bound);
+  EXPECT_EQ(Probe(with_its_certificate), absl::StatusCode::kNotFound);
+  auto submitted = with_its_certificate.SubmitReport(Report("mtls-1"));
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+
+  // The token copied to another machine: without a certificate, or with another handset's.
+  auto stolen = HandsetWith(port, "", bound);
+  auto refused = stolen.GetCase("no-such-case");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+  EXPECT_NE(refused.status().message().find("bound to a device certificate"),
+            absl::string_view::npos)
+      << refused.status();
+  auto other_handset = HandsetWith(port, "handset-2", bound);
+  EXPECT_EQ(Probe(other_handset), absl::StatusCode::kUnauthenticated);
+
+  // Unbound tokens work with or without a certificate (OPTIONAL).
+  auto unbound = HandsetWith(port, "", kLeader1);
+  EXPECT_EQ(Probe(unbound), absl::StatusCode::kNotFound);
+  auto unbound_with_cert = HandsetWith(port, "handset-2", kLeader1);
+  EXPECT_EQ(Probe(unbound_with_cert), absl::StatusCode::kNotFound);
+
+  // A revoked bound token is refused even with its certificate.
+  v1::RevokeTokenRequest revoke;
+  revoke.set_token_id(issued->token_info().token_id());
+  ASSERT_TRUE(Operator(port).RevokeToken(revoke).ok());
+  EXPECT_EQ(Probe(with_its_certificate), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_P(MutualTlsE2eTest, RequiredRefusesMissingExpiredAndForeignCertificates) {
+  AskForCertificates("REQUIRED");
+  int port = 0;
+  auto server = StartServer(&port);  // probed with handset-1's certificate
+  ASSERT_NE(server, nullptr);
+
+  auto good = HandsetWith(port, "handset-2", kLeader1);
+  EXPECT_EQ(Probe(good), absl::StatusCode::kNotFound);
+  // The handshake fails: no call reaches the server.
+  for (const std::string device : {"", "expired", "foreign"}) {
+    SCOPED_TRACE(device.empty() ? "no certificate" : device);
+    auto handset = HandsetWith(port, device, kLeader1);
+    auto result = handset.GetCase("no-such-case");
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+  }
+}
+
+TEST_P(MutualTlsE2eTest, DeviceCertificatesNeedACa) {
+  AddToTls("client_certificates: REQUIRED");
+  ServerProcess server({"--config", Path("server.textproto"), "--sqlite", Path("refused.db"),
+                        "--listen", absl::StrCat("127.0.0.1:", FreePort())},
+                       Path("no-ca.log"));
+  EXPECT_EQ(server.RunToExit(std::chrono::seconds(30)), 2) << server.Log();
+  EXPECT_NE(server.Log().find("tls.client_ca_file is empty"), std::string::npos) << server.Log();
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, MutualTlsE2eTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMariaDb),
                          [](const auto& info) { return BackendName(info.param); });
 
 }  // namespace

@@ -48,10 +48,16 @@ Table TokenFields(const v1::TokenInfo& t) {
   if (IsSet(t.last_used_time())) table.AddRow({"last_used", LocalTime(t.last_used_time())});
   if (t.revoked()) table.AddRow({"revoked", LocalTime(t.revoke_time())});
   table.AddRow({"issued_by", t.issued_by_user_id()});
+  if (!t.client_certificate_sha256().empty()) {
+    table.AddRow({"bound_certificate_sha256", t.client_certificate_sha256()});
+  }
+  if (!t.replaced_by_token_id().empty()) table.AddRow({"replaced_by", t.replaced_by_token_id()});
   return table;
 }
 
 // ---- tokens ----------------------------------------------------------------------------------
+
+int PrintIssued(Context& ctx, const v1::IssueTokenResponse& issued);
 
 int TokensIssue(Context& ctx, const Args& args) {
   v1::IssueTokenRequest request;
@@ -66,9 +72,41 @@ int TokensIssue(Context& ctx, const Args& args) {
     const absl::Time expire = absl::Now() + ttl;
     request.mutable_expire_time()->set_seconds(absl::ToUnixSeconds(expire));
   }
+  if (args.Has("bind-cert")) {
+    std::string pem;
+    if (!ReadFile(args.Value("bind-cert"), &pem)) {
+      return ctx.Usage("cannot read --bind-cert file '" + args.Value("bind-cert") + "'");
+    }
+    request.set_client_certificate_pem(pem);
+  }
+  if (args.Has("bind-sha256")) request.set_client_certificate_sha256(args.Value("bind-sha256"));
   if (int code = ctx.Connect()) return code;
   auto issued = ctx.Admin().IssueToken(request);
   if (!issued.ok()) return ctx.Fail(issued.status());
+  return PrintIssued(ctx, *issued);
+}
+
+int TokensRotate(Context& ctx, const Args& args) {
+  v1::RotateTokenRequest request;
+  request.set_token_id(args.positional()[0]);
+  request.set_reason(args.Value("reason"));
+  if (args.Has("grace")) {
+    absl::Duration grace;
+    if (!absl::ParseDuration(args.Value("grace"), &grace) || grace < absl::ZeroDuration() ||
+        grace > absl::Hours(24 * 30)) {
+      return ctx.Usage("--grace must be a duration such as 72h or 30m, at most 720h");
+    }
+    request.set_grace_seconds(absl::ToInt64Seconds(grace));
+  }
+  if (int code = ctx.Connect()) return code;
+  auto issued = ctx.Admin().RotateToken(request);
+  if (!issued.ok()) return ctx.Fail(issued.status());
+  return PrintIssued(ctx, *issued);
+}
+
+// The token alone on stdout (its metadata on stderr), or one JSON object.
+int PrintIssued(Context& ctx, const v1::IssueTokenResponse& response) {
+  const auto* issued = &response;
   if (ctx.format() == OutputFormat::kJson) {
     // One object: the token's fields and "token".
     Table fields = TokenFields(issued->token_info());
@@ -215,7 +253,7 @@ void AddAdminCommands(std::vector<Command>* commands) {
                        Whoami});
   commands->push_back(
       {{"tokens", "issue"},
-       "USER_ID [--ttl DURATION] [--label TEXT] [--device ID]",
+       "USER_ID [--ttl DURATION] [--label TEXT] [--device ID] [--bind-cert FILE]",
        "Issue a bearer token for a user (e.g. for a handset handed out)",
        "Prints the token alone on stdout, ONCE: the server stores only its hash, so it can\n"
        "never be shown again. Its id and expiry go to stderr, with that warning. A user may\n"
@@ -223,12 +261,30 @@ void AddAdminCommands(std::vector<Command>* commands) {
        {{"ttl", "DURATION",
          "lifetime, e.g. 90d, 12h or 1h30m, at most 732d (default: the server's)"},
         {"label", "TEXT", "for people, e.g. \"handset of grid 410184001001003\""},
-        {"device", "ID", "the device it is for, e.g. the handset's serial or IMEI"}},
+        {"device", "ID", "the device it is for, e.g. the handset's serial or IMEI"},
+        {"bind-cert", "FILE",
+         "bind the token to this device certificate (PEM): it then works only on a mutual-TLS "
+         "connection presenting it"},
+        {"bind-sha256", "HEX", "bind to the certificate with this SHA-256 fingerprint instead"}},
        1,
        1,
        false,
        false,
        TokensIssue});
+  commands->push_back(
+      {{"tokens", "rotate"},
+       "TOKEN_ID [--grace DURATION] [--reason TEXT]",
+       "Issue a token replacing TOKEN_ID; both work during the grace period",
+       "Rotation without downtime: the new token (same user, label, device and certificate\n"
+       "binding) is printed alone on stdout, ONCE; the old token keeps working for the grace\n"
+       "period (default: the server's, 72h unless configured) and then expires.",
+       {{"grace", "DURATION", "how long the old token keeps working, e.g. 24h (at most 720h)"},
+        {"reason", "TEXT", "why, for the audit log"}},
+       1,
+       1,
+       false,
+       false,
+       TokensRotate});
   commands->push_back({{"tokens", "list"},
                        "[USER_ID] [--include-inactive]",
                        "List bearer tokens (their metadata, never the tokens), newest first",

@@ -33,6 +33,12 @@ bool IsTrue(const std::string& text) {
   return v == "1" || v == "true" || v == "yes" || v == "on";
 }
 
+std::string EnumKey(const std::string& text) {
+  return absl::StrReplaceAll(absl::AsciiStrToUpper(text), {{"-", "_"}});
+}
+
+}  // namespace
+
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -40,18 +46,15 @@ bool ReadFile(const std::string& path, std::string* out) {
   return !in.bad();
 }
 
-std::string EnumKey(const std::string& text) {
-  return absl::StrReplaceAll(absl::AsciiStrToUpper(text), {{"-", "_"}});
-}
-
-}  // namespace
-
 const std::vector<FlagSpec>& GlobalFlags() {
   static const std::vector<FlagSpec> kFlags = {
       {"endpoint", "HOST:PORT",
        "the server (default: $GRIDLINE_ENDPOINT, else " + std::string(kDefaultEndpoint) + ")"},
       {"insecure", "", "plain-text connection, for development only (or GRIDLINE_INSECURE=1)"},
       {"tls-roots", "FILE", "PEM root certificates for the server's certificate (default: system)"},
+      {"tls-cert", "FILE",
+       "PEM client (device) certificate for mutual TLS (or $GRIDLINE_TLS_CERT); needs --tls-key"},
+      {"tls-key", "FILE", "PEM private key of --tls-cert (or $GRIDLINE_TLS_KEY)"},
       {"timeout", "SECONDS", "deadline of each call (default 30; imports and photos: 300)"},
       {"token-file", "FILE",
        "read the bearer token from FILE (default: $GRIDLINE_TOKEN, else $GRIDLINE_TOKEN_FILE)"},
@@ -121,6 +124,20 @@ int Context::Connect() {
     options.set<gc::TlsRootCertificatesOption>(std::move(pem));
   }
   options.set<gc::InsecureChannelOption>(insecure);
+  const std::string cert_file = args_.Value("tls-cert", Env("GRIDLINE_TLS_CERT"));
+  const std::string key_file = args_.Value("tls-key", Env("GRIDLINE_TLS_KEY"));
+  if (!cert_file.empty() || !key_file.empty()) {
+    if (insecure) return Usage("--tls-cert/--tls-key need TLS: drop --insecure");
+    if (cert_file.empty() || key_file.empty()) {
+      return Usage("--tls-cert and --tls-key go together (a certificate and its private key)");
+    }
+    std::string cert, key;
+    if (!ReadFile(cert_file, &cert))
+      return Usage("cannot read --tls-cert file '" + cert_file + "'");
+    if (!ReadFile(key_file, &key)) return Usage("cannot read --tls-key file '" + key_file + "'");
+    options.set<gc::TlsClientCertificateOption>(std::move(cert));
+    options.set<gc::TlsClientKeyOption>(std::move(key));
+  }
 
   if (args_.Has("timeout")) {
     double seconds = 0;

@@ -30,6 +30,9 @@ enum class OutputFormat { kTable, kCsv, kJson };
 // The flags every command takes.
 const std::vector<FlagSpec>& GlobalFlags();
 
+// The whole of the file at `path`; false if it cannot be read.
+bool ReadFile(const std::string& path, std::string* out);
+
 // The exit status for a failed call (see ExitCode).
 int ExitCodeFor(gc::StatusCode code);
 

@@ -120,6 +120,9 @@ StatusOr<v1::ListTokensResponse> AdminClient::ListTokens(const v1::ListTokensReq
 StatusOr<v1::TokenInfo> AdminClient::RevokeToken(const v1::RevokeTokenRequest& request) {
   return connection_->RevokeToken(request);
 }
+StatusOr<v1::IssueTokenResponse> AdminClient::RotateToken(const v1::RotateTokenRequest& request) {
+  return connection_->RotateToken(request);
+}
 StatusOr<v1::ListAuditLogResponse> AdminClient::ListAuditLog(
     const v1::ListAuditLogRequest& request) {
   return connection_->ListAuditLog(request);

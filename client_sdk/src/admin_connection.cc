@@ -58,6 +58,9 @@ StatusOr<v1::ListTokensResponse> AdminConnection::ListTokens(const v1::ListToken
 StatusOr<v1::TokenInfo> AdminConnection::RevokeToken(const v1::RevokeTokenRequest&) {
   return Unimplemented("RevokeToken");
 }
+StatusOr<v1::IssueTokenResponse> AdminConnection::RotateToken(const v1::RotateTokenRequest&) {
+  return Unimplemented("RotateToken");
+}
 StatusOr<v1::ListAuditLogResponse> AdminConnection::ListAuditLog(const v1::ListAuditLogRequest&) {
   return Unimplemented("ListAuditLog");
 }
@@ -157,6 +160,10 @@ class GrpcAdminConnection final : public AdminConnection {
   }
   StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& r) override {
     return stubs_->Unary(stubs_->admin(), &S::RevokeToken, r, kIdempotent);
+  }
+  // A repeat after a lost answer would find the token rotated already: not retried.
+  StatusOr<v1::IssueTokenResponse> RotateToken(const v1::RotateTokenRequest& r) override {
+    return stubs_->Unary(stubs_->admin(), &S::RotateToken, r, Idempotency::kNonIdempotent);
   }
   StatusOr<v1::ListAuditLogResponse> ListAuditLog(const v1::ListAuditLogRequest& r) override {
     return stubs_->Unary(stubs_->admin(), &S::ListAuditLog, r, kIdempotent);

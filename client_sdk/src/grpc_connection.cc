@@ -92,6 +92,12 @@ GrpcStubs::GrpcStubs(Options options) : options_(DefaultOptions(std::move(option
   } else {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options_.get<TlsRootCertificatesOption>();
+    ssl.pem_cert_chain = options_.get<TlsClientCertificateOption>();
+    ssl.pem_private_key = options_.get<TlsClientKeyOption>();
+    if (ssl.pem_cert_chain.empty() != ssl.pem_private_key.empty()) {
+      config_status_ = absl::InvalidArgumentError(
+          "TlsClientCertificateOption and TlsClientKeyOption go together: set both or neither");
+    }
     credentials = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;

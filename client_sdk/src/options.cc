@@ -14,6 +14,11 @@ bool IsRetryable(const Status& status, Idempotency idempotency) {
       return true;
     case StatusCode::kDeadlineExceeded:
       return idempotency == Idempotency::kIdempotent;
+    case StatusCode::kResourceExhausted:
+      // With retry info the server refused the call before doing any of it (a rate limit, a
+      // lockout, a full queue): safe to repeat once the delay has passed. Without, the request
+      // itself is too big (a photo over the limit): repeating cannot help.
+      return GetErrorDetails(status).retry_delay.count() > 0;
     default:
       return false;
   }

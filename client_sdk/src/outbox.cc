@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -76,7 +77,11 @@ Outcome Classify(const Status& status) {
     case StatusCode::kInternal:
     case StatusCode::kUnknown:
       return Outcome::kStopCounted;
-    default:  // INVALID_ARGUMENT, PERMISSION_DENIED, ALREADY_EXISTS, RESOURCE_EXHAUSTED, ...
+    case StatusCode::kResourceExhausted:
+      // A rate limit or a full queue (with retry info): later, not never. Without retry info
+      // the entry itself is too big and can never be sent.
+      return GetErrorDetails(status).retry_delay.count() > 0 ? Outcome::kStop : Outcome::kFailed;
+    default:  // INVALID_ARGUMENT, PERMISSION_DENIED, ALREADY_EXISTS, ...
       return Outcome::kFailed;
   }
 }
@@ -654,6 +659,9 @@ void OutboxSender::Loop() {
     if (result.ok()) last_ = *result;
     if (!result.ok() || (!result->stopped_by.ok() && result->pending > 0)) {
       retry_in = backoff->OnCompletion();
+      // Never sooner than the server asked (a rate limit's RetryInfo).
+      if (result.ok())
+        retry_in = std::max(retry_in, GetErrorDetails(result->stopped_by).retry_delay);
       if (retry_in.count() == 0) retry_in = std::chrono::milliseconds(1);
     } else {
       backoff = backoff_->clone();

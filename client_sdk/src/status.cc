@@ -16,7 +16,12 @@ ErrorDetails GetErrorDetails(const Status& status) {
     google::rpc::ErrorInfo info;
     google::rpc::BadRequest bad;
     google::rpc::PreconditionFailure pre;
-    if (any.UnpackTo(&info)) {
+    google::rpc::RetryInfo retry;
+    if (any.UnpackTo(&retry)) {
+      const auto& d = retry.retry_delay();
+      out.retry_delay =
+          std::chrono::milliseconds(d.seconds() * 1000 + (d.nanos() + 999999) / 1000000);
+    } else if (any.UnpackTo(&info)) {
       out.reason = info.reason();
       out.domain = info.domain();
       for (const auto& [k, v] : info.metadata()) out.metadata[k] = v;

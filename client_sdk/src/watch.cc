@@ -3,6 +3,7 @@
 // file if asked, and treat a stream that has been silent for too long as broken.
 #include "gridline/client/watch.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -99,7 +100,9 @@ class Watch::Impl {
     for (;;) {
       if (stream_ == nullptr) {
         if (failed_before_) {
-          auto delay = backoff_->OnCompletion();
+          // Never sooner than the server asked (a rate limit's RetryInfo).
+          auto delay = std::max(backoff_->OnCompletion(), retry_delay_);
+          retry_delay_ = std::chrono::milliseconds(0);
           if (cv_.wait_for(lock, delay, [this] { return cancelled_; })) {
             return absl::CancelledError("the watch was cancelled");
           }
@@ -147,6 +150,7 @@ class Watch::Impl {
       stream_.reset();
       if (cancelled_) return absl::CancelledError("the watch was cancelled");
       failed_before_ = true;
+      retry_delay_ = GetErrorDetails(status).retry_delay;
       if (IsCursorExpired(status)) {
         // Start again from now; the application re-lists while this watch collects changes.
         cursor_.clear();
@@ -243,6 +247,7 @@ class Watch::Impl {
   Status final_;
   std::unique_ptr<EventStream> stream_;
   bool failed_before_ = false;
+  std::chrono::milliseconds retry_delay_{0};  // asked for by the server's last refusal
   bool reading_ = false;
   std::chrono::steady_clock::time_point last_activity_;
   std::string cursor_;

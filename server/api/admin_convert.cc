@@ -86,6 +86,8 @@ void ToProto(const domain::TokenInfo& in, v1::TokenInfo* out) {
   if (in.revoke_time != 0) SetTimestamp(in.revoke_time, out->mutable_revoke_time());
   out->set_issued_by_user_id(in.issued_by_user_id);
   out->set_demo(in.demo);
+  out->set_client_certificate_sha256(in.client_cert_sha256);
+  out->set_replaced_by_token_id(in.replaced_by_token_id);
 }
 
 void ToProto(const domain::AuditEntry& in, v1::AuditEntry* out) {

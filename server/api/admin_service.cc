@@ -22,7 +22,9 @@
 #include "server/domain/organisation.h"
 #include "server/service/evaluations.h"
 #include "server/service/org_import.h"
+#include "server/service/paging.h"
 #include "server/service/statistics.h"
+#include "server/util/sha256.h"
 #include "server/util/text.h"
 
 namespace gridline::api {
@@ -31,7 +33,6 @@ namespace {
 constexpr size_t kMaxSummaryBytes = 4000;
 // An import holding more entries than this gets RESOURCE_EXHAUSTED.
 constexpr int64_t kMaxImportEntries = 200000;
-constexpr char kAuditTokenPrefix[] = "a1.";
 
 #define GRIDLINE_ADMIN_METHOD(name) "/gridline.v1.AdminService/" #name
 
@@ -39,20 +40,14 @@ service::PageRequest PageOf(int page_size, const std::string& page_token) {
   return {page_size, page_token};
 }
 
-// "a1.<event time>.<entry id>": where the next page of the audit log starts.
+// Where the next page of the audit log starts (service::MakeAuditToken).
 std::string EncodeAuditToken(const domain::AuditEntry& last) {
-  return absl::StrCat(kAuditTokenPrefix, last.event_time, ".", last.audit_entry_id);
+  return service::MakeAuditToken(last.event_time, last.audit_entry_id);
 }
 
 bool DecodeAuditToken(const std::string& token, store::AuditQuery* query) {
-  if (!absl::StartsWith(token, kAuditTokenPrefix)) return false;
-  std::pair<std::string, std::string> parts = absl::StrSplit(
-      absl::string_view(token).substr(sizeof(kAuditTokenPrefix) - 1), absl::MaxSplits('.', 1));
-  int64_t time = 0;
-  if (!absl::SimpleAtoi(parts.first, &time) || parts.second.empty()) return false;
+  if (!service::ParseAuditToken(token, &query->after_time, &query->after_id)) return false;
   query->has_after = true;
-  query->after_time = time;
-  query->after_id = parts.second;
   return true;
 }
 
@@ -81,7 +76,7 @@ class ImportReactor final
         context_(context),
         deps_(deps),
         service_(service),
-        token_(BearerToken(context)),
+        call_(CredentialsOf(context)),
         peer_(context->peer()) {
     SubmitTask([this] { Authorize(); });
   }
@@ -115,7 +110,7 @@ class ImportReactor final
   // ---- worker-pool tasks
 
   void Authorize() {
-    auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
+    auto caller = deps_.guard->Admit(call_, service::CallKind::kStream, deps_.clock->NowMicros());
     absl::Status status = caller.ok() ? service::RequireOperator(*caller) : caller.status();
     if (caller.ok()) {
       caller_ = *caller;
@@ -294,7 +289,7 @@ class ImportReactor final
   grpc::CallbackServerContext* const context_;  // valid until OnDone
   const ServiceContext deps_;
   AdminServiceImpl* const service_;
-  const std::string token_;
+  const service::CallCredentials call_;
   const std::string peer_;
 
   // Touched only by pool tasks, which run one after the other: the next read (and so the next
@@ -344,7 +339,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* con
   // Unauthenticated calls are not recorded (RunUnary refuses them before the stack): there is
   // nobody to attribute them to, and anyone could fill the log with them.
   return RunUnary(
-      context, deps_,
+      context, deps_, method,
       [this, method, audited, audience, target = std::move(target),
        work = std::move(work)](const service::RequestContext& rc) {
         service::OperatorCall call{method,
@@ -369,7 +364,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReadAs(
     grpc::CallbackServerContext* context, const char* method, service::Audience audience,
     std::function<absl::Status(const service::RequestContext&)> work) {
   return RunUnary(
-      context, deps_,
+      context, deps_, method,
       [this, method, audience, work = std::move(work)](const service::RequestContext& rc) {
         service::OperatorCall call{method, false, {}, {}, audience};
         return calls_->Run(rc, call, [&](std::string*) { return work(rc); });
@@ -741,18 +736,50 @@ grpc::ServerUnaryReactor* AdminServiceImpl::IssueToken(grpc::CallbackServerConte
                                                        const v1::IssueTokenRequest* request,
                                                        v1::IssueTokenResponse* response) {
   // The request holds no secret (the token is in the response), so its summary is complete.
-  return Run(context, GRIDLINE_ADMIN_METHOD(IssueToken), request, {"token", ""},
-             [this, request, response](const domain::Caller& caller, std::string* id) {
-               domain::Micros expire = 0;
-               if (request->has_expire_time()) {
-                 auto t = TimestampMicros(request->expire_time(), "expire_time");
-                 if (!t.ok()) return t.status();
-                 expire = *t == 0 ? -1 : *t;  // the epoch: past
+  return Run(
+      context, GRIDLINE_ADMIN_METHOD(IssueToken), request, {"token", ""},
+      [this, request, response](const domain::Caller& caller, std::string* id) {
+        service::TokenRequest token;
+        token.user_id = request->user_id();
+        token.label = request->label();
+        token.device_id = request->device_id();
+        if (request->has_expire_time()) {
+          auto t = TimestampMicros(request->expire_time(), "expire_time");
+          if (!t.ok()) return t.status();
+          token.expire_time = *t == 0 ? -1 : *t;  // the epoch: past
+        }
+        token.client_cert_sha256 = request->client_certificate_sha256();
+        if (!request->client_certificate_pem().empty()) {
+          if (!token.client_cert_sha256.empty()) {
+            return domain::InvalidField("client_certificate_pem",
+                                        "give the certificate or its fingerprint, not both");
+          }
+          token.client_cert_sha256 = util::CertificateSha256(request->client_certificate_pem());
+          if (token.client_cert_sha256.empty()) {
+            return domain::InvalidField("client_certificate_pem",
+                                        "holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+          }
+        }
+        auto issued = admin_.IssueToken(caller, token);
+        if (!issued.ok()) return issued.status();
+        *id = issued->info.token_id;
+        response->set_token(issued->token);
+        ToProto(issued->info, response->mutable_token_info());
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RotateToken(grpc::CallbackServerContext* context,
+                                                        const v1::RotateTokenRequest* request,
+                                                        v1::IssueTokenResponse* response) {
+  return Run(context, GRIDLINE_ADMIN_METHOD(RotateToken), request, {"token", request->token_id()},
+             [this, request, response](const domain::Caller& caller, std::string*) {
+               if (request->grace_seconds() < 0 || request->grace_seconds() > 30LL * 24 * 3600) {
+                 return domain::InvalidField("grace_seconds", "must be between 0 and 30 days");
                }
-               auto issued = admin_.IssueToken(caller, request->user_id(), request->label(),
-                                               request->device_id(), expire);
+               auto issued = admin_.RotateToken(caller, request->token_id(),
+                                                request->grace_seconds() * 1000000);
                if (!issued.ok()) return issued.status();
-               *id = issued->info.token_id;
                response->set_token(issued->token);
                ToProto(issued->info, response->mutable_token_info());
                return absl::OkStatus();

@@ -21,7 +21,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
   explicit AdminServiceImpl(ServiceContext deps)
       : deps_(deps),
-        admin_(deps.store, deps.store, deps.store, deps.clock),
+        admin_(deps.store, deps.store, deps.store, deps.clock, deps.token_policy),
         calls_(service::MakeOperatorCalls(deps.store, deps.clock)) {}
 
   grpc::ServerUnaryReactor* CreateGrid(grpc::CallbackServerContext* context,
@@ -114,6 +114,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context,
                                         const v1::RevokeTokenRequest* request,
                                         v1::TokenInfo* response) override;
+  grpc::ServerUnaryReactor* RotateToken(grpc::CallbackServerContext* context,
+                                        const v1::RotateTokenRequest* request,
+                                        v1::IssueTokenResponse* response) override;
 
   grpc::ServerUnaryReactor* ListAuditLog(grpc::CallbackServerContext* context,
                                          const v1::ListAuditLogRequest* request,

@@ -12,7 +12,6 @@
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
 #include "server/service/attachments.h"
-#include "server/service/org_import.h"
 
 namespace gridline::api {
 namespace {
@@ -30,12 +29,13 @@ class UploadReactor final
         context_(context),
         deps_(deps),
         response_(response),
-        peer_(context->peer()) {
+        peer_(context->peer()),
+        upload_(deps.attachments != nullptr ? deps.attachments->max_bytes() : 0) {
     std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
     } else {
-      SubmitLocked([this, token = BearerToken(context)] { Authenticate(token); });
+      SubmitLocked([this, call = CredentialsOf(context)] { Authenticate(call); });
     }
     Advance(lock);
   }
@@ -43,8 +43,8 @@ class UploadReactor final
  private:
   void OnReadLocked(bool ok) override {
     if (!ok) {  // the client has sent everything (or is gone: then the checks fail)
-      if (!have_metadata_) {
-        Fail(domain::InvalidField("metadata", "the upload ended without metadata"));
+      if (absl::Status s = upload_.End(); !s.ok()) {
+        Fail(s);
       } else {
         SubmitLocked([this] { Store(); });
       }
@@ -56,8 +56,8 @@ class UploadReactor final
   }
 
   // On the pool.
-  void Authenticate(const std::string& token) {
-    auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+  void Authenticate(const service::CallCredentials& call) {
+    auto caller = deps_.guard->Admit(call, service::CallKind::kTransfer, deps_.clock->NowMicros());
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::Status status =
         caller.ok() ? service::AttachmentService::CheckMayUpload(*caller) : caller.status();
@@ -73,7 +73,8 @@ class UploadReactor final
   // On the pool, once the client has sent everything.
   void Store() {
     const service::RequestContext rc{caller_, deps_.clock->NowMicros(), peer_, {}};
-    auto stored = deps_.attachments->Upload(rc, sha256_, declared_size_, std::move(data_));
+    auto stored = deps_.attachments->Upload(rc, upload_.sha256(), upload_.declared_size(),
+                                            upload_.TakeData());
     if (stored.ok()) ToProto(*stored, response_);
     std::lock_guard<std::mutex> lock(mu_);
     RequestFinishLocked(ToGrpcStatus(stored.status()));
@@ -82,44 +83,18 @@ class UploadReactor final
   // Takes the message just read.
   absl::Status TakeLocked() {
     switch (request_.part_case()) {
-      case v1::UploadAttachmentRequest::kMetadata: {
-        if (have_metadata_) return domain::InvalidField("metadata", "was sent twice");
-        const auto& m = request_.metadata();
-        if (absl::Status s = deps_.attachments->CheckMetadata(m.sha256(), m.size_bytes());
-            !s.ok()) {
-          return s;
-        }
-        have_metadata_ = true;
-        sha256_ = m.sha256();
-        declared_size_ = m.size_bytes();
-        data_.reserve(static_cast<size_t>(declared_size_));
-        return absl::OkStatus();
-      }
+      case v1::UploadAttachmentRequest::kMetadata:
+        return upload_.AddMetadata(request_.metadata().sha256(), request_.metadata().size_bytes());
       case v1::UploadAttachmentRequest::kChunk: {
-        if (!have_metadata_) {
-          return domain::InvalidField("metadata", "must be the first message, before any chunk");
-        }
-        const std::string& chunk = request_.chunk();
-        if (chunk.size() > kMaxChunkBytes) {
-          return domain::InvalidField(
-              "chunk", absl::StrCat("is ", chunk.size(), " bytes; at most 1 MiB per chunk"));
-        }
-        const int64_t total = static_cast<int64_t>(data_.size() + chunk.size());
-        if (total > deps_.attachments->max_bytes()) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              "the photo is over the limit of ", deps_.attachments->max_bytes(), " bytes"));
-        }
-        if (total > declared_size_) {
-          return absl::ResourceExhaustedError(
-              absl::StrCat("more bytes than metadata.size_bytes (", declared_size_, ") arrived"));
-        }
-        data_.append(chunk);
-        return absl::OkStatus();
+        if (absl::Status s = upload_.AddChunk(request_.chunk()); !s.ok()) return s;
+        // The hourly allowance of photo bytes (rate_limits): counted as the bytes arrive.
+        return deps_.guard->ChargeUpload(caller_, peer_, request_.chunk().size(),
+                                         deps_.clock->NowMicros());
       }
       case v1::UploadAttachmentRequest::PART_NOT_SET:
         break;
     }
-    return domain::InvalidField("part", "a message must carry metadata or a chunk");
+    return service::ChunkedUpload::EmptyMessage();
   }
 
   void Fail(const absl::Status& status) { RequestFinishLocked(ToGrpcStatus(status)); }
@@ -130,10 +105,7 @@ class UploadReactor final
   const std::string peer_;
   domain::Caller caller_;
   v1::UploadAttachmentRequest request_;
-  bool have_metadata_ = false;
-  std::string sha256_;
-  int64_t declared_size_ = 0;
-  std::string data_;
+  service::ChunkedUpload upload_;
 };
 
 class DownloadReactor final
@@ -146,17 +118,18 @@ class DownloadReactor final
     if (deps_.attachments == nullptr) {
       RequestFinishLocked(Unimplemented());
     } else {
-      SubmitLocked([this, token = BearerToken(context), peer = context->peer(),
-                    id = std::move(attachment_id)] { Load(token, peer, id); });
+      SubmitLocked(
+          [this, call = CredentialsOf(context), id = std::move(attachment_id)] { Load(call, id); });
     }
     Advance(lock);
   }
 
  private:
   // On the pool.
-  void Load(const std::string& token, const std::string& peer, const std::string& attachment_id) {
+  void Load(const service::CallCredentials& call, const std::string& attachment_id) {
     const domain::Micros now = deps_.clock->NowMicros();
-    auto caller = service::Authenticate(deps_.store, token, deps_.demo, now);
+    const std::string& peer = call.peer;
+    auto caller = deps_.guard->Admit(call, service::CallKind::kTransfer, now);
     if (caller.ok()) deps_.NoteCaller(context_, *caller);
     absl::StatusOr<service::AttachmentContent> content =
         caller.ok() ? deps_.attachments->Open(service::RequestContext{*caller, now, peer, {}},

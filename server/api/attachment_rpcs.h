@@ -10,13 +10,14 @@
 #include "gridline/v1/report_service.pb.h"
 #include "server/api/context.h"
 #include "server/domain/types.h"
+#include "server/service/upload.h"
 
 namespace gridline::api {
 
 namespace v1 = ::gridline::v1;
 
 // Chunks are at most this big, both ways.
-inline constexpr size_t kMaxChunkBytes = 1 << 20;
+inline constexpr size_t kMaxChunkBytes = service::kMaxChunkBytes;
 
 // Authenticates on the pool, then reads the metadata and the chunks, rejecting as soon as the
 // bytes received exceed the limit or the declared size, and stores the photo on the pool.

@@ -102,6 +102,13 @@ class CallLogInterceptor final : public grpc::experimental::Interceptor {
       metrics.Add("gridline_rpc_requests_total",
                   {{"method", info_->method()}, {"code", CodeName(status.error_code())}});
       metrics.Observe("gridline_rpc_duration_seconds", {{"method", info_->method()}}, ms / 1000);
+      const grpc::StatusCode code = status.error_code();
+      if (log_->guard_ != nullptr && (code == grpc::StatusCode::UNAUTHENTICATED ||
+                                      code == grpc::StatusCode::PERMISSION_DENIED)) {
+        log_->guard_->NoteDenied(info_->method(), who.user_id, info_->server_context()->peer(),
+                                 static_cast<int>(code), status.error_message(),
+                                 log_->clock_->NowMicros());
+      }
       if (log_->log_lines_) {
         util::Log(util::LogLevel::kInfo, "call",
                   {{"method", info_->method()},
@@ -125,7 +132,8 @@ class CallLogInterceptor final : public grpc::experimental::Interceptor {
   std::string case_id_;
 };
 
-CallLog::CallLog(bool log_lines) : log_lines_(log_lines) {}
+CallLog::CallLog(bool log_lines, service::Guard* guard, const util::Clock* clock)
+    : log_lines_(log_lines), guard_(guard), clock_(clock) {}
 
 void CallLog::StreamOpened(const std::string& service, int delta) {
   std::lock_guard<std::mutex> lock(mu_);

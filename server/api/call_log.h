@@ -15,14 +15,19 @@
 #include <unordered_map>
 
 #include "server/domain/types.h"
+#include "server/service/guard.h"
+#include "server/util/clock.h"
 
 namespace gridline::api {
 
 class CallLog final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   // `log_lines`: write the line per call (ServerConfig.log.calls); the metrics of every call
-  // (util::DefaultMetrics: gridline_rpc_*) are counted either way.
-  explicit CallLog(bool log_lines);
+  // (util::DefaultMetrics: gridline_rpc_*) are counted either way. Calls that end
+  // UNAUTHENTICATED or PERMISSION_DENIED are reported to `guard` (if not null), which counts,
+  // logs and audits them at a bounded rate.
+  explicit CallLog(bool log_lines, service::Guard* guard = nullptr,
+                   const util::Clock* clock = &util::WallClock());
 
   // The open streaming calls by service (gridline_open_streams).
   std::map<std::string, int64_t> OpenStreams();
@@ -44,6 +49,8 @@ class CallLog final : public grpc::experimental::ServerInterceptorFactoryInterfa
   void StreamOpened(const std::string& service, int delta);
 
   const bool log_lines_;
+  service::Guard* const guard_;
+  const util::Clock* const clock_;
   std::mutex mu_;
   std::unordered_map<const grpc::ServerContextBase*, Who> callers_;
   std::map<std::string, int64_t> open_streams_;

@@ -5,9 +5,11 @@
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
 #include "server/service/accountability.h"
+#include "server/service/admin_service.h"
 #include "server/service/attachments.h"
 #include "server/service/case_service.h"
 #include "server/service/evaluations.h"
+#include "server/service/guard.h"
 #include "server/service/patrols.h"
 #include "server/service/statistics.h"
 #include "server/store/store.h"
@@ -28,6 +30,10 @@ struct ServiceContext {
   // Demo mode: ImportOrganisation stores the users' demo tokens too, and demo tokens
   // authenticate (outside demo mode they are refused).
   bool demo = false;
+  // Token lifetimes (ServerConfig.tokens).
+  service::TokenPolicy token_policy;
+  // Admits every call: lockout, token, certificate binding, rate limits (see guard.h).
+  service::Guard* guard = nullptr;
   // The 三色旗 thresholds and the months' time zone (ServerConfig.evaluation).
   service::FlagThresholds flags;
   // The time of every call (not owned).

@@ -1,5 +1,7 @@
 #include "server/api/convert.h"
 
+#include <grpc/grpc_security_constants.h>
+
 #include <algorithm>
 #include <map>
 
@@ -10,6 +12,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "server/domain/errors.h"
+#include "server/util/sha256.h"
 #include "server/util/text.h"
 
 namespace gridline::api {
@@ -406,6 +409,20 @@ absl::Status Overloaded() {
           "the server is busy: every worker is taken and the queue of waiting calls is full; "
           "retry in a second"),
       1000000);
+}
+
+service::CallCredentials CredentialsOf(const grpc::CallbackServerContext* context) {
+  service::CallCredentials call;
+  call.token = BearerToken(context);
+  call.peer = context->peer();
+  // Present only on a TLS connection whose client sent a certificate the CA vouched for.
+  if (auto auth = context->auth_context(); auth != nullptr) {
+    for (const auto& pem : auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
+      call.client_cert_sha256 = util::CertificateSha256(absl::string_view(pem.data(), pem.size()));
+      break;
+    }
+  }
+  return call;
 }
 
 std::string BearerToken(const grpc::CallbackServerContext* context) {

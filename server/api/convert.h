@@ -23,6 +23,7 @@
 #include "server/domain/types.h"
 #include "server/runtime/event_hub.h"
 #include "server/service/case_service.h"
+#include "server/service/guard.h"
 #include "server/store/store.h"
 
 namespace gridline::api {
@@ -147,6 +148,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const std::string& reason 
 
 // The bearer token of the call, or "".
 std::string BearerToken(const grpc::CallbackServerContext* context);
+
+// What the transport knows of the call before authentication: its bearer token, its peer, and
+// the fingerprint of the device certificate the client presented on its TLS connection.
+service::CallCredentials CredentialsOf(const grpc::CallbackServerContext* context);
 
 }  // namespace gridline::api
 

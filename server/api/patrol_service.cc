@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
+#include "server/api/patrol_convert.h"
 #include "server/api/pool_reactor.h"
 #include "server/domain/errors.h"
 #include "server/service/patrols.h"
@@ -72,163 +73,142 @@ absl::Status Reply(const absl::StatusOr<T>& result, P* response) {
 grpc::ServerUnaryReactor* PatrolServiceImpl::StartPatrol(grpc::CallbackServerContext* context,
                                                          const v1::StartPatrolRequest* request,
                                                          v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    service::StartPatrolInput in;
-    in.patrol_id = request->patrol_id();
-    in.grid_code = request->grid_code();
-    if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
-                          &in.start_time);
-        !s.ok()) {
-      return s;
-    }
-    return Reply(deps_.patrols->StartPatrol(rc, in), response);
-  });
+  return RunUnary(context, deps_, "StartPatrol",
+                  [this, request, response](const service::RequestContext& rc) {
+                    service::StartPatrolInput in;
+                    in.patrol_id = request->patrol_id();
+                    in.grid_code = request->grid_code();
+                    if (auto s = ReadTime(request->has_start_time(), request->start_time(),
+                                          "start_time", &in.start_time);
+                        !s.ok()) {
+                      return s;
+                    }
+                    return Reply(deps_.patrols->StartPatrol(rc, in), response);
+                  });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::AppendTrack(grpc::CallbackServerContext* context,
                                                          const v1::AppendTrackRequest* request,
                                                          v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    service::TrackBatchInput in;
-    in.patrol_id = request->patrol_id();
-    in.batch_id = request->batch_id();
-    in.expected_version = request->expected_version();
-    domain::FieldViolations v;
-    for (int i = 0; i < request->points_size(); ++i) {
-      const v1::TrackPoint& p = request->points(i);
-      domain::TrackPoint point{0, p.position().latitude(), p.position().longitude()};
-      const std::string field = absl::StrCat("points[", i, "].time");
-      if (!p.has_time()) {
-        v.Add(field, "is required");
-      } else if (auto t = TimestampMicros(p.time(), field); t.ok()) {
-        point.time = *t;
-      } else {
-        for (auto& f : domain::GetFieldViolations(t.status())) v.Add(f.field, f.description);
-      }
-      in.points.push_back(point);
-    }
-    if (!v.empty()) return v.ToStatus("the track batch is invalid");
-    return Reply(deps_.patrols->AppendTrack(rc, in), response);
-  });
+  return RunUnary(context, deps_, "AppendTrack",
+                  [this, request, response](const service::RequestContext& rc) {
+                    auto in = FromProto(*request);
+                    if (!in.ok()) return in.status();
+                    return Reply(deps_.patrols->AppendTrack(rc, *in), response);
+                  });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::RecordVisit(grpc::CallbackServerContext* context,
                                                          const v1::RecordVisitRequest* request,
                                                          v1::Visit* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    service::VisitInput in;
-    domain::Visit& v = in.visit;
-    v.visit_id = request->visit_id();
-    v.patrol_id = request->patrol_id();
-    v.kind = static_cast<domain::VisitKind>(request->kind());
-    v.subject = request->subject();
-    v.note = request->note();
-    v.has_position = request->position().latitude() != 0 || request->position().longitude() != 0;
-    v.latitude = request->position().latitude();
-    v.longitude = request->position().longitude();
-    if (auto s =
-            ReadTime(request->has_visit_time(), request->visit_time(), "visit_time", &v.visit_time);
-        !s.ok()) {
-      return s;
-    }
-    v.attachment_ids.assign(request->attachment_ids().begin(), request->attachment_ids().end());
-    in.expected_version = request->expected_version();
-    return Reply(deps_.patrols->RecordVisit(rc, in), response);
-  });
+  return RunUnary(context, deps_, "RecordVisit",
+                  [this, request, response](const service::RequestContext& rc) {
+                    auto in = FromProto(*request);
+                    if (!in.ok()) return in.status();
+                    return Reply(deps_.patrols->RecordVisit(rc, *in), response);
+                  });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::EndPatrol(grpc::CallbackServerContext* context,
                                                        const v1::EndPatrolRequest* request,
                                                        v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    service::EndPatrolInput in;
-    in.patrol_id = request->patrol_id();
-    in.expected_version = request->expected_version();
-    if (auto s = ReadTime(request->has_end_time(), request->end_time(), "end_time", &in.end_time);
-        !s.ok()) {
-      return s;
-    }
-    return Reply(deps_.patrols->EndPatrol(rc, in), response);
-  });
+  return RunUnary(
+      context, deps_, "EndPatrol", [this, request, response](const service::RequestContext& rc) {
+        service::EndPatrolInput in;
+        in.patrol_id = request->patrol_id();
+        in.expected_version = request->expected_version();
+        if (auto s =
+                ReadTime(request->has_end_time(), request->end_time(), "end_time", &in.end_time);
+            !s.ok()) {
+          return s;
+        }
+        return Reply(deps_.patrols->EndPatrol(rc, in), response);
+      });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::GetPatrol(grpc::CallbackServerContext* context,
                                                        const v1::GetPatrolRequest* request,
                                                        v1::Patrol* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    return Reply(deps_.patrols->GetPatrol(rc, request->patrol_id()), response);
-  });
+  return RunUnary(context, deps_, "GetPatrol",
+                  [this, request, response](const service::RequestContext& rc) {
+                    return Reply(deps_.patrols->GetPatrol(rc, request->patrol_id()), response);
+                  });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::ListPatrols(grpc::CallbackServerContext* context,
                                                          const v1::ListPatrolsRequest* request,
                                                          v1::ListPatrolsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    service::PatrolListFilter filter;
-    filter.grid_code = request->grid_code();
-    filter.user_id = request->user_id();
-    for (int s : request->states()) filter.states.push_back(static_cast<domain::PatrolState>(s));
-    if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
-                          &filter.start_from);
-        !s.ok()) {
-      return s;
-    }
-    if (auto s =
-            ReadTime(request->has_end_time(), request->end_time(), "end_time", &filter.start_to);
-        !s.ok()) {
-      return s;
-    }
-    auto page =
-        deps_.patrols->ListPatrols(rc, filter, {request->page_size(), request->page_token()});
-    if (!page.ok()) return page.status();
-    for (const auto& p : page->items) ToProto(p, response->add_patrols());
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+  return RunUnary(
+      context, deps_, "ListPatrols", [this, request, response](const service::RequestContext& rc) {
+        service::PatrolListFilter filter;
+        filter.grid_code = request->grid_code();
+        filter.user_id = request->user_id();
+        for (int s : request->states())
+          filter.states.push_back(static_cast<domain::PatrolState>(s));
+        if (auto s = ReadTime(request->has_start_time(), request->start_time(), "start_time",
+                              &filter.start_from);
+            !s.ok()) {
+          return s;
+        }
+        if (auto s = ReadTime(request->has_end_time(), request->end_time(), "end_time",
+                              &filter.start_to);
+            !s.ok()) {
+          return s;
+        }
+        auto page =
+            deps_.patrols->ListPatrols(rc, filter, {request->page_size(), request->page_token()});
+        if (!page.ok()) return page.status();
+        for (const auto& p : page->items) ToProto(p, response->add_patrols());
+        response->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::ListTrackPoints(
     grpc::CallbackServerContext* context, const v1::ListTrackPointsRequest* request,
     v1::ListTrackPointsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    auto page = deps_.patrols->ListTrackPoints(rc, request->patrol_id(),
-                                               {request->page_size(), request->page_token()});
-    if (!page.ok()) return page.status();
-    for (const auto& p : page->items) ToProto(p, response->add_points());
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+  return RunUnary(context, deps_, "ListTrackPoints",
+                  [this, request, response](const service::RequestContext& rc) {
+                    auto page = deps_.patrols->ListTrackPoints(
+                        rc, request->patrol_id(), {request->page_size(), request->page_token()});
+                    if (!page.ok()) return page.status();
+                    for (const auto& p : page->items) ToProto(p, response->add_points());
+                    response->set_next_page_token(page->next_page_token);
+                    return absl::OkStatus();
+                  });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::ListVisits(grpc::CallbackServerContext* context,
                                                         const v1::ListVisitsRequest* request,
                                                         v1::ListVisitsResponse* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    auto page = deps_.patrols->ListVisits(rc, request->patrol_id(),
-                                          {request->page_size(), request->page_token()});
-    if (!page.ok()) return page.status();
-    for (const auto& v : page->items) ToProto(v, response->add_visits());
-    response->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+  return RunUnary(context, deps_, "ListVisits",
+                  [this, request, response](const service::RequestContext& rc) {
+                    auto page = deps_.patrols->ListVisits(
+                        rc, request->patrol_id(), {request->page_size(), request->page_token()});
+                    if (!page.ok()) return page.status();
+                    for (const auto& v : page->items) ToProto(v, response->add_visits());
+                    response->set_next_page_token(page->next_page_token);
+                    return absl::OkStatus();
+                  });
 }
 
 grpc::ServerUnaryReactor* PatrolServiceImpl::GetPatrolStatistics(
     grpc::CallbackServerContext* context, const v1::GetPatrolStatisticsRequest* request,
     v1::PatrolStatistics* response) {
-  return RunUnary(context, deps_, [this, request, response](const service::RequestContext& rc) {
-    domain::Micros start = 0;
-    domain::Micros end = 0;
-    if (auto s = ReadTimeRange(*request, &start, &end); !s.ok()) return s;
-    auto stats = deps_.patrols->Statistics(rc, request->grid_code(), start, end);
-    if (!stats.ok()) return stats.status();
-    response->set_grid_code(stats->grid_code);
-    SetTimestamp(stats->start_time, response->mutable_start_time());
-    SetTimestamp(stats->end_time, response->mutable_end_time());
-    for (const auto& r : stats->rows) ToProto(r, response->add_rows());
-    ToProto(stats->total, response->mutable_total());
-    return absl::OkStatus();
-  });
+  return RunUnary(context, deps_, "GetPatrolStatistics",
+                  [this, request, response](const service::RequestContext& rc) {
+                    domain::Micros start = 0;
+                    domain::Micros end = 0;
+                    if (auto s = ReadTimeRange(*request, &start, &end); !s.ok()) return s;
+                    auto stats = deps_.patrols->Statistics(rc, request->grid_code(), start, end);
+                    if (!stats.ok()) return stats.status();
+                    response->set_grid_code(stats->grid_code);
+                    SetTimestamp(stats->start_time, response->mutable_start_time());
+                    SetTimestamp(stats->end_time, response->mutable_end_time());
+                    for (const auto& r : stats->rows) ToProto(r, response->add_rows());
+                    ToProto(stats->total, response->mutable_total());
+                    return absl::OkStatus();
+                  });
 }
 
 }  // namespace gridline::api

@@ -24,11 +24,12 @@
 
 namespace gridline::api {
 
-// A unary call: authenticates the caller and runs `work` on the pool, then finishes with its
-// status. A call the pool cannot queue is refused at once with RESOURCE_EXHAUSTED and retry
-// info; a call whose client gave up while it was queued is finished CANCELLED without work.
+// A unary call: admits the caller (deps.guard: token, binding, the limits of `method`'s kind,
+// see service::UnaryKind) and runs `work` on the pool, then finishes with its status. A call the
+// pool cannot queue is refused at once with RESOURCE_EXHAUSTED and retry info; a call whose
+// client gave up while it was queued is finished CANCELLED without work.
 grpc::ServerUnaryReactor* RunUnary(
-    grpc::CallbackServerContext* context, const ServiceContext& deps,
+    grpc::CallbackServerContext* context, const ServiceContext& deps, const std::string& method,
     std::function<absl::Status(const service::RequestContext&)> work);
 
 namespace internal {

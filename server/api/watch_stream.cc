@@ -14,23 +14,26 @@ constexpr int kStoreBatch = 256;
 
 WatchStream::WatchStream(grpc::CallbackServerContext* context, const ServiceContext& deps,
                          std::string after_cursor, Authorize authorize)
-    : PoolReactor(deps.pool), deps_(deps), context_(context), token_(BearerToken(context)) {
+    : PoolReactor(deps.pool), deps_(deps), context_(context), call_(CredentialsOf(context)) {
   SubmitTask(
       [this, after_cursor = std::move(after_cursor), authorize = std::move(authorize)]() mutable {
-        Init(token_, std::move(after_cursor), std::move(authorize));
+        Init(std::move(after_cursor), std::move(authorize));
       });
 }
 
-void WatchStream::Init(std::string token, std::string after_cursor, Authorize authorize) {
+void WatchStream::Init(std::string after_cursor, Authorize authorize) {
   grpc::Status error;
-  auto caller = service::Authenticate(deps_.store, token, deps_.demo, deps_.clock->NowMicros());
+  auto caller = deps_.guard->Admit(call_, service::CallKind::kStream, deps_.clock->NowMicros());
   if (caller.ok()) deps_.NoteCaller(context_, *caller);
   Visibility visible;
   int64_t start = 0;
+  absl::StatusOr<service::StreamSlot> slot = service::StreamSlot();
   if (!caller.ok()) {
     error = ToGrpcStatus(caller.status());
   } else if (auto v = authorize(*caller); !v.ok()) {
     error = ToGrpcStatus(v.status());
+  } else if (slot = deps_.guard->OpenStream(*caller); !slot.ok()) {
+    error = ToGrpcStatus(slot.status());
   } else {
     visible = *std::move(v);
     if (after_cursor.empty()) {
@@ -66,6 +69,7 @@ void WatchStream::Init(std::string token, std::string after_cursor, Authorize au
     RequestFinishLocked(error);
     return;
   }
+  slot_ = *std::move(slot);
   visible_ = std::move(visible.shows);
   user_ = caller->user;
   authenticated_ = std::chrono::steady_clock::now();
@@ -110,7 +114,7 @@ void WatchStream::ReadFromStore() {
 }
 
 void WatchStream::Reauthenticate() {
-  auto caller = service::Authenticate(deps_.store, token_, deps_.demo, deps_.clock->NowMicros());
+  auto caller = deps_.guard->Recheck(call_, deps_.clock->NowMicros());
   std::lock_guard<std::mutex> lock(mu_);
   authenticated_ = std::chrono::steady_clock::now();
   if (!caller.ok()) {

@@ -38,7 +38,7 @@ class WatchStream final : public PoolReactor<grpc::ServerWriteReactor<v1::WatchE
   void OnShutdown() override;
 
  private:
-  void Init(std::string token, std::string after_cursor, Authorize authorize);
+  void Init(std::string after_cursor, Authorize authorize);
   void ReadFromStore();
   // Re-checks the token and the user on a worker thread (see WatchConfig.reauth_interval_ms).
   void Reauthenticate();
@@ -48,7 +48,9 @@ class WatchStream final : public PoolReactor<grpc::ServerWriteReactor<v1::WatchE
 
   ServiceContext deps_;
   grpc::CallbackServerContext* const context_;
-  std::string token_;
+  const service::CallCredentials call_;
+  // This stream's place among its user's open streams (rate_limits.max_streams_per_user).
+  service::StreamSlot slot_;
   domain::User user_;  // as authenticated when the stream opened
   std::function<bool(const domain::CaseEvent&)> visible_;
   int64_t cursor_ = 0;  // every event up to here is either queued, written, or not visible

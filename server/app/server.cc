@@ -1,7 +1,6 @@
 #include "server/app/server.h"
 
 #include <fcntl.h>
-#include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -10,11 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
@@ -24,7 +21,7 @@
 #include "server/api/parse_errors.h"
 #include "server/api/patrol_service.h"
 #include "server/api/report_service.h"
-#include "server/app/config_defaults.h"
+#include "server/app/config.h"
 #include "server/app/metrics_server.h"
 #include "server/app/tls.h"
 #include "server/domain/organisation.h"
@@ -32,6 +29,7 @@
 #include "server/runtime/worker_pool.h"
 #include "server/service/admin_service.h"
 #include "server/service/attachments.h"
+#include "server/service/guard.h"
 #include "server/service/org_import.h"
 #include "server/store/blob_store.h"
 #include "server/util/log.h"
@@ -40,89 +38,49 @@
 namespace gridline::app {
 namespace {
 
-class CollectErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, int column, const std::string& message) override {
-    absl::StrAppend(&errors, errors.empty() ? "" : "; ", "line ", line + 1, ":", column + 1, ": ",
-                    message);
-  }
-  std::string errors;
-};
-
-template <typename Message>
-absl::Status ParseText(const std::string& text, Message* out, const std::string& what) {
-  google::protobuf::TextFormat::Parser parser;
-  CollectErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, out)) {
-    return absl::InvalidArgumentError(absl::StrCat("bad ", what, ": ", errors.errors));
-  }
-  return absl::OkStatus();
+service::TokenPolicy TokenPolicyOf(const ServerConfig& config) {
+  service::TokenPolicy p;
+  p.default_lifetime =
+      static_cast<domain::Micros>(config.tokens().default_lifetime_days()) * 24 * 3600 * 1000000;
+  p.rotation_grace =
+      static_cast<domain::Micros>(config.tokens().rotation_grace_hours()) * 3600 * 1000000;
+  return p;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The limits of `in` over `base`: only the fields set replace.
+service::CallLimitRules LimitsOf(const config::v1::CallLimits& in, service::CallLimitRules base) {
+  if (in.has_writes_per_second()) base.writes.per_second = in.writes_per_second();
+  if (in.has_write_burst()) base.writes.burst = in.write_burst();
+  if (in.has_upload_bytes_per_hour()) {
+    base.upload_bytes.per_second = static_cast<double>(in.upload_bytes_per_hour()) / 3600;
+    base.upload_bytes.burst = static_cast<double>(in.upload_bytes_per_hour());
+  }
+  if (in.has_stream_opens_per_minute())
+    base.stream_opens.per_second = in.stream_opens_per_minute() / 60;
+  if (in.has_stream_open_burst()) base.stream_opens.burst = in.stream_open_burst();
+  return base;
+}
+
+service::GuardConfig GuardConfigOf(const ServerConfig& config) {
+  const auto& r = config.rate_limits();
+  service::GuardConfig g;
+  g.enabled = r.enabled();
+  g.demo = config.demo();
+  g.per_token = LimitsOf(r.per_token(), g.per_token);
+  g.per_peer = LimitsOf(r.per_peer(), g.per_peer);
+  for (const auto& role_limits : r.per_role()) {
+    v1::Role role = v1::ROLE_UNSPECIFIED;
+    v1::Role_Parse(role_limits.role(), &role);  // checked by FinalizeServerConfig
+    g.per_role[static_cast<domain::Role>(role)] = LimitsOf(role_limits.limits(), g.per_token);
+  }
+  g.max_streams_per_user = r.max_streams_per_user();
+  g.lockout.failures_before_lockout = r.auth_failures_before_lockout();
+  g.lockout.first_lockout = static_cast<domain::Micros>(r.lockout_seconds()) * 1000000;
+  g.lockout.max_lockout = static_cast<domain::Micros>(r.max_lockout_seconds()) * 1000000;
+  return g;
 }
 
 }  // namespace
-
-absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text) {
-  ServerConfig config;
-  if (absl::Status s = ParseText(text, &config, "server config"); !s.ok()) return s;
-  return config;
-}
-
-absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  auto config = ParseServerConfig(*text);
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", config.status().message()));
-  }
-  return config;
-}
-
-absl::Status FinalizeServerConfig(ServerConfig* c) {
-  // The store first: the defaults of the MySQL section apply only when it is chosen.
-  if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
-    c->mutable_store()->mutable_sqlite()->set_path("gridline.db");
-  }
-  // Every other default and bound is written in the schema (server_config.proto).
-  if (absl::Status s = ApplyConfigDefaults(c); !s.ok()) return s;
-  // What the schema cannot say: defaults computed from other fields, and cross-field rules.
-  if (c->max_queued_calls() == 0) c->set_max_queued_calls(64 * c->worker_threads());
-  if (c->store().has_sqlite() && c->store().sqlite().path().empty()) {
-    return absl::InvalidArgumentError("store.sqlite.path is empty");
-  }
-  if (c->store().has_mysql()) {
-    auto* m = c->mutable_store()->mutable_mysql();
-    if (m->user().empty()) return absl::InvalidArgumentError("store.mysql.user is empty");
-    if (!m->password_file().empty()) {
-      auto pw = ReadFile(m->password_file());
-      if (!pw.ok()) return pw.status();
-      std::string first = pw->substr(0, pw->find('\n'));
-      m->set_password(std::string(absl::StripTrailingAsciiWhitespace(first)));
-    }
-  }
-  if (c->has_tls()) {
-    if (c->tls().cert_chain_file().empty()) {
-      return absl::InvalidArgumentError("tls.cert_chain_file is empty");
-    }
-    if (c->tls().private_key_file().empty()) {
-      return absl::InvalidArgumentError("tls.private_key_file is empty");
-    }
-  }
-  auto* a = c->mutable_attachments();
-  if (a->directory().empty()) {
-    a->set_directory(c->store().has_sqlite() ? c->store().sqlite().path() + ".attachments"
-                                             : "attachments");
-  }
-  return absl::OkStatus();
-}
 
 struct GridlineServer::Impl {
   ServerConfig config;
@@ -131,6 +89,8 @@ struct GridlineServer::Impl {
   std::unique_ptr<MetricsServer> metrics;
   std::unique_ptr<util::SystemClock> clock;
   std::unique_ptr<store::Store> store;
+  // Declared before the gRPC server: open streams hold places in it until they end.
+  std::unique_ptr<service::Guard> guard;
   std::unique_ptr<runtime::WorkerPool> pool;
   std::unique_ptr<runtime::EventHub> hub;
   std::unique_ptr<service::CaseService> cases;
@@ -246,6 +206,13 @@ void GridlineServer::DeclareMetrics(Impl* s) {
                    "connection.");
   m.DeclareCounter("gridline_store_transaction_retries_total",
                    "Store transactions run again after a conflict.");
+  m.DeclareCounter("gridline_auth_failures_total",
+                   "Calls refused UNAUTHENTICATED by the token check (missing, unknown, revoked, "
+                   "expired, demo outside demo mode, or without its bound certificate).");
+  m.DeclareCounter("gridline_denied_calls_total",
+                   "Calls that ended UNAUTHENTICATED or PERMISSION_DENIED, by code.");
+  m.DeclareCounter("gridline_rate_limited_total",
+                   "Calls refused RESOURCE_EXHAUSTED by a rate limit or lockout, by limit.");
   m.DeclareGauge("gridline_open_streams", "Streaming calls open, by service.", [s] {
     std::vector<std::pair<util::MetricLabels, double>> out;
     for (const auto& [service, n] : s->call_log->OpenStreams()) {
@@ -291,10 +258,12 @@ absl::Status CheckServerConfig(const ServerConfig& config) {
     return credentials.status();
   }
   if (!config.organisation_file().empty()) {
-    auto text = ReadFile(config.organisation_file());
+    auto text = ReadWholeFile(config.organisation_file());
     if (!text.ok()) return text.status();
     v1::Organisation org;
-    if (absl::Status s = ParseText(*text, &org, config.organisation_file()); !s.ok()) return s;
+    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok()) {
+      return s;
+    }
   }
   return absl::OkStatus();
 }
@@ -353,8 +322,8 @@ absl::Status Bootstrap(const ServerConfig& config_in, const std::string& operato
   auto opened = OpenConfiguredStore(config);
   if (!opened.ok()) return fail(opened.status());
   util::SystemClock clock(config.test_clock_offset_seconds() * 1000000);
-  service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(),
-                              &clock);
+  service::AdminService admin(opened->store.get(), opened->store.get(), opened->store.get(), &clock,
+                              TokenPolicyOf(config));
   auto issued = admin.Bootstrap(operator_id, display_name);
   if (!issued.ok()) return fail(issued.status());
   const std::string line = issued->token + "\n";
@@ -401,10 +370,12 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
 
   std::vector<std::string> token_lines;
   if (!config.organisation_file().empty()) {
-    auto text = ReadFile(config.organisation_file());
+    auto text = ReadWholeFile(config.organisation_file());
     if (!text.ok()) return text.status();
     v1::Organisation org;
-    if (absl::Status s = ParseText(*text, &org, config.organisation_file()); !s.ok()) return s;
+    if (absl::Status s = ParseTextMessage(*text, &org, config.organisation_file()); !s.ok()) {
+      return s;
+    }
     auto lines = service::LoadOrganisation(impl->store.get(), impl->store.get(),
                                            api::FromProto(org), config.demo(), clock->NowMicros());
     if (!lines.ok()) {
@@ -444,10 +415,13 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
       s, s, impl->blobs.get(), config.attachments().max_bytes(),
       config.attachments().orphan_grace_seconds() * 1000000);
 
-  auto call_log = std::make_unique<api::CallLog>(config.log().calls());
+  impl->guard = std::make_unique<service::Guard>(s, s, GuardConfigOf(config));
+  auto call_log = std::make_unique<api::CallLog>(config.log().calls(), impl->guard.get(), clock);
   impl->call_log = call_log.get();
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.call_log = call_log.get();
+  deps.guard = impl->guard.get();
+  deps.token_policy = TokenPolicyOf(config);
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();
   deps.clock = clock;

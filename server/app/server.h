@@ -15,17 +15,14 @@
 
 #include "absl/status/statusor.h"
 #include "gridline/config/v1/server_config.pb.h"
+#include "server/app/config.h"
 #include "server/store/store.h"
 
 namespace gridline::app {
 
-using ServerConfig = ::gridline::config::v1::ServerConfig;
+// ServerConfig, ParseServerConfig, LoadServerConfig, FinalizeServerConfig.
+using ::gridline::app::ServerConfig;
 
-// Parses a text-format ServerConfig; INVALID_ARGUMENT names the line that is wrong.
-absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text);
-absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
-// Fills unset fields with their documented defaults and checks the rest.
-absl::Status FinalizeServerConfig(ServerConfig* config);
 
 // What `--check_config` checks beyond FinalizeServerConfig, on a finalized config: the TLS
 // certificate and key load, and the organisation file reads and parses. (The store is not

@@ -52,8 +52,8 @@ Bio MemoryBio(const std::string& pem) {
 int NoPassphrase(char*, int, int, void*) { return -1; }
 
 // The first certificate of `pem`, after checking that every PEM certificate in it parses.
-absl::StatusOr<Certificate> FirstCertificate(const std::string& path, const std::string& pem) {
-  constexpr char kField[] = "tls.cert_chain_file";
+absl::StatusOr<Certificate> FirstCertificate(const std::string& path, const std::string& pem,
+                                             const char* field = "tls.cert_chain_file") {
   ERR_clear_error();
   Bio bio = MemoryBio(pem);
   Certificate first(nullptr, &X509_free);
@@ -65,19 +65,18 @@ absl::StatusOr<Certificate> FirstCertificate(const std::string& path, const std:
         ERR_clear_error();  // the end of the file
         break;
       }
-      return Bad(kField, path,
+      return Bad(field, path,
                  absl::StrCat("certificate ", n, " is malformed (", TakeOpensslError(), ")"));
     }
     if (!first) first = std::move(cert);
   }
-  if (!first) return Bad(kField, path, "holds no PEM certificate");
+  if (!first) return Bad(field, path, "holds no PEM certificate");
   if (X509_cmp_current_time(X509_get0_notAfter(first.get())) < 0) {
     Bio out(BIO_new(BIO_s_mem()), &BIO_free);
     ASN1_TIME_print(out.get(), X509_get0_notAfter(first.get()));
     char* text = nullptr;
     long length = BIO_get_mem_data(out.get(), &text);
-    return Bad(kField, path,
-               absl::StrCat("the certificate expired on ", std::string(text, length)));
+    return Bad(field, path, absl::StrCat("the certificate expired on ", std::string(text, length)));
   }
   return first;
 }
@@ -123,8 +122,22 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
                             tls.cert_chain_file()));
   }
 
-  grpc::SslServerCredentialsOptions options;  // no client certificates: tokens authenticate
+  using Mode = config::v1::TlsConfig;
+  const bool asks =
+      tls.client_certificates() == Mode::OPTIONAL || tls.client_certificates() == Mode::REQUIRED;
+  grpc::SslServerCredentialsOptions options(
+      tls.client_certificates() == Mode::REQUIRED
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+      : asks ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   options.pem_key_cert_pairs.push_back({*key_pem, *chain});
+  if (asks) {
+    auto ca = ReadPem("tls.client_ca_file", tls.client_ca_file());
+    if (!ca.ok()) return ca.status();
+    auto first = FirstCertificate(tls.client_ca_file(), *ca, "tls.client_ca_file");
+    if (!first.ok()) return first.status();
+    options.pem_root_certs = *ca;
+  }
   return grpc::SslServerCredentials(options);
 }
 

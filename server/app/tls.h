@@ -14,9 +14,11 @@
 namespace gridline::app {
 
 // TLS credentials with the certificate chain and key of `config.tls()` when `tls` is set,
-// plain-text credentials otherwise. INVALID_ARGUMENT, naming the field and its file, when a file
-// cannot be read, holds no PEM certificate or no PEM key, when the key is encrypted, when the first
-// certificate has expired, or when the key is not the certificate's.
+// plain-text credentials otherwise; with tls.client_certificates OPTIONAL or REQUIRED, device
+// certificates are requested and verified against tls.client_ca_file. INVALID_ARGUMENT, naming the
+// field and its file, when a file cannot be read, holds no PEM certificate or no PEM key, when the
+// key is encrypted, when the first certificate has expired, or when the key is not the
+// certificate's.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const config::v1::ServerConfig& config);
 

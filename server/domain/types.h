@@ -219,6 +219,8 @@ struct Caller {
   std::string token_id;
   // The token came from an organisation file in demo mode (TokenInfo.demo).
   bool demo_token = false;
+  // The device certificate the token is bound to (hex SHA-256 of its DER form); empty: unbound.
+  std::string client_cert_sha256;
 };
 
 // A stored photo; content-addressed (attachment_id is the hex SHA-256 of the bytes).
@@ -270,6 +272,11 @@ struct TokenInfo {
   std::string issued_by_user_id;
   // Stored by demo mode from the organisation file; refused unless the server runs in demo mode.
   bool demo = false;
+  // Bound to the device certificate with this fingerprint (hex SHA-256 of its DER form); empty:
+  // usable from any machine.
+  std::string client_cert_sha256;
+  // Rotated: the token that replaced this one (this one works until its expire_time).
+  std::string replaced_by_token_id;
 };
 
 // One administrative action, successful or not.

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -730,50 +731,104 @@ absl::StatusOr<User> AdminService::DisableUser(const Caller& caller, const std::
 
 // ---- Tokens -----------------------------------------------------------------------------------
 
+std::optional<std::string> NormalizeFingerprint(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == ':') continue;
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  }
+  if (out.size() != 64) return std::nullopt;
+  return out;
+}
+
 absl::StatusOr<IssuedToken> AdminService::IssueToken(const Caller& caller,
-                                                     const std::string& user_id,
-                                                     const std::string& label,
-                                                     const std::string& device_id,
-                                                     Micros expire_time) {
+                                                     const TokenRequest& request) {
   const Micros now = clock_->NowMicros();
   FieldViolations v;
-  if (user_id.empty()) v.Add("user_id", "is required");
+  if (request.user_id.empty()) v.Add("user_id", "is required");
   int chars = 0;
-  if (!IsValidUtf8(label, &chars)) {
+  if (!IsValidUtf8(request.label, &chars)) {
     v.Add("label", "must be valid UTF-8");
   } else if (chars > 100) {
     v.Add("label", absl::StrCat("must be at most 100 characters, got ", chars));
   }
-  if (!IsValidUtf8(device_id, &chars)) {
+  if (!IsValidUtf8(request.device_id, &chars)) {
     v.Add("device_id", "must be valid UTF-8");
   } else if (chars > 64) {
     v.Add("device_id", absl::StrCat("must be at most 64 characters, got ", chars));
   }
-  if (expire_time != 0 && expire_time <= now) {
+  if (request.expire_time != 0 && request.expire_time <= now) {
     v.Add("expire_time", "is in the past");
-  } else if (expire_time > now + kMaxTokenLifetime) {
+  } else if (request.expire_time > now + kMaxTokenLifetime) {
     v.Add("expire_time", "is more than 2 years ahead");
+  }
+  std::string fingerprint;
+  if (!request.client_cert_sha256.empty()) {
+    auto normal = NormalizeFingerprint(request.client_cert_sha256);
+    if (!normal.has_value()) {
+      v.Add("client_certificate_sha256",
+            "must be the certificate's SHA-256 fingerprint: 64 hex digits (colons allowed)");
+    } else {
+      fingerprint = *normal;
+    }
   }
   if (!v.empty()) return v.ToStatus("cannot issue the token");
 
-  auto user = GetUser(user_id);
+  auto user = GetUser(request.user_id);
   if (!user.ok()) return user.status();
   if (user->disabled) {
-    return Precondition("USER_DISABLED", user_id,
-                        absl::StrCat("user ", user_id, " is disabled; re-enable them first"));
+    return Precondition(
+        "USER_DISABLED", request.user_id,
+        absl::StrCat("user ", request.user_id, " is disabled; re-enable them first"));
   }
   IssuedToken issued;
   // The prefix makes a leaked token recognisable (e.g. by secret scanners).
   issued.token = absl::StrCat("gl_", util::RandomHex(24));
   TokenInfo& info = issued.info;
   info.token_id = absl::StrCat("tok-", util::RandomHex(8));
-  info.user_id = user_id;
-  info.label = label;
-  info.device_id = device_id;
+  info.user_id = request.user_id;
+  info.label = request.label;
+  info.device_id = request.device_id;
   info.create_time = now;
-  info.expire_time = expire_time;
+  info.expire_time =
+      request.expire_time != 0 ? request.expire_time : now + token_policy_.default_lifetime;
   info.issued_by_user_id = caller.user.user_id;
+  info.client_cert_sha256 = fingerprint;
   if (absl::Status s = tokens_->CreateToken(info, HashToken(issued.token)); !s.ok()) return s;
+  return issued;
+}
+
+absl::StatusOr<IssuedToken> AdminService::RotateToken(const Caller& caller,
+                                                      const std::string& token_id, Micros grace) {
+  if (absl::Status s = RequireKey("token_id", token_id); !s.ok()) return s;
+  constexpr Micros kMaxGrace = 30LL * 24 * 3600 * 1000000;
+  if (grace < 0 || grace > kMaxGrace) {
+    return InvalidField("grace_seconds", "must be between 0 and 30 days");
+  }
+  if (grace == 0) grace = token_policy_.rotation_grace;
+  const Micros now = clock_->NowMicros();
+  IssuedToken issued;
+  issued.token = absl::StrCat("gl_", util::RandomHex(24));
+  auto rotation = tokens_->RotateToken(token_id, absl::StrCat("tok-", util::RandomHex(8)),
+                                       HashToken(issued.token), caller.user.user_id,
+                                       now + token_policy_.default_lifetime, now + grace, now);
+  if (!rotation.ok()) return rotation.status();
+  if (!rotation->has_value()) {
+    return absl::NotFoundError(absl::StrCat("token ", token_id, " not found"));
+  }
+  const TokenInfo& old = (*rotation)->old_token;
+  if (!(*rotation)->rotated) {
+    const char* why = old.revoked                         ? "revoked"
+                      : !old.replaced_by_token_id.empty() ? "rotated already; rotate its successor"
+                                                          : "expired";
+    return Precondition(
+        "TOKEN_INACTIVE", token_id,
+        absl::StrCat(
+            "token ", token_id, " is ", why,
+            old.replaced_by_token_id.empty() ? "" : absl::StrCat(" ", old.replaced_by_token_id)));
+  }
+  issued.info = (*rotation)->new_token;
   return issued;
 }
 
@@ -803,7 +858,10 @@ absl::StatusOr<IssuedToken> AdminService::Bootstrap(const std::string& user_id,
   if (!created.ok()) return created.status();
   Caller self;
   self.user = *created;
-  return IssueToken(self, created->user_id, "bootstrap", "", 0);
+  TokenRequest request;
+  request.user_id = created->user_id;
+  request.label = "bootstrap";
+  return IssueToken(self, request);
 }
 
 absl::StatusOr<TokenInfo> AdminService::RevokeToken(const std::string& token_id) {

@@ -62,6 +62,24 @@ struct CallerView {
   std::string department_name;
 };
 
+// The server's token rules (ServerConfig.tokens).
+struct TokenPolicy {
+  domain::Micros default_lifetime = 365LL * 24 * 3600 * 1000000;
+  domain::Micros rotation_grace = 72LL * 3600 * 1000000;
+};
+
+// What IssueToken is asked for.
+struct TokenRequest {
+  std::string user_id;
+  std::string label;
+  std::string device_id;
+  // 0: the policy's default lifetime; < 0: a time in the past (refused).
+  domain::Micros expire_time = 0;
+  // A device certificate fingerprint, as given (hex, colons and case are tolerated); empty:
+  // unbound.
+  std::string client_cert_sha256;
+};
+
 struct IssuedToken {
   std::string token;  // shown once
   domain::TokenInfo info;
@@ -74,8 +92,8 @@ class AdminService {
 
   // The storage it uses: the organisation, tokens and the audit log (not owned).
   AdminService(store::OrganisationStore* org, store::TokenStore* tokens, store::AuditStore* audit,
-               const util::Clock* clock)
-      : org_(org), tokens_(tokens), audit_(audit), clock_(clock) {}
+               const util::Clock* clock, TokenPolicy token_policy = {})
+      : org_(org), tokens_(tokens), audit_(audit), clock_(clock), token_policy_(token_policy) {}
 
   // Update methods take the mutable fields to change as FieldMask paths ("name", ...).
   absl::StatusOr<domain::Grid> CreateGrid(const domain::Grid& grid);
@@ -125,10 +143,11 @@ class AdminService {
   absl::StatusOr<domain::User> DisableUser(const domain::Caller& caller,
                                            const std::string& user_id);
 
-  // `expire_time` 0: never expires.
-  absl::StatusOr<IssuedToken> IssueToken(const domain::Caller& caller, const std::string& user_id,
-                                         const std::string& label, const std::string& device_id,
-                                         domain::Micros expire_time);
+  absl::StatusOr<IssuedToken> IssueToken(const domain::Caller& caller, const TokenRequest& request);
+  // A new token like `token_id` (same user, label, device, binding); the old one keeps working
+  // for `grace` (0: the policy's rotation_grace).
+  absl::StatusOr<IssuedToken> RotateToken(const domain::Caller& caller, const std::string& token_id,
+                                          domain::Micros grace);
   // Newest first.
   absl::StatusOr<std::vector<domain::TokenInfo>> ListTokens(const std::string& user_id,
                                                             bool include_inactive);
@@ -164,7 +183,12 @@ class AdminService {
   store::TokenStore* tokens_;
   store::AuditStore* audit_;
   const util::Clock* clock_;
+  const TokenPolicy token_policy_;
 };
+
+// The canonical form of a certificate fingerprint: 64 lowercase hex digits, from hex with or
+// without colons in either case; nullopt if it is not one.
+std::optional<std::string> NormalizeFingerprint(const std::string& text);
 
 }  // namespace gridline::service
 

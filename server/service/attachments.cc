@@ -24,14 +24,6 @@ constexpr size_t kSweepBatch = 200;
 
 }  // namespace
 
-bool IsSha256Hex(absl::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 absl::Status AttachmentService::CheckMayUpload(const Caller& caller) {
   switch (caller.user.role) {
     case Role::kGridLeader:
@@ -45,51 +37,17 @@ absl::Status AttachmentService::CheckMayUpload(const Caller& caller) {
   }
 }
 
-absl::Status AttachmentService::CheckMetadata(absl::string_view sha256,
-                                              int64_t declared_size) const {
-  FieldViolations v;
-  if (!IsSha256Hex(sha256)) v.Add("metadata.sha256", "must be 64 lowercase hex digits");
-  if (declared_size < 0) v.Add("metadata.size_bytes", "must not be negative");
-  if (!v.empty()) return v.ToStatus("invalid upload metadata");
-  if (declared_size > max_bytes_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the photo is ", declared_size, " bytes; the limit is ", max_bytes_));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Attachment> AttachmentService::Upload(const RequestContext& rc,
                                                      const std::string& claimed_sha256,
                                                      int64_t declared_size, std::string bytes) {
   if (absl::Status s = CheckMayUpload(rc.caller); !s.ok()) return s;
-  if (absl::Status s = CheckMetadata(claimed_sha256, declared_size); !s.ok()) return s;
-  const int64_t size = static_cast<int64_t>(bytes.size());
-  if (size > max_bytes_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the photo is over the limit of ", max_bytes_, " bytes"));
-  }
-  if (size != declared_size) {
-    return InvalidField("metadata.size_bytes", absl::StrCat("says ", declared_size, " bytes but ",
-                                                            size, " bytes arrived"));
-  }
-  std::string actual = util::Sha256Hex(bytes);
-  if (actual != claimed_sha256) {
-    return InvalidField("metadata.sha256",
-                        absl::StrCat("SHA-256 mismatch: the content arrived hashes to ", actual));
-  }
-  // The whole image is decoded, so that only complete JPEG, PNG and WebP images of sane
-  // dimensions are stored (a magic number followed by anything is not a photo).
-  auto image = CheckImage(bytes);
-  if (!image.ok()) {
-    if (!absl::IsInvalidArgument(image.status())) return image.status();
-    return InvalidField("chunk", absl::StrCat(image.status().message(),
-                                              " (the type is detected from the content)"));
-  }
+  auto image = CheckUploadContent(claimed_sha256, declared_size, bytes, max_bytes_);
+  if (!image.ok()) return image.status();
 
   Attachment a;
-  a.attachment_id = std::move(actual);
+  a.attachment_id = claimed_sha256;  // CheckUploadContent: the SHA-256 of the bytes
   a.content_type = image->content_type;
-  a.size_bytes = size;
+  a.size_bytes = static_cast<int64_t>(bytes.size());
   a.create_time = rc.now;
   a.uploaded_by_user_id = rc.caller.user.user_id;
 

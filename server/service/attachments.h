@@ -13,13 +13,11 @@
 #include "absl/strings/string_view.h"
 #include "server/domain/types.h"
 #include "server/service/request_context.h"
+#include "server/service/upload.h"
 #include "server/store/blob_store.h"
 #include "server/store/store.h"
 
 namespace gridline::service {
-
-// True for a lowercase hex SHA-256 (64 characters of [0-9a-f]).
-bool IsSha256Hex(absl::string_view s);
 
 // A photo and its bytes, for download.
 struct AttachmentContent {
@@ -47,10 +45,13 @@ class AttachmentService {
   static absl::Status CheckMayUpload(const domain::Caller& caller);
   // Checks an upload's metadata before any content arrives: INVALID_ARGUMENT for a malformed
   // SHA-256 or a negative size, RESOURCE_EXHAUSTED for a size over the limit.
-  absl::Status CheckMetadata(absl::string_view sha256, int64_t declared_size) const;
+  absl::Status CheckMetadata(absl::string_view sha256, int64_t declared_size) const {
+    return CheckUploadMetadata(sha256, declared_size, max_bytes_);
+  }
 
-  // Stores a photo after checking everything: the caller's role, the metadata, the size against
-  // the limit and the declared size, the SHA-256, and the type from the bytes. Nothing is stored
+  // Stores a photo after checking everything: the caller's role, then CheckUploadContent (the
+  // metadata, the size against the limit and the declared size, the SHA-256, and the type from
+  // the bytes). Nothing is stored
   // unless every check passes; the bytes are durable before the metadata is written. The same
   // bytes again give the same attachment. Blocking (store and disk).
   absl::StatusOr<domain::Attachment> Upload(const RequestContext& rc,

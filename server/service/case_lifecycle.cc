@@ -334,13 +334,8 @@ absl::StatusOr<Case> CaseService::LoadForAction(const Caller& caller, const Acti
 
 absl::Status CaseService::CheckAttachments(FieldViolations& v, const std::string& field,
                                            const std::vector<std::string>& ids) {
-  if (static_cast<int>(ids.size()) > kMaxAttachments) {
-    v.Add(field, absl::StrCat("at most ", kMaxAttachments, " photos"));
-    return absl::OkStatus();
-  }
-  if (ids.empty()) return absl::OkStatus();
+  if (!CheckPhotoIds(v, field, ids)) return absl::OkStatus();
   std::set<std::string> unique(ids.begin(), ids.end());
-  if (unique.size() != ids.size()) v.Add(field, "lists a photo twice");
   auto found = attachments_->FindAttachments(ids);
   if (!found.ok()) return found.status();
   std::set<std::string> known;

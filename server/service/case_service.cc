@@ -14,9 +14,6 @@ namespace gridline::service {
 
 namespace {
 
-constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;
-constexpr Micros kEarliestObserveTime = 946684800LL * 1000 * 1000;  // 2000-01-01
-
 // What identifies the content of a report, so a reused request id with other content is caught.
 // (A handset report's digest is what it was before cases had a source, so that a retry across
 // an upgrade still matches.)
@@ -57,26 +54,8 @@ absl::StatusOr<SubmitOutcome> CaseService::RegisterCase(const RequestContext& rc
 absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, const ReportInput& in,
                                                   CaseSource source, const std::string& scope) {
   FieldViolations v;
-  CheckClientId(v, "request_id", in.request_id,
-                "is required: generate one per report and reuse it on retries");
-  CheckText(v, "description", in.description, true, kMaxDescriptionChars);
-  CheckText(v, "location.address", in.address, false, kMaxAddressChars);
-  if (in.has_coordinates) {
-    if (!std::isfinite(in.latitude) || in.latitude < -90 || in.latitude > 90) {
-      v.Add("location.coordinates.latitude", "must be within [-90, 90]");
-    }
-    if (!std::isfinite(in.longitude) || in.longitude < -180 || in.longitude > 180) {
-      v.Add("location.coordinates.longitude", "must be within [-180, 180]");
-    }
-  }
+  CheckReportFields(v, in, rc.now);
   const Micros now = rc.now;
-  if (in.observe_time != 0 &&
-      (in.observe_time > now + kMaxClockSkew || in.observe_time < kEarliestObserveTime)) {
-    v.Add("observe_time", "must not be in the future or before 2000");
-  }
-  if (in.urgency < 0 || in.urgency > static_cast<int>(Urgency::kEmergency)) {
-    v.Add("urgency", "is not a known urgency");
-  }
   if (auto st = CheckAttachments(v, "attachment_ids", in.attachment_ids); !st.ok()) return st;
   std::optional<Grid> grid;
   bool auto_accept = false;

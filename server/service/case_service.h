@@ -39,6 +39,18 @@ struct ReportInput {
   std::string patrol_id;
 };
 
+// The checks of a report's own fields, which need neither the store nor the organisation:
+// request_id, description, location.address, the coordinates when given, observe_time (not
+// beyond five minutes of clock skew after `now`, not before 2000) and urgency. Report runs them
+// first, then the photos (CheckPhotoIds, then the lookup), then the grid, category and patrol.
+// Defined in report_fields.cc.
+void CheckReportFields(domain::FieldViolations& v, const ReportInput& in, domain::Micros now);
+
+// The checks of a request's photo ids that need no lookup: at most domain::kMaxAttachments, none
+// twice. Returns whether the ids are worth looking up (some, and not too many).
+bool CheckPhotoIds(domain::FieldViolations& v, const std::string& field,
+                   const std::vector<std::string>& ids);
+
 // One page of a list. Tokens are opaque to clients; an empty next_page_token means the end.
 struct PageRequest {
   int page_size = 0;  // 0: default 50; capped at 500

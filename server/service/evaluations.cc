@@ -8,25 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "server/domain/errors.h"
+#include "server/service/paging.h"
 #include "server/service/scope.h"
 
 namespace gridline::service {
 namespace {
 
 constexpr size_t kMaxSnapshots = 16;
-
-// "e<snapshot>.<offset>". (Tokens of the earlier form "o<offset>" are still read: they start a
-// new snapshot at that offset.)
-bool ParseToken(const std::string& token, int64_t* snapshot, size_t* offset) {
-  *snapshot = 0;
-  *offset = 0;
-  if (token.empty()) return true;
-  if (token[0] == 'o') return absl::SimpleAtoi(token.substr(1), offset);
-  if (token[0] != 'e') return false;
-  std::vector<std::string> parts = absl::StrSplit(token.substr(1), absl::MaxSplits('.', 1));
-  return parts.size() == 2 && absl::SimpleAtoi(parts[0], snapshot) &&
-         absl::SimpleAtoi(parts[1], offset);
-}
 
 }  // namespace
 
@@ -66,7 +54,7 @@ absl::StatusOr<EvaluationPage> EvaluationService::List(const RequestContext& rc,
   }
   int64_t snapshot_id = 0;
   size_t offset = 0;
-  if (!ParseToken(q.page_token, &snapshot_id, &offset)) {
+  if (!ParseEvaluationToken(q.page_token, &snapshot_id, &offset)) {
     v.Add("page_token", "is not a token from this RPC");
   }
   if (q.page_size < 0) v.Add("page_size", "must not be negative");

@@ -86,25 +86,51 @@ void MergeKind(OrgKind kind, const char* key_field, const std::vector<T>& incomi
   }
 }
 
-// Orders entries so that each comes after its parent (when the parent is among them too).
+// Orders entries so that each comes after its parent (when the parent is among them too): by
+// depth, the number of parents above an entry among `all` (all.size() + 1 on or below a cycle).
+// Each code's depth is found once, so that a chain of 200,000 departments is ordered in linear
+// time (walking up from every entry took quadratic time).
 template <typename T>
 void ParentsFirst(std::vector<T>* items, const std::vector<T>& all) {
   std::unordered_map<std::string, const T*> by_code;
   for (const T& t : all) by_code.emplace(t.code, &t);
-  auto depth = [&](const T& t) {
-    int d = 0;
-    const T* cur = &t;
-    while (!cur->parent_code.empty() && d <= static_cast<int>(all.size())) {
-      auto it = by_code.find(cur->parent_code);
-      if (it == by_code.end()) break;
-      cur = it->second;
-      ++d;
+  const int cap = static_cast<int>(all.size()) + 1;
+  std::unordered_map<std::string, int> known;  // code -> depth
+  // The depth of an entry whose parent code is `parent`.
+  auto depth_below = [&](const std::string& parent) {
+    if (parent.empty() || !by_code.count(parent)) return 0;
+    // Up from `parent` to a code of known depth, a root, an unknown code or a code met already on
+    // this walk (a cycle); then the depths down the walk.
+    std::vector<std::string> walk;
+    std::unordered_map<std::string, size_t> on_walk;
+    int above = -1;  // the depth of what the walk stopped at; -1: nothing (a root's parent)
+    std::string cur = parent;
+    while (true) {
+      if (auto it = known.find(cur); it != known.end()) {
+        above = it->second;
+        break;
+      }
+      if (!on_walk.emplace(cur, walk.size()).second) {
+        above = cap;
+        break;
+      }
+      walk.push_back(cur);
+      const std::string& next = by_code.at(cur)->parent_code;
+      if (next.empty() || !by_code.count(next)) break;
+      cur = next;
     }
-    return d;
+    for (size_t i = walk.size(); i-- > 0;) {
+      above = std::min(cap, above + 1);
+      known[walk[i]] = above;
+    }
+    return std::min(cap, known.at(parent) + 1);
   };
   std::vector<std::pair<int, T>> keyed;
   keyed.reserve(items->size());
-  for (T& t : *items) keyed.emplace_back(depth(t), std::move(t));
+  for (T& t : *items) {
+    const int d = depth_below(t.parent_code);
+    keyed.emplace_back(d, std::move(t));
+  }
   std::stable_sort(keyed.begin(), keyed.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   items->clear();

@@ -20,8 +20,14 @@ namespace {
 constexpr char kTempPrefix[] = ".tmp-";
 
 // An I/O error of the photo store. The message names the operation and the blob, not the
-// server's paths: it reaches clients.
+// server's paths: it reaches clients. A full disk (or a quota, or a file size limit) is
+// UNAVAILABLE, so that clients keep the photo and retry once space is freed.
 absl::Status IoError(absl::string_view what, absl::string_view id, int err) {
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+    return absl::UnavailableError(absl::StrCat("photo store: the disk is full: cannot ", what, " ",
+                                               id, " (", std::strerror(err),
+                                               "); retry once space is freed"));
+  }
   return absl::InternalError(
       absl::StrCat("photo store: cannot ", what, " ", id, ": ", std::strerror(err)));
 }

@@ -349,6 +349,15 @@ const std::vector<Migration>& Migrations() {
            // The department's leader in charge (分管领导), on whom 连责 falls.
            {"departments", "leader_user_id", "VARCHAR(64) NOT NULL DEFAULT ''"},
        }},
+      {13,
+       {},
+       {},
+       {
+           // A token bound to a device certificate: the hex SHA-256 of its DER form.
+           {"tokens", "client_cert_sha256", "VARCHAR(64) NOT NULL DEFAULT ''"},
+           // The token that replaced this one by rotation.
+           {"tokens", "replaced_by", "VARCHAR(64) NOT NULL DEFAULT ''"},
+       }},
   };
   return *migrations;
 }
@@ -359,6 +368,9 @@ std::string Expand(Dialect d, absl::string_view sql) {
       {{"{OPTS}",
         d == Dialect::kMysql ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin" : ""},
        {"{INSERT_IGNORE}", d == Dialect::kMysql ? "INSERT IGNORE" : "INSERT OR IGNORE"},
+       // A row read in a transaction to be updated: locked on MySQL (SQLite's write transaction
+       // locks the whole database).
+       {"{FOR_UPDATE}", d == Dialect::kMysql ? " FOR UPDATE" : ""},
        {"{FENCED_DEPARTMENT_CODE}",
         d == Dialect::kMysql ? "CONCAT(',', d.code, ',')" : "(',' || d.code || ',')"}});
 }
@@ -582,7 +594,7 @@ domain::Category RowToCategory(const SqlRow& r) {
 // token_hash first: it is the key the upsert conflicts on.
 constexpr char kTokenColumns[] =
     "token_hash, token_id, user_id, label, device_id, create_time, last_used_time, expire_time, "
-    "revoked, revoke_time, issued_by, demo";
+    "revoked, revoke_time, issued_by, demo, client_cert_sha256, replaced_by";
 SqlParams TokenParams(const domain::TokenInfo& t, const std::string& hash) {
   return {hash,
           t.token_id,
@@ -595,7 +607,9 @@ SqlParams TokenParams(const domain::TokenInfo& t, const std::string& hash) {
           static_cast<int64_t>(t.revoked ? 1 : 0),
           t.revoke_time,
           t.issued_by_user_id,
-          static_cast<int64_t>(t.demo ? 1 : 0)};
+          static_cast<int64_t>(t.demo ? 1 : 0),
+          t.client_cert_sha256,
+          t.replaced_by_token_id};
 }
 domain::TokenInfo RowToToken(const SqlRow& r) {
   domain::TokenInfo t;
@@ -610,6 +624,8 @@ domain::TokenInfo RowToToken(const SqlRow& r) {
   t.revoke_time = r.Int(9);
   t.issued_by_user_id = r.Str(10);
   t.demo = r.Int(11) != 0;
+  t.client_cert_sha256 = r.Str(12);
+  t.replaced_by_token_id = r.Str(13);
   return t;
 }
 
@@ -946,14 +962,15 @@ class SqlStore final : public Store {
                                                                       domain::Micros now) override {
     auto rows = Read(
         "SELECT u.user_id, u.display_name, u.role, u.grid_code, u.department_code, u.disabled, "
-        "t.token_id, t.last_used_time, t.demo FROM tokens t JOIN users u ON u.user_id = t.user_id "
+        "t.token_id, t.last_used_time, t.demo, t.client_cert_sha256 FROM tokens t "
+        "JOIN users u ON u.user_id = t.user_id "
         "WHERE t.token_hash = ? AND t.revoked = 0 AND u.disabled = 0 AND "
         "(t.expire_time = 0 OR t.expire_time > ?)",
         {token_hash, now});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
     const SqlRow& r = rows->front();
-    domain::Caller caller{RowToUser(r), r.Str(6), r.Int(8) != 0};
+    domain::Caller caller{RowToUser(r), r.Str(6), r.Int(8) != 0, r.Str(9)};
     constexpr domain::Micros kTouchEvery = 60LL * 1000 * 1000;
     if (r.Int(7) < now - kTouchEvery) {
       // Best effort: a failed touch must not fail the call.
@@ -1003,6 +1020,50 @@ class SqlStore final : public Store {
           if (!rows.ok()) return rows.status();
           if (rows->empty()) return std::nullopt;
           return RowToToken(rows->front());
+        });
+  }
+
+  absl::StatusOr<std::optional<store::TokenRotation>> RotateToken(
+      const std::string& token_id, const std::string& new_token_id, const std::string& new_hash,
+      const std::string& issued_by, domain::Micros new_expire_time, domain::Micros old_expire_time,
+      domain::Micros now) override {
+    static const std::string kInsert = InsertSql("tokens", kTokenColumns);
+    const std::string select =
+        absl::StrCat("SELECT ", kTokenColumns, " FROM tokens WHERE token_id = ?{FOR_UPDATE}");
+    return InTx<std::optional<store::TokenRotation>>(
+        [&](SqlConnection& c) -> absl::StatusOr<std::optional<store::TokenRotation>> {
+          auto rows = c.Query(Expand(dialect_, select), {token_id});
+          if (!rows.ok()) return rows.status();
+          if (rows->empty()) return std::nullopt;
+          store::TokenRotation out;
+          out.old_token = RowToToken(rows->front());
+          const domain::TokenInfo& old = out.old_token;
+          const bool active = !old.revoked && old.replaced_by_token_id.empty() &&
+                              (old.expire_time == 0 || old.expire_time > now);
+          if (!active) return out;
+          domain::TokenInfo& fresh = out.new_token;
+          fresh.token_id = new_token_id;
+          fresh.user_id = old.user_id;
+          fresh.label = old.label;
+          fresh.device_id = old.device_id;
+          fresh.create_time = now;
+          fresh.expire_time = new_expire_time;
+          fresh.issued_by_user_id = issued_by;
+          fresh.client_cert_sha256 = old.client_cert_sha256;
+          if (auto st = c.Execute(kInsert, TokenParams(fresh, new_hash)); !st.ok()) {
+            return st.status();
+          }
+          const domain::Micros expire = old.expire_time != 0 && old.expire_time < old_expire_time
+                                            ? old.expire_time
+                                            : old_expire_time;
+          auto st =
+              c.Execute("UPDATE tokens SET replaced_by = ?, expire_time = ? WHERE token_id = ?",
+                        {new_token_id, expire, token_id});
+          if (!st.ok()) return st.status();
+          out.old_token.replaced_by_token_id = new_token_id;
+          out.old_token.expire_time = expire;
+          out.rotated = true;
+          return out;
         });
   }
 

@@ -1,6 +1,8 @@
 // SQLite behind SqlConnection: WAL, full fsync on commit, a busy timeout so writers queue.
 #include <sqlite3.h>
 
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
@@ -9,9 +11,38 @@
 namespace gridline::store {
 namespace {
 
+bool DiskFullErrno(int err) { return err == ENOSPC || err == EDQUOT || err == EFBIG; }
+
+// Whether `rc` means that the disk is full: SQLITE_FULL (ENOSPC), or an I/O error whose system
+// error is a full disk, a quota or a file size limit (SQLite reports EDQUOT and EFBIG as
+// SQLITE_IOERR_WRITE). SQLite keeps the errno of the failed call per file: the write-ahead log
+// (the journal) or the database.
+bool DiskFull(sqlite3* db, int rc) {
+  if ((rc & 0xff) == SQLITE_FULL) return true;
+  if ((rc & 0xff) != SQLITE_IOERR || db == nullptr) return false;
+  if (DiskFullErrno(sqlite3_system_errno(db))) return true;
+  int err = 0;
+  sqlite3_file* journal = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &journal) == SQLITE_OK &&
+      journal != nullptr && journal->pMethods != nullptr &&
+      journal->pMethods->xFileControl(journal, SQLITE_FCNTL_LAST_ERRNO, &err) == SQLITE_OK &&
+      DiskFullErrno(err)) {
+    return true;
+  }
+  err = 0;
+  return sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &err) == SQLITE_OK &&
+         DiskFullErrno(err);
+}
+
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   std::string msg =
       absl::StrCat("sqlite ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (DiskFull(db, rc)) {
+    // Nothing was written (the transaction is rolled back); reads go on. UNAVAILABLE, so that
+    // clients keep what they sent and retry once space is freed.
+    return absl::UnavailableError(
+        absl::StrCat("the database's disk is full (", msg, "); retry once space is freed"));
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -159,9 +190,9 @@ class SqliteDatabase final : public SqlDatabase {
     // Reads through a shared memory map of the file (the OS page cache) rather than a pread
     // per page into each connection's small private cache: the figures and lists at millions
     // of cases read many pages. 1 GiB of address space, not of memory.
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                               "PRAGMA foreign_keys=ON", "PRAGMA mmap_size=1073741824",
-                               "PRAGMA cache_size=-16384"}) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+          "PRAGMA mmap_size=1073741824", "PRAGMA cache_size=-16384"}) {
       absl::Status s = conn->Exec(pragma);
       if (!s.ok()) return absl::UnavailableError(s.message());
     }

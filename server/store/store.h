@@ -256,6 +256,13 @@ class OrganisationStore {
       const std::string& category_code) = 0;
 };
 
+// What RotateToken did.
+struct TokenRotation {
+  bool rotated = false;
+  domain::TokenInfo old_token;  // as it is after the call
+  domain::TokenInfo new_token;  // when rotated
+};
+
 // Bearer tokens, and disabling users (which revokes their tokens).
 class TokenStore {
  public:
@@ -279,6 +286,16 @@ class TokenStore {
   // Revokes one token (no-op if revoked already); nullopt if unknown.
   virtual absl::StatusOr<std::optional<domain::TokenInfo>> RevokeToken(const std::string& token_id,
                                                                        domain::Micros now) = 0;
+  // Rotation, in one transaction: if `token_id` is active (not revoked, unexpired at `now`, not
+  // rotated already) stores a new token with its user, label, device and certificate binding
+  // (id `new_token_id`, hash `new_hash`, created `now` by `issued_by`, expiring at
+  // `new_expire_time`), marks the old one replaced by it and brings its expiry forward to
+  // `old_expire_time` (kept if sooner). nullopt if `token_id` is unknown; `rotated` false (and
+  // nothing written) if it is inactive.
+  virtual absl::StatusOr<std::optional<TokenRotation>> RotateToken(
+      const std::string& token_id, const std::string& new_token_id, const std::string& new_hash,
+      const std::string& issued_by, domain::Micros new_expire_time, domain::Micros old_expire_time,
+      domain::Micros now) = 0;
   // Disables the user and revokes all their tokens, in one transaction.
   virtual absl::Status DisableUser(const std::string& user_id, domain::Micros now) = 0;
 };

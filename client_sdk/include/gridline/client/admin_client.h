@@ -44,6 +44,8 @@ class AdminClient {
   StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& request);
   StatusOr<v1::ListTokensResponse> ListTokens(const v1::ListTokensRequest& request);
   StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& request);
+  // A new token replacing `token_id`; the old one keeps working for the grace period.
+  StatusOr<v1::IssueTokenResponse> RotateToken(const v1::RotateTokenRequest& request);
   StatusOr<v1::ListAuditLogResponse> ListAuditLog(const v1::ListAuditLogRequest& request);
 
   std::shared_ptr<AdminConnection> connection() const { return connection_; }

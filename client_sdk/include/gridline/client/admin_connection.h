@@ -53,6 +53,7 @@ class AdminConnection {
   virtual StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& request);
   virtual StatusOr<v1::ListTokensResponse> ListTokens(const v1::ListTokensRequest& request);
   virtual StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& request);
+  virtual StatusOr<v1::IssueTokenResponse> RotateToken(const v1::RotateTokenRequest& request);
   virtual StatusOr<v1::ListAuditLogResponse> ListAuditLog(const v1::ListAuditLogRequest& request);
 };
 

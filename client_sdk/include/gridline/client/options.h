@@ -81,6 +81,16 @@ struct InsecureChannelOption {
 struct TlsRootCertificatesOption {
   using Type = std::string;
 };
+// A device certificate (mutual TLS): the PEM certificate chain the client presents, its own
+// certificate first, issued by the CA the server trusts (ServerConfig.tls.client_ca_file). Tokens
+// bound to this certificate work only with it. Needs TlsClientKeyOption. Default: none.
+struct TlsClientCertificateOption {
+  using Type = std::string;
+};
+// The unencrypted PEM private key of TlsClientCertificateOption's certificate.
+struct TlsClientKeyOption {
+  using Type = std::string;
+};
 // The deadline of each attempt of a unary call. Default: 30 s.
 struct TimeoutOption {
   using Type = std::chrono::milliseconds;

@@ -5,7 +5,10 @@
 //   every call;
 // - DEADLINE_EXCEEDED, only for idempotent calls: reads, SubmitReport (its request id makes a
 //   repeat return the first result), photo uploads (content-addressed) and writes that carry an
-//   `expected_version`.
+//   `expected_version`;
+// - RESOURCE_EXHAUSTED with a google.rpc.RetryInfo (a rate limit, a lockout, a full queue: the
+//   server did none of the call), for every call, waiting at least the delay the server asked
+//   for (ErrorDetails.retry_delay).
 // Everything else is returned to the application at once. The retry policy decides how often,
 // the backoff policy how long to wait in between.
 #ifndef GRIDLINE_CLIENT_RETRY_POLICY_H_

@@ -8,6 +8,7 @@
 #ifndef GRIDLINE_CLIENT_STATUS_H_
 #define GRIDLINE_CLIENT_STATUS_H_
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ struct ErrorDetails {
   std::map<std::string, std::string> metadata;
   std::vector<FieldViolation> field_violations;
   std::vector<PreconditionViolation> precondition_violations;
+  // google.rpc.RetryInfo: how long the server asks the client to wait before trying again (a
+  // rate limit, a lockout, a full queue); zero when it sent none. The SDK's retries and the
+  // outbox wait at least this long.
+  std::chrono::milliseconds retry_delay{0};
 };
 
 // The details attached to `status` (empty when there are none).

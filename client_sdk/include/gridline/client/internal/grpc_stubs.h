@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -70,7 +71,8 @@ class GrpcStubs {
       Status status = call(context, response);
       if (status.ok()) return response;
       if (!IsRetryable(status, idempotency) || !retry->OnFailure(status)) return status;
-      WaitBeforeRetry(backoff->OnCompletion());
+      // At least as long as the server asked (RetryInfo of a rate limit).
+      WaitBeforeRetry(std::max(backoff->OnCompletion(), GetErrorDetails(status).retry_delay));
     }
   }
 

@@ -41,6 +41,8 @@ class MockAdminConnection : public AdminConnection {
               (override));
   MOCK_METHOD(StatusOr<v1::TokenInfo>, RevokeToken, (const v1::RevokeTokenRequest& request),
               (override));
+  MOCK_METHOD(StatusOr<v1::IssueTokenResponse>, RotateToken,
+              (const v1::RotateTokenRequest& request), (override));
   MOCK_METHOD(StatusOr<v1::ListAuditLogResponse>, ListAuditLog,
               (const v1::ListAuditLogRequest& request), (override));
 };

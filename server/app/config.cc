@@ -1,0 +1,141 @@
+#include "server/app/config.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "gridline/v1/common.pb.h"
+#include "server/app/config_defaults.h"
+
+namespace gridline::app {
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    absl::StrAppend(&errors, errors.empty() ? "" : "; ", "line ", line + 1, ":", column + 1, ": ",
+                    message);
+  }
+  std::string errors;
+};
+
+}  // namespace
+
+absl::Status ParseTextMessage(const std::string& text, google::protobuf::Message* out,
+                              const std::string& what) {
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, out)) {
+    return absl::InvalidArgumentError(absl::StrCat("bad ", what, ": ", errors.errors));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& text) {
+  ServerConfig config;
+  if (absl::Status s = ParseTextMessage(text, &config, "server config"); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  auto config = ParseServerConfig(*text);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+bool IsLoopbackAddress(const std::string& listen_address) {
+  absl::string_view host = listen_address;
+  if (absl::StartsWith(host, "unix:")) return true;  // a local socket
+  if (absl::StartsWith(host, "[")) {
+    host = host.substr(
+        1, host.find(']') == absl::string_view::npos ? host.size() - 1 : host.find(']') - 1);
+  } else if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+absl::Status FinalizeServerConfig(ServerConfig* c) {
+  // The store first: the defaults of the MySQL section apply only when it is chosen.
+  if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
+    c->mutable_store()->mutable_sqlite()->set_path("gridline.db");
+  }
+  // Every other default and bound is written in the schema (server_config.proto).
+  if (absl::Status s = ApplyConfigDefaults(c); !s.ok()) return s;
+  // What the schema cannot say: defaults computed from other fields, and cross-field rules.
+  if (c->max_queued_calls() == 0) c->set_max_queued_calls(64 * c->worker_threads());
+  if (c->store().has_sqlite() && c->store().sqlite().path().empty()) {
+    return absl::InvalidArgumentError("store.sqlite.path is empty");
+  }
+  if (c->store().has_mysql()) {
+    auto* m = c->mutable_store()->mutable_mysql();
+    if (m->user().empty()) return absl::InvalidArgumentError("store.mysql.user is empty");
+    if (!m->password_file().empty()) {
+      auto pw = ReadWholeFile(m->password_file());
+      if (!pw.ok()) return pw.status();
+      std::string first = pw->substr(0, pw->find('\n'));
+      m->set_password(std::string(absl::StripTrailingAsciiWhitespace(first)));
+    }
+  }
+  if (c->has_tls()) {
+    if (c->tls().cert_chain_file().empty()) {
+      return absl::InvalidArgumentError("tls.cert_chain_file is empty");
+    }
+    if (c->tls().private_key_file().empty()) {
+      return absl::InvalidArgumentError("tls.private_key_file is empty");
+    }
+    const bool asks = c->tls().client_certificates() == config::v1::TlsConfig::OPTIONAL ||
+                      c->tls().client_certificates() == config::v1::TlsConfig::REQUIRED;
+    if (asks && c->tls().client_ca_file().empty()) {
+      return absl::InvalidArgumentError(
+          "tls.client_ca_file is empty: client_certificates OPTIONAL and REQUIRED check device "
+          "certificates against it");
+    }
+    if (!asks && !c->tls().client_ca_file().empty()) {
+      return absl::InvalidArgumentError(
+          "tls.client_ca_file is set but tls.client_certificates is OFF: set it to OPTIONAL or "
+          "REQUIRED, or remove the CA");
+    }
+  }
+  if (!c->has_tls() && !c->insecure_listen() && !IsLoopbackAddress(c->listen_address())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen_address ", c->listen_address(),
+        " is not a loopback address and there is no tls section: bearer tokens would cross the "
+        "network in clear text. Configure tls, listen on 127.0.0.1, or set insecure_listen: true "
+        "when a TLS-terminating proxy on a private network sits in front"));
+  }
+  for (const auto& r : c->rate_limits().per_role()) {
+    v1::Role role;
+    if (!v1::Role_Parse(r.role(), &role) || role == v1::ROLE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rate_limits.per_role: unknown role '", r.role(),
+                       "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR)"));
+    }
+  }
+  auto* a = c->mutable_attachments();
+  if (a->directory().empty()) {
+    a->set_directory(c->store().has_sqlite() ? c->store().sqlite().path() + ".attachments"
+                                             : "attachments");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace gridline::app
