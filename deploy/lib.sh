@@ -58,7 +58,7 @@ start_throwaway_mariadb() {
   MARIADB_PORT=$(pick_free_port)
   mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysql.sock" \
     --port="$MARIADB_PORT" --bind-address=127.0.0.1 --user="$db_user" --skip-name-resolve \
-    --innodb-buffer-pool-size="${MARIADB_BUFFER_POOL:-128M}" --log-error="$dir/mariadb.err" \
+    --innodb-buffer-pool-size="${MARIADB_BUFFER_POOL:-128M}" --max-connections=1000 --log-error="$dir/mariadb.err" \
     --pid-file="$dir/mariadb.pid" ${MARIADB_EXTRA_OPTS:-} </dev/null >"$dir/mariadbd.out" 2>&1 &
   mariadb_pid=$!
   MARIADB_SOCKET="$dir/mysql.sock"

@@ -4,18 +4,24 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "server/domain/types.h"
 #include "server/store/mysql_driver.h"
 #include "server/store/sql.h"
 #include "server/store/store.h"
 #include "server/util/clock.h"
+#include "server/util/metrics.h"
 #include "tests/test_support.h"
 
 namespace gridline {
@@ -224,6 +230,111 @@ TEST_P(CaseStoreTest, ConcurrentRetriesOfOneRequestCreateOneCase) {
   auto events = store_->ListEventsAfter(0, 100);
   ASSERT_TRUE(events.ok());
   EXPECT_EQ(events->size(), 1u);
+}
+
+// The (count, sum) of the group sizes CreateCase has committed in this process.
+std::pair<double, double> GroupCommitSizes(Backend backend) {
+  util::Metrics& m = util::DefaultMetrics();
+  m.DeclareHistogram("gridline_store_group_commit_size", "group sizes", {1, 2, 4, 8, 16, 32, 64});
+  const std::string labels =
+      absl::StrCat("{dialect=\"", backend == Backend::kMariaDb ? "mysql" : "sqlite", "\"} ");
+  double count = 0, sum = 0;
+  for (absl::string_view line : absl::StrSplit(m.Expose(), '\n')) {
+    for (auto [suffix, out] : {std::pair<const char*, double*>{"_count", &count}, {"_sum", &sum}}) {
+      const std::string prefix = absl::StrCat("gridline_store_group_commit_size", suffix, labels);
+      if (absl::StartsWith(line, prefix)) {
+        EXPECT_TRUE(absl::SimpleAtod(line.substr(prefix.size()), out)) << line;
+      }
+    }
+  }
+  return {count, sum};
+}
+
+// Group commit: concurrent CreateCase calls share a transaction, yet each is answered as if it
+// ran alone. A raw transaction holds the write lock while the calls start, so that the first
+// waits for it and the others queue behind it and commit together.
+TEST_P(CaseStoreTest, AGroupCommitAnswersEachReportAsIfItRanAlone) {
+  const auto before = GroupCommitSizes(GetParam());
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(raw->Begin(true).ok());  // SQLite: BEGIN IMMEDIATE takes the write lock
+  if (GetParam() == Backend::kMariaDb) {
+    // On the empty table this locks the supremum: every insert into cases waits.
+    ASSERT_TRUE(raw->Query("SELECT case_id FROM cases FOR UPDATE").ok());
+  }
+  constexpr int kCalls = 40;
+  // i % 10 == 3: names a photo that is not stored (INVALID_ARGUMENT after its case row is
+  // written: the savepoint must undo it). i % 10 == 7: a retry of call i - 1's request.
+  auto request_of = [](int i) { return absl::StrCat("g-", i % 10 == 7 ? i - 1 : i); };
+  std::vector<absl::StatusOr<store::CreateCaseResult>> results(kCalls,
+                                                               absl::InternalError("not run"));
+  std::mutex mu;
+  std::condition_variable cv;
+  int started = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      Case c = NewCase(absl::StrCat("g", i), request_of(i));
+      if (i % 10 == 3) c.before_photo_ids = {"no-such-photo"};
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++started;
+      }
+      cv.notify_all();
+      results[i] = store_->CreateCase(c, FirstEvent(c));
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return started == kCalls; }));
+  }
+  ASSERT_TRUE(raw->Rollback().ok());
+  for (auto& t : threads) t.join();
+
+  std::set<std::string> stored;
+  for (int i = 0; i < kCalls; ++i) {
+    SCOPED_TRACE(absl::StrCat("call ", i));
+    if (i % 10 == 3) {
+      EXPECT_EQ(results[i].status().code(), absl::StatusCode::kInvalidArgument)
+          << results[i].status();
+      auto got = store_->GetCase(absl::StrCat("g", i));
+      ASSERT_TRUE(got.ok());
+      EXPECT_FALSE(got->has_value()) << "a refused report was stored";
+      continue;
+    }
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    stored.insert(results[i]->stored.case_id);
+    EXPECT_EQ(results[i]->first_event.case_id, results[i]->stored.case_id);
+    EXPECT_GT(results[i]->first_event.seq, 0);
+    if (i % 10 == 7) {
+      // The request and its retry: one case, created by exactly one of the two calls.
+      EXPECT_EQ(results[i]->stored.case_id, results[i - 1]->stored.case_id);
+      EXPECT_EQ(results[i]->first_event.seq, results[i - 1]->first_event.seq);
+      EXPECT_NE(results[i]->created, results[i - 1]->created);
+    } else if (i % 10 != 6) {
+      EXPECT_TRUE(results[i]->created);
+      EXPECT_EQ(results[i]->stored.case_id, absl::StrCat("g", i));
+    }
+  }
+  constexpr size_t kStored = kCalls - kCalls / 10 - kCalls / 10;  // refused, retries
+  EXPECT_EQ(stored.size(), kStored);
+  auto count = store_->CountCases();
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, static_cast<int64_t>(kStored));
+  // One event per stored case, numbered densely.
+  auto events = store_->ListEventsAfter(0, 1000);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), kStored);
+  std::set<std::string> with_event;
+  for (size_t i = 0; i < events->size(); ++i) {
+    EXPECT_EQ((*events)[i].seq, static_cast<int64_t>(i + 1));
+    with_event.insert((*events)[i].case_id);
+  }
+  EXPECT_EQ(with_event, stored);
+  // And the calls did share commits: some group held more than one report.
+  const auto after = GroupCommitSizes(GetParam());
+  EXPECT_GT(after.second - before.second, after.first - before.first)
+      << "no group commit held more than one report";
 }
 
 TEST_P(FeedStoreTest, EventSequenceIsDenseAndOrderedUnderConcurrentWriters) {

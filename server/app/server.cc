@@ -201,6 +201,9 @@ void GridlineServer::DeclareMetrics(Impl* s) {
   m.DeclareHistogram("gridline_store_transaction_duration_seconds",
                      "Time of a store write transaction, retries included.",
                      util::LatencyBuckets());
+  m.DeclareHistogram("gridline_store_group_commit_size",
+                     "Reports written by one group commit (one transaction, one commit).",
+                     {1, 2, 4, 8, 16, 32, 64, 128, 256});
   m.DeclareCounter("gridline_store_transaction_conflicts_total",
                    "Store transactions that met a deadlock, a lock wait timeout or a lost "
                    "connection.");

@@ -123,6 +123,15 @@ class MysqlConnection final : public SqlConnection {
     if (broken_) return absl::OkStatus();
     return Plain("ROLLBACK");
   }
+  absl::Status Savepoint(absl::string_view name) override {
+    return Plain(absl::StrCat("SAVEPOINT ", name));
+  }
+  absl::Status RollbackToSavepoint(absl::string_view name) override {
+    return Plain(absl::StrCat("ROLLBACK TO SAVEPOINT ", name));
+  }
+  absl::Status ReleaseSavepoint(absl::string_view name) override {
+    return Plain(absl::StrCat("RELEASE SAVEPOINT ", name));
+  }
   bool broken() const override { return broken_; }
 
   absl::Status Plain(const std::string& sql) {

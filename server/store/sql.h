@@ -47,6 +47,12 @@ class SqlConnection {
   virtual absl::Status Begin(bool write) = 0;
   virtual absl::Status Commit() = 0;
   virtual absl::Status Rollback() = 0;
+  // Savepoints inside a transaction, so that one part of it can be undone alone (group commit:
+  // a member that fails is rolled back to its savepoint, the others commit). `name` is a plain
+  // identifier.
+  virtual absl::Status Savepoint(absl::string_view name) = 0;
+  virtual absl::Status RollbackToSavepoint(absl::string_view name) = 0;
+  virtual absl::Status ReleaseSavepoint(absl::string_view name) = 0;
   // True after an error that leaves the connection unusable (MySQL 2006/2013): the pool drops it.
   virtual bool broken() const = 0;
 };

@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -1213,45 +1216,14 @@ class SqlStore final : public Store {
         });
   }
 
+  // Written by group commit (see InGroup): concurrent reports share a transaction and a commit.
   absl::StatusOr<CreateCaseResult> CreateCase(const Case& c, const CaseEvent& first) override {
-    return InTx<CreateCaseResult>([&](SqlConnection& conn) -> absl::StatusOr<CreateCaseResult> {
-      auto existing =
-          conn.Query(absl::StrCat("SELECT ", kCaseColumns,
-                                  " FROM cases WHERE reporter_user_id = ? AND request_id = ?"),
-                     {c.reporter_user_id, c.request_id});
-      if (!existing.ok()) return existing.status();
-      if (!existing->empty()) {
-        CreateCaseResult out;
-        out.stored = RowToCase(existing->front());
-        auto events =
-            conn.Query(absl::StrCat("SELECT ", kEventColumns,
-                                    " FROM case_events WHERE case_id = ? ORDER BY seq LIMIT 1"),
-                       {out.stored.case_id});
-        if (!events.ok()) return events.status();
-        if (!events->empty()) out.first_event = RowToEvent(events->front());
-        out.created = false;
-        return out;
-      }
-      static const std::string kInsert = InsertSql("cases", kCaseColumns);
-      auto ins = conn.Execute(kInsert, CaseParams(c));
-      if (!ins.ok()) {
-        // A concurrent retry of the same request won the unique key: run again to read it.
-        if (absl::IsAlreadyExists(ins.status())) return domain::MarkRetryable(ins.status());
-        return ins.status();
-      }
-      if (auto st = MarkReferenced(conn, c.before_photo_ids); !st.ok()) return st;
-      if (auto st = WriteAssisting(conn, c.case_id, c.assisting_department_codes); !st.ok()) {
-        return st;
-      }
-      if (!c.patrol_id.empty()) {
-        if (auto st = patrols_.CountReport(conn, c.patrol_id); !st.ok()) return st;
-      }
-      const domain::FigureFacts facts = FactsOf(c, {first});
-      if (auto st = figures_.Apply(conn, nullptr, &facts); !st.ok()) return st;
-      auto ev = AppendEvent(conn, first);
-      if (!ev.ok()) return ev.status();
-      return CreateCaseResult{c, *ev, true};
-    });
+    CreateCaseResult out;
+    absl::Status st =
+        InGroup([&](SqlConnection& conn) { return CreateCaseRows(conn, c, first, &out); },
+                [&](SqlConnection& conn) { return CreateCaseEvent(conn, first, &out); });
+    if (!st.ok()) return st;
+    return out;
   }
 
   absl::StatusOr<std::vector<domain::AccountabilityCase>> LoadAccountabilityCases(
@@ -1508,93 +1480,108 @@ class SqlStore final : public Store {
     return rows->empty() ? 0 : rows->front().Int(0);
   }
 
+  // On SQLite by group commit too (see InGroup). Not on MySQL: an update first waits for its
+  // case's row lock, and in a group that wait would hold up every other write of the replica.
   absl::StatusOr<CaseWriteResult> UpdateCase(const CaseWrite& w) override {
-    return InTx<CaseWriteResult>([&](SqlConnection& conn) -> absl::StatusOr<CaseWriteResult> {
-      // The figures' view of the case before this write, read with the row locked first.
-      auto before = figures_.LoadFacts(conn, {w.c.case_id}, /*lock=*/true);
-      if (!before.ok()) return before.status();
-      Case next = w.c;
-      next.version = w.expected_version + 1;
-      if (!w.case_number_prefix.empty()) {
-        auto n = AllocateNumber(conn, w.case_number_prefix);
-        if (!n.ok()) return n.status();
-        next.case_number = absl::StrCat(w.case_number_prefix, absl::Dec(*n, absl::kZeroPad6));
-      }
-      // A case write sets every column a case action may change, and never those fixed at
-      // creation nor grid_path, which grid moves own: a move does not change the version, so a
-      // write checked against the version would otherwise put a stale path back.
-      static const std::set<std::string> kNotUpdated = {
-          "case_id",    "grid_code",      "grid_path", "reporter_user_id", "create_time",
-          "request_id", "request_digest", "source",    "patrol_id"};
-      static const std::vector<std::string> kColumns = Columns(kCaseColumns);
-      const SqlParams all = CaseParams(next);
-      SqlParams params;
-      for (size_t i = 0; i < kColumns.size(); ++i) {
-        if (!kNotUpdated.count(kColumns[i])) params.push_back(all[i]);
-      }
-      params.push_back(next.case_id);
-      params.push_back(w.expected_version);
-      static const std::string kUpdate = [] {
-        std::vector<std::string> sets;
-        for (const auto& col : kColumns) {
-          if (!kNotUpdated.count(col)) sets.push_back(absl::StrCat(col, " = ?"));
-        }
-        return absl::StrCat("UPDATE cases SET ", absl::StrJoin(sets, ", "),
-                            " WHERE case_id = ? AND version = ?");
-      }();
-      auto n = conn.Execute(kUpdate, params);
-      if (!n.ok()) return n.status();
-      if (*n == 0) {
-        auto cur = conn.Query("SELECT version FROM cases WHERE case_id = ?", {next.case_id});
-        if (!cur.ok()) return cur.status();
-        if (cur->empty()) return absl::NotFoundError(absl::StrCat("case ", next.case_id));
-        return absl::AbortedError(absl::StrCat(
-            "case ", next.case_id, " changed concurrently: version is ", cur->front().Int(0),
-            ", expected ", w.expected_version, "; re-read and retry"));
-      }
-      const std::string kExtUpsert =
-          Upsert(dialect_, "extension_requests", Columns(kExtensionColumns));
-      for (const auto& x : w.extension_upserts) {
-        auto st = conn.Execute(kExtUpsert, ExtensionParams(x));
-        if (!st.ok()) return st.status();
-      }
-      for (const auto& o : w.supervision_writes) {
-        if (auto st = supervision_.Write(conn, o); !st.ok()) return st;
-      }
-      std::vector<std::string> used = next.after_photo_ids;
-      for (const auto& e : w.events) {
-        used.insert(used.end(), e.attachment_ids.begin(), e.attachment_ids.end());
-      }
-      if (auto st = MarkReferenced(conn, used); !st.ok()) return st;
-      if (auto st = WriteAssisting(conn, next.case_id, next.assisting_department_codes); !st.ok()) {
-        return st;
-      }
-      // The path as it stands now that the row is locked by this write (a grid move may have
-      // committed since the caller read the case): the answer and the events carry it.
-      auto path = conn.Query("SELECT grid_path FROM cases WHERE case_id = ?", {next.case_id});
-      if (!path.ok()) return path.status();
-      if (!path->empty()) next.grid_path = path->front().Str(0);
-      if (!before->empty()) {
-        domain::FigureFacts after = FactsOf(next, w.events);
-        const domain::FigureFacts& was = before->front();
-        after.resolved_times.insert(after.resolved_times.end(), was.resolved_times.begin(),
-                                    was.resolved_times.end());
-        after.failed_times.insert(after.failed_times.end(), was.failed_times.begin(),
-                                  was.failed_times.end());
-        if (auto st = figures_.Apply(conn, &was, &after); !st.ok()) return st;
-      }
-      CaseWriteResult out;
-      out.stored = next;
-      for (const auto& event : w.events) {
-        CaseEvent ev = event;
-        ev.case_version = next.version;
-        ev.grid_path = next.grid_path;
-        auto appended = AppendEvent(conn, ev);
-        if (!appended.ok()) return appended.status();
-        out.events.push_back(*std::move(appended));
-      }
+    if (dialect_ == Dialect::kSqlite) {
+      absl::StatusOr<CaseWriteResult> out = absl::InternalError("not run");
+      absl::Status st = InGroup(
+          [&](SqlConnection& conn) {
+            out = UpdateCaseIn(conn, w);
+            return out.status();
+          },
+          nullptr);
+      if (!st.ok()) return st;
       return out;
-    });
+    }
+    return InTx<CaseWriteResult>([&](SqlConnection& conn) { return UpdateCaseIn(conn, w); });
+  }
+
+  absl::StatusOr<CaseWriteResult> UpdateCaseIn(SqlConnection& conn, const CaseWrite& w) {
+    // The figures' view of the case before this write, read with the row locked first.
+    auto before = figures_.LoadFacts(conn, {w.c.case_id}, /*lock=*/true);
+    if (!before.ok()) return before.status();
+    Case next = w.c;
+    next.version = w.expected_version + 1;
+    if (!w.case_number_prefix.empty()) {
+      auto n = AllocateNumber(conn, w.case_number_prefix);
+      if (!n.ok()) return n.status();
+      next.case_number = absl::StrCat(w.case_number_prefix, absl::Dec(*n, absl::kZeroPad6));
+    }
+    // A case write sets every column a case action may change, and never those fixed at
+    // creation nor grid_path, which grid moves own: a move does not change the version, so a
+    // write checked against the version would otherwise put a stale path back.
+    static const std::set<std::string> kNotUpdated = {
+        "case_id",    "grid_code",      "grid_path", "reporter_user_id", "create_time",
+        "request_id", "request_digest", "source",    "patrol_id"};
+    static const std::vector<std::string> kColumns = Columns(kCaseColumns);
+    const SqlParams all = CaseParams(next);
+    SqlParams params;
+    for (size_t i = 0; i < kColumns.size(); ++i) {
+      if (!kNotUpdated.count(kColumns[i])) params.push_back(all[i]);
+    }
+    params.push_back(next.case_id);
+    params.push_back(w.expected_version);
+    static const std::string kUpdate = [] {
+      std::vector<std::string> sets;
+      for (const auto& col : kColumns) {
+        if (!kNotUpdated.count(col)) sets.push_back(absl::StrCat(col, " = ?"));
+      }
+      return absl::StrCat("UPDATE cases SET ", absl::StrJoin(sets, ", "),
+                          " WHERE case_id = ? AND version = ?");
+    }();
+    auto n = conn.Execute(kUpdate, params);
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
+      auto cur = conn.Query("SELECT version FROM cases WHERE case_id = ?", {next.case_id});
+      if (!cur.ok()) return cur.status();
+      if (cur->empty()) return absl::NotFoundError(absl::StrCat("case ", next.case_id));
+      return absl::AbortedError(absl::StrCat(
+          "case ", next.case_id, " changed concurrently: version is ", cur->front().Int(0),
+          ", expected ", w.expected_version, "; re-read and retry"));
+    }
+    const std::string kExtUpsert =
+        Upsert(dialect_, "extension_requests", Columns(kExtensionColumns));
+    for (const auto& x : w.extension_upserts) {
+      auto st = conn.Execute(kExtUpsert, ExtensionParams(x));
+      if (!st.ok()) return st.status();
+    }
+    for (const auto& o : w.supervision_writes) {
+      if (auto st = supervision_.Write(conn, o); !st.ok()) return st;
+    }
+    std::vector<std::string> used = next.after_photo_ids;
+    for (const auto& e : w.events) {
+      used.insert(used.end(), e.attachment_ids.begin(), e.attachment_ids.end());
+    }
+    if (auto st = MarkReferenced(conn, used); !st.ok()) return st;
+    if (auto st = WriteAssisting(conn, next.case_id, next.assisting_department_codes); !st.ok()) {
+      return st;
+    }
+    // The path as it stands now that the row is locked by this write (a grid move may have
+    // committed since the caller read the case): the answer and the events carry it.
+    auto path = conn.Query("SELECT grid_path FROM cases WHERE case_id = ?", {next.case_id});
+    if (!path.ok()) return path.status();
+    if (!path->empty()) next.grid_path = path->front().Str(0);
+    if (!before->empty()) {
+      domain::FigureFacts after = FactsOf(next, w.events);
+      const domain::FigureFacts& was = before->front();
+      after.resolved_times.insert(after.resolved_times.end(), was.resolved_times.begin(),
+                                  was.resolved_times.end());
+      after.failed_times.insert(after.failed_times.end(), was.failed_times.begin(),
+                                was.failed_times.end());
+      if (auto st = figures_.Apply(conn, &was, &after); !st.ok()) return st;
+    }
+    CaseWriteResult out;
+    out.stored = next;
+    for (const auto& event : w.events) {
+      CaseEvent ev = event;
+      ev.case_version = next.version;
+      ev.grid_path = next.grid_path;
+      auto appended = AppendEvent(conn, ev);
+      if (!appended.ok()) return appended.status();
+      out.events.push_back(*std::move(appended));
+    }
+    return out;
   }
 
   absl::StatusOr<std::vector<Case>> ListCases(const CaseQuery& q) override {
@@ -2251,6 +2238,167 @@ class SqlStore final : public Store {
     }
     return f;
   }
+
+  // Group commit for the writes that append events: CreateCase, and on SQLite UpdateCase. They
+  // all take the event sequence (SQLite's one writer lock, MySQL's event_sequence row) and hold
+  // it through the commit's fsync, so they run one transaction at a time anyway; a group runs
+  // many in that one transaction and pays one commit.
+  //
+  // The first caller to find no group running leads: it takes every waiting member (at most
+  // kMaxGroup), runs each member's `run` behind a savepoint of its own, then each surviving
+  // member's `finish` (which appends the events: on MySQL the event sequence stays the last lock
+  // a transaction takes, as in a lone write), commits once and wakes the others; there is no
+  // thread of its own. A member whose `run` fails is rolled back to its savepoint and gets its
+  // own error; the rest commit. A member whose error may pass (a concurrent retry of the same
+  // request took the unique key, a lock wait) runs again on its own after the group. When the
+  // transaction itself fails (a deadlock, a lost connection, the commit), the whole group runs
+  // again, as a lone transaction always did (InTx). Returns the member's status; its results are
+  // what its functions kept.
+  struct GroupMember {
+    std::function<absl::Status(SqlConnection&)> run;
+    std::function<absl::Status(SqlConnection&)> finish;  // may be empty
+    absl::Status status = absl::InternalError("not run");
+    bool done = false;
+  };
+  static constexpr size_t kMaxGroup = 256;
+
+  absl::Status InGroup(std::function<absl::Status(SqlConnection&)> run,
+                       std::function<absl::Status(SqlConnection&)> finish) {
+    GroupMember me{std::move(run), std::move(finish)};
+    std::unique_lock<std::mutex> lock(group_mu_);
+    group_queue_.push_back(&me);
+    while (!me.done) {
+      if (group_leading_) {
+        group_cv_.wait(lock);
+        continue;
+      }
+      group_leading_ = true;
+      std::vector<GroupMember*> group;
+      while (!group_queue_.empty() && group.size() < kMaxGroup) {
+        group.push_back(group_queue_.front());
+        group_queue_.pop_front();
+      }
+      lock.unlock();
+      RunGroup(group);
+      lock.lock();
+      for (GroupMember* m : group) m->done = true;
+      group_leading_ = false;
+      group_cv_.notify_all();
+    }
+    return me.status;
+  }
+
+  void RunGroup(const std::vector<GroupMember*>& group) {
+    util::DefaultMetrics().Observe("gridline_store_group_commit_size",
+                                   {{"dialect", dialect_ == Dialect::kMysql ? "mysql" : "sqlite"}},
+                                   static_cast<double>(group.size()));
+    auto alone = [this](GroupMember& m) {
+      auto done = InTx<bool>([&](SqlConnection& conn) -> absl::StatusOr<bool> {
+        if (auto st = m.run(conn); !st.ok()) return st;
+        if (m.finish) {
+          if (auto st = m.finish(conn); !st.ok()) return st;
+        }
+        return true;
+      });
+      m.status = done.status();
+    };
+    if (group.size() == 1) {
+      alone(*group.front());
+      return;
+    }
+    std::vector<absl::Status> statuses;
+    std::vector<bool> again;  // to run again on its own after the group
+    auto committed = InTx<bool>([&](SqlConnection& conn) -> absl::StatusOr<bool> {
+      statuses.assign(group.size(), absl::InternalError("not run"));
+      again.assign(group.size(), false);
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (auto st = conn.Savepoint("member"); !st.ok()) return st;
+        statuses[i] = group[i]->run(conn);
+        if (!statuses[i].ok()) {
+          // Undo this member only. If that fails the transaction is gone (a deadlock, a lost
+          // connection): the whole group runs again.
+          if (auto st = conn.RollbackToSavepoint("member"); !st.ok()) return statuses[i];
+          again[i] = domain::IsRetryable(statuses[i]);
+        }
+        if (auto st = conn.ReleaseSavepoint("member"); !st.ok()) return st;
+      }
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (!statuses[i].ok() || !group[i]->finish) continue;
+        if (auto st = group[i]->finish(conn); !st.ok()) return st;
+      }
+      return true;
+    });
+    for (size_t i = 0; i < group.size(); ++i) {
+      GroupMember& m = *group[i];
+      if (!committed.ok()) {
+        m.status = committed.status();
+      } else if (again[i]) {
+        alone(m);
+      } else {
+        m.status = statuses[i];
+      }
+    }
+  }
+
+  // A new case's rows, idempotently on (reporter_user_id, request_id): when that pair exists,
+  // nothing is written and `out` holds the stored case with created=false. The first event is
+  // written by CreateCaseEvent.
+  absl::Status CreateCaseRows(SqlConnection& conn, const Case& c, const CaseEvent& first,
+                              CreateCaseResult* out) {
+    *out = CreateCaseResult{};
+    auto existing =
+        conn.Query(absl::StrCat("SELECT ", kCaseColumns,
+                                " FROM cases WHERE reporter_user_id = ? AND request_id = ?"),
+                   {c.reporter_user_id, c.request_id});
+    if (!existing.ok()) return existing.status();
+    if (!existing->empty()) {
+      out->stored = RowToCase(existing->front());
+      out->created = false;
+      return absl::OkStatus();
+    }
+    static const std::string kInsert = InsertSql("cases", kCaseColumns);
+    auto ins = conn.Execute(kInsert, CaseParams(c));
+    if (!ins.ok()) {
+      // A concurrent retry of the same request won the unique key: run again to read it.
+      if (absl::IsAlreadyExists(ins.status())) return domain::MarkRetryable(ins.status());
+      return ins.status();
+    }
+    if (auto st = MarkReferenced(conn, c.before_photo_ids); !st.ok()) return st;
+    if (auto st = WriteAssisting(conn, c.case_id, c.assisting_department_codes); !st.ok()) {
+      return st;
+    }
+    if (!c.patrol_id.empty()) {
+      if (auto st = patrols_.CountReport(conn, c.patrol_id); !st.ok()) return st;
+    }
+    const domain::FigureFacts facts = FactsOf(c, {first});
+    if (auto st = figures_.Apply(conn, nullptr, &facts); !st.ok()) return st;
+    out->stored = c;
+    out->created = true;
+    return absl::OkStatus();
+  }
+
+  // The first event of a case CreateCaseRows wrote; for one that existed, its stored first event
+  // (in a group, the member that created it has appended it by now).
+  absl::Status CreateCaseEvent(SqlConnection& conn, const CaseEvent& first, CreateCaseResult* out) {
+    if (out->created) {
+      auto ev = AppendEvent(conn, first);
+      if (!ev.ok()) return ev.status();
+      out->first_event = *std::move(ev);
+      return absl::OkStatus();
+    }
+    auto events =
+        conn.Query(absl::StrCat("SELECT ", kEventColumns,
+                                " FROM case_events WHERE case_id = ? ORDER BY seq LIMIT 1"),
+                   {out->stored.case_id});
+    if (!events.ok()) return events.status();
+    if (!events->empty()) out->first_event = RowToEvent(events->front());
+    return absl::OkStatus();
+  }
+
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::deque<GroupMember*> group_queue_;
+  bool group_leading_ = false;
 
   ConnectionPool pool_;
   const Dialect dialect_;

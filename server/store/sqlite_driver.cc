@@ -122,6 +122,15 @@ class SqliteConnection final : public SqlConnection {
     if (sqlite3_get_autocommit(db_)) return absl::OkStatus();
     return Exec("ROLLBACK");
   }
+  absl::Status Savepoint(absl::string_view name) override {
+    return Exec(absl::StrCat("SAVEPOINT ", name).c_str());
+  }
+  absl::Status RollbackToSavepoint(absl::string_view name) override {
+    return Exec(absl::StrCat("ROLLBACK TO SAVEPOINT ", name).c_str());
+  }
+  absl::Status ReleaseSavepoint(absl::string_view name) override {
+    return Exec(absl::StrCat("RELEASE SAVEPOINT ", name).c_str());
+  }
   bool broken() const override { return false; }
 
   absl::Status Exec(const char* sql) {
