@@ -6,20 +6,32 @@
 #   3. SQLite: one gridline-server, N watch streams on it, reports submitted to it,
 #   4. MariaDB: a throwaway MariaDB on a free loopback port (as deploy/test.sh starts it), two
 #      gridline-server replicas A and B on it; N watch streams on A, reports submitted first
-#      through A (same replica: A's hub is woken by the commit), then through B (A picks the
-#      events up by polling the event table),
+#      through A (same replica: A's hub is woken by the commit), then through B (A learns of the
+#      events by polling the event table, or by B's peer notification), once per --cluster mode
+#      with a fresh pair of replicas:
+#        off      no `cluster` section: A polls every watch.poll_interval_ms (200 ms)
+#        on       A and B notify each other (ServerConfig.cluster, issue 16); the poll is the
+#                 fallback (cluster.poll_interval_ms, 1 s, while the peer is heard from)
+#        dropped  as `on`, but every notification is dropped (cluster.test_drop_notifications):
+#                 the peer is silent, so A falls back to polling every 200 ms
+#      Each server serves Prometheus metrics, from which watch_bench reads how often it read the
+#      event table (gridline_feed_polls_total), idle and under load,
 #   5. prints a Markdown table per scenario, and stops everything (also on failure or Ctrl-C).
 #
 # usage: bash bench/run_watch_bench.sh [--streams N] [--hot H] [--rate R] [--duration S]
 #                                      [--open_rate R] [--sqlite_only | --mariadb_only]
+#                                      [--cluster MODE[,MODE...]]
 #                                      [--heartbeat_ms N] [--reauth_ms N] [--keep DIR]
 #                                      [-- WATCH_BENCH_ARGS...]
+#   --cluster       the MariaDB runs: off, on, dropped (default: off,on,dropped)
 #   --heartbeat_ms  the servers' watch.heartbeat_interval_ms (default 15000, the default); with a
 #                   value longer than the run, also pass `-- --establish_wait 10`
 #   --reauth_ms     the servers' watch.reauth_interval_ms (default 30000, the default)
 #   --keep DIR      keep the server logs and the generated files in DIR
 # Defaults: 10000 streams, 10 street leaders, 200 reports/s for 45 s per phase (SQLite: one
-# phase; MariaDB: via A, then via B). About 5 minutes in all.
+# phase; MariaDB: via A, then via B, per cluster mode). About 10 minutes in all. A modest run
+# for a shared machine (issue 16):
+#   bash bench/run_watch_bench.sh --mariadb_only --streams 1000 --hot 10 --duration 30
 #
 # On a shared machine take the build lock around the whole run, e.g.
 #   flock /tmp/gridline-build.lock bash bench/run_watch_bench.sh
@@ -38,6 +50,7 @@ REAUTH_MS=30000
 EXTRA=()
 RUN_SQLITE=1
 RUN_MARIADB=1
+CLUSTER_MODES=off,on,dropped
 KEEP=""
 while (($#)); do
   case "$1" in
@@ -48,6 +61,7 @@ while (($#)); do
     --open_rate) OPEN_RATE=$2; shift 2 ;;
     --sqlite_only) RUN_MARIADB=0; shift ;;
     --mariadb_only) RUN_SQLITE=0; shift ;;
+    --cluster) CLUSTER_MODES=$2; shift 2 ;;
     --heartbeat_ms) HEARTBEAT_MS=$2; shift 2 ;;
     --reauth_ms) REAUTH_MS=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
@@ -98,13 +112,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_server NAME PORT ARGS... : starts gridline-server, waits until it listens, appends its
-# pid to $pids.
+# start_server NAME PORT ARGS... : starts gridline-server (with $tmp/server-NAME.textproto if
+# there is one, else $tmp/server.textproto), waits until it listens, appends its pid to $pids.
 start_server() {
   local name=$1 port=$2
   shift 2
   local log="$tmp/server-$name.log"
-  build/server/gridline-server --config "$tmp/server.textproto" --listen "127.0.0.1:$port" \
+  local config="$tmp/server.textproto"
+  [[ -f "$tmp/server-$name.textproto" ]] && config="$tmp/server-$name.textproto"
+  build/server/gridline-server --config "$config" --listen "127.0.0.1:$port" \
     --organisation "$tmp/organisation.textproto" --demo "$@" </dev/null >"$log" 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -187,16 +203,50 @@ if ((RUN_MARIADB)); then
   mysql_args=(--mysql_host 127.0.0.1 --mysql_port "$MARIADB_PORT" --mysql_user gridline
     --mysql_password_file "$tmp/mysql.pw" --mysql_database gridline_bench --mysql_create_database)
 
-  note "MariaDB: replicas A and B, $STREAMS streams on A, $RATE reports/s through A and B"
-  port_a=$(pick_free_port)
-  start_server A "$port_a" "${mysql_args[@]}"
-  pid_a=$last_pid
-  port_b=$(pick_free_port)
-  while [[ "$port_b" == "$port_a" ]]; do port_b=$(pick_free_port); done
-  start_server B "$port_b" "${mysql_args[@]}"
-  pid_b=$last_pid
-  build/bench/watch_bench "${bench_args[@]}" --label "MariaDB, two replicas (streams on A)" \
-    --watch_targets "127.0.0.1:$port_a" --submit_targets "127.0.0.1:$port_a,127.0.0.1:$port_b" \
-    --server_pids "$pid_a,$pid_b" --db_pid "$mariadb_pid" --sequential
-  stop_servers
+  # Distinct free ports: gRPC, metrics and cluster of A and B.
+  free_ports() {
+    local n=$1 p used=" "
+    ports=()
+    while ((${#ports[@]} < n)); do
+      p=$(pick_free_port)
+      [[ "$used" == *" $p "* ]] && continue
+      used+="$p "
+      ports+=("$p")
+    done
+  }
+  IFS=, read -r -a modes <<<"$CLUSTER_MODES"
+  for mode in "${modes[@]}"; do
+    case "$mode" in
+      off) label="peer notifications off: A polls every 200 ms" ;;
+      on) label="peer notifications on" ;;
+      dropped) label="peer notifications on, every one dropped (cluster.test_drop_notifications)" ;;
+      *) fail "--cluster: unknown mode '$mode' (off, on, dropped)" ;;
+    esac
+    note "MariaDB: replicas A and B, $STREAMS streams on A, $RATE reports/s through A and B; $label"
+    free_ports 6
+    port_a=${ports[0]} port_b=${ports[1]} metrics_a=${ports[2]} metrics_b=${ports[3]}
+    cluster_a=${ports[4]} cluster_b=${ports[5]}
+    rm -f "$tmp/server-A.textproto" "$tmp/server-B.textproto"
+    if [[ "$mode" != off ]]; then
+      drop=""
+      [[ "$mode" == dropped ]] && drop="test_drop_notifications: true"
+      for side in A B; do
+        if [[ $side == A ]]; then own=$cluster_a other=$cluster_b; else own=$cluster_b other=$cluster_a; fi
+        { cat "$tmp/server.textproto"
+          echo "cluster { listen_address: \"127.0.0.1:$own\" peers: \"127.0.0.1:$other\""
+          echo "  secret: \"watch-bench-cluster-secret\" $drop }"
+        } >"$tmp/server-$side.textproto"
+      done
+    fi
+    start_server A "$port_a" "${mysql_args[@]}" --metrics_listen "127.0.0.1:$metrics_a"
+    pid_a=$last_pid
+    start_server B "$port_b" "${mysql_args[@]}" --metrics_listen "127.0.0.1:$metrics_b"
+    pid_b=$last_pid
+    build/bench/watch_bench "${bench_args[@]}" \
+      --label "MariaDB, two replicas (streams on A), $label" \
+      --watch_targets "127.0.0.1:$port_a" --submit_targets "127.0.0.1:$port_a,127.0.0.1:$port_b" \
+      --server_pids "$pid_a,$pid_b" --db_pid "$mariadb_pid" --sequential \
+      --metrics_targets "127.0.0.1:$metrics_a,127.0.0.1:$metrics_b"
+    stop_servers
+  done
 fi

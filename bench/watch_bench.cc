@@ -11,7 +11,7 @@
 //
 //   watch_bench --tokens FILE --watch_targets HOST:PORT[,...] --submit_targets HOST:PORT[,...]
 //               --streams N --rate R --duration S [--server_pids PID[,...]] [--db_pid PID]
-//               [--sequential] [--client_processes K] ...
+//               [--sequential] [--client_processes K] [--metrics_targets HOST:PORT[,...]] ...
 //     Opens N WatchCases streams of N cell leaders (plus the street leaders), each on a channel
 //     of its own (a TCP connection of its own: local subchannel pool), spread round-robin over
 //     the watch targets, from K child processes that use the callback API (no thread per
@@ -21,12 +21,18 @@
 //     --sequential one phase per submit target. Every delivered event's latency is the client's
 //     receive time minus CaseEvent.event_time (the server takes that time just before the
 //     report's transaction; same machine, same clock). Reads RSS, threads, open files and CPU
-//     of the given server (and database) processes from /proc. Prints Markdown tables: with
+//     of the given server (and database) processes from /proc, and with --metrics_targets (the
+//     servers' Prometheus endpoints, in --server_pids order) how often each read the event table
+//     (gridline_feed_polls_total) and the peer notifications it sent and received, idle and
+//     under load. Prints Markdown tables: with
 //     streams on replica A and --sequential submits through A and then B, the same-replica and
 //     cross-replica figures side by side.
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,7 +78,8 @@ struct Flags {
   std::string tokens;
   std::vector<std::string> watch_targets, submit_targets;
   std::vector<int> server_pids;
-  int db_pid = 0;  // the database server, for its CPU and RSS
+  std::vector<std::string> metrics_targets;  // the servers' /metrics, in server_pids order
+  int db_pid = 0;                            // the database server, for its CPU and RSS
   std::string label = "watch benchmark";
   int streams = 10000;
   bool hot_streams = true;
@@ -142,6 +149,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.submit_targets = SplitList(take());
     } else if (name == "--server_pids" || name == "--server_pid") {
       for (const auto& p : SplitList(take())) f.server_pids.push_back(ToInt(name, p));
+    } else if (name == "--metrics_targets") {
+      f.metrics_targets = SplitList(take());
     } else if (name == "--db_pid") {
       f.db_pid = ToInt(name, take());
     } else if (name == "--label") {
@@ -339,6 +348,113 @@ std::string BusiestThreads(const ProcSample& a, const ProcSample& b, double wall
     out += buf;
   }
   return out;
+}
+
+// ---- the servers' Prometheus endpoints ------------------------------------------------------
+
+// What the benchmark reads from one scrape: the reads of the event table by cause, and the peer
+// notifications (issue 16).
+struct MetricSample {
+  bool ok = false;
+  std::map<std::string, double> polls;  // reason -> count
+  double sent_ok = 0, sent_failed = 0, sent_dropped = 0;
+  double received_new = 0, received_known = 0, received_refused = 0;
+  double polls_total() const {
+    double n = 0;
+    for (const auto& [reason, v] : polls) n += v;
+    return n;
+  }
+};
+
+// The value of label `key` in "name{a="x",key="y"}", or "".
+std::string LabelOf(const std::string& series, const std::string& key) {
+  const std::string needle = key + "=\"";
+  auto at = series.find(needle);
+  if (at == std::string::npos) return "";
+  at += needle.size();
+  return series.substr(at, series.find('"', at) - at);
+}
+
+// GET /metrics over a plain socket (HTTP/1.0: the server closes after the answer).
+MetricSample ScrapeMetrics(const std::string& target) {
+  MetricSample m;
+  const auto colon = target.rfind(':');
+  if (colon == std::string::npos) return m;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::atoi(target.c_str() + colon + 1)));
+  if (inet_pton(AF_INET, target.substr(0, colon).c_str(), &addr.sin_addr) != 1) return m;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return m;
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return m;
+  }
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + target + "\r\n\r\n";
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return m;
+  }
+  std::string response;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    response.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const auto body = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos) return m;
+  std::istringstream in(response.substr(body + 4));
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    const std::string series = line.substr(0, space);
+    const double v = std::atof(line.c_str() + space + 1);
+    if (series.rfind("gridline_feed_polls_total{", 0) == 0) {
+      m.polls[LabelOf(series, "reason")] += v;
+    } else if (series.rfind("gridline_peer_notifications_sent_total{", 0) == 0) {
+      const std::string result = LabelOf(series, "result");
+      (result == "ok" ? m.sent_ok : result == "failed" ? m.sent_failed : m.sent_dropped) += v;
+    } else if (series.rfind("gridline_peer_notifications_received_total{", 0) == 0) {
+      const std::string outcome = LabelOf(series, "outcome");
+      (outcome == "new"     ? m.received_new
+       : outcome == "known" ? m.received_known
+                            : m.received_refused) += v;
+    }
+  }
+  m.ok = true;
+  return m;
+}
+
+// "12.3/s (interval 1.0, peer 11.3)": reads of the event table per second between two scrapes.
+std::string PollRate(const MetricSample& a, const MetricSample& b, double wall_s) {
+  if (!a.ok || !b.ok || wall_s <= 0) return "not scraped";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f/s", (b.polls_total() - a.polls_total()) / wall_s);
+  std::string out = buf;
+  std::string parts;
+  for (const auto& [reason, v] : b.polls) {
+    auto it = a.polls.find(reason);
+    const double d = v - (it == a.polls.end() ? 0 : it->second);
+    if (d <= 0) continue;
+    std::snprintf(buf, sizeof buf, "%s%s %.2f", parts.empty() ? "" : ", ", reason.c_str(),
+                  d / wall_s);
+    parts += buf;
+  }
+  return parts.empty() ? out : out + " (" + parts + ")";
+}
+
+// "sent 120 ok / 0 failed / 0 dropped; received 118 new / 2 known".
+std::string Notifications(const MetricSample& a, const MetricSample& b) {
+  if (!a.ok || !b.ok) return "not scraped";
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "sent %.0f ok / %.0f failed / %.0f dropped; received %.0f new / "
+                "%.0f known",
+                b.sent_ok - a.sent_ok, b.sent_failed - a.sent_failed,
+                b.sent_dropped - a.sent_dropped, b.received_new - a.received_new,
+                b.received_known - a.received_known);
+  return buf;
 }
 
 // ---- time and statistics --------------------------------------------------------------------
@@ -652,6 +768,7 @@ struct SubmitRecord {
 struct Phase {
   std::vector<int> targets;
   std::vector<ProcSample> servers_a, servers_b;
+  std::vector<MetricSample> metrics_a, metrics_b;
   ProcSample db_a, db_b;
   double client_a = 0, client_b = 0;  // CPU seconds of the benchmark's processes
   double wall_s = 0;                  // the submitting window
@@ -675,6 +792,7 @@ class Bench {
   void ReadChild(int c);
   void SendAll(const std::string& command);
   std::vector<ProcSample> SampleServers(bool per_thread);
+  std::vector<MetricSample> ScrapeServers();
   double ClientCpu();
   int64_t ClientRssKb();
   void Submit(int target, int handset, int64_t seq);
@@ -713,6 +831,7 @@ class Bench {
   int64_t client_rss_kb_ = 0;
   std::vector<ProcSample> baseline_, with_streams_, idle_a_, idle_b_, after_load_, after_close_,
       after_disconnect_;
+  std::vector<MetricSample> idle_metrics_a_, idle_metrics_b_;
   ProcSample db_end_;
   int64_t load_start_us_ = 0;
 };
@@ -797,6 +916,12 @@ void Bench::SendAll(const std::string& command) {
 std::vector<ProcSample> Bench::SampleServers(bool per_thread) {
   std::vector<ProcSample> out;
   for (int pid : f_.server_pids) out.push_back(SampleProcess(pid, per_thread));
+  return out;
+}
+
+std::vector<MetricSample> Bench::ScrapeServers() {
+  std::vector<MetricSample> out;
+  for (const auto& target : f_.metrics_targets) out.push_back(ScrapeMetrics(target));
   return out;
 }
 
@@ -964,7 +1089,9 @@ int Bench::Run() {
   client_rss_kb_ = ClientRssKb();
   const auto idle_start = Clock::now();
   idle_a_ = SampleServers(true);
+  idle_metrics_a_ = ScrapeServers();
   std::this_thread::sleep_for(std::chrono::duration<double>(f_.idle_s));
+  idle_metrics_b_ = ScrapeServers();
   idle_b_ = SampleServers(true);
   idle_wall_ = Seconds(Clock::now() - idle_start);
 
@@ -989,6 +1116,7 @@ int Bench::Run() {
     std::fprintf(stderr, "watch_bench: submitting %.0f reports/s for %.0f s via %s\n", f_.rate,
                  f_.duration_s, via.c_str());
     phase.servers_a = SampleServers(true);
+    phase.metrics_a = ScrapeServers();
     phase.db_a = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
     phase.client_a = ClientCpu();
     const auto start = Clock::now();
@@ -1001,6 +1129,7 @@ int Bench::Run() {
     }
     submitter.join();
     phase.wall_s = Seconds(Clock::now() - start);
+    phase.metrics_b = ScrapeServers();
     phase.servers_b = SampleServers(true);
     phase.db_b = f_.db_pid ? SampleProcess(f_.db_pid, false) : ProcSample();
     phase.client_b = ClientCpu();
@@ -1142,6 +1271,21 @@ void Bench::Report(const std::vector<Phase>& phases) {
                   who.c_str(), phase_name(phase).c_str(),
                   100 * (phase.servers_b[p].cpu_s - phase.servers_a[p].cpu_s) / phase.wall_s,
                   BusiestThreads(phase.servers_a[p], phase.servers_b[p], phase.wall_s).c_str());
+    }
+    if (p < f_.metrics_targets.size()) {
+      std::printf("| %s reads of the event table, idle with streams open (%.0f s window) | %s |\n",
+                  who.c_str(), idle_wall_,
+                  PollRate(idle_metrics_a_[p], idle_metrics_b_[p], idle_wall_).c_str());
+      std::printf("| %s peer notifications, idle | %s |\n", who.c_str(),
+                  Notifications(idle_metrics_a_[p], idle_metrics_b_[p]).c_str());
+      for (const Phase& phase : phases) {
+        std::printf("| %s reads of the event table under load%s | %s |\n", who.c_str(),
+                    phase_name(phase).c_str(),
+                    PollRate(phase.metrics_a[p], phase.metrics_b[p], phase.wall_s).c_str());
+        std::printf("| %s peer notifications under load%s | %s |\n", who.c_str(),
+                    phase_name(phase).c_str(),
+                    Notifications(phase.metrics_a[p], phase.metrics_b[p]).c_str());
+      }
     }
   }
   for (const Phase& phase : phases) {

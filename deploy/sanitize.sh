@@ -20,7 +20,7 @@
 # --quick, the CI subset: only gridline-server is built with the sanitizers (-O1 -g0: reports
 # name functions, not lines; about 13% less compile time than -g1), into build-asan-server/;
 # the suites are the already built, unsanitized ones of build/ (`--tests-from DIR` to change),
-# run on SQLite only against the sanitized server: the 15 suites of QUICK_SUITES below, every
+# run on SQLite only against the sanitized server: the 16 suites of QUICK_SUITES below, every
 # one that starts servers except three client-side ones. Not building the suites' executables
 # (about 50 s of CPU each with ASan) pays for running ten more suites than before. Covered only
 # by the full run: the MariaDB variants, gridctl/SDK/TLS suites, and the in-process suites
@@ -47,7 +47,7 @@ mapfile -t ALL_SUITES < <(sed -n 's/^gridline_test(\([A-Za-z0-9_]*\) .*/\1/p' te
 QUICK_SUITES=(server_e2e_test attachment_test lifecycle_e2e_test case_source_e2e_test
   supervision_e2e_test accountability_e2e_test admin_e2e_test streams_e2e_test defects_e2e_test
   history_e2e_test overload_e2e_test observability_e2e_test patrol_e2e_test config_test
-  security_e2e_test)
+  security_e2e_test peers_e2e_test)
 # A suite that hangs fails after this many seconds (the sanitized server is 2-3 times slower).
 SUITE_TIMEOUT=1800
 

@@ -3,6 +3,7 @@
 # with ThreadSanitizer into build-tsan/, then runs them on SQLite and on a throwaway MariaDB:
 #   store_conformance_test   every store method, on both stores, incl. concurrent writers
 #   runtime_test             the worker pool's admission and the event hub's call-outs
+#   peer_hub_test            two hubs and the peer notifier's thread (issue 16), fake wire
 #   streams_e2e_test         the three watches against a TSan-built server (hub, poller, streams)
 #   overload_e2e_test        load shedding: the pool's bounded queue under many calls
 #   attachment_test          uploads and downloads: reactors handing chunks to the pool
@@ -28,7 +29,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD_DIR=build-tsan
-SUITES=(store_conformance_test runtime_test streams_e2e_test overload_e2e_test attachment_test)
+SUITES=(store_conformance_test runtime_test peer_hub_test streams_e2e_test overload_e2e_test
+  attachment_test)
 SUPPRESSIONS="$PWD/deploy/tsan.supp"
 filter='*'
 sqlite_only=0

@@ -4,7 +4,8 @@
 CMake gives every library the repository root as its include path, so the compiler alone would let
 server/domain include the store or gRPC. This check reads every file under server/ and fails on:
   - an include of a layer the file's layer may not use (the table below);
-  - gRPC, protobuf or generated-proto headers outside api/ and app/;
+  - gRPC, protobuf or generated-proto headers (the API's and the replicas' own) outside api/ and
+    app/;
   - SQL driver headers (sqlite3, MySQL Connector/C++) outside store/;
   - the machine's clock in domain/ (time is passed in) or in service/ (it takes a util::Clock).
 
@@ -24,7 +25,8 @@ ALLOWED = {
     "api": {"api", "runtime", "service", "store", "domain", "util"},
     "app": {"app", "api", "runtime", "service", "store", "domain", "util"},
 }
-GRPC = re.compile(r'#include\s*[<"](grpc|grpcpp|google/protobuf|google/rpc|gridline/v1)/')
+GRPC = re.compile(
+    r'#include\s*[<"](grpc|grpcpp|google/protobuf|google/rpc|gridline/v1|gridline/internal)/')
 SQL = re.compile(r'#include\s*[<"](sqlite3\.h|mysql|cppconn/|mysql_connection\.h|mysql_driver\.h)')
 OWN = re.compile(r'#include\s*"server/(\w+)/')
 CLOCK = re.compile(r"\b(system_clock::now|steady_clock::now|absl::Now\(|time\(nullptr\)|"

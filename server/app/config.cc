@@ -73,6 +73,38 @@ bool IsLoopbackAddress(const std::string& listen_address) {
   return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
 }
 
+namespace {
+
+// The peers and the secret of `cluster` (the numbers are checked by the schema's bounds).
+absl::Status FinalizeCluster(config::v1::ClusterConfig* cluster) {
+  if (!cluster->secret_file().empty()) {
+    auto text = ReadWholeFile(cluster->secret_file());
+    if (!text.ok()) return text.status();
+    cluster->set_secret(
+        std::string(absl::StripTrailingAsciiWhitespace(text->substr(0, text->find('\n')))));
+  }
+  if (cluster->listen_address().empty() && cluster->peers().empty()) return absl::OkStatus();
+  if (cluster->secret().size() < 16) {
+    return absl::InvalidArgumentError(
+        "cluster.secret (or the first line of cluster.secret_file) must have at least 16 "
+        "characters: every replica of the cluster sends it and requires it");
+  }
+  if (cluster->peers_size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cluster.peers lists ", cluster->peers_size(), " replicas; at most 64"));
+  }
+  for (const auto& peer : cluster->peers()) {
+    const size_t colon = peer.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == peer.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster.peers: '", peer, "' is not host:port"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status FinalizeServerConfig(ServerConfig* c) {
   // The store first: the defaults of the MySQL section apply only when it is chosen.
   if (c->store().backend_case() == config::v1::StoreConfig::BACKEND_NOT_SET) {
@@ -130,6 +162,7 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
                        "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR)"));
     }
   }
+  if (absl::Status s = FinalizeCluster(c->mutable_cluster()); !s.ok()) return s;
   auto* a = c->mutable_attachments();
   if (a->directory().empty()) {
     a->set_directory(c->store().has_sqlite() ? c->store().sqlite().path() + ".attachments"

@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (config.store().has_mysql()) config.mutable_store()->mutable_mysql()->clear_password();
+    config.mutable_cluster()->clear_secret();
     std::string text;
     google::protobuf::TextFormat::PrintToString(config, &text);
     std::fputs(text.c_str(), stdout);

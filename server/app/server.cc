@@ -20,12 +20,14 @@
 #include "server/api/convert.h"
 #include "server/api/parse_errors.h"
 #include "server/api/patrol_service.h"
+#include "server/api/peer_service.h"
 #include "server/api/report_service.h"
 #include "server/app/config.h"
 #include "server/app/metrics_server.h"
 #include "server/app/tls.h"
 #include "server/domain/organisation.h"
 #include "server/runtime/event_hub.h"
+#include "server/runtime/peer_notifier.h"
 #include "server/runtime/worker_pool.h"
 #include "server/service/admin_service.h"
 #include "server/service/attachments.h"
@@ -34,6 +36,7 @@
 #include "server/store/blob_store.h"
 #include "server/util/log.h"
 #include "server/util/metrics.h"
+#include "server/util/sha256.h"
 
 namespace gridline::app {
 namespace {
@@ -93,6 +96,11 @@ struct GridlineServer::Impl {
   std::unique_ptr<service::Guard> guard;
   std::unique_ptr<runtime::WorkerPool> pool;
   std::unique_ptr<runtime::EventHub> hub;
+  // The cluster (ServerConfig.cluster): after the hub, so that they go first.
+  std::unique_ptr<api::GrpcPeerTransport> peer_transport;
+  std::unique_ptr<runtime::PeerNotifier> peer_notifier;
+  std::unique_ptr<api::PeerServiceImpl> peer_service;
+  std::unique_ptr<grpc::Server> peer_server;
   std::unique_ptr<service::CaseService> cases;
   std::unique_ptr<store::BlobStore> blobs;
   std::unique_ptr<service::AttachmentService> attachments;
@@ -186,9 +194,9 @@ void GridlineServer::Impl::DeadlineLoop() {
 
 namespace {
 // The gauges read the parts of one server; ForgetMetrics drops them when it stops.
-constexpr const char* kGauges[] = {"gridline_open_streams", "gridline_worker_queue_depth",
+constexpr const char* kGauges[] = {"gridline_open_streams",   "gridline_worker_queue_depth",
                                    "gridline_hub_lag_events", "gridline_health_serving",
-                                   "gridline_build_info"};
+                                   "gridline_build_info",     "gridline_peers_heard"};
 }  // namespace
 
 void GridlineServer::DeclareMetrics(Impl* s) {
@@ -216,6 +224,25 @@ void GridlineServer::DeclareMetrics(Impl* s) {
                    "Calls that ended UNAUTHENTICATED or PERMISSION_DENIED, by code.");
   m.DeclareCounter("gridline_rate_limited_total",
                    "Calls refused RESOURCE_EXHAUSTED by a rate limit or lockout, by limit.");
+  m.DeclareCounter("gridline_feed_polls_total",
+                   "Reads of the event table by the event hub, by what caused them: interval (the "
+                   "regular poll), commit (a commit through this replica), peer (another "
+                   "replica's notification), retry (following up a notification that was ahead "
+                   "of the table).");
+  m.DeclareCounter("gridline_peer_notifications_sent_total",
+                   "Notifications of commits sent to each peer (cluster.peers), by result: ok, "
+                   "failed, dropped (cluster.test_drop_notifications).");
+  m.DeclareCounter("gridline_peer_notifications_received_total",
+                   "Notifications received from peers, by outcome: new (ahead of this replica: "
+                   "it reads the table), known (nothing new: a keepalive or a repeat), refused "
+                   "(no or a wrong cluster secret), invalid.");
+  m.DeclareGauge("gridline_peers_heard",
+                 "Peer replicas heard from within cluster.silence_ms; while fewer than "
+                 "cluster.peers lists, the hub polls every watch.poll_interval_ms.",
+                 [s] {
+                   return std::vector<std::pair<util::MetricLabels, double>>{
+                       {{}, static_cast<double>(s->hub->peers_heard())}};
+                 });
   m.DeclareGauge("gridline_open_streams", "Streaming calls open, by service.", [s] {
     std::vector<std::pair<util::MetricLabels, double>> out;
     for (const auto& [service, n] : s->call_log->OpenStreams()) {
@@ -408,6 +435,29 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   hub_options.slow_consumer_timeout_ms = config.watch().slow_consumer_timeout_ms();
   hub_options.reauth_interval_ms = config.watch().reauth_interval_ms();
   hub_options.clock = clock;
+  const auto& cluster = config.cluster();
+  if (!cluster.peers().empty()) {
+    // Commits are told to the peers by the notifier's own thread; the hub only hands it the seq.
+    std::vector<std::string> peers(cluster.peers().begin(), cluster.peers().end());
+    impl->peer_transport = std::make_unique<api::GrpcPeerTransport>(
+        peers, cluster.secret(), util::RandomHex(8), cluster.notify_deadline_ms());
+    runtime::PeerNotifier::Options n;
+    n.peers = peers;
+    n.keepalive_interval_ms = cluster.keepalive_interval_ms();
+    n.test_drop = cluster.test_drop_notifications();
+    n.test_duplicate = cluster.test_duplicate_notifications();
+    n.test_delay_ms = cluster.test_delay_notifications_ms();
+    Impl* raw = impl.get();
+    impl->peer_notifier = std::make_unique<runtime::PeerNotifier>(
+        impl->peer_transport.get(), n, [raw] { return raw->hub->head(); });
+    runtime::PeerNotifier* notifier = impl->peer_notifier.get();
+    hub_options.on_commit = [notifier](int64_t head) { notifier->Committed(head); };
+    hub_options.peers = cluster.peers_size();
+  }
+  hub_options.peer_poll_interval_ms = cluster.poll_interval_ms();
+  hub_options.peer_silence_ms = cluster.silence_ms();
+  hub_options.min_notified_poll_interval_ms = cluster.min_notified_poll_interval_ms();
+  hub_options.early_notification_wait_ms = cluster.early_notification_wait_ms();
   impl->hub = std::make_unique<runtime::EventHub>(impl->store.get(), hub_options);
   if (absl::Status s = impl->hub->Start(); !s.ok()) return s;
   store::Store* s = impl->store.get();
@@ -507,6 +557,29 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
         absl::StrCat("cannot listen on ", config.listen_address(),
                      ": the address is in use (another gridline-server?) or not local"));
   }
+  int peer_port = 0;
+  if (!cluster.listen_address().empty()) {
+    // The peers' port: plain text, tiny messages, few calls at once, none of the API's
+    // interceptors (no tokens to check, nothing for the call log).
+    impl->peer_service = std::make_unique<api::PeerServiceImpl>(impl->hub.get(), cluster.secret());
+    grpc::ServerBuilder peer_builder;
+    peer_builder.AddListeningPort(cluster.listen_address(), grpc::InsecureServerCredentials(),
+                                  &peer_port);
+    peer_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    peer_builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+    peer_builder.SetMaxReceiveMessageSize(1024);
+    peer_builder.RegisterService(impl->peer_service.get());
+    impl->peer_server = peer_builder.BuildAndStart();
+    if (!impl->peer_server || peer_port == 0) {
+      impl->server->Shutdown();
+      impl->hub->BeginShutdown();
+      impl->hub->Stop();
+      return absl::UnavailableError(absl::StrCat("cannot listen on cluster.listen_address ",
+                                                 cluster.listen_address(),
+                                                 ": the address is in use or not local"));
+    }
+  }
+  if (impl->peer_notifier) impl->peer_notifier->Start();
   impl->server->GetHealthCheckService()->SetServingStatus(true);
   Impl* raw = impl.get();
   impl->health = std::thread([raw] { raw->HealthLoop(); });
@@ -533,7 +606,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
              {"store", store_description},
              {"schema_version", store::LatestSchemaVersion()},
              {"demo", config.demo() ? "on" : "off"},
-             {"metrics_port", impl->metrics ? impl->metrics->port() : 0}});
+             {"metrics_port", impl->metrics ? impl->metrics->port() : 0},
+             {"peer_port", peer_port},
+             {"peers", cluster.peers_size()}});
   auto server = std::unique_ptr<GridlineServer>(new GridlineServer(std::move(impl)));
   server->port_ = port;
   server->store_description_ = store_description;
@@ -559,9 +634,11 @@ void GridlineServer::Shutdown() {
   if (s.deadline_warnings.joinable()) s.deadline_warnings.join();
   s.server->GetHealthCheckService()->SetServingStatus(false);
   s.hub->BeginShutdown();  // open streams end with UNAVAILABLE so clients resume elsewhere
+  if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now());
   s.server->Shutdown(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(s.config.shutdown_grace_ms()));
   s.pool->Shutdown();
+  if (s.peer_notifier) s.peer_notifier->Stop();  // no commit is left to tell
   s.hub->Stop();
   util::Log(util::LogLevel::kInfo, "stop", {{"listen", s.config.listen_address()}});
 }

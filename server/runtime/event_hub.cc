@@ -3,12 +3,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string_view>
 
 #include "server/service/case_service.h"
+#include "server/util/metrics.h"
 
 namespace gridline::runtime {
 namespace {
 constexpr int kHeartbeatPhases = 16;
+// Peer processes remembered for peers_heard(): a bound on what senders can make us keep.
+constexpr size_t kMaxHeard = 256;
+
+std::chrono::milliseconds Ms(int ms) { return std::chrono::milliseconds(ms); }
 }  // namespace
 
 EventHub::EventHub(store::FeedStore* store, Options options) : store_(store), options_(options) {}
@@ -33,6 +39,7 @@ absl::Status EventHub::Start() {
     std::lock_guard<std::mutex> lock(ring_mu_);
     head_ = ring_base_ = *head;
   }
+  known_head_.store(*head, std::memory_order_release);
   routed_head_.store(*head, std::memory_order_release);
   pruned_through_ = *pruned;
   poller_ = std::thread([this] { Run(); });
@@ -84,6 +91,59 @@ void EventHub::Notify() {
     wake_ = true;
   }
   wake_cv_.notify_all();
+}
+
+void EventHub::EventsCommitted(int64_t head_seq) {
+  Notify();
+  if (options_.on_commit) options_.on_commit(head_seq);
+}
+
+bool EventHub::PeerCommitted(int64_t head_seq, const std::string& sender) {
+  const auto now = std::chrono::steady_clock::now();
+  bool news;
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    if (!sender.empty()) {
+      auto it = heard_.find(sender);
+      if (it != heard_.end()) {
+        it->second = now;
+      } else {
+        if (heard_.size() >= kMaxHeard) PeersHeardLocked(now);  // drops the silent ones
+        if (heard_.size() < kMaxHeard) heard_.emplace(sender, now);
+      }
+    }
+    // Nothing to read for a hint at or behind the head (a keepalive, a repeat, a late one).
+    news = head_seq > known_head_.load(std::memory_order_acquire);
+    if (news) {
+      notified_ = true;
+      if (now >= wanted_until_) wanted_head_ = 0;  // an older promise has lapsed
+      wanted_head_ = std::max(wanted_head_, head_seq);
+      wanted_until_ = now + Ms(options_.early_notification_wait_ms);
+    }
+  }
+  if (news) wake_cv_.notify_all();
+  return news;
+}
+
+int EventHub::PeersHeardLocked(std::chrono::steady_clock::time_point now) const {
+  for (auto it = heard_.begin(); it != heard_.end();) {
+    it = now - it->second > Ms(options_.peer_silence_ms) ? heard_.erase(it) : std::next(it);
+  }
+  return static_cast<int>(heard_.size());
+}
+
+int EventHub::peers_heard() const {
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  return PeersHeardLocked(std::chrono::steady_clock::now());
+}
+
+EventHub::PollCounts EventHub::polls() const {
+  PollCounts c;
+  c.interval = polls_interval_.load();
+  c.commit = polls_commit_.load();
+  c.peer = polls_peer_.load();
+  c.retry = polls_retry_.load();
+  return c;
 }
 
 int64_t EventHub::head() const {
@@ -164,10 +224,16 @@ size_t EventHub::watcher_count() const {
   return entries_.size();
 }
 
-std::vector<EventPtr> EventHub::PollOnce() {
+std::vector<EventPtr> EventHub::PollOnce(const char* reason) {
+  std::atomic<int64_t>& count = reason == std::string_view("commit")  ? polls_commit_
+                                : reason == std::string_view("peer")  ? polls_peer_
+                                : reason == std::string_view("retry") ? polls_retry_
+                                                                      : polls_interval_;
   std::vector<EventPtr> added;
   while (true) {
     int64_t after = head();
+    count.fetch_add(1);
+    util::DefaultMetrics().Add("gridline_feed_polls_total", {{"reason", reason}});
     auto events = store_->ListEventsAfter(after, 500);
     if (!events.ok()) {
       std::fprintf(stderr, "gridline: event poll failed: %s\n",
@@ -184,6 +250,7 @@ std::vector<EventPtr> EventHub::PollOnce() {
         ring_.push_back(std::make_shared<const domain::CaseEvent>(std::move(e)));
         added.push_back(ring_.back());
       }
+      known_head_.store(head_, std::memory_order_release);
       while (ring_.size() > options_.ring_capacity) {
         ring_base_ = ring_.front()->seq;
         ring_.pop_front();
@@ -196,23 +263,73 @@ std::vector<EventPtr> EventHub::PollOnce() {
 void EventHub::Run() {
   using Clock = std::chrono::steady_clock;
   auto next_heartbeat = Clock::now();
+  auto last_poll = Clock::now();                  // the end of the last read
+  auto last_notified = Clock::time_point::min();  // the start of the last read a hint caused
+  auto retry_delay = Ms(options_.min_notified_poll_interval_ms);
   while (true) {
+    // What comes first: a local commit (read now), a hint with news (read now, but at most one
+    // such read per min_notified_poll_interval_ms), the follow-up of an early hint, the regular
+    // poll (slower while every peer is heard from), or a heartbeat slice (no read).
+    const char* reason = nullptr;
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
-      wake_cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
-                        [&] { return wake_ || stop_; });
-      if (stop_) return;
-      wake_ = false;
+      while (true) {
+        if (stop_) return;
+        const auto now = Clock::now();
+        if (wake_) {
+          reason = "commit";
+          break;
+        }
+        const bool peers_ok = options_.peers > 0 && PeersHeardLocked(now) >= options_.peers;
+        auto due =
+            last_poll + Ms(peers_ok ? options_.peer_poll_interval_ms : options_.poll_interval_ms);
+        const char* why = "interval";
+        const auto notified_ok = last_notified + Ms(options_.min_notified_poll_interval_ms);
+        if (notified_) {
+          const auto at = std::max(now, notified_ok);
+          if (at < due) {
+            due = at;
+            why = "peer";
+          }
+        } else if (wanted_head_ > known_head_.load(std::memory_order_acquire) &&
+                   now < wanted_until_) {
+          const auto at = std::max(last_poll + retry_delay, notified_ok);
+          if (at < due) {
+            due = at;
+            why = "retry";
+          }
+        }
+        if (now >= due) {
+          reason = why;
+          break;
+        }
+        if (now >= next_heartbeat) break;  // a heartbeat slice only
+        wake_cv_.wait_until(lock, std::min(due, next_heartbeat));
+      }
+      if (reason != nullptr) {
+        wake_ = false;
+        // This read sees every commit a hint so far announced, unless the hint was early.
+        if (notified_) retry_delay = Ms(options_.min_notified_poll_interval_ms);
+        if (reason == std::string_view("retry")) {
+          retry_delay = std::min(2 * retry_delay, Ms(options_.poll_interval_ms));
+        }
+        if (notified_ || reason == std::string_view("retry")) last_notified = Clock::now();
+        notified_ = false;
+      }
     }
     // The watchers are called without watchers_mu_ held (they take their own locks, and take
     // ours to register): CallOut.
-    if (auto added = PollOnce(); !added.empty()) {
-      std::vector<EventWatcher*> wake;
-      {
-        std::lock_guard<std::mutex> lock(watchers_mu_);
-        wake = RouteLocked(added);
+    if (reason != nullptr) {
+      auto added = PollOnce(reason);
+      last_poll = Clock::now();
+      if (!added.empty()) {
+        std::vector<EventWatcher*> wake;
+        {
+          std::lock_guard<std::mutex> lock(watchers_mu_);
+          wake = RouteLocked(added);
+        }
+        CallOut(wake, &EventWatcher::OnEventsAvailable);
       }
-      CallOut(wake, &EventWatcher::OnEventsAvailable);
     }
     auto now = Clock::now();
     if (now >= next_heartbeat) {

@@ -2,9 +2,14 @@
 //
 // One poller thread per process tails the store's event log (short poll, plus an immediate
 // wake-up after a local commit), so events committed by other replicas sharing a MySQL store are
-// picked up without extra infrastructure. Recent events stay in a bounded ring; streams pull from
-// it at their own pace, and a stream that is behind the ring reads the store on a worker thread.
-// No per-stream buffer grows: a slow consumer just stays behind.
+// picked up without extra infrastructure. With peers (ServerConfig.cluster), the other replicas
+// also say when they commit (PeerCommitted, from the peer service): that reads the log at once,
+// and while every peer is heard from, the regular poll slows down to `peer_poll_interval_ms`.
+// A notification is only a hint: every event still comes from reading the log on this one
+// thread, after the head, so a lost, repeated or early hint cannot lose, repeat or reorder one.
+// Recent events stay in a bounded ring; streams pull from it at their own pace, and a stream that
+// is behind the ring reads the store on a worker thread. No per-stream buffer grows: a slow
+// consumer just stays behind.
 //
 // Routing. Each watcher registers interest keys ("g:<grid>", "u:<user>", "d:<department>"); an
 // event carries the keys of its grid path, reporter and departments. After each poll only the
@@ -17,8 +22,10 @@
 #define GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,6 +71,29 @@ class EventHub : public service::EventPublisher {
     // Read by the streams (see WatchConfig).
     int slow_consumer_timeout_ms = 60000;
     int reauth_interval_ms = 30000;
+
+    // Peers (ServerConfig.cluster). How many other replicas should notify this one; 0: none, the
+    // log is read every poll_interval_ms.
+    int peers = 0;
+    // The poll while as many peers as `peers` have been heard from, each within
+    // `peer_silence_ms`.
+    int peer_poll_interval_ms = 1000;
+    int peer_silence_ms = 2000;
+    // Reads caused by notifications (and the follow-ups of early ones): at most one per this.
+    int min_notified_poll_interval_ms = 20;
+    // An early notification (ahead of what the read then finds) is followed up this long.
+    int early_notification_wait_ms = 2000;
+    // Called after each local commit with its newest seq (the peer notifier); must not block.
+    std::function<void(int64_t)> on_commit;
+  };
+
+  // Reads of the log (queries) by what caused them.
+  struct PollCounts {
+    int64_t interval = 0;  // the regular poll
+    int64_t commit = 0;    // a commit through this process
+    int64_t peer = 0;      // a peer's notification
+    int64_t retry = 0;     // following up an early notification
+    int64_t total() const { return interval + commit + peer + retry; }
   };
 
   EventHub(store::FeedStore* store, Options options);
@@ -78,7 +108,20 @@ class EventHub : public service::EventPublisher {
 
   // A local transaction committed events: poll now.
   void Notify();
-  void EventsCommitted() override { Notify(); }
+  // A local transaction committed events up to `head_seq`: poll now, and tell the peers
+  // (Options::on_commit).
+  void EventsCommitted(int64_t head_seq) override;
+
+  // A peer says the log holds every event up to `head_seq` (a hint; see the class comment).
+  // `sender` names the peer process (random per start) for peers_heard(). Returns true when this
+  // is news (ahead of the head): a read follows, at most one per min_notified_poll_interval_ms
+  // however many hints arrive; if that read falls short of `head_seq`, further reads follow with
+  // doubling delays for early_notification_wait_ms. Cheap and never blocks: called from a gRPC
+  // reaction.
+  bool PeerCommitted(int64_t head_seq, const std::string& sender);
+  // The peers heard from within peer_silence_ms.
+  int peers_heard() const;
+  PollCounts polls() const;
 
   int64_t head() const;
   int64_t pruned_through() const;
@@ -98,8 +141,11 @@ class EventHub : public service::EventPublisher {
 
  private:
   void Run();
-  // Appends new events to the ring and returns them.
-  std::vector<EventPtr> PollOnce();
+  // Appends new events to the ring and returns them; counts each query under `reason`.
+  std::vector<EventPtr> PollOnce(const char* reason);
+  // wake_mu_ held: drops the peers not heard from within peer_silence_ms, returns how many are
+  // left.
+  int PeersHeardLocked(std::chrono::steady_clock::time_point now) const;
   // The watchers `events` concern (watchers_mu_ held); the caller wakes them with CallOut.
   std::vector<EventWatcher*> RouteLocked(const std::vector<EventPtr>& events);
   // Calls `fn` on each of `targets` that is still registered, without holding watchers_mu_
@@ -138,10 +184,18 @@ class EventHub : public service::EventPublisher {
   std::vector<std::pair<EventWatcher*, std::thread::id>> calling_;
   std::condition_variable callout_done_;
 
-  std::mutex wake_mu_;
+  mutable std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool wake_ = false;
   bool stop_ = false;
+  // Peers' hints (wake_mu_): a hint with news not yet followed by a read; the newest head a hint
+  // named and until when to follow it up; when each peer process was last heard from.
+  bool notified_ = false;
+  int64_t wanted_head_ = 0;
+  std::chrono::steady_clock::time_point wanted_until_;
+  mutable std::map<std::string, std::chrono::steady_clock::time_point> heard_;
+  std::atomic<int64_t> known_head_{0};  // head_, readable without ring_mu_
+  std::atomic<int64_t> polls_interval_{0}, polls_commit_{0}, polls_peer_{0}, polls_retry_{0};
   std::thread poller_;
   std::thread housekeeper_;
 };

@@ -410,7 +410,9 @@ absl::StatusOr<CaseChange> CaseService::Write(store::CaseWrite w) {
   Finish(w.c, w.events);
   auto r = cases_->UpdateCase(w);
   if (!r.ok()) return r.status();
-  if (publisher_ != nullptr && !r->events.empty()) publisher_->EventsCommitted();
+  if (publisher_ != nullptr && !r->events.empty()) {
+    publisher_->EventsCommitted(r->events.back().seq);
+  }
   return CaseChange{r->stored, r->events};
 }
 

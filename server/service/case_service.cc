@@ -138,7 +138,9 @@ absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, cons
 
   auto result = cases_->CreateCase(c, e);
   if (!result.ok()) return result.status();
-  if (result->created && publisher_ != nullptr) publisher_->EventsCommitted();
+  if (result->created && publisher_ != nullptr) {
+    publisher_->EventsCommitted(result->first_event.seq);
+  }
   if (!result->created && result->stored.request_digest != c.request_digest) {
     return absl::AlreadyExistsError(absl::StrCat("request_id ", in.request_id,
                                                  " was already used for a different report (",
