@@ -78,13 +78,13 @@ run_block() {
 if ((quick)); then
   run_block ingest bash bench/run_ingest_bench.sh --duration 3
   run_block streams bash bench/run_watch_bench.sh --sqlite_only --streams 500 --duration 10
-  run_block replicas bash bench/run_watch_bench.sh --mariadb_only --streams 500 --duration 10
+  run_block replicas bash bench/run_watch_bench.sh --mariadb_only --streams 300 --duration 10 --cluster off,on,dropped
   run_block sdk bash bench/run_sdk_bench.sh --sqlite_only -- --submit_n 50 --restarts 1
   run_block figures bash bench/run_figures_bench.sh 5000
 else
   run_block ingest bash bench/run_ingest_bench.sh
   run_block streams bash bench/run_watch_bench.sh --sqlite_only --streams 19500
-  run_block replicas bash bench/run_watch_bench.sh --mariadb_only
+  run_block replicas bash bench/run_watch_bench.sh --mariadb_only --streams 1000 --duration 30
   run_block sdk bash bench/run_sdk_bench.sh
   run_block figures bash bench/run_figures_bench.sh 50000
 fi
