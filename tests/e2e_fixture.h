@@ -164,8 +164,13 @@ class E2eTest : public ::testing::TestWithParam<Backend> {
   }
 
   static std::shared_ptr<grpc::Channel> Channel(int port) {
+    // Reconnect soon after a refused connection (a server restarting), but leave the connect
+    // timeout at gRPC's 20 s: "grpc.testing.fixed_reconnect_backoff_ms" would make it 100 ms
+    // too, and on a loaded machine (ctest -j2) a connect can take longer than that ("tcp
+    // handshaker shutdown").
     grpc::ChannelArguments args;
-    args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 100);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
                                      grpc::InsecureChannelCredentials(), args);
   }
