@@ -8,7 +8,9 @@
 
 namespace gridline::runtime {
 namespace {
-constexpr int kHeartbeatPhases = 16;
+// 64 slots: at 19,500 streams and a 15 s interval a slot ticks about 300 streams every 234 ms
+// (16 slots ticked 1,200 at once, and the writes they start run on this thread).
+constexpr int kHeartbeatPhases = 64;
 }  // namespace
 
 EventHub::EventHub(store::FeedStore* store, Options options) : store_(store), options_(options) {}

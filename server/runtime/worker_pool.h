@@ -24,6 +24,10 @@ class WorkerPool {
   // A new call's work: false, and nothing queued, while max_queued tasks wait. The caller
   // answers RESOURCE_EXHAUSTED (shedding load instead of building an unbounded queue).
   bool TrySubmit(std::function<void()> task);
+  // Periodic upkeep of open calls (a stream re-checking its token): runs when no call's work
+  // waits, on at most one thread at a time, so that a burst of it never queues ahead of calls.
+  // Not counted against max_queued.
+  void SubmitBackground(std::function<void()> task);
   // Stop taking new work, finish what is queued, join the threads. Idempotent.
   void Shutdown();
   size_t queued() const;
@@ -34,6 +38,8 @@ class WorkerPool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  std::deque<std::function<void()>> background_;
+  bool background_running_ = false;
   bool stopping_ = false;
   const size_t max_queued_;
   std::vector<std::thread> threads_;
