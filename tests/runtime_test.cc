@@ -113,8 +113,8 @@ TEST(WorkerPoolTest, BackgroundWorkYieldsToCallsAndRunsOneAtATime) {
     cv.notify_all();
     cv.wait(lock, [&] { return release; });
   };
-  ASSERT_TRUE(pool.TrySubmit(blocker));
-  ASSERT_TRUE(pool.TrySubmit(blocker));
+  pool.Submit(blocker);
+  pool.Submit(blocker);
   {
     std::unique_lock<std::mutex> lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return started == 2; }));
