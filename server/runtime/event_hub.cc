@@ -13,7 +13,8 @@ namespace {
 constexpr int kHeartbeatPhases = 64;
 }  // namespace
 
-EventHub::EventHub(store::FeedStore* store, Options options) : store_(store), options_(options) {}
+EventHub::EventHub(store::FeedStore* store, Options options)
+    : store_(store), options_(options), by_phase_(kHeartbeatPhases) {}
 
 EventHub::~EventHub() {
   BeginShutdown();
@@ -115,6 +116,7 @@ bool EventHub::Register(EventWatcher* w, std::vector<std::string> keys) {
     for (const auto& k : keys) by_key_[k].insert(w);
   }
   entries_[w] = Entry{std::move(keys), next_phase_};
+  by_phase_[next_phase_].insert(w);
   next_phase_ = (next_phase_ + 1) % kHeartbeatPhases;
   return true;
 }
@@ -137,6 +139,7 @@ void EventHub::Unregister(EventWatcher* w) {
       b->second.erase(w);
       if (b->second.empty()) by_key_.erase(b);
     }
+    by_phase_[it->second.heartbeat_phase].erase(w);
     entries_.erase(it);
   }
 }
@@ -226,9 +229,7 @@ void EventHub::Run() {
         std::lock_guard<std::mutex> lock(watchers_mu_);
         const int phase = heartbeat_phase_;
         heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
-        for (const auto& [w, entry] : entries_) {
-          if (entry.heartbeat_phase == phase) tick.push_back(w);
-        }
+        tick.assign(by_phase_[phase].begin(), by_phase_[phase].end());
       }
       CallOut(tick, &EventWatcher::OnHeartbeatTick);
     }
