@@ -221,15 +221,20 @@ void EventHub::Run() {
     }
     auto now = Clock::now();
     if (now >= next_heartbeat) {
-      // One phase of kHeartbeatPhases per tick: each watcher still gets one tick per interval.
-      next_heartbeat = now + std::chrono::milliseconds(
-                                 std::max(1, options_.heartbeat_interval_ms / kHeartbeatPhases));
+      // One phase of kHeartbeatPhases per step: each watcher still gets one tick per interval.
+      // The phases due since the last pass all tick now (a pass may be longer than a step).
+      const auto step =
+          std::chrono::milliseconds(std::max(1, options_.heartbeat_interval_ms / kHeartbeatPhases));
       std::vector<EventWatcher*> tick;
       {
         std::lock_guard<std::mutex> lock(watchers_mu_);
-        const int phase = heartbeat_phase_;
-        heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
-        tick.assign(by_phase_[phase].begin(), by_phase_[phase].end());
+        for (int n = 0; n < kHeartbeatPhases && now >= next_heartbeat; ++n) {
+          next_heartbeat += step;
+          const int phase = heartbeat_phase_;
+          heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
+          tick.insert(tick.end(), by_phase_[phase].begin(), by_phase_[phase].end());
+        }
+        if (now >= next_heartbeat) next_heartbeat = now + step;  // far behind: start afresh
       }
       CallOut(tick, &EventWatcher::OnHeartbeatTick);
     }

@@ -39,7 +39,7 @@ void WorkerPool::SubmitBackground(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      background_.push_back(std::move(task));
+      background_.emplace_back(std::chrono::steady_clock::now(), std::move(task));
       cv_.notify_one();
       return;
     }
@@ -72,11 +72,14 @@ void WorkerPool::Run() {
       cv_.wait(lock, [&] {
         return !tasks_.empty() || background_ready() || (stopping_ && background_.empty());
       });
-      if (!tasks_.empty()) {
+      const bool overdue =
+          background_ready() &&
+          std::chrono::steady_clock::now() - background_.front().first >= kBackgroundMaxWait;
+      if (!tasks_.empty() && !overdue) {
         task = std::move(tasks_.front());
         tasks_.pop_front();
       } else if (background_ready()) {
-        task = std::move(background_.front());
+        task = std::move(background_.front().second);
         background_.pop_front();
         background = background_running_ = true;
       } else {
