@@ -24,7 +24,6 @@
 #include "server/app/config.h"
 #include "server/app/metrics_server.h"
 #include "server/app/tls.h"
-#include "server/app/transport_args.h"
 #include "server/domain/organisation.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
@@ -486,7 +485,6 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              config.keepalive().min_client_ping_interval_ms());
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  SetTransportArgs(&builder);  // what an idle connection holds (transport_args.cc)
   {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(
