@@ -83,7 +83,7 @@ if ((quick)); then
   run_block figures bash bench/run_figures_bench.sh 5000
 else
   run_block ingest bash bench/run_ingest_bench.sh
-  run_block streams bash bench/run_watch_bench.sh --sqlite_only --streams 19500
+  run_block streams bash bench/run_watch_bench.sh --sqlite_only --streams 19500 --duration 60 --open_rate 500 --idle 30
   run_block replicas bash bench/run_watch_bench.sh --mariadb_only --streams 1000 --duration 30
   run_block sdk bash bench/run_sdk_bench.sh
   run_block figures bash bench/run_figures_bench.sh 50000

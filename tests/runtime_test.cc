@@ -2,10 +2,14 @@
 // lock, so a watcher may call back into the hub (and hold its own lock while it registers).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
@@ -91,6 +95,57 @@ TEST(WorkerPoolTest, NewWorkIsRefusedWhileTheQueueIsFullAndAdmittedWorkIsNot) {
   cv.notify_all();
   pool.Shutdown();  // finishes what is queued
   EXPECT_EQ(ran.load(), 3);
+}
+
+// Re-authentications of open streams are background work: they run after the calls' work that
+// was waiting, one at a time, and never count against the queue bound.
+TEST(WorkerPoolTest, BackgroundWorkYieldsToCallsAndRunsOneAtATime) {
+  runtime::WorkerPool pool(2, 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  int started = 0;
+  bool release = false;
+  std::vector<std::string> order;
+  int background_now = 0, background_most = 0;
+  auto blocker = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    ++started;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  };
+  pool.Submit(blocker);
+  pool.Submit(blocker);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return started == 2; }));
+  }
+  // Both workers are taken: queue background work first, then a call's.
+  for (int i = 0; i < 4; ++i) {
+    pool.SubmitBackground([&, i] {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        background_most = std::max(background_most, ++background_now);
+        order.push_back("background " + std::to_string(i));
+      }
+      std::this_thread::yield();
+      std::lock_guard<std::mutex> lock(mu);
+      --background_now;
+    });
+  }
+  EXPECT_TRUE(pool.TrySubmit([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back("call");
+  })) << "background work does not fill the queue";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  pool.Shutdown();  // finishes what is queued, background work included
+  ASSERT_EQ(order.size(), 5u);
+  EXPECT_EQ(order.front(), "call");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(order[i + 1], "background " + std::to_string(i));
+  EXPECT_EQ(background_most, 1);
 }
 
 }  // namespace

@@ -453,6 +453,38 @@ TEST_P(TokenStoreTest, OrganisationLookupsAndTokens) {
   EXPECT_EQ(all->size(), 4u);
 }
 
+// Issue 16: last_used_time is written in batches (not one write per authentication), yet a
+// listing shows every use, at most one write a minute apart.
+TEST_P(TokenStoreTest, UsesAreTouchedInBatchesAndShownByTheList) {
+  const domain::Micros now = 1'800'000'000'000'000;
+  const domain::Micros minute = 60'000'000;
+  for (char c : {'5', '6'}) {
+    domain::TokenInfo t;
+    t.token_id = std::string("tok-touch-") + c;
+    t.user_id = "u1";
+    t.create_time = now;
+    t.issued_by_user_id = "op";
+    ASSERT_TRUE(store_->CreateToken(t, std::string(64, c)).ok());
+  }
+  auto last_used = [&](const std::string& id) -> domain::Micros {
+    auto tokens = store_->ListTokens("u1", true, now + 10 * minute);
+    EXPECT_TRUE(tokens.ok()) << tokens.status();
+    if (!tokens.ok()) return -1;
+    for (const auto& t : *tokens) {
+      if (t.token_id == id) return t.last_used_time;
+    }
+    return -1;
+  };
+  ASSERT_TRUE(store_->FindCallerByTokenHash(std::string(64, '5'), now + 1).ok());
+  ASSERT_TRUE(store_->FindCallerByTokenHash(std::string(64, '6'), now + 2).ok());
+  EXPECT_EQ(last_used("tok-touch-5"), now + 1);
+  EXPECT_EQ(last_used("tok-touch-6"), now + 2);
+  ASSERT_TRUE(store_->FindCallerByTokenHash(std::string(64, '5'), now + 3).ok());
+  EXPECT_EQ(last_used("tok-touch-5"), now + 1) << "touched at most once a minute";
+  ASSERT_TRUE(store_->FindCallerByTokenHash(std::string(64, '5'), now + 2 * minute).ok());
+  EXPECT_EQ(last_used("tok-touch-5"), now + 2 * minute);
+}
+
 // Issue 15: a binding travels with the token and with its rotation; rotation happens once.
 TEST_P(TokenStoreTest, BindingsAndRotation) {
   const domain::Micros now = 1'800'000'000'000'000;

@@ -113,16 +113,22 @@ class PoolReactor : public Reactor {
   virtual ~PoolReactor() = default;
 
   // Runs `task` on the pool; the call does not finish before it returns. False, and nothing run,
-  // once the call has finished.
-  bool SubmitLocked(std::function<void()> task) {
+  // once the call has finished. `background`: upkeep that yields to calls' work
+  // (WorkerPool::SubmitBackground).
+  bool SubmitLocked(std::function<void()> task, bool background = false) {
     if (finished_) return false;
     ++tasks_;
-    pool_->Submit([this, task = std::move(task)] {
+    auto run = [this, task = std::move(task)] {
       task();
       std::unique_lock<std::mutex> lock(mu_);
       --tasks_;
       Advance(lock);  // may finish: the task must touch nothing of the reactor after this
-    });
+    };
+    if (background) {
+      pool_->SubmitBackground(std::move(run));
+    } else {
+      pool_->Submit(std::move(run));
+    }
     return true;
   }
   void SubmitTask(std::function<void()> task) {

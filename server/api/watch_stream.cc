@@ -77,11 +77,12 @@ void WatchStream::Init(std::string after_cursor, Authorize authorize) {
   greeting_due_ = true;
   // Registered without our lock held (the hub calls us with its own lock released, and takes
   // it to register). This task keeps the stream alive meanwhile; calls from the hub until then
-  // find a task running and write nothing.
+  // find cursor_task_ set and write nothing.
   lock.unlock();
   const bool registered = deps_.hub->Register(this, std::move(visible.keys));
   lock.lock();
   registered_ = registered;
+  cursor_task_ = false;
   if (!registered_) {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
@@ -95,6 +96,7 @@ void WatchStream::ReadFromStore() {
   }
   auto events = deps_.store->ListEventsAfter(after, kStoreBatch);
   std::lock_guard<std::mutex> lock(mu_);
+  cursor_task_ = false;
   if (!events.ok()) {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "cannot read events; resume from your last cursor"));
@@ -130,7 +132,7 @@ void WatchStream::Reauthenticate() {
 }
 
 const v1::WatchEvent* WatchStream::NextWriteLocked() {
-  if (TasksRunningLocked() || FinishingLocked()) return nullptr;
+  if (cursor_task_ || FinishingLocked()) return nullptr;
   if (greeting_due_) {
     // The first message, at once: a heartbeat with the cursor the stream starts from, so the
     // client knows it is live (and from where) without waiting for an event or a tick.
@@ -151,7 +153,7 @@ const v1::WatchEvent* WatchStream::NextWriteLocked() {
     std::vector<runtime::EventPtr> batch;
     if (!deps_.hub->FetchFromRing(cursor_, kRingBatch, &batch)) {
       // Behind the ring: catch up from the store on a worker thread.
-      SubmitLocked([this] { ReadFromStore(); });
+      cursor_task_ = SubmitLocked([this] { ReadFromStore(); });
       return nullptr;
     }
     for (auto& e : batch) {
@@ -214,8 +216,9 @@ void WatchStream::OnHeartbeatTick() {
   }
   if (!TasksRunningLocked() && !FinishingLocked() && registered_ &&
       now - authenticated_ > std::chrono::milliseconds(options.reauth_interval_ms)) {
-    SubmitLocked([this] { Reauthenticate(); });
-    return;
+    // In the background: a tick's worth of re-checks must not queue ahead of reports.
+    // The heartbeat goes out meanwhile: a re-check holds up no write.
+    SubmitLocked([this] { Reauthenticate(); }, /*background=*/true);
   }
   Advance(lock);
 }

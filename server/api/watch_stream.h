@@ -56,6 +56,9 @@ class WatchStream final : public PoolReactor<grpc::ServerWriteReactor<v1::WatchE
   int64_t cursor_ = 0;  // every event up to here is either queued, written, or not visible
   std::deque<runtime::EventPtr> pending_;
   bool registered_ = false;
+  // Init or a store read is running: it sets the cursor, so nothing is written meanwhile. (A
+  // re-authentication does not hold up writes.)
+  bool cursor_task_ = true;
   bool heartbeat_due_ = false;
   bool greeting_due_ = false;  // the first message (a heartbeat with the start cursor) is owed
   std::chrono::steady_clock::time_point write_started_;

@@ -35,6 +35,18 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
   return true;
 }
 
+void WorkerPool::SubmitBackground(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      background_.emplace_back(std::chrono::steady_clock::now(), std::move(task));
+      cv_.notify_one();
+      return;
+    }
+  }
+  task();  // after shutdown, as Submit
+}
+
 void WorkerPool::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -47,20 +59,43 @@ void WorkerPool::Shutdown() {
 
 size_t WorkerPool::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return tasks_.size();
+  return tasks_.size() + background_.size();
 }
 
 void WorkerPool::Run() {
   while (true) {
     std::function<void()> task;
+    bool background = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      auto background_ready = [&] { return !background_running_ && !background_.empty(); };
+      cv_.wait(lock, [&] {
+        return !tasks_.empty() || background_ready() || (stopping_ && background_.empty());
+      });
+      const bool overdue =
+          background_ready() &&
+          std::chrono::steady_clock::now() - background_.front().first >= kBackgroundMaxWait;
+      if (!tasks_.empty() && !overdue) {
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      } else if (background_ready()) {
+        task = std::move(background_.front().second);
+        background_.pop_front();
+        background = background_running_ = true;
+      } else {
+        return;  // stopping, and nothing left
+      }
     }
     task();
+    if (background) {
+      std::lock_guard<std::mutex> lock(mu_);
+      background_running_ = false;
+      if (stopping_) {
+        cv_.notify_all();
+      } else if (!background_.empty()) {
+        cv_.notify_one();
+      }
+    }
   }
 }
 

@@ -2,11 +2,13 @@
 #ifndef GRIDLINE_SERVER_RUNTIME_WORKER_POOL_H_
 #define GRIDLINE_SERVER_RUNTIME_WORKER_POOL_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace gridline::runtime {
@@ -24,6 +26,11 @@ class WorkerPool {
   // A new call's work: false, and nothing queued, while max_queued tasks wait. The caller
   // answers RESOURCE_EXHAUSTED (shedding load instead of building an unbounded queue).
   bool TrySubmit(std::function<void()> task);
+  // Periodic upkeep of open calls (a stream re-checking its token): runs when no call's work
+  // waits, or once it has waited kBackgroundMaxWait (so that steady load cannot starve it), on
+  // at most one thread at a time: a burst of it never queues ahead of calls. Not counted against
+  // max_queued.
+  void SubmitBackground(std::function<void()> task);
   // Stop taking new work, finish what is queued, join the threads. Idempotent.
   void Shutdown();
   size_t queued() const;
@@ -34,6 +41,9 @@ class WorkerPool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  static constexpr std::chrono::milliseconds kBackgroundMaxWait{100};
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::function<void()>>> background_;
+  bool background_running_ = false;
   bool stopping_ = false;
   const size_t max_queued_;
   std::vector<std::thread> threads_;
