@@ -7,6 +7,12 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <type_traits>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace gridline::bench {
 
@@ -39,6 +45,28 @@ class FlagArg {
   std::string name_, value_;
   bool has_value_ = false;
 };
+
+// "a,b,,c" -> {"a", "b", "c"}.
+inline std::vector<std::string> SplitList(const std::string& v) {
+  std::vector<std::string> out;
+  for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipEmpty())) out.emplace_back(p);
+  return out;
+}
+
+// Flag `name`'s value `v` as a number; anything else calls `usage` (which does not return).
+template <typename Number>
+Number ParseNumber(const std::string& name, const std::string& v,
+                   const std::function<void(const std::string&)>& usage) {
+  Number n = 0;
+  bool ok;
+  if constexpr (std::is_floating_point_v<Number>) {
+    ok = absl::SimpleAtod(v, &n);
+  } else {
+    ok = absl::SimpleAtoi(v, &n);
+  }
+  if (!ok) usage(absl::StrCat(name, ": '", v, "' is not a number"));
+  return n;
+}
 
 // "0.84", "12.3", "456", "-1.20": about three significant digits.
 inline std::string ThreeDigits(double v) {

@@ -153,9 +153,7 @@ struct Flags {
 }
 
 int ToInt(const std::string& name, const std::string& v) {
-  int i = 0;
-  if (!absl::SimpleAtoi(v, &i)) Usage(absl::StrCat(name, ": '", v, "' is not a number"));
-  return i;
+  return gridline::bench::ParseNumber<int>(name, v, Usage);
 }
 
 Flags ParseFlags(int argc, char** argv) {

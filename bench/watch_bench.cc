@@ -106,22 +106,14 @@ struct Flags {
   std::exit(2);
 }
 
-std::vector<std::string> SplitList(const std::string& v) {
-  std::vector<std::string> out;
-  for (absl::string_view p : absl::StrSplit(v, ',', absl::SkipEmpty())) out.emplace_back(p);
-  return out;
-}
+using gridline::bench::SplitList;
 
 double ToDouble(const std::string& name, const std::string& v) {
-  double d = 0;
-  if (!absl::SimpleAtod(v, &d)) Usage(absl::StrCat(name, ": '", v, "' is not a number"));
-  return d;
+  return gridline::bench::ParseNumber<double>(name, v, Usage);
 }
 
 int ToInt(const std::string& name, const std::string& v) {
-  int i = 0;
-  if (!absl::SimpleAtoi(v, &i)) Usage(absl::StrCat(name, ": '", v, "' is not a number"));
-  return i;
+  return gridline::bench::ParseNumber<int>(name, v, Usage);
 }
 
 Flags ParseFlags(int argc, char** argv) {
