@@ -15,8 +15,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "== gridline demo: checking build dependencies"
 bash deploy/install-deps.sh
 
-echo "== gridline demo: building gridline-server (build/, RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The same build type and flags as deploy/test.sh, so running one after the other does not
+# rebuild everything.
+echo "== gridline demo: building gridline-server (build/, Release -O2)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 cmake --build build --target gridline-server -j"$(nproc)"
 
 mkdir -p var

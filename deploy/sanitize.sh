@@ -8,6 +8,7 @@
 #   bash deploy/sanitize.sh --sqlite   # the same, SQLite variants only (no MariaDB)
 #   bash deploy/sanitize.sh --quick    # the CI run (deploy/test.sh), see below
 #   bash deploy/sanitize.sh --suites 'streams_e2e_test admin_e2e_test' --filter 'Watch*'
+#   --jobs N: suites run N at a time (default 2 with --quick, else 1)
 #
 # Every server the suites start is the sanitized one (GRIDLINE_TEST_SERVER_BINARY, also when the
 # suites come from another build), and so are gridctl and the SDK's test app in the full run. A
@@ -53,6 +54,7 @@ SUITE_TIMEOUT=1800
 
 filter='*'
 quick=0
+jobs=""
 sqlite_only=0
 tests_from=""
 suites=()
@@ -63,9 +65,14 @@ while (($#)); do
     --sqlite) sqlite_only=1; shift ;;
     --suites) read -r -a suites <<<"$2"; shift 2 ;;
     --tests-from) tests_from=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
     *) echo "sanitize.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
+# Suites at a time: two for --quick (SQLite only, each test on its own ports and files), one
+# for the full run, whose MariaDB variants are heavier under the sanitizers.
+[[ -n "$jobs" ]] || { ((quick)) && jobs=2 || jobs=1; }
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "sanitize.sh: --jobs wants a positive number" >&2; exit 2; }
 if ((quick)); then
   ((${#suites[@]})) || suites=("${QUICK_SUITES[@]}")
   [[ -n "$tests_from" ]] || tests_from=build
@@ -136,21 +143,38 @@ export ASAN_OPTIONS="log_path=$tmp/reports/asan:detect_leaks=0:abort_on_error=0:
 export UBSAN_OPTIONS="log_path=$tmp/reports/ubsan:print_stacktrace=1:halt_on_error=1"
 rc=0
 failed=()
-for suite in "${suites[@]}"; do
-  start=$SECONDS
-  suite_rc=0
-  # From a scratch directory: a server started without --attachments_dir writes into its cwd.
-  (cd "$tmp/cwd" && exec timeout --foreground --kill-after=30 "$SUITE_TIMEOUT" \
-    "$suite_dir/$suite" --gtest_filter="$filter" --gtest_brief=1) 2>&1 |
-    tee "$tmp/output/$suite.log" || suite_rc=$?
+# Runs one suite; its output goes to its log, which is printed when it ends.
+run_suite() {
+  local suite=$1
+  mkdir -p "$tmp/cwd/$suite"
+  # From a scratch directory of its own: a server started without --attachments_dir writes into
+  # its cwd.
+  cd "$tmp/cwd/$suite" && exec timeout --foreground --kill-after=30 "$SUITE_TIMEOUT" \
+    "$suite_dir/$suite" --gtest_filter="$filter" --gtest_brief=1 >"$tmp/output/$suite.log" 2>&1
+}
+# Suites run $jobs at a time: they mostly wait on servers, so two share two cores well.
+declare -A pid_suite=() pid_start=()
+finish_one() {
+  local pid suite_rc=0
+  wait -n -p pid "${!pid_suite[@]}" || suite_rc=$?
+  local suite=${pid_suite[$pid]}
+  cat "$tmp/output/$suite.log"
   if ((suite_rc == 0)); then
-    echo "---- $suite: ok, $((SECONDS - start)) s"
+    echo "---- $suite: ok, $((SECONDS - pid_start[$pid])) s"
   else
-    echo "---- $suite: FAILED (exit status $suite_rc), $((SECONDS - start)) s"
+    echo "---- $suite: FAILED (exit status $suite_rc), $((SECONDS - pid_start[$pid])) s"
     failed+=("$suite")
     rc=1
   fi
+  unset "pid_suite[$pid]" "pid_start[$pid]"
+}
+for suite in "${suites[@]}"; do
+  while ((${#pid_suite[@]} >= jobs)); do finish_one; done
+  run_suite "$suite" &
+  pid_suite[$!]=$suite
+  pid_start[$!]=$SECONDS
 done
+while ((${#pid_suite[@]} > 0)); do finish_one; done
 
 section "sanitizer reports"
 shopt -s nullglob

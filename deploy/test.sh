@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole gridline test suite on a (fresh) Debian 12 machine:
 #   1. installs missing packages (deploy/install-deps.sh --test; root, or prints the sudo line),
-#   2. configures and builds everything into build/ (RelWithDebInfo),
+#   2. configures and builds everything into build/ (Release at -O2: RelWithDebInfo without the
+#      debug information, which costs about 40% more compile time),
 #   3. starts a throwaway MariaDB on a free loopback port (temporary data directory),
 #   4. runs ctest: every store test on SQLite and on that MariaDB,
 #   5. runs the independent Python client check against a real gridline-server and checks that
@@ -65,8 +66,8 @@ bash deploy/install-deps.sh --test
 [[ -x "$PYTHON" ]] || fail "$PYTHON not found (install python3 and python3-grpcio)"
 
 # ---------------------------------------------------------------------------------------------
-section "build (build/, RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+section "build (build/, Release -O2)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 cmake --build build -j"$(nproc)"
 [[ -x build/server/gridline-server ]] || fail "build/server/gridline-server was not built"
 
