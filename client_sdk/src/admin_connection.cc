@@ -67,8 +67,7 @@ StatusOr<v1::ListAuditLogResponse> AdminConnection::ListAuditLog(const v1::ListA
 
 namespace {
 
-using S = v1::AdminService::Stub;
-constexpr auto kIdempotent = Idempotency::kIdempotent;
+using AdminStub = v1::AdminService::Stub;
 
 class GrpcAdminConnection final : public AdminConnection {
  public:
@@ -112,61 +111,63 @@ class GrpcAdminConnection final : public AdminConnection {
     return *std::move(result);
   }
   StatusOr<v1::CurrentUser> GetCurrentUser(const v1::GetCurrentUserRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::GetCurrentUser, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::GetCurrentUser, r, internal::kIdempotent);
   }
   StatusOr<v1::Statistics> GetStatistics(const v1::GetStatisticsRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::GetStatistics, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::GetStatistics, r, internal::kIdempotent);
   }
   StatusOr<v1::ListEvaluationsResponse> ListEvaluations(
       const v1::ListEvaluationsRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListEvaluations, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListEvaluations, r, internal::kIdempotent);
   }
   StatusOr<v1::ListAccountabilityRecordsResponse> ListAccountabilityRecords(
       const v1::ListAccountabilityRecordsRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListAccountabilityRecords, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListAccountabilityRecords, r,
+                         internal::kIdempotent);
   }
   // Computing a month again is idempotent.
   StatusOr<v1::ComputeAccountabilityResponse> ComputeAccountability(
       const v1::ComputeAccountabilityRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ComputeAccountability, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ComputeAccountability, r,
+                         internal::kIdempotent);
   }
   StatusOr<v1::AccountabilityRecord> DismissAccountabilityRecord(
       const v1::DismissAccountabilityRecordRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::DismissAccountabilityRecord, r,
+    return stubs_->Unary(stubs_->admin(), &AdminStub::DismissAccountabilityRecord, r,
                          internal::WriteIdempotency(r));
   }
   StatusOr<v1::ResolveRouteResponse> ResolveRoute(const v1::ResolveRouteRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ResolveRoute, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ResolveRoute, r, internal::kIdempotent);
   }
   StatusOr<v1::ListGridsResponse> ListGrids(const v1::ListGridsRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListGrids, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListGrids, r, internal::kIdempotent);
   }
   StatusOr<v1::ListDepartmentsResponse> ListDepartments(
       const v1::ListDepartmentsRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListDepartments, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListDepartments, r, internal::kIdempotent);
   }
   StatusOr<v1::ListCategoriesResponse> ListCategories(const v1::ListCategoriesRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListCategories, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListCategories, r, internal::kIdempotent);
   }
   StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListUsers, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListUsers, r, internal::kIdempotent);
   }
   // A repeat after a lost answer would issue a second token: DEADLINE_EXCEEDED is not retried.
   StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::IssueToken, r, Idempotency::kNonIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::IssueToken, r, Idempotency::kNonIdempotent);
   }
   StatusOr<v1::ListTokensResponse> ListTokens(const v1::ListTokensRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListTokens, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListTokens, r, internal::kIdempotent);
   }
   StatusOr<v1::TokenInfo> RevokeToken(const v1::RevokeTokenRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::RevokeToken, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::RevokeToken, r, internal::kIdempotent);
   }
   // A repeat after a lost answer would find the token rotated already: not retried.
   StatusOr<v1::IssueTokenResponse> RotateToken(const v1::RotateTokenRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::RotateToken, r, Idempotency::kNonIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::RotateToken, r, Idempotency::kNonIdempotent);
   }
   StatusOr<v1::ListAuditLogResponse> ListAuditLog(const v1::ListAuditLogRequest& r) override {
-    return stubs_->Unary(stubs_->admin(), &S::ListAuditLog, r, kIdempotent);
+    return stubs_->Unary(stubs_->admin(), &AdminStub::ListAuditLog, r, internal::kIdempotent);
   }
 
  private:

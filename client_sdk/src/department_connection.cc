@@ -61,9 +61,8 @@ StatusOr<v1::ListSupervisionOrdersResponse> DepartmentConnection::ListSupervisio
 
 namespace {
 
-using S = v1::DepartmentService::Stub;
+using DepartmentStub = v1::DepartmentService::Stub;
 using R = v1::ReportService::Stub;
-constexpr auto kIdempotent = Idempotency::kIdempotent;
 using internal::WriteIdempotency;
 
 class GrpcDepartmentConnection final : public DepartmentConnection {
@@ -74,28 +73,33 @@ class GrpcDepartmentConnection final : public DepartmentConnection {
 
   StatusOr<v1::ListAssignedCasesResponse> ListAssignedCases(
       const v1::ListAssignedCasesRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::ListAssignedCases, r, kIdempotent);
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::ListAssignedCases, r,
+                         internal::kIdempotent);
   }
   StatusOr<v1::Case> GetCase(const v1::GetCaseRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &R::GetCase, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &R::GetCase, r, internal::kIdempotent);
   }
   StatusOr<v1::ListCaseEventsResponse> ListCaseEvents(const v1::ListCaseEventsRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &R::ListCaseEvents, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &R::ListCaseEvents, r, internal::kIdempotent);
   }
   StatusOr<v1::Case> AcceptAssignment(const v1::AcceptAssignmentRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::AcceptAssignment, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::AcceptAssignment, r,
+                         WriteIdempotency(r));
   }
   StatusOr<v1::Case> ReturnCase(const v1::ReturnCaseRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::ReturnCase, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::ReturnCase, r, WriteIdempotency(r));
   }
   StatusOr<v1::ExtensionRequest> RequestExtension(const v1::RequestExtensionRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::RequestExtension, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::RequestExtension, r,
+                         WriteIdempotency(r));
   }
   StatusOr<v1::Case> AddProgress(const v1::AddProgressRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::AddProgress, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::AddProgress, r,
+                         WriteIdempotency(r));
   }
   StatusOr<v1::Case> ResolveCase(const v1::ResolveCaseRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::ResolveCase, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::ResolveCase, r,
+                         WriteIdempotency(r));
   }
   StatusOr<v1::Attachment> UploadAttachment(const PhotoUpload& photo) override {
     return internal::UploadAttachment(*stubs_, photo);
@@ -112,17 +116,17 @@ class GrpcDepartmentConnection final : public DepartmentConnection {
   // Acknowledging and answering are idempotent: a repeat returns the order as it stands.
   StatusOr<v1::SupervisionOrder> AcknowledgeSupervisionOrder(
       const v1::AcknowledgeSupervisionOrderRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::AcknowledgeSupervisionOrder, r,
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::AcknowledgeSupervisionOrder, r,
                          Idempotency::kIdempotent);
   }
   StatusOr<v1::SupervisionOrder> AnswerSupervisionOrder(
       const v1::AnswerSupervisionOrderRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::AnswerSupervisionOrder, r,
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::AnswerSupervisionOrder, r,
                          Idempotency::kIdempotent);
   }
   StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
       const v1::ListSupervisionOrdersRequest& r) override {
-    return stubs_->Unary(stubs_->department(), &S::ListSupervisionOrders, r,
+    return stubs_->Unary(stubs_->department(), &DepartmentStub::ListSupervisionOrders, r,
                          Idempotency::kIdempotent);
   }
 

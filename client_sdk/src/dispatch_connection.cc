@@ -69,9 +69,8 @@ StatusOr<v1::ListSupervisionOrdersResponse> DispatchConnection::ListSupervisionO
 
 namespace {
 
-using S = v1::DispatchService::Stub;
+using DispatchStub = v1::DispatchService::Stub;
 using R = v1::ReportService::Stub;
-constexpr auto kIdempotent = Idempotency::kIdempotent;
 using internal::WriteIdempotency;
 
 class GrpcDispatchConnection final : public DispatchConnection {
@@ -82,48 +81,53 @@ class GrpcDispatchConnection final : public DispatchConnection {
 
   StatusOr<v1::ListTriageQueueResponse> ListTriageQueue(
       const v1::ListTriageQueueRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::ListTriageQueue, r, kIdempotent);
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::ListTriageQueue, r,
+                         internal::kIdempotent);
   }
   StatusOr<v1::SubmitReportResponse> RegisterCase(const v1::RegisterCaseRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::RegisterCase, r, kIdempotent);
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::RegisterCase, r, internal::kIdempotent);
   }
   StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::ListCases, r, kIdempotent);
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::ListCases, r, internal::kIdempotent);
   }
   StatusOr<v1::Case> GetCase(const v1::GetCaseRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &R::GetCase, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &R::GetCase, r, internal::kIdempotent);
   }
   StatusOr<v1::ListCaseEventsResponse> ListCaseEvents(const v1::ListCaseEventsRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &R::ListCaseEvents, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &R::ListCaseEvents, r, internal::kIdempotent);
   }
   StatusOr<v1::Case> AcceptCase(const v1::AcceptCaseRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::AcceptCase, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::AcceptCase, r, WriteIdempotency(r));
   }
   StatusOr<v1::Case> RejectCase(const v1::RejectCaseRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::RejectCase, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::RejectCase, r, WriteIdempotency(r));
   }
   StatusOr<v1::SuggestDuplicatesResponse> SuggestDuplicates(
       const v1::SuggestDuplicatesRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::SuggestDuplicates, r, kIdempotent);
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::SuggestDuplicates, r,
+                         internal::kIdempotent);
   }
   StatusOr<v1::Case> MarkDuplicate(const v1::MarkDuplicateRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::MarkDuplicate, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::MarkDuplicate, r, WriteIdempotency(r));
   }
   StatusOr<v1::Case> CorrectCategory(const v1::CorrectCategoryRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::CorrectCategory, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::CorrectCategory, r,
+                         WriteIdempotency(r));
   }
   StatusOr<v1::Case> RouteCase(const v1::RouteCaseRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::RouteCase, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::RouteCase, r, WriteIdempotency(r));
   }
   StatusOr<v1::Case> DecideExtension(const v1::DecideExtensionRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::DecideExtension, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::DecideExtension, r,
+                         WriteIdempotency(r));
   }
   StatusOr<v1::Case> VerifyCase(const v1::VerifyCaseRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::VerifyCase, r, WriteIdempotency(r));
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::VerifyCase, r, WriteIdempotency(r));
   }
   StatusOr<v1::ListExtensionRequestsResponse> ListExtensionRequests(
       const v1::ListExtensionRequestsRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::ListExtensionRequests, r, kIdempotent);
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::ListExtensionRequests, r,
+                         internal::kIdempotent);
   }
   std::unique_ptr<EventStream> WatchQueue(const v1::WatchQueueRequest& r) override {
     return stubs_->Watch(
@@ -133,11 +137,13 @@ class GrpcDispatchConnection final : public DispatchConnection {
   // Idempotent on the request id.
   StatusOr<v1::SupervisionOrder> IssueSupervisionOrder(
       const v1::IssueSupervisionOrderRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::IssueSupervisionOrder, r, kIdempotent);
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::IssueSupervisionOrder, r,
+                         internal::kIdempotent);
   }
   StatusOr<v1::ListSupervisionOrdersResponse> ListSupervisionOrders(
       const v1::ListSupervisionOrdersRequest& r) override {
-    return stubs_->Unary(stubs_->dispatch(), &S::ListSupervisionOrders, r, kIdempotent);
+    return stubs_->Unary(stubs_->dispatch(), &DispatchStub::ListSupervisionOrders, r,
+                         internal::kIdempotent);
   }
 
  private:

@@ -39,9 +39,8 @@ StatusOr<v1::PatrolStatistics> PatrolConnection::GetPatrolStatistics(
 
 namespace {
 
-using S = v1::PatrolService::Stub;
+using PatrolStub = v1::PatrolService::Stub;
 // Every patrol write is idempotent on the id the handset chose: retried like a read.
-constexpr auto kIdempotent = Idempotency::kIdempotent;
 
 class GrpcPatrolConnection final : public PatrolConnection {
  public:
@@ -50,33 +49,34 @@ class GrpcPatrolConnection final : public PatrolConnection {
   Options options() const override { return stubs_->options(); }
 
   StatusOr<v1::Patrol> StartPatrol(const v1::StartPatrolRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::StartPatrol, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::StartPatrol, r, internal::kIdempotent);
   }
   StatusOr<v1::Patrol> AppendTrack(const v1::AppendTrackRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::AppendTrack, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::AppendTrack, r, internal::kIdempotent);
   }
   StatusOr<v1::Visit> RecordVisit(const v1::RecordVisitRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::RecordVisit, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::RecordVisit, r, internal::kIdempotent);
   }
   StatusOr<v1::Patrol> EndPatrol(const v1::EndPatrolRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::EndPatrol, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::EndPatrol, r, internal::kIdempotent);
   }
   StatusOr<v1::Patrol> GetPatrol(const v1::GetPatrolRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::GetPatrol, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::GetPatrol, r, internal::kIdempotent);
   }
   StatusOr<v1::ListPatrolsResponse> ListPatrols(const v1::ListPatrolsRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::ListPatrols, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::ListPatrols, r, internal::kIdempotent);
   }
   StatusOr<v1::ListTrackPointsResponse> ListTrackPoints(
       const v1::ListTrackPointsRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::ListTrackPoints, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::ListTrackPoints, r, internal::kIdempotent);
   }
   StatusOr<v1::ListVisitsResponse> ListVisits(const v1::ListVisitsRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::ListVisits, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::ListVisits, r, internal::kIdempotent);
   }
   StatusOr<v1::PatrolStatistics> GetPatrolStatistics(
       const v1::GetPatrolStatisticsRequest& r) override {
-    return stubs_->Unary(stubs_->patrol(), &S::GetPatrolStatistics, r, kIdempotent);
+    return stubs_->Unary(stubs_->patrol(), &PatrolStub::GetPatrolStatistics, r,
+                         internal::kIdempotent);
   }
 
  private:

@@ -40,8 +40,7 @@ std::unique_ptr<EventStream> ReportConnection::WatchCases(const v1::WatchCasesRe
 
 namespace {
 
-using S = v1::ReportService::Stub;
-constexpr auto kIdempotent = Idempotency::kIdempotent;
+using ReportStub = v1::ReportService::Stub;
 
 class GrpcReportConnection final : public ReportConnection {
  public:
@@ -51,7 +50,7 @@ class GrpcReportConnection final : public ReportConnection {
 
   // The request id makes a repeat return the first result: always idempotent.
   StatusOr<v1::SubmitReportResponse> SubmitReport(const v1::SubmitReportRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &S::SubmitReport, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &ReportStub::SubmitReport, r, internal::kIdempotent);
   }
   StatusOr<v1::Attachment> UploadAttachment(const PhotoUpload& photo) override {
     return internal::UploadAttachment(*stubs_, photo);
@@ -60,20 +59,22 @@ class GrpcReportConnection final : public ReportConnection {
     return internal::DownloadAttachment(*stubs_, r);
   }
   StatusOr<v1::Case> GetCase(const v1::GetCaseRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &S::GetCase, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &ReportStub::GetCase, r, internal::kIdempotent);
   }
   StatusOr<v1::ListMyCasesResponse> ListMyCases(const v1::ListMyCasesRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &S::ListMyCases, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &ReportStub::ListMyCases, r, internal::kIdempotent);
   }
   StatusOr<v1::ListCaseEventsResponse> ListCaseEvents(const v1::ListCaseEventsRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &S::ListCaseEvents, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &ReportStub::ListCaseEvents, r, internal::kIdempotent);
   }
   StatusOr<v1::Case> VerifyCase(const v1::VerifyCaseRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &S::VerifyCase, r, internal::WriteIdempotency(r));
+    return stubs_->Unary(stubs_->report(), &ReportStub::VerifyCase, r,
+                         internal::WriteIdempotency(r));
   }
   StatusOr<v1::ListReportCategoriesResponse> ListReportCategories(
       const v1::ListReportCategoriesRequest& r) override {
-    return stubs_->Unary(stubs_->report(), &S::ListReportCategories, r, kIdempotent);
+    return stubs_->Unary(stubs_->report(), &ReportStub::ListReportCategories, r,
+                         internal::kIdempotent);
   }
   std::unique_ptr<EventStream> WatchCases(const v1::WatchCasesRequest& r) override {
     return stubs_->Watch(

@@ -75,7 +75,7 @@ class UploadReactor final
     const service::RequestContext rc{caller_, deps_.clock->NowMicros(), peer_, {}};
     auto stored = deps_.attachments->Upload(rc, upload_.sha256(), upload_.declared_size(),
                                             upload_.TakeData());
-    if (stored.ok()) ToProto(*stored, response_);
+    if (stored.ok()) api::ToProto(*stored, response_);
     std::lock_guard<std::mutex> lock(mu_);
     RequestFinishLocked(ToGrpcStatus(stored.status()));
   }
@@ -153,7 +153,7 @@ class DownloadReactor final
     }
     message_.Clear();
     if (!sent_metadata_) {
-      ToProto(content_.attachment, message_.mutable_attachment());
+      api::ToProto(content_.attachment, message_.mutable_attachment());
       sent_metadata_ = true;
     } else {
       size_t n = std::min(kMaxChunkBytes, content_.bytes.size() - offset_);

@@ -33,8 +33,9 @@ PeerServiceImpl::PeerServiceImpl(runtime::EventHub* hub, const std::string& secr
     : hub_(hub), secret_sha256_(util::Sha256Hex(secret)) {}
 
 grpc::ServerUnaryReactor* PeerServiceImpl::EventsCommitted(
-    grpc::CallbackServerContext* context, const internal::v1::EventsCommittedRequest* request,
-    internal::v1::EventsCommittedResponse* /*response*/) {
+    grpc::CallbackServerContext* context,
+    const ::gridline::internal::v1::EventsCommittedRequest* request,
+    ::gridline::internal::v1::EventsCommittedResponse* /*response*/) {
   auto* reactor = context->DefaultReactor();
   util::Metrics& metrics = util::DefaultMetrics();
   const auto& metadata = context->client_metadata();
@@ -73,8 +74,8 @@ grpc::ServerUnaryReactor* PeerServiceImpl::EventsCommitted(
 
 struct GrpcPeerTransport::Call {
   grpc::ClientContext context;
-  internal::v1::EventsCommittedRequest request;
-  internal::v1::EventsCommittedResponse response;
+  ::gridline::internal::v1::EventsCommittedRequest request;
+  ::gridline::internal::v1::EventsCommittedResponse response;
 };
 
 GrpcPeerTransport::GrpcPeerTransport(const std::vector<std::string>& peers, std::string secret,
@@ -87,7 +88,7 @@ GrpcPeerTransport::GrpcPeerTransport(const std::vector<std::string>& peers, std:
     // a notification meanwhile fails at its own deadline.)
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    stubs_.push_back(internal::v1::PeerService::NewStub(
+    stubs_.push_back(::gridline::internal::v1::PeerService::NewStub(
         grpc::CreateCustomChannel(peer, grpc::InsecureChannelCredentials(), args)));
   }
 }

@@ -23,14 +23,15 @@ namespace gridline::api {
 // The metadata key that carries the cluster's secret.
 inline constexpr char kPeerSecretMetadata[] = "x-gridline-peer-secret";
 
-class PeerServiceImpl final : public internal::v1::PeerService::CallbackService {
+class PeerServiceImpl final : public ::gridline::internal::v1::PeerService::CallbackService {
  public:
   PeerServiceImpl(runtime::EventHub* hub, const std::string& secret);
 
   // Answers at once on gRPC's thread: the hub only notes the hint (PeerCommitted).
   grpc::ServerUnaryReactor* EventsCommitted(
-      grpc::CallbackServerContext* context, const internal::v1::EventsCommittedRequest* request,
-      internal::v1::EventsCommittedResponse* response) override;
+      grpc::CallbackServerContext* context,
+      const ::gridline::internal::v1::EventsCommittedRequest* request,
+      ::gridline::internal::v1::EventsCommittedResponse* response) override;
 
  private:
   runtime::EventHub* const hub_;
@@ -53,7 +54,7 @@ class GrpcPeerTransport final : public runtime::PeerTransport {
 
  private:
   struct Call;
-  std::vector<std::unique_ptr<internal::v1::PeerService::Stub>> stubs_;
+  std::vector<std::unique_ptr<::gridline::internal::v1::PeerService::Stub>> stubs_;
   const std::string secret_;
   const std::string sender_id_;
   const int deadline_ms_;

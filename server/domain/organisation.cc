@@ -443,4 +443,9 @@ absl::Status ValidateOrganisation(const Organisation& org) {
 
 std::string HashToken(absl::string_view token) { return util::Sha256Hex(token); }
 
+std::string ViolationSignature(const OrgViolation& v) {
+  return absl::StrCat(static_cast<int>(v.kind), "\x1f", v.key, "\x1f", v.field, "\x1f",
+                      v.description);
+}
+
 }  // namespace gridline::domain

@@ -39,6 +39,9 @@ struct OrgViolation {
   std::string description;
 };
 
+// Equal for two violations that say the same thing (to tell new ones from those already there).
+std::string ViolationSignature(const OrgViolation& v);
+
 struct OrgCheckOptions {
   // Keeps at most this many violations; the result says when there were more.
   size_t limit = std::numeric_limits<size_t>::max();

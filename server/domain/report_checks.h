@@ -2,6 +2,7 @@
 #ifndef GRIDLINE_SERVER_DOMAIN_REPORT_CHECKS_H_
 #define GRIDLINE_SERVER_DOMAIN_REPORT_CHECKS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -14,6 +15,11 @@ inline constexpr int kMaxDescriptionChars = 2000;
 inline constexpr int kMaxAddressChars = 500;
 inline constexpr int kMaxRequestIdChars = 64;
 inline constexpr int kMaxAttachments = 9;
+
+// Times a handset reports (observed, patrol started): at most this far ahead of the server's
+// clock, and not before 2000-01-01 (microseconds since the epoch).
+inline constexpr int64_t kMaxClientClockSkewMicros = 5LL * 60 * 1000 * 1000;
+inline constexpr int64_t kEarliestClientTimeMicros = 946684800LL * 1000 * 1000;
 
 // Great-circle distance in metres between two WGS-84 points.
 double DistanceMetres(double lat1, double lng1, double lat2, double lng2);

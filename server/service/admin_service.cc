@@ -47,11 +47,6 @@ const char* Singular(OrgKind kind) {
   return "entry";
 }
 
-std::string Signature(const OrgViolation& v) {
-  return absl::StrCat(static_cast<int>(v.kind), "\x1f", v.key, "\x1f", v.field, "\x1f",
-                      v.description);
-}
-
 bool Has(const std::vector<std::string>& paths, absl::string_view path) {
   return std::find(paths.begin(), paths.end(), path) != paths.end();
 }
@@ -192,14 +187,17 @@ absl::Status AdminService::WriteOrganisation(OrgKind kind, const std::string& ke
     auto org = org_->LoadOrganisation();
     if (!org.ok()) return org.status();
     std::set<std::string> before;
-    for (const OrgViolation& v : CheckOrganisation(*org).violations) before.insert(Signature(v));
+    for (const OrgViolation& v : CheckOrganisation(*org).violations)
+      before.insert(domain::ViolationSignature(v));
 
     OrgEdit out;
     if (absl::Status s = edit(&*org, &out); !s.ok()) return s;
 
     OrgCheckOptions options;
     options.limit = 100;
-    options.keep = [&](const OrgViolation& v) { return !before.count(Signature(v)); };
+    options.keep = [&](const OrgViolation& v) {
+      return !before.count(domain::ViolationSignature(v));
+    };
     FieldViolations violations;
     for (const OrgViolation& v : CheckOrganisation(*org, options).violations) {
       if (v.kind == kind && v.key == key) {

@@ -18,7 +18,7 @@ namespace {
 using domain::SupervisionOrder;
 using domain::SupervisionState;
 
-constexpr int kAttempts = 4;
+constexpr int kOrderAttempts = 4;
 
 absl::Status NoOrder() { return absl::NotFoundError("supervision order not found"); }
 
@@ -98,7 +98,7 @@ absl::StatusOr<SupervisionOrder> CaseService::IssueSupervisionOrder(const Reques
       return o;
     }
     // The case changed meanwhile (or a retry of this order won): look again.
-    if (!absl::IsAborted(done.status()) || in.expected_version != 0 || attempt == kAttempts) {
+    if (!absl::IsAborted(done.status()) || in.expected_version != 0 || attempt == kOrderAttempts) {
       return done.status();
     }
   }
@@ -141,7 +141,7 @@ absl::StatusOr<SupervisionOrder> CaseService::MoveOrder(
       next.version = (*order)->version + 1;
       return next;
     }
-    if (!absl::IsAborted(done.status()) || expected_version != 0 || attempt == kAttempts) {
+    if (!absl::IsAborted(done.status()) || expected_version != 0 || attempt == kOrderAttempts) {
       return done.status();
     }
   }

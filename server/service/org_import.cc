@@ -41,11 +41,6 @@ bool SameUser(const User& a, const User& b) {
          a.disabled == b.disabled;
 }
 
-std::string Signature(const OrgViolation& v) {
-  return absl::StrCat(static_cast<int>(v.kind), "\x1f", v.key, "\x1f", v.field, "\x1f",
-                      v.description);
-}
-
 // Merges one kind of the import onto the stored entries: replaces by key, appends new ones,
 // reports duplicates within the import, counts, and collects the upserts.
 template <typename T, typename KeyOf, typename Same>
@@ -169,7 +164,7 @@ absl::StatusOr<ImportPlan> PlanImport(store::OrganisationStore* store, const Org
   plan.version = *version;
   std::set<std::string> already;  // what was wrong before the import is not its fault
   for (const OrgViolation& v : CheckOrganisation(*stored).violations) {
-    already.insert(Signature(v));
+    already.insert(domain::ViolationSignature(v));
   }
   std::map<std::string, bool> was_disabled;
   for (const User& u : stored->users) was_disabled.emplace(u.user_id, u.disabled);
@@ -199,7 +194,7 @@ absl::StatusOr<ImportPlan> PlanImport(store::OrganisationStore* store, const Org
   options.keep = [&](const OrgViolation& v) {
     const auto& o = origin[static_cast<int>(v.kind)];
     bool imported = v.index >= 0 && static_cast<size_t>(v.index) < o.size() && o[v.index] >= 0;
-    return imported || !already.count(Signature(v));
+    return imported || !already.count(domain::ViolationSignature(v));
   };
   if (progress) {
     options.progress = [&](OrgKind kind, int64_t done, int64_t total) {

@@ -19,9 +19,7 @@ using domain::PatrolState;
 using domain::TrackPoint;
 using domain::Visit;
 
-constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;
-constexpr Micros kEarliestTime = 946684800LL * 1000 * 1000;  // 2000-01-01
-constexpr int kAttempts = 4;
+constexpr int kPatrolAttempts = 4;
 
 absl::Status NotFound() { return absl::NotFoundError("patrol not found"); }
 
@@ -61,7 +59,7 @@ absl::StatusOr<T> PatrolService::WithRetry(int64_t expected_version,
   for (int i = 1;; ++i) {
     absl::StatusOr<T> result = attempt();
     if (result.ok() || !absl::IsAborted(result.status()) || expected_version != 0 ||
-        i == kAttempts) {
+        i == kPatrolAttempts) {
       return result;
     }
   }
@@ -95,8 +93,8 @@ absl::StatusOr<Patrol> PatrolService::StartPatrol(const RequestContext& rc,
   FieldViolations v;
   CheckClientId(v, "patrol_id", in.patrol_id,
                 "is required: generate one per patrol and reuse it on retries");
-  if (in.start_time != 0 &&
-      (in.start_time > rc.now + kMaxClockSkew || in.start_time < kEarliestTime)) {
+  if (in.start_time != 0 && (in.start_time > rc.now + domain::kMaxClientClockSkewMicros ||
+                             in.start_time < domain::kEarliestClientTimeMicros)) {
     v.Add("start_time", "must not be in the future or before 2000");
   }
   // A patrol id in use answers first: a retry gets the patrol, other content a clash.

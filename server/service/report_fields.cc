@@ -9,13 +9,6 @@
 
 namespace gridline::service {
 
-namespace {
-
-constexpr Micros kMaxClockSkew = 5LL * 60 * 1000 * 1000;
-constexpr Micros kEarliestObserveTime = 946684800LL * 1000 * 1000;  // 2000-01-01
-
-}  // namespace
-
 void CheckReportFields(FieldViolations& v, const ReportInput& in, Micros now) {
   CheckClientId(v, "request_id", in.request_id,
                 "is required: generate one per report and reuse it on retries");
@@ -29,8 +22,8 @@ void CheckReportFields(FieldViolations& v, const ReportInput& in, Micros now) {
       v.Add("location.coordinates.longitude", "must be within [-180, 180]");
     }
   }
-  if (in.observe_time != 0 &&
-      (in.observe_time > now + kMaxClockSkew || in.observe_time < kEarliestObserveTime)) {
+  if (in.observe_time != 0 && (in.observe_time > now + domain::kMaxClientClockSkewMicros ||
+                               in.observe_time < domain::kEarliestClientTimeMicros)) {
     v.Add("observe_time", "must not be in the future or before 2000");
   }
   if (in.urgency < 0 || in.urgency > static_cast<int>(Urgency::kEmergency)) {

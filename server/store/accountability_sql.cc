@@ -16,7 +16,7 @@ using domain::AccountabilityCase;
 using domain::AccountabilityRecord;
 using domain::RecordStatus;
 
-constexpr char kColumns[] =
+constexpr char kRecordColumns[] =
     "record_id, record_key, year, month, rule, unit_kind, unit_code, user_id, case_ids, weight, "
     "explanation, grid_path, department_code, status, dismiss_reason, dismissed_by, "
     "dismiss_time, compute_time, version";
@@ -72,11 +72,6 @@ AccountabilityRecord RowToRecord(const SqlRow& row) {
   return r;
 }
 
-std::string Marks(size_t n) {
-  std::vector<std::string> m(n, "?");
-  return absl::StrJoin(m, ", ");
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<AccountabilityCase>> AccountabilityTables::LoadCases(
@@ -128,19 +123,19 @@ absl::Status AccountabilityTables::Save(SqlConnection& conn, int year, int month
                                         const std::vector<AccountabilityRecord>& records,
                                         domain::Micros compute_time) const {
   auto existing =
-      conn.Query(absl::StrCat("SELECT ", kColumns,
+      conn.Query(absl::StrCat("SELECT ", kRecordColumns,
                               " FROM accountability_records WHERE year = ? AND month = ?"),
                  {int64_t{year}, int64_t{month}});
   if (!existing.ok()) return existing.status();
   std::map<std::string, AccountabilityRecord> stored;
   for (const auto& row : *existing) stored.emplace(row.Str(1), RowToRecord(row));
   std::set<std::string> seen;
-  const std::vector<std::string> cols = absl::StrSplit(kColumns, ", ");
+  const std::vector<std::string> cols = absl::StrSplit(kRecordColumns, ", ");
   std::vector<std::string> sets;
   for (size_t i = 2; i < cols.size(); ++i) sets.push_back(cols[i] + " = ?");
   const std::string update = absl::StrCat("UPDATE accountability_records SET ",
                                           absl::StrJoin(sets, ", "), " WHERE record_id = ?");
-  const std::string insert = absl::StrCat("INSERT INTO accountability_records (", kColumns,
+  const std::string insert = absl::StrCat("INSERT INTO accountability_records (", kRecordColumns,
                                           ") VALUES (", Marks(cols.size()), ")");
   for (AccountabilityRecord r : records) {
     const std::string key = StoredKey(year, month, r);
@@ -202,7 +197,7 @@ absl::StatusOr<std::optional<domain::Micros>> AccountabilityTables::ComputeTime(
 
 absl::StatusOr<std::vector<AccountabilityRecord>> AccountabilityTables::List(
     SqlConnection& conn, const AccountabilityQuery& q) const {
-  std::string sql = absl::StrCat("SELECT ", kColumns,
+  std::string sql = absl::StrCat("SELECT ", kRecordColumns,
                                  " FROM accountability_records WHERE year = ? AND month = ?");
   SqlParams params = {int64_t{q.year}, int64_t{q.month}};
   if (!q.rules.empty()) {
@@ -252,7 +247,8 @@ absl::StatusOr<std::vector<AccountabilityRecord>> AccountabilityTables::List(
 absl::StatusOr<std::optional<AccountabilityRecord>> AccountabilityTables::Get(
     SqlConnection& conn, const std::string& id) const {
   auto rows = conn.Query(
-      absl::StrCat("SELECT ", kColumns, " FROM accountability_records WHERE record_id = ?"), {id});
+      absl::StrCat("SELECT ", kRecordColumns, " FROM accountability_records WHERE record_id = ?"),
+      {id});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<AccountabilityRecord>();
   return std::optional<AccountabilityRecord>(RowToRecord(rows->front()));

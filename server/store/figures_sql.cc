@@ -38,10 +38,6 @@ bool AllZero(const FigureSums& s) {
   return std::all_of(s.begin(), s.end(), [](int64_t v) { return v == 0; });
 }
 
-std::string Marks(size_t n) {
-  std::vector<std::string> m(n, "?");
-  return absl::StrJoin(m, ", ");
-}
 }  // namespace
 
 absl::StatusOr<std::vector<FigureFacts>> FigureTable::LoadFacts(SqlConnection& conn,

@@ -112,14 +112,6 @@ Visit RowToVisit(const SqlRow& r) {
   return v;
 }
 
-std::string InsertSql(absl::string_view table, absl::string_view columns, size_t rows = 1) {
-  const size_t n = std::count(columns.begin(), columns.end(), ',') + 1;
-  std::vector<std::string> marks(n, "?");
-  const std::string row = absl::StrCat("(", absl::StrJoin(marks, ", "), ")");
-  std::vector<std::string> all(rows, row);
-  return absl::StrCat("INSERT INTO ", table, " (", columns, ") VALUES ", absl::StrJoin(all, ", "));
-}
-
 }  // namespace
 
 absl::StatusOr<PatrolWriteResult> PatrolTables::Start(SqlConnection& conn, const Patrol& p) const {

@@ -1,7 +1,10 @@
 #include "server/store/sql.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace gridline::store {
 
@@ -68,6 +71,18 @@ void ConnectionPool::Release(std::unique_ptr<SqlConnection> conn) {
     idle_.push_back(std::move(conn));
   }
   cv_.notify_one();
+}
+
+std::string Marks(size_t n) {
+  std::vector<std::string> m(n, "?");
+  return absl::StrJoin(m, ", ");
+}
+
+std::string InsertSql(absl::string_view table, absl::string_view columns, size_t rows) {
+  const size_t n = std::count(columns.begin(), columns.end(), ',') + 1;
+  const std::string row = absl::StrCat("(", Marks(n), ")");
+  std::vector<std::string> all(rows, row);
+  return absl::StrCat("INSERT INTO ", table, " (", columns, ") VALUES ", absl::StrJoin(all, ", "));
 }
 
 }  // namespace gridline::store

@@ -108,6 +108,12 @@ inline std::string PathRangeEnd(const std::string& path) {
   return path.substr(0, path.size() - 1) + "0";
 }
 
+// "?, ?, ?" with `n` placeholders.
+std::string Marks(size_t n);
+// "INSERT INTO table (columns) VALUES (?, ...)" with one row of placeholders per `rows`, as
+// many per row as `columns` (comma-separated) names.
+std::string InsertSql(absl::string_view table, absl::string_view columns, size_t rows = 1);
+
 }  // namespace gridline::store
 
 #endif  // GRIDLINE_SERVER_STORE_SQL_H_

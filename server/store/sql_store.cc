@@ -399,13 +399,6 @@ std::string Upsert(Dialect d, absl::string_view table, const std::vector<std::st
 }
 
 // "INSERT INTO table (columns) VALUES (?, ...)" with one placeholder per column.
-std::string InsertSql(absl::string_view table, absl::string_view columns) {
-  const std::vector<absl::string_view> cols = absl::StrSplit(columns, ", ");
-  std::vector<std::string> marks(cols.size(), "?");
-  return absl::StrCat("INSERT INTO ", table, " (", columns, ") VALUES (",
-                      absl::StrJoin(marks, ", "), ")");
-}
-
 std::string JoinList(const std::vector<std::string>& v) { return absl::StrJoin(v, ","); }
 std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',', absl::SkipEmpty());
@@ -418,11 +411,6 @@ std::string FenceList(const std::vector<std::string>& v) {
 std::string LikeEscape(absl::string_view s) {
   return absl::StrReplaceAll(s, {{"!", "!!"}, {"%", "!%"}, {"_", "!_"}});
 }
-std::string Marks(size_t n) {
-  std::vector<std::string> m(n, "?");
-  return absl::StrJoin(m, ", ");
-}
-
 constexpr char kCaseColumns[] =
     "case_id, case_number, state, category_code, description, grid_code, grid_path, latitude, "
     "longitude, address, observe_time, urgency, reporter_user_id, before_photos, after_photos, "

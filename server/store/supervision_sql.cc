@@ -9,7 +9,7 @@ namespace {
 
 using domain::SupervisionOrder;
 
-constexpr char kColumns[] =
+constexpr char kOrderColumns[] =
     "order_id, case_id, issued_by, issued_by_role, request_id, request_digest, reason, "
     "issue_time, respond_by_time, lead_department_code, holder_grid_code, grid_path, state, "
     "acknowledge_time, acknowledged_by, answer_time, answered_by, answer, escalation_count, "
@@ -68,7 +68,7 @@ SupervisionOrder RowToOrder(const SqlRow& r) {
 }
 
 std::string Select(const std::string& where) {
-  return absl::StrCat("SELECT ", kColumns, " FROM supervision_orders ", where);
+  return absl::StrCat("SELECT ", kOrderColumns, " FROM supervision_orders ", where);
 }
 
 absl::StatusOr<std::vector<SupervisionOrder>> Rows(SqlConnection& conn, const std::string& sql,
@@ -93,11 +93,11 @@ absl::StatusOr<std::optional<SupervisionOrder>> One(SqlConnection& conn, const s
 absl::Status SupervisionTables::Write(SqlConnection& conn, const SupervisionWrite& w) const {
   SupervisionOrder o = w.order;
   o.version = w.expected_version + 1;
-  const std::vector<std::string> cols = absl::StrSplit(kColumns, ", ");
+  const std::vector<std::string> cols = absl::StrSplit(kOrderColumns, ", ");
   if (w.expected_version == 0) {
     std::vector<std::string> marks(cols.size(), "?");
-    auto ins = conn.Execute(absl::StrCat("INSERT INTO supervision_orders (", kColumns, ") VALUES (",
-                                         absl::StrJoin(marks, ", "), ")"),
+    auto ins = conn.Execute(absl::StrCat("INSERT INTO supervision_orders (", kOrderColumns,
+                                         ") VALUES (", absl::StrJoin(marks, ", "), ")"),
                             Params(o));
     if (!ins.ok() && absl::IsAlreadyExists(ins.status())) {
       // A concurrent retry of the same issue won the key: run again to find it.
@@ -168,7 +168,7 @@ absl::StatusOr<std::vector<SupervisionOrder>> SupervisionTables::Due(SqlConnecti
                                                                      int limit) const {
   // Open cases: DISPATCHED, IN_PROGRESS, RETURNED (the states an order may be issued in) and
   // PENDING_TRIAGE and RESOLVED (on the way back or forth); not CLOSED, REJECTED or MERGED.
-  const std::vector<std::string> cols = absl::StrSplit(kColumns, ", ");
+  const std::vector<std::string> cols = absl::StrSplit(kOrderColumns, ", ");
   const std::string sql = absl::StrCat(
       "SELECT o.", absl::StrJoin(cols, ", o."),
       " FROM supervision_orders o JOIN cases c ON c.case_id = o.case_id "

@@ -26,6 +26,9 @@ class Message;
 
 namespace gridline::client::internal {
 
+// Reads and other calls that are safe to repeat as they are.
+inline constexpr Idempotency kIdempotent = Idempotency::kIdempotent;
+
 // A grpc::Status as an SDK Status; the rich error details ride along as a payload.
 Status FromGrpcStatus(const grpc::Status& status);
 
