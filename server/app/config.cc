@@ -4,9 +4,12 @@
 #include <google/protobuf/text_format.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "gridline/v1/common.pb.h"
@@ -73,7 +76,59 @@ bool IsLoopbackAddress(const std::string& listen_address) {
   return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
 }
 
+absl::StatusOr<std::pair<std::string, int>> ParseHostPort(absl::string_view entry) {
+  absl::string_view host, port;
+  if (absl::StartsWith(entry, "[")) {  // [v6]:port
+    const size_t close = entry.find(']');
+    if (close == absl::string_view::npos || entry.substr(close + 1, 1) != ":") {
+      return absl::InvalidArgumentError("an IPv6 address is written [address]:port");
+    }
+    host = entry.substr(1, close - 1);
+    port = entry.substr(close + 2);
+  } else {
+    const size_t colon = entry.rfind(':');
+    if (colon == absl::string_view::npos) return absl::InvalidArgumentError("no :port");
+    host = entry.substr(0, colon);
+    port = entry.substr(colon + 1);
+    if (absl::StrContains(host, ':')) {
+      return absl::InvalidArgumentError("an IPv6 address is written [address]:port");
+    }
+  }
+  if (host.empty()) return absl::InvalidArgumentError("no host before :port");
+  if (host.find_first_of(" \t/@") != absl::string_view::npos) {
+    return absl::InvalidArgumentError("the host has a space, '/' or '@'");
+  }
+  int number = 0;
+  if (port.empty() || port.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(port, &number) || number < 1 || number > 65535) {
+    return absl::InvalidArgumentError("the port is not a number in 1..65535");
+  }
+  return std::make_pair(std::string(host), number);
+}
+
 namespace {
+
+// store.mysql.hosts: each entry host:port, none twice.
+absl::Status CheckMysqlHosts(const config::v1::MysqlStore& m) {
+  if (m.hosts_size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store.mysql.hosts lists ", m.hosts_size(), " servers; at most 64"));
+  }
+  std::set<std::pair<std::string, int>> seen;
+  for (int i = 0; i < m.hosts_size(); ++i) {
+    auto parsed = ParseHostPort(m.hosts(i));
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("store.mysql.hosts[", i, "]: '", m.hosts(i),
+                                                     "' is not host:port (",
+                                                     parsed.status().message(), ")"));
+    }
+    if (!seen.insert(*parsed).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("store.mysql.hosts[", i, "]: '", m.hosts(i), "' is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // The peers and the secret of `cluster` (the numbers are checked by the schema's bounds).
 absl::Status FinalizeCluster(config::v1::ClusterConfig* cluster) {
@@ -120,6 +175,7 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   if (c->store().has_mysql()) {
     auto* m = c->mutable_store()->mutable_mysql();
     if (m->user().empty()) return absl::InvalidArgumentError("store.mysql.user is empty");
+    if (absl::Status s = CheckMysqlHosts(*m); !s.ok()) return s;
     if (!m->password_file().empty()) {
       auto pw = ReadWholeFile(m->password_file());
       if (!pw.ok()) return pw.status();

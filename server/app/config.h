@@ -5,9 +5,11 @@
 #define GRIDLINE_SERVER_APP_CONFIG_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 #include "gridline/config/v1/server_config.pb.h"
 
@@ -25,6 +27,10 @@ absl::Status FinalizeServerConfig(ServerConfig* config);
 // socket: the only places a server without TLS may listen unless the config says
 // insecure_listen.
 bool IsLoopbackAddress(const std::string& listen_address);
+
+// "host:port" or "[IPv6 address]:port" as (host, port); INVALID_ARGUMENT saying what is wrong
+// otherwise (no host, no port, a port outside 1..65535).
+absl::StatusOr<std::pair<std::string, int>> ParseHostPort(absl::string_view entry);
 
 // Parses `text` as the text format of `out`'s type; INVALID_ARGUMENT "bad <what>: line L:C: ..."
 // otherwise. (The organisation file is read with it too.)

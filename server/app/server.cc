@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gridline/v1/admin_service.grpc.pb.h"
 #include "gridline/v1/department_service.grpc.pb.h"
 #include "gridline/v1/dispatch_service.grpc.pb.h"
@@ -34,6 +35,7 @@
 #include "server/service/guard.h"
 #include "server/service/org_import.h"
 #include "server/store/blob_store.h"
+#include "server/store/mysql_driver.h"
 #include "server/util/log.h"
 #include "server/util/metrics.h"
 #include "server/util/sha256.h"
@@ -194,9 +196,10 @@ void GridlineServer::Impl::DeadlineLoop() {
 
 namespace {
 // The gauges read the parts of one server; ForgetMetrics drops them when it stops.
-constexpr const char* kGauges[] = {"gridline_open_streams",   "gridline_worker_queue_depth",
-                                   "gridline_hub_lag_events", "gridline_health_serving",
-                                   "gridline_build_info",     "gridline_peers_heard"};
+constexpr const char* kGauges[] = {
+    "gridline_open_streams",          "gridline_worker_queue_depth", "gridline_hub_lag_events",
+    "gridline_health_serving",        "gridline_build_info",         "gridline_peers_heard",
+    "gridline_store_mysql_host_index"};
 }  // namespace
 
 void GridlineServer::DeclareMetrics(Impl* s) {
@@ -217,6 +220,13 @@ void GridlineServer::DeclareMetrics(Impl* s) {
                    "connection.");
   m.DeclareCounter("gridline_store_transaction_retries_total",
                    "Store transactions run again after a conflict.");
+  m.DeclareCounter("gridline_store_mysql_failovers_total",
+                   "Moves of the MySQL store to another of store.mysql.hosts (the current one "
+                   "failed or was not ready).");
+  m.DeclareGauge("gridline_store_mysql_host_index",
+                 "The index in store.mysql.hosts (from 0) of the server the MySQL store sends "
+                 "its work to, labelled with the database and that host.",
+                 [] { return store::MysqlCurrentHosts(); });
   m.DeclareCounter("gridline_auth_failures_total",
                    "Calls refused UNAUTHENTICATED by the token check (missing, unknown, revoked, "
                    "expired, demo outside demo mode, or without its bound certificate).");
@@ -311,12 +321,22 @@ absl::StatusOr<OpenedStore> OpenConfiguredStore(const ServerConfig& config) {
     o.pool_size = m.pool_size();
     o.create_database = m.create_database();
     o.connect_timeout_seconds = m.connect_timeout_seconds();
+    o.read_timeout_seconds = m.read_timeout_seconds();
+    for (const std::string& entry : m.hosts()) {
+      auto host = ParseHostPort(entry);  // checked by FinalizeServerConfig
+      if (!host.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("store.mysql.hosts: '", entry, "': ", host.status().message()));
+      }
+      o.hosts.push_back({host->first, host->second});
+    }
     o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
     auto store = store::OpenMysqlStore(o);
     if (!store.ok()) return store.status();
     out.store = *std::move(store);
-    out.description =
-        absl::StrCat("mysql ", m.user(), "@", m.host(), ":", m.port(), "/", m.database());
+    const std::string where =
+        m.hosts().empty() ? absl::StrCat(m.host(), ":", m.port()) : absl::StrJoin(m.hosts(), ",");
+    out.description = absl::StrCat("mysql ", m.user(), "@", where, "/", m.database());
   } else {
     store::SqliteOptions o;
     o.path = config.store().sqlite().path();

@@ -39,13 +39,18 @@ ConnectionPool::ConnectionPool(std::unique_ptr<SqlDatabase> db, int max_size)
     : db_(std::move(db)), max_size_(max_size < 1 ? 1 : max_size) {}
 
 absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
+  // Idle connections that went stale while they waited (MySQL: the store moved to another
+  // host), closed after the lock is released.
+  std::vector<std::unique_ptr<SqlConnection>> dropped;
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_size_; });
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
+      if (!conn->broken()) return Lease(this, std::move(conn));
+      --open_;
+      dropped.push_back(std::move(conn));
     }
     ++open_;  // reserve a slot, connect outside the lock
   }

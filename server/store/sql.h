@@ -53,7 +53,8 @@ class SqlConnection {
   virtual absl::Status Savepoint(absl::string_view name) = 0;
   virtual absl::Status RollbackToSavepoint(absl::string_view name) = 0;
   virtual absl::Status ReleaseSavepoint(absl::string_view name) = 0;
-  // True after an error that leaves the connection unusable (MySQL 2006/2013): the pool drops it.
+  // True after an error that leaves the connection unusable (MySQL 2006/2013, a Galera node not
+  // ready), or once it is stale (MySQL: the store moved to another host): the pool drops it.
   virtual bool broken() const = 0;
 };
 
@@ -65,7 +66,7 @@ class SqlDatabase {
 };
 
 // A bounded pool of connections over any SqlDatabase. Broken connections are dropped on return
-// and replaced lazily.
+// (and idle ones that broke while they waited, when taken) and replaced lazily.
 class ConnectionPool {
  public:
   class Lease {

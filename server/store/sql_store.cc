@@ -2198,14 +2198,22 @@ class SqlStore final : public Store {
   absl::StatusOr<std::vector<SqlRow>> Read(const std::string& sql, const SqlParams& params) {
     for (int attempt = 0;; ++attempt) {
       auto lease = pool_.Acquire();
-      if (!lease.ok()) return lease.status();
+      if (!lease.ok()) {
+        // No host to connect to now (all down, or Galera nodes not ready): a short wait.
+        if (!domain::IsRetryable(lease.status()) || attempt >= 3) return lease.status();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
+        continue;
+      }
       auto rows = (*lease)->Query(sql, params);
       if (rows.ok() || !domain::IsRetryable(rows.status()) || attempt >= 3) return rows;
     }
   }
 
   // Runs `fn` in a write transaction, again (up to 5 times) when it fails in a way that a
-  // fresh attempt can fix: deadlock, busy database, lost connection.
+  // fresh attempt can fix: deadlock (on Galera also a certification conflict), busy database,
+  // lost connection, a Galera node that is not ready, no host to connect to. A lost connection
+  // makes the MySQL store move to the next host (mysql_driver.h) and drop the idle connections
+  // to the old one, so the next attempt opens a connection there.
   template <typename T>
   absl::StatusOr<T> InTx(const std::function<absl::StatusOr<T>(SqlConnection&)>& fn) {
     // gridline_store_transaction_*: the time of the whole call (retries included), the
@@ -2231,7 +2239,12 @@ class SqlStore final : public Store {
         std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
       }
       auto lease = pool_.Acquire();
-      if (!lease.ok()) return lease.status();
+      if (!lease.ok()) {
+        last = lease.status();
+        if (!domain::IsRetryable(last)) return last;
+        metrics.Add("gridline_store_transaction_conflicts_total", dialect);
+        continue;
+      }
       SqlConnection& conn = **lease;
       absl::Status begun = conn.Begin(true);
       absl::StatusOr<T> result = begun.ok() ? fn(conn) : absl::StatusOr<T>(begun);

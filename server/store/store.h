@@ -544,15 +544,27 @@ struct SqliteOptions {
   int figures_utc_offset_minutes = 480;
 };
 
+struct MysqlHost {
+  std::string host;
+  int port = 3306;
+};
+
 struct MysqlOptions {
   std::string host = "127.0.0.1";
   int port = 3306;
+  // The nodes of a Galera cluster, in the order they are tried; when not empty, `host` and
+  // `port` are ignored. Every connection of the store goes to one node, the current one, until
+  // it fails (MysqlStore.hosts in server_config.proto).
+  std::vector<MysqlHost> hosts;
   std::string user;
   std::string password;
   std::string database = "gridline";
   int pool_size = 8;
   bool create_database = false;
   int connect_timeout_seconds = 5;
+  // How long one read from or write to the server may wait: a query on a hung server fails
+  // after it (MysqlStore.read_timeout_seconds).
+  int read_timeout_seconds = 60;
   int figures_utc_offset_minutes = 480;  // as in SqliteOptions
 };
 
