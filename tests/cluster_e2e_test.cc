@@ -195,6 +195,7 @@ class Cluster {
     o.database = Str("MYSQL_DATABASE");
     o.pool_size = 1;
     o.connect_timeout_seconds = 5;
+    o.read_timeout_seconds = 30;
     auto db = store::MakeMysqlDatabase(o);
     if (!db.ok()) {
       if (error) *error = std::string(db.status().message());
@@ -1012,6 +1013,13 @@ TEST_F(ClusterTest, SigkillOfTheWriterNodeFailsOverWithoutLosingAReport) {
       "[ node     ] SIGKILL of node 1 (the writer): failover (longest time without an "
       "acknowledged write) %.2f s; nodes 2 and 3 took %s; failed attempts, retried: %s\n",
       failover, Deltas(commits_mid, commits_after), load.FailureSummary());
+  std::string moves;
+  for (int i = 1; i <= 3; ++i) {
+    absl::StrAppend(&moves, i == 1 ? "" : ", ", "replica ", i, ": ",
+                    cluster_->Sum(i, "gridline_store_mysql_failovers_total"));
+  }
+  std::cout << "[ node     ] store failovers (gridline_store_mysql_failovers_total): " << moves
+            << "\n";
   EXPECT_TRUE(load.problems().empty()) << absl::StrJoin(load.problems(), "\n");
   const std::vector<Ack> acks = load.acks();
   ExpectStoredExactlyOnce(acks, "b", 2);
@@ -1073,7 +1081,9 @@ TEST_F(ClusterTest, SigstopOfANonWriterNodeKeepsQuorumAndNeverServesStaleData) {
         cluster_->Cli(frozen, "SELECT request_id FROM cases WHERE request_id LIKE 'c-%'", &out);
     if (code != 0) {
       ++refused;
-      if (refusal.empty()) refusal = std::string(absl::StripTrailingAsciiWhitespace(out));
+      for (absl::string_view line : absl::StrSplit(out, '\n')) {
+        if (refusal.empty() && absl::StartsWith(line, "ERROR")) refusal = std::string(line);
+      }
     } else {
       ++answered;
       std::set<std::string> seen;

@@ -83,6 +83,13 @@ db_user=$(id -un)  # mariadbd runs as root only when told so explicitly
 sst_method=rsync
 (($(id -u) != 0)) || sst_method=rsync_root  # see the wrapper written below
 
+# True while PID runs. A killed member whose parent (an earlier start.sh) is gone may stay a
+# zombie for a while if nothing reaps orphans (as in some containers): that does not count.
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) && [[ -n "$state" && "$state" != Z ]]
+}
+
 log() { echo "cluster/start.sh: [${SECONDS}s] $*"; }
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +271,7 @@ wait_synced() {  # wait_synced I: until node I is Synced and ready
     state=$(wsrep_status "$i" wsrep_local_state_comment)
     ready=$(wsrep_status "$i" wsrep_ready)
     [[ "$state" == Synced && "$ready" == ON ]] && return 0
-    if ! kill -0 "${!pid_var}" 2>/dev/null || ((SECONDS >= deadline)); then
+    if ! alive "${!pid_var}" || ((SECONDS >= deadline)); then
       echo "---- $DIR/node$i/mariadb.err (last 40 lines)" >&2
       tail -n 40 "$DIR/node$i/mariadb.err" >&2 2>/dev/null || true
       fail "node $i is not Synced (state '${state:-no answer}') within ${DB_TIMEOUT}s"
@@ -384,7 +391,7 @@ wait_replica() {  # wait_replica I: until its /healthz answers 200 (SERVING)
   local i=$1 pid_var="REPLICA${1}_PID" metrics="REPLICA${1}_METRICS_PORT"
   local deadline=$((SECONDS + REPLICA_TIMEOUT))
   until curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:${!metrics}/healthz"; do
-    if ! kill -0 "${!pid_var}" 2>/dev/null || ((SECONDS >= deadline)); then
+    if ! alive "${!pid_var}" || ((SECONDS >= deadline)); then
       echo "---- $DIR/replica$i/server.log (last 30 lines)" >&2
       tail -n 30 "$DIR/replica$i/server.log" >&2 2>/dev/null || true
       fail "replica $i did not become healthy within ${REPLICA_TIMEOUT}s"
@@ -460,7 +467,7 @@ wait_haproxy() {
     up=$(curl -sf --max-time 2 "http://127.0.0.1:$HAPROXY_STATS_PORT/stats;csv" 2>/dev/null |
       awk -F, '$1 == "gridline_replicas" && $2 ~ /^replica/ && $18 == "UP"' | wc -l) || up=0
     ((up == ${#REPLICAS[@]})) && return 0
-    if ! kill -0 "$HAPROXY_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+    if ! alive "$HAPROXY_PID" || ((SECONDS >= deadline)); then
       tail -n 20 "$DIR/haproxy/haproxy.log" >&2 2>/dev/null || true
       fail "HAProxy does not see all replicas UP within 30s ($up UP)"
     fi
@@ -501,7 +508,7 @@ if [[ -n "$only_node" || -n "$only_replica" ]]; then
   if [[ -n "$only_node" ]]; then
     [[ "$only_node" =~ ^[123]$ ]] || fail "--node takes 1, 2 or 3"
     pid_var="NODE${only_node}_PID"
-    ! kill -0 "${!pid_var:-0}" 2>/dev/null || fail "node $only_node is running (pid ${!pid_var})"
+    ! alive "${!pid_var:-0}" || fail "node $only_node is running (pid ${!pid_var})"
     start_node "$only_node"
     write_env
     wait_synced "$only_node"
@@ -509,7 +516,7 @@ if [[ -n "$only_node" || -n "$only_replica" ]]; then
   else
     [[ "$only_replica" =~ ^[123]$ ]] || fail "--replica takes 1, 2 or 3"
     pid_var="REPLICA${only_replica}_PID"
-    ! kill -0 "${!pid_var:-0}" 2>/dev/null || fail "replica $only_replica is running"
+    ! alive "${!pid_var:-0}" || fail "replica $only_replica is running (pid ${!pid_var})"
     start_replica "$only_replica"
     write_env
     wait_replica "$only_replica"
