@@ -207,7 +207,7 @@ node_args() {  # node_args I: mariadbd's command line for node I (without the st
   NODE_ARGS=(
     --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" --port="${!port}"
     --bind-address=127.0.0.1 --user="$db_user" --skip-name-resolve
-    --log-error="$d/mariadb.err" --pid-file="$d/mariadb.pid"
+    --log-error="$d/mariadb.err" --pid-file="$d/mariadb.pid" --tmpdir="$d/tmp"
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --max-connections=500
     --innodb-flush-log-at-trx-commit="$flush"
     --character-set-server=utf8mb4 --collation-server=utf8mb4_bin
@@ -248,7 +248,7 @@ start_node() {  # start_node I [--wsrep-new-cluster]
   local i=$1 d="$DIR/node$1" extra=()
   shift
   extra=("$@")
-  mkdir -p "$d/data"
+  mkdir -p "$d/data" "$d/tmp"
   # After a crash (SIGKILL) grastate.dat says seqno -1: the position is in InnoDB.
   if grep -q '^seqno: *-1' "$d/data/grastate.dat" 2>/dev/null; then
     local position
@@ -594,8 +594,8 @@ write_env
 # Node 1 bootstraps a new cluster; 2 and 3 join it one after the other, each by rsync SST (some
 # 15 s a node here) from a Synced node. (Copying node 1's data directory instead saves nothing:
 # the joiner runs the SST script for the IST too, and both wait for the same donor.)
-mkdir -p "$DIR/node1"
-if ! mariadb-install-db --no-defaults --datadir="$DIR/node1/data" \
+mkdir -p "$DIR/node1/tmp"
+if ! mariadb-install-db --no-defaults --datadir="$DIR/node1/data" --tmpdir="$DIR/node1/tmp" \
     --auth-root-authentication-method=normal --user="$db_user" \
     >"$DIR/node1/mariadb-install.log" 2>&1; then
   cat "$DIR/node1/mariadb-install.log" >&2
