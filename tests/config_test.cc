@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "gridline/config/v1/server_config.pb.h"
 #include "server/app/config_defaults.h"
@@ -120,6 +121,48 @@ TEST(ConfigTest, AValueOutOfItsBoundsStopsTheServerNamingTheField) {
           << c.config << " " << mode << "\n"
           << out;
       EXPECT_NE(out.find(c.message), std::string::npos) << c.config << "\n" << out;
+    }
+  }
+}
+
+// Issue 17: store.mysql.hosts lists Galera nodes as host:port. An entry that is not, or one
+// listed twice, stops the server at start naming the entry, before any node is contacted.
+TEST(ConfigTest, AMysqlHostsEntryThatIsNotHostPortStopsTheServer) {
+  testing::TempDir dir;
+  std::string out;
+  const std::string good = WriteConfig(
+      dir, "good.textproto",
+      "store { mysql { user: \"u\" hosts: \"db1.invalid:3306\" hosts: \"[::1]:3307\" } }\n");
+  ASSERT_EQ(RunServer(dir, {"--config", good, "--print_config"}, &out), 0) << out;
+  EXPECT_NE(out.find("hosts: \"[::1]:3307\""), std::string::npos) << out;
+  EXPECT_NE(out.find("read_timeout_seconds: 60"), std::string::npos) << out;
+
+  struct Case {
+    const char* hosts;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"hosts: \"db1.invalid\"", "store.mysql.hosts[0]: 'db1.invalid' is not host:port"},
+      {"hosts: \"db1.invalid:3306\" hosts: \":3306\"", "store.mysql.hosts[1]: ':3306'"},
+      {"hosts: \"db1.invalid:0\"", "'db1.invalid:0' is not host:port"},
+      {"hosts: \"db1.invalid:70000\"", "'db1.invalid:70000' is not host:port"},
+      {"hosts: \"db1.invalid:33o6\"", "'db1.invalid:33o6' is not host:port"},
+      {"hosts: \"::1:3306\"", "[address]:port"},
+      {"hosts: \"db1.invalid:3306\" hosts: \"db1.invalid:3306\"", "is listed twice"},
+      {"read_timeout_seconds: -1 hosts: \"db1.invalid:3306\"",
+       "store.mysql.read_timeout_seconds is -1; it must be from 1 to 3600"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string path = WriteConfig(
+        dir, "hosts" + std::to_string(++n) + ".textproto",
+        absl::StrCat("store { mysql { user: \"u\" password: \"pw\" ", c.hosts, " } }\n"));
+    // Refused the same by --check_config and by a start.
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"--config", path, "--check_config"},
+          std::vector<std::string>{"--config", path, "--listen", "127.0.0.1:0"}}) {
+      EXPECT_EQ(RunServer(dir, args, &out), 2) << c.hosts << " " << args.back() << "\n" << out;
+      EXPECT_NE(out.find(c.message), std::string::npos) << c.hosts << "\n" << out;
     }
   }
 }

@@ -1,9 +1,17 @@
 // The store conformance suite: every test runs on SQLite and on the real MariaDB started by the
 // test command. The store is never mocked.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -611,6 +619,288 @@ TEST_P(StoreTest, RecoversWhenTheServerDropsItsConnections) {
   Case d = NewCase("c2", "req-2");
   auto r = store_->CreateCase(d, FirstEvent(d));
   ASSERT_TRUE(r.ok()) << r.status();
+}
+
+// Issue 17: a store over several hosts (a Galera cluster) sends its work to one at a time and
+// moves on when that one fails. Plain MariaDB has wsrep off, so it is always "ready"; the
+// failing nodes are a port that refuses connections and a proxy in front of the real server
+// that can die or hang. Only MariaDB: SQLite has no hosts.
+
+// A loopback port bound but not listening: a connection to it is refused at once, as by a node
+// whose server is down.
+class RefusingPort {
+ public:
+  RefusingPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~RefusingPort() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A TCP proxy to the real MariaDB that plays a Galera node: it forwards both ways until Die()
+// (every link closed, new connections refused: a node whose server was killed) or, after
+// HangAfterCommit(), a link that sends COMMIT gets no answer any more (a node that committed
+// and then stopped, SIGSTOP or a cut cable: the client does not know the commit happened).
+class NodeProxy {
+ public:
+  NodeProxy(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    EXPECT_EQ(getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found), 0);
+    if (found != nullptr) {
+      std::memcpy(&target_, found->ai_addr, found->ai_addrlen);
+      target_len_ = found->ai_addrlen;
+      freeaddrinfo(found);
+    }
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(listen_fd_, 64), 0);
+    socklen_t len = sizeof a;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~NodeProxy() { Die(); }
+  int port() const { return port_; }
+  // Returns once every link is closed and the port refuses.
+  void Die() {
+    dead_ = true;
+    if (acceptor_.joinable()) acceptor_.join();
+    for (auto& t : links_) t.join();
+    links_.clear();
+  }
+  void HangAfterCommit() { hang_after_commit_ = true; }
+  int links_hung() const { return links_hung_; }
+
+ private:
+  void Accept() {
+    while (!dead_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      int client = accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      int server = socket(target_.ss_family, SOCK_STREAM, 0);
+      if (connect(server, reinterpret_cast<sockaddr*>(&target_), target_len_) != 0) {
+        close(server);
+        close(client);
+        continue;
+      }
+      links_.emplace_back([this, client, server] { Forward(client, server); });
+    }
+    close(listen_fd_);  // from now on, connections are refused
+  }
+
+  void Forward(int client, int server) {
+    bool hung = false;  // the server's answers are swallowed
+    char buf[16384];
+    while (!dead_) {
+      pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      if (poll(p, 2, 20) <= 0) continue;
+      if (p[0].revents != 0) {
+        ssize_t n = read(client, buf, sizeof buf);
+        if (n <= 0) break;
+        // A COM_QUERY (0x03) packet of the text COMMIT.
+        if (hang_after_commit_ && std::string(buf, n).find("\x03"
+                                                           "COMMIT") != std::string::npos) {
+          if (!hung) ++links_hung_;
+          hung = true;
+        }
+        if (send(server, buf, n, MSG_NOSIGNAL) != n) break;
+      }
+      if (p[1].revents != 0) {
+        ssize_t n = read(server, buf, sizeof buf);
+        if (n <= 0) break;
+        if (!hung && send(client, buf, n, MSG_NOSIGNAL) != n) break;
+      }
+    }
+    close(client);
+    close(server);
+  }
+
+  sockaddr_storage target_{};
+  socklen_t target_len_ = 0;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> dead_{false};
+  std::atomic<bool> hang_after_commit_{false};
+  std::atomic<int> links_hung_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> links_;  // only the acceptor adds, before it ends
+};
+
+// gridline_store_mysql_failovers_total in this process.
+double MysqlFailovers() {
+  util::Metrics& m = util::DefaultMetrics();
+  m.DeclareCounter("gridline_store_mysql_failovers_total", "moves to another host");
+  const std::string prefix = "gridline_store_mysql_failovers_total ";
+  double value = 0;
+  for (absl::string_view line : absl::StrSplit(m.Expose(), '\n')) {
+    if (absl::StartsWith(line, prefix)) {
+      EXPECT_TRUE(absl::SimpleAtod(line.substr(prefix.size()), &value)) << line;
+    }
+  }
+  return value;
+}
+
+// The current host index of the stores on `database` (gridline_store_mysql_host_index), by
+// host.
+std::multimap<std::string, double> CurrentHosts(const std::string& database) {
+  std::multimap<std::string, double> out;
+  for (const auto& [labels, index] : store::MysqlCurrentHosts()) {
+    std::string db, host;
+    for (const auto& [k, v] : labels) (k == "database" ? db : host) = v;
+    if (db == database) out.emplace(host, index);
+  }
+  return out;
+}
+
+TEST_P(StoreTest, MovesPastAHostThatRefusesToTheNextOne) {
+  if (GetParam() != Backend::kMariaDb) GTEST_SKIP() << "only MySQL has hosts";
+  RefusingPort down;
+  const double before = MysqlFailovers();
+  store::MysqlOptions o = mysql_;
+  o.hosts = {{"127.0.0.1", down.port()}, {mysql_.host, mysql_.port}};
+  auto opened = store::OpenMysqlStore(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<store::Store> s = *std::move(opened);
+  // Work that opens several connections: all of them go to the second host, without moving
+  // again.
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Case c = NewCase(absl::StrCat("m", t), absl::StrCat("rm", t));
+      if (!s->CreateCase(c, FirstEvent(c)).ok()) ++failures;
+      auto got = s->GetCase(c.case_id);
+      if (!got.ok() || !got->has_value()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(MysqlFailovers() - before, 1) << "one move, from the refusing port to the server";
+  const std::string real = absl::StrCat(mysql_.host, ":", mysql_.port);
+  bool shown = false;  // beside the fixture's own store, on host 0 of its one host
+  for (const auto& [host, index] : CurrentHosts(mysql_.database)) {
+    shown = shown || (host == real && index == 1);
+  }
+  EXPECT_TRUE(shown) << "the gauge shows host 1 current";
+}
+
+TEST_P(StoreTest, StaysOnTheFirstHostWhileItAnswers) {
+  if (GetParam() != Backend::kMariaDb) GTEST_SKIP() << "only MySQL has hosts";
+  RefusingPort down;
+  const double before = MysqlFailovers();
+  store::MysqlOptions o = mysql_;
+  o.hosts = {{mysql_.host, mysql_.port}, {"127.0.0.1", down.port()}};
+  auto opened = store::OpenMysqlStore(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<store::Store> s = *std::move(opened);
+  for (int i = 0; i < 3; ++i) {
+    Case c = NewCase(absl::StrCat("s", i), absl::StrCat("rs", i));
+    ASSERT_TRUE(s->CreateCase(c, FirstEvent(c)).ok());
+  }
+  EXPECT_EQ(MysqlFailovers(), before);
+  for (const auto& [host, index] : CurrentHosts(mysql_.database)) {
+    EXPECT_EQ(host, absl::StrCat(mysql_.host, ":", mysql_.port));
+    EXPECT_EQ(index, 0);
+  }
+}
+
+// The current node dies with connections in the pool: the transaction that finds its
+// connection broken moves the store to the next host, the idle connections to the dead node are
+// dropped instead of failing one attempt each, and the next attempt succeeds there.
+TEST_P(StoreTest, ATransactionOnADeadNodeRunsAgainOnTheNextHost) {
+  if (GetParam() != Backend::kMariaDb) GTEST_SKIP() << "only MySQL has hosts";
+  NodeProxy node(mysql_.host, mysql_.port);
+  store::MysqlOptions o = mysql_;
+  o.hosts = {{"127.0.0.1", node.port()}, {mysql_.host, mysql_.port}};
+  auto opened = store::OpenMysqlStore(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<store::Store> s = *std::move(opened);
+  // Fill the pool with connections through the proxy.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Case c = NewCase(absl::StrCat("d", t), absl::StrCat("rd", t));
+      EXPECT_TRUE(s->CreateCase(c, FirstEvent(c)).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double before = MysqlFailovers();
+  node.Die();
+  Case c = NewCase("after", "r-after");
+  auto r = s->CreateCase(c, FirstEvent(c));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->created);
+  EXPECT_EQ(MysqlFailovers() - before, 1);
+  for (int t = 0; t < 6; ++t) {
+    auto got = s->GetCase(absl::StrCat("d", t));
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_TRUE(got->has_value());
+  }
+  EXPECT_EQ(MysqlFailovers() - before, 1) << "the store stays on the second host";
+}
+
+// The node commits a report and then hangs before the store hears it: after
+// read_timeout_seconds the store gives up on it, runs the transaction again on the next host,
+// and the request id finds the committed report: the same case, one case, one event.
+TEST_P(StoreTest, AReportCommittedByANodeThatThenHangsIsNotWrittenTwice) {
+  if (GetParam() != Backend::kMariaDb) GTEST_SKIP() << "only MySQL has hosts";
+  NodeProxy node(mysql_.host, mysql_.port);
+  store::MysqlOptions o = mysql_;
+  o.hosts = {{"127.0.0.1", node.port()}, {mysql_.host, mysql_.port}};
+  o.read_timeout_seconds = 2;
+  auto opened = store::OpenMysqlStore(o);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<store::Store> s = *std::move(opened);
+  auto events_before = s->ListEventsAfter(0, 1000);
+  ASSERT_TRUE(events_before.ok());
+  const double before = MysqlFailovers();
+  node.HangAfterCommit();
+  Case c = NewCase("hang", "r-hang");
+  const auto started = std::chrono::steady_clock::now();
+  auto r = s->CreateCase(c, FirstEvent(c));
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(node.links_hung(), 1) << "the commit went through the proxy";
+  EXPECT_EQ(r->stored.case_id, "hang");
+  EXPECT_EQ(MysqlFailovers() - before, 1);
+  EXPECT_GE(took, 2) << "the store waited read_timeout_seconds for the hung node";
+  EXPECT_LT(took, 10) << "and not much longer";
+  // The client retries the report (same request id) with a new case id: the same case.
+  Case again = NewCase("hang-retry", "r-hang");
+  auto r2 = s->CreateCase(again, FirstEvent(again));
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_FALSE(r2->created);
+  EXPECT_EQ(r2->stored.case_id, "hang");
+  auto events = s->ListEventsAfter(0, 1000);
+  ASSERT_TRUE(events.ok());
+  int of_case = 0;
+  for (const auto& e : *events) of_case += e.case_id == "hang" ? 1 : 0;
+  EXPECT_EQ(of_case, 1);
+  EXPECT_EQ(events->size(), events_before->size() + 1);
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  auto n = raw->Query("SELECT COUNT(*) FROM cases WHERE request_id = 'r-hang'");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->front().Int(0), 1);
 }
 
 TEST_P(CaseStoreTest, CaseNumbersAreDenseUnderConcurrentFilings) {
