@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages gridline needs to build, and with --test also those the test
 # suite needs (a throwaway MariaDB server, Debian's python3 with grpcio, and the openssl CLI that
 # makes the TLS test's certificates, curl for the metrics scrape, file for CPack's .deb check,
-# clang and libFuzzer for the fuzz harnesses of bench/fuzz.sh).
+# clang and libFuzzer for the fuzz harnesses of bench/fuzz.sh, and Galera, HAProxy and rsync for
+# the loopback cluster of deploy/cluster/start.sh that cluster_e2e_test starts).
 #
 #   bash deploy/install-deps.sh          # build dependencies
 #   bash deploy/install-deps.sh --test   # build + test dependencies
@@ -19,7 +20,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev
 )
 TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl curl file
-  clang-14 libfuzzer-14-dev)
+  clang-14 libfuzzer-14-dev galera-4 haproxy rsync)
 
 usage() {
   echo "usage: $0 [--test]" >&2
