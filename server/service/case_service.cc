@@ -210,15 +210,14 @@ absl::StatusOr<std::string> CaseService::LocateGrid(FieldViolations& v, const Re
   }
   domain::GridLocation at = (*locator)->Locate(in.latitude, in.longitude);
   if (!at.code.empty()) return at.code;
+  // Codes and distances only: a violation's description is cut at 200 bytes (api/convert.cc),
+  // and the client has the names.
   std::vector<std::string> nearest;
   for (const domain::NearbyGrid& n : at.nearest) {
-    nearest.push_back(
-        absl::StrCat(n.code, " (", n.name, ", ", std::llround(n.distance_metres), " m)"));
+    nearest.push_back(absl::StrCat(n.code, " (", std::llround(n.distance_metres), " m)"));
   }
   v.Add("location.coordinates",
-        absl::StrCat("latitude ", in.latitude, ", longitude ", in.longitude,
-                     " is outside every unit grid's boundary; nearest: ",
-                     absl::StrJoin(nearest, ", "), "; give location.grid_code"));
+        absl::StrCat("is outside every unit grid; nearest: ", absl::StrJoin(nearest, ", ")));
   return std::string();
 }
 
