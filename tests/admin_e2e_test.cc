@@ -878,7 +878,13 @@ TEST_P(AdminTest, ImportAppliesAllOrNothingWithProgressAndCounts) {
   dept->set_grid_code("410184003");
   // The second part holds the child of a grid from the first: parts are one organisation.
   *part2.add_grids() = MakeGrid("410184003001001", "和庄社区第一网格", v1::CELL, "410184003001");
-  *part2.add_grids() = MakeGrid("410184", "新郑市", v1::DISTRICT, "410100");  // unchanged
+  // Unchanged: as stored, with the demo's boundary (an entry without it would clear it).
+  v1::GetGridRequest get_district;
+  get_district.set_code("410184");
+  v1::Grid district;
+  ASSERT_TRUE(Call(&AdminStub::GetGrid, get_district, &district).ok());
+  ASSERT_FALSE(district.boundary_geojson().empty());
+  *part2.add_grids() = district;
   auto* cat = part2.add_categories();
   cat->set_code("C02_STANDING_WATER");
   cat->set_name("道路积水");  // renamed: updated

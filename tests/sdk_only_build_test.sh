@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The SDK as a device vendor builds it, without the server: -DGRIDLINE_BUILD_SERVER=OFF in a
 # build directory of its own. Checks that nothing of the server (MySQL Connector/C++, the image
-# libraries, gridline-server) takes part, that the install components split as documented, and
-# that a program builds against the "dev" component with pkg-config.
+# libraries, GEOS, nlohmann/json, gridline-server) takes part, that the install components split
+# as documented, and that a program builds against the "dev" component with pkg-config.
 #
 #   bash tests/sdk_only_build_test.sh SOURCE_DIR
 set -euo pipefail
@@ -25,11 +25,11 @@ ok "configured and built with -DGRIDLINE_BUILD_SERVER=OFF"
 # Nothing of the server was compiled or linked.
 [[ ! -e "$build/server" ]] || fail "the server directory was configured"
 if grep -qi mysql "$build/compile_commands.json"; then fail "a compile command names MySQL"; fi
-if grep -Eqi '(libjpeg|libpng|libwebp|mysqlcppconn)' "$build/CMakeCache.txt"; then
-  fail "the cache looked for a server-only library: $(grep -Eio '(libjpeg|libpng|libwebp|mysqlcppconn)[^ ]*' "$build/CMakeCache.txt" | head -1)"
+if grep -Eqi '(libjpeg|libpng|libwebp|mysqlcppconn|geos|nlohmann)' "$build/CMakeCache.txt"; then
+  fail "the cache looked for a server-only library: $(grep -Eio '(libjpeg|libpng|libwebp|mysqlcppconn|geos|nlohmann)[^ ]*' "$build/CMakeCache.txt" | head -1)"
 fi
 [[ -z "$(find "$build" -name gridline-server -type f)" ]] || fail "gridline-server was built"
-ok "no MySQL, no image libraries, no gridline-server"
+ok "no MySQL, no image libraries, no GEOS, no gridline-server"
 
 # Component "client": what a device runs.
 cmake --install "$build" --prefix "$tmp/client" --component client >/dev/null

@@ -11,25 +11,36 @@
 namespace gridline::client {
 namespace {
 
-// Cuts `organisation` into parts of at most `limit` entries, keeping each kind's order (the
-// server concatenates parts with protobuf merge, so the order of entries is preserved).
+// Cuts `organisation` into parts of at most `limit` entries and, past the first entry, at most
+// kPartBytes (grid boundaries can be up to 1 MiB each; the server takes messages of 4 MiB),
+// keeping each kind's order (the server concatenates parts with protobuf merge, so the order of
+// entries is preserved).
+constexpr size_t kPartBytes = 2 << 20;
+
 std::vector<v1::Organisation> Cut(const v1::Organisation& organisation, int limit, int64_t* total) {
   std::vector<v1::Organisation> parts(1);
   int in_part = 0;
-  auto next = [&]() -> v1::Organisation& {
-    if (in_part == limit) {
+  size_t part_bytes = 0;
+  auto next = [&](size_t bytes) -> v1::Organisation& {
+    if (in_part == limit || (in_part > 0 && part_bytes + bytes > kPartBytes)) {
       parts.emplace_back();
       in_part = 0;
+      part_bytes = 0;
     }
     ++in_part;
+    part_bytes += bytes;
     ++*total;
     return parts.back();
   };
-  for (const auto& g : organisation.grids()) *next().add_grids() = g;
-  for (const auto& d : organisation.departments()) *next().add_departments() = d;
-  for (const auto& c : organisation.categories()) *next().add_categories() = c;
-  for (const auto& r : organisation.routing_rules()) *next().add_routing_rules() = r;
-  for (const auto& u : organisation.users()) *next().add_users() = u;
+  for (const auto& g : organisation.grids()) *next(g.ByteSizeLong()).add_grids() = g;
+  for (const auto& d : organisation.departments()) {
+    *next(d.ByteSizeLong()).add_departments() = d;
+  }
+  for (const auto& c : organisation.categories()) *next(c.ByteSizeLong()).add_categories() = c;
+  for (const auto& r : organisation.routing_rules()) {
+    *next(r.ByteSizeLong()).add_routing_rules() = r;
+  }
+  for (const auto& u : organisation.users()) *next(u.ByteSizeLong()).add_users() = u;
   return parts;
 }
 

@@ -274,7 +274,13 @@ StatusOr<OutboxEntry> Outbox::Enqueue(v1::SubmitReportRequest report, std::vecto
     bad.push_back({"request_id", "1..64 characters of [A-Za-z0-9_-]"});
   }
   if (report.category_code().empty()) bad.push_back({"category_code", "required"});
-  if (report.location().grid_code().empty()) bad.push_back({"location.grid_code", "required"});
+  // Without a grid code the server places the report by its coordinates (both zero: no fix).
+  const v1::Location& where = report.location();
+  const bool fix = where.has_coordinates() &&
+                   (where.coordinates().latitude() != 0 || where.coordinates().longitude() != 0);
+  if (where.grid_code().empty() && !fix) {
+    bad.push_back({"location.grid_code", "required without location.coordinates"});
+  }
   size_t chars = Utf8Chars(report.description());
   if (chars == 0 || chars > kMaxDescriptionChars) {
     bad.push_back({"description", "1..2000 characters"});

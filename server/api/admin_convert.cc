@@ -8,6 +8,7 @@ void ToProto(const domain::Grid& in, v1::Grid* out) {
   out->set_name(in.name);
   out->set_level(static_cast<v1::GridLevel>(in.level));
   out->set_parent_code(in.parent_code);
+  out->set_boundary_geojson(in.boundary_geojson);
 }
 
 domain::Grid FromProto(const v1::Grid& in) {
@@ -16,6 +17,7 @@ domain::Grid FromProto(const v1::Grid& in) {
   g.name = in.name();
   g.level = static_cast<domain::GridLevel>(in.level());
   g.parent_code = in.parent_code();
+  g.boundary_geojson = in.boundary_geojson();
   return g;
 }
 

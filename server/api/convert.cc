@@ -252,8 +252,8 @@ absl::StatusOr<service::ReportInput> FromProto(const v1::SubmitReportRequest& in
 domain::Organisation FromProto(const v1::Organisation& in) {
   domain::Organisation org;
   for (const auto& g : in.grids()) {
-    org.grids.push_back(
-        {g.code(), g.name(), static_cast<domain::GridLevel>(g.level()), g.parent_code(), ""});
+    org.grids.push_back({g.code(), g.name(), static_cast<domain::GridLevel>(g.level()),
+                         g.parent_code(), "", g.boundary_geojson()});
   }
   for (const auto& d : in.departments()) {
     org.departments.push_back(

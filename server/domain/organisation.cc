@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "server/domain/errors.h"
+#include "server/domain/grid_geometry.h"
 #include "server/domain/report_checks.h"
 #include "server/util/sha256.h"
 
@@ -256,6 +257,9 @@ OrgCheckResult CheckOrganisation(const Organisation& org, const OrgCheckOptions&
             absl::StrCat("the grid tree would have a cycle: ", chain));
     }
   }
+  CheckGridBoundaries(org.grids, [&](size_t i, std::string description) {
+    c.Add(kG, org.grids[i].code, i, "boundary_geojson", std::move(description));
+  });
   done += static_cast<int64_t>(org.grids.size());
   c.Progress(kG, done, total);
 

@@ -59,7 +59,8 @@ struct OrgCheckResult {
 // Every problem with `org` on its own (everything it names must be in it): malformed or
 // duplicate codes and names, a grid tree with more than one root, unknown parents, cycles or
 // levels not below the parent's, unknown references, bad deadline hours, two rules for one
-// (category, grid), users whose role lacks its grid or department.
+// (category, grid), users whose role lacks its grid or department, and grid boundaries that
+// break the rules of grid_geometry.h (field "boundary_geojson").
 OrgCheckResult CheckOrganisation(const Organisation& org, const OrgCheckOptions& options = {});
 
 // CheckOrganisation as INVALID_ARGUMENT with a field violation per problem, e.g.

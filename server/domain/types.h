@@ -165,6 +165,9 @@ struct Grid {
   std::string parent_code;
   // "/root/.../code/", computed by the store from the tree.
   std::string path;
+  // Optional: the grid's area as a GeoJSON Polygon or MultiPolygon ([longitude, latitude],
+  // WGS 84), as given; "" for none. Checked by CheckOrganisation (grid_geometry.h).
+  std::string boundary_geojson;
 };
 
 struct Department {

@@ -261,11 +261,16 @@ absl::StatusOr<std::vector<Grid>> AdminService::ListGrids(const std::string& par
 absl::StatusOr<Grid> AdminService::UpdateGrid(const Grid& grid,
                                               const std::vector<std::string>& paths) {
   if (absl::Status s = RequireKey("grid.code", grid.code); !s.ok()) return s;
-  if (absl::Status s = CheckMask(paths, {"name", "level", "parent_code"}, "code"); !s.ok()) {
+  if (absl::Status s =
+          CheckMask(paths, {"name", "level", "parent_code", "boundary_geojson"}, "code");
+      !s.ok()) {
     return s;
   }
-  // A level change can break the children; a move can make a cycle through other grids.
-  const std::string other = Has(paths, "level") ? "grid.level" : "grid.parent_code";
+  // A level change can break the children; a move can make a cycle through other grids; a new
+  // boundary can leave a child outside it or overlap a sibling.
+  const std::string other = Has(paths, "level")              ? "grid.level"
+                            : Has(paths, "boundary_geojson") ? "grid.boundary_geojson"
+                                                             : "grid.parent_code";
   absl::Status s = WriteOrganisation(OrgKind::kGrid, grid.code, "grid", other,
                                      [&](Organisation* org, OrgEdit* out) {
                                        Grid* g = FindCode(org->grids, grid.code);
@@ -274,6 +279,8 @@ absl::StatusOr<Grid> AdminService::UpdateGrid(const Grid& grid,
                                        if (Has(paths, "level")) g->level = grid.level;
                                        if (Has(paths, "parent_code"))
                                          g->parent_code = grid.parent_code;
+                                       if (Has(paths, "boundary_geojson"))
+                                         g->boundary_geojson = grid.boundary_geojson;
                                        out->upserts.grids.push_back(*g);
                                        return absl::OkStatus();
                                      });

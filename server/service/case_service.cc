@@ -59,16 +59,27 @@ absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, cons
   if (auto st = CheckAttachments(v, "attachment_ids", in.attachment_ids); !st.ok()) return st;
   std::optional<Grid> grid;
   bool auto_accept = false;
-  if (in.grid_code.empty()) {
-    v.Add("location.grid_code", "is required");
-  } else {
-    auto g = org_->FindGrid(in.grid_code);
+  // The grid named, else the unit grid the coordinates lie in.
+  std::string grid_code = in.grid_code;
+  std::string grid_field = "location.grid_code";
+  if (grid_code.empty()) {
+    if (!in.has_coordinates) {
+      v.Add("location.grid_code", "is required when location.coordinates are not given");
+    } else {
+      auto located = LocateGrid(v, in);
+      if (!located.ok()) return located.status();
+      grid_code = *std::move(located);
+      grid_field = "location.coordinates";
+    }
+  }
+  if (!grid_code.empty()) {
+    auto g = org_->FindGrid(grid_code);
     if (!g.ok()) return g.status();
     if (!g->has_value()) {
-      v.Add("location.grid_code", "unknown grid " + in.grid_code);
+      v.Add(grid_field, "unknown grid " + grid_code);  // located, then deleted meanwhile
     } else if (!scope.empty() &&
                (*g)->path.find(absl::StrCat("/", scope, "/")) == std::string::npos) {
-      v.Add("location.grid_code", absl::StrCat("grid ", in.grid_code, " is not in your subtree"));
+      v.Add(grid_field, absl::StrCat("grid ", grid_code, " is not in your subtree"));
     }
     grid = *std::move(g);
   }
@@ -183,6 +194,31 @@ absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, cons
     }
   }
   return out;
+}
+
+absl::StatusOr<std::string> CaseService::LocateGrid(FieldViolations& v, const ReportInput& in) {
+  if (!std::isfinite(in.latitude) || !std::isfinite(in.longitude) || std::abs(in.latitude) > 90 ||
+      std::abs(in.longitude) > 180) {
+    return std::string();  // CheckReportFields has named the coordinates
+  }
+  auto locator = locator_->Current();
+  if (!locator.ok()) return locator.status();
+  if ((*locator)->unit_count() == 0) {
+    v.Add("location.grid_code",
+          "is required: no grid has a boundary to place location.coordinates in");
+    return std::string();
+  }
+  domain::GridLocation at = (*locator)->Locate(in.latitude, in.longitude);
+  if (!at.code.empty()) return at.code;
+  // Codes and distances only: a violation's description is cut at 200 bytes (api/convert.cc),
+  // and the client has the names.
+  std::vector<std::string> nearest;
+  for (const domain::NearbyGrid& n : at.nearest) {
+    nearest.push_back(absl::StrCat(n.code, " (", std::llround(n.distance_metres), " m)"));
+  }
+  v.Add("location.coordinates",
+        absl::StrCat("is outside every unit grid; nearest: ", absl::StrJoin(nearest, ", ")));
+  return std::string();
 }
 
 absl::StatusOr<Case> CaseService::GetCase(const RequestContext& rc, const std::string& case_id) {

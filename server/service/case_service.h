@@ -3,6 +3,7 @@
 #define GRIDLINE_SERVER_SERVICE_CASE_SERVICE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "server/domain/types.h"
 #include "server/domain/visibility.h"
 #include "server/domain/workflow.h"
+#include "server/service/grid_locator.h"
 #include "server/service/publisher.h"
 #include "server/service/request_context.h"
 #include "server/store/store.h"
@@ -138,7 +140,8 @@ class CaseService {
         publisher_(publisher),
         zone_(absl::FixedTimeZone(utc_offset_minutes * 60)),
         patrols_(patrols),
-        supervision_(supervision) {}
+        supervision_(supervision),
+        locator_(std::make_shared<GridLocatorCache>(org)) {}
 
   // Step 1: validate and store a report as a case with its REPORTED event. Idempotent on the
   // caller's request id.
@@ -260,6 +263,7 @@ class CaseService {
 
   // SubmitReport and RegisterCase after their checks of who calls: validate, store, and file a
   // clear-cut category at once. `scope`: the grid subtree the report must be in ("" anywhere).
+  // Without a grid code the report goes to the unit grid its coordinates lie in (LocateGrid).
   absl::StatusOr<SubmitOutcome> Report(const RequestContext& rc, const ReportInput& in,
                                        domain::CaseSource source, const std::string& scope);
 
@@ -283,6 +287,10 @@ class CaseService {
   absl::StatusOr<CaseChange> Commit(domain::Case c, store::CaseWrite w, domain::Micros now);
   absl::Status CheckAttachments(domain::FieldViolations& v, const std::string& field,
                                 const std::vector<std::string>& ids);
+  // The code of the unit grid (domain::GridLocator) that covers the report's coordinates, or ""
+  // with a violation added: of "location.coordinates" naming the nearest unit grids when the
+  // point is outside them all, of "location.grid_code" when no grid has a boundary.
+  absl::StatusOr<std::string> LocateGrid(domain::FieldViolations& v, const ReportInput& in);
 
   store::CaseStore* cases_;
   store::OrganisationStore* org_;
@@ -293,6 +301,8 @@ class CaseService {
   store::PatrolStore* patrols_;
   // Supervision orders (null: the supervision calls are UNIMPLEMENTED).
   store::SupervisionStore* supervision_;
+  // Where reports with coordinates and no grid code go.
+  std::shared_ptr<GridLocatorCache> locator_;
 };
 
 }  // namespace gridline::service

@@ -18,7 +18,7 @@ namespace {
 
 bool SameGrid(const Grid& a, const Grid& b) {
   return a.code == b.code && a.name == b.name && a.level == b.level &&
-         a.parent_code == b.parent_code;
+         a.parent_code == b.parent_code && a.boundary_geojson == b.boundary_geojson;
 }
 bool SameDepartment(const Department& a, const Department& b) {
   return a.code == b.code && a.name == b.name && a.parent_code == b.parent_code &&

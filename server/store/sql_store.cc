@@ -361,6 +361,15 @@ const std::vector<Migration>& Migrations() {
            // The token that replaced this one by rotation.
            {"tokens", "replaced_by", "VARCHAR(64) NOT NULL DEFAULT ''"},
        }},
+      {14,
+       {},
+       {},
+       {
+           // A grid's boundary as given (GeoJSON, up to domain::kMaxBoundaryBytes); NULL (read
+           // as "") for none. MEDIUMTEXT: MySQL's TEXT holds 64 KiB, and neither TEXT kind may
+           // have a literal default on MySQL; SQLite reads the type as TEXT.
+           {"grids", "boundary_geojson", "MEDIUMTEXT"},
+       }},
   };
   return *migrations;
 }
@@ -566,6 +575,20 @@ constexpr char kRuleColumns[] =
     "rule_id, category_code, grid_code, lead_department_code, assisting";
 domain::RoutingRule RowToRule(const SqlRow& r) {
   return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), SplitList(r.Str(4))};
+}
+
+// The path before the boundary: UpsertOrganisation writes every column but the path, which it
+// computes afterwards.
+constexpr char kGridColumns[] = "code, name, level, parent_code, boundary_geojson, path";
+domain::Grid RowToGrid(const SqlRow& r) {
+  domain::Grid g;
+  g.code = r.Str(0);
+  g.name = r.Str(1);
+  g.level = static_cast<domain::GridLevel>(r.Int(2));
+  g.parent_code = r.Str(3);
+  g.boundary_geojson = r.Str(4);  // NULL: ""
+  g.path = r.Str(5);
+  return g;
 }
 
 constexpr char kCategoryColumns[] =
@@ -842,23 +865,17 @@ class SqlStore final : public Store {
   }
 
   absl::StatusOr<std::optional<domain::Grid>> FindGrid(const std::string& code) override {
-    auto rows =
-        Read("SELECT code, name, level, parent_code, path FROM grids WHERE code = ?", {code});
+    auto rows = Read(absl::StrCat("SELECT ", kGridColumns, " FROM grids WHERE code = ?"), {code});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return std::nullopt;
-    const SqlRow& r = rows->front();
-    return domain::Grid{r.Str(0), r.Str(1), static_cast<domain::GridLevel>(r.Int(2)), r.Str(3),
-                        r.Str(4)};
+    return RowToGrid(rows->front());
   }
 
   absl::StatusOr<std::vector<domain::Grid>> ListGrids() override {
-    auto rows = Read("SELECT code, name, level, parent_code, path FROM grids ORDER BY code", {});
+    auto rows = Read(absl::StrCat("SELECT ", kGridColumns, " FROM grids ORDER BY code"), {});
     if (!rows.ok()) return rows.status();
     std::vector<domain::Grid> out;
-    for (const auto& r : *rows) {
-      out.push_back(
-          {r.Str(0), r.Str(1), static_cast<domain::GridLevel>(r.Int(2)), r.Str(3), r.Str(4)});
-    }
+    for (const auto& r : *rows) out.push_back(RowToGrid(r));
     return out;
   }
 
@@ -1973,11 +1990,10 @@ class SqlStore final : public Store {
   // grid's subtree gets new paths and the cases located there follow.
   absl::Status UpsertOrganisation(SqlConnection& c, const domain::Organisation& org) {
     // The path is computed below, once the whole tree is written.
-    const std::string grid_sql =
-        Upsert(dialect_, "grids", {"code", "name", "level", "parent_code", "path"}, 4);
+    const std::string grid_sql = Upsert(dialect_, "grids", Columns(kGridColumns), 5);
     for (const auto& g : org.grids) {
-      auto st = c.Execute(
-          grid_sql, {g.code, g.name, static_cast<int64_t>(g.level), g.parent_code, std::string()});
+      auto st = c.Execute(grid_sql, {g.code, g.name, static_cast<int64_t>(g.level), g.parent_code,
+                                     g.boundary_geojson, std::string()});
       if (!st.ok()) return st.status();
     }
     const std::string dept_sql = Upsert(

@@ -104,7 +104,8 @@ class Outbox {
 
   // Queues a report and its photos. Durable when this returns. An empty `request_id` is filled
   // with NewRequestId(). The report is checked for what the SDK can check offline (category,
-  // grid, description, at most 9 photos); INVALID_ARGUMENT names the fields.
+  // a grid code or coordinates, description, at most 9 photos); INVALID_ARGUMENT names the
+  // fields.
   StatusOr<OutboxEntry> Enqueue(v1::SubmitReportRequest report, std::vector<Photo> photos = {});
 
   // Queue a patrol's start, a batch of its track, a visit (with photos) or its end. Empty ids
