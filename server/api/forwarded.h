@@ -17,7 +17,8 @@ inline constexpr char kForwardedPeerMetadata[] = "x-gridline-forwarded-peer";
 // The SHA-256 (hex) of the certificate the HTTP client presented over TLS, if any.
 inline constexpr char kForwardedCertificateMetadata[] = "x-gridline-forwarded-cert-sha256";
 
-// Whether the call came through grpc::Server::InProcessChannel, i.e. from this process.
+// Whether the call came through grpc::Server::InProcessChannel, i.e. from this process (known by
+// its peer, which has no network address).
 bool InProcess(const grpc::ServerContextBase* context);
 
 // The client's address: the forwarded one on an in-process call, the transport's otherwise.
