@@ -169,8 +169,7 @@ class Session final : public SessionBase {
 
   void OnHeader() {
     const auto& header = parser_->get();
-    if (auto length = parser_->content_length();
-        length && *length > shared_->max_request_bytes) {
+    if (auto length = parser_->content_length(); length && *length > shared_->max_request_bytes) {
       return RefuseTooLarge();
     }
     if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
