@@ -20,7 +20,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
+#include "server/util/sha256.h"
 #include "tests/e2e_fixture.h"
+#include "tests/test_images.h"
 
 namespace gridline::testing {
 namespace {
@@ -178,6 +180,10 @@ class ConnectStream {
   int status() {
     std::lock_guard<std::mutex> lock(mu_);
     return status_;
+  }
+  std::vector<Frame> Frames() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return frames_;
   }
   std::string header(const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -486,6 +492,47 @@ TEST_P(ConnectE2eTest, AStreamWithoutATokenEndsUnauthenticated) {
   ASSERT_TRUE(end.has_value());
   EXPECT_TRUE(absl::StrContains(end->data, "\"unauthenticated\"")) << end->data;
   EXPECT_EQ(watch.status(), 200);  // streams carry their errors in the end-of-stream message
+}
+
+// A client stream over HTTP/1.1 arrives as one body of envelopes: a photo uploaded in chunks, then
+// downloaded as a server stream, byte for byte.
+TEST_P(ConnectE2eTest, APhotoGoesUpAsAClientStreamAndComesBackAsAServerStream) {
+  auto server = StartWithHttp();
+  ASSERT_NE(server, nullptr);
+  const std::string png = TestPng(3000, "connect");
+  const std::string sha = util::Sha256Hex(png);
+  v1::UploadAttachmentRequest metadata;
+  metadata.mutable_metadata()->set_sha256(sha);
+  metadata.mutable_metadata()->set_size_bytes(static_cast<int64_t>(png.size()));
+  v1::UploadAttachmentRequest first, second;
+  first.set_chunk(png.substr(0, 1000));
+  second.set_chunk(png.substr(1000));
+  const std::map<std::string, std::string> auth{
+      {"Authorization", absl::StrCat("Bearer ", kLeader1)}};
+  {
+    ConnectStream upload(
+        http_port_, "ReportService/UploadAttachment", "application/connect+json",
+        Envelope(0, Json(metadata)) + Envelope(0, Json(first)) + Envelope(0, Json(second)), auth);
+    auto end = upload.End();
+    ASSERT_TRUE(end.has_value());
+    EXPECT_EQ(end->data, "{}");
+    ASSERT_TRUE(upload.WaitFor([&](const ConnectStream::Frame& f) {
+      return f.flags == 0 && FromJson<v1::Attachment>(f.data).attachment_id() == sha;
+    }));
+  }
+  v1::DownloadAttachmentRequest download;
+  download.set_attachment_id(sha);
+  ConnectStream stream(http_port_, "ReportService/DownloadAttachment", "application/connect+proto",
+                       Envelope(0, download.SerializeAsString()), auth);
+  auto end = stream.End();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->data, "{}");
+  std::string bytes;
+  for (const auto& f : stream.Frames()) {
+    v1::DownloadAttachmentResponse part;
+    if (f.flags == 0 && part.ParseFromString(f.data)) bytes += part.chunk();
+  }
+  EXPECT_EQ(bytes, png);
 }
 
 // The open stream of a client that goes away ends on the server too (gridline_open_streams).
