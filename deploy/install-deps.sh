@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages gridline needs to build, and with --test also those the test
 # suite needs (a throwaway MariaDB server, Debian's python3 with grpcio, and the openssl CLI that
-# makes the TLS test's certificates, curl for the metrics scrape, file for CPack's .deb check,
-# clang and libFuzzer for the fuzz harnesses of bench/fuzz.sh, and Galera, HAProxy and rsync for
-# the loopback cluster of deploy/cluster/start.sh that cluster_e2e_test starts).
+# makes the TLS test's certificates, curl for the metrics scrape and the Connect endpoint, file for
+# CPack's .deb check, clang and libFuzzer for the fuzz harnesses of bench/fuzz.sh, Galera, HAProxy
+# and rsync for the loopback cluster of deploy/cluster/start.sh that cluster_e2e_test starts, and
+# node and npm for the connect-node client of ctest connect_node).
 #
 #   bash deploy/install-deps.sh          # build dependencies
 #   bash deploy/install-deps.sh --test   # build + test dependencies
@@ -31,7 +32,14 @@ usage() {
 packages=("${BUILD_PACKAGES[@]}")
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=("${TEST_PACKAGES[@]}") ;;
+    --test)
+      packages+=("${TEST_PACKAGES[@]}")
+      # Node.js for tests/connect_node. A node from elsewhere (nodesource, nvm) is used as it is:
+      # Debian's npm package conflicts with nodesource's nodejs, which brings its own npm.
+      if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        packages+=(nodejs npm)
+      fi
+      ;;
     -h|--help) usage ;;
     *) echo "install-deps.sh: unknown argument '$arg'" >&2; usage ;;
   esac

@@ -167,6 +167,40 @@ TEST(ConfigTest, AMysqlHostsEntryThatIsNotHostPortStopsTheServer) {
   }
 }
 
+// Issue 18: the HTTP (Connect) endpoint keeps the gRPC port's secure default and checks its
+// sections like the gRPC port's.
+TEST(ConfigTest, TheHttpEndpointHasTheSecureDefaultsOfTheGrpcPort) {
+  ServerConfig c;
+  ASSERT_TRUE(app::FinalizeServerConfig(&c).ok());
+  EXPECT_TRUE(c.http().listen_address().empty()) << "no HTTP endpoint unless configured";
+  EXPECT_EQ(c.http().max_request_bytes(), 32 << 20);
+  EXPECT_EQ(c.http().threads(), 2);
+
+  c = ServerConfig();
+  c.mutable_http()->set_listen_address("0.0.0.0:8080");
+  absl::Status s = app::FinalizeServerConfig(&c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("http.listen_address 0.0.0.0:8080 is not a loopback address"),
+            absl::string_view::npos)
+      << s;
+  c.set_insecure_listen(true);
+  EXPECT_TRUE(app::FinalizeServerConfig(&c).ok());
+
+  c = ServerConfig();
+  c.mutable_http()->set_listen_address("0.0.0.0:8080");
+  c.mutable_http()->mutable_tls();
+  s = app::FinalizeServerConfig(&c);
+  EXPECT_NE(s.message().find("http.tls.cert_chain_file is empty"), absl::string_view::npos) << s;
+
+  c = ServerConfig();
+  c.mutable_http()->set_listen_address("127.0.0.1:0");
+  c.mutable_http()->add_cors_allowed_origins("console.example");
+  s = app::FinalizeServerConfig(&c);
+  EXPECT_NE(s.message().find("http.cors_allowed_origins: 'console.example'"),
+            absl::string_view::npos)
+      << s;
+}
+
 // Issue 13: --check_config, for systemd's ExecStartPre: what --print_config checks, plus the
 // files the config names (the TLS key pair, the organisation), without contacting the store.
 TEST(ConfigTest, CheckConfigChecksTheFilesTheConfigNamesAndRedactsThePassword) {

@@ -3,11 +3,14 @@
 // SDK as a handset uses it. TLS is transport only, so SQLite is enough.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <future>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gridline/client/admin_client.h"
@@ -174,6 +177,38 @@ TEST_P(TlsE2eTest, HandsetTrustingTheCaReportsAndWatchesOverTls) {
   auto read = by_address.GetCase(first->case_().case_id());
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->case_id(), first->case_().case_id());
+}
+
+// Issue 18: the Connect endpoint serves TLS from the same kind of section (http.tls), here the
+// same files; curl trusts the test's CA.
+TEST_P(TlsE2eTest, TheConnectEndpointServesTlsFromItsOwnSection) {
+  if (std::system("curl --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no curl";
+  const int http_port = FreePort();
+  std::ofstream(Path("server.textproto"), std::ios::app)
+      << "http { listen_address: \"127.0.0.1:" << http_port << "\" tls { cert_chain_file: \""
+      << Path("server.pem") << "\" private_key_file: \"" << Path("server.key") << "\" } }\n";
+  int port = 0;
+  auto server = StartServer(&port);
+  ASSERT_NE(server, nullptr);
+  auto curl = [&](const std::string& url) {
+    const std::string command =
+        absl::StrCat("curl -sS --cacert ", Path("ca.pem"), " -H 'Content-Type: application/json' ",
+                     "-H 'Authorization: Bearer ", kLeader1, "' --data '{}' -w '\\n%{http_code}' ",
+                     url, "/gridline.v1.ReportService/ListReportCategories 2>&1");
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    char buffer[4096];
+    for (size_t n; pipe != nullptr && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+      out.append(buffer, n);
+    }
+    if (pipe != nullptr) pclose(pipe);
+    return out;
+  };
+  const std::string out = curl(absl::StrCat("https://localhost:", http_port));
+  EXPECT_TRUE(absl::EndsWith(out, "\n200")) << out;
+  EXPECT_NE(out.find("C01_ROAD_DAMAGE"), std::string::npos) << out;
+  // Plain text on the TLS port gets no answer.
+  EXPECT_FALSE(absl::EndsWith(curl(absl::StrCat("http://127.0.0.1:", http_port)), "\n200"));
 }
 
 TEST_P(TlsE2eTest, HandsetWithOnlyTheSystemRootsFailsTheHandshake) {

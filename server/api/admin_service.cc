@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "server/api/admin_convert.h"
 #include "server/api/convert.h"
+#include "server/api/forwarded.h"
 #include "server/api/pool_reactor.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
@@ -77,7 +78,7 @@ class ImportReactor final
         deps_(deps),
         service_(service),
         call_(CredentialsOf(context)),
-        peer_(context->peer()) {
+        peer_(PeerOf(context)) {
     SubmitTask([this] { Authorize(); });
   }
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
+#include "server/api/forwarded.h"
 #include "server/api/pool_reactor.h"
 #include "server/domain/errors.h"
 #include "server/domain/organisation.h"
@@ -29,7 +30,7 @@ class UploadReactor final
         context_(context),
         deps_(deps),
         response_(response),
-        peer_(context->peer()),
+        peer_(PeerOf(context)),
         upload_(deps.attachments != nullptr ? deps.attachments->max_bytes() : 0) {
     std::unique_lock<std::mutex> lock(mu_);
     if (deps_.attachments == nullptr) {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "absl/strings/match.h"
+#include "server/api/forwarded.h"
 #include "server/util/log.h"
 #include "server/util/metrics.h"
 
@@ -105,7 +106,7 @@ class CallLogInterceptor final : public grpc::experimental::Interceptor {
       const grpc::StatusCode code = status.error_code();
       if (log_->guard_ != nullptr && (code == grpc::StatusCode::UNAUTHENTICATED ||
                                       code == grpc::StatusCode::PERMISSION_DENIED)) {
-        log_->guard_->NoteDenied(info_->method(), who.user_id, info_->server_context()->peer(),
+        log_->guard_->NoteDenied(info_->method(), who.user_id, PeerOf(info_->server_context()),
                                  static_cast<int>(code), status.error_message(),
                                  log_->clock_->NowMicros());
       }
@@ -114,7 +115,7 @@ class CallLogInterceptor final : public grpc::experimental::Interceptor {
                   {{"method", info_->method()},
                    {"user_id", who.user_id},
                    {"role", who.role},
-                   {"peer", info_->server_context()->peer()},
+                   {"peer", PeerOf(info_->server_context())},
                    {"code", static_cast<int>(status.error_code())},
                    {"latency_ms", ms},
                    {"case_id", case_id_}});

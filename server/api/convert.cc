@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/api/forwarded.h"
 #include "server/domain/errors.h"
 #include "server/util/sha256.h"
 #include "server/util/text.h"
@@ -414,9 +415,12 @@ absl::Status Overloaded() {
 service::CallCredentials CredentialsOf(const grpc::CallbackServerContext* context) {
   service::CallCredentials call;
   call.token = BearerToken(context);
-  call.peer = context->peer();
-  // Present only on a TLS connection whose client sent a certificate the CA vouched for.
-  if (auto auth = context->auth_context(); auth != nullptr) {
+  call.peer = PeerOf(context);
+  if (InProcess(context)) {
+    // Forwarded by the HTTP endpoint, which checked the certificate in its own TLS handshake.
+    call.client_cert_sha256 = ForwardedCertificateSha256(context);
+  } else if (auto auth = context->auth_context(); auth != nullptr) {
+    // Present only on a TLS connection whose client sent a certificate the CA vouched for.
     for (const auto& pem : auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
       call.client_cert_sha256 = util::CertificateSha256(absl::string_view(pem.data(), pem.size()));
       break;

@@ -158,6 +158,53 @@ absl::Status FinalizeCluster(config::v1::ClusterConfig* cluster) {
   return absl::OkStatus();
 }
 
+// The rules of a TlsConfig section the schema cannot say; `where` names it ("tls", "http.tls").
+absl::Status CheckTlsSection(const config::v1::TlsConfig& tls, const std::string& where) {
+  if (tls.cert_chain_file().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".cert_chain_file is empty"));
+  }
+  if (tls.private_key_file().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ".private_key_file is empty"));
+  }
+  const bool asks = tls.client_certificates() == config::v1::TlsConfig::OPTIONAL ||
+                    tls.client_certificates() == config::v1::TlsConfig::REQUIRED;
+  if (asks && tls.client_ca_file().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where,
+                     ".client_ca_file is empty: client_certificates OPTIONAL and REQUIRED check "
+                     "device certificates against it"));
+  }
+  if (!asks && !tls.client_ca_file().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ".client_ca_file is set but ", where,
+        ".client_certificates is OFF: set it to OPTIONAL or REQUIRED, or remove the CA"));
+  }
+  return absl::OkStatus();
+}
+
+// The HTTP (Connect) endpoint: the same secure default as the gRPC port.
+absl::Status FinalizeHttp(const ServerConfig& c) {
+  const auto& h = c.http();
+  if (h.listen_address().empty()) return absl::OkStatus();
+  if (h.has_tls()) {
+    if (absl::Status s = CheckTlsSection(h.tls(), "http.tls"); !s.ok()) return s;
+  } else if (!c.insecure_listen() && !IsLoopbackAddress(h.listen_address())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "http.listen_address ", h.listen_address(),
+        " is not a loopback address and there is no http.tls section: bearer tokens would cross "
+        "the network in clear text. Configure http.tls, listen on 127.0.0.1, or set "
+        "insecure_listen: true when a TLS-terminating proxy on a private network sits in front"));
+  }
+  for (const auto& origin : h.cors_allowed_origins()) {
+    if (origin != "*" && !absl::StartsWith(origin, "http://") &&
+        !absl::StartsWith(origin, "https://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "http.cors_allowed_origins: '", origin, "' is neither \"*\" nor scheme://host[:port]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status FinalizeServerConfig(ServerConfig* c) {
@@ -184,24 +231,7 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
     }
   }
   if (c->has_tls()) {
-    if (c->tls().cert_chain_file().empty()) {
-      return absl::InvalidArgumentError("tls.cert_chain_file is empty");
-    }
-    if (c->tls().private_key_file().empty()) {
-      return absl::InvalidArgumentError("tls.private_key_file is empty");
-    }
-    const bool asks = c->tls().client_certificates() == config::v1::TlsConfig::OPTIONAL ||
-                      c->tls().client_certificates() == config::v1::TlsConfig::REQUIRED;
-    if (asks && c->tls().client_ca_file().empty()) {
-      return absl::InvalidArgumentError(
-          "tls.client_ca_file is empty: client_certificates OPTIONAL and REQUIRED check device "
-          "certificates against it");
-    }
-    if (!asks && !c->tls().client_ca_file().empty()) {
-      return absl::InvalidArgumentError(
-          "tls.client_ca_file is set but tls.client_certificates is OFF: set it to OPTIONAL or "
-          "REQUIRED, or remove the CA");
-    }
+    if (absl::Status s = CheckTlsSection(c->tls(), "tls"); !s.ok()) return s;
   }
   if (!c->has_tls() && !c->insecure_listen() && !IsLoopbackAddress(c->listen_address())) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -219,6 +249,7 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
     }
   }
   if (absl::Status s = FinalizeCluster(c->mutable_cluster()); !s.ok()) return s;
+  if (absl::Status s = FinalizeHttp(*c); !s.ok()) return s;
   auto* a = c->mutable_attachments();
   if (a->directory().empty()) {
     a->set_directory(c->store().has_sqlite() ? c->store().sqlite().path() + ".attachments"

@@ -27,6 +27,7 @@ flags (override the config file):
   --config FILE          ServerConfig in protobuf text format (see deploy/*.textproto)
   --listen HOST:PORT     listen address
   --metrics_listen HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
+  --http_listen HOST:PORT  serve the Connect protocol (HTTP/1.1, JSON or binary) there too
   --sqlite PATH          use the embedded SQLite store at PATH (the default store: gridline.db)
   --mysql_host HOST      use MySQL/MariaDB at HOST (with --mysql_user etc.)
   --mysql_port PORT
@@ -124,6 +125,8 @@ int main(int argc, char** argv) {
       overrides.set_listen_address(v);
     } else if (TakeValue(argc, argv, &i, "--metrics_listen", &v)) {
       overrides.set_metrics_listen_address(v);
+    } else if (TakeValue(argc, argv, &i, "--http_listen", &v)) {
+      overrides.mutable_http()->set_listen_address(v);
     } else if (TakeValue(argc, argv, &i, "--sqlite", &v)) {
       overrides.mutable_store()->mutable_sqlite()->set_path(v);
     } else if (TakeValue(argc, argv, &i, "--mysql_host", &v)) {
@@ -222,6 +225,11 @@ int main(int argc, char** argv) {
   std::printf("gridline-server listening on port %d (%s, %s), store: %s\n", (*server)->port(),
               config.listen_address().c_str(), config.has_tls() ? "TLS" : "plain text",
               (*server)->store_description().c_str());
+  if ((*server)->http_port() != 0) {
+    std::printf("gridline-server: Connect over HTTP/1.1 on port %d (%s, %s)\n",
+                (*server)->http_port(), config.http().listen_address().c_str(),
+                config.http().has_tls() ? "TLS" : "plain text");
+  }
   std::fflush(stdout);
 
   int sig = 0;

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +29,8 @@
 #include "server/app/metrics_server.h"
 #include "server/app/tls.h"
 #include "server/domain/organisation.h"
+#include "server/http/connect.h"
+#include "server/http/listener.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/peer_notifier.h"
 #include "server/runtime/worker_pool.h"
@@ -42,6 +46,14 @@
 
 namespace gridline::app {
 namespace {
+
+// The public services: the parse-error interceptor covers them, the Connect endpoint serves them.
+const std::set<std::string>& PublicServices() {
+  static const auto* services = new std::set<std::string>{
+      "gridline.v1.ReportService", "gridline.v1.DispatchService", "gridline.v1.DepartmentService",
+      "gridline.v1.AdminService", "gridline.v1.PatrolService"};
+  return *services;
+}
 
 service::TokenPolicy TokenPolicyOf(const ServerConfig& config) {
   service::TokenPolicy p;
@@ -115,6 +127,9 @@ struct GridlineServer::Impl {
   std::unique_ptr<v1::DepartmentService::CallbackService> department_service;
   std::unique_ptr<v1::AdminService::CallbackService> admin_service;
   std::unique_ptr<grpc::Server> server;
+  // The HTTP (Connect) endpoint, after the gRPC server it calls in-process: it goes first.
+  std::unique_ptr<http::ConnectEndpoint> connect_endpoint;
+  std::unique_ptr<http::Listener> http_listener;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -297,6 +312,11 @@ absl::Status CheckServerConfig(const ServerConfig& config) {
   if (auto credentials = MakeServerCredentials(config); !credentials.ok()) {
     return credentials.status();
   }
+  if (config.http().has_tls()) {
+    if (auto files = LoadTlsFiles(config.http().tls(), "http.tls"); !files.ok()) {
+      return files.status();
+    }
+  }
   if (!config.organisation_file().empty()) {
     auto text = ReadWholeFile(config.organisation_file());
     if (!text.ok()) return text.status();
@@ -390,6 +410,35 @@ absl::Status Bootstrap(const ServerConfig& config_in, const std::string& operato
   return absl::OkStatus();
 }
 
+// The HTTP endpoint: every Connect call goes to the gRPC server through its in-process channel,
+// so it meets the same interceptors (call log, parse errors) and handlers as a gRPC call.
+absl::Status GridlineServer::StartHttp(Impl* s, std::optional<http::TlsFiles> tls) {
+  const auto& h = s->config.http();
+  http::ConnectOptions options;
+  options.services = PublicServices();
+  options.cors_allowed_origins.assign(h.cors_allowed_origins().begin(),
+                                      h.cors_allowed_origins().end());
+  options.serve_metrics = h.serve_metrics();
+  options.serving = [s] { return s->serving.load(); };
+  s->connect_endpoint = std::make_unique<http::ConnectEndpoint>(
+      s->server->InProcessChannel(grpc::ChannelArguments()), std::move(options));
+  http::ListenerOptions listen;
+  listen.address = h.listen_address();
+  listen.what = "http.listen_address";
+  listen.threads = h.threads();
+  listen.tls = std::move(tls);
+  listen.max_request_bytes = static_cast<uint64_t>(h.max_request_bytes());
+  listen.idle_timeout = std::chrono::seconds(h.idle_timeout_seconds());
+  http::ConnectEndpoint* endpoint = s->connect_endpoint.get();
+  auto listener = http::Listener::Start(std::move(listen),
+                                        [endpoint](std::shared_ptr<http::Exchange> exchange) {
+                                          endpoint->Handle(std::move(exchange));
+                                        });
+  if (!listener.ok()) return listener.status();
+  s->http_listener = *std::move(listener);
+  return absl::OkStatus();
+}
+
 GridlineServer::GridlineServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 GridlineServer::~GridlineServer() { Shutdown(); }
@@ -412,6 +461,12 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   // Before the store: a bad certificate should not wait for migrations to be reported.
   auto credentials = MakeServerCredentials(config);
   if (!credentials.ok()) return credentials.status();
+  std::optional<TlsFiles> http_tls;
+  if (!config.http().listen_address().empty() && config.http().has_tls()) {
+    auto files = LoadTlsFiles(config.http().tls(), "http.tls");
+    if (!files.ok()) return files.status();
+    http_tls = *std::move(files);
+  }
 
   auto opened = OpenConfiguredStore(config);
   if (!opened.ok()) return opened.status();
@@ -558,9 +613,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(
-        api::MakeParseErrorInterceptor({"gridline.v1.ReportService", "gridline.v1.DispatchService",
-                                        "gridline.v1.DepartmentService", "gridline.v1.AdminService",
-                                        "gridline.v1.PatrolService"}));
+        api::MakeParseErrorInterceptor({PublicServices().begin(), PublicServices().end()}));
     creators.push_back(std::move(call_log));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
@@ -618,6 +671,15 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
     }
     impl->metrics = *std::move(metrics);
   }
+  if (!config.http().listen_address().empty()) {
+    if (absl::Status s = StartHttp(impl.get(), std::move(http_tls)); !s.ok()) {
+      impl->metrics.reset();
+      impl->server->Shutdown();
+      impl->hub->BeginShutdown();
+      impl->hub->Stop();
+      return s;
+    }
+  }
   DeclareMetrics(impl.get());
   util::Log(util::LogLevel::kInfo, "start",
             {{"listen", config.listen_address()},
@@ -627,6 +689,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
              {"schema_version", store::LatestSchemaVersion()},
              {"demo", config.demo() ? "on" : "off"},
              {"metrics_port", impl->metrics ? impl->metrics->port() : 0},
+             {"http_port", impl->http_listener ? impl->http_listener->port() : 0},
              {"peer_port", peer_port},
              {"peers", cluster.peers_size()}});
   auto server = std::unique_ptr<GridlineServer>(new GridlineServer(std::move(impl)));
@@ -635,6 +698,7 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   server->demo_token_lines_ = std::move(token_lines);
   server->disabled_demo_tokens_ = disabled_demo_tokens;
   server->metrics_port_ = server->impl_->metrics ? server->impl_->metrics->port() : 0;
+  server->http_port_ = server->impl_->http_listener ? server->impl_->http_listener->port() : 0;
   return server;
 }
 
@@ -647,6 +711,8 @@ void GridlineServer::Shutdown() {
     s.stopping = true;
   }
   s.cv.notify_all();
+  s.serving = false;
+  if (s.http_listener) s.http_listener->StopAccepting();
   s.metrics.reset();
   ForgetMetrics();  // the gauges read this server's parts
   if (s.health.joinable()) s.health.join();
@@ -657,6 +723,12 @@ void GridlineServer::Shutdown() {
   if (s.peer_server) s.peer_server->Shutdown(std::chrono::system_clock::now());
   s.server->Shutdown(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(s.config.shutdown_grace_ms()));
+  if (s.http_listener) {
+    // Every Connect call was a gRPC call, ended by now: let their last answers (the streams'
+    // end-of-stream messages) reach the connections, then close them.
+    s.connect_endpoint->WaitIdle(std::chrono::seconds(5));
+    s.http_listener->Stop();
+  }
   s.pool->Shutdown();
   if (s.peer_notifier) s.peer_notifier->Stop();  // no commit is left to tell
   s.hub->Stop();

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,13 +17,13 @@
 #include "absl/status/statusor.h"
 #include "gridline/config/v1/server_config.pb.h"
 #include "server/app/config.h"
+#include "server/http/tls_files.h"
 #include "server/store/store.h"
 
 namespace gridline::app {
 
 // ServerConfig, ParseServerConfig, LoadServerConfig, FinalizeServerConfig.
 using ::gridline::app::ServerConfig;
-
 
 // What `--check_config` checks beyond FinalizeServerConfig, on a finalized config: the TLS
 // certificate and key load, and the organisation file reads and parses. (The store is not
@@ -57,9 +58,11 @@ class GridlineServer {
   int64_t disabled_demo_tokens() const { return disabled_demo_tokens_; }
   // The port of the metrics endpoint (ServerConfig.metrics_listen_address), 0 without one.
   int metrics_port() const { return metrics_port_; }
+  // The port of the HTTP (Connect) endpoint (ServerConfig.http.listen_address), 0 without one.
+  int http_port() const { return http_port_; }
 
-  // Ends open streams with UNAVAILABLE, lets in-flight calls finish within the grace period,
-  // then stops. Idempotent.
+  // Ends open streams with UNAVAILABLE (gRPC and Connect alike), lets in-flight calls finish
+  // within the grace period, then stops. Idempotent.
   void Shutdown();
 
  private:
@@ -68,6 +71,8 @@ class GridlineServer {
   // The metric families (util::DefaultMetrics) and the gauges that read this server's parts.
   static void DeclareMetrics(Impl* s);
   static void ForgetMetrics();
+  // The HTTP (Connect) endpoint of ServerConfig.http, on the running gRPC server.
+  static absl::Status StartHttp(Impl* s, std::optional<http::TlsFiles> tls);
 
   std::unique_ptr<Impl> impl_;
   int port_ = 0;
@@ -75,6 +80,7 @@ class GridlineServer {
   std::vector<std::string> demo_token_lines_;
   int64_t disabled_demo_tokens_ = 0;
   int metrics_port_ = 0;
+  int http_port_ = 0;
 };
 
 // The server's version, as --version and gridline_build_info say it.

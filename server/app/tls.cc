@@ -22,11 +22,11 @@ using Certificate = std::unique_ptr<X509, decltype(&X509_free)>;
 using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
 // "field path: problem", the form every error of this file takes.
-absl::Status Bad(const char* field, const std::string& path, const std::string& problem) {
+absl::Status Bad(const std::string& field, const std::string& path, const std::string& problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, " ", path, ": ", problem));
 }
 
-absl::StatusOr<std::string> ReadPem(const char* field, const std::string& path) {
+absl::StatusOr<std::string> ReadPem(const std::string& field, const std::string& path) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) return Bad(field, path, "is a directory");
   std::ifstream in(path, std::ios::binary);
@@ -53,7 +53,7 @@ int NoPassphrase(char*, int, int, void*) { return -1; }
 
 // The first certificate of `pem`, after checking that every PEM certificate in it parses.
 absl::StatusOr<Certificate> FirstCertificate(const std::string& path, const std::string& pem,
-                                             const char* field = "tls.cert_chain_file") {
+                                             const std::string& field) {
   ERR_clear_error();
   Bio bio = MemoryBio(pem);
   Certificate first(nullptr, &X509_free);
@@ -81,63 +81,77 @@ absl::StatusOr<Certificate> FirstCertificate(const std::string& path, const std:
   return first;
 }
 
-absl::StatusOr<Key> PrivateKey(const std::string& path, const std::string& pem) {
+absl::StatusOr<Key> PrivateKey(const std::string& path, const std::string& pem,
+                               const std::string& field) {
   ERR_clear_error();
   Bio bio = MemoryBio(pem);
   Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr), &EVP_PKEY_free);
   if (!key) {
-    constexpr char kField[] = "tls.private_key_file";
     std::string reason = TakeOpensslError();
     if (pem.find("PRIVATE KEY-----") == std::string::npos) {
-      return Bad(kField, path, "holds no PEM private key");
+      return Bad(field, path, "holds no PEM private key");
     }
     if (pem.find("ENCRYPTED") != std::string::npos) {
-      return Bad(kField, path, "the key is encrypted; the server needs it without a passphrase");
+      return Bad(field, path, "the key is encrypted; the server needs it without a passphrase");
     }
-    return Bad(kField, path, absl::StrCat("the private key is malformed (", reason, ")"));
+    return Bad(field, path, absl::StrCat("the private key is malformed (", reason, ")"));
   }
   return key;
 }
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const config::v1::ServerConfig& config) {
-  if (!config.has_tls()) return grpc::InsecureServerCredentials();
-  const auto& tls = config.tls();
-  auto chain = ReadPem("tls.cert_chain_file", tls.cert_chain_file());
+absl::StatusOr<TlsFiles> LoadTlsFiles(const config::v1::TlsConfig& tls, const std::string& where) {
+  const std::string chain_field = where + ".cert_chain_file";
+  const std::string key_field = where + ".private_key_file";
+  const std::string ca_field = where + ".client_ca_file";
+  TlsFiles out;
+  auto chain = ReadPem(chain_field, tls.cert_chain_file());
   if (!chain.ok()) return chain.status();
-  auto key_pem = ReadPem("tls.private_key_file", tls.private_key_file());
+  auto key_pem = ReadPem(key_field, tls.private_key_file());
   if (!key_pem.ok()) return key_pem.status();
 
-  // Checked here so that a bad file is reported by field and reason, not only in gRPC's log.
-  auto certificate = FirstCertificate(tls.cert_chain_file(), *chain);
+  // Checked here so that a bad file is reported by field and reason, not only in a TLS library's
+  // log.
+  auto certificate = FirstCertificate(tls.cert_chain_file(), *chain, chain_field);
   if (!certificate.ok()) return certificate.status();
-  auto key = PrivateKey(tls.private_key_file(), *key_pem);
+  auto key = PrivateKey(tls.private_key_file(), *key_pem, key_field);
   if (!key.ok()) return key.status();
   if (X509_check_private_key(certificate->get(), key->get()) != 1) {
     ERR_clear_error();
-    return Bad("tls.private_key_file", tls.private_key_file(),
-               absl::StrCat("is not the key of the first certificate of tls.cert_chain_file ",
+    return Bad(key_field, tls.private_key_file(),
+               absl::StrCat("is not the key of the first certificate of ", chain_field, " ",
                             tls.cert_chain_file()));
   }
-
+  out.cert_chain_pem = *std::move(chain);
+  out.private_key_pem = *std::move(key_pem);
   using Mode = config::v1::TlsConfig;
-  const bool asks =
-      tls.client_certificates() == Mode::OPTIONAL || tls.client_certificates() == Mode::REQUIRED;
-  grpc::SslServerCredentialsOptions options(
-      tls.client_certificates() == Mode::REQUIRED
-          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-      : asks ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
-             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  options.pem_key_cert_pairs.push_back({*key_pem, *chain});
-  if (asks) {
-    auto ca = ReadPem("tls.client_ca_file", tls.client_ca_file());
+  out.client_certificates = tls.client_certificates() == Mode::REQUIRED   ? TlsFiles::kRequired
+                            : tls.client_certificates() == Mode::OPTIONAL ? TlsFiles::kOptional
+                                                                          : TlsFiles::kOff;
+  if (out.client_certificates != TlsFiles::kOff) {
+    auto ca = ReadPem(ca_field, tls.client_ca_file());
     if (!ca.ok()) return ca.status();
-    auto first = FirstCertificate(tls.client_ca_file(), *ca, "tls.client_ca_file");
+    auto first = FirstCertificate(tls.client_ca_file(), *ca, ca_field);
     if (!first.ok()) return first.status();
-    options.pem_root_certs = *ca;
+    out.client_ca_pem = *std::move(ca);
   }
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const config::v1::ServerConfig& config) {
+  if (!config.has_tls()) return grpc::InsecureServerCredentials();
+  auto files = LoadTlsFiles(config.tls(), "tls");
+  if (!files.ok()) return files.status();
+  grpc::SslServerCredentialsOptions options(
+      files->client_certificates == TlsFiles::kRequired
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+      : files->client_certificates == TlsFiles::kOptional
+          ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({files->private_key_pem, files->cert_chain_pem});
+  if (files->client_certificates != TlsFiles::kOff) options.pem_root_certs = files->client_ca_pem;
   return grpc::SslServerCredentials(options);
 }
 

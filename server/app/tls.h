@@ -7,9 +7,11 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "gridline/config/v1/server_config.pb.h"
+#include "server/http/tls_files.h"
 
 namespace gridline::app {
 
@@ -19,6 +21,11 @@ namespace gridline::app {
 // field and its file, when a file cannot be read, holds no PEM certificate or no PEM key, when the
 // key is encrypted, when the first certificate has expired, or when the key is not the
 // certificate's.
+// The files of a TlsConfig section, read and checked as above; `where` names the section in the
+// messages ("tls", "http.tls"). The HTTP endpoint serves TLS from them.
+using TlsFiles = ::gridline::http::TlsFiles;
+absl::StatusOr<TlsFiles> LoadTlsFiles(const config::v1::TlsConfig& tls, const std::string& where);
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const config::v1::ServerConfig& config);
 
