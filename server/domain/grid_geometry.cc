@@ -181,6 +181,13 @@ Geos::Geom ReadBoundary(const Geos& geos, absl::string_view text, std::string* p
     absl::string_view what = e.what();
     // "[json.exception.parse_error.101] parse error at line 1, column 3: ..."
     if (size_t end = what.find("] "); end != absl::string_view::npos) what.remove_prefix(end + 2);
+    // The message quotes the bytes last read, which need not be UTF-8; a field violation must
+    // be (it travels in a google.rpc.Status). Found by fuzz_organisation.
+    if (size_t quote = what.find("; last read: ");
+        quote != absl::string_view::npos && !IsValidUtf8(what, nullptr)) {
+      what = what.substr(0, quote);
+    }
+    if (!IsValidUtf8(what, nullptr)) what = "not valid JSON text";
     *problem = absl::StrCat("is not JSON: ", what);
     return nullptr;
   }
