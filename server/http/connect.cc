@@ -15,6 +15,7 @@
 #include "google/rpc/status.pb.h"
 #include "server/api/forwarded.h"
 #include "server/http/ops.h"
+#include "server/util/log.h"
 #include "server/util/sha256.h"
 
 namespace gridline::http {
@@ -34,41 +35,6 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 std::string HeaderOf(const Request& request, absl::string_view name) {
   auto it = request.find(boost::beast::string_view(name.data(), name.size()));
   return it == request.end() ? "" : std::string(it->value());
-}
-
-// A JSON string literal.
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
 }
 
 std::string BytesOf(const grpc::ByteBuffer& buffer) {
@@ -269,7 +235,7 @@ int ConnectHttpStatus(grpc::StatusCode code) {
 std::string ConnectErrorJson(const grpc::Status& status) {
   std::string out = absl::StrCat("{\"code\":\"", ConnectCode(status.error_code()), "\"");
   if (!status.error_message().empty()) {
-    absl::StrAppend(&out, ",\"message\":", JsonString(status.error_message()));
+    absl::StrAppend(&out, ",\"message\":", util::JsonQuote(status.error_message()));
   }
   google::rpc::Status rich;
   if (!status.error_details().empty() && rich.ParseFromString(status.error_details()) &&
@@ -281,8 +247,8 @@ std::string ConnectErrorJson(const grpc::Status& status) {
       std::string value = absl::Base64Escape(any.value());
       while (!value.empty() && value.back() == '=') value.pop_back();  // Connect: unpadded
       absl::StrAppend(&out, i > 0 ? "," : "",
-                      "{\"type\":", JsonString(url.substr(url.rfind('/') + 1)), ",\"value\":\"",
-                      value, "\"}");
+                      "{\"type\":", util::JsonQuote(url.substr(url.rfind('/') + 1)),
+                      ",\"value\":\"", value, "\"}");
     }
     out += "]";
   }
