@@ -7,7 +7,7 @@
 # then kept.
 #
 #   bash bench/fuzz.sh --seconds 600          # every harness ten minutes (by hand)
-#   bash bench/fuzz.sh --ci                   # deploy/test.sh: 15 s each, plus the regressions
+#   bash bench/fuzz.sh --ci                   # deploy/test.sh: 10 s each, plus the regressions
 #   bash bench/fuzz.sh --seconds 60 fuzz_upload fuzz_image   # some harnesses only
 #
 # Slow units (inputs that took over 10 s but finished) are listed apart and do not fail the run.
@@ -26,7 +26,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 HARNESSES=(fuzz_config fuzz_image fuzz_organisation fuzz_requests fuzz_tokens fuzz_upload)
-CI_SECONDS=15
+CI_SECONDS=10
 seconds=60
 jobs=2
 ci=0
@@ -55,6 +55,8 @@ if ((build)); then
   section "build ($BUILD_DIR: clang-14, -fsanitize=fuzzer,address,undefined)"
   command -v clang++-14 >/dev/null || fail "clang++-14 not found (deploy/install-deps.sh --test)"
   build_start=$SECONDS
+  source deploy/lib.sh
+  prefer_ninja
   if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
     nice -n 10 cmake -S . -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++-14 \
       -DCMAKE_C_COMPILER=clang-14 -DGRIDLINE_FUZZ=ON >/dev/null

@@ -14,7 +14,7 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   libsqlite3-dev libmysqlcppconn-dev libssl-dev libboost-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev zlib1g-dev

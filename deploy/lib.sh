@@ -1,5 +1,15 @@
-# Shell helpers shared by deploy/test.sh and bench/run_watch_bench.sh. Source it after defining
+# Shell helpers shared by the scripts of deploy/ and bench/. Source it after defining
 # `fail MESSAGE` (prints and exits); the caller's cleanup trap stops what these start.
+
+# Builds with Ninja when it is installed (deploy/install-deps.sh installs ninja-build): Ninja
+# compiles a library's files while the libraries it links are still being built, where make's
+# target order leaves one of two cores idle. CMake reads CMAKE_GENERATOR only for a new build
+# directory, so one made with make stays a make build.
+prefer_ninja() {
+  if [[ -z "${CMAKE_GENERATOR:-}" ]] && command -v ninja >/dev/null 2>&1; then
+    export CMAKE_GENERATOR=Ninja
+  fi
+}
 
 # True once process $1 is gone, false if it is still there after $2 seconds.
 wait_gone() {
@@ -83,6 +93,17 @@ GRANT ALL ON *.* TO 'gridline'@'%' WITH GRANT OPTION;
 SQL
   mariadb --no-defaults -h127.0.0.1 -P"$MARIADB_PORT" -ugridline -p"$password" \
     -e 'SELECT 1' >/dev/null || fail "cannot log in to MariaDB as gridline over TCP"
+}
+
+# start_test_mariadb DIR PASSWORD TIMEOUT: start_throwaway_mariadb, then exports the
+# GRIDLINE_TEST_MYSQL_* variables with which the store tests use it (and must: REQUIRE_MYSQL).
+start_test_mariadb() {
+  start_throwaway_mariadb "$1" "$2" "$3"
+  export GRIDLINE_TEST_MYSQL_HOST=127.0.0.1
+  export GRIDLINE_TEST_MYSQL_PORT="$MARIADB_PORT"
+  export GRIDLINE_TEST_MYSQL_USER=gridline
+  export GRIDLINE_TEST_MYSQL_PASSWORD="$2"
+  export GRIDLINE_REQUIRE_MYSQL=1
 }
 
 # The EXIT trap of scripts that start a throwaway MariaDB with its data in $tmp: stops it

@@ -18,6 +18,8 @@ bash deploy/install-deps.sh
 # The same build type and flags as deploy/test.sh, so running one after the other does not
 # rebuild everything.
 echo "== gridline demo: building gridline-server (build/, Release -O2)"
+source deploy/lib.sh
+prefer_ninja
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 cmake --build build --target gridline-server -j"$(nproc)"
 

@@ -110,6 +110,7 @@ else
 fi
 
 section "build ($BUILD_DIR, -fsanitize=address,undefined, -O1 $debug): ${targets[*]}"
+prefer_ninja
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 $debug -DNDEBUG" \
   -DGRIDLINE_SANITIZE=address,undefined >/dev/null
@@ -123,12 +124,7 @@ if ((sqlite_only)); then
   unset GRIDLINE_TEST_MYSQL_HOST GRIDLINE_REQUIRE_MYSQL
 else
   section "throwaway MariaDB"
-  start_throwaway_mariadb "$tmp" gridline-asan 60
-  export GRIDLINE_TEST_MYSQL_HOST=127.0.0.1
-  export GRIDLINE_TEST_MYSQL_PORT="$MARIADB_PORT"
-  export GRIDLINE_TEST_MYSQL_USER=gridline
-  export GRIDLINE_TEST_MYSQL_PASSWORD=gridline-asan
-  export GRIDLINE_REQUIRE_MYSQL=1
+  start_test_mariadb "$tmp" gridline-asan 60
 fi
 
 section "${#suites[@]} suite(s) under ASan/UBSan ($suite_dir)"

@@ -14,7 +14,7 @@
 #      both stores is `bash deploy/sanitize.sh`, ThreadSanitizer `bash deploy/tsan.sh`; neither
 #      runs in CI (each takes most of an hour here),
 #   7. runs bench/fuzz.sh --ci: builds the libFuzzer harnesses (build-fuzz/, clang), runs each
-#      over its regression inputs and then 15 s from its seed corpus (skip with
+#      over its regression inputs and then 10 s from its seed corpus (skip with
 #      GRIDLINE_SKIP_FUZZ=1; run bench/fuzz.sh --seconds 600 by hand for a real search).
 # MariaDB, the server and the temporary directory are always removed on exit.
 # Exits non-zero if any step fails. Works from any directory.
@@ -67,6 +67,7 @@ bash deploy/install-deps.sh --test
 
 # ---------------------------------------------------------------------------------------------
 section "build (build/, Release -O2)"
+prefer_ninja
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 cmake --build build -j"$(nproc)"
 [[ -x build/server/gridline-server ]] || fail "build/server/gridline-server was not built"
@@ -74,14 +75,8 @@ cmake --build build -j"$(nproc)"
 # ---------------------------------------------------------------------------------------------
 section "throwaway MariaDB"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridline-test.XXXXXX")
-start_throwaway_mariadb "$tmp" gridline-test "$MARIADB_START_TIMEOUT"
+start_test_mariadb "$tmp" gridline-test "$MARIADB_START_TIMEOUT"
 echo "MariaDB $(mariadb_root -N -e 'SELECT VERSION()') on 127.0.0.1:$MARIADB_PORT (pid $mariadb_pid, data in $tmp/data)"
-
-export GRIDLINE_TEST_MYSQL_HOST=127.0.0.1
-export GRIDLINE_TEST_MYSQL_PORT="$MARIADB_PORT"
-export GRIDLINE_TEST_MYSQL_USER=gridline
-export GRIDLINE_TEST_MYSQL_PASSWORD=gridline-test
-export GRIDLINE_REQUIRE_MYSQL=1
 
 # ---------------------------------------------------------------------------------------------
 section "ctest (SQLite and MariaDB)"

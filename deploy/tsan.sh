@@ -54,6 +54,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 section "build ($BUILD_DIR, -fsanitize=thread)"
+prefer_ninja
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DGRIDLINE_SANITIZE=thread >/dev/null
@@ -65,12 +66,7 @@ if ((sqlite_only)); then
   unset GRIDLINE_TEST_MYSQL_HOST GRIDLINE_REQUIRE_MYSQL
 else
   section "throwaway MariaDB"
-  start_throwaway_mariadb "$tmp" gridline-tsan 60
-  export GRIDLINE_TEST_MYSQL_HOST=127.0.0.1
-  export GRIDLINE_TEST_MYSQL_PORT="$MARIADB_PORT"
-  export GRIDLINE_TEST_MYSQL_USER=gridline
-  export GRIDLINE_TEST_MYSQL_PASSWORD=gridline-tsan
-  export GRIDLINE_REQUIRE_MYSQL=1
+  start_test_mariadb "$tmp" gridline-tsan 60
 fi
 
 section "suites under ThreadSanitizer"

@@ -127,18 +127,6 @@ std::string ReadFile(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// The path of `program` on PATH or in the sbin directories ("" if it is nowhere).
-std::string FindProgram(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::vector<std::string> dirs = absl::StrSplit(path ? path : "", ':', absl::SkipEmpty());
-  for (const char* sbin : {"/usr/sbin", "/usr/local/sbin", "/sbin"}) dirs.push_back(sbin);
-  for (const auto& d : dirs) {
-    const std::string candidate = absl::StrCat(d, "/", program);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 // The loopback cluster: deploy/cluster/start.sh's DIR and its cluster.env.
 class Cluster {
  public:

@@ -519,18 +519,6 @@ TEST_P(FaultTest, FiveSigkillsUnderEightClientsLoseNothingAndDuplicateNothing) {
 // ---------------------------------------------------------------------------------------------
 // 2. MariaDB restarts under load.
 
-// The path of `program` on PATH or in the sbin directories ("" if it is nowhere).
-std::string FindProgram(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::vector<std::string> dirs = absl::StrSplit(path ? path : "", ':', absl::SkipEmpty());
-  for (const char* sbin : {"/usr/sbin", "/usr/local/sbin", "/sbin"}) dirs.push_back(sbin);
-  for (const auto& d : dirs) {
-    const std::string candidate = absl::StrCat(d, "/", program);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 // A MariaDB of the test's own (like deploy/lib.sh's start_throwaway_mariadb), which the test may
 // stop and start: its data in `dir`, on a free loopback port, with a user who may do anything.
 // Always stopped by the destructor (and killed with the test process, see ServerProcess).

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/util/sha256.h"
@@ -176,6 +177,17 @@ std::string ServerBinary() {
 }
 std::string DemoOrganisationFile() {
   return GRIDLINE_SOURCE_DIR "/deploy/demo/organisation.textproto";
+}
+
+std::string FindProgram(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::vector<std::string> dirs = absl::StrSplit(path ? path : "", ':', absl::SkipEmpty());
+  for (const char* sbin : {"/usr/sbin", "/usr/local/sbin", "/sbin"}) dirs.push_back(sbin);
+  for (const auto& d : dirs) {
+    const std::string candidate = absl::StrCat(d, "/", program);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
 }
 
 bool IsServing(const std::shared_ptr<grpc::Channel>& channel) {

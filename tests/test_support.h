@@ -128,6 +128,8 @@ bool WaitForFile(const std::string& path, const std::function<bool(const std::st
 std::string ServerBinary();
 // Path of the demo organisation file.
 std::string DemoOrganisationFile();
+// The path of `program` on PATH or in the sbin directories ("" if it is nowhere).
+std::string FindProgram(const std::string& program);
 
 // grpc.health.v1 Check over `channel`; true if SERVING.
 bool IsServing(const std::shared_ptr<grpc::Channel>& channel);
