@@ -109,9 +109,9 @@ absl::StatusOr<std::unique_ptr<StaticSite>> StaticSite::Load(const StaticSiteOpt
   std::error_code ec;
   const fs::path root = fs::canonical(options.directory, ec);
   if (ec || !fs::is_directory(root, ec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("http.console_dir ", options.directory, " is not a readable directory",
-                     ec ? absl::StrCat(": ", ec.message()) : ""));
+    return absl::InvalidArgumentError(absl::StrCat("http.console_dir ", options.directory,
+                                                   " is not a readable directory",
+                                                   ec ? absl::StrCat(": ", ec.message()) : ""));
   }
   auto site = std::unique_ptr<StaticSite>(new StaticSite());
   const std::string root_prefix = root.string() + "/";
@@ -137,8 +137,8 @@ absl::StatusOr<std::unique_ptr<StaticSite>> StaticSite::Load(const StaticSiteOpt
     File file;
     file.content_type = ContentTypeOf(url);
     // The bundles' names carry their content hash (web/console/build.mjs): cache them for good.
-    file.cache_control = absl::StartsWith(url, "/assets/") ? "public, max-age=31536000, immutable"
-                                                           : "no-cache";
+    file.cache_control =
+        absl::StartsWith(url, "/assets/") ? "public, max-age=31536000, immutable" : "no-cache";
     file.body = body.str();
     site->files_[url] = std::move(file);
   }
@@ -161,10 +161,10 @@ absl::StatusOr<std::unique_ptr<StaticSite>> StaticSite::Load(const StaticSiteOpt
   if (const std::string origin = TileOrigin(options.tile_url); !origin.empty()) {
     absl::StrAppend(&img_src, " ", origin);
   }
-  site->content_security_policy_ = absl::StrCat(
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src ", img_src,
-      "; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
-      "form-action 'none'; frame-ancestors 'none'");
+  site->content_security_policy_ =
+      absl::StrCat("default-src 'none'; script-src 'self'; style-src 'self'; img-src ", img_src,
+                   "; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+                   "form-action 'none'; frame-ancestors 'none'");
   return site;
 }
 
