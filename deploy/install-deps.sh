@@ -3,11 +3,14 @@
 # suite needs (a throwaway MariaDB server, Debian's python3 with grpcio, and the openssl CLI that
 # makes the TLS test's certificates, curl for the metrics scrape and the Connect endpoint, file for
 # CPack's .deb check, clang and libFuzzer for the fuzz harnesses of bench/fuzz.sh, Galera, HAProxy
-# and rsync for the loopback cluster of deploy/cluster/start.sh that cluster_e2e_test starts, and
-# node and npm for the connect-node client of ctest connect_node).
+# and rsync for the loopback cluster of deploy/cluster/start.sh that cluster_e2e_test starts,
+# node and npm for the connect-node client of ctest connect_node and for the web console, and
+# Debian's chromium for the browser tests browser_walk and connect_web). With --console: node and
+# npm, which build the web console (web/console; deploy/run-demo.sh serves it).
 #
-#   bash deploy/install-deps.sh          # build dependencies
-#   bash deploy/install-deps.sh --test   # build + test dependencies
+#   bash deploy/install-deps.sh            # build dependencies
+#   bash deploy/install-deps.sh --console  # build dependencies + node and npm for the web console
+#   bash deploy/install-deps.sh --test     # build + test dependencies (the console's included)
 #
 # Installs only what is missing; does nothing if everything is there. As root it runs apt-get;
 # otherwise it prints the command to run and exits 1.
@@ -22,22 +25,23 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev
 )
 TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl curl file
-  clang-14 libfuzzer-14-dev galera-4 haproxy rsync)
+  clang-14 libfuzzer-14-dev galera-4 haproxy rsync chromium)
 
 usage() {
-  echo "usage: $0 [--test]" >&2
+  echo "usage: $0 [--console] [--test]" >&2
   exit 2
 }
 
 packages=("${BUILD_PACKAGES[@]}")
 for arg in "$@"; do
   case "$arg" in
-    --test)
-      packages+=("${TEST_PACKAGES[@]}")
-      # Node.js for tests/connect_node. A node from elsewhere (nodesource, nvm) is used as it is:
-      # Debian's npm package conflicts with nodesource's nodejs, which brings its own npm.
+    --test|--console)
+      if [[ "$arg" == --test ]]; then packages+=("${TEST_PACKAGES[@]}"); fi
+      # Node.js for tests/connect_node, tests/browser and the web console. A node from elsewhere
+      # (nodesource, nvm) is used as it is: Debian's npm package conflicts with nodesource's
+      # nodejs, which brings its own npm.
       if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-        packages+=(nodejs npm)
+        if [[ " ${packages[*]} " != *" nodejs "* ]]; then packages+=(nodejs npm); fi
       fi
       ;;
     -h|--help) usage ;;

@@ -202,6 +202,15 @@ absl::Status FinalizeHttp(const ServerConfig& c) {
           "http.cors_allowed_origins: '", origin, "' is neither \"*\" nor scheme://host[:port]"));
     }
   }
+  if (const std::string& tiles = h.console_tile_url(); !tiles.empty()) {
+    if ((!absl::StartsWith(tiles, "http://") && !absl::StartsWith(tiles, "https://")) ||
+        !absl::StrContains(tiles, "{z}") || !absl::StrContains(tiles, "{x}") ||
+        !absl::StrContains(tiles, "{y}")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("http.console_tile_url: '", tiles,
+                       "' is not an http(s) URL template with {z}, {x} and {y}"));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -28,6 +28,7 @@ flags (override the config file):
   --listen HOST:PORT     listen address
   --metrics_listen HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics
   --http_listen HOST:PORT  serve the Connect protocol (HTTP/1.1, JSON or binary) there too
+  --console_dir DIR  serve the web console's files from DIR on the HTTP endpoint (http.console_dir)
   --sqlite PATH          use the embedded SQLite store at PATH (the default store: gridline.db)
   --mysql_host HOST      use MySQL/MariaDB at HOST (with --mysql_user etc.)
   --mysql_port PORT
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
       overrides.set_metrics_listen_address(v);
     } else if (TakeValue(argc, argv, &i, "--http_listen", &v)) {
       overrides.mutable_http()->set_listen_address(v);
+    } else if (TakeValue(argc, argv, &i, "--console_dir", &v)) {
+      overrides.mutable_http()->set_console_dir(v);
     } else if (TakeValue(argc, argv, &i, "--sqlite", &v)) {
       overrides.mutable_store()->mutable_sqlite()->set_path(v);
     } else if (TakeValue(argc, argv, &i, "--mysql_host", &v)) {

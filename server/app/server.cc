@@ -31,6 +31,7 @@
 #include "server/domain/organisation.h"
 #include "server/http/connect.h"
 #include "server/http/listener.h"
+#include "server/http/static_site.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/peer_notifier.h"
 #include "server/runtime/worker_pool.h"
@@ -130,6 +131,7 @@ struct GridlineServer::Impl {
   // The HTTP (Connect) endpoint, after the gRPC server it calls in-process: it goes first.
   std::unique_ptr<http::ConnectEndpoint> connect_endpoint;
   std::unique_ptr<http::Listener> http_listener;
+  std::unique_ptr<http::StaticSite> console;  // HttpConfig.console_dir
 
   std::mutex mu;
   std::condition_variable cv;
@@ -429,11 +431,21 @@ absl::Status GridlineServer::StartHttp(Impl* s, std::optional<http::TlsFiles> tl
   listen.tls = std::move(tls);
   listen.max_request_bytes = static_cast<uint64_t>(h.max_request_bytes());
   listen.idle_timeout = std::chrono::seconds(h.idle_timeout_seconds());
+  if (!h.console_dir().empty()) {
+    auto console = http::StaticSite::Load({h.console_dir(), h.console_tile_url()});
+    if (!console.ok()) return console.status();
+    s->console = *std::move(console);
+  }
   http::ConnectEndpoint* endpoint = s->connect_endpoint.get();
-  auto listener = http::Listener::Start(std::move(listen),
-                                        [endpoint](std::shared_ptr<http::Exchange> exchange) {
-                                          endpoint->Handle(std::move(exchange));
-                                        });
+  const http::StaticSite* console = s->console.get();
+  // By path: the API's routes first, then the console's files (GET and HEAD of any other path).
+  auto listener = http::Listener::Start(
+      std::move(listen), [endpoint, console](std::shared_ptr<http::Exchange> exchange) {
+        if (console != nullptr && console->Serves(exchange->request())) {
+          return exchange->Respond(console->Answer(exchange->request()));
+        }
+        endpoint->Handle(std::move(exchange));
+      });
   if (!listener.ok()) return listener.status();
   s->http_listener = *std::move(listener);
   return absl::OkStatus();

@@ -473,8 +473,13 @@ void ConnectEndpoint::Handle(std::shared_ptr<Exchange> exchange) {
   // CORS: the allowed origins see the answers; calls from other origins are refused.
   Headers headers;
   const std::string origin = HeaderOf(request, "origin");
-  bool origin_allowed = origin.empty();
-  if (!origin.empty()) {
+  // A browser sends Origin with every POST, also to its own origin: the console's page, served
+  // by this endpoint (HttpConfig.console_dir), is same-origin and needs no CORS entry.
+  const size_t scheme_end = origin.find("://");
+  const bool same_origin =
+      scheme_end != std::string::npos && origin.substr(scheme_end + 3) == HeaderOf(request, "host");
+  bool origin_allowed = origin.empty() || same_origin;
+  if (!origin.empty() && !same_origin) {
     for (const auto& allowed : options_.cors_allowed_origins) {
       if (allowed == "*" || allowed == origin) origin_allowed = true;
     }
