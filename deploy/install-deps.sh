@@ -5,8 +5,9 @@
 # CPack's .deb check, clang and libFuzzer for the fuzz harnesses of bench/fuzz.sh, Galera, HAProxy
 # and rsync for the loopback cluster of deploy/cluster/start.sh that cluster_e2e_test starts,
 # node and npm for the connect-node client of ctest connect_node and for the web console, and
-# Debian's chromium for the browser tests browser_walk and connect_web). With --console: node and
-# npm, which build the web console (web/console; deploy/run-demo.sh serves it).
+# Debian's chromium, with a small Chinese font for the screenshots, for the browser tests
+# browser_walk and connect_web). With --console: node and npm, which build the web console
+# (web/console; deploy/run-demo.sh serves it).
 #
 #   bash deploy/install-deps.sh            # build dependencies
 #   bash deploy/install-deps.sh --console  # build dependencies + node and npm for the web console
@@ -25,7 +26,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev
 )
 TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl curl file
-  clang-14 libfuzzer-14-dev galera-4 haproxy rsync chromium)
+  clang-14 libfuzzer-14-dev galera-4 haproxy rsync chromium fonts-wqy-microhei)
 
 usage() {
   echo "usage: $0 [--console] [--test]" >&2

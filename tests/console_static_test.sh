@@ -9,13 +9,7 @@
 set -euo pipefail
 server=$1
 source=$2
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$source/tests/http_server.sh"
 fail() { echo "console_static: FAIL: $*" >&2; [[ -f "$tmp/server.log" ]] && cat "$tmp/server.log" >&2; exit 1; }
 
 site="$tmp/site"
@@ -28,7 +22,6 @@ ln -s "$tmp/outside/secret.txt" "$site/secret.txt"
 ln -s "$tmp/outside" "$site/outdir"
 ln -s "$site/assets/app.css" "$site/inside-link.css"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 grpc_port=$(free_port)
 http_port=$(free_port)
 cat >"$tmp/server.textproto" <<CONFIG
@@ -42,14 +35,8 @@ http {
   console_tile_url: "https://{s}.tiles.example.org/{z}/{x}/{y}.png"
 }
 CONFIG
-"$server" --config "$tmp/server.textproto" >"$tmp/server.log" 2>&1 &
-pid=$!
+start_server console_static "$server" --config "$tmp/server.textproto"
 base="http://127.0.0.1:$http_port"
-for _ in $(seq 1 150); do
-  if curl -fsS "$base/healthz" >/dev/null 2>&1; then break; fi
-  kill -0 "$pid" 2>/dev/null || fail "the server exited"
-  sleep 0.2
-done
 
 # status PATH: the HTTP status of GET PATH, sent exactly as written.
 status() { curl -s --path-as-is -o /dev/null -w '%{http_code}' "$base$1"; }
@@ -102,7 +89,5 @@ expect "POST to a console path" "$(curl -s -o /dev/null -w '%{http_code}' -X POS
 expect "/console-config.json" "$(body /console-config.json)" '{"tileUrl":"https://{s}.tiles.example.org/{z}/{x}/{y}.png"}'
 expect "HEAD /" "$(curl -s -I -o /dev/null -w '%{http_code}' "$base/")" 200
 
-kill -TERM "$pid"
-wait "$pid" || fail "the server did not stop cleanly"
-pid=
+stop_server console_static 0
 echo "console_static: OK"

@@ -49,14 +49,7 @@ flock -u 9
 out="$work/out/$mode"
 rm -rf "$out"
 mkdir -p "$out"
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$source/tests/http_server.sh"
 grpc_port=$(free_port)
 http_port=$(free_port)
 page_port=$(free_port)  # connect_web: the page's own origin (allowed by CORS)
@@ -71,31 +64,12 @@ http {
   cors_allowed_origins: "http://127.0.0.1:$page_port"
 }
 CONFIG
-"$server" --config "$tmp/server.textproto" >"$tmp/server.log" 2>&1 &
-pid=$!
-ready=
-for _ in $(seq 1 150); do
-  if node -e "fetch('http://127.0.0.1:$http_port/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
-    ready=1
-    break
-  fi
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.2
-done
-if [[ -z "$ready" ]]; then
-  echo "$mode: the server did not become healthy" >&2
-  cat "$tmp/server.log" >&2
-  exit 1
-fi
+start_server "$mode" "$server" --config "$tmp/server.textproto"
 status=0
 case "$mode" in
   browser_walk) node walk.mjs "http://127.0.0.1:$http_port" "$chromium" "$out" || status=$? ;;
   connect_web) node connect_web.mjs "http://127.0.0.1:$http_port" "$chromium" "$out" "$page_port" || status=$? ;;
   *) echo "run.sh: unknown test $mode" >&2; status=2 ;;
 esac
-kill -TERM "$pid"
-wait "$pid" || { echo "$mode: the server did not stop cleanly" >&2; status=1; }
-pid=
-if [[ $status -ne 0 ]]; then cat "$tmp/server.log" >&2; fi
 echo "$mode: screenshots in $out"
-exit $status
+stop_server "$mode" "$status"

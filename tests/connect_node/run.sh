@@ -31,38 +31,12 @@ mkdir gen
   --es_out="$work/gen" --es_opt=target=js,import_extension=js \
   gridline/v1/*.proto google/rpc/*.proto)
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$source/tests/http_server.sh"
 grpc_port=$(free_port)
 http_port=$(free_port)
-"$server" --listen "127.0.0.1:$grpc_port" --http_listen "127.0.0.1:$http_port" \
-  --sqlite "$tmp/gridline.db" --organisation "$source/deploy/demo/organisation.textproto" --demo \
-  >"$tmp/server.log" 2>&1 &
-pid=$!
-ready=
-for _ in $(seq 1 150); do
-  if node -e "fetch('http://127.0.0.1:$http_port/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
-    ready=1
-    break
-  fi
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.2
-done
-if [[ -z "$ready" ]]; then
-  echo "connect_node: the server did not become healthy" >&2
-  cat "$tmp/server.log" >&2
-  exit 1
-fi
+start_server connect_node "$server" --listen "127.0.0.1:$grpc_port" \
+  --http_listen "127.0.0.1:$http_port" --sqlite "$tmp/gridline.db" \
+  --organisation "$source/deploy/demo/organisation.textproto" --demo
 status=0
 node client.mjs "$http_port" demo-leader-1-a5afbedb015471db || status=$?
-kill -TERM "$pid"
-wait "$pid" || { echo "connect_node: the server did not stop cleanly" >&2; status=1; }
-pid=
-if [[ $status -ne 0 ]]; then cat "$tmp/server.log" >&2; fi
-exit $status
+stop_server connect_node "$status"

@@ -1,7 +1,8 @@
 // Pieces shared by the pages: names for codes, a case's row cells, a debounced refresher.
 import { CaseState, Urgency } from "../gen/gridline/v1/common_pb.js";
+import { errorText } from "../api.js";
 import { h } from "../dom.js";
-import { stateLabel } from "../i18n.js";
+import { stateLabel, t } from "../i18n.js";
 import { session } from "../main.js";
 
 export const categoryName = (code) => session.categories.get(code)?.name || code;
@@ -35,4 +36,20 @@ export function refresher(load) {
   };
   running = load();
   return { poke, first: running };
+}
+
+// An action of a list page: clears `status`, runs `fn`, then reloads the list (refresh()
+// returns the page's refresher, made after the actions); a failure is shown in `status` and
+// thrown on, so the form that started it stays open.
+export function actions(status, refresh) {
+  return async (fn) => {
+    status.textContent = "";
+    try {
+      await fn();
+      refresh().poke();
+    } catch (e) {
+      status.textContent = `${t("failed")}: ${errorText(e)}`;
+      throw new Error(errorText(e));
+    }
+  };
 }

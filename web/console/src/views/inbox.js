@@ -2,11 +2,11 @@
 // case, return one that is not the department's. Progress and the result with photos are on the
 // case page.
 import { CaseState } from "../gen/gridline/v1/common_pb.js";
-import { department, errorText, follow } from "../api.js";
+import { department, follow } from "../api.js";
 import { formatTime, h, inlineForm } from "../dom.js";
 import { t } from "../i18n.js";
 import { setLive } from "../main.js";
-import { caseLink, categoryName, gridName, refresher, stateBadge } from "./common.js";
+import { actions, caseLink, categoryName, gridName, refresher, stateBadge } from "./common.js";
 
 export async function showInbox(main, signal) {
   const list = h("table", { class: "cases", testid: "inbox" });
@@ -14,16 +14,7 @@ export async function showInbox(main, signal) {
   main.append(h("h2", {}, t("inbox")), status, list);
   let cursor = "";
 
-  async function act(fn) {
-    status.textContent = "";
-    try {
-      await fn();
-      refresh.poke();
-    } catch (e) {
-      status.textContent = `${t("failed")}: ${errorText(e)}`;
-      throw new Error(errorText(e));
-    }
-  }
+  const act = actions(status, () => refresh);
 
   async function load() {
     const page = await department.listAssignedCases({ pageSize: 200, includeAssisting: true });

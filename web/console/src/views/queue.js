@@ -2,11 +2,11 @@
 // returned cases appear without a reload. Accept (file and dispatch), reject with a reason, mark
 // a duplicate (candidates on a map), re-route; and the pending extension requests.
 import { CaseState } from "../gen/gridline/v1/common_pb.js";
-import { dispatch, errorText, follow } from "../api.js";
+import { dispatch, follow } from "../api.js";
 import { formatTime, h, inlineForm } from "../dom.js";
 import { t } from "../i18n.js";
 import { session, setLive } from "../main.js";
-import { caseLink, categoryName, departmentName, gridName, refresher, stateBadge } from "./common.js";
+import { actions, caseLink, categoryName, departmentName, gridName, refresher, stateBadge } from "./common.js";
 import { caseMap } from "./map.js";
 
 export async function showQueue(main, signal) {
@@ -27,16 +27,7 @@ export async function showQueue(main, signal) {
     extensions.replaceChildren(...(ext.extensionRequests.length ? ext.extensionRequests.map(extensionRow) : [h("p", {}, t("empty"))]));
   }
 
-  async function act(fn) {
-    status.textContent = "";
-    try {
-      await fn();
-      refresh.poke();
-    } catch (e) {
-      status.textContent = `${t("failed")}: ${errorText(e)}`;
-      throw new Error(errorText(e));
-    }
-  }
+  const act = actions(status, () => refresh);
 
   function row(item) {
     const c = item.case;
