@@ -8,6 +8,7 @@ export const TOKENS = {
   leader: "demo-leader-1-a5afbedb015471db",          // cell 410184001001001
   dispatcher: "demo-dispatcher-1-1a9ab5fd58ee6af0",  // street 410184001
   staffSz: "demo-staff-sz-1-7df0788b89946940",       // SZ: leads C01_ROAD_DAMAGE
+  supervisor: "demo-supervisor-1-64529550376b9282", // district 410184, read-only
 };
 
 export async function launch(executablePath) {

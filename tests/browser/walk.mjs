@@ -128,6 +128,30 @@ try {
   await staffMap.waitForSelector("[data-testid=map-grid]", WAIT);
   check((await staffMap.locator("[data-testid=map-grid]").count()) === 12, "12 unit grids on the map");
   await snap(staffMap, "map");
+
+  // The figures: a supervisor's statistics count the case just filed and closed, and download
+  // as CSV.
+  const supervisor = await newPage();
+  await signIn(supervisor, TOKENS.supervisor, "/figures");
+  await supervisor.waitForSelector("[data-testid=stat-solvedCount]", WAIT);
+  const solved = Number(await supervisor.textContent("[data-testid=stat-solvedCount]"));
+  check(solved >= 1, `solvedCount ${solved} after the walk filed and closed a case`);
+  const [download] = await Promise.all([
+    supervisor.waitForEvent("download", WAIT),
+    supervisor.click("[data-testid=stats-csv]"),
+  ]);
+  const csv = await new Promise((resolve, reject) => {
+    download.createReadStream().then((stream) => {
+      const parts = [];
+      stream.on("data", (d) => parts.push(d));
+      stream.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+      stream.on("error", reject);
+    }, reject);
+  });
+  check(download.suggestedFilename() === "gridline-statistics.csv", `CSV name ${download.suggestedFilename()}`);
+  check(csv.replace(/^\ufeff/, "").startsWith("figure,value\r\n"), `CSV header: ${JSON.stringify(csv.slice(0, 40))}`);
+  check(csv.includes(`solvedCount,${solved}\r\n`), "the CSV holds the solved count shown");
+  await snap(supervisor, "figures");
   console.log(`browser_walk: OK in ${((Date.now() - started) / 1000).toFixed(1)} s, case ${caseId}`);
 } finally {
   await browser.close();

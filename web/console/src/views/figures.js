@@ -37,7 +37,7 @@ export async function showFigures(main) {
         startTime: timestampFromDate(new Date(from.value)), endTime: timestampFromDate(new Date(to.value)),
       });
       statsRows = [...COUNTS.map((k) => [k, String(s[k])]), ...RATES.map((k) => [k, pct(s[k])])];
-      stats.replaceChildren(...statsRows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", { testid: `stat-${k}` }, v))));
+      stats.replaceChildren(...statsRows.map(([k, v]) => h("tr", {}, h("th", {}, t(k)), h("td", { testid: `stat-${k}` }, v))));
     } catch (e) {
       statsError.textContent = errorText(e);
     }
@@ -68,7 +68,7 @@ export async function showFigures(main) {
       flagRows = all.map((e) => [EvaluationUnitKind[e.unitKind], e.unitCode, e.unitName, EvaluationFlag[e.flag],
         String(e.statistics?.foundCount ?? ""), String(e.statistics?.solvedCount ?? ""),
         pct(e.statistics?.disposalRate), pct(e.statistics?.closureRate), pct(e.statistics?.onTimeRate), pct(e.statistics?.reworkRate), e.explanation]);
-      flags.replaceChildren(h("tr", {}, header.map((k) => h("th", {}, k))),
+      flags.replaceChildren(h("tr", {}, header.map((k) => h("th", {}, t(k)))),
         ...flagRows.map((r) => h("tr", { testid: "flag-row", class: `flag-${r[3]}` }, r.map((v) => h("td", {}, v)))));
     } catch (e) {
       flagsError.textContent = errorText(e);
