@@ -138,9 +138,9 @@ class Open311Test : public E2eTest {
     return j[0].value("service_request_id", "");
   }
 
-  v1::Case GrpcCase(const std::string& id) {
+  v1::Case GrpcCase(const std::string& id, const std::string& token = kDispatcher1) {
     v1::Case c;
-    grpc::Status s = GetCase(reports_.get(), id, &c, kDispatcher1);
+    grpc::Status s = GetCase(reports_.get(), id, &c, token);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return c;
   }
@@ -328,14 +328,14 @@ TEST_P(Open311Test, APostBecomesAPublicCaseInTriageAndReadsBackInJsonAndXml) {
   r = Get(absl::StrCat("tokens/", id, ".json"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(ParseJson(r), Json::parse(absl::StrCat(R"([{"service_request_id":")", id,
-                                                   R"(","token":")", id, R"("}]")")));
+                                                   R"(","token":")", id, R"("}])")));
 
   // An address only: the app's own grid, for the center to place.
   const std::string addressed =
       PostOk({absl::StrCat("api_key=", kApp), "service_code=C02_STANDING_WATER",
               "address_string=新郑市人民路1号", "description=积水"});
-  EXPECT_EQ(GrpcCase(addressed).location().grid_code(), "410184");
-  // Idempotency-Key: a retry with it is the same case even with other content... refused.
+  EXPECT_EQ(GrpcCase(addressed, kOperator).location().grid_code(), "410184");
+  // Idempotency-Key: a retry with it is the same case; other content with it is refused.
   const std::string keyed =
       PostOk({absl::StrCat("api_key=", kApp), "service_code=C02_STANDING_WATER",
               "address_string=新郑市人民路2号", "description=积水 2"});

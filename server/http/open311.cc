@@ -574,8 +574,10 @@ class Open311Endpoint::Job : public std::enable_shared_from_this<Job> {
         }
       }
     }
+    // end_date defaults to now: left open, so that a case made this second is in.
     int64_t end = now_seconds, start = 0;
-    if (!p("end_date").empty() && !ParseW3cTime(p("end_date"), &end)) {
+    const bool has_end = !p("end_date").empty();
+    if (has_end && !ParseW3cTime(p("end_date"), &end)) {
       return Fail(400, "end_date must be a w3c date-time such as 2010-01-01T00:00:00Z");
     }
     if (!p("start_date").empty()) {
@@ -587,7 +589,7 @@ class Open311Endpoint::Job : public std::enable_shared_from_this<Job> {
     }
     if (start > end) return Fail(400, "start_date is after end_date");
     filter->mutable_observe_start_time()->set_seconds(std::max<int64_t>(start, 1));
-    filter->mutable_observe_end_time()->set_seconds(end);
+    if (has_end) filter->mutable_observe_end_time()->set_seconds(end);
     auto self = shared_from_this();
     LoadCategories("", [self, filter, max_requests] {
       self->LoadDepartments("", [self, filter, max_requests] {
