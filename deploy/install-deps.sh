@@ -22,7 +22,7 @@ BUILD_PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   libsqlite3-dev libmysqlcppconn-dev libssl-dev libboost-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev zlib1g-dev
-  libgeos-dev nlohmann-json3-dev
+  libgeos-dev nlohmann-json3-dev libpugixml-dev
   libgtest-dev libgmock-dev
 )
 TEST_PACKAGES=(mariadb-server mariadb-client python3 python3-grpcio openssl curl file

@@ -92,8 +92,9 @@ python_rc=0
 "$PYTHON" tests/python_client_check.py --self-test || python_rc=$?
 
 SERVER_PORT=$(pick_free_port)
+# The demo's HTTP endpoint (Open311) listens on 8080, which may be taken here: any free port.
 build/server/gridline-server --config deploy/demo/server.textproto \
-  --sqlite "$tmp/check.db" --listen "127.0.0.1:$SERVER_PORT" \
+  --sqlite "$tmp/check.db" --listen "127.0.0.1:$SERVER_PORT" --http_listen 127.0.0.1:0 \
   </dev/null >"$tmp/server.log" 2>&1 &
 server_pid=$!
 echo "gridline-server on 127.0.0.1:$SERVER_PORT (pid $server_pid, log $tmp/server.log)"

@@ -223,7 +223,8 @@ int OrgUsers(Context& ctx, const Args& args) {
     if (!v1::Role_Parse(absl::AsciiStrToUpper(args.Value("role")), &role) ||
         role == v1::ROLE_UNSPECIFIED) {
       return ctx.Usage(
-          "--role must be GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR");
+          "--role must be GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR, OPERATOR or "
+          "PUBLIC_APP");
     }
     request.set_role(role);
   }

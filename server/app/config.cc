@@ -211,6 +211,25 @@ absl::Status FinalizeHttp(const ServerConfig& c) {
                        "' is not an http(s) URL template with {z}, {x} and {y}"));
     }
   }
+  const auto& o = h.open311();
+  if (o.enabled()) {
+    const std::string& prefix = o.path_prefix();
+    if (prefix.size() < 3 || prefix.front() != '/' || prefix.back() != '/' ||
+        prefix.find_first_of("?#% ") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "http.open311.path_prefix '", prefix,
+          "' must be a path of its own that starts and ends with \"/\", e.g. \"/open311/v2/\""));
+    }
+    if (!o.anonymous_api_key_file().empty()) {
+      auto text = ReadWholeFile(o.anonymous_api_key_file());
+      if (!text.ok()) return text.status();
+      if (absl::StripAsciiWhitespace(text->substr(0, text->find('\n'))).empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("http.open311.anonymous_api_key_file ",
+                                                       o.anonymous_api_key_file(),
+                                                       ": its first line is empty"));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -252,9 +271,9 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   for (const auto& r : c->rate_limits().per_role()) {
     v1::Role role;
     if (!v1::Role_Parse(r.role(), &role) || role == v1::ROLE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("rate_limits.per_role: unknown role '", r.role(),
-                       "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR or OPERATOR)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "rate_limits.per_role: unknown role '", r.role(),
+          "' (GRID_LEADER, DISPATCHER, DEPARTMENT_STAFF, SUPERVISOR, OPERATOR or PUBLIC_APP)"));
     }
   }
   if (absl::Status s = FinalizeCluster(c->mutable_cluster()); !s.ok()) return s;

@@ -169,6 +169,9 @@ int main(int argc, char** argv) {
   config.MergeFrom(overrides);
   if (create_db) config.mutable_store()->mutable_mysql()->set_create_database(true);
   if (demo) config.set_demo(true);
+  // The demo serves Open311 on its HTTP endpoint unless the configuration says otherwise.
+  if (demo && !config.http().has_open311())
+    config.mutable_http()->mutable_open311()->set_enabled(true);
   if (bootstrap) {
     absl::Status s = gridline::app::Bootstrap(
         config, operator_id, display_name.empty() ? operator_id : display_name, token_file);

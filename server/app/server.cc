@@ -9,9 +9,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -31,6 +33,7 @@
 #include "server/domain/organisation.h"
 #include "server/http/connect.h"
 #include "server/http/listener.h"
+#include "server/http/open311.h"
 #include "server/http/static_site.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/peer_notifier.h"
@@ -130,6 +133,7 @@ struct GridlineServer::Impl {
   std::unique_ptr<grpc::Server> server;
   // The HTTP (Connect) endpoint, after the gRPC server it calls in-process: it goes first.
   std::unique_ptr<http::ConnectEndpoint> connect_endpoint;
+  std::unique_ptr<http::Open311Endpoint> open311_endpoint;  // http.open311; null when off
   std::unique_ptr<http::Listener> http_listener;
   std::unique_ptr<http::StaticSite> console;  // HttpConfig.console_dir
 
@@ -412,6 +416,33 @@ absl::Status Bootstrap(const ServerConfig& config_in, const std::string& operato
   return absl::OkStatus();
 }
 
+namespace {
+
+// The Open311 facade (http.open311): like Connect, it calls the gRPC server in-process.
+std::unique_ptr<http::Open311Endpoint> MakeOpen311(const config::v1::HttpConfig& h, bool tls,
+                                                   std::shared_ptr<grpc::Channel> channel,
+                                                   const util::Clock* clock) {
+  const auto& o = h.open311();
+  http::Open311Options options;
+  options.path_prefix = o.path_prefix();
+  options.jurisdiction_id = o.jurisdiction_id();
+  if (!o.anonymous_api_key_file().empty()) {  // checked readable by FinalizeServerConfig
+    std::ifstream in(o.anonymous_api_key_file());
+    std::getline(in, options.anonymous_api_key);
+    options.anonymous_api_key = std::string(absl::StripAsciiWhitespace(options.anonymous_api_key));
+  }
+  options.contact = o.contact();
+  options.key_service = o.key_service();
+  options.max_requests = o.max_requests();
+  options.tls = tls;
+  options.cors_allowed_origins.assign(h.cors_allowed_origins().begin(),
+                                      h.cors_allowed_origins().end());
+  options.clock = clock;
+  return std::make_unique<http::Open311Endpoint>(std::move(channel), std::move(options));
+}
+
+}  // namespace
+
 // The HTTP endpoint: every Connect call goes to the gRPC server through its in-process channel,
 // so it meets the same interceptors (call log, parse errors) and handlers as a gRPC call.
 absl::Status GridlineServer::StartHttp(Impl* s, std::optional<http::TlsFiles> tls) {
@@ -431,16 +462,26 @@ absl::Status GridlineServer::StartHttp(Impl* s, std::optional<http::TlsFiles> tl
   listen.tls = std::move(tls);
   listen.max_request_bytes = static_cast<uint64_t>(h.max_request_bytes());
   listen.idle_timeout = std::chrono::seconds(h.idle_timeout_seconds());
+  if (h.open311().enabled()) {
+    s->open311_endpoint =
+        MakeOpen311(h, listen.tls.has_value(),
+                    s->server->InProcessChannel(grpc::ChannelArguments()), s->clock.get());
+  }
   if (!h.console_dir().empty()) {
     auto console = http::StaticSite::Load({h.console_dir(), h.console_tile_url()});
     if (!console.ok()) return console.status();
     s->console = *std::move(console);
   }
   http::ConnectEndpoint* endpoint = s->connect_endpoint.get();
+  http::Open311Endpoint* open311 = s->open311_endpoint.get();
   const http::StaticSite* console = s->console.get();
-  // By path: the API's routes first, then the console's files (GET and HEAD of any other path).
+  // By path: Open311's prefix, then the Connect API's routes, then the console's files (GET and
+  // HEAD of any other path).
   auto listener = http::Listener::Start(
-      std::move(listen), [endpoint, console](std::shared_ptr<http::Exchange> exchange) {
+      std::move(listen), [endpoint, open311, console](std::shared_ptr<http::Exchange> exchange) {
+        if (open311 != nullptr && open311->Serves(std::string(exchange->request().target()))) {
+          return open311->Handle(std::move(exchange));
+        }
         if (console != nullptr && console->Serves(exchange->request())) {
           return exchange->Respond(console->Answer(exchange->request()));
         }
@@ -739,6 +780,7 @@ void GridlineServer::Shutdown() {
     // Every Connect call was a gRPC call, ended by now: let their last answers (the streams'
     // end-of-stream messages) reach the connections, then close them.
     s.connect_endpoint->WaitIdle(std::chrono::seconds(5));
+    if (s.open311_endpoint) s.open311_endpoint->WaitIdle(std::chrono::seconds(5));
     s.http_listener->Stop();
   }
   s.pool->Shutdown();

@@ -53,7 +53,8 @@ bool IsKnownLevel(GridLevel level) {
 }
 
 bool RoleNeedsGrid(Role role) {
-  return role == Role::kGridLeader || role == Role::kDispatcher || role == Role::kSupervisor;
+  return role == Role::kGridLeader || role == Role::kDispatcher || role == Role::kSupervisor ||
+         role == Role::kPublicApp;
 }
 
 // Keeps what the options let through, up to the limit.
@@ -405,7 +406,7 @@ OrgCheckResult CheckOrganisation(const Organisation& org, const OrgCheckOptions&
     int role = static_cast<int>(u.role);
     if (role == 0) {
       c.Add(kU, u.user_id, i, "role", "is required");
-    } else if (role < 0 || role > 5) {
+    } else if (role < 0 || role > static_cast<int>(Role::kPublicApp)) {
       c.Add(kU, u.user_id, i, "role", absl::StrCat("unknown role ", role));
     }
     if (u.grid_code.empty()) {

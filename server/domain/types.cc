@@ -59,6 +59,8 @@ const char* RoleName(Role r) {
       return "SUPERVISOR";
     case Role::kOperator:
       return "OPERATOR";
+    case Role::kPublicApp:
+      return "PUBLIC_APP";
     case Role::kUnspecified:
       break;
   }

@@ -44,6 +44,7 @@ enum class Role : int {
   kDepartmentStaff = 3,
   kSupervisor = 4,
   kOperator = 5,
+  kPublicApp = 6,  // a residents' app (Open311): see Role.PUBLIC_APP in common.proto
 };
 
 enum class EventType : int {

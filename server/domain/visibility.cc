@@ -28,6 +28,7 @@ bool CanSee(const User& user, const std::string& reporter_user_id, const std::st
       return false;
     case Role::kOperator:
       return true;
+    case Role::kPublicApp:  // only PUBLIC cases: the Case overload; no events, no streams
     case Role::kUnspecified:
       break;
   }
@@ -35,6 +36,10 @@ bool CanSee(const User& user, const std::string& reporter_user_id, const std::st
 }
 
 bool CanSee(const User& user, const Case& c) {
+  if (user.role == Role::kPublicApp) {
+    return !user.disabled && c.source == CaseSource::kPublic && !user.grid_code.empty() &&
+           c.grid_path.find(absl::StrCat("/", user.grid_code, "/")) != std::string::npos;
+  }
   return CanSee(user, c.reporter_user_id, c.grid_path, c.lead_department_code,
                 c.assisting_department_codes);
 }

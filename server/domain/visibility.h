@@ -9,7 +9,8 @@
 
 namespace gridline::domain {
 
-// May `user` read this case (GetCase, lists, streams)? One rule everywhere.
+// May `user` read this case (GetCase, lists, streams)? One rule everywhere. A PUBLIC_APP sees the
+// PUBLIC cases of its subtree (the Case overload; the others, which know no source, say no).
 bool CanSee(const User& user, const std::string& reporter_user_id, const std::string& grid_path,
             const std::string& lead_department_code,
             const std::vector<std::string>& assisting_department_codes);

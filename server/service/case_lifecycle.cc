@@ -195,8 +195,12 @@ absl::StatusOr<Page<Case>> CaseService::ListTriageQueue(
 absl::StatusOr<Page<Case>> CaseService::ListCases(const RequestContext& rc,
                                                   const CaseListFilter& filter,
                                                   const PageRequest& page) {
-  std::string scope;  // empty: the whole platform
+  std::string scope;                             // empty: the whole platform
+  CaseSource source = CaseSource::kUnspecified;  // any
   switch (rc.caller.user.role) {
+    case Role::kPublicApp:
+      source = CaseSource::kPublic;  // what a public app may see (domain::CanSee)
+      [[fallthrough]];
     case Role::kDispatcher:
     case Role::kSupervisor:
       // Never widen a grid-scoped user without a grid to the whole platform.
@@ -238,6 +242,7 @@ absl::StatusOr<Page<Case>> CaseService::ListCases(const RequestContext& rc,
   q.include_assisting = false;
   q.observed_from = filter.observe_start_time;
   q.observed_to = filter.observe_end_time;
+  q.source = source;
   q.order = store::CaseQuery::Order::kNewestFirst;
   return RunCaseQuery(cases_, q, page, std::move(v));
 }

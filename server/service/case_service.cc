@@ -39,7 +39,24 @@ absl::StatusOr<SubmitOutcome> CaseService::SubmitReport(const RequestContext& rc
 
 absl::StatusOr<SubmitOutcome> CaseService::RegisterCase(const RequestContext& rc,
                                                         const ReportInput& in, CaseSource source) {
-  if (rc.caller.user.role != Role::kDispatcher) {
+  const domain::User& user = rc.caller.user;
+  if (user.role == Role::kPublicApp) {
+    // A residents' app (the Open311 facade): PUBLIC reports in its own subtree only.
+    if (user.grid_code.empty()) {
+      return absl::PermissionDeniedError("this app's account has no grid to report in");
+    }
+    if (source != CaseSource::kPublic) {
+      return domain::InvalidField("source", "a public app registers PUBLIC reports only");
+    }
+    if (in.grid_code.empty() && !in.has_coordinates && !in.address.empty()) {
+      // An address without coordinates: the app's own grid, for the center to triage.
+      ReportInput placed = in;
+      placed.grid_code = user.grid_code;
+      return Report(rc, placed, source, user.grid_code);
+    }
+    return Report(rc, in, source, user.grid_code);
+  }
+  if (user.role != Role::kDispatcher) {
     return absl::PermissionDeniedError(
         "only the acceptance center (DISPATCHER) registers reports from other sources");
   }
@@ -48,7 +65,7 @@ absl::StatusOr<SubmitOutcome> CaseService::RegisterCase(const RequestContext& rc
     return domain::InvalidField(
         "source", "must be PUBLIC, MEDIA, LEADER or INSPECTION (handset reports use SubmitReport)");
   }
-  return Report(rc, in, source, rc.caller.user.grid_code);
+  return Report(rc, in, source, user.grid_code);
 }
 
 absl::StatusOr<SubmitOutcome> CaseService::Report(const RequestContext& rc, const ReportInput& in,
@@ -235,6 +252,10 @@ absl::StatusOr<std::vector<CaseEvent>> CaseService::ListCaseEvents(const Request
                                                                    const std::string& case_id) {
   auto c = GetCase(rc, case_id);
   if (!c.ok()) return c.status();
+  if (rc.caller.user.role == Role::kPublicApp) {
+    // The history names staff and carries their notes: not for the public.
+    return absl::PermissionDeniedError("a public app reads cases, not their history");
+  }
   return cases_->ListCaseEvents(case_id);
 }
 

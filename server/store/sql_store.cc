@@ -1718,6 +1718,10 @@ class SqlStore final : public Store {
       params.push_back(q.observed_from);
       params.push_back(q.observed_to != 0 ? q.observed_to : INT64_MAX);
     }
+    if (q.source != domain::CaseSource::kUnspecified) {
+      sql += " AND source = ?";
+      params.push_back(static_cast<int64_t>(q.source));
+    }
     std::string key;
     bool desc = false;
     switch (q.order) {

@@ -81,6 +81,8 @@ struct CaseQuery {
   // observe_time within [observed_from, observed_to] when either is non-zero.
   domain::Micros observed_from = 0;
   domain::Micros observed_to = 0;
+  // Only cases from this source (kUnspecified: any).
+  domain::CaseSource source = domain::CaseSource::kUnspecified;
   enum class Order {
     kNewestFirst,      // create_time desc
     kQueueOldest,      // state_time asc (the triage queue)
