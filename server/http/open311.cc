@@ -19,6 +19,7 @@
 #include "gridline/v1/dispatch_service.pb.h"
 #include "gridline/v1/report_service.pb.h"
 #include "server/api/forwarded.h"
+#include "server/http/percent.h"
 #include "server/util/sha256.h"
 
 namespace gridline::http {
@@ -44,30 +45,10 @@ std::string O311HeaderOf(const Request& request, absl::string_view name) {
   return it == request.end() ? "" : std::string(it->value());
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 absl::StatusOr<std::string> Unescape(absl::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%') {
-      if (i + 2 >= in.size()) return absl::InvalidArgumentError("a broken %-escape");
-      const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return absl::InvalidArgumentError("a broken %-escape");
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
+  auto out = PercentDecode(in, Plus::kSpace);
+  if (!out) return absl::InvalidArgumentError("a broken %-escape");
+  return *std::move(out);
 }
 
 // XML 1.0 cannot carry most control characters, even escaped: they are dropped.

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "server/http/percent.h"
 #include "server/util/log.h"
 
 namespace gridline::http {
@@ -62,33 +63,14 @@ std::string TileOrigin(const std::string& url) {
   return origin;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The path of a request target, percent-decoded; nullopt when it tries to leave the directory
 // or is malformed: "..", ".", encoded '/' or '\', '\', NUL, a bad escape.
 std::optional<std::string> CleanPath(const std::string& target) {
   std::string raw = target.substr(0, target.find_first_of("?#"));
   if (raw.empty() || raw[0] != '/') return std::nullopt;
-  std::string path;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') {
-      path += raw[i];
-      continue;
-    }
-    if (i + 2 >= raw.size()) return std::nullopt;
-    const int hi = HexValue(raw[i + 1]);
-    const int lo = HexValue(raw[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    const char c = static_cast<char>(hi * 16 + lo);
-    if (c == '/' || c == '\\') return std::nullopt;
-    path += c;
-    i += 2;
-  }
+  auto decoded = PercentDecode(raw, Plus::kLiteral, "/\\");
+  if (!decoded) return std::nullopt;
+  const std::string& path = *decoded;
   if (path.find('\\') != std::string::npos || path.find('\0') != std::string::npos) {
     return std::nullopt;
   }
