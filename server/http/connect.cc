@@ -407,7 +407,7 @@ class ConnectEndpoint::StreamCall final
     if (last) {
       exchange_->EndStream();
       std::shared_ptr<StreamCall> keep = std::move(self_);
-      endpoint_->CallEnded();
+      endpoint_->calls_.Ended();
       return;
     }
     std::unique_lock<std::mutex> lock(mu_);
@@ -450,19 +450,8 @@ ConnectEndpoint::ConnectEndpoint(std::shared_ptr<grpc::Channel> channel, Connect
 
 ConnectEndpoint::~ConnectEndpoint() { WaitIdle(std::chrono::seconds(10)); }
 
-void ConnectEndpoint::CallStarted() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++calls_;
-}
-
-void ConnectEndpoint::CallEnded() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (--calls_ == 0) idle_.notify_all();
-}
-
 bool ConnectEndpoint::WaitIdle(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return idle_.wait_for(lock, timeout, [this] { return calls_ == 0; });
+  return calls_.WaitIdle(timeout);
 }
 
 void ConnectEndpoint::Handle(std::shared_ptr<Exchange> exchange) {
@@ -632,11 +621,11 @@ void ConnectEndpoint::Handle(std::shared_ptr<Exchange> exchange) {
     call->path = grpc_path;
     call->request = BufferOf(binary);
     prepare(&call->context);
-    CallStarted();
+    calls_.Started();
     stub_.UnaryCall(&call->context, call->path, grpc::StubOptions(), &call->request,
                     &call->response, [this, call](grpc::Status status) {
                       call->Answer(std::move(status));
-                      CallEnded();
+                      calls_.Ended();
                     });
     return;
   }
@@ -660,7 +649,7 @@ void ConnectEndpoint::Handle(std::shared_ptr<Exchange> exchange) {
   // Proxies must not hold the stream back (nginx buffers by default).
   header.set("X-Accel-Buffering", "no");
   header.set(bhttp::field::cache_control, "no-store");
-  CallStarted();
+  calls_.Started();
   call->Start(&stub_, grpc_path, std::move(header));
 }
 

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "server/http/call_counter.h"
 #include "server/http/listener.h"
 
 namespace gridline::http {
@@ -59,14 +60,10 @@ class ConnectEndpoint {
  private:
   class UnaryCall;
   class StreamCall;
-  void CallStarted();
-  void CallEnded();
 
   grpc::GenericStub stub_;
   const ConnectOptions options_;
-  std::mutex mu_;
-  std::condition_variable idle_;
-  int calls_ = 0;
+  CallCounter calls_;
 };
 
 // The Connect error code of a gRPC status code ("invalid_argument") and its HTTP status (400).

@@ -173,7 +173,7 @@ class Open311Endpoint::Job : public std::enable_shared_from_this<Job> {
                                    util::CertificateSha256(exchange_->client_certificate_pem()));
     }
     pending->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    endpoint_->CallStarted();
+    endpoint_->calls_.Started();
     Open311Endpoint* endpoint = endpoint_;
     endpoint_->stub_.UnaryCall(
         &pending->context, method, grpc::StubOptions(), &pending->request, &pending->response,
@@ -192,7 +192,7 @@ class Open311Endpoint::Job : public std::enable_shared_from_this<Job> {
             }
           }
           done(status, answer);
-          endpoint->CallEnded();  // after `done`, which may have started the next call
+          endpoint->calls_.Ended();  // after `done`, which may have started the next call
         });
   }
 
@@ -606,19 +606,8 @@ Open311Endpoint::Open311Endpoint(std::shared_ptr<grpc::Channel> channel, Open311
 
 Open311Endpoint::~Open311Endpoint() { WaitIdle(std::chrono::seconds(10)); }
 
-void Open311Endpoint::CallStarted() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++calls_;
-}
-
-void Open311Endpoint::CallEnded() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (--calls_ == 0) idle_.notify_all();
-}
-
 bool Open311Endpoint::WaitIdle(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return idle_.wait_for(lock, timeout, [this] { return calls_ == 0; });
+  return calls_.WaitIdle(timeout);
 }
 
 bool Open311Endpoint::Serves(const std::string& target) const {

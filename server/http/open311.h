@@ -88,6 +88,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/http/call_counter.h"
 #include "server/http/listener.h"
 #include "server/util/clock.h"
 
@@ -123,14 +124,10 @@ class Open311Endpoint {
 
  private:
   friend class Job;
-  void CallStarted();
-  void CallEnded();
 
   grpc::GenericStub stub_;
   const Open311Options options_;
-  std::mutex mu_;
-  std::condition_variable idle_;
-  int calls_ = 0;
+  CallCounter calls_;
 };
 
 // application/x-www-form-urlencoded (also a query string): names and values with '+' as space
