@@ -27,9 +27,12 @@
 //             after reading every chunk, with a real Attachment (both captured from the ingest
 //             run). What gRPC on this machine can carry with nothing behind it.
 //     disk    the durable insert of the same rows through the store's SQL layer (SqlConnection):
-//             a fresh store is opened (its migrations create the real schema), and rows copied
-//             from a case, its first event and its photo's attachment row that the server stored
-//             in the ingest run (new ids, same sizes) are inserted by --batch per transaction,
+//             a fresh store is opened (its migrations create the real schema), and the rows the
+//             server stored in the ingest run are written again: its newest cases of the variant
+//             (--template_rows), each with its first event, in turn, so the same grid leaders,
+//             cells, categories and texts go into the same indexes; new random case ids, as the
+//             server makes them; with a photo, a copy of one photo's attachment row each. They
+//             are inserted by --batch per transaction,
 //             one commit each, with the event sequence bumped once per batch, as
 //             Store::BulkLoadCases does: SQLite with the driver's WAL and synchronous=FULL;
 //             MariaDB as the server connects to it. With a photo, the batch's photo bytes are
@@ -67,6 +70,7 @@
 //     --warmup S [3], --duration S [20]
 //     --variants none,photo      --measures ingest,wire,disk   (a subset, in that order)
 //     --batch N [64]             rows per transaction of the disk limit
+//     --template_rows N [1024]   the ingest run's cases the disk limit writes again, in turn
 //     --disk_threads N           writers of the disk limit [1 for SQLite, 8 for MariaDB]
 //     --blob_sync syncfs|fdatasync [syncfs]
 //     --perf PATH [perf]         "none": no system call counts
@@ -168,6 +172,7 @@ struct Flags {
   std::string template_database;                       // the server's database
   std::string disk_database = "gridline_ingest_disk";  // prefix; one per variant
   int batch = 64;
+  int template_rows = 1024;
   int disk_threads = 0;  // 0: 1 for SQLite (one writer at a time), 4 for MariaDB
   std::string blob_sync = "syncfs";
   std::string perf = "perf";  // counts syncs and sleeps if it works; "none": not
@@ -226,6 +231,7 @@ Flags ParseFlags(int argc, char** argv) {
         {"--client_threads", &f.client_threads},
         {"--mysql_port", &f.mysql_port},
         {"--batch", &f.batch},
+        {"--template_rows", &f.template_rows},
         {"--disk_threads", &f.disk_threads},
     };
     if (auto it = strings.find(name); it != strings.end()) {
@@ -1220,10 +1226,10 @@ absl::StatusOr<std::vector<Column>> Columns(store::SqlConnection& conn, store::D
   return out;
 }
 
-// One row of `table` WHERE `where`, with its columns.
-absl::StatusOr<TableRow> ReadRow(store::SqlConnection& conn, store::Dialect dialect,
-                                 const std::string& table, const std::string& where,
-                                 const store::SqlParams& params) {
+// The rows of `table` WHERE `where` (at least one), each with its columns.
+absl::StatusOr<std::vector<TableRow>> ReadRows(store::SqlConnection& conn, store::Dialect dialect,
+                                               const std::string& table, const std::string& where,
+                                               const store::SqlParams& params) {
   auto cols = Columns(conn, dialect, table);
   if (!cols.ok()) return cols.status();
   std::vector<std::string> names;
@@ -1233,20 +1239,31 @@ absl::StatusOr<TableRow> ReadRow(store::SqlConnection& conn, store::Dialect dial
       params);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return absl::NotFoundError(absl::StrCat("no row in ", table, ": ", where));
-  TableRow t{table, *cols, {}};
-  const store::SqlRow& r = rows->front();
-  for (size_t i = 0; i < cols->size(); ++i) {
-    if (r.IsNull(i)) {
-      t.values.emplace_back(nullptr);
-    } else if ((*cols)[i].kind == Column::kInt) {
-      t.values.emplace_back(r.Int(i));
-    } else if ((*cols)[i].kind == Column::kDouble) {
-      t.values.emplace_back(r.Double(i));
-    } else {
-      t.values.emplace_back(r.Str(i));
+  std::vector<TableRow> out;
+  for (const store::SqlRow& r : *rows) {
+    TableRow t{table, *cols, {}};
+    for (size_t i = 0; i < cols->size(); ++i) {
+      if (r.IsNull(i)) {
+        t.values.emplace_back(nullptr);
+      } else if ((*cols)[i].kind == Column::kInt) {
+        t.values.emplace_back(r.Int(i));
+      } else if ((*cols)[i].kind == Column::kDouble) {
+        t.values.emplace_back(r.Double(i));
+      } else {
+        t.values.emplace_back(r.Str(i));
+      }
     }
+    out.push_back(std::move(t));
   }
-  return t;
+  return out;
+}
+
+absl::StatusOr<TableRow> ReadRow(store::SqlConnection& conn, store::Dialect dialect,
+                                 const std::string& table, const std::string& where,
+                                 const store::SqlParams& params) {
+  auto rows = ReadRows(conn, dialect, table, where, params);
+  if (!rows.ok()) return rows.status();
+  return std::move(rows->front());
 }
 
 std::string MultiRowInsert(const TableRow& t, int rows) {
@@ -1259,8 +1276,11 @@ std::string MultiRowInsert(const TableRow& t, int rows) {
       absl::StrJoin(std::vector<std::string>(static_cast<size_t>(rows), one), ", "));
 }
 
+// The rows the ingest run stored, to write again: its newest cases of the variant (up to
+// --template_rows, each with its first event), so that the disk limit writes the same rows, spread
+// over the same grid leaders, cells and categories, into the same indexes, as the server did.
 struct Templates {
-  TableRow cases, event;
+  std::vector<TableRow> cases, events;
   std::optional<TableRow> attachment;
 };
 
@@ -1324,20 +1344,24 @@ absl::Status DiskLimit::ReadTemplates() {
   auto conn = (*db)->Connect();
   if (!conn.ok()) return conn.status();
   const store::Dialect d = (*db)->dialect();
-  // The newest case the ingest run stored of this variant, its first event and its photo.
-  auto c = ReadRow(**conn, d, "cases",
-                   absl::StrCat("reporter_user_id LIKE 'u-ingest-%' AND before_photos ",
-                                photo_ ? "<> ''" : "= ''", " ORDER BY create_time DESC LIMIT 1"),
-                   {});
+  // The newest cases the ingest run stored of this variant, their first events, and one photo's
+  // row (all photo rows have the same size).
+  auto c = ReadRows(**conn, d, "cases",
+                    absl::StrCat("reporter_user_id LIKE 'u-ingest-%' AND before_photos ",
+                                 photo_ ? "<> ''" : "= ''", " ORDER BY create_time DESC LIMIT ",
+                                 std::max(1, f_.template_rows)),
+                    {});
   if (!c.ok()) return c.status();
   t_.cases = *std::move(c);
-  const std::string case_id = std::get<std::string>(t_.cases.values[t_.cases.Index("case_id")]);
-  auto e = ReadRow(**conn, d, "case_events", "case_id = ? ORDER BY seq LIMIT 1", {case_id});
-  if (!e.ok()) return e.status();
-  t_.event = *std::move(e);
+  for (const TableRow& row : t_.cases) {
+    const std::string case_id = std::get<std::string>(row.values[row.Index("case_id")]);
+    auto e = ReadRow(**conn, d, "case_events", "case_id = ? ORDER BY seq LIMIT 1", {case_id});
+    if (!e.ok()) return e.status();
+    t_.events.push_back(*std::move(e));
+  }
   if (photo_) {
-    const std::string photo =
-        std::get<std::string>(t_.cases.values[t_.cases.Index("before_photos")]);
+    const TableRow& first = t_.cases.front();
+    const std::string photo = std::get<std::string>(first.values[first.Index("before_photos")]);
     auto a = ReadRow(**conn, d, "attachments", "attachment_id = ?", {photo});
     if (!a.ok()) return a.status();
     t_.attachment = *std::move(a);
@@ -1394,23 +1418,27 @@ absl::Status DiskLimit::Batch(store::SqlConnection& conn, int index, uint64_t fi
   store::SqlParams cases, events, attachments;
   std::vector<std::string> blob_ids;
   std::vector<std::string> case_ids;
+  std::vector<size_t> template_of;
   for (int i = 0; i < n; ++i) {
     const uint64_t k = first + static_cast<uint64_t>(i);
     char hex[32];
     std::snprintf(hex, sizeof hex, "%02x%022llx", index & 0xff, static_cast<unsigned long long>(k));
-    // "c" + 24 hex digits, like the server's case ids.
-    const std::string case_id = absl::StrCat("c", hex);
+    // "c" + 24 random hex digits, as the server makes case ids (CaseService).
+    const std::string case_id = absl::StrCat("c", gridline::util::RandomHex(12));
     case_ids.push_back(case_id);
-    std::vector<store::SqlValue> c = t_.cases.values;
-    t_.cases.Set(&c, "case_id", case_id);
-    t_.cases.Set(&c, "request_id", absl::StrCat("disk-", hex));
-    for (const char* col : {"create_time", "update_time", "state_time"}) t_.cases.Set(&c, col, now);
+    const size_t which = static_cast<size_t>(k % t_.cases.size());
+    const TableRow& tc = t_.cases[which];
+    template_of.push_back(which);
+    std::vector<store::SqlValue> c = tc.values;
+    tc.Set(&c, "case_id", case_id);
+    tc.Set(&c, "request_id", absl::StrCat("disk-", hex));
+    for (const char* col : {"create_time", "update_time", "state_time"}) tc.Set(&c, col, now);
     std::string blob_id;
     if (photo_) {
       // A distinct 64-digit id per photo; the blob's first bytes say which.
       blob_id = gridline::util::Sha256Hex(case_id);
       blob_ids.push_back(blob_id);
-      t_.cases.Set(&c, "before_photos", blob_id);
+      tc.Set(&c, "before_photos", blob_id);
       std::vector<store::SqlValue> a = t_.attachment->values;
       t_.attachment->Set(&a, "attachment_id", blob_id);
       t_.attachment->Set(&a, "create_time", now);
@@ -1443,11 +1471,12 @@ absl::Status DiskLimit::Batch(store::SqlConnection& conn, int index, uint64_t fi
   if (top->empty()) return fail(absl::InternalError("event_sequence row missing"));
   int64_t seq = top->front().Int(0) - n;
   for (int i = 0; i < n; ++i) {
-    std::vector<store::SqlValue> e = t_.event.values;
-    t_.event.Set(&e, "seq", ++seq);
-    t_.event.Set(&e, "case_id", case_ids[static_cast<size_t>(i)]);
-    t_.event.Set(&e, "event_time", now);
-    if (photo_) t_.event.Set(&e, "attachment_ids", blob_ids[static_cast<size_t>(i)]);
+    const TableRow& te = t_.events[template_of[static_cast<size_t>(i)]];
+    std::vector<store::SqlValue> e = te.values;
+    te.Set(&e, "seq", ++seq);
+    te.Set(&e, "case_id", case_ids[static_cast<size_t>(i)]);
+    te.Set(&e, "event_time", now);
+    if (photo_) te.Set(&e, "attachment_ids", blob_ids[static_cast<size_t>(i)]);
     events.insert(events.end(), e.begin(), e.end());
   }
   if (auto r = conn.Execute(insert_events_, events); !r.ok()) return fail(r.status());
@@ -1541,8 +1570,8 @@ DiskResult DiskLimit::Run() {
                        "@@innodb_doublewrite, ', MariaDB ', VERSION())");
     if (q.ok() && !q->empty()) r.settings = q->front().Str(0);
   }
-  insert_cases_ = MultiRowInsert(t_.cases, f_.batch);
-  insert_events_ = MultiRowInsert(t_.event, f_.batch);
+  insert_cases_ = MultiRowInsert(t_.cases.front(), f_.batch);
+  insert_events_ = MultiRowInsert(t_.events.front(), f_.batch);
   if (photo_) {
     insert_attachments_ = MultiRowInsert(*t_.attachment, f_.batch);
     blob_dir_ = absl::StrCat(f_.disk_dir, "/disk-blobs-", suffix);

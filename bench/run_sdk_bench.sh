@@ -82,7 +82,7 @@ write_config() {
   local store=$1
   mkdir -p "$tmp/$store"
   cat >"$tmp/server-$store.textproto" <<EOF
-worker_threads: 8
+worker_threads: 64
 keepalive { time_ms: 60000 timeout_ms: 20000 min_client_ping_interval_ms: 10000 }
 watch {
   heartbeat_interval_ms: 15000 poll_interval_ms: 200 retention_days: 30

@@ -118,7 +118,7 @@ build/bench/watch_bench --generate_org "$tmp/organisation.textproto" \
 
 # The defaults, written out: what a deployment would run with.
 cat >"$tmp/server.textproto" <<EOF
-worker_threads: 8
+worker_threads: 64
 keepalive { time_ms: 60000 timeout_ms: 20000 min_client_ping_interval_ms: 10000 }
 watch {
   heartbeat_interval_ms: $HEARTBEAT_MS poll_interval_ms: 200 retention_days: 30

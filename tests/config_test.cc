@@ -57,8 +57,8 @@ TEST(ConfigTest, EveryDefaultOfTheSchemaIsApplied) {
   ServerConfig c;
   ASSERT_TRUE(app::FinalizeServerConfig(&c).ok());
   ExpectDefaultsApplied(c, "");
-  EXPECT_EQ(c.worker_threads(), 8);
-  EXPECT_EQ(c.max_queued_calls(), 64 * 8) << "computed from worker_threads";
+  EXPECT_EQ(c.worker_threads(), 64);
+  EXPECT_EQ(c.max_queued_calls(), 8 * 64) << "computed from worker_threads";
   EXPECT_EQ(c.watch().poll_interval_ms(), 200);
   EXPECT_EQ(c.evaluation().utc_offset_minutes(), 480);
   EXPECT_DOUBLE_EQ(c.evaluation().red_on_time_rate(), 0.95);
@@ -73,7 +73,7 @@ TEST(ConfigTest, PrintConfigShowsTheDefaultsAndKeepsAnExplicitZero) {
   const std::string empty = WriteConfig(dir, "empty.textproto", "");
   ASSERT_EQ(RunServer(dir, {"--config", empty, "--print_config"}, &out), 0) << out;
   for (const char* want :
-       {"poll_interval_ms: 200", "worker_threads: 8", "max_queued_calls: 512",
+       {"poll_interval_ms: 200", "worker_threads: 64", "max_queued_calls: 512",
         "warn_before_minutes: 120", "utc_offset_minutes: 480", "path: \"gridline.db\""}) {
     EXPECT_NE(out.find(want), std::string::npos) << want << " missing from:\n" << out;
   }

@@ -243,7 +243,7 @@ absl::Status FinalizeServerConfig(ServerConfig* c) {
   // Every other default and bound is written in the schema (server_config.proto).
   if (absl::Status s = ApplyConfigDefaults(c); !s.ok()) return s;
   // What the schema cannot say: defaults computed from other fields, and cross-field rules.
-  if (c->max_queued_calls() == 0) c->set_max_queued_calls(64 * c->worker_threads());
+  if (c->max_queued_calls() == 0) c->set_max_queued_calls(8 * c->worker_threads());
   if (c->store().has_sqlite() && c->store().sqlite().path().empty()) {
     return absl::InvalidArgumentError("store.sqlite.path is empty");
   }

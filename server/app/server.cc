@@ -366,7 +366,9 @@ absl::StatusOr<OpenedStore> OpenConfiguredStore(const ServerConfig& config) {
   } else {
     store::SqliteOptions o;
     o.path = config.store().sqlite().path();
-    o.pool_size = config.worker_threads() + 2;
+    // Readers; writes take the one writer connection (ConnectionPool::AcquireWriter). Each may
+    // cache 16 MiB of pages, and most threads wait for a group commit rather than read.
+    o.pool_size = std::min(config.worker_threads() + 2, 16);
     o.figures_utc_offset_minutes = config.evaluation().utc_offset_minutes();
     auto store = store::OpenSqliteStore(o);
     if (!store.ok()) return store.status();

@@ -67,8 +67,34 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
   return Lease(this, *std::move(conn));
 }
 
-void ConnectionPool::Release(std::unique_ptr<SqlConnection> conn) {
+absl::StatusOr<ConnectionPool::Lease> ConnectionPool::AcquireWriter() {
+  if (db_->dialect() != Dialect::kSqlite) return Acquire();
+  std::unique_ptr<SqlConnection> dropped;  // a broken one, closed after the lock is released
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    writer_cv_.wait(lock, [&] { return !writer_busy_; });
+    writer_busy_ = true;
+    if (writer_ && !writer_->broken()) return Lease(this, std::move(writer_), true);
+    dropped = std::move(writer_);
+  }
+  auto conn = db_->Connect();
+  if (!conn.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    writer_busy_ = false;
+    writer_cv_.notify_one();
+    return conn.status();
+  }
+  return Lease(this, *std::move(conn), true);
+}
+
+void ConnectionPool::Release(std::unique_ptr<SqlConnection> conn, bool writer) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (writer) {
+    if (!conn->broken()) writer_ = std::move(conn);
+    writer_busy_ = false;
+    writer_cv_.notify_one();
+    return;
+  }
   if (conn->broken()) {
     --open_;  // dropped; the next Acquire opens a fresh one
     conn.reset();

@@ -71,11 +71,11 @@ class ConnectionPool {
  public:
   class Lease {
    public:
-    Lease(ConnectionPool* pool, std::unique_ptr<SqlConnection> conn)
-        : pool_(pool), conn_(std::move(conn)) {}
+    Lease(ConnectionPool* pool, std::unique_ptr<SqlConnection> conn, bool writer = false)
+        : pool_(pool), conn_(std::move(conn)), writer_(writer) {}
     Lease(Lease&&) = default;
     ~Lease() {
-      if (conn_) pool_->Release(std::move(conn_));
+      if (conn_) pool_->Release(std::move(conn_), writer_);
     }
     SqlConnection* operator->() { return conn_.get(); }
     SqlConnection& operator*() { return *conn_; }
@@ -83,14 +83,23 @@ class ConnectionPool {
    private:
     ConnectionPool* pool_;
     std::unique_ptr<SqlConnection> conn_;
+    bool writer_;
   };
 
   ConnectionPool(std::unique_ptr<SqlDatabase> db, int max_size);
   absl::StatusOr<Lease> Acquire();
+  // A connection for a write transaction. MySQL: any pooled one (writers meet at row locks).
+  // SQLite: the one writer connection, one caller at a time, besides the `max_size` others.
+  // SQLite lets one writer in at a time anyway; queueing here instead of in its busy handler
+  // (which sleeps 1, 2, 5, 10 ... ms between tries) wakes the next writer as soon as the last
+  // one commits, and a connection that alone writes keeps its page cache: a connection that
+  // sees another's commit drops its whole cache and its memory map of the file and reads every
+  // page again (BENCHMARKS.md, "Ingest").
+  absl::StatusOr<Lease> AcquireWriter();
   Dialect dialect() const { return db_->dialect(); }
 
  private:
-  void Release(std::unique_ptr<SqlConnection> conn);
+  void Release(std::unique_ptr<SqlConnection> conn, bool writer);
 
   std::unique_ptr<SqlDatabase> db_;
   const int max_size_;
@@ -98,6 +107,10 @@ class ConnectionPool {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<SqlConnection>> idle_;
   int open_ = 0;
+  // SQLite's writer connection (null until first used, or after it broke) and its turn.
+  std::condition_variable writer_cv_;
+  std::unique_ptr<SqlConnection> writer_;
+  bool writer_busy_ = false;
 };
 
 std::unique_ptr<SqlDatabase> MakeSqliteDatabase(std::string path);

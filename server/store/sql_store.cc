@@ -2101,16 +2101,44 @@ class SqlStore final : public Store {
     return v->front().Int(0);
   }
 
+  // The event numbers a group transaction hands out (RunGroup): the sequence row is read and
+  // locked once, at the group's first event, numbers are counted here, and the row is written
+  // once before the commit. A member rolled back to its savepoint gives its numbers back, so the
+  // committed numbers have no gaps, as with one bump per event. Only the leader's thread sees it.
+  struct SeqBlock {
+    bool read = false;
+    int64_t last = 0;     // the last number handed out
+    int64_t written = 0;  // the row's value when read
+  };
+  static SeqBlock*& GroupSeq() {
+    static thread_local SeqBlock* block = nullptr;
+    return block;
+  }
+
   // Appends one event with the next sequence number. Must be the last write of the transaction,
   // so that the sequence row stays locked for as short a time as possible.
   absl::StatusOr<CaseEvent> AppendEvent(SqlConnection& conn, const CaseEvent& event) {
-    auto bump = conn.Execute("UPDATE event_sequence SET last_seq = last_seq + 1 WHERE id = 1");
-    if (!bump.ok()) return bump.status();
-    auto seq = conn.Query("SELECT last_seq FROM event_sequence WHERE id = 1");
-    if (!seq.ok()) return seq.status();
-    if (seq->empty()) return absl::InternalError("event_sequence row missing");
     CaseEvent e = event;
-    e.seq = seq->front().Int(0);
+    if (SeqBlock* block = GroupSeq()) {
+      if (!block->read) {
+        // MySQL: FOR UPDATE takes the row lock here, where a lone write's UPDATE would.
+        auto seq = conn.Query(dialect_ == Dialect::kMysql
+                                  ? "SELECT last_seq FROM event_sequence WHERE id = 1 FOR UPDATE"
+                                  : "SELECT last_seq FROM event_sequence WHERE id = 1");
+        if (!seq.ok()) return seq.status();
+        if (seq->empty()) return absl::InternalError("event_sequence row missing");
+        block->read = true;
+        block->last = block->written = seq->front().Int(0);
+      }
+      e.seq = ++block->last;
+    } else {
+      auto bump = conn.Execute("UPDATE event_sequence SET last_seq = last_seq + 1 WHERE id = 1");
+      if (!bump.ok()) return bump.status();
+      auto seq = conn.Query("SELECT last_seq FROM event_sequence WHERE id = 1");
+      if (!seq.ok()) return seq.status();
+      if (seq->empty()) return absl::InternalError("event_sequence row missing");
+      e.seq = seq->front().Int(0);
+    }
     static const std::string kInsert = InsertSql("case_events", kEventColumns);
     auto ins = conn.Execute(kInsert, EventParams(e));
     if (!ins.ok()) return ins.status();
@@ -2246,7 +2274,7 @@ class SqlStore final : public Store {
         metrics.Add("gridline_store_transaction_retries_total", dialect);
         std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
       }
-      auto lease = pool_.Acquire();
+      auto lease = pool_.AcquireWriter();
       if (!lease.ok()) {
         last = lease.status();
         if (!domain::IsRetryable(last)) return last;
@@ -2299,11 +2327,13 @@ class SqlStore final : public Store {
   // many in that one transaction and pays one commit.
   //
   // The first caller to find no group running leads: it takes every waiting member (at most
-  // kMaxGroup), runs each member's `run` behind a savepoint of its own, then each surviving
-  // member's `finish` (which appends the events: on MySQL the event sequence stays the last lock
-  // a transaction takes, as in a lone write), commits once and wakes the others; there is no
-  // thread of its own. A member whose `run` fails is rolled back to its savepoint and gets its
-  // own error; the rest commit. A member whose error may pass (a concurrent retry of the same
+  // kMaxGroup), runs each member's `run`, then each surviving member's `finish` (which appends
+  // the events: on MySQL the event sequence stays the last lock a transaction takes, as in a
+  // lone write; its row is read once and written once per group, SeqBlock), commits once and
+  // wakes the others; there is no thread of its own. The first pass has no savepoints. If a
+  // member's `run` fails, that pass is rolled back and the group runs again with a savepoint per
+  // member: the failed member is rolled back to its savepoint and gets its own error; the rest
+  // commit. A member whose error may pass (a concurrent retry of the same
   // request took the unique key, a lock wait) runs again on its own after the group. When the
   // transaction itself fails (a deadlock, a lost connection, the commit), the whole group runs
   // again, as a lone transaction always did (InTx). Returns the member's status; its results are
@@ -2360,28 +2390,55 @@ class SqlStore final : public Store {
       alone(*group.front());
       return;
     }
+    // First without savepoints (two statements fewer per member): members rarely fail here,
+    // since the services validate before they write. If one does, the transaction is rolled
+    // back and the group runs again with a savepoint per member, so only that member fails.
     std::vector<absl::Status> statuses;
     std::vector<bool> again;  // to run again on its own after the group
-    auto committed = InTx<bool>([&](SqlConnection& conn) -> absl::StatusOr<bool> {
-      statuses.assign(group.size(), absl::InternalError("not run"));
-      again.assign(group.size(), false);
-      for (size_t i = 0; i < group.size(); ++i) {
-        if (auto st = conn.Savepoint("member"); !st.ok()) return st;
-        statuses[i] = group[i]->run(conn);
-        if (!statuses[i].ok()) {
-          // Undo this member only. If that fails the transaction is gone (a deadlock, a lost
-          // connection): the whole group runs again.
-          if (auto st = conn.RollbackToSavepoint("member"); !st.ok()) return statuses[i];
-          again[i] = domain::IsRetryable(statuses[i]);
+    absl::StatusOr<bool> committed = false;
+    for (const bool savepoints : {false, true}) {
+      bool member_failed = false;
+      committed = InTx<bool>([&](SqlConnection& conn) -> absl::StatusOr<bool> {
+        SeqBlock seq;
+        GroupSeq() = &seq;
+        struct Reset {
+          ~Reset() { GroupSeq() = nullptr; }
+        } reset;
+        statuses.assign(group.size(), absl::InternalError("not run"));
+        again.assign(group.size(), false);
+        for (size_t i = 0; i < group.size(); ++i) {
+          const int64_t seq_before = seq.last;
+          if (savepoints) {
+            if (auto st = conn.Savepoint("member"); !st.ok()) return st;
+          }
+          statuses[i] = group[i]->run(conn);
+          if (!statuses[i].ok()) {
+            if (!savepoints) {
+              member_failed = true;
+              return absl::AbortedError("a member of the group failed");
+            }
+            // Undo this member only. If that fails the transaction is gone (a deadlock, a lost
+            // connection): the whole group runs again.
+            if (auto st = conn.RollbackToSavepoint("member"); !st.ok()) return statuses[i];
+            seq.last = seq_before;
+            again[i] = domain::IsRetryable(statuses[i]);
+          }
+          if (savepoints) {
+            if (auto st = conn.ReleaseSavepoint("member"); !st.ok()) return st;
+          }
         }
-        if (auto st = conn.ReleaseSavepoint("member"); !st.ok()) return st;
-      }
-      for (size_t i = 0; i < group.size(); ++i) {
-        if (!statuses[i].ok() || !group[i]->finish) continue;
-        if (auto st = group[i]->finish(conn); !st.ok()) return st;
-      }
-      return true;
-    });
+        for (size_t i = 0; i < group.size(); ++i) {
+          if (!statuses[i].ok() || !group[i]->finish) continue;
+          if (auto st = group[i]->finish(conn); !st.ok()) return st;
+        }
+        if (seq.last != seq.written) {
+          auto st = conn.Execute("UPDATE event_sequence SET last_seq = ? WHERE id = 1", {seq.last});
+          if (!st.ok()) return st.status();
+        }
+        return true;
+      });
+      if (!member_failed) break;
+    }
     for (size_t i = 0; i < group.size(); ++i) {
       GroupMember& m = *group[i];
       if (!committed.ok()) {
