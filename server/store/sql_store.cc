@@ -1188,19 +1188,20 @@ class SqlStore final : public Store {
         dialect_,
         "{INSERT_IGNORE} INTO attachments (attachment_id, content_type, size_bytes, create_time, "
         "uploaded_by, referenced, touch_time) VALUES (?, ?, ?, ?, ?, 0, ?)");
-    return InTx<bool>([&](SqlConnection& c) -> absl::StatusOr<bool> {
-             auto st = c.Execute(kInsert, {a.attachment_id, a.content_type, a.size_bytes,
-                                           a.create_time, a.uploaded_by_user_id, a.create_time});
-             if (!st.ok()) return st.status();
-             // Uploading an unused photo again restarts its grace period before cleanup.
-             auto touch = c.Execute(
-                 "UPDATE attachments SET touch_time = ? WHERE attachment_id = ? AND "
-                 "referenced = 0 AND touch_time < ?",
-                 {a.create_time, a.attachment_id, a.create_time});
-             if (!touch.ok()) return touch.status();
-             return true;
-           })
-        .status();
+    // By group commit (see InGroup): concurrent uploads and reports share a commit.
+    return InGroup(
+        [&](SqlConnection& c) -> absl::Status {
+          auto st = c.Execute(kInsert, {a.attachment_id, a.content_type, a.size_bytes,
+                                        a.create_time, a.uploaded_by_user_id, a.create_time});
+          if (!st.ok()) return st.status();
+          // Uploading an unused photo again restarts its grace period before cleanup.
+          auto touch = c.Execute(
+              "UPDATE attachments SET touch_time = ? WHERE attachment_id = ? AND "
+              "referenced = 0 AND touch_time < ?",
+              {a.create_time, a.attachment_id, a.create_time});
+          return touch.status();
+        },
+        nullptr);
   }
 
   absl::StatusOr<std::vector<domain::Attachment>> FindAttachments(
@@ -2324,7 +2325,8 @@ class SqlStore final : public Store {
   // Group commit for the writes that append events: CreateCase, and on SQLite UpdateCase. They
   // all take the event sequence (SQLite's one writer lock, MySQL's event_sequence row) and hold
   // it through the commit's fsync, so they run one transaction at a time anyway; a group runs
-  // many in that one transaction and pays one commit.
+  // many in that one transaction and pays one commit. A photo's row (PutAttachment) joins the
+  // groups too: it is written just before its report, and one commit then serves both.
   //
   // The first caller to find no group running leads: it takes every waiting member (at most
   // kMaxGroup), runs each member's `run`, then each surviving member's `finish` (which appends
