@@ -1474,14 +1474,17 @@ class SqlStore final : public Store {
   // Makes the case's rows in case_assisting equal `codes`: reads them (no lock), then deletes
   // and inserts by primary key only what differs, so a write that keeps the departments (most
   // do) writes nothing here and takes no range lock.
+  // `fresh`: the case was inserted just now and has none yet (nothing to read).
   static absl::Status WriteAssisting(SqlConnection& conn, const std::string& case_id,
-                                     const std::vector<std::string>& codes) {
+                                     const std::vector<std::string>& codes, bool fresh = false) {
     const std::set<std::string> want = AssistingSet(codes);
-    auto rows =
-        conn.Query("SELECT department_code FROM case_assisting WHERE case_id = ?", {case_id});
-    if (!rows.ok()) return rows.status();
     std::set<std::string> have;
-    for (const auto& r : *rows) have.insert(r.Str(0));
+    if (!fresh) {
+      auto rows =
+          conn.Query("SELECT department_code FROM case_assisting WHERE case_id = ?", {case_id});
+      if (!rows.ok()) return rows.status();
+      for (const auto& r : *rows) have.insert(r.Str(0));
+    }
     for (const auto& d : have) {
       if (want.count(d)) continue;
       auto st = conn.Execute("DELETE FROM case_assisting WHERE department_code = ? AND case_id = ?",
@@ -2488,7 +2491,8 @@ class SqlStore final : public Store {
       return domain::MarkRetryable(ins.status());
     }
     if (auto st = MarkReferenced(conn, c.before_photo_ids); !st.ok()) return st;
-    if (auto st = WriteAssisting(conn, c.case_id, c.assisting_department_codes); !st.ok()) {
+    if (auto st = WriteAssisting(conn, c.case_id, c.assisting_department_codes, /*fresh=*/true);
+        !st.ok()) {
       return st;
     }
     if (!c.patrol_id.empty()) {
