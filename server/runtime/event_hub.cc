@@ -47,6 +47,7 @@ absl::Status EventHub::Start() {
   pruned_through_ = *pruned;
   poller_ = std::thread([this] { Run(); });
   housekeeper_ = std::thread([this] { Housekeep(); });  // Start() did the first round
+  heartbeater_ = std::thread([this] { Heartbeats(); });
   return absl::OkStatus();
 }
 
@@ -84,8 +85,10 @@ void EventHub::Stop() {
     stop_ = true;
   }
   wake_cv_.notify_all();
+  stop_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
   if (housekeeper_.joinable()) housekeeper_.join();
+  if (heartbeater_.joinable()) heartbeater_.join();
 }
 
 void EventHub::Notify() {
@@ -267,14 +270,13 @@ std::vector<EventPtr> EventHub::PollOnce(const char* reason) {
 
 void EventHub::Run() {
   using Clock = std::chrono::steady_clock;
-  auto next_heartbeat = Clock::now();
   auto last_poll = Clock::now();                  // the end of the last read
   auto last_notified = Clock::time_point::min();  // the start of the last read a hint caused
   auto retry_delay = Ms(options_.min_notified_poll_interval_ms);
   while (true) {
     // What comes first: a local commit (read now), a hint with news (read now, but at most one
     // such read per min_notified_poll_interval_ms), the follow-up of an early hint, the regular
-    // poll (slower while every peer is heard from), or a heartbeat slice (no read).
+    // poll (slower while every peer is heard from).
     const char* reason = nullptr;
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
@@ -308,53 +310,57 @@ void EventHub::Run() {
           reason = why;
           break;
         }
-        if (now >= next_heartbeat) break;  // a heartbeat slice only
-        wake_cv_.wait_until(lock, std::min(due, next_heartbeat));
+        wake_cv_.wait_until(lock, due);
       }
-      if (reason != nullptr) {
-        wake_ = false;
-        // This read sees every commit a hint so far announced, unless the hint was early.
-        if (notified_) retry_delay = Ms(options_.min_notified_poll_interval_ms);
-        if (reason == std::string_view("retry")) {
-          retry_delay = std::min(2 * retry_delay, Ms(options_.poll_interval_ms));
-        }
-        if (notified_ || reason == std::string_view("retry")) last_notified = Clock::now();
-        notified_ = false;
+      wake_ = false;
+      // This read sees every commit a hint so far announced, unless the hint was early.
+      if (notified_) retry_delay = Ms(options_.min_notified_poll_interval_ms);
+      if (reason == std::string_view("retry")) {
+        retry_delay = std::min(2 * retry_delay, Ms(options_.poll_interval_ms));
       }
+      if (notified_ || reason == std::string_view("retry")) last_notified = Clock::now();
+      notified_ = false;
     }
     // The watchers are called without watchers_mu_ held (they take their own locks, and take
     // ours to register): CallOut.
-    if (reason != nullptr) {
-      auto added = PollOnce(reason);
-      last_poll = Clock::now();
-      if (!added.empty()) {
-        std::vector<EventWatcher*> wake;
-        {
-          std::lock_guard<std::mutex> lock(watchers_mu_);
-          wake = RouteLocked(added);
-        }
-        CallOut(wake, &EventWatcher::OnEventsAvailable);
-      }
-    }
-    auto now = Clock::now();
-    if (now >= next_heartbeat) {
-      // One phase of kHeartbeatPhases per step: each watcher still gets one tick per interval.
-      // The phases due since the last pass all tick now (a pass may be longer than a step).
-      const auto step =
-          std::chrono::milliseconds(std::max(1, options_.heartbeat_interval_ms / kHeartbeatPhases));
-      std::vector<EventWatcher*> tick;
+    auto added = PollOnce(reason);
+    last_poll = Clock::now();
+    if (!added.empty()) {
+      std::vector<EventWatcher*> wake;
       {
         std::lock_guard<std::mutex> lock(watchers_mu_);
-        for (int n = 0; n < kHeartbeatPhases && now >= next_heartbeat; ++n) {
-          next_heartbeat += step;
-          const int phase = heartbeat_phase_;
-          heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
-          tick.insert(tick.end(), by_phase_[phase].begin(), by_phase_[phase].end());
-        }
-        if (now >= next_heartbeat) next_heartbeat = now + step;  // far behind: start afresh
+        wake = RouteLocked(added);
       }
-      CallOut(tick, &EventWatcher::OnHeartbeatTick);
+      CallOut(wake, &EventWatcher::OnEventsAvailable);
     }
+  }
+}
+
+void EventHub::Heartbeats() {
+  using Clock = std::chrono::steady_clock;
+  auto next_heartbeat = Clock::now();
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      if (stop_cv_.wait_until(lock, next_heartbeat, [&] { return stop_; })) return;
+    }
+    // One phase of kHeartbeatPhases per step: each watcher still gets one tick per interval.
+    // The phases due since the last pass all tick now (a pass may be longer than a step).
+    const auto now = Clock::now();
+    const auto step =
+        std::chrono::milliseconds(std::max(1, options_.heartbeat_interval_ms / kHeartbeatPhases));
+    std::vector<EventWatcher*> tick;
+    {
+      std::lock_guard<std::mutex> lock(watchers_mu_);
+      for (int n = 0; n < kHeartbeatPhases && now >= next_heartbeat; ++n) {
+        next_heartbeat += step;
+        const int phase = heartbeat_phase_;
+        heartbeat_phase_ = (heartbeat_phase_ + 1) % kHeartbeatPhases;
+        tick.insert(tick.end(), by_phase_[phase].begin(), by_phase_[phase].end());
+      }
+      if (now >= next_heartbeat) next_heartbeat = now + step;  // far behind: start afresh
+    }
+    CallOut(tick, &EventWatcher::OnHeartbeatTick);
   }
 }
 

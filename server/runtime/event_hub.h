@@ -17,7 +17,8 @@
 // event that matched it (interesting_through), then publishes routed_head(): every event up to
 // it has been routed. A watcher whose cursor is at or past its interesting_through may move its
 // cursor to routed_head() without reading the events in between: none of them concerned it.
-// Heartbeats are spread over the interval, so that 10,000 streams do not all write at once.
+// Heartbeats are spread over the interval, so that 10,000 streams do not all write at once, and
+// ticked on a thread of their own, so that a slot's writes do not hold up the routing of events.
 #ifndef GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_
 #define GRIDLINE_SERVER_RUNTIME_EVENT_HUB_H_
 
@@ -154,6 +155,9 @@ class EventHub : public service::EventPublisher {
   void CallOut(const std::vector<EventWatcher*>& targets, void (EventWatcher::*fn)());
   // Moves the feed's horizon every 5 minutes, on its own thread.
   void Housekeep();
+  // Ticks the heartbeat slots, on its own thread: a slot's ticks start a few hundred writes,
+  // which on the poller held up the routing of events committed meanwhile.
+  void Heartbeats();
 
   store::FeedStore* store_;
   const Options options_;
@@ -189,6 +193,7 @@ class EventHub : public service::EventPublisher {
 
   mutable std::mutex wake_mu_;
   std::condition_variable wake_cv_;
+  std::condition_variable stop_cv_;  // the heartbeat thread's (commits do not wake it)
   bool wake_ = false;
   bool stop_ = false;
   // Peers' hints (wake_mu_): a hint with news not yet followed by a read; the newest head a hint
@@ -201,6 +206,7 @@ class EventHub : public service::EventPublisher {
   std::atomic<int64_t> polls_interval_{0}, polls_commit_{0}, polls_peer_{0}, polls_retry_{0};
   std::thread poller_;
   std::thread housekeeper_;
+  std::thread heartbeater_;
 };
 
 }  // namespace gridline::runtime
