@@ -2,6 +2,10 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -58,9 +62,85 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   }
 }
 
+// Copies the WAL back into the database file on a thread of its own. SQLite's own automatic
+// checkpoint runs in the connection whose commit takes the WAL past 1,000 pages, right after
+// that commit: the store's one writer connection (ConnectionPool::AcquireWriter), so the next
+// writers waited while it copied and synced the file. Every connection reports its commits here
+// instead (sqlite3_wal_hook, which replaces the automatic checkpoint), and this thread runs a
+// PASSIVE checkpoint, which neither waits for nor blocks readers and writers. Should writes keep
+// it from ever catching up (a WAL can only start over once everything in it is copied), the
+// committing connection checkpoints itself past kWriterPages, as SQLite would have.
+class Checkpointer {
+ public:
+  static constexpr int kPages = 1000;         // SQLite's default auto-checkpoint
+  static constexpr int kWriterPages = 4000;  // about 16 MiB of WAL
+
+  explicit Checkpointer(std::string path) : path_(std::move(path)) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // sqlite3_wal_hook's callback: after each commit, with the WAL's size in pages.
+  static int OnCommit(void* self, sqlite3* db, const char* name, int pages) {
+    if (pages >= kWriterPages) {
+      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kPages) {
+      static_cast<Checkpointer*>(self)->Wake();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void Wake() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      due_ = true;
+      if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+    }
+    cv_.notify_one();
+  }
+
+  void Run() {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_close_v2(db);
+      return;  // the writers' hook checkpoints past kWriterPages
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return due_ || stop_; });
+        if (stop_) break;
+        due_ = false;
+      }
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+    sqlite3_close_v2(db);
+  }
+
+  const std::string path_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class SqliteConnection final : public SqlConnection {
  public:
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(sqlite3* db, std::shared_ptr<Checkpointer> checkpointer)
+      : db_(db), checkpointer_(std::move(checkpointer)) {
+    sqlite3_wal_hook(db_, &Checkpointer::OnCommit, checkpointer_.get());
+  }
   ~SqliteConnection() override {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
@@ -175,11 +255,13 @@ class SqliteConnection final : public SqlConnection {
 
   sqlite3* db_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::shared_ptr<Checkpointer> checkpointer_;  // outlives the hook that points to it
 };
 
 class SqliteDatabase final : public SqlDatabase {
  public:
-  explicit SqliteDatabase(std::string path) : path_(std::move(path)) {}
+  explicit SqliteDatabase(std::string path)
+      : path_(std::move(path)), checkpointer_(std::make_shared<Checkpointer>(path_)) {}
   Dialect dialect() const override { return Dialect::kSqlite; }
 
   absl::StatusOr<std::unique_ptr<SqlConnection>> Connect() override {
@@ -195,7 +277,7 @@ class SqliteDatabase final : public SqlDatabase {
       return s;
     }
     sqlite3_busy_timeout(db, 10000);
-    auto conn = std::make_unique<SqliteConnection>(db);
+    auto conn = std::make_unique<SqliteConnection>(db, checkpointer_);
     // Reads through a shared memory map of the file (the OS page cache) rather than a pread
     // per page into each connection's small private cache: the figures and lists at millions
     // of cases read many pages. 1 GiB of address space, not of memory.
@@ -210,6 +292,7 @@ class SqliteDatabase final : public SqlDatabase {
 
  private:
   std::string path_;
+  std::shared_ptr<Checkpointer> checkpointer_;
 };
 
 }  // namespace
