@@ -110,7 +110,8 @@ struct BackoffPolicyOption {
   using Type = std::shared_ptr<const BackoffPolicy>;
 };
 // A watch that has received nothing (not even a heartbeat) for this long is treated as broken and
-// reconnected. Default: 60 s. The server sends heartbeats every few seconds on idle streams.
+// reconnected. Default: 60 s. The server sends a heartbeat on an idle stream every
+// ServerConfig.watch.heartbeat_interval_ms (15 s by default): keep this well above it.
 struct WatchIdleTimeoutOption {
   using Type = std::chrono::milliseconds;
 };
