@@ -345,6 +345,85 @@ TEST_P(CaseStoreTest, AGroupCommitAnswersEachReportAsIfItRanAlone) {
       << "no group commit held more than one report";
 }
 
+// A group of new reports only: their cases and their events go in with one statement each
+// (InsertNewCases, FlushEvents). Every case is stored as sent, with its own event, numbered
+// densely, and a second round of the same requests (now all stored) returns them unchanged.
+TEST_P(CaseStoreTest, AGroupOfNewReportsIsStoredWholeAndRetriesFindIt) {
+  const auto before = GroupCommitSizes(GetParam());
+  auto raw = Raw();
+  ASSERT_TRUE(raw);
+  constexpr int kCalls = 30;
+  auto run_round = [&](std::vector<absl::StatusOr<store::CreateCaseResult>>* results) {
+    ASSERT_TRUE(raw->Begin(true).ok());
+    if (GetParam() == Backend::kMariaDb) {
+      ASSERT_TRUE(raw->Query("SELECT last_seq FROM event_sequence WHERE id = 1 FOR UPDATE").ok());
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    int started = 0;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kCalls; ++i) {
+      threads.emplace_back([&, i] {
+        Case c = NewCase(absl::StrCat("n", i), absl::StrCat("n-", i));
+        c.description = absl::StrCat("report ", i);
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          ++started;
+        }
+        cv.notify_all();
+        (*results)[i] = store_->CreateCase(c, FirstEvent(c));
+      });
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return started == kCalls; }));
+    }
+    ASSERT_TRUE(raw->Rollback().ok());
+    for (auto& t : threads) t.join();
+  };
+  std::vector<absl::StatusOr<store::CreateCaseResult>> first(kCalls, absl::InternalError("-"));
+  run_round(&first);
+  std::map<std::string, int64_t> seq_of;
+  for (int i = 0; i < kCalls; ++i) {
+    SCOPED_TRACE(absl::StrCat("call ", i));
+    ASSERT_TRUE(first[i].ok()) << first[i].status();
+    EXPECT_TRUE(first[i]->created);
+    EXPECT_EQ(first[i]->first_event.case_id, absl::StrCat("n", i));
+    seq_of[absl::StrCat("n", i)] = first[i]->first_event.seq;
+    auto got = store_->GetCase(absl::StrCat("n", i));
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ((*got)->description, absl::StrCat("report ", i));
+    EXPECT_EQ((*got)->request_id, absl::StrCat("n-", i));
+  }
+  auto events = store_->ListEventsAfter(0, 1000);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), static_cast<size_t>(kCalls));
+  for (size_t i = 0; i < events->size(); ++i) {
+    EXPECT_EQ((*events)[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(seq_of[(*events)[i].case_id], (*events)[i].seq) << "the event the call returned";
+  }
+  const auto after = GroupCommitSizes(GetParam());
+  EXPECT_GT(after.second - before.second, after.first - before.first)
+      << "no group commit held more than one report";
+
+  // The same requests again, as a handset's retries: the stored cases, nothing new.
+  std::vector<absl::StatusOr<store::CreateCaseResult>> again(kCalls, absl::InternalError("-"));
+  run_round(&again);
+  for (int i = 0; i < kCalls; ++i) {
+    SCOPED_TRACE(absl::StrCat("retry ", i));
+    ASSERT_TRUE(again[i].ok()) << again[i].status();
+    EXPECT_FALSE(again[i]->created);
+    EXPECT_EQ(again[i]->stored.case_id, absl::StrCat("n", i));
+    EXPECT_EQ(again[i]->first_event.seq, seq_of[absl::StrCat("n", i)]);
+  }
+  auto count = store_->CountCases();
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, kCalls);
+  auto after_retries = store_->ListEventsAfter(0, 1000);
+  ASSERT_TRUE(after_retries.ok());
+  EXPECT_EQ(after_retries->size(), static_cast<size_t>(kCalls));
+}
+
 TEST_P(FeedStoreTest, EventSequenceIsDenseAndOrderedUnderConcurrentWriters) {
   constexpr int kThreads = 6, kPerThread = 15;
   std::vector<std::thread> threads;

@@ -236,6 +236,9 @@ void GridlineServer::DeclareMetrics(Impl* s) {
   m.DeclareHistogram("gridline_store_group_commit_size",
                      "Reports written by one group commit (one transaction, one commit).",
                      {1, 2, 4, 8, 16, 32, 64, 128, 256});
+  m.DeclareCounter("gridline_store_group_reruns_total",
+                   "Group commits run again with a savepoint per report, after a report failed "
+                   "in the first try or a retried request met its stored case.");
   m.DeclareCounter("gridline_store_transaction_conflicts_total",
                    "Store transactions that met a deadlock, a lock wait timeout or a lost "
                    "connection.");

@@ -1265,9 +1265,13 @@ class SqlStore final : public Store {
   // Written by group commit (see InGroup): concurrent reports share a transaction and a commit.
   absl::StatusOr<CreateCaseResult> CreateCase(const Case& c, const CaseEvent& first) override {
     CreateCaseResult out;
-    absl::Status st =
-        InGroup([&](SqlConnection& conn) { return CreateCaseRows(conn, c, first, &out); },
-                [&](SqlConnection& conn) { return CreateCaseEvent(conn, first, &out); });
+    GroupMember me;
+    me.new_case = &c;
+    me.run = [&](SqlConnection& conn) {
+      return CreateCaseRows(conn, c, first, me.case_inserted, &out);
+    };
+    me.finish = [&](SqlConnection& conn) { return CreateCaseEvent(conn, first, &out); };
+    absl::Status st = InGroup(&me);
     if (!st.ok()) return st;
     return out;
   }
@@ -2120,6 +2124,10 @@ class SqlStore final : public Store {
     bool read = false;
     int64_t last = 0;     // the last number handed out
     int64_t written = 0;  // the row's value when read
+    // In the finishes (after every member's `run`), events wait here and go in with one
+    // statement (FlushEvents); anything that reads events flushes first.
+    bool defer = false;
+    std::vector<CaseEvent> pending;
   };
   static SeqBlock*& GroupSeq() {
     static thread_local SeqBlock* block = nullptr;
@@ -2142,6 +2150,10 @@ class SqlStore final : public Store {
         block->last = block->written = seq->front().Int(0);
       }
       e.seq = ++block->last;
+      if (block->defer) {
+        block->pending.push_back(e);
+        return e;
+      }
     } else {
       auto bump = conn.Execute("UPDATE event_sequence SET last_seq = last_seq + 1 WHERE id = 1");
       if (!bump.ok()) return bump.status();
@@ -2353,6 +2365,10 @@ class SqlStore final : public Store {
   struct GroupMember {
     std::function<absl::Status(SqlConnection&)> run;
     std::function<absl::Status(SqlConnection&)> finish;  // may be empty
+    // CreateCase: the new case. In a try without savepoints the group inserts all its new cases
+    // with one statement and sets case_inserted for `run`, which then does the rest.
+    const Case* new_case = nullptr;
+    bool case_inserted = false;
     absl::Status status = absl::InternalError("not run");
     bool done = false;
   };
@@ -2360,7 +2376,14 @@ class SqlStore final : public Store {
 
   absl::Status InGroup(std::function<absl::Status(SqlConnection&)> run,
                        std::function<absl::Status(SqlConnection&)> finish) {
-    GroupMember me{std::move(run), std::move(finish)};
+    GroupMember me;
+    me.run = std::move(run);
+    me.finish = std::move(finish);
+    return InGroup(&me);
+  }
+
+  absl::Status InGroup(GroupMember* member) {
+    GroupMember& me = *member;
     std::unique_lock<std::mutex> lock(group_mu_);
     group_queue_.push_back(&me);
     while (!me.done) {
@@ -2389,6 +2412,7 @@ class SqlStore final : public Store {
                                    {{"dialect", dialect_ == Dialect::kMysql ? "mysql" : "sqlite"}},
                                    static_cast<double>(group.size()));
     auto alone = [this](GroupMember& m) {
+      m.case_inserted = false;
       auto done = InTx<bool>([&](SqlConnection& conn) -> absl::StatusOr<bool> {
         if (auto st = m.run(conn); !st.ok()) return st;
         if (m.finish) {
@@ -2418,6 +2442,16 @@ class SqlStore final : public Store {
         } reset;
         statuses.assign(group.size(), absl::InternalError("not run"));
         again.assign(group.size(), false);
+        for (GroupMember* m : group) m->case_inserted = false;
+        if (!savepoints) {
+          // The group's new cases in one statement. A request already stored (or twice in this
+          // group) fails it: then every member runs on its own, with savepoints.
+          if (auto st = InsertNewCases(conn, group); !st.ok()) {
+            if (!absl::IsAlreadyExists(st)) return st;
+            member_failed = true;
+            return absl::AbortedError("a case of the group exists already");
+          }
+        }
         for (size_t i = 0; i < group.size(); ++i) {
           const int64_t seq_before = seq.last;
           if (savepoints) {
@@ -2439,10 +2473,12 @@ class SqlStore final : public Store {
             if (auto st = conn.ReleaseSavepoint("member"); !st.ok()) return st;
           }
         }
+        seq.defer = true;  // the finishes' events go in with one statement
         for (size_t i = 0; i < group.size(); ++i) {
           if (!statuses[i].ok() || !group[i]->finish) continue;
           if (auto st = group[i]->finish(conn); !st.ok()) return st;
         }
+        if (auto st = FlushEvents(conn, &seq); !st.ok()) return st;
         if (seq.last != seq.written) {
           auto st = conn.Execute("UPDATE event_sequence SET last_seq = ? WHERE id = 1", {seq.last});
           if (!st.ok()) return st.status();
@@ -2450,6 +2486,9 @@ class SqlStore final : public Store {
         return true;
       });
       if (!member_failed) break;
+      // How often a group had to run again with savepoints (a failing member, a retried request).
+      util::DefaultMetrics().Add("gridline_store_group_reruns_total",
+                                 {{"dialect", dialect_ == Dialect::kMysql ? "mysql" : "sqlite"}});
     }
     for (size_t i = 0; i < group.size(); ++i) {
       GroupMember& m = *group[i];
@@ -2463,17 +2502,61 @@ class SqlStore final : public Store {
     }
   }
 
+  // The new cases of a group's members (two or more), with one INSERT per 100 (sets
+  // case_inserted). ALREADY_EXISTS if any of them is stored (a retried request).
+  absl::Status InsertNewCases(SqlConnection& conn, const std::vector<GroupMember*>& group) {
+    std::vector<GroupMember*> news;
+    for (GroupMember* m : group) {
+      if (m->new_case) news.push_back(m);
+    }
+    if (news.size() < 2) return absl::OkStatus();
+    constexpr size_t kRows = 100;
+    for (size_t from = 0; from < news.size(); from += kRows) {
+      const size_t n = std::min(kRows, news.size() - from);
+      SqlParams params;
+      for (size_t i = from; i < from + n; ++i) {
+        SqlParams one = CaseParams(*news[i]->new_case);
+        params.insert(params.end(), std::make_move_iterator(one.begin()),
+                      std::make_move_iterator(one.end()));
+      }
+      auto ins = conn.Execute(InsertSql("cases", kCaseColumns, n), params);
+      if (!ins.ok()) return ins.status();
+    }
+    for (GroupMember* m : news) m->case_inserted = true;
+    return absl::OkStatus();
+  }
+
+  // Inserts the events a group's finishes appended (SeqBlock.pending), one INSERT per 100.
+  static absl::Status FlushEvents(SqlConnection& conn, SeqBlock* block) {
+    constexpr size_t kRows = 100;
+    std::vector<CaseEvent>& pending = block->pending;
+    for (size_t from = 0; from < pending.size(); from += kRows) {
+      const size_t n = std::min(kRows, pending.size() - from);
+      SqlParams params;
+      for (size_t i = from; i < from + n; ++i) {
+        SqlParams one = EventParams(pending[i]);
+        params.insert(params.end(), std::make_move_iterator(one.begin()),
+                      std::make_move_iterator(one.end()));
+      }
+      auto ins = conn.Execute(InsertSql("case_events", kEventColumns, n), params);
+      if (!ins.ok()) return ins.status();
+    }
+    pending.clear();
+    return absl::OkStatus();
+  }
+
   // A new case's rows, idempotently on (reporter_user_id, request_id): when that pair exists,
   // nothing is written and `out` holds the stored case with created=false. The first event is
   // written by CreateCaseEvent.
+  // `inserted`: the group inserted the case row already (InsertNewCases).
   absl::Status CreateCaseRows(SqlConnection& conn, const Case& c, const CaseEvent& first,
-                              CreateCaseResult* out) {
+                              bool inserted, CreateCaseResult* out) {
     *out = CreateCaseResult{};
     // The insert first: a retried request is rare, and its unique key (reporter_user_id,
     // request_id) finds it. A failed insert undoes only itself on both engines, so the
     // transaction goes on.
     static const std::string kInsert = InsertSql("cases", kCaseColumns);
-    auto ins = conn.Execute(kInsert, CaseParams(c));
+    auto ins = inserted ? absl::StatusOr<int64_t>(1) : conn.Execute(kInsert, CaseParams(c));
     if (!ins.ok()) {
       if (!absl::IsAlreadyExists(ins.status())) return ins.status();
       auto existing =
@@ -2513,6 +2596,9 @@ class SqlStore final : public Store {
       if (!ev.ok()) return ev.status();
       out->first_event = *std::move(ev);
       return absl::OkStatus();
+    }
+    if (SeqBlock* block = GroupSeq()) {
+      if (auto st = FlushEvents(conn, block); !st.ok()) return st;
     }
     auto events =
         conn.Query(absl::StrCat("SELECT ", kEventColumns,
