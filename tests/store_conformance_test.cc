@@ -258,6 +258,30 @@ std::pair<double, double> GroupCommitSizes(Backend backend) {
   return {count, sum};
 }
 
+// Runs `call(i)` for i in [0, n) on a thread each, and returns once every thread is about to
+// make its call (which may then wait in the store); the caller joins them. False if they did
+// not all start within 30 s.
+bool StartCalls(int n, const std::function<void(int)>& call, std::vector<std::thread>* threads) {
+  struct Latch {  // shared: a thread may still notify after this returns
+    std::mutex mu;
+    std::condition_variable cv;
+    int started = 0;
+  };
+  auto latch = std::make_shared<Latch>();
+  for (int i = 0; i < n; ++i) {
+    threads->emplace_back([latch, call, i] {
+      {
+        std::lock_guard<std::mutex> lock(latch->mu);
+        ++latch->started;
+      }
+      latch->cv.notify_all();
+      call(i);
+    });
+  }
+  std::unique_lock<std::mutex> lock(latch->mu);
+  return latch->cv.wait_for(lock, std::chrono::seconds(30), [&] { return latch->started == n; });
+}
+
 // Group commit: concurrent CreateCase calls share a transaction, yet each is answered as if it
 // ran alone. A raw transaction holds the write lock while the calls start, so that the first
 // waits for it and the others queue behind it and commit together.
@@ -276,27 +300,20 @@ TEST_P(CaseStoreTest, AGroupCommitAnswersEachReportAsIfItRanAlone) {
   auto request_of = [](int i) { return absl::StrCat("g-", i % 10 == 7 ? i - 1 : i); };
   std::vector<absl::StatusOr<store::CreateCaseResult>> results(kCalls,
                                                                absl::InternalError("not run"));
-  std::mutex mu;
-  std::condition_variable cv;
-  int started = 0;
   std::vector<std::thread> threads;
-  for (int i = 0; i < kCalls; ++i) {
-    threads.emplace_back([&, i] {
-      Case c = NewCase(absl::StrCat("g", i), request_of(i));
-      if (i % 10 == 3) c.before_photo_ids = {"no-such-photo"};
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        ++started;
-      }
-      cv.notify_all();
-      results[i] = store_->CreateCase(c, FirstEvent(c));
-    });
-  }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return started == kCalls; }));
-  }
+  const bool started = StartCalls(
+      kCalls,
+      [&](int i) {
+        Case c = NewCase(absl::StrCat("g", i), request_of(i));
+        if (i % 10 == 3) c.before_photo_ids = {"no-such-photo"};
+        results[i] = store_->CreateCase(c, FirstEvent(c));
+      },
+      &threads);
   ASSERT_TRUE(raw->Rollback().ok());
+  if (!started) {
+    for (auto& t : threads) t.join();
+    FAIL() << "the calls did not all start within 30 s";
+  }
   for (auto& t : threads) t.join();
 
   std::set<std::string> stored;
@@ -358,28 +375,18 @@ TEST_P(CaseStoreTest, AGroupOfNewReportsIsStoredWholeAndRetriesFindIt) {
     if (GetParam() == Backend::kMariaDb) {
       ASSERT_TRUE(raw->Query("SELECT last_seq FROM event_sequence WHERE id = 1 FOR UPDATE").ok());
     }
-    std::mutex mu;
-    std::condition_variable cv;
-    int started = 0;
     std::vector<std::thread> threads;
-    for (int i = 0; i < kCalls; ++i) {
-      threads.emplace_back([&, i] {
-        Case c = NewCase(absl::StrCat("n", i), absl::StrCat("n-", i));
-        c.description = absl::StrCat("report ", i);
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          ++started;
-        }
-        cv.notify_all();
-        (*results)[i] = store_->CreateCase(c, FirstEvent(c));
-      });
-    }
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return started == kCalls; }));
-    }
+    const bool started = StartCalls(
+        kCalls,
+        [&](int i) {
+          Case c = NewCase(absl::StrCat("n", i), absl::StrCat("n-", i));
+          c.description = absl::StrCat("report ", i);
+          (*results)[i] = store_->CreateCase(c, FirstEvent(c));
+        },
+        &threads);
     ASSERT_TRUE(raw->Rollback().ok());
     for (auto& t : threads) t.join();
+    ASSERT_TRUE(started) << "the calls did not all start within 30 s";
   };
   std::vector<absl::StatusOr<store::CreateCaseResult>> first(kCalls, absl::InternalError("-"));
   run_round(&first);
