@@ -362,8 +362,8 @@ TEST_P(CaseStoreTest, AGroupCommitAnswersEachReportAsIfItRanAlone) {
       << "no group commit held more than one report";
 }
 
-// A group of new reports only: their cases and their events go in with one statement each
-// (InsertNewCases, FlushEvents). Every case is stored as sent, with its own event, numbered
+// A group of new reports only (on MySQL their cases and their events go in with one statement
+// each: InsertNewCases, FlushEvents). Every case is stored as sent, with its own event, numbered
 // densely, and a second round of the same requests (now all stored) returns them unchanged.
 TEST_P(CaseStoreTest, AGroupOfNewReportsIsStoredWholeAndRetriesFindIt) {
   const auto before = GroupCommitSizes(GetParam());

@@ -2444,8 +2444,8 @@ class SqlStore final : public Store {
         again.assign(group.size(), false);
         for (GroupMember* m : group) m->case_inserted = false;
         if (!savepoints) {
-          // The group's new cases in one statement. A request already stored (or twice in this
-          // group) fails it: then every member runs on its own, with savepoints.
+          // MySQL: the group's new cases in one statement. A request already stored (or twice
+          // in this group) fails it: then every member runs on its own, with savepoints.
           if (auto st = InsertNewCases(conn, group); !st.ok()) {
             if (!absl::IsAlreadyExists(st)) return st;
             member_failed = true;
@@ -2473,7 +2473,9 @@ class SqlStore final : public Store {
             if (auto st = conn.ReleaseSavepoint("member"); !st.ok()) return st;
           }
         }
-        seq.defer = true;  // the finishes' events go in with one statement
+        // MySQL: the finishes' events go in with one statement (see InsertNewCases).
+        // MySQL: the finishes' events go in with one statement (see InsertNewCases).
+        seq.defer = dialect_ == Dialect::kMysql;
         for (size_t i = 0; i < group.size(); ++i) {
           if (!statuses[i].ok() || !group[i]->finish) continue;
           if (auto st = group[i]->finish(conn); !st.ok()) return st;
@@ -2503,13 +2505,15 @@ class SqlStore final : public Store {
   }
 
   // The new cases of a group's members (two or more), with one INSERT per 100 (sets
-  // case_inserted). ALREADY_EXISTS if any of them is stored (a retried request).
+  // case_inserted). ALREADY_EXISTS if any of them is stored (a retried request). MySQL only:
+  // there each statement is a round trip; on SQLite a statement per row costs no trip, and the
+  // multi-row form measured slower (1,563-1,890 against 2,188-2,258 reports/s).
   absl::Status InsertNewCases(SqlConnection& conn, const std::vector<GroupMember*>& group) {
     std::vector<GroupMember*> news;
     for (GroupMember* m : group) {
       if (m->new_case) news.push_back(m);
     }
-    if (news.size() < 2) return absl::OkStatus();
+    if (news.size() < 2 || dialect_ != Dialect::kMysql) return absl::OkStatus();
     constexpr size_t kRows = 100;
     for (size_t from = 0; from < news.size(); from += kRows) {
       const size_t n = std::min(kRows, news.size() - from);
