@@ -21,6 +21,7 @@
 #   --keep DIR       keep the server logs, configuration and generated files in DIR
 #   INGEST_BENCH_ARGS go to both runs, e.g. `-- --disk_threads 8` or `-- --variants none`
 #   (see the header of bench/ingest_bench.cc).
+#   INGEST_WORKERS=N sets the servers' worker_threads (default 64, the server's default).
 # Six figures per store of warm-up + duration each, plus start-up: about 3 minutes with the
 # defaults on 2 cores.
 #
