@@ -109,6 +109,8 @@ TEST(ConfigTest, AValueOutOfItsBoundsStopsTheServerNamingTheField) {
       {"evaluation { black_rework_rate: 1.5 }",
        "evaluation.black_rework_rate is 1.5; it must be from 0 to 1"},
       {"worker_threads: 300", "worker_threads is 300; it must be from 1 to 256"},
+      // Found by fuzz_config: NaN passed both bounds.
+      {"evaluation { red_rework_rate: nan }", "evaluation.red_rework_rate is not a number"},
   };
   int n = 0;
   for (const Case& c : cases) {

@@ -1,5 +1,6 @@
 #include "server/app/config_defaults.h"
 
+#include <cmath>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,10 @@ absl::Status Apply(pb::Message* m, const std::string& prefix) {
     if (!r->HasField(*m, f)) continue;
     const std::optional<double> v = NumberOf(*m, f);
     if (!v) continue;
+    if (std::isnan(*v)) {
+      // Text format reads "nan", and NaN passes every comparison with a bound.
+      return absl::InvalidArgumentError(absl::StrCat(path, " is not a number"));
+    }
     const bool has_min = o.HasExtension(config::v1::min_value);
     const bool has_max = o.HasExtension(config::v1::max_value);
     const double lo = o.GetExtension(config::v1::min_value);
