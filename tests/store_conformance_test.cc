@@ -56,9 +56,16 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(store_->ApplyOrganisation(Org()).ok());
   }
 
-  absl::StatusOr<std::unique_ptr<store::Store>> Open() {
-    if (GetParam() == Backend::kMariaDb) return store::OpenMysqlStore(mysql_);
-    return store::OpenSqliteStore(sqlite_);
+  // Another store on the same database (another replica), going by `clock` if given.
+  absl::StatusOr<std::unique_ptr<store::Store>> Open(const util::Clock* clock = nullptr) {
+    if (GetParam() == Backend::kMariaDb) {
+      store::MysqlOptions o = mysql_;
+      o.clock = clock;
+      return store::OpenMysqlStore(o);
+    }
+    store::SqliteOptions o = sqlite_;
+    o.clock = clock;
+    return store::OpenSqliteStore(o);
   }
 
   // A raw connection to the same database, for what the Store interface rightly does not offer.
@@ -1250,6 +1257,71 @@ TEST_P(OrganisationStoreTest, OrganisationChangesAreVersionedAndMovesCarryCases)
   EXPECT_FALSE(gone->has_value());
 }
 
+// Grids and categories are looked up in an in-memory snapshot (org_snapshot.h). A change made
+// through the same store is seen by the next lookup; one made through another store (another
+// replica) by the next lookup after a token lookup, which reads the organisation version with
+// the token, or after 100 ms without one.
+TEST_P(OrganisationStoreTest, LookupsSeeChangesHereAtOnceAndFromElsewhereAtTheNextCall) {
+  util::ManualClock clock(1700000000000000);
+  auto other = Open(&clock);
+  ASSERT_TRUE(other.ok()) << other.status();
+  store::Store& b = **other;
+  ASSERT_TRUE(store_->PutDemoToken(std::string(64, 'e'), "u1").ok());
+  auto name_of = [](store::Store& s, const std::string& code) -> std::string {
+    auto k = s.FindCategory(code);
+    EXPECT_TRUE(k.ok()) << k.status();
+    return k.ok() && k->has_value() ? (*k)->name : "(none)";
+  };
+  auto change = [&](const std::string& name, const std::string& new_grid) {
+    auto v = store_->OrganisationVersion();
+    ASSERT_TRUE(v.ok());
+    domain::Organisation up = Org();
+    up.users.clear();
+    up.categories[0].name = name;
+    if (!new_grid.empty()) {
+      up.grids.push_back({new_grid, "第二网格", domain::GridLevel::kCell, "410184001001", ""});
+    }
+    ASSERT_TRUE(store_->ChangeOrganisation(up, {}, *v).ok());
+  };
+  EXPECT_EQ(name_of(*store_, "C01"), "路面破损");  // both snapshots taken
+  EXPECT_EQ(name_of(b, "C01"), "路面破损");
+
+  // Here: at once, with no token lookup and no time passing.
+  change("路面破损（一）", "410184001001002");
+  EXPECT_EQ(name_of(*store_, "C01"), "路面破损（一）");
+  auto added = store_->FindGrid("410184001001002");
+  ASSERT_TRUE(added.ok());
+  EXPECT_TRUE(added->has_value());
+
+  // Elsewhere: b read the version at its last lookup and its clock has not moved, so it still
+  // answers from its snapshot, until a call's token lookup reads the version.
+  EXPECT_EQ(name_of(b, "C01"), "路面破损");
+  auto caller = b.FindCallerByTokenHash(std::string(64, 'e'), clock.NowMicros());
+  ASSERT_TRUE(caller.ok() && caller->has_value()) << caller.status();
+  EXPECT_EQ(name_of(b, "C01"), "路面破损（一）");
+  auto seen = b.FindGrid("410184001001002");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_TRUE(seen->has_value());
+
+  // Or once 100 ms have passed since it last read the version.
+  change("路面破损（二）", "");
+  EXPECT_EQ(name_of(b, "C01"), "路面破损（一）");
+  clock.Advance(101 * 1000);
+  EXPECT_EQ(name_of(b, "C01"), "路面破损（二）");
+
+  // A deleted grid is gone from both.
+  auto v = store_->OrganisationVersion();
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(
+      store_->ChangeOrganisation({}, {{domain::OrgKind::kGrid, "410184001001002"}}, *v).ok());
+  clock.Advance(101 * 1000);
+  for (store::Store* s : {store_.get(), &b}) {
+    auto gone = s->FindGrid("410184001001002");
+    ASSERT_TRUE(gone.ok());
+    EXPECT_FALSE(gone->has_value());
+  }
+}
+
 // Grid boundaries (schema 14) are stored as given, larger than MySQL's TEXT (64 KiB) too, and
 // a grid from before the column (NULL) reads as having none.
 TEST_P(OrganisationStoreTest, GridBoundariesRoundTrip) {
@@ -1295,7 +1367,11 @@ TEST_P(OrganisationStoreTest, GridBoundariesRoundTrip) {
   ASSERT_TRUE(raw->Execute("UPDATE grids SET boundary_geojson = NULL WHERE code = ?",
                            {std::string("410184009")})
                   .ok());
-  street = store_->FindGrid("410184009");
+  // (Read by a store opened after the raw write: it did not move the organisation version,
+  // which a store's in-memory snapshot goes by.)
+  auto fresh = Open();
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  street = (*fresh)->FindGrid("410184009");
   ASSERT_TRUE(street.ok() && street->has_value());
   EXPECT_EQ((*street)->boundary_geojson, "");
 }

@@ -21,6 +21,10 @@
 #include "server/domain/supervision.h"
 #include "server/domain/types.h"
 
+namespace gridline::util {
+class Clock;
+}  // namespace gridline::util
+
 namespace gridline::store {
 
 struct CreateCaseResult {
@@ -544,6 +548,9 @@ struct SqliteOptions {
   // The UTC offset of the figures' days (ServerConfig.evaluation.utc_offset_minutes). A store
   // opened with another offset than before adds its figures again.
   int figures_utc_offset_minutes = 480;
+  // The time the store's in-memory organisation snapshot goes by (org_snapshot.h): a lookup
+  // with no organisation version read for 100 ms reads it first. nullptr: the machine's clock.
+  const util::Clock* clock = nullptr;
 };
 
 struct MysqlHost {
@@ -568,6 +575,7 @@ struct MysqlOptions {
   // after it (MysqlStore.read_timeout_seconds).
   int read_timeout_seconds = 60;
   int figures_utc_offset_minutes = 480;  // as in SqliteOptions
+  const util::Clock* clock = nullptr;    // as in SqliteOptions
 };
 
 // Open a store and bring its schema up to date. FAILED_PRECONDITION when the database schema is
