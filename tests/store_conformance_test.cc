@@ -1563,8 +1563,15 @@ TEST_P(AttachmentStoreTest, PhotosAreFoundReferencedByCasesAndOnlyUnusedOnesAreP
     a.size_bytes = 1234;
     a.create_time = 1000;
     a.uploaded_by_user_id = "u1";
-    ASSERT_TRUE(store_->PutAttachment(a).ok());
-    ASSERT_TRUE(store_->PutAttachment(a).ok()) << "idempotent on the id";
+    bool created = false;
+    ASSERT_TRUE(store_->PutAttachment(a, &created).ok());
+    EXPECT_TRUE(created);
+    a.uploaded_by_user_id = "u2";  // a second upload by someone else: the first one's stays
+    ASSERT_TRUE(store_->PutAttachment(a, &created).ok()) << "idempotent on the id";
+    EXPECT_FALSE(created);
+    auto stored = store_->FindAttachments({a.attachment_id});
+    ASSERT_TRUE(stored.ok() && stored->size() == 1u);
+    EXPECT_EQ((*stored)[0].uploaded_by_user_id, "u1");
   }
   const std::string used = "p-used" + std::string(58, '0');
   const std::string unused = "p-unused" + std::string(56, '0');

@@ -55,7 +55,9 @@ absl::StatusOr<Attachment> AttachmentService::Upload(const RequestContext& rc,
   // The bytes first: metadata must never name bytes that are not on disk. If writing the
   // metadata fails, the bytes stay for a retry (or for Cleanup's sweep).
   if (absl::Status s = blobs_->Put(a.attachment_id, bytes); !s.ok()) return s;
-  if (absl::Status s = attachments_->PutAttachment(a); !s.ok()) return s;
+  bool created = false;
+  if (absl::Status s = attachments_->PutAttachment(a, &created); !s.ok()) return s;
+  if (created) return a;
   // Put is idempotent on the id: answer with what is stored, which for a repeat is the first
   // upload's metadata.
   auto stored = attachments_->FindAttachments({a.attachment_id});

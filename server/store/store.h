@@ -320,8 +320,10 @@ class AttachmentStore {
  public:
   virtual ~AttachmentStore() = default;
 
-  // Photos' metadata; the bytes live in the blob directory. Put is idempotent on the id.
-  virtual absl::Status PutAttachment(const domain::Attachment& a) = 0;
+  // Photos' metadata; the bytes live in the blob directory. Put is idempotent on the id: a
+  // second put of an unused photo only moves its touch_time on (restarting its grace period).
+  // `*created` (if given) tells whether this put stored it, so that `a` is what is stored.
+  virtual absl::Status PutAttachment(const domain::Attachment& a, bool* created = nullptr) = 0;
   // The known ones among `ids`, in no particular order.
   virtual absl::StatusOr<std::vector<domain::Attachment>> FindAttachments(
       const std::vector<std::string>& ids) = 0;
