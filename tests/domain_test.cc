@@ -640,3 +640,19 @@ TEST(RateLimit, LockoutComesAfterTheThresholdAndDoublesUntilAQuietWindow) {
 
 }  // namespace
 }  // namespace gridline::domain
+
+// PathHasGrid: a whole code between slashes, wherever it is, and never a part of a longer one.
+TEST(PathHasGridTest, MatchesWholeCodesOnThePathOnly) {
+  const std::string path = "/410184/410184001/410184001001/";
+  EXPECT_TRUE(gridline::domain::PathHasGrid(path, "410184"));
+  EXPECT_TRUE(gridline::domain::PathHasGrid(path, "410184001"));
+  EXPECT_TRUE(gridline::domain::PathHasGrid(path, "410184001001"));
+  EXPECT_FALSE(gridline::domain::PathHasGrid(path, "41018400"));      // a prefix of a code
+  EXPECT_FALSE(gridline::domain::PathHasGrid(path, "84001"));         // the middle of one
+  EXPECT_FALSE(gridline::domain::PathHasGrid(path, "410184001002"));  // not there
+  EXPECT_FALSE(gridline::domain::PathHasGrid(path, ""));
+  EXPECT_FALSE(gridline::domain::PathHasGrid("", "410184"));
+  // The first occurrence is part of a longer code, the second is whole.
+  EXPECT_TRUE(gridline::domain::PathHasGrid("/4101841/410184/", "410184"));
+  EXPECT_FALSE(gridline::domain::PathHasGrid("410184", "410184"));  // no slashes around it
+}

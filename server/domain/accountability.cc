@@ -38,10 +38,6 @@ double WeightOf(const AccountabilityRules& rules, CaseSource source) {
   }
 }
 
-bool OnPath(const std::string& path, const std::string& grid_code) {
-  return !grid_code.empty() && path.find(absl::StrCat("/", grid_code, "/")) != std::string::npos;
-}
-
 class Builder {
  public:
   Builder(const AccountabilityRules& rules, int year, int month)
@@ -196,7 +192,7 @@ std::vector<AccountabilityRecord> ComputeAccountability(
           static_cast<int>(g->second.level) < static_cast<int>(GridLevel::kStreet)) {
         continue;
       }
-      if (!OnPath(x.grid_path, u.grid_code)) continue;
+      if (!PathHasGrid(x.grid_path, u.grid_code)) continue;
       b.Add(AccountabilityRule::kShouldHaveHandled, AccountabilityUnitKind::kDepartment, dept,
             u.user_id, x, {}, dept, why);
     }

@@ -82,8 +82,7 @@ bool CanSeePatrol(const User& user, const Patrol& patrol) {
       return !user.department_code.empty() && patrol.department_code == user.department_code;
     case Role::kDispatcher:
     case Role::kSupervisor:
-      return !user.grid_code.empty() &&
-             patrol.grid_path.find(absl::StrCat("/", user.grid_code, "/")) != std::string::npos;
+      return PathHasGrid(patrol.grid_path, user.grid_code);
     case Role::kOperator:
       return true;
     default:

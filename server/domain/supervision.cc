@@ -17,7 +17,7 @@ constexpr Micros kMaxAhead = 90LL * 24 * 60 * kMinute;
 bool MayIssueSupervision(const User& user, const Case& c) {
   if (user.disabled || user.grid_code.empty()) return false;
   if (user.role != Role::kSupervisor && user.role != Role::kDispatcher) return false;
-  return c.grid_path.find(absl::StrCat("/", user.grid_code, "/")) != std::string::npos;
+  return PathHasGrid(c.grid_path, user.grid_code);
 }
 
 void CheckSupervisionOrder(FieldViolations& v, const std::string& reason, Micros respond_by,

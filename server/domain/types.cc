@@ -83,4 +83,13 @@ const char* ExtensionStateName(ExtensionState s) {
   return "EXTENSION_STATE_UNSPECIFIED";
 }
 
+bool PathHasGrid(const std::string& path, const std::string& code) {
+  if (code.empty()) return false;
+  for (size_t at = path.find(code); at != std::string::npos; at = path.find(code, at + 1)) {
+    const size_t end = at + code.size();
+    if (at > 0 && path[at - 1] == '/' && end < path.size() && path[end] == '/') return true;
+  }
+  return false;
+}
+
 }  // namespace gridline::domain

@@ -171,6 +171,11 @@ struct Grid {
   std::string boundary_geojson;
 };
 
+// Whether grid `code` is on `path` ("/root/.../code/"): the grid itself or one of its
+// ancestors, so a case with that path is in the grid's subtree. False for an empty code.
+// Allocates nothing: it runs for every event a watch stream looks at.
+bool PathHasGrid(const std::string& path, const std::string& code);
+
 struct Department {
   std::string code;
   std::string name;

@@ -9,10 +9,7 @@ bool CanSee(const User& user, const std::string& reporter_user_id, const std::st
             const std::string& lead_department_code,
             const std::vector<std::string>& assisting_department_codes) {
   if (user.disabled) return false;
-  auto in_subtree = [&] {
-    return !user.grid_code.empty() &&
-           grid_path.find(absl::StrCat("/", user.grid_code, "/")) != std::string::npos;
-  };
+  auto in_subtree = [&] { return PathHasGrid(grid_path, user.grid_code); };
   switch (user.role) {
     case Role::kGridLeader:
       return reporter_user_id == user.user_id || in_subtree();
@@ -37,8 +34,8 @@ bool CanSee(const User& user, const std::string& reporter_user_id, const std::st
 
 bool CanSee(const User& user, const Case& c) {
   if (user.role == Role::kPublicApp) {
-    return !user.disabled && c.source == CaseSource::kPublic && !user.grid_code.empty() &&
-           c.grid_path.find(absl::StrCat("/", user.grid_code, "/")) != std::string::npos;
+    return !user.disabled && c.source == CaseSource::kPublic &&
+           PathHasGrid(c.grid_path, user.grid_code);
   }
   return CanSee(user, c.reporter_user_id, c.grid_path, c.lead_department_code,
                 c.assisting_department_codes);
@@ -70,7 +67,7 @@ bool QueueStreamShows(const User& dispatcher, const std::string& grid_code, cons
     return false;
   }
   if (!CanSee(dispatcher, e)) return false;
-  if (e.grid_path.find(absl::StrCat("/", grid_code, "/")) == std::string::npos) return false;
+  if (!PathHasGrid(e.grid_path, grid_code)) return false;
   switch (e.type) {
     // Supervision (督办) concerns the center and the supervisors above the case.
     case EventType::kSupervisionOrdered:

@@ -23,10 +23,6 @@ constexpr int kPatrolAttempts = 4;
 
 absl::Status NotFound() { return absl::NotFoundError("patrol not found"); }
 
-bool InSubtree(const std::string& path, const std::string& grid_code) {
-  return path.find(absl::StrCat("/", grid_code, "/")) != std::string::npos;
-}
-
 // What identifies a track batch's content, so a reused batch id with other points is caught.
 std::string BatchDigest(const std::vector<TrackPoint>& points) {
   std::string text;
@@ -118,7 +114,7 @@ absl::StatusOr<Patrol> PatrolService::StartPatrol(const RequestContext& rc,
     if (!g.ok()) return g.status();
     if (!g->has_value()) {
       v.Add("grid_code", "unknown grid " + in.grid_code);
-    } else if (!InSubtree((*g)->path, user.grid_code)) {
+    } else if (!domain::PathHasGrid((*g)->path, user.grid_code)) {
       v.Add("grid_code", absl::StrCat("grid ", in.grid_code, " is not in your grid ",
                                       user.grid_code, " or below it"));
     }
