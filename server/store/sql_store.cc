@@ -2383,14 +2383,14 @@ class SqlStore final : public Store {
   // Group commit for the writes that append events: CreateCase, and on SQLite UpdateCase. They
   // all take the event sequence (SQLite's one writer lock, MySQL's event_sequence row) and hold
   // it through the commit's fsync, so they run one transaction at a time anyway; a group runs
-  // many in that one transaction and pays one commit. On SQLite a photo's row (PutAttachment)
-  // joins the groups too.
+  // many in that one transaction and pays one commit. A photo's row (PutAttachment) joins the
+  // groups too.
   //
   // The first caller to find no group running leads: it takes every waiting member (at most
   // kMaxGroup), runs each member's `run`, then each surviving member's `finish` (which appends
   // the events: on MySQL the event sequence stays the last lock a transaction takes, as in a
   // lone write; its row is read once and written once per group, SeqBlock), commits once and
-  // wakes the others; there is no thread of its own. The first pass has no savepoints. If a
+  // wakes each of the others (GroupMember::cv); there is no thread of its own. The first pass has no savepoints. If a
   // member's `run` fails, that pass is rolled back and the group runs again with a savepoint per
   // member: the failed member is rolled back to its savepoint and gets its own error; the rest
   // commit. A member whose error may pass (a concurrent retry of the same
