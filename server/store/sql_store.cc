@@ -2390,14 +2390,14 @@ class SqlStore final : public Store {
   // kMaxGroup), runs each member's `run`, then each surviving member's `finish` (which appends
   // the events: on MySQL the event sequence stays the last lock a transaction takes, as in a
   // lone write; its row is read once and written once per group, SeqBlock), commits once and
-  // wakes each of the others (GroupMember::cv); there is no thread of its own. The first pass has no savepoints. If a
-  // member's `run` fails, that pass is rolled back and the group runs again with a savepoint per
-  // member: the failed member is rolled back to its savepoint and gets its own error; the rest
-  // commit. A member whose error may pass (a concurrent retry of the same
-  // request took the unique key, a lock wait) runs again on its own after the group. When the
-  // transaction itself fails (a deadlock, a lost connection, the commit), the whole group runs
-  // again, as a lone transaction always did (InTx). Returns the member's status; its results are
-  // what its functions kept.
+  // wakes each of the others (GroupMember::cv); there is no thread of its own. The first pass has
+  // no savepoints. If a member's `run` fails, that pass is rolled back and the group runs again
+  // with a savepoint per member: the failed member is rolled back to its savepoint and gets its own
+  // error; the rest commit. A member whose error may pass (a concurrent retry of the same request
+  // took the unique key, a lock wait) runs again on its own after the group. When the transaction
+  // itself fails (a deadlock, a lost connection, the commit), the whole group runs again, as a lone
+  // transaction always did (InTx). Returns the member's status; its results are what its functions
+  // kept.
   struct GroupMember {
     std::function<absl::Status(SqlConnection&)> run;
     std::function<absl::Status(SqlConnection&)> finish;  // may be empty
