@@ -586,6 +586,71 @@ TEST_P(TokenStoreTest, UsesAreTouchedInBatchesAndShownByTheList) {
   EXPECT_EQ(last_used("tok-touch-5"), now + 2 * minute);
 }
 
+// Issue 16: open streams re-check their tokens in batches. Each entry answers as a lookup of its
+// own would: across chunks of 64, with repeats, unknown, revoked, expired and disabled users'
+// tokens among them.
+TEST_P(TokenStoreTest, ManyTokensAreFoundAtOnceEachAsAlone) {
+  const domain::Micros now = 1'800'000'000'000'000;
+  auto hash = [](int i) { return absl::StrCat(std::string(60, 'a'), 1000 + i); };
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 150; ++i) {
+    domain::TokenInfo t;
+    t.token_id = absl::StrCat("tok-many-", i);
+    t.user_id = "u1";
+    t.create_time = now - 1000;
+    t.issued_by_user_id = "op";
+    if (i % 7 == 3)
+      t.expire_time = now - 1;  // expired
+    else if (i % 11 == 5)
+      t.expire_time = now + 1000;  // expires later
+    ASSERT_TRUE(store_->CreateToken(t, hash(i)).ok());
+    if (i % 13 == 4) ASSERT_TRUE(store_->RevokeToken(t.token_id, now - 10).ok());
+    hashes.push_back(hash(i));
+  }
+  ASSERT_TRUE(store_->PutDemoToken(hash(200), "u2").ok());  // u2 is disabled
+  ASSERT_TRUE(store_->PutDemoToken(hash(201), "u1").ok());
+  hashes.insert(hashes.begin() + 70, hash(200));
+  hashes.insert(hashes.begin() + 10, hash(201));
+  hashes.insert(hashes.begin() + 100, hash(999));  // unknown
+  hashes.push_back(hash(5));                       // a repeat
+  hashes.push_back(hash(5));
+
+  auto many = store_->FindCallersByTokenHashes(hashes, now);
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), hashes.size());
+  // A use found in a batch is a use: the listing shows it.
+  auto tokens = store_->ListTokens("u1", false, now);
+  ASSERT_TRUE(tokens.ok());
+  int listed = 0;
+  for (const auto& t : *tokens) {
+    if (t.token_id == "tok-many-0") EXPECT_EQ(t.last_used_time, now);
+    listed += t.token_id == "tok-many-0";
+  }
+  EXPECT_EQ(listed, 1);
+  int found = 0;
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    auto alone = store_->FindCallerByTokenHash(hashes[i], now);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    ASSERT_EQ((*many)[i].has_value(), alone->has_value()) << i << " " << hashes[i];
+    if (!alone->has_value()) continue;
+    ++found;
+    EXPECT_EQ((*many)[i]->token_id, (*alone)->token_id);
+    EXPECT_EQ((*many)[i]->user.user_id, (*alone)->user.user_id);
+    EXPECT_EQ((*many)[i]->user.role, (*alone)->user.role);
+    EXPECT_EQ((*many)[i]->demo_token, (*alone)->demo_token);
+  }
+  // 150 issued: 21 expired (i % 7 == 3), 12 revoked of which 2 also expired; the demo token of
+  // u1 and both repeats count too.
+  EXPECT_EQ(found, 150 - 21 - (12 - 2) + 1 + 2);
+  EXPECT_FALSE((*many)[70 + 1].has_value()) << "u2 is disabled";
+  ASSERT_TRUE((*many)[10].has_value());
+  EXPECT_TRUE((*many)[10]->demo_token);
+
+  auto none = store_->FindCallersByTokenHashes({}, now);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 // Issue 15: a binding travels with the token and with its rotation; rotation happens once.
 TEST_P(TokenStoreTest, BindingsAndRotation) {
   const domain::Micros now = 1'800'000'000'000'000;

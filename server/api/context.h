@@ -2,6 +2,7 @@
 #define GRIDLINE_SERVER_API_CONTEXT_H_
 
 #include "server/api/call_log.h"
+#include "server/api/stream_rechecks.h"
 #include "server/runtime/event_hub.h"
 #include "server/runtime/worker_pool.h"
 #include "server/service/accountability.h"
@@ -34,6 +35,8 @@ struct ServiceContext {
   service::TokenPolicy token_policy;
   // Admits every call: lockout, token, certificate binding, rate limits (see guard.h).
   service::Guard* guard = nullptr;
+  // Open watch streams re-check their tokens through this, in batches.
+  StreamRechecks* rechecks = nullptr;
   // The 三色旗 thresholds and the months' time zone (ServerConfig.evaluation).
   service::FlagThresholds flags;
   // The time of every call (not owned).

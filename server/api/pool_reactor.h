@@ -131,6 +131,15 @@ class PoolReactor : public Reactor {
     }
     return true;
   }
+  // Work done elsewhere that the call waits for like a task (a batched re-check, see
+  // StreamRechecks): false once the call has finished. EndHeldLocked when it is done, then
+  // Advance.
+  bool HoldLocked() {
+    if (finished_) return false;
+    ++tasks_;
+    return true;
+  }
+  void EndHeldLocked() { --tasks_; }
   void SubmitTask(std::function<void()> task) {
     std::lock_guard<std::mutex> lock(mu_);
     SubmitLocked(std::move(task));

@@ -115,9 +115,10 @@ void WatchStream::ReadFromStore() {
   }
 }
 
-void WatchStream::Reauthenticate() {
-  auto caller = deps_.guard->Recheck(call_, deps_.clock->NowMicros());
-  std::lock_guard<std::mutex> lock(mu_);
+// The token and the user, re-checked (see WatchConfig.reauth_interval_ms and StreamRechecks).
+void WatchStream::Rechecked(absl::StatusOr<domain::Caller> caller) {
+  std::unique_lock<std::mutex> lock(mu_);
+  EndHeldLocked();
   authenticated_ = std::chrono::steady_clock::now();
   if (!caller.ok()) {
     if (absl::IsUnauthenticated(caller.status())) {
@@ -129,6 +130,7 @@ void WatchStream::Reauthenticate() {
     RequestFinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                      "your role or scope changed; reconnect to watch under it"));
   }
+  Advance(lock);
 }
 
 const v1::WatchEvent* WatchStream::NextWriteLocked() {
@@ -216,9 +218,10 @@ void WatchStream::OnHeartbeatTick() {
   }
   if (!TasksRunningLocked() && !FinishingLocked() && registered_ &&
       now - authenticated_ > std::chrono::milliseconds(options.reauth_interval_ms)) {
-    // In the background: a tick's worth of re-checks must not queue ahead of reports.
-    // The heartbeat goes out meanwhile: a re-check holds up no write.
-    SubmitLocked([this] { Reauthenticate(); }, /*background=*/true);
+    // Batched with the slot's other streams, in the background: a tick's worth of re-checks
+    // must not queue ahead of reports. The heartbeat goes out meanwhile: a re-check holds up no
+    // write.
+    if (HoldLocked()) deps_.rechecks->Add(this);
   }
   Advance(lock);
 }

@@ -16,12 +16,14 @@
 #include "gridline/v1/common.pb.h"
 #include "server/api/context.h"
 #include "server/api/pool_reactor.h"
+#include "server/api/stream_rechecks.h"
 #include "server/service/streams.h"
 
 namespace gridline::api {
 
 class WatchStream final : public PoolReactor<grpc::ServerWriteReactor<v1::WatchEvent>>,
-                          public runtime::EventWatcher {
+                          public runtime::EventWatcher,
+                          public Recheckable {
  public:
   // Which events the caller may see, built once the caller is authenticated (service/streams.h).
   using Visibility = service::StreamFilter;
@@ -37,11 +39,12 @@ class WatchStream final : public PoolReactor<grpc::ServerWriteReactor<v1::WatchE
   void OnHeartbeatTick() override;
   void OnShutdown() override;
 
+  const service::CallCredentials& credentials() const override { return call_; }
+  void Rechecked(absl::StatusOr<domain::Caller> caller) override;
+
  private:
   void Init(std::string after_cursor, Authorize authorize);
   void ReadFromStore();
-  // Re-checks the token and the user on a worker thread (see WatchConfig.reauth_interval_ms).
-  void Reauthenticate();
   // The greeting, the next visible event or a due heartbeat; nothing while a task runs (it may
   // move the cursor) or the stream is finishing. Catching up from the store starts a task.
   const v1::WatchEvent* NextWriteLocked() override;

@@ -112,6 +112,8 @@ struct GridlineServer::Impl {
   std::unique_ptr<store::Store> store;
   // Declared before the gRPC server: open streams hold places in it until they end.
   std::unique_ptr<service::Guard> guard;
+  // Before the pool, which may still run its batches while it joins.
+  std::unique_ptr<api::StreamRechecks> rechecks;
   std::unique_ptr<runtime::WorkerPool> pool;
   std::unique_ptr<runtime::EventHub> hub;
   // The cluster (ServerConfig.cluster): after the hub, so that they go first.
@@ -607,6 +609,9 @@ absl::StatusOr<std::unique_ptr<GridlineServer>> GridlineServer::Start(
   api::ServiceContext deps{impl->store.get(), impl->pool.get(), impl->hub.get(), impl->cases.get()};
   deps.call_log = call_log.get();
   deps.guard = impl->guard.get();
+  impl->rechecks =
+      std::make_unique<api::StreamRechecks>(impl->guard.get(), impl->pool.get(), clock);
+  deps.rechecks = impl->rechecks.get();
   deps.token_policy = TokenPolicyOf(config);
   deps.attachments = impl->attachments.get();
   deps.demo = config.demo();

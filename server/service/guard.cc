@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/domain/errors.h"
+#include "server/domain/organisation.h"
 #include "server/service/org_import.h"
 #include "server/util/log.h"
 #include "server/util/metrics.h"
@@ -95,7 +96,11 @@ Guard::Guard(store::TokenStore* tokens, store::AuditStore* audit, GuardConfig co
     : tokens_(tokens), audit_(audit), config_(std::move(config)) {}
 
 absl::StatusOr<Caller> Guard::Authenticate(const CallCredentials& call, Micros now) {
-  auto caller = service::Authenticate(tokens_, call.token, config_.demo, now);
+  return CheckBinding(service::Authenticate(tokens_, call.token, config_.demo, now), call);
+}
+
+absl::StatusOr<Caller> Guard::CheckBinding(absl::StatusOr<Caller> caller,
+                                           const CallCredentials& call) {
   if (caller.ok() && !caller->client_cert_sha256.empty() &&
       caller->client_cert_sha256 != call.client_cert_sha256) {
     return absl::UnauthenticatedError(
@@ -140,6 +145,26 @@ absl::StatusOr<Caller> Guard::Admit(const CallCredentials& call, CallKind kind, 
 
 absl::StatusOr<Caller> Guard::Recheck(const CallCredentials& call, Micros now) {
   return Authenticate(call, now);
+}
+
+std::vector<absl::StatusOr<Caller>> Guard::RecheckAll(
+    const std::vector<const CallCredentials*>& calls, Micros now) {
+  std::vector<std::string> hashes;
+  hashes.reserve(calls.size());
+  for (const CallCredentials* call : calls) hashes.push_back(domain::HashToken(call->token));
+  auto found = tokens_->FindCallersByTokenHashes(hashes, now);
+  std::vector<absl::StatusOr<Caller>> out;
+  out.reserve(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (!found.ok()) {
+      out.push_back(found.status());
+    } else if (calls[i]->token.empty()) {
+      out.push_back(absl::UnauthenticatedError("missing bearer token in 'authorization' metadata"));
+    } else {
+      out.push_back(CheckBinding(AcceptFound(std::move((*found)[i]), config_.demo), *calls[i]));
+    }
+  }
+  return out;
 }
 
 const CallLimitRules& Guard::RulesFor(domain::Role role) const {

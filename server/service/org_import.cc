@@ -141,15 +141,19 @@ absl::StatusOr<Caller> Authenticate(store::TokenStore* store, absl::string_view 
   }
   auto caller = store->FindCallerByTokenHash(HashToken(token), now);
   if (!caller.ok()) return caller.status();
-  if (!caller->has_value()) {
+  return AcceptFound(*std::move(caller), demo_mode);
+}
+
+absl::StatusOr<Caller> AcceptFound(std::optional<Caller> found, bool demo_mode) {
+  if (!found.has_value()) {
     return absl::UnauthenticatedError("unknown, revoked or expired token");
   }
-  if ((*caller)->demo_token && !demo_mode) {
+  if (found->demo_token && !demo_mode) {
     // The demo tokens are public (they are in the repository): never outside demo mode.
     return absl::UnauthenticatedError(
         "demo tokens work only while the server runs in demo mode; ask an operator for a token");
   }
-  return **caller;
+  return *std::move(found);
 }
 
 absl::StatusOr<ImportPlan> PlanImport(store::OrganisationStore* store, const Organisation& incoming,

@@ -22,6 +22,8 @@ namespace gridline::service {
 // Demo tokens (Caller.demo_token) are refused unless `demo_mode` (ServerConfig.demo).
 absl::StatusOr<domain::Caller> Authenticate(store::TokenStore* store, absl::string_view token,
                                             bool demo_mode, domain::Micros now);
+// Authenticate's judgement of what the store found for a token (nullopt: nothing).
+absl::StatusOr<domain::Caller> AcceptFound(std::optional<domain::Caller> found, bool demo_mode);
 
 // ---- Writing a whole organisation (import) ----------------------------------------------------
 

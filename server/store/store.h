@@ -282,6 +282,10 @@ class TokenStore {
   // Touches the token's last_used_time at most once a minute.
   virtual absl::StatusOr<std::optional<domain::Caller>> FindCallerByTokenHash(
       const std::string& token_hash, domain::Micros now) = 0;
+  // FindCallerByTokenHash for many tokens at once (open streams re-checking theirs): one entry
+  // per hash, in the same order (a hash may repeat).
+  virtual absl::StatusOr<std::vector<std::optional<domain::Caller>>> FindCallersByTokenHashes(
+      const std::vector<std::string>& token_hashes, domain::Micros now) = 0;
   // Stores a newly issued token (ALREADY_EXISTS if the hash or id exists).
   virtual absl::Status CreateToken(const domain::TokenInfo& info,
                                    const std::string& token_hash) = 0;
