@@ -146,10 +146,12 @@ echo "# watch benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores" \
 if ((RUN_SQLITE)); then
   note "SQLite: one server, $STREAMS streams, $RATE reports/s"
   port=$(pick_free_port)
-  start_server sqlite "$port" --sqlite "$tmp/bench.db"
+  metrics_port=$(pick_free_port)
+  while [[ "$metrics_port" == "$port" ]]; do metrics_port=$(pick_free_port); done
+  start_server sqlite "$port" --sqlite "$tmp/bench.db" --metrics_listen "127.0.0.1:$metrics_port"
   build/bench/watch_bench "${bench_args[@]}" --label "SQLite, one server" \
     --watch_targets "127.0.0.1:$port" --submit_targets "127.0.0.1:$port" \
-    --server_pids "$last_pid"
+    --server_pids "$last_pid" --metrics_targets "127.0.0.1:$metrics_port"
   t0=$SECONDS
   stop_servers
   echo "(SQLite server stopped in $((SECONDS - t0)) s)" >&2

@@ -351,6 +351,8 @@ struct MetricSample {
   std::map<std::string, double> polls;  // reason -> count
   double sent_ok = 0, sent_failed = 0, sent_dropped = 0;
   double received_new = 0, received_known = 0, received_refused = 0;
+  // gridline_store_commit_duration_seconds: all, and those within 10 and 20 ms.
+  double commits = 0, commits_10ms = 0, commits_20ms = 0;
   double polls_total() const {
     double n = 0;
     for (const auto& [reason, v] : polls) n += v;
@@ -402,7 +404,15 @@ MetricSample ScrapeMetrics(const std::string& target) {
     const auto space = line.rfind(' ');
     const std::string series = line.substr(0, space);
     const double v = std::atof(line.c_str() + space + 1);
-    if (series.rfind("gridline_feed_polls_total{", 0) == 0) {
+    if (series.rfind("gridline_store_commit_duration_seconds_", 0) == 0) {
+      if (series.rfind("gridline_store_commit_duration_seconds_count", 0) == 0) {
+        m.commits += v;
+      } else if (LabelOf(series, "le") == "0.01") {
+        m.commits_10ms += v;
+      } else if (LabelOf(series, "le") == "0.02") {
+        m.commits_20ms += v;
+      }
+    } else if (series.rfind("gridline_feed_polls_total{", 0) == 0) {
       m.polls[LabelOf(series, "reason")] += v;
     } else if (series.rfind("gridline_peer_notifications_sent_total{", 0) == 0) {
       const std::string result = LabelOf(series, "result");
@@ -1278,6 +1288,21 @@ void Bench::Report(const std::vector<Phase>& phases) {
                     phase_name(phase).c_str(),
                     Notifications(phase.metrics_a[p], phase.metrics_b[p]).c_str());
       }
+    }
+    for (const Phase& phase : phases) {
+      // The floor under SubmitReport's latency: its commit (on SQLite, the WAL's fsync).
+      if (p >= phase.metrics_a.size() || p >= phase.metrics_b.size()) continue;
+      const MetricSample& a = phase.metrics_a[p];
+      const MetricSample& b = phase.metrics_b[p];
+      if (!a.ok || !b.ok) continue;
+      const double n = b.commits - a.commits;
+      const double over10 = n - (b.commits_10ms - a.commits_10ms);
+      const double over20 = n - (b.commits_20ms - a.commits_20ms);
+      std::printf(
+          "| %s store commits under load%s (the COMMIT alone; on SQLite the WAL's fsync) | %.0f; "
+          "over 10 ms: %.0f (%.1f%%); over 20 ms: %.0f (%.1f%%) |\n",
+          who.c_str(), phase_name(phase).c_str(), n, over10, n > 0 ? 100 * over10 / n : 0.0, over20,
+          n > 0 ? 100 * over20 / n : 0.0);
     }
   }
   for (const Phase& phase : phases) {

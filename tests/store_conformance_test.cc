@@ -651,6 +651,38 @@ TEST_P(TokenStoreTest, ManyTokensAreFoundAtOnceEachAsAlone) {
   EXPECT_TRUE(none->empty());
 }
 
+// Issue 16: touches due are written in transactions of at most 128 (so that none holds the
+// writer long), one per call on a request's path; the listing writes the rest. None is lost.
+TEST_P(TokenStoreTest, TouchesDueAreWrittenInChunksAndNoneIsLost) {
+  const domain::Micros now = 1'800'000'000'000'000;
+  const domain::Micros second = 1'000'000;
+  auto hash = [](int i) { return absl::StrCat(std::string(60, 'b'), 1000 + i); };
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 300; ++i) {
+    domain::TokenInfo t;
+    t.token_id = absl::StrCat("tok-chunk-", 1000 + i);
+    t.user_id = "u1";
+    t.create_time = now - 1000;
+    t.issued_by_user_id = "op";
+    ASSERT_TRUE(store_->CreateToken(t, hash(i)).ok());
+    hashes.push_back(hash(i));
+  }
+  auto many = store_->FindCallersByTokenHashes(hashes, now);
+  ASSERT_TRUE(many.ok()) << many.status();
+  // Due now (older than 5 s): this lookup writes one chunk, and notes its own use.
+  ASSERT_TRUE(store_->FindCallerByTokenHash(hash(0), now + 6 * second).ok());
+  auto tokens = store_->ListTokens("u1", false, now + 6 * second);
+  ASSERT_TRUE(tokens.ok());
+  int seen = 0;
+  for (const auto& t : *tokens) {
+    if (t.token_id.rfind("tok-chunk-", 0) != 0) continue;
+    ++seen;
+    EXPECT_EQ(t.last_used_time, t.token_id == "tok-chunk-1000" ? now + 6 * second : now)
+        << t.token_id;
+  }
+  EXPECT_EQ(seen, 300);
+}
+
 // Issue 15: a binding travels with the token and with its rotation; rotation happens once.
 TEST_P(TokenStoreTest, BindingsAndRotation) {
   const domain::Micros now = 1'800'000'000'000'000;
