@@ -187,6 +187,9 @@ TEST_P(ObservabilityTest, AScrapeShowsTheCountersMovingAfterAWorkload) {
   const std::string tx =
       absl::StrCat("gridline_store_transaction_duration_seconds_count{dialect=\"", dialect, "\"}");
   EXPECT_GE(after[tx] - before[tx], 3) << "each report is one write transaction at least";
+  const std::string commits =
+      absl::StrCat("gridline_store_commit_duration_seconds_count{dialect=\"", dialect, "\"}");
+  EXPECT_GE(after[commits] - before[commits], 3) << "each write transaction commits";
 
   watch_ctx.TryCancel();
   v1::WatchEvent ignored;
