@@ -92,11 +92,15 @@ void EventHub::Stop() {
 }
 
 void EventHub::Notify() {
+  // Only the poller waits on wake_cv_. A wake-up already due is not repeated: under load the
+  // commits come faster than the reads, and each futex wake costs a system call.
+  bool due;
   {
     std::lock_guard<std::mutex> lock(wake_mu_);
+    due = wake_;
     wake_ = true;
   }
-  wake_cv_.notify_all();
+  if (!due) wake_cv_.notify_one();
 }
 
 void EventHub::EventsCommitted(int64_t head_seq) {
@@ -127,7 +131,7 @@ bool EventHub::PeerCommitted(int64_t head_seq, const std::string& sender) {
       wanted_until_ = now + Ms(options_.early_notification_wait_ms);
     }
   }
-  if (news) wake_cv_.notify_all();
+  if (news) wake_cv_.notify_one();
   return news;
 }
 
@@ -369,7 +373,8 @@ void EventHub::Housekeep() {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
-      if (wake_cv_.wait_for(lock, std::chrono::minutes(5), [&] { return stop_; })) return;
+      // On stop_cv_, not wake_cv_: every commit notifies the poller, and woke this thread too.
+      if (stop_cv_.wait_for(lock, std::chrono::minutes(5), [&] { return stop_; })) return;
     }
     if (options_.retention_days > 0) {
       // The feed's window moves; the history stays (nothing is deleted).

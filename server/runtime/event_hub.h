@@ -192,8 +192,9 @@ class EventHub : public service::EventPublisher {
   std::condition_variable callout_done_;
 
   mutable std::mutex wake_mu_;
-  std::condition_variable wake_cv_;
-  std::condition_variable stop_cv_;  // the heartbeat thread's (commits do not wake it)
+  std::condition_variable wake_cv_;  // the poller's alone
+  std::condition_variable stop_cv_;  // the heartbeat and housekeeping threads' (commits do not
+                                     // wake them)
   bool wake_ = false;
   bool stop_ = false;
   // Peers' hints (wake_mu_): a hint with news not yet followed by a read; the newest head a hint
