@@ -143,10 +143,6 @@ absl::StatusOr<Caller> Guard::Admit(const CallCredentials& call, CallKind kind, 
   return caller;
 }
 
-absl::StatusOr<Caller> Guard::Recheck(const CallCredentials& call, Micros now) {
-  return Authenticate(call, now);
-}
-
 std::vector<absl::StatusOr<Caller>> Guard::RecheckAll(
     const std::vector<const CallCredentials*>& calls, Micros now) {
   std::vector<std::string> hashes;

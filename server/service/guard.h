@@ -95,10 +95,9 @@ class Guard {
   // the limits of `kind`: RESOURCE_EXHAUSTED with the time until the call would pass.
   absl::StatusOr<domain::Caller> Admit(const CallCredentials& call, CallKind kind,
                                        domain::Micros now);
-  // The token and its binding only (an open stream checking that its token still works).
-  absl::StatusOr<domain::Caller> Recheck(const CallCredentials& call, domain::Micros now);
-  // Recheck for many calls at once, in one store read per 64 tokens (the open streams of a
-  // heartbeat slot): one result per call, in order.
+  // The token and its binding only, for many calls at once (open streams checking that their
+  // tokens still work, a heartbeat slot's at a time): one store read per 64 tokens, one result
+  // per call, in order.
   std::vector<absl::StatusOr<domain::Caller>> RecheckAll(
       const std::vector<const CallCredentials*>& calls, domain::Micros now);
   // Photo bytes as they arrive: RESOURCE_EXHAUSTED once the caller's or the peer's hourly
